@@ -1,0 +1,44 @@
+# The two commands: `make run` starts the whole CRM; `make test` runs the whole suite.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# The first Python >= 3.12 found (3.13 preferred); override with `make PYTHON=/path/to/python3.13`.
+PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3.13 \
+	$$HOME/.pyenv/versions/3.12*/bin/python3.12 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
+
+help:
+	@echo "make run    start the CRM (web, Celery worker and beat) with demo data"
+	@echo "make test   run the whole test suite (unit, integration, browser)"
+	@echo "make lint   ruff, template and migration checks"
+	@echo "make bench  print page timings and query counts"
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or 3.13 is required (set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+run: setup
+	$(PY) stack.py run
+
+test: setup
+	$(PY) stack.py test
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(PY) stack.py manage makemigrations --check --dry-run
+
+bench: setup
+	$(PY) stack.py manage bench
+
+.PHONY: help setup run test lint bench

@@ -1,0 +1,48 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+from crm.models import User
+
+
+class AccountForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = [
+            "name", "legal_name", "type", "industry", "is_vip", "tax_number", "parent", "territory",
+            "phone", "email", "website", "country", "city", "address", "annual_revenue", "employees",
+            "owner", "shared_with_team", "description",
+        ]
+        widgets = {"address": forms.Textarea(attrs={"rows": 2}), "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # Choices go through the visibility policy: a forged id of a hidden account is rejected.
+        parents = Account.objects.visible_to(user).only("id", "name")
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+
+    def clean_owner(self):
+        owner = self.cleaned_data.get("owner")
+        if owner is None:
+            owner = self.instance.owner if self.instance.pk else self.user
+        return owner
+
+
+def assignable_owners(user: User):
+    """Whom a user may hand a record to: admins anyone, managers their teams, reps themselves."""
+    active = User.objects.filter(is_active=True)
+    if user.is_admin:
+        return active
+    team_ids = list(user.managed_teams.values_list("id", flat=True))
+    if team_ids:
+        return active.filter(team_id__in=team_ids) | active.filter(pk=user.pk)
+    return active.filter(pk=user.pk)

@@ -1,0 +1,77 @@
+"""Customer accounts (companies)."""
+
+import pghistory
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import OwnedModel, OwnedQuerySet, Territory
+from crm.visibility import CUSTOMER_DATA
+
+
+class AccountType(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    CUSTOMER = "customer", _("Customer")
+    PARTNER = "partner", _("Partner")
+    RESELLER = "reseller", _("Reseller")
+    SUPPLIER = "supplier", _("Supplier")
+    COMPETITOR = "competitor", _("Competitor")
+
+
+class AccountQuerySet(OwnedQuerySet):
+    def customers(self):
+        return self.filter(type=AccountType.CUSTOMER)
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="AccountEvent",
+)
+class Account(OwnedModel):
+    visibility_policy = CUSTOMER_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    legal_name = models.CharField(_("legal name"), max_length=300, blank=True)
+    tax_number = models.CharField(_("tax number"), max_length=40, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=AccountType.choices, default=AccountType.PROSPECT)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    is_vip = models.BooleanField(_("VIP"), default=False)
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territory"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent account"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        indexes = [
+            models.Index(fields=["owner", "name"], name="account_owner_name_idx"),
+            models.Index(fields=["team", "name"], name="account_team_name_idx"),
+            models.Index(fields=["name", "id"], name="account_name_id_idx"),
+            GinIndex(fields=["name"], name="account_name_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:detail", args=[self.pk])

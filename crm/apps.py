@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("CRM core")
+
+    def ready(self):
+        from crm import signals  # noqa: F401 - connects the receivers

@@ -1,0 +1,58 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Role, Team, Territory, User
+
+
+class InviteUserForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.SALES_REP)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(), required=False)
+    territories = forms.ModelMultipleChoiceField(
+        label=_("Territories"), queryset=Territory.objects.select_related("parent"), required=False
+    )
+
+    def clean_email(self):
+        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(_("A user with this e-mail address already exists."))
+        return email
+
+
+class UserEditForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "role", "team", "territories"]
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "manager"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = User.objects.filter(is_active=True)
+
+
+class TerritoryForm(forms.ModelForm):
+    class Meta:
+        model = Territory
+        fields = ["name", "parent"]
+
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        node = parent
+        while node is not None and self.instance.pk:
+            if node.pk == self.instance.pk:
+                raise forms.ValidationError(_("A territory cannot be placed inside itself."))
+            node = node.parent
+        return parent
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "phone", "time_zone", "language"]

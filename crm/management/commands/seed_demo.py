@@ -1,0 +1,131 @@
+"""Demo data that makes the product look alive. Runs once: a second run changes nothing."""
+
+import random
+from pathlib import Path
+
+import pghistory
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Account, AccountType
+from crm.models import Role, Team, Territory, User
+
+DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105 - a published demo password, only for demo data
+
+TERRITORIES = {
+    "Europe": {"United Kingdom": {}, "Germany": {"Bavaria": {}, "Berlin": {}}, "France": {}},
+    "Россия и СНГ": {"Москва": {}, "Санкт-Петербург": {}, "Казахстан": {}},
+    "North America": {"USA": {"California": {}, "New York": {}}, "Canada": {}},
+}
+
+# (e-mail, first, last, role, team)
+PEOPLE = [
+    ("admin@demo.crm", "Alex", "Admin", Role.ADMIN, None),
+    ("ceo@demo.crm", "Eleanor", "Whitfield", Role.EXECUTIVE, None),
+    ("manager@demo.crm", "Marta", "Klein", Role.SALES_MANAGER, "Europe Sales"),
+    ("rep@demo.crm", "Ryan", "Porter", Role.SALES_REP, "Europe Sales"),
+    ("rep2@demo.crm", "Sophie", "Laurent", Role.SALES_REP, "Europe Sales"),
+    ("manager.ru@demo.crm", "Ольга", "Смирнова", Role.SALES_MANAGER, "Продажи Россия"),
+    ("rep.ru@demo.crm", "Дмитрий", "Иванов", Role.SALES_REP, "Продажи Россия"),
+    ("support.lead@demo.crm", "Samuel", "Okafor", Role.SUPPORT_LEAD, "Customer Care"),
+    ("support@demo.crm", "Priya", "Natarajan", Role.SUPPORT_AGENT, "Customer Care"),
+    ("marketing@demo.crm", "Mia", "Jensen", Role.MARKETER, None),
+]
+MANAGERS = {"Europe Sales": "manager@demo.crm", "Продажи Россия": "manager.ru@demo.crm",
+            "Customer Care": "support.lead@demo.crm"}
+
+ACCOUNTS_EN = [
+    ("Northwind Traders", "Wholesale", "United Kingdom", "London"),
+    ("Contoso Pharmaceuticals", "Healthcare", "Germany", "Munich"),
+    ("Fabrikam Logistics", "Transport", "Germany", "Hamburg"),
+    ("Blue Yonder Airlines", "Aviation", "France", "Paris"),
+    ("Tailspin Toys", "Retail", "United Kingdom", "Manchester"),
+    ("Adventure Works Cycles", "Manufacturing", "Germany", "Stuttgart"),
+    ("Litware Software", "Software", "United Kingdom", "Cambridge"),
+    ("Proseware Energy", "Energy", "France", "Lyon"),
+    ("Wide World Importers", "Wholesale", "United Kingdom", "Bristol"),
+    ("Coho Winery", "Food & Beverage", "France", "Bordeaux"),
+    ("Lucerne Publishing", "Media", "Germany", "Berlin"),
+    ("Margie's Travel", "Travel", "United Kingdom", "Edinburgh"),
+    ("Trey Research", "Consulting", "France", "Toulouse"),
+    ("Alpine Ski House", "Hospitality", "Germany", "Garmisch"),
+]
+ACCOUNTS_RU = [
+    ("ООО «Северсталь-Сервис»", "Металлургия", "Россия", "Череповец"),
+    ("АО «ТрансЛогистик»", "Транспорт", "Россия", "Москва"),
+    ("ООО «Вкусвилл Опт»", "Розница", "Россия", "Москва"),
+    ("ПАО «ЭнергоСбыт Урал»", "Энергетика", "Россия", "Екатеринбург"),
+    ("ООО «СофтЛайн Интеграция»", "Программное обеспечение", "Россия", "Санкт-Петербург"),
+    ("ТОО «Казахтелеком Сервис»", "Телеком", "Казахстан", "Алматы"),
+    ("ООО «Агрокомплекс Кубань»", "Сельское хозяйство", "Россия", "Краснодар"),
+    ("АО «МедТехника»", "Здравоохранение", "Россия", "Новосибирск"),
+    ("ООО «Балтийская верфь»", "Судостроение", "Россия", "Санкт-Петербург"),
+    ("ООО «Уральские самоцветы»", "Производство", "Россия", "Екатеринбург"),
+]
+
+
+class Command(BaseCommand):
+    help = "Loads the demo data (teams, territories, one user per role, accounts) unless already loaded."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--logins-file", default="", help="Also write the demo logins to this file.")
+
+    def handle(self, *args, logins_file: str, **options):
+        if User.objects.filter(email="admin@demo.crm").exists():
+            self.stdout.write("Demo data already loaded.")
+        else:
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                self._load()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        logins = "\n".join(
+            f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
+        )
+        if logins_file:
+            path = Path(logins_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(logins + "\n", encoding="utf-8")
+        self.stdout.write(logins)
+
+    def _load(self):
+        rng = random.Random(2026)  # noqa: S311 - demo data, not security
+        territories = {}
+
+        def add(tree, parent):
+            for name, children in tree.items():
+                territories[name] = Territory.objects.create(name=name, parent=parent)
+                add(children, territories[name])
+
+        add(TERRITORIES, None)
+        teams = {name: Team.objects.create(name=name) for name in MANAGERS}
+        users = {}
+        for email, first, last, role, team in PEOPLE:
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, first_name=first, last_name=last, role=role,
+                team=teams.get(team), is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+                time_zone="Europe/Moscow" if email.endswith(".ru@demo.crm") else "Europe/London",
+                language="ru" if email.endswith(".ru@demo.crm") else "en",
+            )
+            users[email] = user
+        for team_name, manager_email in MANAGERS.items():
+            teams[team_name].manager = users[manager_email]
+            teams[team_name].save(update_fields=["manager"])
+        users["rep.ru@demo.crm"].territories.set([territories["Москва"], territories["Санкт-Петербург"]])
+        users["rep@demo.crm"].territories.set([territories["United Kingdom"]])
+        users["rep2@demo.crm"].territories.set([territories["Germany"], territories["France"]])
+
+        en_owners = [users["rep@demo.crm"], users["rep2@demo.crm"], users["manager@demo.crm"]]
+        ru_owners = [users["rep.ru@demo.crm"], users["manager.ru@demo.crm"]]
+        types = [AccountType.CUSTOMER] * 4 + [AccountType.PROSPECT] * 3 + [AccountType.PARTNER, AccountType.RESELLER]
+        for rows, owners, phone_prefix in ((ACCOUNTS_EN, en_owners, "+44 20 7946 "), (ACCOUNTS_RU, ru_owners,
+                                                                                     "+7 495 123-")):
+            for index, (name, industry, country, city) in enumerate(rows):
+                owner = owners[index % len(owners)]
+                territory = territories.get(city) or territories.get(country)
+                Account.objects.create(
+                    name=name, industry=industry, country=country, city=city, owner=owner, team=owner.team,
+                    type=rng.choice(types), is_vip=index % 5 == 0, territory=territory,
+                    shared_with_team=index % 3 == 0,
+                    phone=f"{phone_prefix}{rng.randint(1000, 9999)}" if phone_prefix.startswith("+44")
+                    else f"{phone_prefix}{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+                    annual_revenue=rng.randint(1, 500) * 100_000, employees=rng.randint(10, 5000),
+                )

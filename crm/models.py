@@ -1,0 +1,219 @@
+"""Core models: people (User, Team, Territory), the owned-record base, and scheduled jobs."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SALES_MANAGER = "sales_manager", _("Sales manager")
+    SALES_REP = "sales_rep", _("Sales rep")
+    SUPPORT_LEAD = "support_lead", _("Support lead")
+    SUPPORT_AGENT = "support_agent", _("Support agent")
+    MARKETER = "marketer", _("Marketer")
+    EXECUTIVE = "executive", _("Executive")
+
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self):
+        return self.name
+
+
+class Territory(models.Model):
+    """A region in a tree (World > Europe > Germany > Bavaria)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="territory_unique_name_in_parent")]
+
+    def __str__(self):
+        return self.name
+
+    def ancestors(self) -> list["Territory"]:
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    @property
+    def full_name(self) -> str:
+        return " › ".join([t.name for t in self.ancestors()] + [self.name])
+
+
+class UserManager(DjangoUserManager):
+    """Users sign in with their e-mail address; there is no separate username."""
+
+    def _create_user(self, username, email, password, **extra_fields):
+        email = self.normalize_email(email or username)
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(None, email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(None, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES_REP)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    territories = models.ManyToManyField(Territory, verbose_name=_("territories"), blank=True, related_name="users")
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["first_name", "last_name", "email"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.get_full_name() or self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def initials(self) -> str:
+        parts = [self.first_name[:1], self.last_name[:1]]
+        return ("".join(parts) or self.email[:2]).upper()
+
+
+class OwnedQuerySet(models.QuerySet):
+    """Reads for any record with an owner. Visibility lives in crm.visibility."""
+
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def visible_to(self, user):
+        from crm import visibility
+
+        return visibility.visible(self, user)
+
+    def editable_by(self, user):
+        from crm import visibility
+
+        return visibility.editable(self, user)
+
+
+class OwnedModel(models.Model):
+    """Base for every record with an owner: the visibility policy and the audit history apply."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared_with_team = models.BooleanField(
+        _("shared with my team"), default=False, help_text=_("Teammates can see and edit this record.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ScheduledJob(models.Model):
+    """A unit of work due at a time, claimed by the scheduler tick (see crm/scheduler.py)."""
+
+    kind = models.CharField(max_length=50)
+    run_at = models.DateTimeField()
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["run_at"], name="scheduledjob_due_idx", condition=models.Q(status__in=["pending", "running"])
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} at {self.run_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """Which session belongs to whom, so deactivating a user can end their sessions at once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"session of user {self.user_id}"
+
+    @classmethod
+    def end_all_for(cls, user) -> int:
+        from django.contrib.sessions.models import Session
+
+        keys = list(cls.objects.filter(user=user).values_list("session_key", flat=True))
+        Session.objects.filter(session_key__in=keys).delete()
+        cls.objects.filter(user=user).delete()
+        return len(keys)

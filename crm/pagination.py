@@ -1,0 +1,62 @@
+"""Bounded pagination: never a full-table COUNT on a big table.
+
+The total is exact up to COUNT_LIMIT and shown as "10,000+" beyond.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+COUNT_LIMIT = 10_000
+
+
+@dataclass
+class Page:
+    rows: list
+    number: int
+    per_page: int
+    total: int
+    total_is_exact: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.per_page < self.total
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def last_number(self) -> int | None:
+        return max(1, -(-self.total // self.per_page)) if self.total_is_exact else None
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50) -> Page:
+    try:
+        number = max(1, int(page_param or 1))
+    except ValueError:
+        number = 1
+    total = queryset.order_by()[: COUNT_LIMIT + 1].count()
+    exact = total <= COUNT_LIMIT
+    total = min(total, COUNT_LIMIT)
+    max_page = max(1, -(-total // per_page)) if exact else number
+    number = min(number, max_page)
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset : offset + per_page])
+    return Page(rows=rows, number=number, per_page=per_page, total=total, total_is_exact=exact)

@@ -1,0 +1,72 @@
+"""Writes on people and jobs. Keyword-only, typed, atomic."""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from crm.models import Role, Team, Territory, User
+
+
+def invitation_link(*, user: User, base_url: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return base_url.rstrip("/") + reverse("invite_accept", kwargs={"uidb64": uid, "token": token})
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role: str,
+    team: Team | None,
+    territories: list[Territory],
+    invited_by: User,
+    base_url: str,
+) -> User:
+    """Creates an account without a usable password and e-mails a link to choose one."""
+    user = User(email=User.objects.normalize_email(email), first_name=first_name, last_name=last_name,
+                role=role, team=team, is_staff=role == Role.ADMIN)
+    user.set_unusable_password()
+    user.save()
+    user.territories.set(territories)
+    link = invitation_link(user=user, base_url=base_url)
+    body = render_to_string("registration/invitation_email.txt", {"user": user, "link": link, "inviter": invited_by})
+    transaction.on_commit(
+        lambda: send_mail(_("You are invited to the CRM"), body, None, [user.email], fail_silently=False)
+    )
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, role: str, team: Team | None, territories: list[Territory],
+                first_name: str, last_name: str) -> User:
+    user.role = role
+    user.team = team
+    user.first_name = first_name
+    user.last_name = last_name
+    user.is_staff = role == Role.ADMIN
+    user.save(update_fields=["role", "team", "first_name", "last_name", "is_staff"])
+    user.territories.set(territories)
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: User, active: bool, actor: User) -> User:
+    """Deactivating ends the user's sessions at once: Django's ModelBackend refuses an
+    inactive user on every request, and we also delete their stored sessions."""
+    if user.pk == actor.pk and not active:
+        raise ValueError(_("You cannot deactivate yourself."))
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        from crm.models import UserSession
+
+        UserSession.end_all_for(user)
+    return user

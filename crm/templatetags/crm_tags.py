@@ -1,0 +1,24 @@
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query_replace(context, **changes) -> str:
+    """The current query string with some parameters replaced, so links keep the filters."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+@register.inclusion_tag("components/sort_header.html", takes_context=True)
+def sort_header(context, label, key, current):
+    return {
+        "request": context["request"],
+        "label": label,
+        "key": key,
+        "minus_key": f"-{key}",
+        "current": current,
+        "next_sort": f"-{key}" if current == key else key,
+    }

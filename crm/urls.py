@@ -1,0 +1,50 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path, reverse_lazy
+
+from crm import views
+
+auth_patterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("password_reset_complete")),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<uidb64>/<token>/", login_not_required(views.InviteAcceptView.as_view()), name="invite_accept"),
+]
+
+admin_tools = [
+    path("users/", views.user_list, name="user_list"),
+    path("users/invite/", views.user_invite, name="user_invite"),
+    path("users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<int:pk>/", views.team_list, name="team_edit"),
+    path("territories/", views.territory_list, name="territory_list"),
+    path("territories/<int:pk>/", views.territory_list, name="territory_edit"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("outbox/<str:name>/", views.outbox_message, name="outbox_message"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("sales/", views.section_sales, name="sales"),
+    path("service/", views.section_service, name="service"),
+    path("marketing/", views.section_marketing, name="marketing"),
+    path("reports/", views.section_reports, name="reports"),
+    path("profile/", views.profile, name="profile"),
+    path("accounts/", include("accounts.urls")),
+    path("auth/", include(auth_patterns)),
+    path("admin-tools/", include(admin_tools)),
+    path("django-admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,173 @@
+"""The one visibility policy: who may see and who may change an owned record.
+
+Every list, detail, search, export, report, API and autocomplete fetches owned
+records through `visible()` / `editable()` (exposed as the QuerySet methods
+`visible_to(user)` / `editable_by(user)`) or through `get_visible_or_404()` /
+`get_editable_or_404()`. A row the user may not see answers 404, exactly like a
+row that does not exist; a row they may see but not change answers 403.
+
+Scopes, from narrow to wide:
+  OWN  - rows the user owns, plus rows a teammate shared with the user's team;
+  TEAM - OWN, plus every row of the teams the user manages;
+  ALL  - every row.
+Each model names its Policy (a scope per role, for reading and for writing)
+in the class attribute `visibility_policy`. docs/architecture.md explains the
+choices per role.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from crm.models import Role
+
+
+class Scope(StrEnum):
+    NONE = "none"
+    OWN = "own"
+    TEAM = "team"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Policy:
+    read: dict[str, Scope]
+    write: dict[str, Scope] = field(default_factory=dict)
+
+
+# Customer master data (accounts, contacts): sales works its own book; service and
+# marketing need every customer to answer a ticket or build a segment, read-only.
+CUSTOMER_DATA = Policy(
+    read={
+        Role.ADMIN: Scope.ALL,
+        Role.EXECUTIVE: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+        Role.SUPPORT_LEAD: Scope.ALL,
+        Role.SUPPORT_AGENT: Scope.ALL,
+        Role.MARKETER: Scope.ALL,
+    },
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+    },
+)
+
+# Deals, quotes, orders, forecasts: sales and the executives only.
+SALES_DATA = Policy(
+    read={
+        Role.ADMIN: Scope.ALL,
+        Role.EXECUTIVE: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+    },
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+    },
+)
+
+
+def managed_team_ids(user) -> frozenset[int]:
+    """Teams the user manages, cached on the user object for the request."""
+    cached = getattr(user, "_managed_team_ids", None)
+    if cached is None:
+        cached = frozenset(user.managed_teams.values_list("id", flat=True))
+        user._managed_team_ids = cached
+    return cached
+
+
+def _scope(user, model, *, write: bool) -> Scope:
+    if not (user and user.is_authenticated and user.is_active):
+        return Scope.NONE
+    if user.is_superuser:
+        return Scope.ALL
+    policy: Policy = model.visibility_policy
+    rules = policy.write if write else policy.read
+    return rules.get(user.role, Scope.NONE)
+
+
+def _scope_q(user, scope: Scope) -> Q | None:
+    """The row filter for a scope; None means no filter at all."""
+    if scope == Scope.ALL:
+        return None
+    if scope == Scope.NONE:
+        return Q(pk__in=[])
+    q = Q(owner_id=user.pk)
+    if user.team_id:
+        q |= Q(shared_with_team=True, team_id=user.team_id)
+    if scope == Scope.TEAM:
+        teams = managed_team_ids(user)
+        if teams:
+            q |= Q(team_id__in=teams)
+    return q
+
+
+def _filtered(queryset: QuerySet, user, *, write: bool) -> QuerySet:
+    queryset = queryset.filter(deleted_at__isnull=True)
+    q = _scope_q(user, _scope(user, queryset.model, write=write))
+    return queryset if q is None else queryset.filter(q)
+
+
+def visible(queryset: QuerySet, user) -> QuerySet:
+    return _filtered(queryset, user, write=False)
+
+
+def editable(queryset: QuerySet, user) -> QuerySet:
+    return _filtered(queryset, user, write=True)
+
+
+def _in_scope(user, obj: Model, scope: Scope) -> bool:
+    if scope == Scope.ALL:
+        return True
+    if scope == Scope.NONE:
+        return False
+    if obj.owner_id == user.pk:
+        return True
+    if user.team_id and obj.shared_with_team and obj.team_id == user.team_id:
+        return True
+    return scope == Scope.TEAM and obj.team_id in managed_team_ids(user)
+
+
+def can_see(user, obj: Model) -> bool:
+    return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=False))
+
+
+def can_edit(user, obj: Model) -> bool:
+    return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=True))
+
+
+def can_create(user, model) -> bool:
+    return _scope(user, model, write=True) != Scope.NONE
+
+
+def _as_queryset(model_or_queryset) -> QuerySet:
+    if isinstance(model_or_queryset, QuerySet):
+        return model_or_queryset
+    return model_or_queryset._default_manager.all()
+
+
+def get_visible_or_404(model_or_queryset, user, **lookup):
+    queryset = visible(_as_queryset(model_or_queryset), user)
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def get_editable_or_404(model_or_queryset, user, **lookup):
+    """404 when the row is hidden or missing; 403 when it is visible but read-only for the user."""
+    obj = get_visible_or_404(model_or_queryset, user, **lookup)
+    if not can_edit(user, obj):
+        raise PermissionDenied
+    return obj
+
+
+def require_create(user, model) -> None:
+    if not can_create(user, model):
+        raise PermissionDenied
