@@ -150,7 +150,9 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test", "manage", "services"}:
         print(__doc__)
         return 2
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Explicit handlers: a launcher started in the background inherits an ignored SIGINT.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
     try:
         env = prepare_environment()
         if argv[0] == "run":

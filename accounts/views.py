@@ -72,6 +72,6 @@ def account_delete(request, pk: int):
     account = get_editable_or_404(Account, request.user, pk=pk)
     if request.method == "POST":
         services.account_delete(account=account, actor=request.user)
-        messages.success(request, _("Account %(name)s was moved to the recycle bin.") % {"name": account.name})
+        messages.success(request, _("Account %(name)s was deleted.") % {"name": account.name})
         return redirect("accounts:list")
     return render(request, "accounts/account_confirm_delete.html", {"account": account})

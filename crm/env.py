@@ -43,3 +43,28 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def mailer_from_url(url: str) -> dict:
+    """A MAILERS entry from an EMAIL_URL such as smtp://user:pass@host:587?tls=1,
+    smtps://user:pass@host:465, console:// or outbox:// (keep mail in var/mail/)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if parts.scheme in {"smtp", "smtps"}:
+        options = {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": parts.scheme == "smtps",
+            "use_tls": query.get("tls", "0").lower() in _TRUE,
+            "timeout": int(query.get("timeout", "20")),
+        }
+        return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+    if parts.scheme == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "outbox":
+        return {"BACKEND": "crm.mail.OutboxBackend"}
+    raise ImproperlyConfigured(f"EMAIL_URL={url!r}: use smtp://, smtps://, console:// or outbox://")

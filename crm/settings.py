@@ -7,11 +7,10 @@ Redis and sets DATABASE_URL / REDIS_URL when they are not given.
 from pathlib import Path
 
 import dj_database_url
-import dj_email_url
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from crm.env import env_bool, env_int, env_list, env_str
+from crm.env import env_bool, env_int, env_list, env_str, mailer_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
@@ -153,14 +152,10 @@ if env_bool("BEHIND_TLS_PROXY", False):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- E-mail ------------------------------------------------------------------
-# EMAIL_URL like smtp://user:pass@host:587/?tls=True. Unset: mail goes to the
+# EMAIL_URL like smtp://user:pass@host:587?tls=1. Unset: mail goes to the
 # outbox folder (var/mail/), readable by admins in the app.
 EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
-_email_url = env_str("EMAIL_URL", "")
-if _email_url:
-    globals().update(dj_email_url.parse(_email_url))
-else:
-    EMAIL_BACKEND = "crm.mail.OutboxBackend"
+MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

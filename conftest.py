@@ -1,0 +1,88 @@
+"""Fixtures shared by every app's tests.
+
+The cast (after healthchecks' alice, bob and charlie): `owner` and `teammate` are reps
+in one team managed by `manager`; `outsider` is a rep of another team; `executive`,
+`support_agent`, `marketer` and `admin_user` hold the other roles.
+"""
+
+import os
+
+import pytest
+
+from crm.models import Role
+from crm.tests.factories import TeamFactory, UserFactory
+
+PASSWORD = "secret-pass-123"
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="North Team")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(name="South Team")
+
+
+@pytest.fixture
+def manager(team):
+    user = UserFactory(email="manager@example.com", role=Role.SALES_MANAGER, team=team)
+    team.manager = user
+    team.save(update_fields=["manager"])
+    return user
+
+
+@pytest.fixture
+def owner(team, manager):
+    return UserFactory(email="owner@example.com", first_name="Olivia", role=Role.SALES_REP, team=team)
+
+
+@pytest.fixture
+def teammate(team):
+    return UserFactory(email="teammate@example.com", role=Role.SALES_REP, team=team)
+
+
+@pytest.fixture
+def outsider(other_team):
+    return UserFactory(email="outsider@example.com", role=Role.SALES_REP, team=other_team)
+
+
+@pytest.fixture
+def executive(db):
+    return UserFactory(email="exec@example.com", role=Role.EXECUTIVE)
+
+
+@pytest.fixture
+def support_agent(db):
+    return UserFactory(email="agent@example.com", role=Role.SUPPORT_AGENT)
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(email="marketer@example.com", role=Role.MARKETER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(email="admin@example.com", role=Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def cast(owner, teammate, manager, outsider, executive, support_agent, marketer, admin_user):
+    return {
+        "owner": owner, "teammate": teammate, "manager": manager, "outsider": outsider,
+        "executive": executive, "support_agent": support_agent, "marketer": marketer, "admin": admin_user,
+    }
+
+
+@pytest.fixture
+def outbox_dir(settings, tmp_path):
+    settings.EMAIL_OUTBOX_DIR = tmp_path / "mail"
+    return settings.EMAIL_OUTBOX_DIR
+
+
+def pytest_configure(config):
+    # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+    # in such a thread unless told the access is synchronous, which it is here.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -1,0 +1,100 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from crm import scheduler
+from crm.models import JobStatus, ScheduledJob
+
+CALLS: list[int] = []
+
+
+@scheduler.job_handler("test.count")
+def count_job(job):
+    CALLS.append(job.pk)
+
+
+@scheduler.job_handler("test.fail")
+def failing_job(job):
+    raise RuntimeError("remote system down")
+
+
+@pytest.fixture(autouse=True)
+def clear_calls():
+    CALLS.clear()
+
+
+def test_due_email_job_is_sent_once(db):
+    job = scheduler.schedule_job(kind="email", run_at=timezone.now() - timedelta(seconds=1),
+                                 payload={"to": ["ann@example.com"], "subject": "Hello", "body": "Hi Ann"})
+    assert scheduler.tick()["scheduled_jobs"] == 1
+    assert scheduler.tick()["scheduled_jobs"] == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.finished_at is not None
+    assert [m.subject for m in mail.outbox] == ["Hello"]
+
+
+def test_future_job_waits(db):
+    scheduler.schedule_job(kind="test.count", run_at=timezone.now() + timedelta(minutes=5), payload={})
+    scheduler.tick()
+    assert CALLS == []
+
+
+def test_unknown_kind_is_refused(db):
+    with pytest.raises(ValueError, match="Unknown job kind"):
+        scheduler.schedule_job(kind="nope", run_at=timezone.now(), payload={})
+
+
+def test_failing_job_is_retried_later_then_given_up(db):
+    job = scheduler.schedule_job(kind="test.fail", run_at=timezone.now(), payload={})
+    scheduler.tick()
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.attempts == 1
+    assert job.run_at > timezone.now()
+    assert "remote system down" in job.last_error
+    for _ in range(scheduler.MAX_ATTEMPTS):
+        scheduler.tick(now=job.run_at + timedelta(days=1))
+        job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.attempts == scheduler.MAX_ATTEMPTS
+
+
+def test_claim_abandoned_by_a_dead_worker_is_taken_over(db):
+    stale = timezone.now() - scheduler.STALE_CLAIM - timedelta(minutes=1)
+    job = ScheduledJob.objects.create(kind="test.count", run_at=stale, status=JobStatus.RUNNING, claimed_at=stale,
+                                      attempts=1)
+    scheduler.tick()
+    assert CALLS == [job.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_ticks_at_once_run_a_due_row_once(monkeypatch):
+    job = scheduler.schedule_job(kind="test.count", run_at=timezone.now(), payload={})
+    # Both ticks read the row as pending, then both try the compare-and-set together.
+    barrier = threading.Barrier(2, timeout=10)
+    real_claim = scheduler.claim_job
+
+    def claim_together(job, now):
+        barrier.wait()
+        return real_claim(job, now)
+
+    monkeypatch.setattr(scheduler, "claim_job", claim_together)
+    results = []
+
+    def run_tick():
+        try:
+            results.append(scheduler.tick()["scheduled_jobs"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run_tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(results) == [0, 1]
+    assert CALLS == [job.pk]
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.attempts == 1

@@ -1,0 +1,97 @@
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.urls import reverse
+
+from conftest import PASSWORD
+
+
+def test_pages_require_sign_in(client, db):
+    for name in ("home", "sales", "service", "marketing", "reports", "accounts:list", "user_list"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_sign_in_gives_a_fresh_session_key(client, owner):
+    client.get(reverse("login"))
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != "x" * 32
+
+
+def test_wrong_password_is_refused_with_a_message(client, owner):
+    response = client.post(reverse("login"), {"username": owner.email, "password": "wrong"})
+    assert response.status_code == 200
+    assert "correct" in response.content.decode()
+
+
+def test_sign_out_ends_the_session(client, owner):
+    client.force_login(owner)
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_sessions_expire_after_idle_time():
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def test_password_change(client, owner):
+    client.force_login(owner)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "a-much-longer-pass-42", "new_password2": "a-much-longer-pass-42"},
+    )
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password("a-much-longer-pass-42")
+
+
+def test_password_reset_by_email(client, owner):
+    client.post(reverse("password_reset"), {"email": owner.email})
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/auth/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link)["Location"]  # Django swaps the token for a session marker
+    response = client.post(form_url, {"new_password1": "brand-new-pass-77", "new_password2": "brand-new-pass-77"})
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password("brand-new-pass-77")
+
+
+def test_unknown_address_gets_the_same_answer(client, db):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 0
+
+
+@pytest.mark.django_db
+def test_security_headers_and_csp(client, owner):
+    client.force_login(owner)
+    response = client.get(reverse("home"))
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert "<script>" not in response.content.decode()  # no inline script at all
+
+
+def test_deactivation_ends_sessions_at_once(client, admin_user, owner):
+    from django.test import Client
+
+    rep_client = Client()
+    rep_client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
+    assert rep_client.get(reverse("home")).status_code == 200
+    rep_session_key = rep_client.session.session_key
+    assert Session.objects.filter(session_key=rep_session_key).exists()
+
+    client.force_login(admin_user)
+    client.post(reverse("user_set_active", args=[owner.pk]), {"active": "0"})
+
+    assert not Session.objects.filter(session_key=rep_session_key).exists()
+    assert rep_client.get(reverse("home")).status_code == 302
+    assert rep_client.post(reverse("login"), {"username": owner.email, "password": PASSWORD}).status_code == 200

@@ -1,0 +1,35 @@
+from accounts.models import Account
+from accounts.tests.factories import AccountFactory
+from crm import visibility
+
+
+def test_queryset_and_object_checks_agree(cast):
+    private = AccountFactory(owner=cast["owner"])
+    shared = AccountFactory(owner=cast["owner"], shared_with_team=True)
+    foreign = AccountFactory(owner=cast["outsider"])
+    for user in cast.values():
+        visible_ids = set(Account.objects.visible_to(user).values_list("id", flat=True))
+        editable_ids = set(Account.objects.editable_by(user).values_list("id", flat=True))
+        for account in (private, shared, foreign):
+            assert (account.pk in visible_ids) is visibility.can_see(user, account), user.role
+            assert (account.pk in editable_ids) is visibility.can_edit(user, account), user.role
+
+
+def test_inactive_user_sees_nothing(owner):
+    AccountFactory(owner=owner)
+    owner.is_active = False
+    assert not Account.objects.visible_to(owner).exists()
+
+
+def test_manager_sees_every_team_they_manage(manager, outsider, other_team):
+    other_team.manager = manager
+    other_team.save()
+    account = AccountFactory(owner=outsider)
+    assert Account.objects.visible_to(manager).filter(pk=account.pk).exists()
+
+
+def test_only_writers_may_create(cast):
+    assert visibility.can_create(cast["owner"], Account)
+    assert visibility.can_create(cast["admin"], Account)
+    assert not visibility.can_create(cast["executive"], Account)
+    assert not visibility.can_create(cast["support_agent"], Account)
