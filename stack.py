@@ -82,7 +82,6 @@ def prepare_environment() -> dict[str, str]:
         env["DATABASE_URL"] = start_postgres()
     if not env.get("REDIS_URL"):
         env["REDIS_URL"] = start_redis()
-    env.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     return env
 
 
@@ -142,6 +141,7 @@ def cmd_run(env: dict[str, str]) -> int:
 
 
 def cmd_test(env: dict[str, str], args: list[str]) -> int:
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # pytest.ini names the test settings
     command = [PYTHON, "-m", "pytest", *args]
     return subprocess.run(command, cwd=ROOT, env=env).returncode
 
