@@ -117,9 +117,15 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def cmd_run(env: dict[str, str]) -> int:
+def local_defaults(env: dict[str, str]) -> dict[str, str]:
+    """A local run is a development run unless the caller says otherwise."""
     env.setdefault("DEBUG", "1")
     env.setdefault("SECRET_KEY", "insecure-dev-key-only-for-local-runs-change-me")
+    return env
+
+
+def cmd_run(env: dict[str, str]) -> int:
+    local_defaults(env)
     port = env.get("PORT", "8000")
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "--verbosity", "0")
@@ -160,7 +166,7 @@ def main(argv: list[str]) -> int:
         if argv[0] == "test":
             return cmd_test(env, argv[1:])
         if argv[0] == "manage":
-            return subprocess.run([PYTHON, "manage.py", *argv[1:]], cwd=ROOT, env=env).returncode
+            return subprocess.run([PYTHON, "manage.py", *argv[1:]], cwd=ROOT, env=local_defaults(env)).returncode
         log(f"DATABASE_URL={env['DATABASE_URL']}")
         log(f"REDIS_URL={env['REDIS_URL']}")
         while True:

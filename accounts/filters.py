@@ -1,16 +1,20 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountType
+
+ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     type = django_filters.ChoiceFilter(label=_("Type"), choices=AccountType.choices)
     industry = django_filters.CharFilter(label=_("Industry"), lookup_expr="iexact")
-    is_vip = django_filters.BooleanFilter(label=_("VIP"))
-    mine = django_filters.BooleanFilter(label=_("Only mine"), method="only_mine")
+    is_vip = django_filters.BooleanFilter(label=_("VIP"), widget=forms.Select(choices=ANY_YES_NO))
+    mine = django_filters.BooleanFilter(label=_("Owner"), method="only_mine", widget=forms.Select(choices=[
+        ("", _("Anyone I may see")), ("true", _("Only mine"))]))
 
     class Meta:
         model = Account
