@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import OwnedModel, OwnedQuerySet, Territory
+from crm.phones import normalize_phone
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -28,7 +29,7 @@ class AccountQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at"],
+    exclude=["updated_at", "phone_e164"],
     model_name="AccountEvent",
 )
 class Account(OwnedModel):
@@ -48,6 +49,7 @@ class Account(OwnedModel):
         related_name="children",
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone_e164 = models.CharField(max_length=20, blank=True, editable=False)  # for search in any format
     email = models.EmailField(_("e-mail"), blank=True)
     website = models.URLField(_("website"), blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
@@ -68,10 +70,18 @@ class Account(OwnedModel):
             models.Index(fields=["team", "name"], name="account_team_name_idx"),
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
             GinIndex(fields=["name"], name="account_name_trgm", opclasses=["gin_trgm_ops"]),
+            models.Index(fields=["phone_e164"], name="account_phone_idx", condition=~models.Q(phone_e164="")),
+            models.Index(fields=["tax_number"], name="account_tax_number_idx", condition=~models.Q(tax_number="")),
         ]
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.phone_e164 = normalize_phone(self.phone) or ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("accounts:detail", args=[self.pk])

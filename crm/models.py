@@ -1,7 +1,9 @@
 """Core models: people (User, Team, Territory), the owned-record base, and scheduled jobs."""
 
+import secrets
 import zoneinfo
 
+import pghistory
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
@@ -9,16 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class Role(models.TextChoices):
-    ADMIN = "admin", _("Administrator")
-    SALES_MANAGER = "sales_manager", _("Sales manager")
-    SALES_REP = "sales_rep", _("Sales rep")
-    SUPPORT_LEAD = "support_lead", _("Support lead")
-    SUPPORT_AGENT = "support_agent", _("Support agent")
-    MARKETER = "marketer", _("Marketer")
-    EXECUTIVE = "executive", _("Executive")
-
+from crm.roles import Role
+from crm.visibility import ACTIVITY_DATA
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -72,6 +66,10 @@ class Territory(models.Model):
         return " › ".join([t.name for t in self.ancestors()] + [self.name])
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class UserManager(DjangoUserManager):
     """Users sign in with their e-mail address; there is no separate username."""
 
@@ -105,6 +103,8 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    # Secret for the private iCalendar subscription URL; regenerating it cuts off old subscribers.
+    calendar_token = models.CharField(max_length=43, default=new_calendar_token, unique=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -217,3 +217,201 @@ class UserSession(models.Model):
         Session.objects.filter(session_key__in=keys).delete()
         cls.objects.filter(user=user).delete()
         return len(keys)
+
+
+# --- Activities -----------------------------------------------------------------
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    TASK = "task", _("Task")
+    NOTE = "note", _("Note")
+    EMAIL = "email", _("E-mail")
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("Inbound")
+    OUTBOUND = "out", _("Outbound")
+
+
+class CallOutcome(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Left voicemail")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ActivityQuerySet(OwnedQuerySet):
+    def visible_to(self, user):
+        """An activity is visible to its owner's circle (the policy) and to everyone who may
+        see the account or contact it is about: the customer's history belongs to the customer."""
+        from accounts.models import Account
+        from contacts.models import Contact
+        from crm import visibility
+
+        if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
+            return self.alive()
+        own_circle = visibility.visible(self, user).values("pk")
+        return self.alive().filter(
+            models.Q(pk__in=own_circle)
+            | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
+            | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))
+        )
+
+    def open_tasks(self):
+        return self.filter(kind=ActivityKind.TASK, status=TaskStatus.OPEN)
+
+    def calendar_items(self):
+        return self.filter(kind__in=[ActivityKind.MEETING, ActivityKind.TASK])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="ActivityEvent",
+)
+class Activity(OwnedModel):
+    """A call, meeting, task, note or logged e-mail, about an account and/or a contact."""
+
+    visibility_policy = ACTIVITY_DATA
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    # When it happened (call, note, e-mail), starts (meeting) or is due (task).
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    ends_at = models.DateTimeField(_("ends"), null=True, blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallOutcome.choices, blank=True)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("attending colleagues"), blank=True, related_name="meetings"
+    )
+    contact_attendees = models.ManyToManyField(
+        "contacts.Contact", verbose_name=_("attending contacts"), blank=True, related_name="meetings"
+    )
+    remind_minutes_before = models.PositiveIntegerField(_("remind me (minutes before)"), null=True, blank=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            models.Index(fields=["account", "-occurred_at", "-id"], name="activity_account_timeline"),
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_timeline"),
+            models.Index(fields=["owner", "kind", "occurred_at"], name="activity_owner_kind_when"),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("activity_detail", args=[self.pk])
+
+    @property
+    def icon(self) -> str:
+        return {
+            ActivityKind.CALL: "telephone",
+            ActivityKind.MEETING: "people",
+            ActivityKind.TASK: "check2-square",
+            ActivityKind.NOTE: "sticky",
+            ActivityKind.EMAIL: "envelope",
+        }[self.kind]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.kind == ActivityKind.TASK and self.status == TaskStatus.OPEN and self.occurred_at < timezone.now()
+
+
+# --- Reminders and notifications ------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    REMINDER = "reminder", _("Reminder")
+    ASSIGNMENT = "assignment", _("Assignment")
+    HANDOVER = "handover", _("Hand-over")
+    MENTION = "mention", _("Mention")
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Exactly once: a reminder produces at most one notification.
+    reminder = models.OneToOneField("Reminder", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="notification")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_idx"),
+            models.Index(fields=["user"], name="notification_unread_idx", condition=models.Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Reminder(models.Model):
+    """'Remind me N minutes before' for one user on one task or meeting."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    fire_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["activity", "user"], name="reminder_once_per_user")]
+        indexes = [
+            models.Index(fields=["fire_at"], name="reminder_due_idx",
+                         condition=models.Q(status__in=["pending", "sending"])),
+        ]
+
+    def __str__(self):
+        return f"reminder {self.pk} for {self.activity_id}"

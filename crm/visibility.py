@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from crm.models import Role
+from crm.roles import Role
 
 
 class Scope(StrEnum):
@@ -73,6 +73,22 @@ SALES_DATA = Policy(
 )
 
 
+# Calls, meetings, tasks, notes: everyone who works with customers logs them; each
+# edits their own (leads: their team's). Readers also see the activities of every
+# account or contact they may see (ActivityQuerySet.visible_to).
+ACTIVITY_DATA = Policy(
+    read=CUSTOMER_DATA.read,
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+        Role.SUPPORT_LEAD: Scope.TEAM,
+        Role.SUPPORT_AGENT: Scope.OWN,
+        Role.MARKETER: Scope.OWN,
+    },
+)
+
+
 def managed_team_ids(user) -> frozenset[int]:
     """Teams the user manages, cached on the user object for the request."""
     cached = getattr(user, "_managed_team_ids", None)
@@ -90,6 +106,10 @@ def _scope(user, model, *, write: bool) -> Scope:
     policy: Policy = model.visibility_policy
     rules = policy.write if write else policy.read
     return rules.get(user.role, Scope.NONE)
+
+
+def read_scope(user, model) -> Scope:
+    return _scope(user, model, write=False)
 
 
 def _scope_q(user, scope: Scope) -> Q | None:

@@ -1,0 +1,116 @@
+"""People: contacts (and, with the sales issue, leads)."""
+
+import pghistory
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import OwnedModel, OwnedQuerySet
+from crm.visibility import CUSTOMER_DATA
+
+
+class PreferredChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    MESSENGER = "messenger", _("Messenger")
+    MEETING = "meeting", _("In person")
+
+
+class LeadSource(models.TextChoices):
+    WEB = "web", _("Web form")
+    CAMPAIGN = "campaign", _("Campaign")
+    CALL = "call", _("Inbound call")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    PARTNER = "partner", _("Partner")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
+
+
+class ContactQuerySet(OwnedQuerySet):
+    def with_phone(self, e164: str):
+        return self.filter(phones__contains=[e164])
+
+    def with_email(self, email: str):
+        return self.filter(emails__contains=[email.strip().lower()])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "full_name"],
+    model_name="ContactEvent",
+)
+class Contact(OwnedModel):
+    visibility_policy = CUSTOMER_DATA
+
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    middle_name = models.CharField(_("middle name / patronymic"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    full_name = models.CharField(max_length=310, editable=False, db_index=False)
+    title = models.CharField(_("job title"), max_length=150, blank=True)
+    department = models.CharField(_("department"), max_length=150, blank=True)
+    account = models.ForeignKey(
+        "accounts.Account", verbose_name=_("account"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="contacts",
+    )
+    emails = ArrayField(models.EmailField(), verbose_name=_("e-mails"), default=list, blank=True)
+    phones = ArrayField(models.CharField(max_length=20), verbose_name=_("phones"), default=list, blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=20, choices=PreferredChannel.choices, blank=True
+    )
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    description = models.TextField(_("notes"), blank=True)
+    # Consent: what the person agreed to, when, where and in which words.
+    email_opt_in = models.BooleanField(_("agreed to marketing e-mail"), default=False)
+    email_opt_in_at = models.DateTimeField(_("agreed on"), null=True, blank=True)
+    email_opt_in_source = models.CharField(_("where they agreed"), max_length=200, blank=True)
+    email_opt_in_wording = models.TextField(_("wording they agreed to"), blank=True)
+    email_opted_out_at = models.DateTimeField(_("opted out on"), null=True, blank=True)
+    do_not_call = models.BooleanField(_("do not call"), default=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            models.Index(fields=["owner", "last_name", "id"], name="contact_owner_name_idx"),
+            models.Index(fields=["team", "last_name", "id"], name="contact_team_name_idx"),
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_idx"),
+            models.Index(fields=["account", "last_name"], name="contact_account_idx"),
+            GinIndex(fields=["emails"], name="contact_emails_gin"),
+            GinIndex(fields=["phones"], name="contact_phones_gin"),
+            GinIndex(fields=["full_name"], name="contact_full_name_trgm", opclasses=["gin_trgm_ops"]),
+        ]
+
+    def __str__(self):
+        return self.full_name or self.last_name
+
+    def save(self, *args, **kwargs):
+        self.full_name = self.compose_full_name()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "full_name"}
+        super().save(*args, **kwargs)
+
+    def compose_full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
+
+    def get_absolute_url(self):
+        return reverse("contacts:detail", args=[self.pk])
+
+    @property
+    def primary_email(self) -> str:
+        return self.emails[0] if self.emails else ""
+
+    @property
+    def primary_phone(self) -> str:
+        return self.phones[0] if self.phones else ""
