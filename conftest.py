@@ -129,3 +129,24 @@ def sign_in(page, user, password=PASSWORD):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+# --- Real Celery workers ----------------------------------------------------------
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.db import connection
+
+    from crm.tests.celery_helpers import spawn_worker, stop_worker
+
+    worker = spawn_worker(connection.settings_dict, tmp_path_factory.mktemp("worker-var"))
+    yield worker
+    stop_worker(worker)
+
+
+@pytest.fixture
+def real_worker(celery_worker_process, monkeypatch):
+    """A running worker, and tasks sent to the broker instead of run in-process."""
+    from crm.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    return celery_worker_process

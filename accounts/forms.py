@@ -1,11 +1,18 @@
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from crm.models import User
+from crm.phones import normalize_phone
+from crm.widgets import AutocompleteSelect
 
 
 class AccountForm(forms.ModelForm):
+    confirm_duplicates = forms.BooleanField(
+        label=_("I checked the possible duplicates: save anyway"), required=False
+    )
+
     class Meta:
         model = Account
         fields = [
@@ -23,12 +30,27 @@ class AccountForm(forms.ModelForm):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
+        self.fields["parent"].widget = AutocompleteSelect(url=reverse_lazy("autocomplete_accounts"))
+        self.fields["parent"].widget.choices = self.fields["parent"].choices
         owners = assignable_owners(user)
         if self.instance.pk:
             owners = owners | User.objects.filter(pk=self.instance.owner_id)
         self.fields["owner"].queryset = owners.distinct()
         self.fields["owner"].required = False
         self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+
+    def model_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("confirm_duplicates", None)
+        return data
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "").strip()
+        if phone and normalize_phone(phone) is None:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000."),
+                params={"value": phone})
+        return phone
 
     def clean_owner(self):
         owner = self.cleaned_data.get("owner")

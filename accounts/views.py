@@ -6,8 +6,13 @@ from accounts import services
 from accounts.filters import AccountFilter
 from accounts.forms import AccountForm
 from accounts.models import Account
+from contacts.models import Contact
+from crm import duplicates
 from crm.history import history_for
+from crm.models import ActivityKind
 from crm.pagination import paginate
+from crm.phones import normalize_phone
+from crm.timeline import timeline_page
 from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
 
 SORTS = {
@@ -35,37 +40,62 @@ def account_list(request):
     return render(request, "accounts/account_list.html", context)
 
 
+CONTACTS_ON_PAGE = 20
+
+
 def account_detail(request, pk: int):
     account = get_visible_or_404(
         Account.objects.select_related("owner", "team", "territory", "parent"), request.user, pk=pk
     )
+    contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("last_name", "id")
     context = {
         "account": account,
         "can_edit": can_edit(request.user, account),
         "history": history_for(account),
+        "contacts": list(contacts[: CONTACTS_ON_PAGE + 1]),
+        "contacts_limit": CONTACTS_ON_PAGE,
+        "children": list(account.children.filter(deleted_at__isnull=True).order_by("name")[:20]),
+        "timeline": timeline_page(account=account, kind=request.GET.get("kind", "")),
+        "timeline_url": f"/timeline/?account={account.pk}",
+        "activity_kinds": ActivityKind.choices,
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+def _duplicates_for(form: AccountForm, user, exclude_pk=None):
+    data = form.cleaned_data
+    return duplicates.account_duplicates(
+        user=user, name=data.get("name", ""), tax_number=data.get("tax_number", ""),
+        phone_e164=normalize_phone(data.get("phone", "")) or "", email=data.get("email", ""), exclude_pk=exclude_pk)
 
 
 def account_create(request):
     require_create(request.user, Account)
     form = AccountForm(request.POST or None, user=request.user)
+    matches = []
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        account = services.account_create(actor=request.user, **data)
-        messages.success(request, _("Account %(name)s was created.") % {"name": account.name})
-        return redirect(account)
-    return render(request, "accounts/account_form.html", {"form": form})
+        matches = _duplicates_for(form, request.user)
+        if not matches or form.cleaned_data["confirm_duplicates"]:
+            account = services.account_create(actor=request.user, **form.model_fields())
+            messages.success(request, _("Account %(name)s was created.") % {"name": account.name})
+            return redirect(account)
+        messages.warning(request, _("This company may already be in the CRM. Check the matches below."))
+    return render(request, "accounts/account_form.html", {"form": form, "matches": matches})
 
 
 def account_edit(request, pk: int):
     account = get_editable_or_404(Account, request.user, pk=pk)
     form = AccountForm(request.POST or None, instance=account, user=request.user)
+    matches = []
     if request.method == "POST" and form.is_valid():
-        services.account_update(account=account, actor=request.user, **form.cleaned_data)
-        messages.success(request, _("Account %(name)s was saved.") % {"name": account.name})
-        return redirect(account)
-    return render(request, "accounts/account_form.html", {"form": form, "account": account})
+        identity_changed = {"name", "tax_number", "phone", "email"} & set(form.changed_data)
+        matches = _duplicates_for(form, request.user, exclude_pk=account.pk) if identity_changed else []
+        if not matches or form.cleaned_data["confirm_duplicates"]:
+            services.account_update(account=account, actor=request.user, **form.model_fields())
+            messages.success(request, _("Account %(name)s was saved.") % {"name": account.name})
+            return redirect(account)
+        messages.warning(request, _("This company may already be in the CRM. Check the matches below."))
+    return render(request, "accounts/account_form.html", {"form": form, "account": account, "matches": matches})
 
 
 def account_delete(request, pk: int):

@@ -7,4 +7,4 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
-        from crm import signals  # noqa: F401 - connects the receivers
+        from crm import reminders, signals  # noqa: F401 - connect receivers, register the scheduler source

@@ -4,4 +4,20 @@ def navigation(request):
     if match is None:
         return {"nav_section": ""}
     section = match.app_name or match.url_name or ""
-    return {"nav_section": "sales" if section == "accounts" else section}
+    return {"nav_section": section}
+
+
+def notifications(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from accounts.models import Account
+    from contacts.models import Contact
+    from crm.models import Activity, Notification
+    from crm.visibility import can_create
+
+    return {
+        "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "may_create": {"activity": can_create(user, Activity), "account": can_create(user, Account),
+                       "contact": can_create(user, Contact)},
+    }

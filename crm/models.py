@@ -373,7 +373,7 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     # Exactly once: a reminder produces at most one notification.
-    reminder = models.OneToOneField("Reminder", null=True, blank=True, on_delete=models.CASCADE,
+    reminder = models.OneToOneField("Reminder", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="notification")
 
     class Meta:

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, reverse_lazy
 
-from crm import views
+from crm import activity_views, lookup_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -42,7 +42,23 @@ urlpatterns = [
     path("marketing/", views.section_marketing, name="marketing"),
     path("reports/", views.section_reports, name="reports"),
     path("profile/", views.profile, name="profile"),
+    path("calendar/", include("crm.calendar_urls")),
     path("accounts/", include("accounts.urls")),
+    path("contacts/", include("contacts.urls")),
+    path("activities/new/", activity_views.activity_create, name="activity_create"),
+    path("activities/<int:pk>/", activity_views.activity_detail, name="activity_detail"),
+    path("activities/<int:pk>/edit/", activity_views.activity_edit, name="activity_edit"),
+    path("activities/<int:pk>/complete/", activity_views.activity_complete, name="activity_complete"),
+    path("activities/<int:pk>/delete/", activity_views.activity_delete, name="activity_delete"),
+    path("timeline/", activity_views.timeline, name="timeline"),
+    path("search/", lookup_views.search_view, name="search"),
+    path("autocomplete/accounts/", lookup_views.autocomplete_accounts, name="autocomplete_accounts"),
+    path("autocomplete/contacts/", lookup_views.autocomplete_contacts, name="autocomplete_contacts"),
+    path("autocomplete/phone/", lookup_views.lookup_phone, name="lookup_phone"),
+    path("duplicates/", lookup_views.duplicates_check, name="duplicates_check"),
+    path("notifications/", lookup_views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/open/", lookup_views.notification_open, name="notification_open"),
+    path("notifications/read-all/", lookup_views.notification_read_all, name="notification_read_all"),
     path("auth/", include(auth_patterns)),
     path("admin-tools/", include(admin_tools)),
     path("django-admin/", admin.site.urls),

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -6,18 +7,20 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts.models import Account, AccountType
-from crm import mail, services
+from contacts.models import Contact
+from crm import mail, services, visibility
 from crm.forms import InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
-from crm.models import Team, Territory, User
+from crm.models import Activity, ActivityKind, Team, Territory, User
 
 
 def admin_required(view):
@@ -71,12 +74,38 @@ def healthz(request):
 
 
 def home(request):
-    accounts = Account.objects.visible_to(request.user)
-    recent = accounts.filter(owner=request.user).select_related("owner").order_by("-updated_at")[:8]
-    team_recent = None
-    if request.user.managed_teams.exists():
-        team_recent = accounts.exclude(owner=request.user).select_related("owner").order_by("-updated_at")[:8]
-    return render(request, "crm/home.html", {"recent": recent, "team_recent": team_recent})
+    """My day: overdue and today's tasks, today's meetings, recently changed records."""
+    user = request.user
+    today_start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    today_end = today_start + timedelta(days=1)
+    team_ids = list(visibility.managed_team_ids(user))
+    mine = Activity.objects.alive().filter(owner=user)
+    context = {
+        "overdue_tasks": list(mine.open_tasks().filter(occurred_at__lt=today_start)
+                              .select_related("account", "contact").order_by("occurred_at")[:20]),
+        "today_tasks": list(mine.open_tasks().filter(occurred_at__gte=today_start, occurred_at__lt=today_end)
+                            .select_related("account", "contact").order_by("occurred_at")[:20]),
+        "today_meetings": list(
+            Activity.objects.alive().filter(kind=ActivityKind.MEETING, occurred_at__gte=today_start,
+                                            occurred_at__lt=today_end)
+            .filter(Q(owner=user) | Q(attendees=user)).distinct()
+            .select_related("account", "contact").order_by("occurred_at")[:20]),
+        "recent_accounts": list(Account.objects.visible_to(user).filter(owner=user)
+                                .order_by("-updated_at")[:6]),
+        "recent_contacts": list(Contact.objects.visible_to(user).filter(owner=user)
+                                .select_related("account").order_by("-updated_at")[:6]),
+        "can_create_account": visibility.can_create(user, Account),
+    }
+    if team_ids:
+        team = Activity.objects.alive().filter(team_id__in=team_ids).exclude(owner=user)
+        context["team_overdue"] = list(team.open_tasks().filter(occurred_at__lt=today_start)
+                                       .select_related("owner", "account").order_by("occurred_at")[:20])
+        context["team_today"] = list(team.filter(occurred_at__gte=today_start, occurred_at__lt=today_end,
+                                                 kind__in=[ActivityKind.MEETING, ActivityKind.TASK])
+                                     .select_related("owner", "account").order_by("occurred_at")[:20])
+        context["team_recent"] = list(Account.objects.visible_to(user).filter(team_id__in=team_ids)
+                                      .exclude(owner=user).select_related("owner").order_by("-updated_at")[:8])
+    return render(request, "crm/home.html", context)
 
 
 def _accounts_by(user, field: str, limit: int = 12):

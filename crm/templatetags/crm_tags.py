@@ -22,3 +22,11 @@ def sort_header(context, label, key, current):
         "current": current,
         "next_sort": f"-{key}" if current == key else key,
     }
+
+
+@register.filter
+def phone(value: str) -> str:
+    """+442079460101 → +44 20 7946 0101."""
+    from crm.phones import format_phone
+
+    return format_phone(value) if value else ""

@@ -49,6 +49,7 @@ def test_another_user_cannot_open_my_record_by_url(page, owner, outsider):
 
 def test_create_and_edit_an_account_and_see_its_history(page, owner):
     sign_in(page, owner)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Accounts").click()
     page.get_by_role("link", name="New account").first.click()
     page.locator("#id_name").fill("Umbrella Logistics")
     page.get_by_label("Industry").fill("Transport")

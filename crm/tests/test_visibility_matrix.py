@@ -11,13 +11,24 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import AccountFactory
+from contacts.tests.factories import ContactFactory
+from crm.models import Activity
+
+
+def make_task(*, owner, shared_with_team, name):
+    return Activity.objects.create(kind="task", subject=name, owner=owner, team=owner.team,
+                                   shared_with_team=shared_with_team, status="open")
+
+
+def make_contact(*, owner, shared_with_team, name):
+    return ContactFactory(owner=owner, shared_with_team=shared_with_team, first_name="", last_name=name)
 
 
 @dataclass(frozen=True)
 class OwnedCase:
     name: str
-    factory: type
-    list_url: str
+    factory: object
+    list_url: str | None  # None: the model has no list page of its own
     detail_url: str
     edit_url: str
     delete_url: str
@@ -25,6 +36,8 @@ class OwnedCase:
 
 OWNED_MODELS = [
     OwnedCase("account", AccountFactory, "accounts:list", "accounts:detail", "accounts:edit", "accounts:delete"),
+    OwnedCase("contact", make_contact, "contacts:list", "contacts:detail", "contacts:edit", "contacts:delete"),
+    OwnedCase("activity", make_task, None, "activity_detail", "activity_edit", "activity_delete"),
 ]
 
 # Who sees / edits a record that `owner` keeps private (not shared with the team).
@@ -56,10 +69,17 @@ def expected_status(visible: bool, editable: bool, action: str) -> int:
     return 200
 
 
-@pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
+CASE_ACTIONS = [
+    pytest.param(case, action, id=f"{case.name}-{action}")
+    for case in OWNED_MODELS
+    for action in ("list", "detail", "edit", "delete")
+    if action != "list" or case.list_url
+]
+
+
+@pytest.mark.parametrize(("case", "action"), CASE_ACTIONS)
 @pytest.mark.parametrize("shared", [False, True], ids=["private", "shared"])
 @pytest.mark.parametrize("actor", list(PRIVATE))
-@pytest.mark.parametrize("action", ["list", "detail", "edit", "delete"])
 def test_matrix(client, cast, case, shared, actor, action):
     record = case.factory(owner=cast["owner"], shared_with_team=shared, name="Matrix Record Ltd")
     visible, editable = (SHARED if shared else PRIVATE)[actor]
@@ -79,18 +99,20 @@ def test_matrix(client, cast, case, shared, actor, action):
 @pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
 @pytest.mark.parametrize("actor", ["teammate", "outsider", "executive", "support_agent"])
 def test_forbidden_writes_change_nothing(client, cast, case, actor):
-    record = case.factory(owner=cast["owner"], name="Untouched Ltd")
+    record = case.factory(owner=cast["owner"], shared_with_team=False, name="Untouched Ltd")
+    before = str(record)
     client.force_login(cast[actor])
-    client.post(reverse(case.edit_url, args=[record.pk]), {"name": "Hacked", "type": "customer"})
+    client.post(reverse(case.edit_url, args=[record.pk]),
+                {"name": "Hacked", "last_name": "Hacked", "subject": "Hacked", "type": "customer"})
     client.post(reverse(case.delete_url, args=[record.pk]))
     record.refresh_from_db()
-    assert record.name == "Untouched Ltd"
+    assert str(record) == before
     assert record.deleted_at is None
 
 
 @pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
 def test_missing_and_hidden_rows_answer_alike(client, cast, case):
-    hidden = case.factory(owner=cast["owner"])
+    hidden = case.factory(owner=cast["owner"], shared_with_team=False, name="Hidden")
     client.force_login(cast["outsider"])
     hidden_response = client.get(reverse(case.detail_url, args=[hidden.pk]))
     missing_response = client.get(reverse(case.detail_url, args=[hidden.pk + 10_000]))
@@ -100,7 +122,7 @@ def test_missing_and_hidden_rows_answer_alike(client, cast, case):
 
 @pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
 def test_deleted_rows_are_hidden_from_everyone(client, cast, case):
-    record = case.factory(owner=cast["owner"])
+    record = case.factory(owner=cast["owner"], shared_with_team=False, name="Soon deleted")
     client.force_login(cast["owner"])
     client.post(reverse(case.delete_url, args=[record.pk]))
     for actor in ("owner", "manager", "admin", "executive"):

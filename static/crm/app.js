@@ -44,7 +44,37 @@
     }
   });
 
-  document.body && document.body.addEventListener("htmx:afterSwap", function (event) {
+  // Global search dropdown: arrows move through the hits, Esc closes it.
+  document.addEventListener("keydown", function (event) {
+    var dropdown = document.getElementById("search-dropdown");
+    var search = document.getElementById("global-search");
+    if (!dropdown || !search || !dropdown.classList.contains("show")) { return; }
+    var hits = Array.prototype.slice.call(dropdown.querySelectorAll("a"));
+    var index = hits.indexOf(document.activeElement);
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      (hits[index + 1] || hits[0]).focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (index <= 0) { search.focus(); } else { hits[index - 1].focus(); }
+    } else if (event.key === "Escape") {
+      dropdown.classList.remove("show");
+      search.setAttribute("aria-expanded", "false");
+      search.focus();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
     showToasts(event.target);
+    if (event.target.id === "search-dropdown") {
+      var open = event.target.textContent.trim().length > 0;
+      event.target.classList.toggle("show", open);
+      document.getElementById("global-search").setAttribute("aria-expanded", open ? "true" : "false");
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var dropdown = document.getElementById("search-dropdown");
+    if (dropdown && !event.target.closest(".global-search")) { dropdown.classList.remove("show"); }
   });
 })();

@@ -1,0 +1,38 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, LeadSource
+from crm.phones import looks_like_phone, normalize_phone
+
+
+class ContactFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
+    tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")
+    email_opt_in = django_filters.BooleanFilter(label=_("Agreed to marketing e-mail"), widget=forms.Select(
+        choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
+    mine = django_filters.BooleanFilter(label=_("Owner"), method="only_mine", widget=forms.Select(choices=[
+        ("", _("Anyone I may see")), ("true", _("Only mine"))]))
+
+    class Meta:
+        model = Contact
+        fields = ["q", "lead_source", "tag", "email_opt_in", "mine"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        if "@" in value:
+            return queryset.with_email(value)
+        if looks_like_phone(value):
+            e164 = normalize_phone(value)
+            return queryset.with_phone(e164) if e164 else queryset.none()
+        return queryset.filter(Q(full_name__icontains=value))
+
+    def with_tag(self, queryset, name, value):
+        return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset
+
+    def only_mine(self, queryset, name, value):
+        return queryset.filter(owner=self.request.user) if value else queryset

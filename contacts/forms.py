@@ -1,0 +1,58 @@
+from django import forms
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import assignable_owners
+from accounts.models import Account
+from contacts.models import Contact
+from crm.fields import MultiEmailField, MultiPhoneField, TagsField
+from crm.models import User
+from crm.widgets import AutocompleteSelect
+
+
+class ContactForm(forms.ModelForm):
+    emails = MultiEmailField(label=_("E-mails"), required=False, help_text=_("One per line."))
+    phones = MultiPhoneField(label=_("Phones"), required=False, help_text=_("Any format; one per line."))
+    tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
+    confirm_duplicates = forms.BooleanField(
+        label=_("I checked the possible duplicates: save anyway"), required=False
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "first_name", "middle_name", "last_name", "title", "department", "account", "emails", "phones",
+            "preferred_channel", "birthday", "lead_source", "tags", "address", "description", "owner",
+            "shared_with_team", "email_opt_in", "email_opt_in_source", "email_opt_in_wording", "do_not_call",
+        ]
+        widgets = {
+            "birthday": forms.DateInput(attrs={"type": "date"}),
+            "address": forms.Textarea(attrs={"rows": 2}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "email_opt_in_wording": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        # Visible accounts only: a forged id of a hidden account fails like a missing one.
+        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["account"].widget = AutocompleteSelect(url=reverse_lazy("autocomplete_accounts"))
+        self.fields["account"].widget.choices = self.fields["account"].choices
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+
+    def clean_owner(self):
+        owner = self.cleaned_data.get("owner")
+        if owner is None:
+            owner = self.instance.owner if self.instance.pk else self.user
+        return owner
+
+    def model_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("confirm_duplicates", None)
+        return data

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from contacts import vcard_views, views
+
+app_name = "contacts"
+
+urlpatterns = [
+    path("", views.contact_list, name="list"),
+    path("new/", views.contact_create, name="create"),
+    path("<int:pk>/", views.contact_detail, name="detail"),
+    path("<int:pk>/edit/", views.contact_edit, name="edit"),
+    path("<int:pk>/delete/", views.contact_delete, name="delete"),
+    path("import/vcard/", vcard_views.vcard_import, name="vcard_import"),
+    path("export/vcard/", vcard_views.vcard_export, name="vcard_export"),
+]

@@ -1,0 +1,94 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from contacts import services
+from contacts.filters import ContactFilter
+from contacts.forms import ContactForm
+from contacts.models import Contact
+from crm import duplicates
+from crm.history import history_for
+from crm.models import ActivityKind
+from crm.pagination import paginate
+from crm.timeline import timeline_page
+from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
+
+SORTS = {
+    "name": ("last_name", "first_name", "id"),
+    "-name": ("-last_name", "-first_name", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+def contact_list(request):
+    base = Contact.objects.visible_to(request.user).select_related("owner", "account")
+    contact_filter = ContactFilter(request.GET, queryset=base, request=request)
+    sort = request.GET.get("sort", "name")
+    page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"))
+    return render(request, "contacts/contact_list.html", {
+        "filter": contact_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Contact)})
+
+
+def contact_detail(request, pk: int):
+    contact = get_visible_or_404(Contact.objects.select_related("owner", "team", "account"), request.user, pk=pk)
+    context = {
+        "contact": contact,
+        "can_edit": can_edit(request.user, contact),
+        "history": history_for(contact),
+        "timeline": timeline_page(contact=contact, kind=request.GET.get("kind", "")),
+        "timeline_url": f"/timeline/?contact={contact.pk}",
+        "activity_kinds": ActivityKind.choices,
+        "hide_contact": True,
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+def _duplicates_for(form: ContactForm, user, exclude_pk=None):
+    data = form.cleaned_data
+    full_name = " ".join(data.get(part, "") for part in ("first_name", "middle_name", "last_name") if data.get(part))
+    return duplicates.contact_duplicates(user=user, full_name=full_name, emails=data.get("emails", []),
+                                         phones=data.get("phones", []), exclude_pk=exclude_pk)
+
+
+def contact_create(request):
+    require_create(request.user, Contact)
+    initial = {}
+    if request.GET.get("account", "").isdigit():
+        from accounts.models import Account
+
+        initial["account"] = Account.objects.visible_to(request.user).filter(pk=int(request.GET["account"])).first()
+    form = ContactForm(request.POST or None, user=request.user, initial=initial)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        matches = _duplicates_for(form, request.user)
+        if not matches or form.cleaned_data["confirm_duplicates"]:
+            contact = services.contact_create(actor=request.user, **form.model_fields())
+            messages.success(request, _("Contact %(name)s was created.") % {"name": contact})
+            return redirect(contact)
+        messages.warning(request, _("This person may already be in the CRM. Check the matches below."))
+    return render(request, "contacts/contact_form.html", {"form": form, "matches": matches})
+
+
+def contact_edit(request, pk: int):
+    contact = get_editable_or_404(Contact, request.user, pk=pk)
+    form = ContactForm(request.POST or None, instance=contact, user=request.user)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        matches = _duplicates_for(form, request.user, exclude_pk=contact.pk)
+        changed_identity = {"emails", "phones", "first_name", "last_name"} & set(form.changed_data)
+        if not matches or not changed_identity or form.cleaned_data["confirm_duplicates"]:
+            services.contact_update(contact=contact, actor=request.user, **form.model_fields())
+            messages.success(request, _("Contact %(name)s was saved.") % {"name": contact})
+            return redirect(contact)
+        messages.warning(request, _("This person may already be in the CRM. Check the matches below."))
+    return render(request, "contacts/contact_form.html", {"form": form, "contact": contact, "matches": matches})
+
+
+def contact_delete(request, pk: int):
+    contact = get_editable_or_404(Contact, request.user, pk=pk)
+    if request.method == "POST":
+        services.contact_delete(contact=contact, actor=request.user)
+        messages.success(request, _("Contact %(name)s was deleted.") % {"name": contact})
+        return redirect("contacts:list")
+    return render(request, "contacts/contact_confirm_delete.html", {"contact": contact})

@@ -1,0 +1,85 @@
+"""Writes on activities (calls, meetings, tasks, notes, logged e-mails)."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Activity, ActivityKind, Notification, NotificationKind, TaskStatus, User
+from crm.reminders import reminder_sync
+
+
+def _check_links(activity: Activity) -> None:
+    """A contact of another account cannot be logged against this account."""
+    if activity.contact_id and activity.account_id is None:
+        activity.account_id = activity.contact.account_id
+    if activity.contact_id and activity.contact.account_id and activity.account_id != activity.contact.account_id:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"contact": _("This contact belongs to another account.")})
+
+
+def _notify_assignee(activity: Activity, actor: User) -> None:
+    if activity.owner_id != actor.pk:
+        Notification.objects.create(
+            user=activity.owner, kind=NotificationKind.ASSIGNMENT, url=activity.get_absolute_url(),
+            text=_("%(actor)s assigned you: %(subject)s") % {"actor": actor, "subject": activity.subject},
+        )
+
+
+@transaction.atomic
+def activity_create(*, actor: User, kind: str, owner: User | None = None, attendees=(), contact_attendees=(),
+                    **fields) -> Activity:
+    owner = owner or actor
+    activity = Activity(kind=kind, owner=owner, team_id=owner.team_id, **fields)
+    if kind == ActivityKind.TASK and not activity.status:
+        activity.status = TaskStatus.OPEN
+    _check_links(activity)
+    activity.full_clean()
+    activity.save()
+    activity.attendees.set(attendees)
+    activity.contact_attendees.set(contact_attendees)
+    reminder_sync(activity=activity)
+    _notify_assignee(activity, actor)
+    return activity
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, actor: User, attendees=None, contact_attendees=None,
+                    **fields) -> Activity:
+    previous_owner = activity.owner_id
+    for name, value in fields.items():
+        setattr(activity, name, value)
+    if "owner" in fields:
+        activity.team_id = activity.owner.team_id
+    if activity.kind == ActivityKind.TASK:
+        if activity.status == TaskStatus.DONE and activity.completed_at is None:
+            activity.completed_at = timezone.now()
+        elif activity.status != TaskStatus.DONE:
+            activity.completed_at = None
+    _check_links(activity)
+    activity.full_clean()
+    activity.save()
+    if attendees is not None:
+        activity.attendees.set(attendees)
+    if contact_attendees is not None:
+        activity.contact_attendees.set(contact_attendees)
+    reminder_sync(activity=activity)
+    if activity.owner_id != previous_owner:
+        _notify_assignee(activity, actor)
+    return activity
+
+
+@transaction.atomic
+def activity_complete(*, activity: Activity, actor: User) -> Activity:
+    activity.status = TaskStatus.DONE
+    activity.completed_at = timezone.now()
+    activity.save(update_fields=["status", "completed_at", "updated_at"])
+    reminder_sync(activity=activity)
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity: Activity, actor: User) -> None:
+    activity.deleted_at = timezone.now()
+    activity.save(update_fields=["deleted_at", "updated_at"])
+    reminder_sync(activity=activity)

@@ -1,0 +1,116 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from contacts.models import Contact
+from crm import activity_services as services
+from crm import visibility
+from crm.activity_forms import ActivityForm
+from crm.history import history_for
+from crm.models import Activity, ActivityKind
+from crm.timeline import timeline_page
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def activity_create(request):
+    kind = request.GET.get("kind", ActivityKind.CALL)
+    if kind not in ActivityKind.values:
+        raise Http404
+    visibility.require_create(request.user, Activity)
+    initial = {}
+    # Pre-fill from ?account= / ?contact= only with rows the user may see.
+    if request.GET.get("account"):
+        initial["account"] = Account.objects.visible_to(request.user).filter(pk=_int(request.GET["account"])).first()
+    if request.GET.get("contact"):
+        contact = Contact.objects.visible_to(request.user).filter(pk=_int(request.GET["contact"])).first()
+        initial["contact"] = contact
+        if contact and contact.account_id and not initial.get("account"):
+            initial["account"] = contact.account
+    form = ActivityForm(request.POST or None, user=request.user, kind=kind, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_fields()
+        activity = services.activity_create(actor=request.user, kind=kind, **data)
+        messages.success(request, _("%(kind)s “%(subject)s” was saved.") % {
+            "kind": activity.get_kind_display(), "subject": activity.subject})
+        return redirect(_safe_next(request, activity.get_absolute_url()))
+    return render(request, "crm/activity_form.html", {"form": form, "kind": kind,
+                                                      "kind_label": ActivityKind(kind).label,
+                                                      "next": _safe_next(request, "")})
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def activity_detail(request, pk: int):
+    activity = visibility.get_visible_or_404(
+        Activity.objects.select_related("owner", "account", "contact").prefetch_related("attendees"),
+        request.user, pk=pk,
+    )
+    return render(request, "crm/activity_detail.html", {
+        "activity": activity,
+        "can_edit": visibility.can_edit(request.user, activity),
+        "history": history_for(activity),
+    })
+
+
+def activity_edit(request, pk: int):
+    activity = visibility.get_editable_or_404(Activity.objects.select_related("account", "contact"), request.user,
+                                              pk=pk)
+    form = ActivityForm(request.POST or None, instance=activity, user=request.user, kind=activity.kind)
+    if request.method == "POST" and form.is_valid():
+        services.activity_update(activity=activity, actor=request.user, **form.service_fields())
+        messages.success(request, _("“%(subject)s” was saved.") % {"subject": activity.subject})
+        return redirect(activity)
+    return render(request, "crm/activity_form.html", {"form": form, "kind": activity.kind, "activity": activity,
+                                                      "kind_label": activity.get_kind_display()})
+
+
+@require_POST
+def activity_complete(request, pk: int):
+    activity = visibility.get_editable_or_404(Activity, request.user, pk=pk, kind=ActivityKind.TASK)
+    services.activity_complete(activity=activity, actor=request.user)
+    messages.success(request, _("Task “%(subject)s” is done.") % {"subject": activity.subject})
+    return redirect(_safe_next(request, activity.get_absolute_url()))
+
+
+def activity_delete(request, pk: int):
+    activity = visibility.get_editable_or_404(Activity, request.user, pk=pk)
+    if request.method == "POST":
+        services.activity_delete(activity=activity, actor=request.user)
+        messages.success(request, _("“%(subject)s” was deleted.") % {"subject": activity.subject})
+        target = activity.account.get_absolute_url() if activity.account_id else "home"
+        return redirect(target)
+    return render(request, "crm/activity_confirm_delete.html", {"activity": activity})
+
+
+def timeline(request):
+    """The timeline's "show older" and kind filter, as an htmx fragment or a full page."""
+    account = contact = None
+    if request.GET.get("account"):
+        account = visibility.get_visible_or_404(Account, request.user, pk=request.GET["account"])
+    elif request.GET.get("contact"):
+        contact = visibility.get_visible_or_404(Contact, request.user, pk=request.GET["contact"])
+    else:
+        raise Http404
+    page = timeline_page(account=account, contact=contact, kind=request.GET.get("kind", ""),
+                         cursor=request.GET.get("cursor", ""))
+    context = {"timeline": page, "timeline_cursor": request.GET.get("cursor", ""),
+               "timeline_url": request.path + "?" + (f"account={account.pk}" if account else f"contact={contact.pk}"),
+               "activity_kinds": ActivityKind.choices, "subject": account or contact}
+    if request.htmx:
+        return render(request, "components/timeline.html#items", context)
+    return render(request, "crm/timeline_page.html", context)

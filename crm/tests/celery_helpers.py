@@ -1,0 +1,68 @@
+"""Start and stop real Celery worker processes for tests (see conftest.py fixtures)."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from crm.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url(settings_dict) -> str:
+    host = settings_dict["HOST"] or "127.0.0.1"
+    host = quote(host, safe="") if host.startswith("/") else host
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    auth = quote(settings_dict["USER"] or "", safe="")
+    if settings_dict["PASSWORD"]:
+        auth += ":" + quote(settings_dict["PASSWORD"], safe="")
+    return f"postgres://{auth}@{host}{port}/{settings_dict['NAME']}"
+
+
+def spawn_worker(settings_dict, var_dir: Path, **extra_env) -> dict:
+    """Starts `celery worker` on a private queue against the test database; waits until it answers."""
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    node = f"{queue}@localhost"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(settings_dict),
+        "DJANGO_SETTINGS_MODULE": "crm.settings_test",
+        "CELERY_QUEUE": queue,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CRM_VAR_DIR": str(var_dir),
+        **extra_env,
+    }
+    log = open(var_dir / "worker.log", "w")  # noqa: SIM115 - closed by stop_worker
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-n", node, "--pool", "solo",
+         "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    worker = {"queue": queue, "node": node, "var_dir": var_dir, "process": process, "log": log}
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=[node], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_worker(worker)
+            raise RuntimeError("The Celery worker did not start:\n" + (var_dir / "worker.log").read_text())
+    return worker
+
+
+def stop_worker(worker: dict, *, kill: bool = False) -> None:
+    process = worker["process"]
+    if process.poll() is None:
+        process.kill() if kill else process.terminate()
+    process.wait(timeout=30)
+    worker["log"].close()
+
+
+def wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False

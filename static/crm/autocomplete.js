@@ -1,0 +1,80 @@
+// Search-as-you-type selects (tom-select over our JSON endpoints) and the caller lookup.
+(function () {
+  "use strict";
+
+  function enhance(select) {
+    if (select.tomselect) { return select.tomselect; }
+    var url = select.getAttribute("data-autocomplete-url");
+    return new TomSelect(select, {
+      valueField: "id",
+      labelField: "text",
+      searchField: [],
+      maxOptions: 20,
+      loadThrottle: 250,
+      preload: "focus",
+      allowEmptyOption: true,
+      load: function (query, callback) {
+        var params = new URLSearchParams({ q: query });
+        var account = document.getElementById("id_account");
+        if (select.id === "id_contact" && account && account.value) { params.set("account", account.value); }
+        fetch(url + "?" + params.toString(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (data) { callback(data.results); })
+          .catch(function () { callback(); });
+      },
+      render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
+    });
+  }
+
+  function choose(select, id, text) {
+    if (!select || !id) { return; }
+    var widget = select.tomselect;
+    if (widget) {
+      widget.addOption({ id: id, text: text });
+      widget.setValue(String(id));
+    } else {
+      var option = new Option(text, id, true, true);
+      select.appendChild(option);
+    }
+  }
+
+  function setupCallerLookup() {
+    var input = document.getElementById("caller-phone");
+    var results = document.getElementById("caller-results");
+    if (!input || !results) { return; }
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var value = input.value.trim();
+        results.textContent = "";
+        if (value.replace(/\D/g, "").length < 6) { return; }
+        fetch(input.dataset.lookupUrl + "?phone=" + encodeURIComponent(value), { credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (data) {
+            results.textContent = "";
+            if (!data.phone) { results.textContent = input.dataset.invalid || "Not a valid number yet."; return; }
+            if (!data.results.length) { results.textContent = (input.dataset.none || "No customer has") + " " + data.phone; return; }
+            data.results.forEach(function (hit) {
+              var button = document.createElement("button");
+              button.type = "button";
+              button.className = "btn btn-sm btn-outline-primary me-1 mt-1 caller-hit";
+              button.textContent = [hit.contact_text, hit.account_text].filter(Boolean).join(" · ");
+              button.addEventListener("click", function () {
+                choose(document.getElementById("id_account"), hit.account, hit.account_text);
+                choose(document.getElementById("id_contact"), hit.contact, hit.contact_text);
+                var subject = document.getElementById("id_subject");
+                if (subject && !subject.value) { subject.value = "Call: " + (hit.contact_text || hit.account_text); }
+              });
+              results.appendChild(button);
+            });
+          });
+      }, 300);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-autocomplete-url]").forEach(enhance);
+    setupCallerLookup();
+  });
+})();
