@@ -14,10 +14,11 @@ def notifications(request):
     from accounts.models import Account
     from contacts.models import Contact
     from crm.models import Activity, Notification
-    from crm.visibility import can_create
+    from crm.visibility import can_create, managed_team_ids
 
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
         "may_create": {"activity": can_create(user, Activity), "account": can_create(user, Account),
                        "contact": can_create(user, Contact)},
+        "can_hand_over": user.is_admin or bool(managed_team_ids(user)),
     }

@@ -4,14 +4,18 @@ Triggers see every write, including bulk updates and imports, and the
 HistoryMiddleware attaches the signed-in user and the URL to each change.
 """
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pghistory.models
+from django.db import models
+from django.utils.translation import gettext as _
 
 from crm.models import User
 
-IGNORED_FIELDS = {"updated_at"}
+IGNORED_FIELDS = {"updated_at", "full_name", "phone_e164"}
+CHOICE_DISPLAY_LIMIT = 80
 
 
 @dataclass
@@ -20,31 +24,78 @@ class HistoryEntry:
     action: str  # insert / update / delete
     user: User | None
     changes: list[tuple[str, object, object]]  # (field label, old, new)
+    reason: str = ""  # "hand-over", "merge", "import"… from the change's context
+    context: dict = field(default_factory=dict)
 
 
 def history_for(obj, limit: int = 50) -> list[HistoryEntry]:
-    """Newest-first changes of one record, in two queries whatever its length."""
+    """Newest-first changes of one record, with names for people and linked records, in a
+    bounded number of queries whatever its length (events, users, one per linked model)."""
     events = list(
         pghistory.models.Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id")[:limit]
     )
+    fields = {}
+    for model_field in type(obj)._meta.concrete_fields:
+        fields[model_field.name] = model_field
+        fields[model_field.attname] = model_field
+    names = _related_names(events, fields)
     user_ids = {_user_id(event) for event in events} - {None}
     users = User.objects.in_bulk(user_ids)
-    labels = {f.attname: str(f.verbose_name) for f in type(obj)._meta.concrete_fields}
-    labels.update({f.name: str(f.verbose_name) for f in type(obj)._meta.concrete_fields})
     entries = []
     for event in events:
-        diff = event.pgh_diff or {}
-        changes = [
-            (labels.get(name, name), old, new)
-            for name, (old, new) in sorted(diff.items())
-            if name not in IGNORED_FIELDS
-        ]
-        action = event.pgh_label
-        entries.append(HistoryEntry(event.pgh_created_at, action, users.get(_user_id(event)), changes))
+        changes = []
+        for name, (old, new) in sorted((event.pgh_diff or {}).items()):
+            model_field = fields.get(name)
+            if name in IGNORED_FIELDS or model_field is None or model_field.name in IGNORED_FIELDS:
+                continue
+            changes.append((str(model_field.verbose_name), _display(model_field, old, names),
+                            _display(model_field, new, names)))
+        context = event.pgh_context or {}
+        entries.append(HistoryEntry(event.pgh_created_at, event.pgh_label, users.get(_user_id(event)), changes,
+                                    _reason(context), context))
     return entries
+
+
+def _related_names(events, fields) -> dict[tuple[type, str], str]:
+    wanted: dict[type, set] = defaultdict(set)
+    for event in events:
+        for name, values in (event.pgh_diff or {}).items():
+            model_field = fields.get(name)
+            if isinstance(model_field, models.ForeignKey):
+                wanted[model_field.related_model].update(v for v in values if v is not None)
+    names = {}
+    for model, ids in wanted.items():
+        for pk, instance in model._base_manager.in_bulk(list(ids)).items():
+            names[(model, str(pk))] = str(instance)
+    return names
+
+
+def _display(model_field, value, names):
+    if value is None or value == "":
+        return None
+    if isinstance(model_field, models.ForeignKey):
+        return names.get((model_field.related_model, str(value)), f"#{value}")
+    if model_field.choices:
+        return dict(model_field.flatchoices).get(value, value)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
+
+
+def _reason(context: dict) -> str:
+    if context.get("handover"):
+        return _("hand-over")
+    if context.get("merge"):
+        return _("merge")
+    if context.get("source"):
+        return str(context["source"])
+    return ""
 
 
 def _user_id(event) -> int | None:
     context = event.pgh_context or {}
-    user = context.get("user")
-    return int(user) if user is not None else None
+    user = context.get("user") or context.get("actor")
+    try:
+        return int(user) if user is not None else None
+    except (TypeError, ValueError):
+        return None

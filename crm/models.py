@@ -415,3 +415,20 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"reminder {self.pk} for {self.activity_id}"
+
+
+class HandOver(models.Model):
+    """One hand-over of a user's book to another user: the audit entry the managers read."""
+
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    counts = models.JSONField(default=dict)  # {"accounts": 12, "contacts": 40, "activities": 7}
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.from_user} → {self.to_user} ({self.created_at:%Y-%m-%d})"

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, reverse_lazy
 
-from crm import activity_views, lookup_views, views
+from crm import activity_views, handover_views, lookup_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -51,6 +51,7 @@ urlpatterns = [
     path("activities/<int:pk>/complete/", activity_views.activity_complete, name="activity_complete"),
     path("activities/<int:pk>/delete/", activity_views.activity_delete, name="activity_delete"),
     path("timeline/", activity_views.timeline, name="timeline"),
+    path("handover/", handover_views.handover_page, name="handover"),
     path("search/", lookup_views.search_view, name="search"),
     path("autocomplete/accounts/", lookup_views.autocomplete_accounts, name="autocomplete_accounts"),
     path("autocomplete/contacts/", lookup_views.autocomplete_contacts, name="autocomplete_contacts"),

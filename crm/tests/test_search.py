@@ -61,7 +61,7 @@ def test_search_page_groups_and_htmx_fragment(client, owner, book):
 def test_search_query_count(client, owner, book, django_assert_max_num_queries):
     client.force_login(owner)
     client.get(reverse("search"), {"q": "northwind"})
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         client.get(reverse("search"), {"q": "northwind"})
 
 

@@ -1,0 +1,78 @@
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.tests.factories import AccountFactory
+from contacts.tests.factories import ContactFactory
+from crm import activity_services
+from crm.models import Activity, HandOver, Notification, Reminder
+
+
+def book_of(user, other_team_user):
+    accounts = AccountFactory.create_batch(3, owner=user)
+    contacts = ContactFactory.create_batch(2, owner=user, account=accounts[0])
+    open_task = Activity.objects.create(kind="task", subject="Follow up", owner=user, team=user.team, status="open",
+                                        account=accounts[0])
+    done_task = Activity.objects.create(kind="task", subject="Old", owner=user, team=user.team, status="done",
+                                        account=accounts[0])
+    past_call = Activity.objects.create(kind="call", subject="Called", owner=user, team=user.team,
+                                        account=accounts[0])
+    foreign = AccountFactory(owner=other_team_user)
+    return accounts, contacts, open_task, done_task, past_call, foreign
+
+
+def test_preview_then_move_everything(client, manager, owner, teammate, outsider):
+    accounts, contacts, open_task, done_task, past_call, foreign = book_of(owner, outsider)
+    meeting = activity_services.activity_create(actor=owner, kind="meeting", subject="Kick-off",
+                                                account=accounts[1], remind_minutes_before=30,
+                                                occurred_at=timezone.now() + timedelta(days=2))
+    client.force_login(manager)
+    data = {"from_user": owner.pk, "to_user": teammate.pk, "kinds": ["accounts", "contacts", "activities"]}
+    preview = client.post(reverse("handover"), {**data, "preview": "1"}).content.decode()
+    assert "Move 7 records" in preview  # 3 accounts, 2 contacts, open task + upcoming meeting
+    assert Account.objects.filter(owner=owner).count() == 3  # a preview changes nothing
+
+    response = client.post(reverse("handover"), {**data, "confirm": "1", "note": "Olivia moved to Berlin"})
+    assert response.status_code == 302
+    assert Account.objects.filter(owner=teammate).count() == 3
+    open_task.refresh_from_db()
+    done_task.refresh_from_db()
+    past_call.refresh_from_db()
+    assert open_task.owner == teammate and done_task.owner == owner and past_call.owner == owner
+    assert Reminder.objects.get(activity=meeting).user == teammate
+    record = HandOver.objects.get()
+    assert record.counts == {"accounts": 3, "contacts": 2, "activities": 2} and record.actor == manager
+    assert Notification.objects.filter(user=teammate, kind="handover").exists()
+    foreign.refresh_from_db()
+    assert foreign.owner == outsider
+
+
+def test_manager_cannot_take_another_teams_book(client, manager, outsider, teammate):
+    AccountFactory(owner=outsider)
+    client.force_login(manager)
+    response = client.post(reverse("handover"), {"from_user": outsider.pk, "to_user": teammate.pk,
+                                                 "kinds": ["accounts"], "confirm": "1"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert Account.objects.get().owner == outsider
+
+
+def test_reps_and_executives_may_not_hand_over(client, owner, executive):
+    for user in (owner, executive):
+        client.force_login(user)
+        assert client.get(reverse("handover")).status_code == 403
+
+
+def test_history_records_the_handover(client, manager, owner, teammate):
+    account = AccountFactory(owner=owner)
+    client.force_login(manager)
+    client.post(reverse("handover"), {"from_user": owner.pk, "to_user": teammate.pk, "kinds": ["accounts"],
+                                      "confirm": "1"})
+    from crm.history import history_for
+
+    entry = history_for(account)[0]
+    assert entry.user == manager and entry.reason == "hand-over"
+    assert ("owner", str(owner), str(teammate)) in entry.changes
+    body = client.get(account.get_absolute_url()).content.decode()
+    assert "hand-over" in body
