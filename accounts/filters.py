@@ -3,28 +3,78 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, AccountType
+from accounts.models import Account, AccountTier, AccountType
+from crm import custom_fields, visibility
+from crm.choices import LeadSource
+from crm.models import CustomFieldTarget, Territory, User
+from crm.phones import looks_like_phone, normalize_phone
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
 class AccountFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
+    scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
+                                        method="by_scope")
+    owner = django_filters.ModelChoiceFilter(label=_("Owned by"), queryset=User.objects.none())
     type = django_filters.ChoiceFilter(label=_("Type"), choices=AccountType.choices)
     industry = django_filters.CharFilter(label=_("Industry"), lookup_expr="iexact")
+    tier = django_filters.ChoiceFilter(label=_("Tier"), choices=AccountTier.choices)
     is_vip = django_filters.BooleanFilter(label=_("VIP"), widget=forms.Select(choices=ANY_YES_NO))
-    mine = django_filters.BooleanFilter(label=_("Owner"), method="only_mine", widget=forms.Select(choices=[
-        ("", _("Anyone I may see")), ("true", _("Only mine"))]))
+    territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
+                                                 method="in_territory")
+    lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
+    tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")
+    created_after = django_filters.DateFilter(label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
+                                              widget=DATE_INPUT)
+    created_before = django_filters.DateFilter(label=_("Created until"), field_name="created_at",
+                                               lookup_expr="date__lte", widget=DATE_INPUT)
+    updated_after = django_filters.DateFilter(label=_("Changed from"), field_name="updated_at",
+                                              lookup_expr="date__gte", widget=DATE_INPUT)
+    updated_before = django_filters.DateFilter(label=_("Changed until"), field_name="updated_at",
+                                               lookup_expr="date__lte", widget=DATE_INPUT)
 
     class Meta:
         model = Account
-        fields = ["q", "type", "industry", "is_vip", "mine"]
+        fields = []
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        user = request.user
+        # Only people whose records the user may see are offered.
+        people = User.objects.filter(is_active=True)
+        if visibility.read_scope(user, Account) != visibility.Scope.ALL:
+            people = people.filter(Q(pk=user.pk) | Q(team_id__in=[*visibility.managed_team_ids(user), user.team_id]))
+        self.filters["owner"].queryset = people.order_by("first_name")
+        custom_fields.add_filters(self, CustomFieldTarget.ACCOUNT)
 
     def search(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(email__iexact=value) | Q(tax_number=value))
+        condition = Q(name__icontains=value) | Q(email__iexact=value) | Q(tax_number=value)
+        if looks_like_phone(value) and normalize_phone(value):
+            condition |= Q(phone_e164=normalize_phone(value))
+        return queryset.filter(condition)
 
-    def only_mine(self, queryset, name, value):
-        return queryset.filter(owner=self.request.user) if value else queryset
+    def by_scope(self, queryset, name, value):
+        user = self.request.user
+        if value == "mine":
+            return queryset.filter(owner=user)
+        if value == "team":
+            teams = {*visibility.managed_team_ids(user), user.team_id} - {None}
+            return queryset.filter(team_id__in=teams)
+        return queryset
+
+    def in_territory(self, queryset, name, value):
+        # A region includes its sub-regions.
+        ids, frontier = {value.pk}, {value.pk}
+        while frontier:
+            frontier = set(Territory.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
+            ids |= frontier
+        return queryset.filter(territory_id__in=ids)
+
+    def with_tag(self, queryset, name, value):
+        return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset

@@ -3,12 +3,16 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from crm.models import User
+from crm.custom_fields import CustomFieldsFormMixin
+from crm.fields import TagsField
+from crm.models import CustomFieldTarget, User
 from crm.phones import normalize_phone
 from crm.widgets import AutocompleteSelect
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(CustomFieldsFormMixin, forms.ModelForm):
+    custom_target = CustomFieldTarget.ACCOUNT
+    tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
     confirm_duplicates = forms.BooleanField(
         label=_("I checked the possible duplicates: save anyway"), required=False
     )
@@ -16,11 +20,12 @@ class AccountForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = [
-            "name", "legal_name", "type", "industry", "is_vip", "tax_number", "parent", "territory",
-            "phone", "email", "website", "country", "city", "address", "annual_revenue", "employees",
-            "owner", "shared_with_team", "description",
+            "name", "legal_name", "type", "industry", "is_vip", "tier", "tax_number", "parent", "territory",
+            "phone", "email", "website", "country", "city", "address", "shipping_address", "annual_revenue",
+            "employees", "lead_source", "tags", "owner", "shared_with_team", "description",
         ]
-        widgets = {"address": forms.Textarea(attrs={"rows": 2}), "description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"address": forms.Textarea(attrs={"rows": 2}), "shipping_address": forms.Textarea(attrs={"rows": 2}),
+                   "description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,11 +43,21 @@ class AccountForm(forms.ModelForm):
         self.fields["owner"].queryset = owners.distinct()
         self.fields["owner"].required = False
         self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+        self.add_custom_fields()
 
     def model_fields(self) -> dict:
-        data = dict(self.cleaned_data)
+        data = self.pop_custom(dict(self.cleaned_data))
         data.pop("confirm_duplicates", None)
+        data["custom"] = self.custom_values()
         return data
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        if parent and self.instance.pk:
+            below = {row[0] for row in Account.objects.subtree(self.instance.pk)}
+            if parent.pk in below:
+                raise forms.ValidationError(_("An account cannot belong to itself or to one of its subsidiaries."))
+        return parent
 
     def clean_phone(self):
         phone = self.cleaned_data.get("phone", "").strip()

@@ -1,11 +1,13 @@
 """Customer accounts (companies)."""
 
 import pghistory
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
 from crm.phones import normalize_phone
 from crm.visibility import CUSTOMER_DATA
@@ -20,9 +22,39 @@ class AccountType(models.TextChoices):
     COMPETITOR = "competitor", _("Competitor")
 
 
+class AccountTier(models.TextChoices):
+    STRATEGIC = "strategic", _("Strategic")
+    KEY = "key", _("Key")
+    STANDARD = "standard", _("Standard")
+    SMALL = "small", _("Small")
+
+
+MAX_TREE_DEPTH = 12
+MAX_TREE_SIZE = 500
+
+
 class AccountQuerySet(OwnedQuerySet):
     def customers(self):
         return self.filter(type=AccountType.CUSTOMER)
+
+    def subtree(self, root_id: int) -> list[tuple[int, int, int | None]]:
+        """(id, depth, parent_id) of the account and all its subsidiaries, any depth (bounded),
+        depth-first, in one recursive query."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH RECURSIVE tree(id, depth, parent_id, path) AS (
+                    SELECT id, 0, parent_id, ARRAY[lower(name), id::text] FROM accounts_account WHERE id = %s
+                    UNION ALL
+                    SELECT child.id, tree.depth + 1, child.parent_id, tree.path || lower(child.name) || child.id::text
+                    FROM accounts_account child JOIN tree ON child.parent_id = tree.id
+                    WHERE tree.depth < %s AND child.deleted_at IS NULL
+                )
+                SELECT id, depth, parent_id FROM tree ORDER BY path LIMIT %s
+                """,
+                [root_id, MAX_TREE_DEPTH, MAX_TREE_SIZE],
+            )
+            return list(cursor.fetchall())
 
 
 @pghistory.track(
@@ -41,6 +73,7 @@ class Account(OwnedModel):
     type = models.CharField(_("type"), max_length=20, choices=AccountType.choices, default=AccountType.PROSPECT)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)
+    tier = models.CharField(_("tier"), max_length=20, choices=AccountTier.choices, blank=True)
     territory = models.ForeignKey(
         Territory, verbose_name=_("territory"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -54,9 +87,13 @@ class Account(OwnedModel):
     website = models.URLField(_("website"), blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    address = models.TextField(_("address"), blank=True)
+    address = models.TextField(_("billing address"), blank=True)
+    shipping_address = models.TextField(_("shipping address"), blank=True)
     annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    custom = models.JSONField(_("additional fields"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
 
     objects = AccountQuerySet.as_manager()
@@ -72,6 +109,9 @@ class Account(OwnedModel):
             GinIndex(fields=["name"], name="account_name_trgm", opclasses=["gin_trgm_ops"]),
             models.Index(fields=["phone_e164"], name="account_phone_idx", condition=~models.Q(phone_e164="")),
             models.Index(fields=["tax_number"], name="account_tax_number_idx", condition=~models.Q(tax_number="")),
+            models.Index(fields=["parent"], name="account_parent_idx", condition=models.Q(parent__isnull=False)),
+            GinIndex(fields=["tags"], name="account_tags_gin"),
+            GinIndex(fields=["custom"], name="account_custom_gin", opclasses=["jsonb_path_ops"]),
         ]
 
     def __str__(self):

@@ -1,19 +1,20 @@
 from django.contrib import messages
+from django.db.models import Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts import services
 from accounts.filters import AccountFilter
 from accounts.forms import AccountForm
-from accounts.models import Account
+from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
 from contacts.models import Contact
-from crm import duplicates
+from crm import custom_fields, duplicates
 from crm.history import history_for
-from crm.models import ActivityKind
+from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import paginate
 from crm.phones import normalize_phone
 from crm.timeline import timeline_page
-from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
+from crm.visibility import can_create, can_edit, can_see, get_editable_or_404, get_visible_or_404, require_create
 
 SORTS = {
     "name": ("name", "id"),
@@ -49,17 +50,44 @@ def account_detail(request, pk: int):
     )
     contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("last_name", "id")
     context = {
+        "group": account_group(account, request.user),
+        "custom_values": custom_fields.display(CustomFieldTarget.ACCOUNT, account.custom),
         "account": account,
         "can_edit": can_edit(request.user, account),
-        "history": history_for(account),
+        "history": history_for(account, user=request.user),
         "contacts": list(contacts[: CONTACTS_ON_PAGE + 1]),
         "contacts_limit": CONTACTS_ON_PAGE,
-        "children": list(account.children.filter(deleted_at__isnull=True).order_by("name")[:20]),
-        "timeline": timeline_page(account=account, kind=request.GET.get("kind", "")),
+        "timeline": timeline_page(user=request.user, account=account, kind=request.GET.get("kind", "")),
+        "parent_visible": bool(account.parent_id) and can_see(request.user, account.parent),
         "timeline_url": f"/timeline/?account={account.pk}",
         "activity_kinds": ActivityKind.choices,
     }
     return render(request, "accounts/account_detail.html", context)
+
+
+def account_group(account: Account, user) -> dict | None:
+    """The account's group: its top parent's tree (visible members only), with roll-up figures."""
+    top = account
+    for _level in range(MAX_TREE_DEPTH):
+        if top.parent_id is None:
+            break
+        parent = Account.objects.visible_to(user).filter(pk=top.parent_id).only("id", "parent_id", "name").first()
+        if parent is None:
+            break
+        top = parent
+    tree = Account.objects.subtree(top.pk)
+    if len(tree) <= 1:
+        return None
+    depth_of = {pk: depth for pk, depth, _parent in tree}
+    members = Account.objects.visible_to(user).filter(pk__in=depth_of).only(
+        "id", "name", "type", "annual_revenue", "employees", "parent_id", "deleted_at", "owner_id", "team_id",
+        "shared_with_team")
+    by_id = {member.pk: member for member in members}
+    rows = [(depth_of[pk], by_id[pk]) for pk, _depth, _parent in tree if pk in by_id]
+    totals = Account.objects.filter(pk__in=by_id).aggregate(revenue=Sum("annual_revenue"), employees=Sum("employees"))
+    totals["contacts"] = Contact.objects.visible_to(user).filter(account_id__in=by_id).count()
+    totals["accounts"] = len(rows)
+    return {"rows": rows, "totals": totals, "truncated": len(tree) >= MAX_TREE_SIZE}
 
 
 def _duplicates_for(form: AccountForm, user, exclude_pk=None):

@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, LeadSource
+from crm import custom_fields
+from crm.models import CustomFieldTarget
 from crm.phones import looks_like_phone, normalize_phone
 
 
@@ -15,10 +17,17 @@ class ContactFilter(django_filters.FilterSet):
         choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
     mine = django_filters.BooleanFilter(label=_("Owner"), method="only_mine", widget=forms.Select(choices=[
         ("", _("Anyone I may see")), ("true", _("Only mine"))]))
+    account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
+    do_not_call = django_filters.BooleanFilter(label=_("Do not call"), widget=forms.Select(choices=[
+        ("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
 
     class Meta:
         model = Contact
-        fields = ["q", "lead_source", "tag", "email_opt_in", "mine"]
+        fields = ["q", "lead_source", "tag", "email_opt_in", "do_not_call", "mine", "account"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        custom_fields.add_filters(self, CustomFieldTarget.CONTACT)
 
     def search(self, queryset, name, value):
         value = value.strip()

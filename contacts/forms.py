@@ -5,12 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import assignable_owners
 from accounts.models import Account
 from contacts.models import Contact
+from crm.custom_fields import CustomFieldsFormMixin
 from crm.fields import MultiEmailField, MultiPhoneField, TagsField
-from crm.models import User
+from crm.models import CustomFieldTarget, User
 from crm.widgets import AutocompleteSelect
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(CustomFieldsFormMixin, forms.ModelForm):
+    custom_target = CustomFieldTarget.CONTACT
     emails = MultiEmailField(label=_("E-mails"), required=False, help_text=_("One per line."))
     phones = MultiPhoneField(label=_("Phones"), required=False, help_text=_("Any format; one per line."))
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
@@ -45,6 +47,7 @@ class ContactForm(forms.ModelForm):
         self.fields["owner"].queryset = owners.distinct()
         self.fields["owner"].required = False
         self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+        self.add_custom_fields()
 
     def clean_owner(self):
         owner = self.cleaned_data.get("owner")
@@ -53,6 +56,7 @@ class ContactForm(forms.ModelForm):
         return owner
 
     def model_fields(self) -> dict:
-        data = dict(self.cleaned_data)
+        data = self.pop_custom(dict(self.cleaned_data))
         data.pop("confirm_duplicates", None)
+        data["custom"] = self.custom_values()
         return data

@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.choices import LeadSource  # noqa: F401 - re-exported for contacts.*
 from crm.models import OwnedModel, OwnedQuerySet
 from crm.visibility import CUSTOMER_DATA
 
@@ -17,17 +18,6 @@ class PreferredChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     MESSENGER = "messenger", _("Messenger")
     MEETING = "meeting", _("In person")
-
-
-class LeadSource(models.TextChoices):
-    WEB = "web", _("Web form")
-    CAMPAIGN = "campaign", _("Campaign")
-    CALL = "call", _("Inbound call")
-    REFERRAL = "referral", _("Referral")
-    EVENT = "event", _("Event")
-    PARTNER = "partner", _("Partner")
-    IMPORT = "import", _("Import")
-    OTHER = "other", _("Other")
 
 
 class ContactQuerySet(OwnedQuerySet):
@@ -68,6 +58,7 @@ class Contact(OwnedModel):
     lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
     tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
     description = models.TextField(_("notes"), blank=True)
+    custom = models.JSONField(_("additional fields"), default=dict, blank=True)
     # Consent: what the person agreed to, when, where and in which words.
     email_opt_in = models.BooleanField(_("agreed to marketing e-mail"), default=False)
     email_opt_in_at = models.DateTimeField(_("agreed on"), null=True, blank=True)
@@ -90,6 +81,8 @@ class Contact(OwnedModel):
             GinIndex(fields=["emails"], name="contact_emails_gin"),
             GinIndex(fields=["phones"], name="contact_phones_gin"),
             GinIndex(fields=["full_name"], name="contact_full_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(fields=["tags"], name="contact_tags_gin"),
+            GinIndex(fields=["custom"], name="contact_custom_gin", opclasses=["jsonb_path_ops"]),
         ]
 
     def __str__(self):

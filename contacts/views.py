@@ -6,12 +6,20 @@ from contacts import services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import duplicates
+from crm import custom_fields, duplicates
 from crm.history import history_for
-from crm.models import ActivityKind
+from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import paginate
 from crm.timeline import timeline_page
-from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
+from crm.visibility import (
+    can_create,
+    can_edit,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    require_create,
+    with_visibility_flag,
+)
 
 SORTS = {
     "name": ("last_name", "first_name", "id"),
@@ -22,7 +30,8 @@ SORTS = {
 
 
 def contact_list(request):
-    base = Contact.objects.visible_to(request.user).select_related("owner", "account")
+    base = with_visibility_flag(
+        Contact.objects.visible_to(request.user).select_related("owner", "account"), request.user, "account")
     contact_filter = ContactFilter(request.GET, queryset=base, request=request)
     sort = request.GET.get("sort", "name")
     page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"))
@@ -35,11 +44,13 @@ def contact_detail(request, pk: int):
     context = {
         "contact": contact,
         "can_edit": can_edit(request.user, contact),
-        "history": history_for(contact),
-        "timeline": timeline_page(contact=contact, kind=request.GET.get("kind", "")),
+        "history": history_for(contact, user=request.user),
+        "timeline": timeline_page(user=request.user, contact=contact, kind=request.GET.get("kind", "")),
+        "account_visible": bool(contact.account_id) and can_see(request.user, contact.account),
         "timeline_url": f"/timeline/?contact={contact.pk}",
         "activity_kinds": ActivityKind.choices,
         "hide_contact": True,
+        "custom_values": custom_fields.display(CustomFieldTarget.CONTACT, contact.custom),
     }
     return render(request, "contacts/contact_detail.html", context)
 

@@ -46,7 +46,8 @@ def activity_create(*, actor: User, kind: str, owner: User | None = None, attend
 @transaction.atomic
 def activity_update(*, activity: Activity, actor: User, attendees=None, contact_attendees=None,
                     **fields) -> Activity:
-    previous_owner = activity.owner_id
+    # The stored owner, not the instance's: a ModelForm has already written the new one onto it.
+    previous_owner = Activity.objects.filter(pk=activity.pk).values_list("owner_id", flat=True).get()
     for name, value in fields.items():
         setattr(activity, name, value)
     if "owner" in fields:

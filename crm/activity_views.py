@@ -63,7 +63,9 @@ def activity_detail(request, pk: int):
     return render(request, "crm/activity_detail.html", {
         "activity": activity,
         "can_edit": visibility.can_edit(request.user, activity),
-        "history": history_for(activity),
+        "account_visible": bool(activity.account_id) and visibility.can_see(request.user, activity.account),
+        "contact_visible": bool(activity.contact_id) and visibility.can_see(request.user, activity.contact),
+        "history": history_for(activity, user=request.user),
     })
 
 
@@ -106,7 +108,7 @@ def timeline(request):
         contact = visibility.get_visible_or_404(Contact, request.user, pk=request.GET["contact"])
     else:
         raise Http404
-    page = timeline_page(account=account, contact=contact, kind=request.GET.get("kind", ""),
+    page = timeline_page(user=request.user, account=account, contact=contact, kind=request.GET.get("kind", ""),
                          cursor=request.GET.get("cursor", ""))
     context = {"timeline": page, "timeline_cursor": request.GET.get("cursor", ""),
                "timeline_url": request.path + "?" + (f"account={account.pk}" if account else f"contact={contact.pk}"),

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Role, Team, Territory, User
+from crm.models import CustomField, CustomFieldKind, Role, Team, Territory, User
 
 
 class InviteUserForm(forms.Form):
@@ -56,3 +56,23 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "phone", "time_zone", "language"]
+
+
+class CustomFieldForm(forms.ModelForm):
+    class Meta:
+        model = CustomField
+        fields = ["target", "label", "key", "kind", "choices", "required", "filterable", "position", "active"]
+        widgets = {"choices": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # stored values are keyed by it: it never changes
+            for name in ("target", "key", "kind"):
+                self.fields[name].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == CustomFieldKind.CHOICE and not [c for c in data.get("choices", "").splitlines()
+                                                               if c.strip()]:
+            self.add_error("choices", _("A choice field needs at least one option."))
+        return data

@@ -27,8 +27,14 @@ class HistoryEntry:
     reason: str = ""  # "hand-over", "merge", "import"… from the change's context
     context: dict = field(default_factory=dict)
 
+    @property
+    def merged_with(self) -> list[str]:
+        """Names of the records merged in, when this change belongs to a merge (crm/merge.py)."""
+        merge = self.context.get("merge")
+        return [str(name) for name in merge.get("names", [])] if isinstance(merge, dict) else []
 
-def history_for(obj, limit: int = 50) -> list[HistoryEntry]:
+
+def history_for(obj, *, user, limit: int = 50) -> list[HistoryEntry]:
     """Newest-first changes of one record, with names for people and linked records, in a
     bounded number of queries whatever its length (events, users, one per linked model)."""
     events = list(
@@ -38,7 +44,7 @@ def history_for(obj, limit: int = 50) -> list[HistoryEntry]:
     for model_field in type(obj)._meta.concrete_fields:
         fields[model_field.name] = model_field
         fields[model_field.attname] = model_field
-    names = _related_names(events, fields)
+    names = _related_names(events, fields, user)
     user_ids = {_user_id(event) for event in events} - {None}
     users = User.objects.in_bulk(user_ids)
     entries = []
@@ -56,7 +62,8 @@ def history_for(obj, limit: int = 50) -> list[HistoryEntry]:
     return entries
 
 
-def _related_names(events, fields) -> dict[tuple[type, str], str]:
+def _related_names(events, fields, user) -> dict[tuple[type, str], str]:
+    """Names of linked records the user may see; others stay anonymous ("#id")."""
     wanted: dict[type, set] = defaultdict(set)
     for event in events:
         for name, values in (event.pgh_diff or {}).items():
@@ -65,7 +72,9 @@ def _related_names(events, fields) -> dict[tuple[type, str], str]:
                 wanted[model_field.related_model].update(v for v in values if v is not None)
     names = {}
     for model, ids in wanted.items():
-        for pk, instance in model._base_manager.in_bulk(list(ids)).items():
+        manager = model._default_manager
+        rows = manager.visible_to(user) if hasattr(manager, "visible_to") else manager.all()
+        for pk, instance in rows.in_bulk(list(ids)).items():
             names[(model, str(pk))] = str(instance)
     return names
 

@@ -16,6 +16,7 @@ from crm.models import Notification
 from crm.pagination import paginate
 from crm.phones import normalize_phone
 from crm.search import search
+from crm.visibility import with_visibility_flag
 
 AUTOCOMPLETE_LIMIT = 20
 
@@ -39,15 +40,17 @@ def autocomplete_accounts(request):
 
 def autocomplete_contacts(request):
     term = request.GET.get("q", "").strip()
-    contacts = Contact.objects.visible_to(request.user).select_related("account")
+    contacts = with_visibility_flag(Contact.objects.visible_to(request.user).select_related("account"),
+                                    request.user, "account")
     if term:
         contacts = contacts.filter(full_name__icontains=term)
     if request.GET.get("account", "").isdigit():
         contacts = contacts.filter(account_id=int(request.GET["account"]))
     rows = contacts.order_by("last_name", "id")[:AUTOCOMPLETE_LIMIT]
     return JsonResponse({"results": [
-        {"id": c.pk, "text": str(c) + (f" · {c.account}" if c.account_id else ""),
-         "account": c.account_id, "account_text": str(c.account) if c.account_id else ""} for c in rows]})
+        {"id": c.pk, "text": str(c) + (f" · {c.account}" if c.account_visible else ""),
+         "account": c.account_id if c.account_visible else None,
+         "account_text": str(c.account) if c.account_visible else ""} for c in rows]})
 
 
 def lookup_phone(request):
@@ -55,10 +58,11 @@ def lookup_phone(request):
     e164 = normalize_phone(request.GET.get("phone", ""))
     if not e164:
         return JsonResponse({"phone": None, "results": []})
-    contacts = Contact.objects.visible_to(request.user).with_phone(e164).select_related("account")[:10]
+    contacts = with_visibility_flag(Contact.objects.visible_to(request.user).with_phone(e164)
+                                    .select_related("account"), request.user, "account")[:10]
     accounts = Account.objects.visible_to(request.user).filter(phone_e164=e164)[:10]
-    results = [{"contact": c.pk, "contact_text": str(c), "account": c.account_id,
-                "account_text": str(c.account) if c.account_id else ""} for c in contacts]
+    results = [{"contact": c.pk, "contact_text": str(c), "account": c.account_id if c.account_visible else None,
+                "account_text": str(c.account) if c.account_visible else ""} for c in contacts]
     results += [{"contact": None, "contact_text": "", "account": a.pk, "account_text": str(a)} for a in accounts]
     return JsonResponse({"phone": e164, "results": results})
 

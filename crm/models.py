@@ -185,6 +185,8 @@ class ScheduledJob(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set just before an effect that cannot be undone (an e-mail sent): a retried job skips it.
+    effect_claimed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -266,8 +268,10 @@ class ActivityQuerySet(OwnedQuerySet):
         if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
             return self.alive()
         own_circle = visibility.visible(self, user).values("pk")
+        attending = Activity.attendees.through.objects.filter(user_id=user.pk).values("activity_id")
         return self.alive().filter(
             models.Q(pk__in=own_circle)
+            | models.Q(pk__in=attending)
             | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
             | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))
         )
@@ -339,6 +343,17 @@ class Activity(OwnedModel):
         from django.urls import reverse
 
         return reverse("activity_detail", args=[self.pk])
+
+    def visible_through(self, user) -> bool:
+        """Mirrors ActivityQuerySet.visible_to for one row: who may see the account or contact
+        may see its activities; colleagues invited to a meeting see it."""
+        from crm.visibility import can_see
+
+        if self.account_id and can_see(user, self.account):
+            return True
+        if self.contact_id and can_see(user, self.contact):
+            return True
+        return bool(self.pk) and self.attendees.filter(pk=user.pk).exists()
 
     @property
     def icon(self) -> str:
@@ -432,3 +447,42 @@ class HandOver(models.Model):
 
     def __str__(self):
         return f"{self.from_user} → {self.to_user} ({self.created_at:%Y-%m-%d})"
+
+
+class CustomFieldKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    DATE = "date", _("Date")
+    CHOICE = "choice", _("Choice")
+    BOOLEAN = "boolean", _("Yes/no")
+
+
+class CustomFieldTarget(models.TextChoices):
+    ACCOUNT = "accounts.account", _("Accounts")
+    CONTACT = "contacts.contact", _("Contacts")
+
+
+class CustomField(models.Model):
+    """An extra field an admin adds to a model without a migration; values live in the
+    record's `custom` JSON column (GIN-indexed for filters)."""
+
+    target = models.CharField(_("for"), max_length=40, choices=CustomFieldTarget.choices)
+    key = models.SlugField(_("key"), max_length=40, help_text=_("Used in imports, exports and the API; cannot change."))
+    label = models.CharField(_("label"), max_length=80)
+    kind = models.CharField(_("kind"), max_length=10, choices=CustomFieldKind.choices, default=CustomFieldKind.TEXT)
+    choices = models.TextField(_("choices"), blank=True, help_text=_("For a choice field: one option per line."))
+    required = models.BooleanField(_("required"), default=False)
+    filterable = models.BooleanField(_("show as a list filter"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["target", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["target", "key"], name="customfield_unique_key")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]

@@ -55,7 +55,8 @@ def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50) -> 
     total = queryset.order_by()[: COUNT_LIMIT + 1].count()
     exact = total <= COUNT_LIMIT
     total = min(total, COUNT_LIMIT)
-    max_page = max(1, -(-total // per_page)) if exact else number
+    # Beyond the counted rows, at most one page past them: deep OFFSETs are refused.
+    max_page = max(1, -(-total // per_page)) if exact else COUNT_LIMIT // per_page + 1
     number = min(number, max_page)
     offset = (number - 1) * per_page
     rows = list(queryset[offset : offset + per_page])

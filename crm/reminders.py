@@ -35,7 +35,7 @@ def reminder_sync(*, activity: Activity) -> None:
         activity.remind_minutes_before is not None
         and activity.kind in (ActivityKind.MEETING, ActivityKind.TASK)
         and activity.deleted_at is None
-        and activity.status != TaskStatus.CANCELLED
+        and activity.status not in (TaskStatus.CANCELLED, TaskStatus.DONE)
     )
     if not wanted:
         activity.reminders.filter(status=ReminderStatus.PENDING).delete()
@@ -68,12 +68,13 @@ def fire_due_reminders(now: datetime) -> int:
             pk=reminder.pk, status=reminder.status, claimed_at=reminder.claimed_at
         ).update(status=ReminderStatus.SENDING, claimed_at=now)
         if claimed:
-            reminder_fire(reminder_id=reminder.pk, now=now)
+            reminder_fire(reminder_id=reminder.pk, claimed_at=now)
             fired += 1
     return fired
 
 
-def reminder_fire(*, reminder_id: int, now: datetime) -> None:
+def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:
+    now = claimed_at
     with transaction.atomic():
         reminder = Reminder.objects.select_related("activity", "user").get(pk=reminder_id)
         reminder.late = now - reminder.fire_at > LATE_AFTER
@@ -95,7 +96,9 @@ def reminder_fire(*, reminder_id: int, now: datetime) -> None:
             Reminder.objects.filter(pk=reminder_id).update(emailed_at=None)  # retried by a later tick
             logger.exception("Reminder %s: e-mail failed", reminder_id)
             return
-    Reminder.objects.filter(pk=reminder_id).update(status=ReminderStatus.SENT)
+    # Only if the claim is still ours: a meeting moved meanwhile re-armed the reminder.
+    Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
+        status=ReminderStatus.SENT)
 
 
 def _zone(user) -> zoneinfo.ZoneInfo:

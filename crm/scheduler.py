@@ -100,8 +100,26 @@ def schedule_job(*, kind: str, run_at: datetime, payload: dict) -> ScheduledJob:
     return ScheduledJob.objects.create(kind=kind, run_at=run_at, payload=payload)
 
 
+def claim_side_effect(job: ScheduledJob) -> bool:
+    """True once per job, ever: call it right before an effect that must not happen twice."""
+    return ScheduledJob.objects.filter(pk=job.pk, effect_claimed_at__isnull=True).update(
+        effect_claimed_at=timezone.now()) == 1
+
+
+def release_side_effect(job: ScheduledJob) -> None:
+    """The effect failed for sure (e.g. the mail server refused): a retry may try again."""
+    ScheduledJob.objects.filter(pk=job.pk).update(effect_claimed_at=None)
+
+
 @job_handler("email")
 def send_email_job(job: ScheduledJob) -> None:
-    """Payload: to (list), subject, body."""
+    """Payload: to (list), subject, body. Sent at most once, even if the job is retried after
+    a worker died mid-run."""
     payload = job.payload
-    send_mail(payload["subject"], payload["body"], None, payload["to"], fail_silently=False)
+    if not claim_side_effect(job):
+        return
+    try:
+        send_mail(payload["subject"], payload["body"], None, payload["to"], fail_silently=False)
+    except Exception:
+        release_side_effect(job)
+        raise

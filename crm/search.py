@@ -13,6 +13,7 @@ from django.db.models import Q
 from accounts.models import Account
 from contacts.models import Contact
 from crm.phones import looks_like_phone, normalize_phone
+from crm.visibility import with_visibility_flag
 
 MIN_LENGTH = 3
 PER_GROUP = 8
@@ -39,7 +40,8 @@ def search(user, query: str, per_group: int = PER_GROUP) -> SearchResults:
     if len(query) < MIN_LENGTH:
         return SearchResults(query=query, too_short=True)
     accounts = Account.objects.visible_to(user).select_related("owner")
-    contacts = Contact.objects.visible_to(user).select_related("owner", "account")
+    contacts = with_visibility_flag(Contact.objects.visible_to(user).select_related("owner", "account"), user,
+                                    "account")
 
     if "@" in query:
         email = query.lower()

@@ -52,9 +52,22 @@ def user_update(*, user: User, role: str, team: Team | None, territories: list[T
     user.first_name = first_name
     user.last_name = last_name
     user.is_staff = role == Role.ADMIN
+    team_changed = User.objects.filter(pk=user.pk).exclude(team=team).exists()
     user.save(update_fields=["role", "team", "first_name", "last_name", "is_staff"])
     user.territories.set(territories)
+    if team_changed:
+        _move_records_to_team(user)
     return user
+
+
+def _move_records_to_team(user: User) -> None:
+    """A record's team is its owner's team: the new manager sees it, the old one no longer."""
+    from accounts.models import Account
+    from contacts.models import Contact
+    from crm.models import Activity
+
+    for model in (Account, Contact, Activity):
+        model.objects.filter(owner=user).exclude(team_id=user.team_id).update(team_id=user.team_id)
 
 
 @transaction.atomic

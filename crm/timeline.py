@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Activity, ActivityKind
+from crm.visibility import with_visibility_flag
 
 PAGE_SIZE = 25
 
@@ -31,9 +32,12 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def timeline_page(*, account=None, contact=None, kind: str = "", cursor: str = "") -> TimelinePage:
-    """One indexed query: (account|contact, occurred_at desc, id desc)."""
-    activities = Activity.objects.alive()
+def timeline_page(*, user, account=None, contact=None, kind: str = "", cursor: str = "") -> TimelinePage:
+    """One indexed query: (account|contact, occurred_at desc, id desc). The caller has checked
+    that the user may see the account or contact; linked records are flagged so the page
+    never names one the user may not see."""
+    activities = with_visibility_flag(with_visibility_flag(Activity.objects.alive(), user, "contact"), user,
+                                      "account")
     if account is not None:
         activities = activities.filter(account=account)
     if contact is not None:

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, reverse_lazy
 
-from crm import activity_views, handover_views, lookup_views, views
+from crm import activity_views, handover_views, lookup_views, merge_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -30,6 +30,8 @@ admin_tools = [
     path("teams/<int:pk>/", views.team_list, name="team_edit"),
     path("territories/", views.territory_list, name="territory_list"),
     path("territories/<int:pk>/", views.territory_list, name="territory_edit"),
+    path("custom-fields/", views.custom_field_list, name="custom_field_list"),
+    path("custom-fields/<int:pk>/", views.custom_field_list, name="custom_field_edit"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<str:name>/", views.outbox_message, name="outbox_message"),
 ]
@@ -52,6 +54,8 @@ urlpatterns = [
     path("activities/<int:pk>/delete/", activity_views.activity_delete, name="activity_delete"),
     path("timeline/", activity_views.timeline, name="timeline"),
     path("handover/", handover_views.handover_page, name="handover"),
+    path("contacts/<int:pk>/merge/", merge_views.contact_merge, name="contact_merge"),
+    path("accounts/<int:pk>/merge/", merge_views.account_merge, name="account_merge"),
     path("search/", lookup_views.search_view, name="search"),
     path("autocomplete/accounts/", lookup_views.autocomplete_accounts, name="autocomplete_accounts"),
     path("autocomplete/contacts/", lookup_views.autocomplete_contacts, name="autocomplete_contacts"),

@@ -19,8 +19,8 @@ from django.views.decorators.cache import never_cache
 from accounts.models import Account, AccountType
 from contacts.models import Contact
 from crm import mail, services, visibility
-from crm.forms import InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
-from crm.models import Activity, ActivityKind, Team, Territory, User
+from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
+from crm.models import Activity, ActivityKind, CustomField, Team, Territory, User
 
 
 def admin_required(view):
@@ -262,6 +262,18 @@ def _territory_tree(territories) -> list[tuple[int, Territory]]:
 
     walk(None, 0)
     return ordered
+
+
+@admin_required
+def custom_field_list(request, pk: int | None = None):
+    instance = get_object_or_404(CustomField, pk=pk) if pk else None
+    form = CustomFieldForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, _("%(name)s was saved.") % {"name": saved})
+        return redirect("custom_field_list")
+    fields = CustomField.objects.all()
+    return render(request, "crm/admin/custom_fields.html", {"fields": fields, "form": form, "editing": instance})
 
 
 @admin_required

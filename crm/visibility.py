@@ -155,7 +155,13 @@ def _in_scope(user, obj: Model, scope: Scope) -> bool:
 
 
 def can_see(user, obj: Model) -> bool:
-    return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=False))
+    if obj.deleted_at is not None:
+        return False
+    if _in_scope(user, obj, _scope(user, type(obj), write=False)):
+        return True
+    # Some records are also visible through others (an activity through its account or contact).
+    visible_through = getattr(obj, "visible_through", None)
+    return bool(visible_through and visible_through(user))
 
 
 def can_edit(user, obj: Model) -> bool:
@@ -173,7 +179,8 @@ def _as_queryset(model_or_queryset) -> QuerySet:
 
 
 def get_visible_or_404(model_or_queryset, user, **lookup):
-    queryset = visible(_as_queryset(model_or_queryset), user)
+    # The QuerySet's own visible_to: a model may widen the policy (ActivityQuerySet does).
+    queryset = _as_queryset(model_or_queryset).visible_to(user)
     try:
         return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, ValidationError):
@@ -186,6 +193,16 @@ def get_editable_or_404(model_or_queryset, user, **lookup):
     if not can_edit(user, obj):
         raise PermissionDenied
     return obj
+
+
+def with_visibility_flag(queryset: QuerySet, user, field: str) -> QuerySet:
+    """Annotates `<field>_visible`: whether the user may see the record this foreign key points
+    to, so a page never shows the name of a linked record the user may not open."""
+    from django.db.models import Exists, OuterRef
+
+    related = queryset.model._meta.get_field(field).related_model
+    linked = related._default_manager.visible_to(user).filter(pk=OuterRef(f"{field}_id"))
+    return queryset.annotate(**{f"{field}_visible": Exists(linked)})
 
 
 def require_create(user, model) -> None:

@@ -1,6 +1,7 @@
 """Search-as-you-type selects: never render a 10,000-option <select>."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class AutocompleteSelect(forms.Select):
@@ -8,7 +9,7 @@ class AutocompleteSelect(forms.Select):
     into a tom-select that asks `url` (a JSON endpoint behind the visibility policy)."""
 
     def __init__(self, url: str, attrs=None):
-        super().__init__(attrs={**(attrs or {}), "data-autocomplete-url": url})
+        super().__init__(attrs={**(attrs or {}), "data-autocomplete-url": url, "data-no-results": _("No match")})
 
     def optgroups(self, name, value, attrs=None):
         chosen = {str(v) for v in value if v not in (None, "")}

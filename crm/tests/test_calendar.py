@@ -189,13 +189,17 @@ def test_an_outsiders_meeting_never_shows(client, owner, outsider, manager, exec
     account = AccountFactory(owner=owner)
     day = utc(2025, 6, 10, 9, 0)
     secret = meeting(outsider, "Outsider secret", starts=day)
-    secret.attendees.add(owner)  # attendance does not reveal a hidden record
     meeting(owner, "Mine", starts=day, account=account)
 
     for user, scope in [(owner, "mine"), (owner, "team"), (manager, "team"), (manager, "mine")]:
         client.force_login(user)
         response = client.get(CALENDAR, {"view": "week", "date": "2025-06-10", "scope": scope})
         assert "Outsider secret" not in response.content.decode(), (user, scope)
+
+    secret.attendees.add(owner)  # an invited colleague sees the meeting (docs/architecture.md)
+    client.force_login(owner)
+    invited = client.get(CALENDAR, {"view": "week", "date": "2025-06-10"})
+    assert "Outsider secret" in invited.content.decode()
 
     client.force_login(executive)
     everyone = client.get(CALENDAR, {"view": "week", "date": "2025-06-10", "scope": "team"})

@@ -71,7 +71,7 @@ def test_history_records_the_handover(client, manager, owner, teammate):
                                       "confirm": "1"})
     from crm.history import history_for
 
-    entry = history_for(account)[0]
+    entry = history_for(account, user=manager)[0]
     assert entry.user == manager and entry.reason == "hand-over"
     assert ("owner", str(owner), str(teammate)) in entry.changes
     body = client.get(account.get_absolute_url()).content.decode()

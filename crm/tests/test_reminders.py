@@ -179,3 +179,25 @@ def test_activity_model_helpers(owner):
     task = Activity.objects.create(kind="task", subject="Old", owner=owner, status="open",
                                    occurred_at=timezone.now() - timedelta(days=1))
     assert task.is_overdue and task.icon == "check2-square"
+
+
+def test_done_task_does_not_remind(owner):
+    task = activity_services.activity_create(actor=owner, kind="task", subject="Done already", remind_minutes_before=5,
+                                             occurred_at=timezone.now() + timedelta(minutes=2))
+    activity_services.activity_complete(activity=task, actor=owner)
+    assert scheduler.tick()["reminders"] == 0
+
+
+def test_meeting_moved_while_its_reminder_fires_is_reminded_again(owner, monkeypatch):
+    activity = meeting(owner, starts=timezone.now() + timedelta(minutes=10))
+    real_send = reminders._send_reminder_email
+
+    def move_meeting_while_sending(reminder, text):
+        real_send(reminder, text)
+        activity_services.activity_update(activity=Activity.objects.get(pk=activity.pk), actor=owner,
+                                          occurred_at=timezone.now() + timedelta(days=1))
+
+    monkeypatch.setattr(reminders, "_send_reminder_email", move_meeting_while_sending)
+    scheduler.tick()
+    reminder = Reminder.objects.get(activity=activity)
+    assert reminder.status == ReminderStatus.PENDING  # re-armed for the new time, not lost

@@ -98,3 +98,34 @@ def test_two_ticks_at_once_run_a_due_row_once(monkeypatch):
     assert CALLS == [job.pk]
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.attempts == 1
+
+
+def test_email_job_retried_after_a_crash_is_not_sent_twice(db):
+    """A worker sent the mail, then died before marking the job done."""
+    job = scheduler.schedule_job(kind="email", run_at=timezone.now(), payload={"to": ["a@example.com"],
+                                 "subject": "Once", "body": "x"})
+    assert scheduler.claim_job(job, timezone.now())
+    job.refresh_from_db()
+    scheduler.send_email_job(job)  # ...and the worker is killed here
+    later = timezone.now() + scheduler.STALE_CLAIM + timedelta(minutes=1)
+    scheduler.tick(now=later)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert [m.subject for m in mail.outbox] == ["Once"]
+
+
+def test_refused_email_is_retried(db, settings):
+    settings.MAILERS = {"default": {"BACKEND": "crm.tests.test_scheduler.RefusingBackend"}}
+    job = scheduler.schedule_job(kind="email", run_at=timezone.now(), payload={"to": ["a@example.com"],
+                                 "subject": "Retry", "body": "x"})
+    scheduler.tick()
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.effect_claimed_at is None
+
+
+class RefusingBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")

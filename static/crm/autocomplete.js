@@ -64,7 +64,7 @@
                 choose(document.getElementById("id_account"), hit.account, hit.account_text);
                 choose(document.getElementById("id_contact"), hit.contact, hit.contact_text);
                 var subject = document.getElementById("id_subject");
-                if (subject && !subject.value) { subject.value = "Call: " + (hit.contact_text || hit.account_text); }
+                if (subject && !subject.value) { subject.value = (input.dataset.subjectPrefix || "Call:") + " " + (hit.contact_text || hit.account_text); }
               });
               results.appendChild(button);
             });

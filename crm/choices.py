@@ -1,0 +1,15 @@
+"""Choices shared by several apps."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LeadSource(models.TextChoices):
+    WEB = "web", _("Web form")
+    CAMPAIGN = "campaign", _("Campaign")
+    CALL = "call", _("Inbound call")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Event")
+    PARTNER = "partner", _("Partner")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
