@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -76,10 +77,12 @@ class AccountForm(CustomFieldsFormMixin, forms.ModelForm):
 
 def assignable_owners(user: User):
     """Whom a user may hand a record to: admins anyone, managers their teams, reps themselves."""
+    from crm.visibility import managed_team_ids
+
     active = User.objects.filter(is_active=True)
     if user.is_admin:
         return active
-    team_ids = list(user.managed_teams.values_list("id", flat=True))
+    team_ids = list(managed_team_ids(user))
     if team_ids:
-        return active.filter(team_id__in=team_ids) | active.filter(pk=user.pk)
+        return active.filter(Q(team_id__in=team_ids) | Q(pk=user.pk))
     return active.filter(pk=user.pk)

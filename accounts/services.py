@@ -1,10 +1,14 @@
 """Writes on accounts."""
 
+import pghistory
 from django.db import transaction
+from django.db.models import F, Func, Value
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import Account
-from crm.models import User
+from crm.models import Notification, NotificationKind, User
 
 
 @transaction.atomic
@@ -32,3 +36,29 @@ def account_delete(*, account: Account, actor: User) -> None:
     """Soft delete: the row leaves every list but stays restorable and in the history."""
     account.deleted_at = timezone.now()
     account.save(update_fields=["deleted_at", "updated_at"])
+
+
+@transaction.atomic
+def accounts_assign(*, actor: User, accounts, owner: User) -> int:
+    """Bulk re-assignment of accounts the actor may edit (the caller passes editable_by rows)."""
+    with pghistory.context(bulk="assign"):
+        count = accounts.update(owner=owner, team=owner.team, updated_at=timezone.now())
+    if count and owner.pk != actor.pk:
+        Notification.objects.create(
+            user=owner, kind=NotificationKind.ASSIGNMENT, url=reverse("accounts:list") + "?scope=mine",
+            text=ngettext("%(actor)s assigned %(count)s account to you.",
+                          "%(actor)s assigned %(count)s accounts to you.", count) % {"actor": actor, "count": count})
+    return count
+
+
+@transaction.atomic
+def accounts_tag(*, actor: User, accounts, tag: str, add: bool) -> int:
+    tag = tag.strip()[:50]
+    if not tag:
+        return 0
+    with pghistory.context(bulk="tag"):
+        if add:
+            return accounts.exclude(tags__contains=[tag]).update(
+                tags=Func(F("tags"), Value(tag), function="array_append"), updated_at=timezone.now())
+        return accounts.filter(tags__contains=[tag]).update(
+            tags=Func(F("tags"), Value(tag), function="array_remove"), updated_at=timezone.now())

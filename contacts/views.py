@@ -6,7 +6,7 @@ from contacts import services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import custom_fields, duplicates
+from crm import custom_fields, duplicates, list_tools
 from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import paginate
@@ -36,7 +36,9 @@ def contact_list(request):
     sort = request.GET.get("sort", "name")
     page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"))
     return render(request, "contacts/contact_list.html", {
-        "filter": contact_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Contact)})
+        "filter": contact_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Contact),
+        "saved_views": list_tools.views_for(request.user, "contacts.contact"),
+        "current_query": list_tools.clean_query(request.GET.urlencode())})
 
 
 def contact_detail(request, pk: int):

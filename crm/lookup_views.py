@@ -2,17 +2,18 @@
 the visibility policy."""
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import duplicates
+from crm import duplicates, list_tools
 from crm.fields import MultiEmailField, MultiPhoneField
-from crm.models import Notification
+from crm.models import Notification, SavedView
 from crm.pagination import paginate
 from crm.phones import normalize_phone
 from crm.search import search
@@ -94,6 +95,34 @@ def _lenient(field, raw: str) -> list[str]:
         except Exception:  # noqa: BLE001, S112 - half-typed values are simply not checked yet
             continue
     return values
+
+
+@require_POST
+def saved_view_save(request):
+    target = request.POST.get("target", "")
+    name = request.POST.get("name", "").strip()[:80]
+    list_url = {"accounts.account": "accounts:list", "contacts.contact": "contacts:list"}.get(target)
+    if list_url is None:
+        raise Http404
+    query = list_tools.clean_query(request.POST.get("query", ""))
+    if not name:
+        messages.error(request, _("Give the view a name."))
+    else:
+        SavedView.objects.create(user=request.user, target=target, name=name, query=query,
+                                 shared=request.POST.get("shared") == "on")
+        messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+    return redirect(reverse(list_url) + ("?" + query if query else ""))
+
+
+@require_POST
+def saved_view_delete(request, pk: int):
+    view = SavedView.objects.filter(user=request.user, pk=pk).first()
+    if view is None:
+        raise Http404
+    view.delete()
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    target = {"accounts.account": "accounts:list", "contacts.contact": "contacts:list"}[view.target]
+    return redirect(target)
 
 
 def notification_list(request):

@@ -486,3 +486,22 @@ class CustomField(models.Model):
     @property
     def choice_list(self) -> list[str]:
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+class SavedView(models.Model):
+    """A named set of list filters and sort: private to its owner or shared with everyone
+    (rows still pass through each viewer's own visibility)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    target = models.CharField(max_length=40, choices=CustomFieldTarget.choices)
+    name = models.CharField(_("name"), max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    shared = models.BooleanField(_("share with everyone"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["target", "user"], name="savedview_target_user_idx")]
+
+    def __str__(self):
+        return self.name

@@ -92,7 +92,7 @@ def test_list_query_count_is_constant(client, owner, django_assert_max_num_queri
     ContactFactory.create_batch(rows, owner=owner, account=account)
     client.force_login(owner)
     client.get(reverse("contacts:list"))
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         assert client.get(reverse("contacts:list")).status_code == 200
 
 

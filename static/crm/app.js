@@ -21,6 +21,16 @@
       });
     }
 
+    // "Tick all" checkboxes: <input type="checkbox" data-select-all="ids"> ticks every name="ids" in its form.
+    document.querySelectorAll("[data-select-all]").forEach(function (master) {
+      master.addEventListener("change", function () {
+        var form = master.closest("form") || document;
+        form.querySelectorAll('input[type="checkbox"][name="' + master.dataset.selectAll + '"]').forEach(function (box) {
+          box.checked = master.checked;
+        });
+      });
+    });
+
     // Confirmation prompts for dangerous buttons: <button data-confirm="Really?">.
     document.addEventListener("submit", function (event) {
       var button = event.submitter;
