@@ -16,8 +16,10 @@ from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import paginate
 from crm.phones import normalize_phone
-from crm.timeline import timeline_page
+from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import can_create, can_edit, can_see, get_editable_or_404, get_visible_or_404, require_create
+
+HISTORY_SHOWN = 50
 
 SORTS = {
     "name": ("name", "id"),
@@ -114,16 +116,18 @@ def account_detail(request, pk: int):
     account = get_visible_or_404(
         Account.objects.select_related("owner", "team", "territory", "parent"), request.user, pk=pk
     )
+    history = history_for(account, user=request.user, limit=CHANGES_SCANNED)  # History card and timeline
     contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("last_name", "id")
     context = {
         "group": account_group(account, request.user),
         "custom_values": custom_fields.display(CustomFieldTarget.ACCOUNT, account.custom),
         "account": account,
         "can_edit": can_edit(request.user, account),
-        "history": history_for(account, user=request.user),
+        "history": history[:HISTORY_SHOWN],
         "contacts": list(contacts[: CONTACTS_ON_PAGE + 1]),
         "contacts_limit": CONTACTS_ON_PAGE,
-        "timeline": timeline_page(user=request.user, account=account, kind=request.GET.get("kind", "")),
+        "timeline": timeline_page(user=request.user, account=account, kind=request.GET.get("kind", ""),
+                                  history=history),
         "parent_visible": bool(account.parent_id) and can_see(request.user, account.parent),
         "timeline_url": f"/timeline/?account={account.pk}",
         "activity_kinds": ActivityKind.choices,

@@ -10,7 +10,7 @@ from crm import custom_fields, duplicates, list_tools
 from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import paginate
-from crm.timeline import timeline_page
+from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     can_create,
     can_edit,
@@ -20,6 +20,8 @@ from crm.visibility import (
     require_create,
     with_visibility_flag,
 )
+
+HISTORY_SHOWN = 50
 
 SORTS = {
     "name": ("last_name", "first_name", "id"),
@@ -43,11 +45,13 @@ def contact_list(request):
 
 def contact_detail(request, pk: int):
     contact = get_visible_or_404(Contact.objects.select_related("owner", "team", "account"), request.user, pk=pk)
+    history = history_for(contact, user=request.user, limit=CHANGES_SCANNED)  # History card and timeline
     context = {
         "contact": contact,
         "can_edit": can_edit(request.user, contact),
-        "history": history_for(contact, user=request.user),
-        "timeline": timeline_page(user=request.user, contact=contact, kind=request.GET.get("kind", "")),
+        "history": history[:HISTORY_SHOWN],
+        "timeline": timeline_page(user=request.user, contact=contact, kind=request.GET.get("kind", ""),
+                                  history=history),
         "account_visible": bool(contact.account_id) and can_see(request.user, contact.account),
         "timeline_url": f"/timeline/?contact={contact.pk}",
         "activity_kinds": ActivityKind.choices,

@@ -67,6 +67,9 @@ class ActivityForm(forms.ModelForm):
         if "remind_minutes_before" in self.fields:
             self.fields["remind_minutes_before"] = forms.TypedChoiceField(
                 label=_("Reminder"), choices=REMINDER_CHOICES, coerce=int, empty_value=None, required=False)
+        if "body" in self.fields:
+            self.fields["body"].help_text = _("Mention a colleague with @ and the part of their e-mail before the @, "
+                                              "e.g. @anna.smith: they get a notification.")
         if kind == ActivityKind.MEETING:
             self.fields["ends_at"].required = False
         if "occurred_at" in self.fields:

@@ -1,11 +1,15 @@
 """Writes on activities (calls, meetings, tasks, notes, logged e-mails)."""
 
+import re
+
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Activity, ActivityKind, Notification, NotificationKind, TaskStatus, User
 from crm.reminders import reminder_sync
+from crm.visibility import can_see
 
 
 def _check_links(activity: Activity) -> None:
@@ -26,6 +30,30 @@ def _notify_assignee(activity: Activity, actor: User) -> None:
         )
 
 
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+
+
+def mentioned_users(text: str):
+    """@handle mentions, where the handle is the part of a colleague's e-mail before the "@"."""
+    handles = {handle.lower().rstrip(".") for handle in MENTION.findall(text or "")}
+    if not handles:
+        return User.objects.none()
+    condition = Q()
+    for handle in handles:
+        condition |= Q(email__istartswith=handle + "@")
+    return User.objects.filter(condition, is_active=True)
+
+
+def _notify_mentions(activity: Activity, actor: User, previous_text: str = "") -> None:
+    """Tells each newly mentioned colleague, if they may see the activity (no leak otherwise)."""
+    already = set(mentioned_users(previous_text).values_list("pk", flat=True))
+    for user in mentioned_users(activity.body).exclude(pk__in=already).exclude(pk=actor.pk):
+        if can_see(user, activity):
+            Notification.objects.create(
+                user=user, kind=NotificationKind.MENTION, url=activity.get_absolute_url(),
+                text=_("%(actor)s mentioned you in “%(subject)s”") % {"actor": actor, "subject": activity.subject})
+
+
 @transaction.atomic
 def activity_create(*, actor: User, kind: str, owner: User | None = None, attendees=(), contact_attendees=(),
                     **fields) -> Activity:
@@ -40,6 +68,7 @@ def activity_create(*, actor: User, kind: str, owner: User | None = None, attend
     activity.contact_attendees.set(contact_attendees)
     reminder_sync(activity=activity)
     _notify_assignee(activity, actor)
+    _notify_mentions(activity, actor)
     return activity
 
 
@@ -47,7 +76,7 @@ def activity_create(*, actor: User, kind: str, owner: User | None = None, attend
 def activity_update(*, activity: Activity, actor: User, attendees=None, contact_attendees=None,
                     **fields) -> Activity:
     # The stored owner, not the instance's: a ModelForm has already written the new one onto it.
-    previous_owner = Activity.objects.filter(pk=activity.pk).values_list("owner_id", flat=True).get()
+    previous_owner, previous_body = Activity.objects.filter(pk=activity.pk).values_list("owner_id", "body").get()
     for name, value in fields.items():
         setattr(activity, name, value)
     if "owner" in fields:
@@ -67,6 +96,7 @@ def activity_update(*, activity: Activity, actor: User, attendees=None, contact_
     reminder_sync(activity=activity)
     if activity.owner_id != previous_owner:
         _notify_assignee(activity, actor)
+    _notify_mentions(activity, actor, previous_text=previous_body)
     return activity
 
 

@@ -34,12 +34,13 @@ class HistoryEntry:
         return [str(name) for name in merge.get("names", [])] if isinstance(merge, dict) else []
 
 
-def history_for(obj, *, user, limit: int = 50) -> list[HistoryEntry]:
+def history_for(obj, *, user, limit: int = 50, before: datetime | None = None) -> list[HistoryEntry]:
     """Newest-first changes of one record, with names for people and linked records, in a
     bounded number of queries whatever its length (events, users, one per linked model)."""
-    events = list(
-        pghistory.models.Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id")[:limit]
-    )
+    events = pghistory.models.Events.objects.tracks(obj)
+    if before is not None:
+        events = events.filter(pgh_created_at__lt=before)
+    events = list(events.order_by("-pgh_created_at", "-pgh_id")[:limit])
     fields = {}
     for model_field in type(obj)._meta.concrete_fields:
         fields[model_field.name] = model_field

@@ -1,4 +1,5 @@
-"""The unified timeline of a customer: newest first, keyset-paged, constant queries."""
+"""The unified timeline of a customer: activities and the field changes that matter, newest
+first, keyset-paged, in a constant number of queries whatever its length."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,21 +7,36 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
+from crm.history import history_for
 from crm.models import Activity, ActivityKind
 from crm.visibility import with_visibility_flag
 
 PAGE_SIZE = 25
+CHANGES_SCANNED = 100  # history events read per page when looking for changes that matter
+CHANGES_KIND = "change"
+# Changes worth a line on the timeline, per model; the full record is in the History card.
+IMPORTANT_FIELDS = {
+    "account": {"owner", "type", "tier", "is_vip", "parent"},
+    "contact": {"owner", "account", "email_opt_in", "do_not_call"},
+}
+
+
+@dataclass
+class FieldChange:
+    """A timeline line for "Owner: Anna → Boris"."""
+
+    occurred_at: datetime
+    user: object
+    changes: list[tuple[str, object, object]]
+    reason: str = ""
+    is_change: bool = True
 
 
 @dataclass
 class TimelinePage:
-    items: list[Activity]
+    items: list
     next_cursor: str  # empty on the last page
     kind: str
-
-
-def _cursor(activity: Activity) -> str:
-    return f"{activity.occurred_at.isoformat()}|{activity.pk}"
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
@@ -32,27 +48,52 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def timeline_page(*, user, account=None, contact=None, kind: str = "", cursor: str = "") -> TimelinePage:
-    """One indexed query: (account|contact, occurred_at desc, id desc). The caller has checked
-    that the user may see the account or contact; linked records are flagged so the page
-    never names one the user may not see."""
+def _changes(subject, user, model_key: str, before: datetime | None, history=None) -> list[FieldChange]:
+    important = IMPORTANT_FIELDS[model_key]
+    labels = {str(subject._meta.get_field(name).verbose_name) for name in important}
+    if history is None or before is not None:
+        history = history_for(subject, user=user, limit=CHANGES_SCANNED, before=before)
+    found = []
+    for entry in history:
+        if entry.action != "update":
+            continue
+        kept = [change for change in entry.changes if change[0] in labels]
+        if kept:
+            found.append(FieldChange(occurred_at=entry.when, user=entry.user, changes=kept, reason=entry.reason))
+    return found
+
+
+def timeline_page(*, user, account=None, contact=None, kind: str = "", cursor: str = "",
+                  history=None) -> TimelinePage:
+    """Activities: one indexed query on (account|contact, occurred_at desc, id desc). Field
+    changes: the record's history events (pass `history` when the page has already read it).
+    The caller has checked that the user may see the
+    account or contact; linked records are flagged so the page never names a hidden one."""
     activities = with_visibility_flag(with_visibility_flag(Activity.objects.alive(), user, "contact"), user,
                                       "account")
-    if account is not None:
-        activities = activities.filter(account=account)
-    if contact is not None:
-        activities = activities.filter(contact=contact)
+    activities = activities.filter(account=account) if account is not None else activities.filter(contact=contact)
+    if kind not in ActivityKind.values and kind != CHANGES_KIND:
+        kind = ""
     if kind in ActivityKind.values:
         activities = activities.filter(kind=kind)
-    else:
-        kind = ""
     after = _parse_cursor(cursor) if cursor else None
     if after:
         when, pk = after
         activities = activities.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, pk__lt=pk))
-    rows = list(
-        activities.select_related("owner", "contact", "account").order_by("-occurred_at", "-id")[: PAGE_SIZE + 1]
-    )
+
+    rows: list = []
+    if kind != CHANGES_KIND:
+        rows = list(activities.select_related("owner", "contact", "account")
+                    .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
+    if kind in ("", CHANGES_KIND):
+        subject = account if account is not None else contact
+        rows += _changes(subject, user, "account" if account is not None else "contact", after[0] if after else None,
+                         history)
+    rows.sort(key=lambda item: (item.occurred_at, getattr(item, "pk", 0)), reverse=True)
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    return TimelinePage(items=rows, next_cursor=_cursor(rows[-1]) if has_more else "", kind=kind)
+    next_cursor = ""
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = f"{last.occurred_at.isoformat()}|{getattr(last, 'pk', 0) or 0}"
+    return TimelinePage(items=rows, next_cursor=next_cursor, kind=kind)

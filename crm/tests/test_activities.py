@@ -124,3 +124,33 @@ def test_timeline_pages_and_filters(client, owner):
     notes = client.get(reverse("timeline"), {"account": account.pk, "kind": "note"},
                        HTTP_HX_REQUEST="true").content.decode()
     assert "A note" in notes and "Call 01" not in notes
+
+
+def test_mentions_notify_colleagues_who_may_see_it(owner, manager, outsider):
+    from crm import activity_services
+
+    account = AccountFactory(owner=owner)
+    manager_handle = manager.email.split("@")[0]
+    outsider_handle = outsider.email.split("@")[0]
+    note = activity_services.activity_create(actor=owner, kind="note", subject="Pricing", account=account,
+                                             body=f"@{manager_handle} please approve. cc @{outsider_handle}")
+    assert Notification.objects.filter(user=manager, kind="mention").count() == 1
+    assert not Notification.objects.filter(user=outsider).exists()  # may not see the account: not told
+    activity_services.activity_update(activity=note, actor=owner, body=note.body + " thanks")
+    assert Notification.objects.filter(user=manager, kind="mention").count() == 1  # only new mentions
+
+
+def test_timeline_shows_the_changes_that_matter(client, owner, manager, teammate):
+    client.force_login(owner)
+    client.post(reverse("accounts:create"), {"name": "Changing Ltd", "type": "prospect"})
+    from accounts.models import Account
+
+    account = Account.objects.get()
+    client.post(reverse("accounts:edit", args=[account.pk]), {"name": "Changing Ltd", "type": "customer",
+                                                              "industry": "Mining"})
+    body = client.get(account.get_absolute_url()).content.decode()
+    timeline = body[body.index('id="timeline-items"'):body.index('id="history"')]
+    assert "Prospect → Customer" in timeline and "Mining" not in timeline  # industry is in History only
+    changes = client.get(reverse("timeline"), {"account": account.pk, "kind": "change"},
+                         HTTP_HX_REQUEST="true").content.decode()
+    assert "Prospect → Customer" in changes

@@ -51,6 +51,7 @@ def test_log_a_call_with_caller_lookup_and_see_it_on_the_timeline(page, owner):
     page.locator("#quick-create").click()
     page.locator("#log-call").click()  # two clicks from any page
     page.locator("#caller-phone").fill("(020) 7946-0888")
+    expect(page.locator(".caller-hit")).to_be_visible(timeout=20_000)  # debounced lookup
     page.locator(".caller-hit").click()
     expect(page.locator("#id_subject")).to_have_value("Call: Lucius Fox")
     page.locator("#id_direction").select_option("in")
@@ -113,3 +114,27 @@ def test_manager_hands_over_a_reps_accounts(page, manager, owner, teammate):
     expect(page.locator(".toast")).to_contain_text(f"Handed over to {teammate}")
     assert Account.objects.filter(owner=teammate).count() == 3
     assert Activity.objects.get(subject="Renewal call").owner == teammate
+
+
+def test_a_rep_on_a_phone_opens_my_day_a_customer_and_logs_a_call(page, owner):
+    account = AccountFactory(owner=owner, name="Mobile Customer Ltd")
+    Activity.objects.create(kind="task", subject="Call back today", owner=owner, team=owner.team, status="open",
+                            occurred_at=timezone.now(), account=account)
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, owner)
+    expect(page.locator("#my-tasks")).to_contain_text("Call back today")
+    page.get_by_role("link", name="Mobile Customer Ltd").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mobile Customer Ltd")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, overflowing(page)
+    page.get_by_role("link", name="Log a call").click()
+    page.locator("#id_subject").fill("Quick call from the car")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Quick call from the car")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, overflowing(page)
+
+
+def overflowing(page) -> list[str]:
+    """What sticks out to the right, for the assertion message."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 40))""")
