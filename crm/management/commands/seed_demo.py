@@ -1,14 +1,19 @@
 """Demo data that makes the product look alive. Runs once: a second run changes nothing."""
 
 import random
+from datetime import timedelta
 from pathlib import Path
 
 import pghistory
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account, AccountType
-from crm.models import Role, Team, Territory, User
+from contacts import services as contact_services
+from crm import activity_services
+from crm.models import CustomField, Role, Team, Territory, User
+from crm.phones import normalize_phone
 
 DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105 - a published demo password, only for demo data
 
@@ -62,6 +67,33 @@ ACCOUNTS_RU = [
     ("ООО «Балтийская верфь»", "Судостроение", "Россия", "Санкт-Петербург"),
     ("ООО «Уральские самоцветы»", "Производство", "Россия", "Екатеринбург"),
 ]
+
+
+TAGS = ["key-account", "renewal-2027", "trade-fair", "upsell", "at-risk"]
+TIERS = ["strategic", "key", "standard", "standard", "small"]
+PEOPLE_EN = [
+    ("Emma", "", "Clarke", "Head of Purchasing"), ("James", "", "Whitaker", "CFO"),
+    ("Olivia", "", "Hughes", "Operations Manager"), ("Lukas", "", "Becker", "IT Director"),
+    ("Camille", "", "Dubois", "Procurement Lead"), ("Daniel", "", "Foster", "CEO"),
+    ("Sophie", "", "Martin", "Office Manager"), ("Henry", "", "Walsh", "Head of Logistics"),
+]
+PEOPLE_RU = [
+    ("Анна", "Сергеевна", "Кузнецова", "Директор по закупкам"), ("Игорь", "Викторович", "Орлов", "Финансовый директор"),
+    ("Мария", "Андреевна", "Соколова", "Руководитель отдела снабжения"),
+    ("Алексей", "Петрович", "Волков", "Генеральный директор"), ("Елена", "Игоревна", "Морозова", "Главный бухгалтер"),
+    ("Сергей", "Николаевич", "Лебедев", "ИТ-директор"),
+]
+CALL_SUBJECTS_EN = ["Intro call", "Follow-up on the quote", "Renewal discussion", "Delivery question",
+                    "Price negotiation", "Sent product sheet", "Quarterly check-in"]
+CALL_SUBJECTS_RU = ["Первичный звонок", "Обсуждение КП", "Продление договора", "Вопрос по поставке",
+                    "Согласование цены", "Отправлен прайс-лист"]
+CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                    ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                     "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"], strict=True))
+
+
+def translit(text: str) -> str:
+    return "".join(CYRILLIC.get(ch, ch) for ch in text.lower())
 
 
 class Command(BaseCommand):
@@ -121,11 +153,59 @@ class Command(BaseCommand):
             for index, (name, industry, country, city) in enumerate(rows):
                 owner = owners[index % len(owners)]
                 territory = territories.get(city) or territories.get(country)
-                Account.objects.create(
+                account = Account.objects.create(
                     name=name, industry=industry, country=country, city=city, owner=owner, team=owner.team,
                     type=rng.choice(types), is_vip=index % 5 == 0, territory=territory,
                     shared_with_team=index % 3 == 0,
                     phone=f"{phone_prefix}{rng.randint(1000, 9999)}" if phone_prefix.startswith("+44")
                     else f"{phone_prefix}{rng.randint(10, 99)}-{rng.randint(10, 99)}",
                     annual_revenue=rng.randint(1, 500) * 100_000, employees=rng.randint(10, 5000),
+                    tags=rng.sample(TAGS, k=rng.randint(0, 2)), tier=rng.choice(TIERS),
                 )
+                self._people_and_work(account, rng, russian=phone_prefix.startswith("+7"))
+        accounts = {a.name: a for a in Account.objects.all()}
+        accounts["Contoso Pharmaceuticals"].parent = accounts["Northwind Traders"]
+        accounts["Contoso Pharmaceuticals"].save(update_fields=["parent"])
+        accounts["Lucerne Publishing"].parent = accounts["Northwind Traders"]
+        accounts["Lucerne Publishing"].save(update_fields=["parent"])
+        CustomField.objects.create(target="accounts.account", key="contract_no", label="Contract number",
+                                   kind="text", position=1)
+        CustomField.objects.create(target="contacts.contact", key="newsletter_segment", label="Newsletter segment",
+                                   kind="choice", choices="Executives\nEngineers\nPurchasing", position=1)
+
+    def _people_and_work(self, account, rng, *, russian: bool):
+        """Two or three contacts per account, and the calls, notes, tasks and meetings of a live book."""
+        names = PEOPLE_RU if russian else PEOPLE_EN
+        owner = account.owner
+        now = timezone.now()
+        contacts = []
+        for number in range(rng.randint(2, 3)):
+            first, middle, last, title = rng.choice(names)
+            domain = "example.ru" if russian else "example.com"
+            phone = (f"+7 916 {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}" if russian
+                     else f"+44 20 7946 {rng.randint(1000, 9999)}")
+            contacts.append(contact_services.contact_create(
+                actor=owner, first_name=first, middle_name=middle, last_name=last, title=title, account=account,
+                emails=[f"{translit(first)}.{translit(last)}{number}@{domain}".lower()],
+                phones=[normalize_phone(phone)], email_opt_in=rng.random() < 0.4,
+                email_opt_in_source="Web form" if russian else "Trade fair sign-up",
+                lead_source=rng.choice(["web", "referral", "event", "partner"]),
+            ))
+        for days_ago in rng.sample(range(1, 120), k=rng.randint(2, 5)):
+            contact = rng.choice(contacts)
+            activity_services.activity_create(
+                actor=owner, kind=rng.choice(["call", "call", "note", "email"]), account=account, contact=contact,
+                subject=rng.choice(CALL_SUBJECTS_RU if russian else CALL_SUBJECTS_EN),
+                occurred_at=now - timedelta(days=days_ago, hours=rng.randint(0, 8)),
+                direction=rng.choice(["in", "out"]), outcome="connected", body="")
+        when = now + timedelta(days=rng.randint(-3, 3), hours=rng.randint(-3, 5))
+        activity_services.activity_create(
+            actor=owner, kind="task", account=account, subject=("Отправить КП: " if russian else "Send proposal: ")
+            + account.name, occurred_at=when, priority=rng.choice(["normal", "high"]), remind_minutes_before=30)
+        if rng.random() < 0.5:
+            starts = (now + timedelta(days=rng.randint(0, 5))).replace(hour=rng.choice([10, 12, 15]), minute=0,
+                                                                        second=0, microsecond=0)
+            activity_services.activity_create(
+                actor=owner, kind="meeting", account=account, contact=contacts[0], remind_minutes_before=15,
+                subject=("Встреча: " if russian else "Meeting: ") + account.name, occurred_at=starts,
+                ends_at=starts + timedelta(hours=1), location=account.city)

@@ -1,0 +1,29 @@
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import Account
+from contacts.models import Contact
+from crm.models import Activity, Role, User
+
+
+def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
+    out = StringIO()
+    logins = tmp_path / "logins.txt"
+    call_command("seed_demo", logins_file=str(logins), stdout=out)
+    assert {user.role for user in User.objects.all()} == set(Role.values)
+    assert Account.objects.count() >= 20 and Contact.objects.count() >= 40 and Activity.objects.count() >= 50
+    assert Contact.objects.filter(last_name="Кузнецова").exists() or Contact.objects.filter(
+        first_name__in=["Анна", "Игорь", "Мария", "Алексей", "Елена", "Сергей"]).exists()
+    assert "admin@demo.crm" in logins.read_text()
+
+    call_command("seed_demo", stdout=StringIO())  # a second run changes nothing
+    assert User.objects.filter(email="admin@demo.crm").count() == 1
+
+    account = Account.objects.filter(owner__email="rep@demo.crm").first()
+    for email in ("rep@demo.crm", "manager@demo.crm", "ceo@demo.crm", "support@demo.crm"):
+        client = Client()
+        assert client.login(username=email, password="demo-crm-2026")
+        for url in ("/", "/accounts/", "/contacts/", "/calendar/", account.get_absolute_url()):
+            assert client.get(url).status_code == 200, (email, url)
