@@ -193,11 +193,14 @@ class Command(BaseCommand):
             ))
         for days_ago in rng.sample(range(1, 120), k=rng.randint(2, 5)):
             contact = rng.choice(contacts)
+            kind = rng.choice(["call", "call", "note", "email"])
             activity_services.activity_create(
-                actor=owner, kind=rng.choice(["call", "call", "note", "email"]), account=account, contact=contact,
+                actor=owner, kind=kind, account=account, contact=contact,
                 subject=rng.choice(CALL_SUBJECTS_RU if russian else CALL_SUBJECTS_EN),
                 occurred_at=now - timedelta(days=days_ago, hours=rng.randint(0, 8)),
-                direction=rng.choice(["in", "out"]), outcome="connected", body="")
+                direction=rng.choice(["in", "out"]) if kind != "note" else "",
+                outcome=rng.choice(["connected", "connected", "no_answer", "voicemail"]) if kind == "call" else "",
+                duration_minutes=rng.randint(2, 40) if kind == "call" else None)
         when = now + timedelta(days=rng.randint(-3, 3), hours=rng.randint(-3, 5))
         activity_services.activity_create(
             actor=owner, kind="task", account=account, subject=("Отправить КП: " if russian else "Send proposal: ")
