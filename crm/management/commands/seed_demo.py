@@ -201,7 +201,8 @@ class Command(BaseCommand):
                 direction=rng.choice(["in", "out"]) if kind != "note" else "",
                 outcome=rng.choice(["connected", "connected", "no_answer", "voicemail"]) if kind == "call" else "",
                 duration_minutes=rng.randint(2, 40) if kind == "call" else None)
-        when = now + timedelta(days=rng.randint(-3, 3), hours=rng.randint(-3, 5))
+        when = (now + timedelta(days=rng.randint(-3, 3))).replace(hour=rng.choice([9, 11, 14, 16]), minute=0, second=0,
+                                                                   microsecond=0)
         activity_services.activity_create(
             actor=owner, kind="task", account=account, subject=("Отправить КП: " if russian else "Send proposal: ")
             + account.name, occurred_at=when, priority=rng.choice(["normal", "high"]), remind_minutes_before=30)
