@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/delete/", views.contact_delete, name="delete"),
+    path("<int:pk>/personal-data/", views.contact_personal_data, name="personal_data"),
+    path("<int:pk>/erase/", views.contact_erase, name="erase"),
     path("import/vcard/", vcard_views.vcard_import, name="vcard_import"),
     path("export/vcard/", vcard_views.vcard_export, name="vcard_export"),
 ]

@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from contacts import services
+from contacts import privacy, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
@@ -100,6 +102,33 @@ def contact_edit(request, pk: int):
             return redirect(contact)
         messages.warning(request, _("This person may already be in the CRM. Check the matches below."))
     return render(request, "contacts/contact_form.html", {"form": form, "contact": contact, "matches": matches})
+
+
+def _admin_contact(request, pk: int) -> Contact:
+    """Data-subject requests are handled by administrators (docs/architecture.md)."""
+    contact = get_visible_or_404(Contact, request.user, pk=pk)
+    if not request.user.is_admin:
+        raise PermissionDenied
+    return contact
+
+
+def contact_personal_data(request, pk: int):
+    contact = _admin_contact(request, pk)
+    response = HttpResponse(privacy.contact_data_package(contact), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="personal-data-contact-{contact.pk}.zip"'
+    return response
+
+
+def contact_erase(request, pk: int):
+    contact = _admin_contact(request, pk)
+    if request.method == "POST":
+        if request.POST.get("confirm", "").strip() != str(contact.pk):
+            messages.error(request, _("Type the contact's number to confirm the erasure."))
+        else:
+            privacy.contact_erase(contact=contact, actor=request.user)
+            messages.success(request, _("The personal data was erased."))
+            return redirect(contact)
+    return render(request, "contacts/contact_erase.html", {"contact": contact})
 
 
 def contact_delete(request, pk: int):

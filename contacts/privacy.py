@@ -1,0 +1,95 @@
+"""Data-subject requests for a contact: everything we hold as one package, and erasure.
+
+Erasure anonymises instead of deleting, so counts stay right (the contact still counts as
+one contact of its account; its calls still count in activity figures), and removes the
+old values from the audit history, which would otherwise keep them.
+"""
+
+import io
+import json
+import zipfile
+
+import pghistory
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+from crm.models import Activity
+
+PERSONAL_FIELDS = [
+    "first_name", "middle_name", "last_name", "title", "department", "emails", "phones", "preferred_channel",
+    "birthday", "address", "lead_source", "tags", "description", "custom",
+]
+CONSENT_FIELDS = ["email_opt_in", "email_opt_in_at", "email_opt_in_source", "email_opt_in_wording",
+                  "email_opted_out_at", "do_not_call"]
+
+
+def _activities(contact: Contact):
+    return Activity.objects.filter(Q(contact=contact) | Q(contact_attendees=contact)).distinct().order_by(
+        "occurred_at", "id")
+
+
+def contact_personal_data(contact: Contact) -> dict:
+    return {
+        "contact": {
+            "id": contact.pk,
+            **{name: getattr(contact, name) for name in PERSONAL_FIELDS},
+            "account": str(contact.account) if contact.account_id else None,
+            "owner": str(contact.owner),
+            "created_at": contact.created_at,
+            "updated_at": contact.updated_at,
+        },
+        "consent": {name: getattr(contact, name) for name in CONSENT_FIELDS},
+        "activities": [
+            {"id": a.pk, "kind": a.kind, "subject": a.subject, "details": a.body, "when": a.occurred_at,
+             "direction": a.direction, "outcome": a.outcome, "owner": str(a.owner), "deleted": a.deleted_at is not None}
+            for a in _activities(contact).select_related("owner")
+        ],
+        "history": [
+            {"when": event.pgh_created_at, "change": event.pgh_label, "values": event.pgh_diff}
+            for event in pghistory.models.Events.objects.tracks(contact).order_by("pgh_created_at")
+        ],
+        "exported_at": timezone.now(),
+    }
+
+
+def contact_data_package(contact: Contact) -> bytes:
+    """A ZIP with the data as JSON and a short explanation."""
+    data = contact_personal_data(contact)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("personal-data.json", json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
+        archive.writestr("README.txt", _(
+            "Everything the CRM holds about this person: the contact record, consent, every call, meeting, "
+            "task, note and e-mail about them, and the history of changes.\n"))
+    return buffer.getvalue()
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, actor) -> Contact:
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    # The audit history holds old values (names, e-mails, phones): they go too.
+    contact.pgh_event_model.objects.filter(pgh_obj_id=contact.pk).delete()
+    activities = _activities(contact)
+    Activity.pgh_event_model.objects.filter(pgh_obj_id__in=activities.values("pk")).delete()
+    with pghistory.context(erasure=True):
+        activities_ids = list(activities.values_list("pk", flat=True))
+        Activity.objects.filter(pk__in=activities_ids).update(subject=_("(erased)"), body="", location="")
+        contact.first_name = ""
+        contact.middle_name = ""
+        contact.last_name = _("Erased contact #%(id)s") % {"id": contact.pk}
+        contact.title = contact.department = contact.address = contact.description = ""
+        contact.emails, contact.phones, contact.tags, contact.custom = [], [], [], {}
+        contact.birthday = None
+        contact.preferred_channel = contact.lead_source = ""
+        # Never contact them again: the strictest consent.
+        contact.email_opt_in = False
+        contact.email_opt_in_source = contact.email_opt_in_wording = ""
+        contact.email_opt_in_at = None
+        contact.email_opted_out_at = contact.email_opted_out_at or timezone.now()
+        contact.do_not_call = True
+        contact.save()
+    return contact

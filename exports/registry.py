@@ -1,0 +1,95 @@
+"""What can be exported: each list registers its model, filter set and columns.
+
+Later modules (deals, tickets...) register theirs the same way.
+"""
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Exporter:
+    target: str
+    label: str
+    list_url: str
+    queryset: object  # callable(user) -> QuerySet through the visibility policy
+    filterset: object  # callable() -> FilterSet class
+    columns: list  # [(header, callable(row) -> value)]
+
+
+EXPORTERS: dict[str, Exporter] = {}
+
+
+def register(exporter: Exporter) -> None:
+    EXPORTERS[exporter.target] = exporter
+
+
+def filtered_rows(exporter: Exporter, user, query: str):
+    """The rows the user sees on the list page with these filters: same filter set, same policy."""
+    from django.http import QueryDict
+
+    request = SimpleNamespace(user=user, GET=QueryDict(query))
+    filterset = exporter.filterset()(QueryDict(query), queryset=exporter.queryset(user), request=request)
+    return filterset.qs
+
+
+def _list(value) -> str:
+    return ", ".join(value) if isinstance(value, list) else value
+
+
+def _accounts(user):
+    from accounts.models import Account
+
+    return Account.objects.visible_to(user).select_related("owner", "territory").order_by("name", "id")
+
+
+def _account_filter():
+    from accounts.filters import AccountFilter
+
+    return AccountFilter
+
+
+def _contacts(user):
+    from contacts.models import Contact
+    from crm.visibility import with_visibility_flag
+
+    return with_visibility_flag(Contact.objects.visible_to(user).select_related("owner", "account"), user,
+                                "account").order_by("last_name", "first_name", "id")
+
+
+def _contact_filter():
+    from contacts.filters import ContactFilter
+
+    return ContactFilter
+
+
+register(Exporter(
+    target="accounts.account", label=_("Accounts"), list_url="accounts:list",
+    queryset=_accounts, filterset=_account_filter,
+    columns=[
+        (_("ID"), lambda a: a.pk), (_("Name"), lambda a: a.name), (_("Legal name"), lambda a: a.legal_name),
+        (_("Type"), lambda a: a.get_type_display()), (_("Industry"), lambda a: a.industry),
+        (_("Tier"), lambda a: a.get_tier_display()), (_("VIP"), lambda a: a.is_vip),
+        (_("Tax number"), lambda a: a.tax_number), (_("Phone"), lambda a: a.phone), (_("E-mail"), lambda a: a.email),
+        (_("Website"), lambda a: a.website), (_("Country"), lambda a: a.country), (_("City"), lambda a: a.city),
+        (_("Territory"), lambda a: a.territory), (_("Owner"), lambda a: a.owner), (_("Tags"), lambda a: _list(a.tags)),
+        (_("Annual revenue"), lambda a: a.annual_revenue), (_("Employees"), lambda a: a.employees),
+        (_("Created"), lambda a: a.created_at), (_("Changed"), lambda a: a.updated_at),
+    ],
+))
+register(Exporter(
+    target="contacts.contact", label=_("Contacts"), list_url="contacts:list",
+    queryset=_contacts, filterset=_contact_filter,
+    columns=[
+        (_("ID"), lambda c: c.pk), (_("First name"), lambda c: c.first_name),
+        (_("Middle name"), lambda c: c.middle_name), (_("Last name"), lambda c: c.last_name),
+        (_("Job title"), lambda c: c.title), (_("Department"), lambda c: c.department),
+        (_("Account"), lambda c: c.account if c.account_visible else ""),
+        (_("E-mails"), lambda c: _list(c.emails)), (_("Phones"), lambda c: _list(c.phones)),
+        (_("Lead source"), lambda c: c.get_lead_source_display()), (_("Tags"), lambda c: _list(c.tags)),
+        (_("Agreed to marketing e-mail"), lambda c: c.email_opt_in), (_("Do not call"), lambda c: c.do_not_call),
+        (_("Owner"), lambda c: c.owner), (_("Created"), lambda c: c.created_at),
+    ],
+))

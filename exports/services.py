@@ -1,0 +1,132 @@
+"""Exports run as Celery jobs: the file is written on the server, downloadable by its
+requester only, for 24 hours. Each job row is the audit record (who, what, how many rows)."""
+
+import csv
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from crm import custom_fields, scheduler
+from crm.list_tools import neutralise
+from exports.models import DOWNLOAD_LIFETIME, ExportFormat, ExportJob, ExportStatus
+from exports.registry import EXPORTERS, filtered_rows
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1000
+STALE_RUN = timedelta(minutes=15)
+
+
+@transaction.atomic
+def export_start(*, user, target: str, query: str, format: str) -> ExportJob:
+    if target not in EXPORTERS:
+        raise ValueError(f"Unknown export {target!r}")
+    if format not in ExportFormat.values:
+        format = ExportFormat.CSV
+    job = ExportJob.objects.create(user=user, target=target, query=query[:1000], format=format)
+    from exports.tasks import run_export
+
+    transaction.on_commit(lambda: run_export.delay(job.pk))
+    return job
+
+
+def _columns(target: str):
+    columns = list(EXPORTERS[target].columns)
+    for definition in custom_fields.definitions(target):
+        columns.append((definition.label, lambda row, key=definition.key: (row.custom or {}).get(key)))
+    return columns
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return value if isinstance(value, int | float) else neutralise(value)
+
+
+def run_export(job_id: int) -> None:
+    """Claims the job (compare-and-set), writes the file, records the row count. Idempotent:
+    a job already done, or running elsewhere, is left alone."""
+    now = timezone.now()
+    claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_RUN)
+    if not ExportJob.objects.filter(claimable, pk=job_id).update(status=ExportStatus.RUNNING, started_at=now,
+                                                                 processed_rows=0):
+        return
+    job = ExportJob.objects.select_related("user").get(pk=job_id)
+    try:
+        rows = filtered_rows(EXPORTERS[job.target], job.user, job.query)
+        job.total_rows = rows.count()
+        job.save(update_fields=["total_rows"])
+        job.path.parent.mkdir(parents=True, exist_ok=True)
+        columns = _columns(job.target)
+        writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
+        count = writer(job, rows, columns)
+    except Exception as error:
+        logger.exception("Export %s failed", job_id)
+        ExportJob.objects.filter(pk=job_id).update(status=ExportStatus.FAILED, error=str(error)[:1000],
+                                                  finished_at=timezone.now())
+        return
+    finished = timezone.now()
+    label = job.target.split(".")[-1] + "s"
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportStatus.DONE, processed_rows=count, total_rows=count, finished_at=finished,
+        expires_at=finished + DOWNLOAD_LIFETIME,
+        file_name=f"{label}-{timezone.localtime(finished):%Y-%m-%d}.{job.format}")
+
+
+def _progress(job: ExportJob, count: int) -> None:
+    if count % PROGRESS_EVERY == 0:
+        ExportJob.objects.filter(pk=job.pk).update(processed_rows=count)
+
+
+def _write_csv(job, rows, columns) -> int:
+    count = 0
+    with open(job.path, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel reads UTF-8
+        writer = csv.writer(handle, lineterminator="\r\n")  # RFC 4180
+        writer.writerow([str(header) for header, _get in columns])
+        for row in rows.iterator(chunk_size=2000):
+            writer.writerow([_cell(get(row)) for _header, get in columns])
+            count += 1
+            _progress(job, count)
+    return count
+
+
+def _write_xlsx(job, rows, columns) -> int:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=job.target.split(".")[-1].capitalize()[:30])
+    sheet.append([str(header) for header, _get in columns])
+    count = 0
+    for row in rows.iterator(chunk_size=2000):
+        sheet.append([_xlsx_cell(get(row)) for _header, get in columns])
+        count += 1
+        _progress(job, count)
+    workbook.save(job.path)
+    return count
+
+
+def _xlsx_cell(value):
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    cell = _cell(value)
+    return cell if isinstance(cell, int | float) else str(cell)
+
+
+@scheduler.source("expired_exports")
+def delete_expired_files(now: datetime) -> int:
+    """Downloads expire: their files are removed; the job row stays as the audit record."""
+    removed = 0
+    for job in ExportJob.objects.filter(status=ExportStatus.DONE, expires_at__lte=now).exclude(file_name="")[:200]:
+        job.path.unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(file_name="")
+        removed += 1
+    return removed
