@@ -1,0 +1,270 @@
+"""Page timings on the seeded data: `manage.py bench [--repeat 30] [--json out.json]`.
+
+Each page is requested through the whole Django stack (middleware, view, templates)
+with django.test.Client as a signed-in user; we time the server side of the request
+and count its SQL queries. One warm-up request per page first (template loading, the
+database's caches), then `--repeat` timed requests. docs/benchmarks.md has the budget
+and the figures measured so far.
+"""
+
+import json
+import logging
+import math
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, reverse
+
+from crm.models import Role, User
+
+LIST_BUDGET_MS = 100  # p95, lists and detail pages
+SEARCH_BUDGET_MS = 150  # p95, global search
+MAX_QUERIES = 15
+
+
+@dataclass
+class Page:
+    label: str
+    url_name: str
+    args: tuple = ()
+    query: str = ""
+    budget_ms: int = LIST_BUDGET_MS
+
+
+@dataclass
+class Result:
+    page: str
+    user: str
+    url: str | None
+    status: int | None = None
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    queries: int | None = None
+    over_budget: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least `share` of the samples at or below it."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+class Command(BaseCommand):
+    help = "Times the main pages (server side, full request) and counts their queries on the seeded data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=30, help="Timed requests per page (default 30).")
+        parser.add_argument("--json", dest="json_path", default="", help="Also write the figures to this file.")
+        parser.add_argument("--common-term", default="", help="Search term with many hits (default: the most "
+                                                              "frequent contact last name).")
+        parser.add_argument("--rare-term", default="", help="Search term with few hits (default: one contact's "
+                                                            "full name).")
+
+    def handle(self, *args, repeat: int, json_path: str, common_term: str, rare_term: str, **options):
+        if repeat < 1:
+            raise CommandError("--repeat must be at least 1.")
+        hot_account_id, activity_count = self.busiest_account()
+        common_term = common_term or self.common_last_name()
+        rare_term = rare_term or self.rare_full_name()
+        users = self.bench_users(hot_account_id)
+        common, rare = urlencode({"q": common_term}), urlencode({"q": rare_term})
+        pages = [
+            Page("account list", "accounts:list"),
+            Page("contact list", "contacts:list"),
+            Page(f"contact list ?q={common_term}", "contacts:list", query=common),
+            Page("contact list ?sort=-updated", "contacts:list", query="sort=-updated"),
+            Page("contact list ?page=200", "contacts:list", query="page=200"),
+            Page(f"account 360 ({activity_count:,} activities)", "accounts:detail", args=(hot_account_id,)),
+            Page(f"search common ({common_term})", "search", query=common, budget_ms=SEARCH_BUDGET_MS),
+            Page(f"search rare ({rare_term})", "search", query=rare, budget_ms=SEARCH_BUDGET_MS),
+        ]
+        self.warn_about_pending_migrations()
+        sizes = self.data_sizes()
+        self.stdout.write(
+            "Data: " + ", ".join(f"{count:,} {name}" for name, count in sizes.items())
+            + f" (planner estimates). {repeat} timed requests per page after one warm-up."
+        )
+
+        results = []
+        # The test client's host name; nothing else about the settings changes. A page that fails
+        # is reported in its row (not as a traceback per request).
+        request_logger = logging.getLogger("django.request")
+        level = request_logger.level
+        request_logger.setLevel(logging.CRITICAL)
+        try:
+            with override_settings(ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+                for scope, user in users.items():
+                    results.extend(self.measure_user(scope, user, pages, repeat))
+        finally:
+            request_logger.setLevel(level)
+        self.print_table(results)
+        if json_path:
+            payload = {
+                "measured_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+                "host": platform.node(),
+                "python": platform.python_version(),
+                "postgresql": connection.pg_version,
+                "repeat": repeat,
+                "data": sizes,
+                "budget": {"list_p95_ms": LIST_BUDGET_MS, "search_p95_ms": SEARCH_BUDGET_MS,
+                           "max_queries": MAX_QUERIES},
+                "results": [asdict(result) for result in results],
+            }
+            with open(json_path, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, ensure_ascii=False, indent=2)
+            self.stdout.write(f"Figures written to {json_path}")
+
+    # --- What to measure -------------------------------------------------------------
+
+    def busiest_account(self) -> tuple[int | None, int]:
+        """The account with the most activities, in one query (an index-only scan of the timeline index)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT account_id, COUNT(*) FROM crm_activity WHERE account_id IS NOT NULL "
+                "GROUP BY account_id ORDER BY COUNT(*) DESC, account_id LIMIT 1"
+            )
+            row = cursor.fetchone()
+        return (row[0], row[1]) if row else (None, 0)
+
+    def common_last_name(self) -> str:
+        with connection.cursor() as cursor:
+            # A 1% sample is plenty to find the most frequent name without reading a million rows.
+            cursor.execute(
+                "SELECT last_name FROM contacts_contact TABLESAMPLE SYSTEM (1) "
+                "GROUP BY last_name ORDER BY COUNT(*) DESC LIMIT 1"
+            )
+            row = cursor.fetchone()
+            if row is None:  # a tiny table can give an empty sample
+                cursor.execute("SELECT last_name FROM contacts_contact GROUP BY last_name "
+                               "ORDER BY COUNT(*) DESC LIMIT 1")
+                row = cursor.fetchone()
+        return row[0] if row else "Smith"
+
+    def rare_full_name(self) -> str:
+        with connection.cursor() as cursor:
+            # A person's complete name (first, patronymic/middle, last) matches a handful of rows.
+            cursor.execute(
+                "SELECT full_name FROM contacts_contact WHERE middle_name <> '' AND deleted_at IS NULL "
+                "ORDER BY id DESC LIMIT 1"
+            )
+            row = cursor.fetchone()
+        return row[0] if row else "Pemberton"
+
+    def bench_users(self, hot_account_id: int | None) -> dict[str, User | None]:
+        """A sales manager (team scope) who can see the busiest account, and an executive (all scope)."""
+        manager = self.manager_of_account(hot_account_id) if hot_account_id is not None else None
+        if manager is None:
+            manager = User.objects.filter(role=Role.SALES_MANAGER, is_active=True,
+                                          managed_teams__isnull=False).order_by("id").first()
+        executive = User.objects.filter(role=Role.EXECUTIVE, is_active=True).order_by("id").first()
+        return {"sales manager": manager, "executive": executive}
+
+    def manager_of_account(self, account_id: int) -> User | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT t.manager_id FROM accounts_account a JOIN crm_team t ON t.id = a.team_id "
+                "WHERE a.id = %s",
+                [account_id],
+            )
+            row = cursor.fetchone()
+        if not row or row[0] is None:
+            return None
+        return User.objects.filter(pk=row[0], role=Role.SALES_MANAGER, is_active=True).first()
+
+    def warn_about_pending_migrations(self) -> None:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if pending:
+            names = ", ".join(f"{migration.app_label}.{migration.name}" for migration, _backwards in pending)
+            self.stderr.write(self.style.WARNING(f"Unapplied migrations ({names}): pages may fail; run migrate."))
+
+    def data_sizes(self) -> dict[str, int]:
+        tables = {"accounts": "accounts_account", "contacts": "contacts_contact", "activities": "crm_activity"}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(%s)",
+                [list(tables.values())],
+            )
+            estimates = dict(cursor.fetchall())
+        return {name: int(estimates.get(table, 0)) for name, table in tables.items()}
+
+    # --- Measuring -------------------------------------------------------------------
+
+    def measure_user(self, scope: str, user: User | None, pages: list[Page], repeat: int) -> list[Result]:
+        client = Client(raise_request_exception=False)
+        if user is not None:
+            client.force_login(user)
+        return [self.measure(client, page, scope, user, repeat) for page in pages]
+
+    def measure(self, client: Client, page: Page, scope: str, user: User | None, repeat: int) -> Result:
+        try:
+            url = reverse(page.url_name, args=page.args) if None not in page.args else None
+        except NoReverseMatch:
+            url = None
+        result = Result(page=page.label, user=scope, url=url)
+        if url is None:
+            result.note = "not available"
+            return result
+        if user is None:
+            result.note = "no such user (run seed)"
+            return result
+        if page.query:
+            url = f"{url}?{page.query}"
+            result.url = url
+        secure = settings.SECURE_SSL_REDIRECT
+        response = client.get(url, secure=secure)  # warm-up
+        result.status = response.status_code
+        if response.status_code != 200:
+            result.note = f"HTTP {response.status_code}"
+            if response.exc_info:
+                error = response.exc_info[1]
+                result.note += f" ({type(error).__name__}: {str(error).splitlines()[0][:80]})"
+            result.over_budget.append("status")
+            return result
+        timings, queries = [], 0
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url, secure=secure)
+                timings.append((time.perf_counter() - started) * 1000)
+            queries = max(queries, len(captured.captured_queries))
+            if response.status_code != 200:
+                result.status = response.status_code
+        result.median_ms = round(statistics.median(timings), 1)
+        result.p95_ms = round(percentile(timings, 0.95), 1)
+        result.queries = queries
+        if result.p95_ms > page.budget_ms:
+            result.over_budget.append(f"p95>{page.budget_ms}ms")
+        if queries > MAX_QUERIES:
+            result.over_budget.append(f"queries>{MAX_QUERIES}")
+        return result
+
+    def print_table(self, results: list[Result]) -> None:
+        width = max(len(result.page) for result in results)
+        header = f"{'page':<{width}}  {'user':<13}  {'median ms':>9}  {'p95 ms':>8}  {'queries':>7}  flags"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for result in results:
+            if result.median_ms is None:
+                line = f"{result.page:<{width}}  {result.user:<13}  {result.note}"
+                style = self.style.WARNING if result.note != "not available" else (lambda text: text)
+                self.stdout.write(style(line))
+                continue
+            flags = " ".join(result.over_budget)
+            line = (f"{result.page:<{width}}  {result.user:<13}  {result.median_ms:>9.1f}  {result.p95_ms:>8.1f}  "
+                    f"{result.queries:>7}  {('OVER BUDGET: ' + flags) if flags else 'ok'}")
+            self.stdout.write(self.style.ERROR(line) if flags else line)
+        over = sum(1 for result in results if result.over_budget)
+        self.stdout.write(f"Budget: p95 <= {LIST_BUDGET_MS} ms for lists and detail pages, <= {SEARCH_BUDGET_MS} ms "
+                          f"for search, <= {MAX_QUERIES} queries. Rows over budget: {over}.")
