@@ -2,8 +2,9 @@
 
 import pghistory
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import connection, models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -107,6 +108,11 @@ class Account(OwnedModel):
             models.Index(fields=["team", "name"], name="account_team_name_idx"),
             models.Index(fields=["name", "id"], name="account_name_id_idx"),
             GinIndex(fields=["name"], name="account_name_trgm", opclasses=["gin_trgm_ops"]),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="account_name_up_trgm"),
+            models.Index(fields=["name", "id"], name="account_live_name_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
+            models.Index(fields=["-updated_at", "-id"], name="account_live_updated_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["phone_e164"], name="account_phone_idx", condition=~models.Q(phone_e164="")),
             models.Index(fields=["tax_number"], name="account_tax_number_idx", condition=~models.Q(tax_number="")),
             models.Index(fields=["parent"], name="account_parent_idx", condition=models.Q(parent__isnull=False)),

@@ -2,8 +2,9 @@
 
 import pghistory
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -81,6 +82,13 @@ class Contact(OwnedModel):
             GinIndex(fields=["emails"], name="contact_emails_gin"),
             GinIndex(fields=["phones"], name="contact_phones_gin"),
             GinIndex(fields=["full_name"], name="contact_full_name_trgm", opclasses=["gin_trgm_ops"]),
+            # icontains compiles to UPPER(full_name) LIKE UPPER(%s): this index serves it.
+            GinIndex(OpClass(Upper("full_name"), name="gin_trgm_ops"), name="contact_full_name_up_trgm"),
+            # Live rows in list order, so deep pages and "recently changed" read the index only.
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_live_name_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
+            models.Index(fields=["-updated_at", "-id"], name="contact_live_updated_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
             GinIndex(fields=["tags"], name="contact_tags_gin"),
             GinIndex(fields=["custom"], name="contact_custom_gin", opclasses=["jsonb_path_ops"]),
         ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 COUNT_LIMIT = 10_000
+DEEP_OFFSET = 1_000
 
 
 @dataclass
@@ -59,5 +60,11 @@ def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50) -> 
     max_page = max(1, -(-total // per_page)) if exact else COUNT_LIMIT // per_page + 1
     number = min(number, max_page)
     offset = (number - 1) * per_page
-    rows = list(queryset[offset : offset + per_page])
+    if offset >= DEEP_OFFSET:
+        # Deep pages: skip rows in the (index-only) id list, then load the page's rows by id.
+        ids = list(queryset.values_list("pk", flat=True)[offset : offset + per_page])
+        by_id = {row.pk: row for row in queryset.order_by().filter(pk__in=ids)}
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+    else:
+        rows = list(queryset[offset : offset + per_page])
     return Page(rows=rows, number=number, per_page=per_page, total=total, total_is_exact=exact)

@@ -197,12 +197,35 @@ def get_editable_or_404(model_or_queryset, user, **lookup):
 
 def with_visibility_flag(queryset: QuerySet, user, field: str) -> QuerySet:
     """Annotates `<field>_visible`: whether the user may see the record this foreign key points
-    to, so a page never shows the name of a linked record the user may not open."""
-    from django.db.models import Exists, OuterRef
+    to, so a page never shows the name of a linked record the user may not open.
+
+    For models on the plain policy the check is a condition on the joined row (no subquery,
+    so lists stay index-ordered); models that widen the policy get an EXISTS."""
+    from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
     related = queryset.model._meta.get_field(field).related_model
-    linked = related._default_manager.visible_to(user).filter(pk=OuterRef(f"{field}_id"))
-    return queryset.annotate(**{f"{field}_visible": Exists(linked)})
+    if type(related._default_manager.get_queryset()).visible_to is not _plain_visible_to():
+        linked = related._default_manager.visible_to(user).filter(pk=OuterRef(f"{field}_id"))
+        return queryset.annotate(**{f"{field}_visible": Exists(linked)})
+    condition = Q(**{f"{field}__deleted_at__isnull": True})
+    scope_q = _scope_q(user, _scope(user, related, write=False))
+    if scope_q is not None:
+        condition &= _prefixed(scope_q, field)
+    return queryset.annotate(**{f"{field}_visible": ExpressionWrapper(condition, output_field=BooleanField())})
+
+
+def _plain_visible_to():
+    from crm.models import OwnedQuerySet
+
+    return OwnedQuerySet.visible_to
+
+
+def _prefixed(q: Q, field: str) -> Q:
+    """The same condition, on the row behind a foreign key: owner_id → account__owner_id."""
+    children = [_prefixed(child, field) if isinstance(child, Q) else (f"{field}__{child[0]}", child[1])
+                for child in q.children]
+    prefixed = Q(*children, _connector=q.connector, _negated=q.negated)
+    return prefixed
 
 
 def require_create(user, model) -> None:

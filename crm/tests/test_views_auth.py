@@ -36,9 +36,22 @@ def test_sign_out_ends_the_session(client, owner):
     assert client.get(reverse("home")).status_code == 302
 
 
-def test_sessions_expire_after_idle_time():
+def test_sessions_expire_after_idle_time(client, owner):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    client.force_login(owner)
+    client.get(reverse("home"))
+    session = Session.objects.get(session_key=client.session.session_key)
+    first_expiry = session.expire_date
+    # Within a minute the row is not rewritten (saves queries on every page) ...
+    client.get(reverse("home"))
+    assert Session.objects.get(pk=session.pk).expire_date == first_expiry
+    # ... after a minute of idling it is, so the 30 minutes count from the last request.
+    stale = client.session
+    stale["_seen"] -= 120
+    stale.save()
+    Session.objects.filter(pk=session.pk).update(expire_date=first_expiry)
+    client.get(reverse("home"))
+    assert Session.objects.get(pk=session.pk).expire_date > first_expiry
 
 
 def test_password_change(client, owner):
