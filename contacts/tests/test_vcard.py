@@ -866,6 +866,7 @@ def test_export_is_capped(client, owner, monkeypatch):
 def test_export_runs_a_constant_number_of_queries(client, owner):
     client.force_login(owner)
     ContactFactory(owner=owner, account=AccountFactory(owner=owner))
+    exported(client)  # the first request after sign-in also renews the session
     with CaptureQueriesContext(connection) as one_row:
         exported(client)
     for _ in range(20):
