@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Account
 from crm.models import Notification, NotificationKind, User
+from webhooks.services import emit
 
 
 @transaction.atomic
@@ -17,6 +18,7 @@ def account_create(*, actor: User, owner: User | None = None, **fields) -> Accou
     account = Account(owner=owner, team_id=owner.team_id, **fields)
     account.full_clean()
     account.save()
+    emit("account.created", account, actor=actor)
     return account
 
 
@@ -28,6 +30,7 @@ def account_update(*, account: Account, actor: User, **fields) -> Account:
         account.team_id = account.owner.team_id  # the record follows its owner's team
     account.full_clean()
     account.save()
+    emit("account.updated", account, actor=actor)
     return account
 
 
@@ -36,6 +39,7 @@ def account_delete(*, account: Account, actor: User) -> None:
     """Soft delete: the row leaves every list but stays restorable and in the history."""
     account.deleted_at = timezone.now()
     account.save(update_fields=["deleted_at", "updated_at"])
+    emit("account.deleted", account, actor=actor)
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm.models import User
+from webhooks.services import emit
 
 
 def _apply_consent(contact: Contact, before_opt_in: bool) -> None:
@@ -23,6 +24,7 @@ def contact_create(*, actor: User, owner: User | None = None, **fields) -> Conta
     _apply_consent(contact, before_opt_in=False)
     contact.full_clean()
     contact.save()
+    emit("contact.created", contact, actor=actor)
     return contact
 
 
@@ -37,6 +39,7 @@ def contact_update(*, contact: Contact, actor: User, **fields) -> Contact:
     _apply_consent(contact, before_opt_in)
     contact.full_clean()
     contact.save()
+    emit("contact.updated", contact, actor=actor)
     return contact
 
 
@@ -44,3 +47,4 @@ def contact_update(*, contact: Contact, actor: User, **fields) -> Contact:
 def contact_delete(*, contact: Contact, actor: User) -> None:
     contact.deleted_at = timezone.now()
     contact.save(update_fields=["deleted_at", "updated_at"])
+    emit("contact.deleted", contact, actor=actor)

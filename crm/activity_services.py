@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from crm.models import Activity, ActivityKind, Notification, NotificationKind, TaskStatus, User
 from crm.reminders import reminder_sync
 from crm.visibility import can_see
+from webhooks.services import emit
 
 
 def _check_links(activity: Activity) -> None:
@@ -69,6 +70,7 @@ def activity_create(*, actor: User, kind: str, owner: User | None = None, attend
     reminder_sync(activity=activity)
     _notify_assignee(activity, actor)
     _notify_mentions(activity, actor)
+    emit("activity.created", activity, actor=actor)
     return activity
 
 

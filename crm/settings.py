@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts",
     "contacts",
     "exports",
+    "webhooks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -69,6 +69,7 @@ urlpatterns = [
     path("notifications/read-all/", lookup_views.notification_read_all, name="notification_read_all"),
     path("auth/", include(auth_patterns)),
     path("admin-tools/", include(admin_tools)),
+    path("admin-tools/webhooks/", include("webhooks.urls")),
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
