@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "contacts",
     "exports",
     "webhooks",
+    "imports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

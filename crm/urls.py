@@ -48,6 +48,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("contacts/", include("contacts.urls")),
     path("exports/", include("exports.urls")),
+    path("imports/", include("imports.urls")),
     path("activities/new/", activity_views.activity_create, name="activity_create"),
     path("activities/<int:pk>/", activity_views.activity_detail, name="activity_detail"),
     path("activities/<int:pk>/edit/", activity_views.activity_edit, name="activity_edit"),

@@ -1,0 +1,57 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from imports.models import DuplicatePolicy
+
+
+class UploadForm(forms.Form):
+    target = forms.ChoiceField(label=_("Import into"))
+    file = forms.FileField(label=_("CSV or XLSX file, up to 50 MB"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}))
+
+    def __init__(self, *args, importers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [(i.key, i.label) for i in importers]
+
+
+class MappingForm(forms.Form):
+    duplicate_policy = forms.ChoiceField(label=_("When a row matches an existing record"),
+                                         choices=DuplicatePolicy.choices, widget=forms.RadioSelect,
+                                         initial=DuplicatePolicy.SKIP)
+    clear_empty = forms.BooleanField(label=_("Empty cells clear fields (when updating)"), required=False)
+    template_name = forms.CharField(label=_("Save this mapping as"), max_length=80, required=False)
+    template_shared = forms.BooleanField(label=_("Share the mapping with everyone"), required=False)
+
+    def __init__(self, *args, job, specs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.specs = specs
+        choices = [("", _("— do not import —"))] + [(spec.key, spec.label) for spec in specs]
+        self.column_names = []
+        for index, header in enumerate(job.headers):
+            name = f"col_{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False, widget=forms.Select(
+                attrs={"class": "form-select form-select-sm"}))
+            self.column_names.append(name)
+
+    def column_fields(self):
+        return [self[name] for name in self.column_names]
+
+    def clean(self):
+        data = super().clean()
+        used = {}
+        multiple = {spec.key for spec in self.specs if spec.multiple}
+        for name in self.column_names:
+            key = data.get(name)
+            if not key:
+                continue
+            if key in used and key not in multiple:
+                self.add_error(name, _("Two columns are mapped to the same field."))
+            used[key] = name
+        for spec in self.specs:
+            if spec.required and spec.key not in used:
+                raise forms.ValidationError(_("Map a column to “%(field)s”: it is required.") % {"field": spec.label})
+        return data
+
+    def mapping(self) -> dict[str, str]:
+        return {name.removeprefix("col_"): self.cleaned_data[name] for name in self.column_names
+                if self.cleaned_data.get(name)}

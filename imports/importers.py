@@ -1,0 +1,765 @@
+"""Importers: what each kind of record accepts from a spreadsheet and how rows become records.
+
+An app registers its own importer in its `importers.py` (found by autodiscovery in
+ImportsConfig.ready):
+
+    from imports.importers import Importer, register
+
+    @register
+    class LeadImporter(Importer):
+        key = "contacts.lead"
+        ...
+
+The base class does the generic work for a batch of rows — converting cells, matching
+duplicates with one query per key per batch, deciding create / update / skip / fail — and a
+subclass says which fields exist, how duplicates are found and how a record is built.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import URLValidator, validate_email
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm import visibility
+from crm.choices import LeadSource
+from crm.models import CustomField, CustomFieldKind
+from crm.phones import normalize_phone
+
+REGISTRY: dict[str, type["Importer"]] = {}
+EXTERNAL_ID = "external_id"
+CUSTOM_PREFIX = "custom:"
+
+
+def register(importer_class):
+    REGISTRY[importer_class.key] = importer_class
+    return importer_class
+
+
+def get_importer(key: str) -> "Importer":
+    try:
+        return REGISTRY[key]()
+    except KeyError:
+        raise LookupError(key) from None
+
+
+def importers_for(user) -> list["Importer"]:
+    return [importer for importer in (cls() for cls in REGISTRY.values())
+            if visibility.can_create(user, importer.model)]
+
+
+# --- Cell conversion -----------------------------------------------------------------
+_PHONE_CACHE: dict[str, str | None] = {}
+
+
+def cached_phone(raw: str) -> str | None:
+    """phonenumbers is slow (tens of µs a number); files repeat numbers, so remember them."""
+    try:
+        return _PHONE_CACHE[raw]
+    except KeyError:
+        if len(_PHONE_CACHE) > 200_000:
+            _PHONE_CACHE.clear()
+        result = _PHONE_CACHE[raw] = normalize_phone(raw)
+        return result
+
+
+_SPLIT = re.compile(r"[,;\n]+")
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+_TRUE = {"1", "yes", "y", "true", "да", "x", "+", "так"}
+_FALSE = {"0", "no", "n", "false", "нет", "-", "ні"}
+
+
+class CellError(ValueError):
+    pass
+
+
+def parse_decimal(raw: str) -> Decimal:
+    """"1 234,56", "1,234.56", "1234.56", "1.234,56" → Decimal."""
+    text = raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("'", "")
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+    elif "," in text:
+        text = text.replace(",", ".") if text.count(",") == 1 else text.replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise CellError(_("“%(value)s” is not a number.") % {"value": raw}) from None
+    if not value.is_finite():
+        raise CellError(_("“%(value)s” is not a number.") % {"value": raw})
+    return value
+
+
+def parse_date(raw: str) -> date:
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(raw, pattern).date()  # noqa: DTZ007 - a calendar date, no time zone
+        except ValueError:
+            continue
+    raise CellError(_("“%(value)s” is not a date (use 2024-03-31 or 31.03.2024).") % {"value": raw})
+
+
+@dataclass
+class FieldSpec:
+    key: str
+    label: str
+    kind: str = "text"  # text email emails phone phones url date decimal int bool choice tags ref external_id
+    aliases: tuple = ()
+    max_length: int = 0
+    required: bool = False
+    choices: tuple = ()  # (value, label)
+    multiple: bool = False  # several columns may feed it (e-mails, phones, tags)
+    custom: CustomField | None = None
+
+    def convert(self, raw: str):
+        """The value to store, or None for an empty cell; CellError for a bad one."""
+        raw = raw.strip()
+        if raw == "":
+            return None
+        kind = self.kind
+        if kind in ("text", "ref", "external_id"):
+            if self.max_length and len(raw) > self.max_length:
+                raise CellError(_("Longer than %(max)s characters.") % {"max": self.max_length})
+            return raw
+        if kind in ("email", "emails"):
+            emails = []
+            for item in _SPLIT.split(raw):
+                item = item.strip().lower()
+                if not item:
+                    continue
+                try:
+                    validate_email(item)
+                except ValidationError:
+                    raise CellError(_("“%(value)s” is not a valid e-mail address.") % {"value": item}) from None
+                if item not in emails:
+                    emails.append(item)
+            return emails[0] if kind == "email" and emails else emails or None
+        if kind in ("phone", "phones"):
+            if kind == "phone":
+                if cached_phone(raw) is None:
+                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
+                return raw
+            phones = []
+            for item in _SPLIT.split(raw):
+                item = item.strip()
+                if not item:
+                    continue
+                normalized = cached_phone(item)
+                if normalized is None:
+                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": item})
+                if normalized not in phones:
+                    phones.append(normalized)
+            return phones or None
+        if kind == "url":
+            url = raw if "://" in raw else "https://" + raw
+            try:
+                URLValidator()(url)
+            except ValidationError:
+                raise CellError(_("“%(value)s” is not a valid web address.") % {"value": raw}) from None
+            return url
+        if kind == "date":
+            return parse_date(raw)
+        if kind == "decimal":
+            return parse_decimal(raw)
+        if kind == "int":
+            value = parse_decimal(raw)
+            if value != value.to_integral_value() or value < 0:
+                raise CellError(_("“%(value)s” is not a whole number.") % {"value": raw})
+            return int(value)
+        if kind == "bool":
+            lowered = raw.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise CellError(_("“%(value)s” is not yes or no.") % {"value": raw})
+        if kind == "choice":
+            lowered = raw.lower()
+            for value, label in self.choices:
+                if lowered in (str(value).lower(), str(label).lower()):
+                    return value
+            raise CellError(_("“%(value)s” is not one of the choices.") % {"value": raw})
+        if kind == "tags":
+            tags = []
+            for item in _SPLIT.split(raw):
+                tag = item.strip()[:50]
+                if tag and tag.lower() not in (t.lower() for t in tags):
+                    tags.append(tag)
+            return tags or None
+        raise CellError(kind)
+
+
+def custom_spec(definition: CustomField) -> FieldSpec:
+    kind = {CustomFieldKind.NUMBER: "decimal", CustomFieldKind.DATE: "date", CustomFieldKind.BOOLEAN: "bool",
+            CustomFieldKind.CHOICE: "choice"}.get(definition.kind, "text")
+    choices = tuple((option, option) for option in definition.choice_list)
+    return FieldSpec(CUSTOM_PREFIX + definition.key, definition.label, kind, aliases=(definition.key,),
+                     max_length=500, choices=choices, custom=definition)
+
+
+def custom_json(value):
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def json_value(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def normalise_header(text: str) -> str:
+    return re.sub(r"[\s._\-:*]+", " ", text.strip().lower().replace("ё", "е")).strip()
+
+
+def fast_bulk_update(model, objects, attnames) -> None:
+    """One UPDATE … FROM (VALUES …) per call: Django's bulk_update builds a CASE per field per row,
+    which costs more Python time than the whole rest of an import batch."""
+    from django.db import connection
+
+    if not objects:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in attnames]
+    columns = [field.column for field in fields]
+    pk = meta.pk
+    casts = [f"%s::{pk.db_type(connection)}"] + [f"%s::{field.db_type(connection)}" for field in fields]
+    sql = 'UPDATE {table} AS t SET {sets} FROM (VALUES %s) AS v({names}) WHERE t.{pk} = v.{pk}'.format(  # noqa: S608 - quoted identifiers only
+        table=connection.ops.quote_name(meta.db_table),
+        sets=", ".join(f'{connection.ops.quote_name(c)} = v.{connection.ops.quote_name(c)}' for c in columns),
+        names=", ".join(connection.ops.quote_name(c) for c in [pk.column, *columns]),
+        pk=connection.ops.quote_name(pk.column))
+    rows = [[pk.get_db_prep_save(obj.pk, connection)]
+            + [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+            for obj in objects]
+    template = "(" + ", ".join(casts) + ")"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg2's own cursor, for mogrify (quoting) only
+        values = b",".join(raw.mogrify(template, row) for row in rows).decode()
+        # Through Django's cursor, so pghistory's context reaches the UPDATE.
+        cursor.execute(sql.replace("%s", values.replace("%", "%%")), [])
+
+
+# --- Outcomes ------------------------------------------------------------------------
+@dataclass
+class RowOutcome:
+    row_number: int
+    cells: list[str]
+    action: str = ""
+    reason: str = ""
+    values: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    obj: object = None
+    previous: dict | None = None
+    match_kind: str = ""
+
+    @property
+    def object_id(self):
+        return getattr(self.obj, "pk", None)
+
+
+class Importer:
+    key = ""
+    label = ""
+    model = None
+    custom_target = ""
+    # Keys duplicates are matched by, most telling first.
+    match_keys: tuple[str, ...] = (EXTERNAL_ID,)
+    match_labels = {EXTERNAL_ID: gettext_lazy("same external id")}
+    derived_fields: tuple[str, ...] = ()
+    gin_indexes: tuple[str, ...] = ()  # indexes the duplicate lookups search
+
+    # -- the fields ----------------------------------------------------------------
+    def base_fields(self) -> list[FieldSpec]:
+        raise NotImplementedError
+
+    def fields(self) -> list[FieldSpec]:
+        specs = self.base_fields()
+        specs.append(FieldSpec(EXTERNAL_ID, _("External id (from the other system)"), "external_id",
+                               aliases=("external id", "id", "external_id", "код", "внешний id", "guid", "uid"),
+                               max_length=200))
+        if self.custom_target:
+            specs += [custom_spec(d) for d in CustomField.objects.filter(target=self.custom_target, active=True)]
+        return specs
+
+    def auto_map(self, headers: list[str], specs: list[FieldSpec]) -> dict[str, str]:
+        """Column index → field key, from the header names (English and Russian)."""
+        by_alias = {}
+        for spec in specs:
+            for alias in (spec.key, str(spec.label), *spec.aliases):
+                by_alias.setdefault(normalise_header(alias), spec)
+        mapping, used = {}, set()
+        for index, header in enumerate(headers):
+            spec = by_alias.get(normalise_header(header))
+            if spec and (spec.multiple or spec.key not in used):
+                mapping[str(index)] = spec.key
+                used.add(spec.key)
+        return mapping
+
+    # -- one batch -----------------------------------------------------------------
+    def parse(self, outcome: RowOutcome, columns: list[tuple[int, FieldSpec]]) -> None:
+        values = outcome.values
+        cells = outcome.cells
+        for index, spec in columns:
+            raw = cells[index] if index < len(cells) else ""
+            try:
+                value = spec.convert(raw)
+            except CellError as error:
+                outcome.errors.append(f"{spec.label}: {error}")
+                continue
+            if spec.multiple and spec.key in values:
+                if value:
+                    merged = values[spec.key] or []
+                    values[spec.key] = merged + [v for v in value if v not in merged]
+            else:
+                values[spec.key] = value
+        for spec in self._required:
+            if not values.get(spec.key):
+                outcome.errors.append(_("%(field)s is required.") % {"field": spec.label})
+
+    def prepare(self, job, specs: list[FieldSpec]) -> None:
+        columns = []
+        by_key = {spec.key: spec for spec in specs}
+        for index, key in (job.mapping or {}).items():
+            if key in by_key:
+                columns.append((int(index), by_key[key]))
+        self._columns = columns
+        self._mapped_keys = {spec.key for _, spec in columns}
+        self._required = [spec for spec in specs if spec.required]
+        self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
+
+    def process_batch(self, job, batch: list[tuple[int, list[str]]], *, write: bool) -> list[RowOutcome]:
+        from imports.models import DuplicatePolicy, ImportedRecord, RowAction
+
+        user = job.user
+        outcomes = [RowOutcome(row_number=number, cells=cells) for number, cells in batch]
+        for outcome in outcomes:
+            self.parse(outcome, self._columns)
+        good = [o for o in outcomes if not o.errors]
+        self.resolve(good, user)
+        for outcome in outcomes:
+            if outcome.errors:
+                outcome.action, outcome.reason = RowAction.FAILED, "; ".join(outcome.errors)
+        good = [o for o in outcomes if not o.errors]
+
+        keys = {o.row_number: self.keys_of(o.values) for o in good}
+        found: dict[tuple[str, str], list[int]] = {}
+        live, editable, objects = set(), set(), {}
+        policy = job.duplicate_policy
+        if policy != DuplicatePolicy.CREATE:
+            self.flush_pending_index_entries()
+            for name in self.match_keys:
+                wanted = sorted({value for row_keys in keys.values() for key, value in row_keys if key == name})
+                if not wanted:
+                    continue
+                if name == EXTERNAL_ID:
+                    for external_id, object_id in ImportedRecord.objects.filter(
+                            target=self.key, external_id__in=wanted).values_list("external_id", "object_id"):
+                        found.setdefault((name, external_id), []).append(object_id)
+                else:
+                    for value, object_id in self.lookup(name, wanted):
+                        found.setdefault((name, value), []).append(object_id)
+            candidates = {pk for ids in found.values() for pk in ids}
+            if candidates:
+                manager = self.model._default_manager
+                live = set(manager.filter(pk__in=candidates, deleted_at__isnull=True).values_list("pk", flat=True))
+                editable_qs = manager.editable_by(user).filter(pk__in=live)
+                if policy == DuplicatePolicy.UPDATE:
+                    objects = {obj.pk: obj for obj in editable_qs}
+                    editable = set(objects)
+                else:
+                    editable = set(editable_qs.values_list("pk", flat=True))
+
+        seen_in_file: dict[tuple[str, str], int] = {}
+        touched: dict[int, int] = {}
+        new_objects, changed_objects, changed_fields = [], [], set()
+        now = timezone.now()
+        for outcome in good:
+            row_keys = keys[outcome.row_number]
+            if policy != DuplicatePolicy.CREATE:
+                mine, others, why = None, False, ""
+                for name in self.match_keys:
+                    for key, value in row_keys:
+                        if key != name:
+                            continue
+                        for pk in found.get((key, value), ()):
+                            if pk not in live:
+                                continue
+                            if pk in editable:
+                                if mine is None:
+                                    mine, why = pk, str(self.match_labels.get(name, name))
+                            else:
+                                others = True
+                if mine is None and others:
+                    outcome.action = RowAction.SKIPPED
+                    outcome.reason = _("Skipped: a matching record belongs to someone else.")
+                    continue
+                if mine is not None:
+                    if policy == DuplicatePolicy.SKIP:
+                        outcome.action = RowAction.SKIPPED
+                        outcome.reason = _("Skipped: already exists (%(why)s).") % {"why": why}
+                        continue
+                    if mine in touched:
+                        outcome.action = RowAction.SKIPPED
+                        outcome.reason = _("Skipped: same record as row %(row)s of this file.") % {
+                            "row": touched[mine]}
+                        continue
+                    obj = objects[mine]
+                    previous = self.apply(obj, outcome.values, clear_empty=job.clear_empty)
+                    touched[mine] = outcome.row_number
+                    outcome.obj, outcome.match_kind = obj, why
+                    if not previous:
+                        outcome.action = RowAction.SKIPPED
+                        outcome.reason = _("Skipped: already up to date (%(why)s).") % {"why": why}
+                        continue
+                    obj.updated_at = now
+                    outcome.action, outcome.previous = RowAction.UPDATED, json_value(previous)
+                    changed_fields.update(previous)
+                    changed_objects.append(obj)
+                    continue
+                duplicate_of = next((seen_in_file[k] for k in row_keys if k in seen_in_file), None)
+                if duplicate_of is not None:
+                    outcome.action = RowAction.SKIPPED
+                    outcome.reason = _("Skipped: same as row %(row)s of this file.") % {"row": duplicate_of}
+                    continue
+                for key in row_keys:
+                    seen_in_file[key] = outcome.row_number
+            outcome.obj = self.build(outcome.values, user)
+            outcome.action = RowAction.CREATED
+            new_objects.append(outcome.obj)
+
+        if write:
+            manager = self.model._default_manager
+            if new_objects:
+                manager.bulk_create(new_objects, batch_size=1000)
+            if changed_objects:
+                fields = sorted(changed_fields | set(self.derived_fields) | {"updated_at"})
+                fast_bulk_update(self.model, changed_objects, fields)
+            links = []
+            for outcome in good:
+                external_id = outcome.values.get(EXTERNAL_ID)
+                if external_id and outcome.action in (RowAction.CREATED, RowAction.UPDATED):
+                    links.append(ImportedRecord(target=self.key, external_id=external_id,
+                                                object_id=outcome.obj.pk, job=job))
+            if links:
+                ImportedRecord.objects.bulk_create(links, batch_size=1000)
+        return outcomes
+
+    def flush_pending_index_entries(self) -> None:
+        """GIN indexes buffer new entries in a pending list that every search scans linearly: after
+        a batch of 1,000 inserts a 1,000-key lookup takes seconds instead of milliseconds. Merging
+        the list first (work PostgreSQL would do later anyway) keeps matching fast."""
+        if not self.gin_indexes:
+            return
+        from django.db import DatabaseError, connection, transaction
+
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                for index in self.gin_indexes:
+                    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+        except DatabaseError:  # not the index owner: matching still works, only slower
+            pass
+
+    # -- hooks -----------------------------------------------------------------------
+    def resolve(self, outcomes: list[RowOutcome], user) -> None:
+        """Turns references (an account by name) into ids; appends an error to a row that cannot."""
+
+    def keys_of(self, values: dict) -> list[tuple[str, str]]:
+        external_id = values.get(EXTERNAL_ID)
+        return [(EXTERNAL_ID, external_id)] if external_id else []
+
+    def lookup(self, name: str, values: list[str]):
+        """(value, id) pairs of live records (any owner) matching by this key: one query."""
+        return []
+
+    def build(self, values: dict, user):
+        raise NotImplementedError
+
+    def apply(self, obj, values: dict, *, clear_empty: bool) -> dict:
+        """Applies a row to an existing record; returns {attname: previous value} of what changed.
+        A missing column never changes a field; an empty cell does only with `clear_empty`."""
+        raise NotImplementedError
+
+    def finalise(self, obj) -> None:
+        """Fields save() would compute (bulk writes skip save())."""
+
+    def display(self, outcome: RowOutcome, specs: list[FieldSpec]) -> list[str]:
+        """The values as they will be saved, one per mapped field, for the preview."""
+        shown = []
+        for spec in specs:
+            value = outcome.values.get(spec.key)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                value = _("Yes") if value else _("No")
+            elif spec.kind == "choice" and value is not None:
+                value = dict(spec.choices).get(value, value)
+            shown.append("" if value is None else str(value))
+        return shown
+
+    # -- shared helpers for subclasses ----------------------------------------------------
+    def _set_fields(self, obj, values: dict, plain: dict[str, object], *, creating: bool, clear_empty: bool,
+                    previous: dict) -> None:
+        """Plain fields: {spec key: (attname, empty value)}; lists merge on update; custom keys too."""
+        for key, (attname, empty) in plain.items():
+            if key not in values:
+                continue
+            value = values[key]
+            current = getattr(obj, attname)
+            if value is None:
+                if creating or not clear_empty:
+                    continue
+                value = empty
+            elif isinstance(value, list) and not creating:
+                value = list(current or []) + [v for v in value if v not in (current or [])]
+            if creating:
+                setattr(obj, attname, value)
+            elif value != current:
+                previous[attname] = current
+                setattr(obj, attname, value)
+        custom_changes = {k: v for k, v in values.items() if k.startswith(CUSTOM_PREFIX)}
+        if custom_changes:
+            stored = dict(obj.custom or {})
+            new = dict(stored)
+            for key, value in custom_changes.items():
+                name = key[len(CUSTOM_PREFIX):]
+                if value is None:
+                    if creating or not clear_empty:
+                        continue
+                    new.pop(name, None)
+                else:
+                    new[name] = custom_json(value)
+            if new != stored:
+                if not creating:
+                    previous["custom"] = stored
+                obj.custom = new
+
+
+# --- Contacts -------------------------------------------------------------------------
+@register
+class ContactImporter(Importer):
+    key = "contacts.contact"
+    label = gettext_lazy("Contacts")
+    custom_target = "contacts.contact"
+    match_keys = (EXTERNAL_ID, "email", "phone")
+    match_labels = {EXTERNAL_ID: gettext_lazy("same external id"), "email": gettext_lazy("same e-mail"),
+                    "phone": gettext_lazy("same phone")}
+    derived_fields = ("full_name",)
+    gin_indexes = ("contact_emails_gin", "contact_phones_gin")
+    PLAIN = {
+        "first_name": ("first_name", ""), "middle_name": ("middle_name", ""), "last_name": ("last_name", ""),
+        "title": ("title", ""), "department": ("department", ""), "emails": ("emails", []),
+        "phones": ("phones", []), "birthday": ("birthday", None), "address": ("address", ""),
+        "lead_source": ("lead_source", ""), "tags": ("tags", []), "description": ("description", ""),
+        "do_not_call": ("do_not_call", False), "account": ("account_id", None),
+    }
+
+    @property
+    def model(self):
+        from contacts.models import Contact
+
+        return Contact
+
+    def base_fields(self):
+        return [
+            FieldSpec("last_name", _("Last name"), max_length=100, required=True,
+                      aliases=("surname", "family name", "фамилия", "last name", "lastname")),
+            FieldSpec("first_name", _("First name"), max_length=100,
+                      aliases=("name", "given name", "firstname", "имя", "first name")),
+            FieldSpec("middle_name", _("Middle name / patronymic"), max_length=100,
+                      aliases=("middle name", "patronymic", "отчество")),
+            FieldSpec("title", _("Job title"), max_length=150,
+                      aliases=("title", "position", "job title", "должность", "позиция")),
+            FieldSpec("department", _("Department"), max_length=150, aliases=("отдел", "подразделение")),
+            FieldSpec("emails", _("E-mail"), "emails", multiple=True,
+                      aliases=("email", "e-mail", "e mail", "mail", "email address", "e-mail 2", "email 2",
+                               "почта", "эл. почта", "эл почта", "электронная почта", "емейл", "e-mail адрес")),
+            FieldSpec("phones", _("Phone"), "phones", multiple=True,
+                      aliases=("phone", "phone number", "telephone", "mobile", "tel", "work phone",
+                               "телефон", "моб. телефон", "мобильный", "мобильный телефон", "рабочий телефон",
+                               "тел")),
+            FieldSpec("birthday", _("Birthday"), "date", aliases=("date of birth", "дата рождения", "день рождения")),
+            FieldSpec("address", _("Address"), aliases=("адрес",)),
+            FieldSpec("lead_source", _("Lead source"), "choice", choices=tuple(LeadSource.choices),
+                      aliases=("source", "источник")),
+            FieldSpec("tags", _("Tags"), "tags", multiple=True, aliases=("теги", "метки")),
+            FieldSpec("description", _("Notes"), aliases=("notes", "comment", "комментарий", "примечание",
+                                                          "заметки", "description")),
+            FieldSpec("do_not_call", _("Do not call"), "bool", aliases=("не звонить",)),
+            FieldSpec("account_name", _("Account (by name)"), "ref", max_length=200,
+                      aliases=("account", "company", "organisation", "organization", "компания", "организация",
+                               "клиент", "контрагент")),
+            FieldSpec("account_tax", _("Account (by tax number)"), "ref", max_length=40,
+                      aliases=("tax number", "inn", "vat number", "инн", "account tax number", "инн компании")),
+        ]
+
+    def resolve(self, outcomes, user):
+        from accounts.models import Account
+
+        names = {o.values["account_name"].lower() for o in outcomes if o.values.get("account_name")}
+        taxes = {o.values["account_tax"] for o in outcomes if o.values.get("account_tax")}
+        by_name, by_tax = {}, {}
+        visible = Account.objects.visible_to(user)
+        if names:
+            for pk, name in visible.annotate(lname=Lower("name")).filter(lname__in=names).values_list("pk", "lname"):
+                by_name.setdefault(name, []).append(pk)
+        if taxes:
+            for pk, tax in visible.filter(tax_number__in=taxes).values_list("pk", "tax_number"):
+                by_tax.setdefault(tax, []).append(pk)
+        for outcome in outcomes:
+            tax, name = outcome.values.get("account_tax"), outcome.values.get("account_name")
+            if tax:
+                ids = by_tax.get(tax, [])
+                if len(ids) != 1:
+                    outcome.errors.append(
+                        _("No account you can see has the tax number “%(tax)s”.") % {"tax": tax} if not ids else
+                        _("Several accounts have the tax number “%(tax)s”.") % {"tax": tax})
+                    continue
+                outcome.values["account"] = ids[0]
+            elif name:
+                ids = by_name.get(name.lower(), [])
+                if len(ids) != 1:
+                    outcome.errors.append(
+                        _("No account you can see is named “%(name)s”.") % {"name": name} if not ids else
+                        _("Several accounts are named “%(name)s”: link by tax number.") % {"name": name})
+                    continue
+                outcome.values["account"] = ids[0]
+
+    def keys_of(self, values):
+        keys = super().keys_of(values)
+        keys += [("email", e) for e in values.get("emails") or ()]
+        keys += [("phone", p) for p in values.get("phones") or ()]
+        return keys
+
+    def lookup(self, name, values):
+        rows = self.model._default_manager.all()  # live or not: checked next, so the GIN index is used
+        column = {"email": "emails", "phone": "phones"}[name]
+        wanted = set(values)
+        for pk, stored in rows.filter(**{f"{column}__overlap": values}).values_list("pk", column):
+            for value in stored:
+                if value in wanted:
+                    yield value, pk
+
+    def build(self, values, user):
+        obj = self.model(owner=user, team_id=user.team_id)
+        self._set_fields(obj, values, self.PLAIN, creating=True, clear_empty=False, previous={})
+        self.finalise(obj)
+        return obj
+
+    def apply(self, obj, values, *, clear_empty):
+        previous = {}
+        self._set_fields(obj, values, self.PLAIN, creating=False, clear_empty=clear_empty, previous=previous)
+        if not obj.last_name:  # a contact always keeps a last name
+            obj.last_name = previous.pop("last_name", obj.last_name)
+        self.finalise(obj)
+        return previous
+
+    def finalise(self, obj):
+        obj.full_name = obj.compose_full_name()
+
+
+# --- Accounts ---------------------------------------------------------------------------
+@register
+class AccountImporter(Importer):
+    key = "accounts.account"
+    label = gettext_lazy("Accounts")
+    custom_target = "accounts.account"
+    match_keys = (EXTERNAL_ID, "tax", "email", "phone")
+    match_labels = {EXTERNAL_ID: gettext_lazy("same external id"), "tax": gettext_lazy("same tax number"),
+                    "email": gettext_lazy("same e-mail"), "phone": gettext_lazy("same phone")}
+    derived_fields = ("phone_e164",)
+    PLAIN = {
+        "name": ("name", ""), "legal_name": ("legal_name", ""), "tax_number": ("tax_number", ""),
+        "type": ("type", None), "industry": ("industry", ""), "phone": ("phone", ""), "email": ("email", ""),
+        "website": ("website", ""), "country": ("country", ""), "city": ("city", ""), "address": ("address", ""),
+        "shipping_address": ("shipping_address", ""), "annual_revenue": ("annual_revenue", None),
+        "employees": ("employees", None), "lead_source": ("lead_source", ""), "tags": ("tags", []),
+        "description": ("description", ""), "is_vip": ("is_vip", False), "tier": ("tier", ""),
+    }
+
+    @property
+    def model(self):
+        from accounts.models import Account
+
+        return Account
+
+    def base_fields(self):
+        from accounts.models import AccountTier, AccountType
+
+        return [
+            FieldSpec("name", _("Name"), max_length=200, required=True,
+                      aliases=("company", "account", "account name", "company name", "название", "компания",
+                               "наименование", "организация")),
+            FieldSpec("legal_name", _("Legal name"), max_length=300,
+                      aliases=("полное наименование", "юридическое название", "юр. название")),
+            FieldSpec("tax_number", _("Tax number"), max_length=40,
+                      aliases=("inn", "vat", "vat number", "tax id", "инн", "унп", "ідентифікаційний код")),
+            FieldSpec("type", _("Type"), "choice", choices=tuple(AccountType.choices), aliases=("тип",)),
+            FieldSpec("tier", _("Tier"), "choice", choices=tuple(AccountTier.choices), aliases=("уровень",)),
+            FieldSpec("industry", _("Industry"), max_length=100, aliases=("отрасль", "сфера")),
+            FieldSpec("phone", _("Phone"), "phone", max_length=40, aliases=("telephone", "телефон", "тел")),
+            FieldSpec("email", _("E-mail"), "email",
+                      aliases=("email", "e-mail", "mail", "почта", "эл. почта", "электронная почта")),
+            FieldSpec("website", _("Website"), "url", aliases=("site", "web", "url", "сайт")),
+            FieldSpec("country", _("Country"), max_length=100, aliases=("страна",)),
+            FieldSpec("city", _("City"), max_length=100, aliases=("город",)),
+            FieldSpec("address", _("Billing address"), aliases=("address", "адрес", "юридический адрес")),
+            FieldSpec("shipping_address", _("Shipping address"), aliases=("адрес доставки",)),
+            FieldSpec("annual_revenue", _("Annual revenue"), "decimal", aliases=("revenue", "выручка", "оборот")),
+            FieldSpec("employees", _("Employees"), "int", aliases=("сотрудники", "численность", "staff")),
+            FieldSpec("lead_source", _("Lead source"), "choice", choices=tuple(LeadSource.choices),
+                      aliases=("source", "источник")),
+            FieldSpec("tags", _("Tags"), "tags", multiple=True, aliases=("теги", "метки")),
+            FieldSpec("description", _("Description"), aliases=("notes", "comment", "комментарий", "примечание")),
+            FieldSpec("is_vip", _("VIP"), "bool", aliases=("vip",)),
+        ]
+
+    def parse(self, outcome, columns):
+        super().parse(outcome, columns)
+        if outcome.values.get("annual_revenue") is not None and abs(outcome.values["annual_revenue"]) >= 10**14:
+            outcome.errors.append(_("Annual revenue: too large."))
+
+    def keys_of(self, values):
+        keys = super().keys_of(values)
+        if values.get("tax_number"):
+            keys.append(("tax", values["tax_number"]))
+        if values.get("email"):
+            keys.append(("email", values["email"]))
+        if values.get("phone"):
+            keys.append(("phone", cached_phone(values["phone"])))
+        return keys
+
+    def lookup(self, name, values):
+        rows = self.model._default_manager.filter(deleted_at__isnull=True)
+        if name == "tax":
+            return rows.filter(tax_number__in=values).values_list("tax_number", "pk")
+        if name == "email":
+            return rows.annotate(lemail=Lower("email")).filter(lemail__in=values).values_list("lemail", "pk")
+        return rows.filter(phone_e164__in=values).values_list("phone_e164", "pk")
+
+    def build(self, values, user):
+        obj = self.model(owner=user, team_id=user.team_id)
+        self._set_fields(obj, values, self.PLAIN, creating=True, clear_empty=False, previous={})
+        self.finalise(obj)
+        return obj
+
+    def apply(self, obj, values, *, clear_empty):
+        previous = {}
+        self._set_fields(obj, values, self.PLAIN, creating=False, clear_empty=clear_empty, previous=previous)
+        if not obj.name:
+            obj.name = previous.pop("name", obj.name)
+        if obj.type is None:
+            obj.type = previous.pop("type", obj.type)
+        self.finalise(obj)
+        return previous
+
+    def finalise(self, obj):
+        obj.phone_e164 = cached_phone(obj.phone) or "" if obj.phone else ""

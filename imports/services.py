@@ -1,0 +1,305 @@
+"""Writes for imports: upload, mapping, preview, the run (in batches, resumable), undo, cleanup."""
+
+import itertools
+import logging
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pghistory
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from imports import reader
+from imports.importers import RowOutcome, get_importer
+from imports.models import (
+    DuplicatePolicy,
+    ImportedRecord,
+    ImportJob,
+    ImportRow,
+    ImportStatus,
+    MappingTemplate,
+    RowAction,
+)
+
+log = logging.getLogger(__name__)
+PREVIEW_ROWS = 20
+STALE_CLAIM = timedelta(minutes=5)  # a running job not heard from for this long lost its worker
+ABANDON_AFTER = timedelta(hours=24)  # an upload never started is deleted after this
+UNDO_REPORT_LIMIT = 1000
+
+
+def upload_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
+def job_path(job: ImportJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / job.file_path
+
+
+def delete_file(job: ImportJob) -> None:
+    if job.file_path:
+        job_path(job).unlink(missing_ok=True)
+        ImportJob.objects.filter(pk=job.pk).update(file_path="")
+        job.file_path = ""
+
+
+# --- Upload and mapping ---------------------------------------------------------------
+def job_create(*, user, target: str, upload) -> ImportJob:
+    """Stores the upload, reads it once, and creates the job; a refused file leaves nothing behind."""
+    importer = get_importer(target)
+    file_format = reader.file_format_of(upload.name)
+    if upload.size > reader.MAX_UPLOAD_BYTES:
+        raise reader.FileRefused(_("The file is larger than 50 MB."))
+    directory = upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    relative = f"imports/{uuid.uuid4().hex}.{file_format}"
+    path = Path(settings.MEDIA_ROOT) / relative
+    try:
+        with path.open("wb") as destination:
+            for chunk in upload.chunks():
+                destination.write(chunk)
+        table = reader.inspect(path, file_format)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    job = ImportJob(user=user, target=target, original_name=Path(upload.name).name[:255], file_path=relative,
+                    file_format=file_format, encoding=table.encoding, delimiter=table.delimiter,
+                    headers=table.headers, total_rows=table.total_rows)
+    job.mapping = importer.auto_map(table.headers, importer.fields())
+    job.save()
+    return job
+
+
+def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool) -> None:
+    job.mapping = {k: v for k, v in mapping.items() if v}
+    job.duplicate_policy = duplicate_policy
+    job.clear_empty = clear_empty
+    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty"])
+
+
+def mapping_template_save(*, job: ImportJob, user, name: str, shared: bool) -> MappingTemplate:
+    columns = {reader_header_key(job.headers[int(i)]): key for i, key in job.mapping.items()}
+    template, _created = MappingTemplate.objects.update_or_create(
+        user=user, target=job.target, name=name, defaults={"columns": columns, "shared": shared})
+    return template
+
+
+def reader_header_key(header: str) -> str:
+    from imports.importers import normalise_header
+
+    return normalise_header(header)
+
+
+def mapping_from_template(job: ImportJob, template: MappingTemplate) -> dict[str, str]:
+    return {str(i): template.columns[reader_header_key(h)] for i, h in enumerate(job.headers)
+            if reader_header_key(h) in template.columns}
+
+
+def _data_rows(job: ImportJob):
+    iterator = reader.rows(job_path(job), job.file_format, job.encoding, job.delimiter)
+    next(iterator, None)  # the header
+    return iterator
+
+
+def job_preview(*, job: ImportJob) -> tuple[list, list[RowOutcome]]:
+    """The first rows as they would be saved, with their errors and what would happen; writes nothing."""
+    importer = job.importer
+    specs = importer.fields()
+    importer.prepare(job, specs)
+    mapped = [spec for spec in specs if spec.key in set(job.mapping.values())]
+    batch = list(zip(itertools.count(1), itertools.islice(_data_rows(job), PREVIEW_ROWS), strict=False))
+    with transaction.atomic():
+        outcomes = importer.process_batch(job, batch, write=False)
+        transaction.set_rollback(True)
+    for outcome in outcomes:
+        outcome.shown = importer.display(outcome, mapped)
+    return mapped, outcomes
+
+
+# --- The run ------------------------------------------------------------------------------
+def job_start(*, job: ImportJob) -> bool:
+    from imports.tasks import run_import
+
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(status=ImportStatus.QUEUED)
+    if started:
+        transaction.on_commit(lambda: run_import.delay(job.pk))
+    return bool(started)
+
+
+class LostClaim(Exception):
+    pass
+
+
+def claim(job_id: int, now=None) -> bool:
+    """Compare-and-set: a queued job, or a running one whose worker went silent, is taken by one caller."""
+    now = now or timezone.now()
+    return bool(ImportJob.objects.filter(pk=job_id).filter(
+        Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+    ).update(status=ImportStatus.RUNNING, claimed_at=now, started_at=Coalesce(F("started_at"), now)))
+
+
+def job_run(*, job_id: int) -> ImportJob | None:
+    """Runs (or resumes) an import. Each batch commits its records, its row reports and the job's
+    progress together, so a job restarted after a crash continues after the last committed batch."""
+    if not claim(job_id):
+        return None
+    job = ImportJob.objects.select_related("user").get(pk=job_id)
+    try:
+        _run_batches(job)
+    except LostClaim:
+        return None
+    except Exception as error:
+        log.exception("import %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+            status=ImportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now())
+        job.refresh_from_db()
+        delete_file(job)
+        return job
+    job.refresh_from_db()
+    return job
+
+
+def _run_batches(job: ImportJob) -> None:
+    importer = job.importer
+    specs = importer.fields()
+    importer.prepare(job, specs)
+    skip = job.batches_done * job.batch_size
+    numbered = zip(itertools.count(skip + 1), itertools.islice(_data_rows(job), skip, None), strict=False)
+    while batch := list(itertools.islice(numbered, job.batch_size)):
+        with transaction.atomic(), pghistory.context(source="import", import_job=job.pk):
+            outcomes = importer.process_batch(job, batch, write=True)
+            ImportRow.objects.bulk_create([_row_record(job, o) for o in outcomes], batch_size=2000)
+            counts = {action: 0 for action in RowAction.values}
+            for outcome in outcomes:
+                counts[outcome.action] += 1
+            moved = ImportJob.objects.filter(
+                pk=job.pk, status=ImportStatus.RUNNING, batches_done=job.batches_done,
+            ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
+                     created=F("created") + counts["created"], updated=F("updated") + counts["updated"],
+                     skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
+                     claimed_at=timezone.now())
+            if moved != 1:
+                raise LostClaim  # another worker took the job over: roll this batch back
+        job.batches_done += 1
+        after_batch(job)
+    finished = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.DONE, finished_at=timezone.now())
+    if finished:
+        job.refresh_from_db()
+        delete_file(job)
+
+
+def after_batch(job: ImportJob) -> None:
+    """A seam for tests (a simulated crash between batches)."""
+
+
+def _row_record(job: ImportJob, outcome: RowOutcome) -> ImportRow:
+    failed = outcome.action == RowAction.FAILED
+    return ImportRow(job_id=job.pk, row_number=outcome.row_number, action=outcome.action,
+                     object_id=outcome.object_id if outcome.action in (RowAction.CREATED, RowAction.UPDATED)
+                     else None,
+                     previous=outcome.previous, reason=outcome.reason[:2000],
+                     values=outcome.cells if failed else None)
+
+
+# --- Undo ----------------------------------------------------------------------------------
+def job_undo(*, job: ImportJob, actor) -> dict:
+    """Rolls the whole import back in one transaction: created records are soft-deleted, updated
+    ones get their previous values back — unless changed (or deleted) since the import finished."""
+    importer = job.importer
+    model = importer.model
+    manager = model._default_manager
+    now = timezone.now()
+    report = {"deleted": 0, "restored": 0, "not_undone": 0, "problems": []}
+
+    def problem(row, reason):
+        report["not_undone"] += 1
+        if len(report["problems"]) < UNDO_REPORT_LIMIT:
+            report["problems"].append({"row": row, "reason": reason})
+
+    with transaction.atomic(), pghistory.context(source="import-undo", import_job=job.pk, actor=actor.pk):
+        locked = ImportJob.objects.select_for_update().filter(
+            pk=job.pk, status__in=[ImportStatus.DONE, ImportStatus.FAILED]).first()
+        if locked is None:
+            return {}
+        finished = locked.finished_at or now
+        created = ImportRow.objects.filter(job=job, action=RowAction.CREATED).values_list("row_number", "object_id")
+        for chunk in _chunks(created.order_by("row_number").iterator(chunk_size=2000), 1000):
+            row_of = {object_id: row for row, object_id in chunk}
+            states = dict(manager.filter(pk__in=row_of).values_list("pk", "updated_at"))
+            deletable = [pk for pk, updated in states.items() if updated <= finished]
+            deleted = set(manager.filter(pk__in=deletable, deleted_at__isnull=True, updated_at__lte=finished)
+                          .values_list("pk", flat=True))
+            manager.filter(pk__in=deleted).update(deleted_at=now, updated_at=now)
+            report["deleted"] += len(deleted)
+            for pk, row in row_of.items():
+                if pk in deleted:
+                    continue
+                problem(row, _("Not removed: the record was changed or deleted after the import.")
+                        if pk in states else _("Not removed: the record no longer exists."))
+        updated = ImportRow.objects.filter(job=job, action=RowAction.UPDATED).values_list(
+            "row_number", "object_id", "previous")
+        for chunk in _chunks(updated.order_by("row_number").iterator(chunk_size=2000), 1000):
+            objects = manager.in_bulk([object_id for _row, object_id, _prev in chunk])
+            restored, fields = [], set()
+            for row, object_id, previous in chunk:
+                obj = objects.get(object_id)
+                if obj is None or obj.deleted_at is not None:
+                    problem(row, _("Not restored: the record was deleted after the import."))
+                    continue
+                if obj.updated_at > finished:
+                    problem(row, _("Not restored: the record was changed after the import."))
+                    continue
+                for attname, value in (previous or {}).items():
+                    setattr(obj, attname, model._meta.get_field(attname).to_python(value))
+                    fields.add(model._meta.get_field(attname).name)
+                importer.finalise(obj)
+                obj.updated_at = now
+                restored.append(obj)
+            if restored:
+                manager.bulk_update(restored, fields=sorted(fields | set(importer.derived_fields) | {"updated_at"}))
+            report["restored"] += len(restored)
+        ImportedRecord.objects.filter(job=job).delete()
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.UNDONE, undone_at=now, undo_report=report)
+    job.refresh_from_db()
+    delete_file(job)
+    return report
+
+
+def _chunks(iterable, size):
+    iterator = iter(iterable)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+# --- Abandoned uploads and silent workers ------------------------------------------------
+def job_abandon(*, job: ImportJob) -> bool:
+    abandoned = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(
+        status=ImportStatus.ABANDONED)
+    if abandoned:
+        delete_file(job)
+    return bool(abandoned)
+
+
+def cleanup(now=None) -> int:
+    """Deletes uploads nobody started within a day, and re-sends jobs whose worker went silent
+    (the claim is stale, so the next run resumes after the last committed batch)."""
+    from imports.tasks import run_import
+
+    now = now or timezone.now()
+    count = 0
+    for job in ImportJob.objects.filter(status=ImportStatus.MAPPING, created_at__lt=now - ABANDON_AFTER):
+        count += job_abandon(job=job)
+    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+    for job_id in stale.values_list("pk", flat=True):
+        transaction.on_commit(lambda job_id=job_id: run_import.delay(job_id))
+        count += 1
+    return count
+
+
+__all__ = ["DuplicatePolicy"]

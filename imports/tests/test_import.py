@@ -1,0 +1,179 @@
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from accounts.tests.factories import AccountFactory
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory
+from imports import services
+from imports.models import ImportJob, ImportRow, ImportStatus
+
+pytestmark = [pytest.mark.django_db]
+
+HEADER = ["Фамилия", "Имя", "Эл. почта", "Телефон", "Компания", "Должность"]
+
+
+def make_csv(rows, header=HEADER, encoding="cp1251", delimiter=";"):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=delimiter).writerows([header, *rows])
+    return SimpleUploadedFile("people.csv", buffer.getvalue().encode(encoding))
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def run(user, rows, policy="skip", clear_empty=False, **kwargs):
+    job = services.job_create(user=user, target="contacts.contact", upload=make_csv(rows, **kwargs))
+    job.duplicate_policy, job.clear_empty = policy, clear_empty
+    job.save()
+    services.job_start(job=job)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_auto_mapping_from_russian_headers(owner):
+    job = services.job_create(user=owner, target="contacts.contact",
+                              upload=make_csv([["Иванов", "Иван", "", "", "", ""]]))
+    assert job.mapping == {"0": "last_name", "1": "first_name", "2": "emails", "3": "phones", "4": "account_name",
+                           "5": "title"}
+    assert job.encoding == "cp1251" and job.delimiter == ";"
+
+
+def test_preview_shows_errors_and_writes_nothing(owner):
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv([
+        ["Иванов", "Иван", "ivan@example.com", "+44 20 7946 0001", "", ""],
+        ["", "Пётр", "not-an-email", "", "", ""],
+    ]))
+    specs, outcomes = services.job_preview(job=job)
+    assert outcomes[0].action == "created"
+    assert "not a valid e-mail" in outcomes[1].reason and "required" in outcomes[1].reason
+    assert Contact.objects.count() == 0
+
+
+def test_counts_add_up_and_error_csv(owner, client):
+    AccountFactory(owner=owner, name="Рога и копыта")
+    job = run(owner, [
+        ["Иванов", "Иван", "ivan@example.com", "+44 20 7946 0001", "Рога и копыта", "Директор"],
+        ["Петров", "", "=cmd", "", "", ""],
+        ["Сидоров", "", "", "", "Нет такой", ""],
+        ["Иванов", "Иван", "ivan@example.com", "", "", ""],
+    ])
+    assert (job.created, job.updated, job.skipped, job.failed) == (1, 0, 1, 2)
+    assert job.created + job.updated + job.skipped + job.failed == job.total_rows == 4
+    contact = Contact.objects.get()
+    assert contact.full_name == "Иван Иванов" and contact.phones == ["+442079460001"]
+    assert contact.account.name == "Рога и копыта" and contact.owner == owner
+    client.force_login(owner)
+    body = client.get(f"/imports/{job.pk}/errors.csv").content.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(body)))
+    assert lines[0] == [*HEADER, "reason"]
+    assert lines[1][2] == "'=cmd" and "e-mail" in lines[1][-1]
+    assert not (services.job_path(job)).exists() or job.file_path == ""
+
+
+def test_update_never_blanks_and_clear_empty(owner):
+    contact = ContactFactory(owner=owner, last_name="Old", first_name="Anna", title="CEO", emails=["a@example.com"])
+    job = run(owner, [["Old", "", "a@example.com", "", "", "CTO"]], policy="update")
+    contact.refresh_from_db()
+    assert job.updated == 1 and contact.first_name == "Anna" and contact.title == "CTO"
+    job = run(owner, [["Old", "", "a@example.com", "", "", "CTO"]], policy="update", clear_empty=True)
+    contact.refresh_from_db()
+    assert contact.first_name == ""
+
+
+def test_create_anyway(owner):
+    ContactFactory(owner=owner, emails=["a@example.com"])
+    job = run(owner, [["New", "", "a@example.com", "", "", ""]], policy="create")
+    assert job.created == 1 and Contact.objects.filter(emails__contains=["a@example.com"]).count() == 2
+
+
+def test_someone_elses_match_is_never_touched(owner, outsider):
+    theirs = ContactFactory(owner=outsider, last_name="Theirs", title="Keep", emails=["x@example.com"])
+    job = run(owner, [["Mine", "", "x@example.com", "", "", "Changed"]], policy="update")
+    theirs.refresh_from_db()
+    assert job.skipped == 1 and theirs.title == "Keep"
+    assert "someone else" in ImportRow.objects.get(job=job).reason
+
+
+def test_another_users_job_is_404(owner, outsider, client):
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv([["A", "", "", "", "", ""]]))
+    client.force_login(outsider)
+    for url in ("", "mapping/", "preview/", "errors.csv"):
+        assert client.get(f"/imports/{job.pk}/{url}").status_code == 404
+    assert client.post(f"/imports/{job.pk}/undo/").status_code == 404
+
+
+def test_undo_restores_and_reports_changed(owner):
+    kept = ContactFactory(owner=owner, last_name="Kept", title="CEO", emails=["k@example.com"])
+    job = run(owner, [["Kept", "", "k@example.com", "", "", "CTO"], ["Fresh", "", "f@example.com", "", "", ""],
+                      ["Edited", "", "e@example.com", "", "", ""]], policy="update")
+    edited = Contact.objects.get(last_name="Edited")
+    Contact.objects.filter(pk=edited.pk).update(updated_at=timezone.now() + timedelta(minutes=1))
+    report = services.job_undo(job=job, actor=owner)
+    kept.refresh_from_db()
+    assert kept.title == "CEO"
+    assert Contact.objects.get(last_name="Fresh").deleted_at is not None
+    assert Contact.objects.get(last_name="Edited").deleted_at is None
+    assert report["not_undone"] == 1 and report["problems"][0]["row"] == 3
+
+
+class Crash(BaseException):
+    pass
+
+
+def test_resume_after_crash(owner, monkeypatch):
+    rows = [[f"N{i}", "", f"p{i}@example.com", "", "", ""] for i in range(25)]
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv(rows))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, batch_size=10)
+    calls = []
+
+    def crash(job):
+        calls.append(job.batches_done)
+        if len(calls) == 2:
+            raise Crash
+
+    monkeypatch.setattr(services, "after_batch", crash)
+    with pytest.raises(Crash):
+        services.job_run(job_id=job.pk)
+    assert services.job_run(job_id=job.pk) is None  # still claimed by the "dead" worker
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    monkeypatch.setattr(services, "after_batch", lambda job: None)
+    job = services.job_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and job.created == 25
+    assert Contact.objects.count() == 25 and ImportRow.objects.filter(job=job).count() == 25
+
+
+def test_refused_upload_writes_nothing(owner, client, media):
+    client.force_login(owner)
+    response = client.post("/imports/new/", {"target": "contacts.contact",
+                                             "file": SimpleUploadedFile("x.csv", b"\x00\x01binary")})
+    assert response.status_code == 400 and "binary" in response.content.decode()
+    assert ImportJob.objects.count() == 0 and not list((media / "imports").glob("*"))
+
+
+def test_pages_flow(owner, client, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    response = client.post("/imports/new/", {"target": "contacts.contact",
+                                             "file": make_csv([["Иванов", "Иван", "i@example.com", "", "", ""]])})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert client.get(f"/imports/{job.pk}/mapping/").status_code == 200
+    data = {"col_0": "last_name", "col_1": "first_name", "col_2": "emails", "duplicate_policy": "skip",
+            "template_name": "Мой шаблон"}
+    assert client.post(f"/imports/{job.pk}/mapping/", data).status_code == 302
+    assert "Иванов" in client.get(f"/imports/{job.pk}/preview/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/imports/{job.pk}/start/")
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.created == 1
+    assert client.get(f"/imports/{job.pk}/").status_code == 200
+    assert client.get("/imports/").status_code == 200
