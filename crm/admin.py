@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from crm.models import ScheduledJob, Team, Territory, User
+from crm.models import ApiToken, ScheduledJob, Team, Territory, User
 
 
 @admin.register(User)
@@ -26,3 +26,10 @@ admin.site.register(Territory)
 class ScheduledJobAdmin(admin.ModelAdmin):
     list_display = ["kind", "run_at", "status", "attempts", "finished_at"]
     list_filter = ["kind", "status"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["key_hash", "prefix"]

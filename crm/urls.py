@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, reverse_lazy
 
-from crm import activity_views, handover_views, lookup_views, merge_views, views
+from crm import activity_views, handover_views, lookup_views, merge_views, token_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -33,6 +33,8 @@ admin_tools = [
     path("custom-fields/", views.custom_field_list, name="custom_field_list"),
     path("custom-fields/<int:pk>/", views.custom_field_list, name="custom_field_edit"),
     path("outbox/", views.outbox, name="outbox"),
+    path("tokens/", token_views.admin_token_list, name="admin_api_tokens"),
+    path("tokens/<int:pk>/revoke/", token_views.admin_token_revoke, name="admin_api_token_revoke"),
     path("outbox/<str:name>/", views.outbox_message, name="outbox_message"),
 ]
 
@@ -44,8 +46,11 @@ urlpatterns = [
     path("marketing/", views.section_marketing, name="marketing"),
     path("reports/", views.section_reports, name="reports"),
     path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", token_views.token_list, name="api_tokens"),
+    path("profile/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("calendar/", include("crm.calendar_urls")),
     path("accounts/", include("accounts.urls")),
+    path("api/", include("crm.api.urls")),
     path("contacts/", include("contacts.urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),

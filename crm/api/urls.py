@@ -1,0 +1,20 @@
+"""/api/: accounts, contacts, activities; the OpenAPI schema and the interactive docs."""
+
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
+
+from crm.api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("accounts", views.AccountViewSet, basename="account")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("activities", views.ActivityViewSet, basename="activity")
+
+urlpatterns = [
+    path("schema/", views.SchemaView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    re_path(r"^", views.not_found),
+]
