@@ -50,7 +50,7 @@ def account_list(request):
 
 
 EXPORT_COLUMNS = [
-    (_lazy("Name"), "name"), (_lazy("Legal name"), "legal_name"), (_lazy("Type"), "get_type_display"),
+    (_lazy("Company name"), "name"), (_lazy("Legal name"), "legal_name"), (_lazy("Type"), "get_type_display"),
     (_lazy("Industry"), "industry"), (_lazy("Tax number"), "tax_number"), (_lazy("Phone"), "phone"),
     (_lazy("E-mail"), "email"), (_lazy("Website"), "website"), (_lazy("Country"), "country"),
     (_lazy("City"), "city"), (_lazy("Owner"), "owner"), (_lazy("Tags"), "tags"), (_lazy("Created"), "created_at"),

@@ -69,7 +69,7 @@ register(Exporter(
     target="accounts.account", label=_("Accounts"), list_url="accounts:list",
     queryset=_accounts, filterset=_account_filter,
     columns=[
-        (_("ID"), lambda a: a.pk), (_("Name"), lambda a: a.name), (_("Legal name"), lambda a: a.legal_name),
+        (_("ID"), lambda a: a.pk), (_("Company name"), lambda a: a.name), (_("Legal name"), lambda a: a.legal_name),
         (_("Type"), lambda a: a.get_type_display()), (_("Industry"), lambda a: a.industry),
         (_("Tier"), lambda a: a.get_tier_display()), (_("VIP"), lambda a: a.is_vip),
         (_("Tax number"), lambda a: a.tax_number), (_("Phone"), lambda a: a.phone), (_("E-mail"), lambda a: a.email),

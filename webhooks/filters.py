@@ -13,7 +13,7 @@ class DeliveryFilter(django_filters.FilterSet):
     endpoint = django_filters.ModelChoiceFilter(label=_("Endpoint"), queryset=WebhookEndpoint.objects.all(),
                                                 empty_label=_("Any endpoint"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=DeliveryStatus.choices, empty_label=_("Any status"))
-    event = django_filters.ChoiceFilter(label=_("Event"), choices=event_choices, empty_label=_("Any event"))
+    event = django_filters.ChoiceFilter(label=_("Webhook event"), choices=event_choices, empty_label=_("Any event"))
 
     class Meta:
         model = WebhookDelivery

@@ -49,7 +49,7 @@ def test_executive_exports_but_cannot_change(client, executive, owner):
     assert account.tags == ["a", "b"]
     response = client.post(reverse("accounts:bulk"), {"action": "export", "ids": [account.pk]})
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][0] == "Name" and rows[1][0].startswith("'=HYPERLINK")
+    assert rows[0][0] == "Company name" and rows[1][0].startswith("'=HYPERLINK")
     assert rows[1][rows[0].index("Tags")] == "a, b"
 
 

@@ -42,7 +42,7 @@ def test_export_has_exactly_the_rows_the_user_sees_with_the_filters(client, owne
     job.refresh_from_db()
     assert job.status == ExportStatus.DONE and job.total_rows == 1 and job.query == "tag=steel"
     rows = download_csv(client, job)
-    assert rows[0][:2] == ["ID", "Name"] and rows[0][-1] == "Fleet size"
+    assert rows[0][:2] == ["ID", "Company name"] and rows[0][-1] == "Fleet size"
     assert [row[1] for row in rows[1:]] == ["Alpha Steel"]
 
 
