@@ -5,6 +5,7 @@ import csv
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -128,7 +129,8 @@ def errors_csv(request, pk):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stem = job.original_name.rsplit(".", 1)[0] or "import"
     safe = "".join(ch for ch in stem if ch.isalnum() or ch in "-_")[:60] or "import"
-    response["Content-Disposition"] = f'attachment; filename="{safe}-errors.csv"'
+    # filename*= (RFC 6266) so a Cyrillic file name reaches the browser intact
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{safe}-errors.csv")
     response.write("\ufeff")
     writer = csv.writer(response, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in job.headers] + [_("reason")])

@@ -21,6 +21,12 @@ from crm.models import Role, Team, User
 from imports import services
 from imports.models import DuplicatePolicy, ImportJob, ImportStatus
 
+LAST_NAMES = ("Иванов", "Петров", "Сидоров", "Smith", "Коваленко", "Шевченко", "O'Brien", "Кузнецова")
+FIRST_NAMES = ("Иван", "Пётр", "Анна", "Olga", "John", "Марія", "Sergei", "Елена", "")
+MIDDLE_NAMES = ("Петрович", "Ивановна", "", "Сергеевич", "")
+TITLES = ("Менеджер", "Директор", "Sales manager", "Бухгалтер", "CTO", "", "Инженер")
+TAGS = ("import", "bench", "vip", "партнёр", "лид", "2024")
+
 
 class Command(BaseCommand):
     help = "Imports N generated contacts from CSV through the import job and prints rows/s."
@@ -46,8 +52,11 @@ class Command(BaseCommand):
             for n in range(rows):
                 # ~2% of rows repeat an earlier row's e-mail and phone: in-file duplicates
                 k = randomiser.randrange(n) if n and randomiser.random() < 0.02 else n
-                writer.writerow([f"Иванов{n}", "Иван", "Петрович", f"user{run}-{k}@example.com",
-                                 f"+44 7{400000000 + (run % 500) * 200_000 + k:09d}", "Менеджер", "import, bench",
+                # names, titles and tags vary from row to row, as in a real file (no column is constant)
+                writer.writerow([f"{randomiser.choice(LAST_NAMES)}{n}", randomiser.choice(FIRST_NAMES),
+                                 randomiser.choice(MIDDLE_NAMES), f"user{run}-{k}@example.com",
+                                 f"+44 7{400000000 + (run % 500) * 200_000 + k:09d}", randomiser.choice(TITLES),
+                                 ", ".join(randomiser.sample(TAGS, randomiser.randint(1, 3))),
                                  f"{1 + n % 28:02d}.{1 + n % 12:02d}.19{50 + n % 50}", f"EXT-{run}-{n}"])
         size = path.stat().st_size
         table_started = time.perf_counter()
