@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import services
@@ -80,17 +81,22 @@ def account_bulk(request):
             messages.error(request, _("Choose whom to assign the accounts to."))
             return redirect(back)
         count = services.accounts_assign(actor=request.user, accounts=editable, owner=owner)
-        messages.success(request, _("%(count)s accounts assigned to %(owner)s.") % {"count": count, "owner": owner})
+        messages.success(request, ngettext("%(count)s account assigned to %(owner)s.",
+                                           "%(count)s accounts assigned to %(owner)s.", count)
+                         % {"count": count, "owner": owner})
     elif action in ("add_tag", "remove_tag"):
         count = services.accounts_tag(actor=request.user, accounts=editable, tag=request.POST.get("tag", ""),
                                       add=action == "add_tag")
-        messages.success(request, _("%(count)s accounts changed.") % {"count": count})
+        messages.success(request, ngettext("%(count)s account changed.", "%(count)s accounts changed.", count)
+                         % {"count": count})
     else:
         messages.error(request, _("Choose an action."))
         return redirect(back)
     if skipped:
-        messages.warning(request, _("%(count)s of the ticked accounts are read-only for you and were left as they "
-                                    "were.") % {"count": skipped})
+        messages.warning(request, ngettext(
+            "%(count)s ticked account is read-only for you and was left as it was.",
+            "%(count)s ticked accounts are read-only for you and were left as they were.", skipped)
+            % {"count": skipped})
     return redirect(back)
 
 
