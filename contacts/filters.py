@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import Contact, LeadSource
 from crm import custom_fields
 from crm.models import CustomFieldTarget
+from crm.pagination import bounded_matches
 from crm.phones import looks_like_phone, normalize_phone
 
 
@@ -38,7 +39,7 @@ class ContactFilter(django_filters.FilterSet):
         if looks_like_phone(value):
             e164 = normalize_phone(value)
             return queryset.with_phone(e164) if e164 else queryset.none()
-        return queryset.filter(Q(full_name__icontains=value))
+        return bounded_matches(queryset, Q(full_name__icontains=value))
 
     def with_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset

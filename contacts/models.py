@@ -76,7 +76,8 @@ class Contact(OwnedModel):
         verbose_name_plural = _("contacts")
         indexes = [
             models.Index(fields=["owner", "last_name", "id"], name="contact_owner_name_idx"),
-            models.Index(fields=["team", "last_name", "id"], name="contact_team_name_idx"),
+            models.Index(fields=["team", "last_name", "first_name", "id"], name="contact_team_live_name_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["last_name", "first_name", "id"], name="contact_name_idx"),
             models.Index(fields=["account", "last_name"], name="contact_account_idx"),
             # No pending list: imports match 1,000 e-mails per query, which would scan it linearly.

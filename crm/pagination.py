@@ -48,6 +48,15 @@ class Page:
         return (self.number - 1) * self.per_page + len(self.rows)
 
 
+def bounded_matches(queryset: QuerySet, condition) -> QuerySet:
+    """The rows matching a text search, at most COUNT_LIMIT + 1 of them (taken from the trigram
+    index, unordered) for the list to sort. A name as common as "Smith" matches tens of
+    thousands of rows: sorting them all would take seconds; the list shows "10,000+" and
+    asks for a narrower search instead."""
+    matching = queryset.filter(condition).order_by().values("pk")[: COUNT_LIMIT + 1]
+    return queryset.filter(pk__in=matching)
+
+
 def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50) -> Page:
     try:
         number = max(1, int(page_param or 1))

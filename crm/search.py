@@ -63,23 +63,21 @@ def search(user, query: str, per_group: int = PER_GROUP) -> SearchResults:
         return SearchResults(query=query, accounts=list(accounts.filter(tax_number=query)[:per_group]))
 
     account_hits = _ranked(accounts, "name", query, Q(name__icontains=query) | Q(tax_number=query),
-                           Q(name__trigram_word_similar=query), per_group, ("name", "id"))
-    contact_hits = _ranked(contacts, "full_name", query, Q(full_name__icontains=query),
-                           Q(full_name__trigram_word_similar=query), per_group, ("last_name", "id"))
+                           per_group, ("name", "id"))
+    contact_hits = _ranked(contacts, "full_name", query, Q(full_name__icontains=query), per_group,
+                           ("last_name", "id"))
+    if not account_hits and not contact_hits:
+        # Nothing contains the term: perhaps a typo. The slower similarity search runs only now.
+        account_hits = _ranked(accounts, "name", query, Q(name__trigram_word_similar=query), per_group,
+                               ("name", "id"))
+        contact_hits = _ranked(contacts, "full_name", query, Q(full_name__trigram_word_similar=query), per_group,
+                               ("last_name", "id"))
     return SearchResults(query=query, accounts=account_hits, contacts=contact_hits)
 
 
-def _ranked(queryset, field, query, contains: Q, similar: Q, per_group: int, tie_break) -> list:
+def _ranked(queryset, field, query, condition: Q, per_group: int, tie_break) -> list:
     """Best matches first, from a bounded set of candidates: a common term ("Smith") may match
-    70,000 rows. Substring matches come straight from the trigram index; the slower
-    similarity search (typos) runs only when they are too few."""
-    def best(condition):
-        candidates = queryset.filter(condition).values("pk")[:CANDIDATES]
-        return list(queryset.filter(pk__in=candidates).annotate(rank=TrigramWordSimilarity(query, field))
-                    .order_by("-rank", *tie_break)[:per_group])
-
-    hits = best(contains)
-    if len(hits) < per_group:
-        seen = {hit.pk for hit in hits}
-        hits += [hit for hit in best(similar) if hit.pk not in seen][: per_group - len(hits)]
-    return hits
+    70,000 rows, so only the first CANDIDATES found through the trigram index are ranked."""
+    candidates = queryset.filter(condition).order_by().values("pk")[:CANDIDATES]
+    return list(queryset.filter(pk__in=candidates).annotate(rank=TrigramWordSimilarity(query, field))
+                .order_by("-rank", *tie_break)[:per_group])

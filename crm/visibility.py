@@ -118,6 +118,10 @@ def _scope_q(user, scope: Scope) -> Q | None:
         return None
     if scope == Scope.NONE:
         return Q(pk__in=[])
+    if scope == Scope.TEAM and user.team_id and user.team_id in managed_team_ids(user):
+        # A manager of their own team: their records and the team-shared ones are all in
+        # their team (a record's team is its owner's team), so one indexable condition says it.
+        return Q(team_id__in=managed_team_ids(user))
     q = Q(owner_id=user.pk)
     if user.team_id:
         q |= Q(shared_with_team=True, team_id=user.team_id)
