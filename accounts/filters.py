@@ -7,6 +7,7 @@ from accounts.models import Account, AccountTier, AccountType
 from crm import custom_fields, visibility
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Territory, User
+from crm.pagination import bounded_matches
 from crm.phones import looks_like_phone, normalize_phone
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
@@ -57,7 +58,7 @@ class AccountFilter(django_filters.FilterSet):
         condition = Q(name__icontains=value) | Q(email__iexact=value) | Q(tax_number=value)
         if looks_like_phone(value) and normalize_phone(value):
             condition |= Q(phone_e164=normalize_phone(value))
-        return queryset.filter(condition)
+        return bounded_matches(queryset, condition)
 
     def by_scope(self, queryset, name, value):
         user = self.request.user

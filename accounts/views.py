@@ -15,7 +15,7 @@ from contacts.models import Contact
 from crm import custom_fields, duplicates, list_tools
 from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
-from crm.pagination import paginate
+from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.phones import normalize_phone
 from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import can_create, can_edit, can_see, get_editable_or_404, get_visible_or_404, require_create
@@ -37,7 +37,8 @@ def account_list(request):
     account_filter = AccountFilter(request.GET, queryset=base, request=request)
     sort = request.GET.get("sort", "name")
     ordering = SORTS.get(sort, SORTS["name"])
-    page = paginate(account_filter.qs.order_by(*ordering), request.GET.get("page"))
+    page = paginate(account_filter.qs.order_by(*ordering), request.GET.get("page"),
+                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
     context = {
         "filter": account_filter,
         "page": page,

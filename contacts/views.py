@@ -11,7 +11,7 @@ from contacts.models import Contact
 from crm import custom_fields, duplicates, list_tools
 from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
-from crm.pagination import paginate
+from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     can_create,
@@ -38,7 +38,8 @@ def contact_list(request):
         Contact.objects.visible_to(request.user).select_related("owner", "account"), request.user, "account")
     contact_filter = ContactFilter(request.GET, queryset=base, request=request)
     sort = request.GET.get("sort", "name")
-    page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"))
+    page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"),
+                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
     return render(request, "contacts/contact_list.html", {
         "filter": contact_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Contact),
         "saved_views": list_tools.views_for(request.user, "contacts.contact"),

@@ -5,9 +5,11 @@ The total is exact up to COUNT_LIMIT and shown as "10,000+" beyond.
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 
 COUNT_LIMIT = 10_000
+TEXT_MATCH_LIMIT = 2_000  # rows a text search on a list sorts at most
 DEEP_OFFSET = 1_000
 
 
@@ -49,24 +51,29 @@ class Page:
 
 
 def bounded_matches(queryset: QuerySet, condition) -> QuerySet:
-    """The rows matching a text search, at most COUNT_LIMIT + 1 of them (taken from the trigram
-    index, unordered) for the list to sort. A name as common as "Smith" matches tens of
-    thousands of rows: sorting them all would take seconds; the list shows "10,000+" and
-    asks for a narrower search instead."""
-    matching = queryset.filter(condition).order_by().values("pk")[: COUNT_LIMIT + 1]
-    return queryset.filter(pk__in=matching)
+    """The rows matching a text search, at most TEXT_MATCH_LIMIT + 1 of them (taken from the
+    trigram index, unordered) for the list to sort. A name as common as "Smith" matches tens
+    of thousands of rows: sorting them all would take seconds; the list shows "2,000+" and
+    the person narrows the search. The ids are fetched once (an InitPlan) and looked up by
+    primary key, so the planner cannot turn it into a join against the whole table."""
+    matching = queryset.filter(condition).order_by().values("pk")[: TEXT_MATCH_LIMIT + 1]
+    sql, params = matching.query.sql_with_params()
+    table = queryset.model._meta.db_table
+    return queryset.filter(RawSQL(f'"{table}"."id" = ANY(ARRAY({sql}))', params,  # noqa: S611 - compiled ORM SQL
+                                  output_field=BooleanField()))
 
 
-def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50) -> Page:
+def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50,
+             count_limit: int = COUNT_LIMIT) -> Page:
     try:
         number = max(1, int(page_param or 1))
     except ValueError:
         number = 1
-    total = queryset.order_by()[: COUNT_LIMIT + 1].count()
-    exact = total <= COUNT_LIMIT
-    total = min(total, COUNT_LIMIT)
+    total = queryset.order_by()[: count_limit + 1].count()
+    exact = total <= count_limit
+    total = min(total, count_limit)
     # Beyond the counted rows, at most one page past them: deep OFFSETs are refused.
-    max_page = max(1, -(-total // per_page)) if exact else COUNT_LIMIT // per_page + 1
+    max_page = max(1, -(-total // per_page)) if exact else count_limit // per_page + 1
     number = min(number, max_page)
     offset = (number - 1) * per_page
     if offset >= DEEP_OFFSET:

@@ -101,3 +101,20 @@ def test_script_in_notes_is_escaped(client, owner):
     client.force_login(owner)
     body = client.get(contact.get_absolute_url()).content.decode()
     assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_a_very_common_name_shows_a_bounded_sorted_page(client, owner):
+    from contacts.models import Contact
+    from crm.pagination import TEXT_MATCH_LIMIT
+
+    Contact.objects.bulk_create(
+        Contact(owner=owner, team=owner.team, first_name=f"P{i:05d}", last_name="Smith", full_name=f"P{i:05d} Smith")
+        for i in range(TEXT_MATCH_LIMIT + 10))
+    ContactFactory(owner=owner, first_name="Zed", last_name="Quixote")
+    client.force_login(owner)
+    body = client.get(reverse("contacts:list"), {"q": "smith"}).content.decode()
+    assert "of 2000+" in body and "narrow the search" in body and "Quixote" not in body
+    names = [line for line in body.split("\n") if "Smith</a>" in line]
+    assert len(names) == 50
+    few = client.get(reverse("contacts:list"), {"q": "Zed"}).content.decode()
+    assert "1–1 of 1" in few
