@@ -8,7 +8,7 @@ if __name__ == "__main__":
         # On a developer's machine without DATABASE_URL: go through stack.py, which starts the
         # embedded PostgreSQL and Redis and then runs this again with the variables set.
         stack = Path(__file__).resolve().with_name("stack.py")
-        os.execv(sys.executable, [sys.executable, str(stack), "manage", *sys.argv[1:]])
+        os.execv(sys.executable, [sys.executable, str(stack), "manage", *sys.argv[1:]])  # noqa: S606
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     from django.core.management import execute_from_command_line
 
