@@ -205,7 +205,8 @@ class Command(BaseCommand):
                                                                    microsecond=0)
         activity_services.activity_create(
             actor=owner, kind="task", account=account, subject=("Отправить КП: " if russian else "Send proposal: ")
-            + account.name, occurred_at=when, priority=rng.choice(["normal", "high"]), remind_minutes_before=30)
+            + account.name, occurred_at=when, priority=rng.choice(["normal", "high"]),
+            remind_minutes_before=30 if when > now else None)  # no flood of late reminders on first start
         if rng.random() < 0.5:
             starts = (now + timedelta(days=rng.randint(0, 5))).replace(hour=rng.choice([10, 12, 15]), minute=0,
                                                                         second=0, microsecond=0)
