@@ -9,16 +9,25 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.filters import AccountFilter
-from accounts.forms import AccountForm, assignable_owners
+from accounts.forms import AccountForm
 from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
 from contacts.models import Contact
 from crm import custom_fields, duplicates, list_tools
 from crm.history import history_for
+from crm.list_tools import to_int
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.phones import normalize_phone
 from crm.timeline import CHANGES_SCANNED, timeline_page
-from crm.visibility import can_create, can_edit, can_see, get_editable_or_404, get_visible_or_404, require_create
+from crm.visibility import (
+    assignable_owners,
+    can_create,
+    can_edit,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    require_create,
+)
 
 HISTORY_SHOWN = 50
 
@@ -77,7 +86,7 @@ def account_bulk(request):
     editable = Account.objects.editable_by(request.user).filter(pk__in=ids)
     skipped = len(ids) - editable.count()
     if action == "assign":
-        owner = assignable_owners(request.user).filter(is_active=True, pk=_int(request.POST.get("owner"))).first()
+        owner = assignable_owners(request.user).filter(is_active=True, pk=to_int(request.POST.get("owner"))).first()
         if owner is None:
             messages.error(request, _("Choose whom to assign the accounts to."))
             return redirect(back)
@@ -100,12 +109,6 @@ def account_bulk(request):
             % {"count": skipped})
     return redirect(back)
 
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _export_value(account, attr):

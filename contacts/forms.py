@@ -2,16 +2,15 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import assignable_owners
 from accounts.models import Account
 from contacts.models import Contact
-from crm.custom_fields import CustomFieldsFormMixin
+from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import MultiEmailField, MultiPhoneField, TagsField
 from crm.models import CustomFieldTarget, User
-from crm.widgets import AutocompleteSelect
+from crm.widgets import use_autocomplete
 
 
-class ContactForm(CustomFieldsFormMixin, forms.ModelForm):
+class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
     custom_target = CustomFieldTarget.CONTACT
     emails = MultiEmailField(label=_("E-mails"), required=False, help_text=_("One per line."))
     phones = MultiPhoneField(label=_("Phones"), required=False, help_text=_("Any format; one per line."))
@@ -36,27 +35,7 @@ class ContactForm(CustomFieldsFormMixin, forms.ModelForm):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = user
         # Visible accounts only: a forged id of a hidden account fails like a missing one.
         self.fields["account"].queryset = Account.objects.visible_to(user)
-        self.fields["account"].widget = AutocompleteSelect(url=reverse_lazy("autocomplete_accounts"))
-        self.fields["account"].widget.choices = self.fields["account"].choices
-        owners = assignable_owners(user)
-        if self.instance.pk:
-            owners = owners | User.objects.filter(pk=self.instance.owner_id)
-        self.fields["owner"].queryset = owners.distinct()
-        self.fields["owner"].required = False
-        self.fields["owner"].help_text = _("Leave empty to own it yourself.")
-        self.add_custom_fields()
-
-    def clean_owner(self):
-        owner = self.cleaned_data.get("owner")
-        if owner is None:
-            owner = self.instance.owner if self.instance.pk else self.user
-        return owner
-
-    def model_fields(self) -> dict:
-        data = self.pop_custom(dict(self.cleaned_data))
-        data.pop("confirm_duplicates", None)
-        data["custom"] = self.custom_values()
-        return data
+        use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
+        self.setup_owned_fields(user)

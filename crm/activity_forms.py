@@ -2,11 +2,11 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import assignable_owners
 from accounts.models import Account
 from contacts.models import Contact
 from crm.models import Activity, ActivityKind, User
-from crm.widgets import AutocompleteSelect
+from crm.visibility import assignable_owners
+from crm.widgets import use_autocomplete
 
 COMMON = ["subject", "account", "contact"]
 FIELDS_BY_KIND = {
@@ -49,11 +49,9 @@ class ActivityForm(forms.ModelForm):
                 self.fields[name].label = label
         accounts = Account.objects.visible_to(user)
         self.fields["account"].queryset = accounts
-        self.fields["account"].widget = AutocompleteSelect(url=reverse_lazy("autocomplete_accounts"))
-        self.fields["account"].widget.choices = self.fields["account"].choices
+        use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
         self.fields["contact"].queryset = Contact.objects.visible_to(user).select_related("account")
-        self.fields["contact"].widget = AutocompleteSelect(url=reverse_lazy("autocomplete_contacts"))
-        self.fields["contact"].widget.choices = self.fields["contact"].choices
+        use_autocomplete(self.fields["contact"], reverse_lazy("autocomplete_contacts"))
         if "attendees" in self.fields:
             self.fields["attendees"].queryset = User.objects.filter(is_active=True)
             self.fields["attendees"].widget.attrs["size"] = 5

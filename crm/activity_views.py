@@ -11,6 +11,7 @@ from crm import activity_services as services
 from crm import visibility
 from crm.activity_forms import ActivityForm
 from crm.history import history_for
+from crm.list_tools import to_int
 from crm.models import Activity, ActivityKind
 from crm.timeline import timeline_page
 
@@ -30,9 +31,9 @@ def activity_create(request):
     initial = {}
     # Pre-fill from ?account= / ?contact= only with rows the user may see.
     if request.GET.get("account"):
-        initial["account"] = Account.objects.visible_to(request.user).filter(pk=_int(request.GET["account"])).first()
+        initial["account"] = Account.objects.visible_to(request.user).filter(pk=to_int(request.GET["account"])).first()
     if request.GET.get("contact"):
-        contact = Contact.objects.visible_to(request.user).filter(pk=_int(request.GET["contact"])).first()
+        contact = Contact.objects.visible_to(request.user).filter(pk=to_int(request.GET["contact"])).first()
         initial["contact"] = contact
         if contact and contact.account_id and not initial.get("account"):
             initial["account"] = contact.account
@@ -47,12 +48,6 @@ def activity_create(request):
                                                       "kind_label": ActivityKind(kind).label,
                                                       "next": _safe_next(request, "")})
 
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def activity_detail(request, pk: int):

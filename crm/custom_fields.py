@@ -133,3 +133,34 @@ def _containment(definition: CustomField):
         return queryset.filter(custom__contains={definition.key: stored})
 
     return apply
+
+
+class OwnedRecordFormMixin(CustomFieldsFormMixin):
+    """ModelForms of owned records (accounts, contacts): the owner is picked among the people
+    the user may assign records to (empty: the user), custom fields are added, and
+    `model_fields()` gives the service exactly the model's values."""
+
+    def setup_owned_fields(self, user) -> None:
+        from crm.models import User
+        from crm.visibility import assignable_owners
+
+        self.user = user
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+        self.add_custom_fields()
+
+    def clean_owner(self):
+        owner = self.cleaned_data.get("owner")
+        if owner is None:
+            owner = self.instance.owner if self.instance.pk else self.user
+        return owner
+
+    def model_fields(self) -> dict:
+        data = self.pop_custom(dict(self.cleaned_data))
+        data.pop("confirm_duplicates", None)
+        data["custom"] = self.custom_values()
+        return data

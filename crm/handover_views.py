@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.forms import assignable_owners
 from crm import handover, visibility
 from crm.models import HandOver, User
+from crm.visibility import assignable_owners
 
 KIND_CHOICES = [
     ("accounts", gettext_lazy("Accounts")),

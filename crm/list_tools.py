@@ -56,6 +56,14 @@ def views_for(user, target: str) -> list[ViewLink]:
     return links
 
 
+def to_int(value) -> int | None:
+    """An id from a query string or form: None for anything that is not a whole number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def selected_ids(request) -> list[int]:
     ids = []
     for raw in request.POST.getlist("ids")[:MAX_SELECTION]:

@@ -89,6 +89,20 @@ ACTIVITY_DATA = Policy(
 )
 
 
+def assignable_owners(user):
+    """Whom a user may make the owner of a record: admins anyone active, managers the people
+    of the teams they manage (and themselves), everyone else only themselves."""
+    from crm.models import User
+
+    active = User.objects.filter(is_active=True)
+    if user.is_admin:
+        return active
+    team_ids = list(managed_team_ids(user))
+    if team_ids:
+        return active.filter(Q(team_id__in=team_ids) | Q(pk=user.pk))
+    return active.filter(pk=user.pk)
+
+
 def managed_team_ids(user) -> frozenset[int]:
     """Teams the user manages, cached on the user object for the request."""
     cached = getattr(user, "_managed_team_ids", None)

@@ -23,3 +23,10 @@ class AutocompleteSelect(forms.Select):
         for index, obj in enumerate(queryset.filter(pk__in=chosen)):
             groups.append((None, [self.create_option(name, str(obj.pk), str(obj), True, index)], index))
         return groups
+
+
+def use_autocomplete(field: forms.ModelChoiceField, url) -> None:
+    """Turns a foreign-key field into a search-as-you-type select over `url`; the field's
+    queryset (already through the visibility policy) still validates the submitted id."""
+    field.widget = AutocompleteSelect(url=url)
+    field.widget.choices = field.choices

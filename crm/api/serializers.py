@@ -13,12 +13,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.forms import assignable_owners
 from accounts.models import Account
 from contacts.models import Contact
 from crm import custom_fields
 from crm.models import Activity, ActivityKind, CustomFieldTarget, User
 from crm.phones import normalize_phone
+from crm.visibility import assignable_owners
 
 INVALID_PHONE = _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000.")
 # Dates outside this range are typing errors, and would overflow reminder arithmetic.
