@@ -283,6 +283,20 @@ def _ensure_history_entry(primary: models.Model, context_id) -> None:
 # --- The services -------------------------------------------------------------------
 
 
+def _check_links(spec: MergeSpec, values: dict, target: models.Model, actor: User) -> None:
+    """A linked record taken from another duplicate must be one the user may see: a merge never
+    links the kept record to a hidden account (the same rule as the forms' choices)."""
+    for model_field in spec.fields():
+        if not model_field.many_to_one:
+            continue
+        value = values.get(model_field.attname)
+        manager = model_field.related_model._default_manager
+        if value is None or value == getattr(target, model_field.attname) or not hasattr(manager, "visible_to"):
+            continue
+        if not manager.visible_to(actor).filter(pk=value).exists():
+            raise MergeError(_("A linked record you chose is not visible to you. Nothing was changed."))
+
+
 def _merge(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, int], actor: User) -> MergeResult:
     other_ids = list(dict.fromkeys(other.pk for other in others))
     if not other_ids:
@@ -305,6 +319,7 @@ def _merge(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, 
     metadata = {"model": spec.model._meta.label_lower, "into": target.pk, "names": [str(r) for r in records[1:]]}
     with pghistory.context(merge=metadata, merged_ids=other_ids, actor=actor.pk) as history_context:
         values = merged_values(spec, records, choices)
+        _check_links(spec, values, target, actor)
         result = MergeResult(record=target, merged_ids=other_ids)
         for relation in related_relations(spec.model):
             moved, kept = _repoint(relation, target, other_ids)

@@ -29,7 +29,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm import duplicates, merge
 from crm.phones import normalize_phone
-from crm.visibility import can_edit, get_editable_or_404
+from crm.visibility import can_edit, can_see, get_editable_or_404
 
 MAX_OTHERS = merge.MAX_RECORDS - 1
 
@@ -158,13 +158,16 @@ class MergeChoiceForm(forms.Form):
         return {key.removeprefix("choice_"): value for key, value in self.cleaned_data.items()}
 
 
-def _display(record: models.Model, name: str):
+def _display(record: models.Model, name: str, user):
     model_field = record._meta.get_field(name)
     value = getattr(record, model_field.attname)
     if merge.is_empty(value):
         return ""
     if model_field.is_relation:
-        return str(getattr(record, name))
+        linked = getattr(record, name)
+        if hasattr(type(linked)._default_manager, "visible_to") and not can_see(user, linked):
+            return _("(not visible to you)")
+        return str(linked)
     if model_field.choices:
         return str(getattr(record, f"get_{name}_display")())
     if isinstance(value, bool):
@@ -218,7 +221,7 @@ def _items(value) -> list:
     return list(value or [])
 
 
-def _rows(page: MergePage, records: list[models.Model], form: MergeChoiceForm) -> list[Row]:
+def _rows(page: MergePage, records: list[models.Model], form: MergeChoiceForm, user) -> list[Row]:
     spec, model = page.spec, page.spec.model
     choosable = {key.removeprefix("choice_") for key in form.fields}
     rows = []
@@ -234,7 +237,7 @@ def _rows(page: MergePage, records: list[models.Model], form: MergeChoiceForm) -
             continue  # empty everywhere: nothing to see or choose
         if spec.kind(model_field) == merge.VALUE:
             rows.append(Row(name=name, label=label, kind="value", choosable=name in choosable,
-                            cells=cells(name, [_display(record, name) for record in records])))
+                            cells=cells(name, [_display(record, name, user) for record in records])))
             continue
         values = [getattr(record, model_field.attname) for record in records]
         combined = merge.union(values) if spec.kind(model_field) == merge.LIST else merge.combine_dicts(values)
@@ -250,7 +253,7 @@ def _rows(page: MergePage, records: list[models.Model], form: MergeChoiceForm) -
         opted_out = strict["email_opted_out_at"]
         rows.append(Row(name="email_opted_out_at", label=_("Opted out of marketing e-mail"), kind="strict",
                         cells=cells("email_opted_out_at",
-                                    [_display(record, "email_opted_out_at") for record in records]),
+                                    [_display(record, "email_opted_out_at", user) for record in records]),
                         result=date_format(timezone.localtime(opted_out), "DATE_FORMAT") if opted_out else _("No")))
         rows.append(Row(name="do_not_call", label=_("Do not call"), kind="strict",
                         cells=cells("do_not_call", [_("Yes") if record.do_not_call else "" for record in records]),
@@ -259,7 +262,7 @@ def _rows(page: MergePage, records: list[models.Model], form: MergeChoiceForm) -
                     cells=cells("owner", [str(record.owner) for record in records]),
                     note=_("The merged record keeps this record's owner and sharing.")))
     rows.append(Row(name="created_at", label=_("Created"), kind="info",
-                    cells=cells("created_at", [_display(record, "created_at") for record in records])))
+                    cells=cells("created_at", [_display(record, "created_at", user) for record in records])))
     counts = merge.related_counts(model, [record.pk for record in records])
     rows.append(Row(name="related", label=_("Linked records"), kind="info",
                     cells=cells("related", [counts[record.pk] for record in records]),
@@ -325,7 +328,7 @@ def _merge_view(request, pk: int, page: MergePage):
         "records": records,
         "columns": columns,
         "others": others,
-        "rows": _rows(page, records, form),
+        "rows": _rows(page, records, form, request.user),
         "ids": ",".join(str(other.pk) for other in others),
         "stamp": _stamp(records),
         "problem": problem,

@@ -239,7 +239,7 @@ def job_undo(*, job: ImportJob, actor) -> dict:
     ones get their previous values back — unless changed (or deleted) since the import finished."""
     importer = job.importer
     model = importer.model
-    manager = model._default_manager
+    manager = model.objects.editable_by(actor)  # only rows the actor may still change
     now = timezone.now()
     report = {"deleted": 0, "restored": 0, "not_undone": 0, "problems": []}
 

@@ -195,7 +195,11 @@ class ContactSerializer(OwnedSerializer):
         read_only_fields = ["full_name", "email_opt_in_at", "email_opted_out_at"]
 
     def limit_choices(self, user):
-        self.fields["account"].queryset = Account.objects.visible_to(user)
+        accounts = Account.objects.visible_to(user)
+        if self.instance is not None and getattr(self.instance, "account_id", None):
+            # The contact's current account may stay, even if the user cannot open it.
+            accounts = accounts | Account.objects.filter(pk=self.instance.account_id)
+        self.fields["account"].queryset = accounts.distinct()
 
     def validate_emails(self, value):
         emails = []
@@ -251,7 +255,11 @@ class ActivitySerializer(OwnedSerializer):
         read_only_fields = ["completed_at"]
 
     def limit_choices(self, user):
-        self.fields["account"].queryset = Account.objects.visible_to(user)
+        accounts = Account.objects.visible_to(user)
+        if self.instance is not None and getattr(self.instance, "account_id", None):
+            # The contact's current account may stay, even if the user cannot open it.
+            accounts = accounts | Account.objects.filter(pk=self.instance.account_id)
+        self.fields["account"].queryset = accounts.distinct()
         self.fields["contact"].queryset = Contact.objects.visible_to(user)
         self.fields["contact_attendees"].child_relation.queryset = Contact.objects.visible_to(user)
 

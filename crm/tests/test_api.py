@@ -546,3 +546,13 @@ def test_schema_and_docs_pages(client, owner):
     assert "swagger-ui-bundle.js" in page and "//cdn" not in page
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+def test_a_contact_keeps_its_hidden_account_on_save(owner, outsider):
+    contact = ContactFactory(owner=owner, account=AccountFactory(owner=outsider))
+    api = api_for(owner)
+    response = api.patch(f"/api/contacts/{contact.pk}/", {"account": contact.account_id, "title": "CFO"},
+                         format="json")
+    assert response.status_code == 200, response.content
+    other_hidden = AccountFactory(owner=outsider)
+    assert api.patch(f"/api/contacts/{contact.pk}/", {"account": other_hidden.pk}, format="json").status_code == 400

@@ -487,3 +487,12 @@ def test_merged_contacts_leave_lists_and_search(owner):
     contacts_merge(primary=primary, others=[other], choices={}, actor=owner)
     assert list(Contact.objects.visible_to(owner).values_list("pk", flat=True)) == [primary.pk]
     assert Account.objects.count() == 0
+
+
+def test_merge_cannot_link_the_kept_record_to_a_hidden_account(owner, outsider):
+    hidden = AccountFactory(owner=outsider, name="Hidden Holdings")
+    primary = ContactFactory(owner=owner, last_name="Twin", account=None)
+    other = ContactFactory(owner=owner, last_name="Twin", account=hidden)
+    with pytest.raises(MergeError):
+        contacts_merge(primary=primary, others=[other], choices={"account": other.pk}, actor=owner)
+    assert fresh(primary).account_id is None and fresh(other).deleted_at is None

@@ -177,3 +177,13 @@ def test_pages_flow(owner, client, django_capture_on_commit_callbacks):
     assert job.status == ImportStatus.DONE and job.created == 1
     assert client.get(f"/imports/{job.pk}/").status_code == 200
     assert client.get("/imports/").status_code == 200
+
+
+def test_undo_never_touches_records_the_actor_may_no_longer_edit(owner, outsider):
+    job = run(owner, [["Moved", "", "m@example.com", "", "", ""]])
+    moved = Contact.objects.get(last_name="Moved")
+    Contact.objects.filter(pk=moved.pk).update(owner=outsider, team=outsider.team,
+                                                 updated_at=job.finished_at - timedelta(seconds=1))
+    report = services.job_undo(job=job, actor=owner)
+    assert Contact.objects.get(pk=moved.pk).deleted_at is None
+    assert report["not_undone"] == 1
