@@ -50,6 +50,7 @@ def test_log_a_call_with_caller_lookup_and_see_it_on_the_timeline(page, owner):
     sign_in(page, owner)
     page.locator("#quick-create").click()
     page.locator("#log-call").click()  # two clicks from any page
+    page.wait_for_load_state()
     page.locator("#caller-phone").fill("(020) 7946-0888")
     expect(page.locator(".caller-hit")).to_be_visible(timeout=20_000)  # debounced lookup
     page.locator(".caller-hit").click()

@@ -43,7 +43,7 @@
     var results = document.getElementById("caller-results");
     if (!input || !results) { return; }
     var timer = null;
-    input.addEventListener("input", function () {
+    function lookupSoon() {
       clearTimeout(timer);
       timer = setTimeout(function () {
         var value = input.value.trim();
@@ -70,7 +70,10 @@
             });
           });
       }, 300);
-    });
+    }
+    input.addEventListener("input", lookupSoon);
+    // A number typed (or pasted by the browser) before this script ran is looked up too.
+    if (input.value.trim()) { lookupSoon(); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
