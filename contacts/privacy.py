@@ -92,4 +92,21 @@ def contact_erase(*, contact: Contact, actor) -> Contact:
         contact.email_opted_out_at = contact.email_opted_out_at or timezone.now()
         contact.do_not_call = True
         contact.save()
+    _erase_copies(contact)
     return contact
+
+
+def _erase_copies(contact: Contact) -> None:
+    """Other places that keep copies of the person's data: import undo records, webhook
+    payloads, and list exports made before the erasure that can still be downloaded."""
+    from exports.models import ExportJob, ExportStatus
+    from imports.models import ImportRow
+    from webhooks.models import WebhookDelivery
+
+    label = Contact._meta.label_lower
+    ImportRow.objects.filter(job__target=label, object_id=contact.pk).update(previous=None, values=None)
+    WebhookDelivery.objects.filter(object_type=label, object_id=str(contact.pk)).update(
+        payload={"erased": True, "id": contact.pk})
+    for job in ExportJob.objects.filter(target=label, status=ExportStatus.DONE).exclude(file_name=""):
+        job.path.unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(file_name="")

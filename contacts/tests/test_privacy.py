@@ -46,3 +46,28 @@ def test_only_admins_handle_requests(client, owner):
     client.force_login(owner)
     assert client.get(reverse("contacts:personal_data", args=[contact.pk])).status_code == 403
     assert client.post(reverse("contacts:erase", args=[contact.pk]), {"confirm": str(contact.pk)}).status_code == 403
+
+
+def test_erasure_also_removes_copies(client, admin_user, owner, settings, tmp_path):
+    from exports.models import ExportJob, ExportStatus
+    from imports.models import ImportJob, ImportRow
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    settings.MEDIA_ROOT = tmp_path
+    contact = ContactFactory(owner=owner, first_name="Greta", last_name="Lind")
+    job = ImportJob.objects.create(user=owner, target="contacts.contact", original_name="x.csv")
+    ImportRow.objects.create(job=job, row_number=1, action="updated", object_id=contact.pk,
+                             previous={"last_name": "Lind"})
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/", events=["contact.updated"],
+                                              created_by=admin_user)
+    WebhookDelivery.objects.create(endpoint=endpoint, event="contact.updated", object_type="contacts.contact",
+                                   object_id=str(contact.pk), payload={"last_name": "Lind"}, idempotency_key="k1")
+    export = ExportJob.objects.create(user=owner, target="contacts.contact", status=ExportStatus.DONE,
+                                      file_name="contacts.csv")
+    export.path.parent.mkdir(parents=True, exist_ok=True)
+    export.path.write_text("Greta Lind")
+    client.force_login(admin_user)
+    client.post(reverse("contacts:erase", args=[contact.pk]), {"confirm": str(contact.pk)})
+    assert ImportRow.objects.get().previous is None
+    assert "Lind" not in str(WebhookDelivery.objects.get().payload)
+    assert not export.path.exists()
