@@ -262,8 +262,9 @@ class ActivityQuerySet(OwnedQuerySet):
         """An activity is visible to its owner's circle (the policy) and to everyone who may
         see the account or contact it is about: the customer's history belongs to the customer."""
         from accounts.models import Account
-        from contacts.models import Contact
+        from contacts.models import Contact, Lead
         from crm import visibility
+        from sales.models import Opportunity
 
         if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
             return self.alive()
@@ -274,6 +275,8 @@ class ActivityQuerySet(OwnedQuerySet):
             | models.Q(pk__in=attending)
             | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
             | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))
+            | models.Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk"))
+            | models.Q(lead__in=Lead.objects.visible_to(user).values("pk"))
         )
 
     def open_tasks(self):
@@ -291,7 +294,7 @@ class ActivityQuerySet(OwnedQuerySet):
     model_name="ActivityEvent",
 )
 class Activity(OwnedModel):
-    """A call, meeting, task, note or logged e-mail, about an account and/or a contact."""
+    """A call, meeting, task, note or logged e-mail, about an account, a contact, an opportunity or a lead."""
 
     visibility_policy = ACTIVITY_DATA
 
@@ -304,6 +307,14 @@ class Activity(OwnedModel):
     )
     contact = models.ForeignKey(
         "contacts.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    opportunity = models.ForeignKey(
+        "sales.Opportunity", verbose_name=_("opportunity"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    lead = models.ForeignKey(
+        "contacts.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="activities",
     )
     # When it happened (call, note, e-mail), starts (meeting) or is due (task).
@@ -334,6 +345,10 @@ class Activity(OwnedModel):
             models.Index(fields=["account", "-occurred_at", "-id"], name="activity_account_timeline"),
             models.Index(fields=["contact", "-occurred_at", "-id"], name="activity_contact_timeline"),
             models.Index(fields=["owner", "kind", "occurred_at"], name="activity_owner_kind_when"),
+            models.Index(fields=["opportunity", "-occurred_at", "-id"], name="activity_opp_timeline",
+                         condition=models.Q(opportunity__isnull=False)),
+            models.Index(fields=["lead", "-occurred_at", "-id"], name="activity_lead_timeline",
+                         condition=models.Q(lead__isnull=False)),
         ]
 
     def __str__(self):
@@ -352,6 +367,10 @@ class Activity(OwnedModel):
         if self.account_id and can_see(user, self.account):
             return True
         if self.contact_id and can_see(user, self.contact):
+            return True
+        if self.opportunity_id and can_see(user, self.opportunity):
+            return True
+        if self.lead_id and can_see(user, self.lead):
             return True
         return bool(self.pk) and self.attendees.filter(pk=user.pk).exists()
 
@@ -460,6 +479,8 @@ class CustomFieldKind(models.TextChoices):
 class CustomFieldTarget(models.TextChoices):
     ACCOUNT = "accounts.account", _("Accounts")
     CONTACT = "contacts.contact", _("Contacts")
+    LEAD = "contacts.lead", _("Leads")
+    OPPORTUNITY = "sales.opportunity", _("Opportunities")
 
 
 class CustomField(models.Model):

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "crm",
     "accounts",
     "contacts",
+    "sales",
     "webhooks",
     "imports",
     "exports",
@@ -177,6 +178,8 @@ LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("uk", _("Ukrainian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")  # for numbers typed without a country code
+# ISO 4217 code of the currency targets, forecasts and board sums are shown in.
+DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True
 USE_TZ = True
 

@@ -52,6 +52,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/", include("crm.api.urls")),
     path("contacts/", include("contacts.urls")),
+    path("sales/", include("sales.urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
     path("activities/new/", activity_views.activity_create, name="activity_create"),

@@ -73,6 +73,25 @@ SALES_DATA = Policy(
 )
 
 
+# Leads: sales works them (a manager also sees the team's queue of unassigned leads, whose
+# team is set and owner empty); marketing generates them (campaigns, web forms, imports)
+# and follows them up, so marketers read every lead and edit the ones they own.
+LEAD_DATA = Policy(
+    read={
+        Role.ADMIN: Scope.ALL,
+        Role.EXECUTIVE: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+        Role.MARKETER: Scope.ALL,
+    },
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+        Role.MARKETER: Scope.OWN,
+    },
+)
+
 # Calls, meetings, tasks, notes: everyone who works with customers logs them; each
 # edits their own (leads: their team's). Readers also see the activities of every
 # account or contact they may see (ActivityQuerySet.visible_to).

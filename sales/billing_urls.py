@@ -1,0 +1,3 @@
+"""URLs of sales/billing_views.py (included by sales/urls.py)."""
+
+urlpatterns = []

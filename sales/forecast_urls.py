@@ -1,0 +1,3 @@
+"""URLs of sales/forecast_views.py (included by sales/urls.py)."""
+
+urlpatterns = []

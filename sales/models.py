@@ -1,0 +1,783 @@
+"""Sales: pipelines and opportunities, products and price books, quotes, orders, invoices and
+payments, targets. Money is Decimal with an ISO 4217 currency code everywhere; document
+totals are computed in one place, sales/money.py."""
+
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.choices import LeadSource
+from crm.models import OwnedModel, OwnedQuerySet
+from crm.roles import Role
+from crm.visibility import SALES_DATA
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2,
+           "validators": [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]}
+QUANTITY = {"max_digits": 12, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0.001"))]}
+
+
+def currency_field(**kwargs):
+    return models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY, **kwargs)
+
+
+# --- Pipelines ------------------------------------------------------------------
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Pipeline(models.Model):
+    """A sales process (new business, renewals …) with its ordered stages; admins edit them."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_default = models.BooleanField(_("default pipeline"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        constraints = [models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True),
+                                               name="pipeline_one_default")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("sales:board", args=[self.pk])
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    probability = models.PositiveSmallIntegerField(_("default probability, %"), default=10,
+                                                   validators=[MaxValueValidator(100)])
+    kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != StageKind.OPEN
+
+
+class CurrencyRate(models.Model):
+    """How much one unit of a currency is worth in DEFAULT_CURRENCY, for sums across deals
+    (board columns, forecast). Admins keep it current; documents keep their own currency."""
+
+    currency = models.CharField(_("currency"), max_length=3, unique=True)
+    rate = models.DecimalField(_("value in the default currency"), max_digits=18, decimal_places=8,
+                               validators=[MinValueValidator(Decimal("0.00000001"))])
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+
+    def __str__(self):
+        return f"1 {self.currency} = {self.rate} {settings.DEFAULT_CURRENCY}"
+
+
+# --- Opportunities ---------------------------------------------------------------
+
+
+class ForecastCategory(models.TextChoices):
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    OMITTED = "omitted", _("Omitted")
+
+
+class LostReason(models.TextChoices):
+    PRICE = "price", _("Price")
+    COMPETITOR = "competitor", _("Chose a competitor")
+    NO_BUDGET = "no_budget", _("No budget")
+    NO_DECISION = "no_decision", _("No decision / stalled")
+    PRODUCT_FIT = "product_fit", _("Product does not fit")
+    TIMING = "timing", _("Timing")
+    OTHER = "other", _("Other")
+
+
+LIVE = models.Q(deleted_at__isnull=True)
+
+
+class OpportunityQuerySet(OwnedQuerySet):
+    def open(self):
+        return self.filter(stage__kind=StageKind.OPEN)
+
+    def won(self):
+        return self.filter(stage__kind=StageKind.WON)
+
+    def lost(self):
+        return self.filter(stage__kind=StageKind.LOST)
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "lock_version", "amount_base"],
+    model_name="OpportunityEvent",
+)
+class Opportunity(OwnedModel):
+    visibility_policy = SALES_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="opportunities")
+    primary_contact = models.ForeignKey("contacts.Contact", verbose_name=_("primary contact"), null=True,
+                                        blank=True, on_delete=models.SET_NULL, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT,
+                                 related_name="opportunities")
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    amount = models.DecimalField(_("amount"), default=Decimal(0), validators=[MinValueValidator(Decimal(0))],
+                                 **MONEY)
+    currency = currency_field()
+    # The amount in DEFAULT_CURRENCY (CurrencyRate at the last save), for sums across currencies.
+    amount_base = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+    probability = models.PositiveSmallIntegerField(_("probability, %"), validators=[MaxValueValidator(100)])
+    expected_close_date = models.DateField(_("expected close date"))
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    competitors = models.CharField(_("competitors"), max_length=300, blank=True)
+    forecast_category = models.CharField(_("forecast category"), max_length=20, choices=ForecastCategory.choices,
+                                         default=ForecastCategory.PIPELINE)
+    lost_reason = models.CharField(_("lost reason"), max_length=20, choices=LostReason.choices, blank=True)
+    lost_note = models.CharField(_("lost reason, details"), max_length=300, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    stage_changed_at = models.DateTimeField(_("in this stage since"), default=timezone.now, editable=False)
+    description = models.TextField(_("description"), blank=True)
+    custom = models.JSONField(_("additional fields"), default=dict, blank=True)
+    # Optimistic locking: every write says which version it read; a stale write is refused.
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["expected_close_date", "id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            # Board columns: one stage's cards in close-date order.
+            models.Index(fields=["stage", "expected_close_date", "id"], name="opp_stage_close_idx", condition=LIVE),
+            models.Index(fields=["owner", "expected_close_date"], name="opp_owner_close_idx", condition=LIVE),
+            models.Index(fields=["team", "expected_close_date"], name="opp_team_close_idx", condition=LIVE),
+            models.Index(fields=["expected_close_date", "id"], name="opp_close_id_idx", condition=LIVE),
+            models.Index(fields=["name", "id"], name="opp_name_id_idx", condition=LIVE),
+            models.Index(fields=["-updated_at", "-id"], name="opp_updated_idx", condition=LIVE),
+            models.Index(fields=["-amount", "-id"], name="opp_amount_idx", condition=LIVE),
+            models.Index(fields=["account", "-expected_close_date"], name="opp_account_idx"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opp_name_up_trgm"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("sales:opportunity_detail", args=[self.pk])
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return (self.amount * self.probability / 100).quantize(Decimal("0.01"))
+
+
+class ContactRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    ECONOMIC_BUYER = "economic_buyer", _("Economic buyer")
+    TECHNICAL = "technical", _("Technical evaluator")
+    INFLUENCER = "influencer", _("Influencer")
+    CHAMPION = "champion", _("Champion")
+    USER = "user", _("User")
+    OTHER = "other", _("Other")
+
+
+class OpportunityContactRole(models.Model):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="contact_roles")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="opportunity_roles")
+    role = models.CharField(_("role"), max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["opportunity", "contact"], name="opp_contact_role_unique")]
+
+    def __str__(self):
+        return f"{self.contact_id} as {self.role}"
+
+
+class StageChange(models.Model):
+    """One move of an opportunity between stages: the raw material of the funnel and
+    sales-cycle reports."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+    amount = models.DecimalField(**MONEY)
+    probability = models.PositiveSmallIntegerField()
+    # Time spent in from_stage, for cycle-length reports without window functions.
+    seconds_in_previous = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["opportunity", "-changed_at"], name="stagechange_opp_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_stage_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+# --- Products and price books -----------------------------------------------------
+
+
+class Product(models.Model):
+    """The product encyclopedia: what a rep sells and shows a customer."""
+
+    sku = models.CharField(_("SKU"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    family = models.CharField(_("family"), max_length=100, blank=True)
+    unit = models.CharField(_("unit"), max_length=30, default="pcs")
+    description = models.TextField(_("description"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    default_price = models.DecimalField(_("default price"), default=Decimal(0),
+                                        validators=[MinValueValidator(Decimal(0))], **MONEY)
+    currency = currency_field()
+    tax_rate = models.DecimalField(_("tax rate, %"), default=Decimal(0), **PERCENT)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [
+            models.Index(fields=["family", "name"], name="product_family_idx"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="product_name_up_trgm"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"
+
+    def get_absolute_url(self):
+        return reverse("sales:product_detail", args=[self.pk])
+
+
+def product_document_path(document, filename: str) -> str:
+    return f"products/{document.product_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+
+
+class ProductDocument(models.Model):
+    """A datasheet, brochure or manual attached to a product (served only to signed-in users)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=product_document_path, max_length=300)
+    content_type = models.CharField(max_length=100, editable=False)
+    size = models.PositiveIntegerField(editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self):
+        return self.title
+
+
+class PriceBookKind(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    SEGMENT = "segment", _("Customer segment")
+    PARTNER = "partner", _("Partner")
+    CURRENCY = "currency", _("Currency")
+
+
+class PriceBook(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=PriceBookKind.choices, default=PriceBookKind.STANDARD)
+    currency = currency_field()
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("price book")
+        verbose_name_plural = _("price books")
+
+    def __str__(self):
+        return f"{self.name} ({self.currency})"
+
+
+class PriceBookEntry(models.Model):
+    price_book = models.ForeignKey(PriceBook, on_delete=models.CASCADE, related_name="entries")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE,
+                                related_name="price_entries")
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(Decimal(0))], **MONEY)
+
+    class Meta:
+        ordering = ["product__name"]
+        constraints = [models.UniqueConstraint(fields=["price_book", "product"], name="pricebook_entry_unique")]
+
+    def __str__(self):
+        return f"{self.product_id} @ {self.unit_price}"
+
+
+class LineBase(models.Model):
+    """A priced line: the same shape on opportunities, quotes, orders and invoices."""
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(_("item"), max_length=200)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    quantity = models.DecimalField(_("quantity"), default=Decimal(1), **QUANTITY)
+    unit = models.CharField(_("unit"), max_length=30, blank=True)
+    unit_price = models.DecimalField(_("unit price"), validators=[MinValueValidator(Decimal(0))], **MONEY)
+    discount_pct = models.DecimalField(_("discount, %"), default=Decimal(0), **PERCENT)
+    tax_rate = models.DecimalField(_("tax, %"), default=Decimal(0), **PERCENT)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class OpportunityLine(LineBase):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(LineBase.Meta):
+        pass
+
+
+# --- Numbering ---------------------------------------------------------------------
+
+
+class NumberSequence(models.Model):
+    """Gap-free document numbers per kind and year (Q-2026-0001), taken under a row lock."""
+
+    kind = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="numbersequence_unique")]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last_value}"
+
+
+class DocumentTotals(models.Model):
+    """Totals stored on a document, always written by sales.money.compute_totals."""
+
+    currency = currency_field()
+    discount_pct = models.DecimalField(_("overall discount, %"), default=Decimal(0), **PERCENT)
+    subtotal = models.DecimalField(_("subtotal"), default=Decimal(0), editable=False, **MONEY)
+    discount_total = models.DecimalField(_("discount"), default=Decimal(0), editable=False, **MONEY)
+    tax_total = models.DecimalField(_("tax"), default=Decimal(0), editable=False, **MONEY)
+    total = models.DecimalField(_("total"), default=Decimal(0), editable=False, **MONEY)
+
+    class Meta:
+        abstract = True
+
+
+# --- Quotes ---------------------------------------------------------------------------
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    EXPIRED = "expired", _("Expired")
+    SUPERSEDED = "superseded", _("Superseded by a new version")
+
+
+class ApprovalStatus(models.TextChoices):
+    NOT_NEEDED = "not_needed", _("Not needed")
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "lock_version"],
+    model_name="QuoteEvent",
+)
+class Quote(OwnedModel, DocumentTotals):
+    """A commercial proposal. Revising a sent quote creates a new version with the same number."""
+
+    visibility_policy = SALES_DATA
+
+    number = models.CharField(_("number"), max_length=30, editable=False)
+    version = models.PositiveSmallIntegerField(_("version"), default=1, editable=False)
+    previous_version = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="next_version", editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="quotes")
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="quotes")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("addressed to"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    price_book = models.ForeignKey(PriceBook, verbose_name=_("price book"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(_("status"), max_length=20, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    approval_status = models.CharField(_("discount approval"), max_length=20, choices=ApprovalStatus.choices,
+                                       default=ApprovalStatus.NOT_NEEDED, editable=False)
+    issue_date = models.DateField(_("date"), default=timezone.localdate)
+    valid_until = models.DateField(_("valid until"))
+    terms = models.TextField(_("terms"), blank=True)
+    notes = models.TextField(_("notes for the customer"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(_("accepted or rejected"), null=True, blank=True, editable=False)
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        constraints = [models.UniqueConstraint(fields=["number", "version"], name="quote_number_version_unique")]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="quote_created_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
+            models.Index(fields=["status", "valid_until"], name="quote_status_valid_idx"),
+        ]
+
+    def __str__(self):
+        return self.display_number
+
+    def get_absolute_url(self):
+        return reverse("sales:quote_detail", args=[self.pk])
+
+    @property
+    def display_number(self) -> str:
+        return self.number if self.version == 1 else f"{self.number}/{self.version}"
+
+
+class QuoteLine(LineBase):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    line_total = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+
+    class Meta(LineBase.Meta):
+        pass
+
+
+class DiscountThreshold(models.Model):
+    """The largest discount a role may give without a manager's approval."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, unique=True)
+    max_discount_pct = models.DecimalField(_("largest discount without approval, %"), **PERCENT)
+
+    class Meta:
+        ordering = ["role"]
+        verbose_name = _("discount threshold")
+        verbose_name_plural = _("discount thresholds")
+
+    def __str__(self):
+        return f"{self.get_role_display()}: {self.max_discount_pct}%"
+
+
+class DiscountApproval(models.Model):
+    """A request to approve a quote's discount, and the manager's decision: the record of it."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="approvals")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    discount_pct = models.DecimalField(_("largest discount asked"), **PERCENT)
+    threshold_pct = models.DecimalField(_("threshold"), **PERCENT)
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    status = models.CharField(max_length=20, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["quote"], condition=models.Q(status="pending"),
+                                               name="one_pending_approval_per_quote")]
+
+    def __str__(self):
+        return f"approval of quote {self.quote_id}: {self.status}"
+
+
+class CompanyProfile(models.Model):
+    """Our own company as printed on quotes and invoices, and the PDF templates the admin edits.
+    One row (pk=1)."""
+
+    name = models.CharField(_("company name"), max_length=200, default="Our Company Ltd")
+    legal_details = models.TextField(_("address and registration details"), blank=True)
+    bank_details = models.TextField(_("bank details"), blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    logo = models.FileField(_("logo (PNG or JPEG, up to 1 MB)"), upload_to="company/", blank=True)
+    default_quote_terms = models.TextField(_("default quote terms"), blank=True)
+    quote_validity_days = models.PositiveSmallIntegerField(_("quotes are valid for (days)"), default=30)
+    invoice_due_days = models.PositiveSmallIntegerField(_("invoices are due after (days)"), default=14)
+    quote_template = models.TextField(_("quote PDF template"), blank=True,
+                                      help_text=_("Django template; empty uses the built-in one."))
+    invoice_template = models.TextField(_("invoice PDF template"), blank=True,
+                                        help_text=_("Django template; empty uses the built-in one."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("company profile")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "CompanyProfile":
+        profile, _created = cls.objects.get_or_create(pk=1)
+        return profile
+
+
+# --- Orders ------------------------------------------------------------------------------
+
+
+class OrderStatus(models.TextChoices):
+    NEW = "new", _("New")
+    CONFIRMED = "confirmed", _("Confirmed")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "lock_version"],
+    model_name="OrderEvent",
+)
+class Order(OwnedModel, DocumentTotals):
+    """An accepted quote, its lines frozen."""
+
+    visibility_policy = SALES_DATA
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    quote = models.OneToOneField(Quote, verbose_name=_("quote"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="order")
+    opportunity = models.ForeignKey(Opportunity, verbose_name=_("opportunity"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="orders")
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="orders")
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW)
+    ordered_on = models.DateField(_("order date"), default=timezone.localdate)
+    shipping_address = models.TextField(_("shipping address"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="order_created_idx",
+                                condition=models.Q(deleted_at__isnull=True))]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("sales:order_detail", args=[self.pk])
+
+
+class OrderLine(LineBase):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_total = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+
+    class Meta(LineBase.Meta):
+        pass
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    shipped_on = models.DateField(_("shipped on"), default=timezone.localdate)
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-shipped_on", "-id"]
+
+    def __str__(self):
+        return f"{self.order_id} shipped {self.shipped_on}"
+
+
+# --- Invoices and payments -------------------------------------------------------------------
+
+
+class InvoiceStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    PARTLY_PAID = "partly_paid", _("Partly paid")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class InvoiceQuerySet(OwnedQuerySet):
+    def outstanding(self):
+        return self.filter(status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID])
+
+    def overdue(self, today=None):
+        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "lock_version"],
+    model_name="InvoiceEvent",
+)
+class Invoice(OwnedModel, DocumentTotals):
+    visibility_policy = SALES_DATA
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    order = models.ForeignKey(Order, verbose_name=_("order"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="invoices")
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="invoices")
+    status = models.CharField(_("status"), max_length=20, choices=InvoiceStatus.choices,
+                              default=InvoiceStatus.ISSUED)
+    issue_date = models.DateField(_("issue date"), default=timezone.localdate)
+    due_date = models.DateField(_("due date"))
+    amount_paid = models.DecimalField(_("paid"), default=Decimal(0), editable=False, **MONEY)
+    notes = models.TextField(_("notes"), blank=True)
+    # Exactly once: the overdue notice is claimed by setting this with a conditional UPDATE.
+    overdue_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        indexes = [
+            models.Index(fields=["account", "due_date"], name="invoice_account_due_idx",
+                         condition=models.Q(status__in=["issued", "partly_paid"])),
+            models.Index(fields=["due_date"], name="invoice_overdue_idx",
+                         condition=models.Q(status__in=["issued", "partly_paid"], overdue_notified_at__isnull=True)),
+            models.Index(fields=["-issue_date", "-id"], name="invoice_issued_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("sales:invoice_detail", args=[self.pk])
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.amount_paid
+
+
+class InvoiceLine(LineBase):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    line_total = models.DecimalField(default=Decimal(0), editable=False, **MONEY)
+
+    class Meta(LineBase.Meta):
+        pass
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    CARD = "card", _("Card")
+    CASH = "cash", _("Cash")
+    CHEQUE = "cheque", _("Cheque")
+    OTHER = "other", _("Other")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 model_name="PaymentEvent")
+class Payment(models.Model):
+    """Money received against an invoice (partial payments allowed). Visible with its invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    paid_on = models.DateField(_("paid on"), default=timezone.localdate)
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices,
+                              default=PaymentMethod.BANK_TRANSFER)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+
+    def __str__(self):
+        return f"{self.amount} on {self.paid_on}"
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+
+class TargetPeriod(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class SalesTarget(models.Model):
+    """What a rep or a team should win in a month or quarter (in DEFAULT_CURRENCY)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("rep"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="sales_targets")
+    team = models.ForeignKey("crm.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="sales_targets")
+    period = models.CharField(_("period"), max_length=10, choices=TargetPeriod.choices, default=TargetPeriod.MONTH)
+    period_start = models.DateField(_("starts"))
+    amount = models.DecimalField(_("amount to win"), validators=[MinValueValidator(Decimal(0))], **MONEY)
+    deal_count = models.PositiveIntegerField(_("deals to win"), null=True, blank=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start"]
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(user__isnull=True) ^ models.Q(team__isnull=True),
+                                   name="target_user_xor_team"),
+            models.UniqueConstraint(fields=["user", "period", "period_start"], name="target_user_period_unique"),
+            models.UniqueConstraint(fields=["team", "period", "period_start"], name="target_team_period_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.team} {self.period} {self.period_start}"

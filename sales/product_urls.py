@@ -1,0 +1,3 @@
+"""URLs of sales/product_views.py (included by sales/urls.py)."""
+
+urlpatterns = []
