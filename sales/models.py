@@ -191,6 +191,9 @@ class Opportunity(OwnedModel):
             models.Index(fields=["-updated_at", "-id"], name="opp_updated_idx", condition=LIVE),
             models.Index(fields=["-amount", "-id"], name="opp_amount_idx", condition=LIVE),
             models.Index(fields=["account", "-expected_close_date"], name="opp_account_idx"),
+            # Won and lost columns: the deals closed lately, newest first.
+            models.Index(fields=["stage", "-closed_at"], name="opp_stage_closed_idx",
+                         condition=models.Q(deleted_at__isnull=True, closed_at__isnull=False)),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opp_name_up_trgm"),
         ]
 
