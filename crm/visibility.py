@@ -108,6 +108,18 @@ ACTIVITY_DATA = Policy(
 )
 
 
+# The product catalogue and price books: not customer data. Everyone reads it (a rep shows the
+# product encyclopedia to a customer, an agent looks up what a caller bought, a marketer builds an
+# offer); admins and sales managers keep it. No owner: the scope is ALL or NONE.
+CATALOGUE_DATA = Policy(
+    read={role: Scope.ALL for role in Role.values},
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SALES_MANAGER: Scope.ALL,
+    },
+)
+
+
 def assignable_owners(user):
     """Whom a user may make the owner of a record: admins anyone active, managers the people
     of the teams they manage (and themselves), everyone else only themselves."""

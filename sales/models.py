@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet
 from crm.roles import Role
-from crm.visibility import SALES_DATA
+from crm.visibility import CATALOGUE_DATA, SALES_DATA
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2,
@@ -260,10 +260,35 @@ class StageChange(models.Model):
 # --- Products and price books -----------------------------------------------------
 
 
+class CatalogueQuerySet(models.QuerySet):
+    """Reads of the catalogue (products, price books) through CATALOGUE_DATA: everyone signed in
+    reads it, admins and sales managers change it."""
+
+    def visible_to(self, user):
+        from crm import visibility
+
+        rows = self.filter(deleted_at__isnull=True) if _has_deleted_at(self.model) else self
+        return rows if visibility.read_scope(user, self.model) != visibility.Scope.NONE else rows.none()
+
+    def editable_by(self, user):
+        from crm import visibility
+
+        return self.visible_to(user) if visibility.can_create(user, self.model) else self.none()
+
+    def active(self):
+        return self.filter(active=True)
+
+
+def _has_deleted_at(model) -> bool:
+    return any(field.name == "deleted_at" for field in model._meta.concrete_fields)
+
+
 class Product(models.Model):
     """The product encyclopedia: what a rep sells and shows a customer."""
 
-    sku = models.CharField(_("SKU"), max_length=60, unique=True)
+    visibility_policy = CATALOGUE_DATA
+
+    sku = models.CharField(_("SKU"), max_length=60)
     name = models.CharField(_("name"), max_length=200)
     family = models.CharField(_("family"), max_length=100, blank=True)
     unit = models.CharField(_("unit"), max_length=30, default="pcs")
@@ -275,11 +300,19 @@ class Product(models.Model):
     tax_rate = models.DecimalField(_("tax rate, %"), default=Decimal(0), **PERCENT)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Soft delete (an import undone, an unused product removed); a product used on lines is
+    # deactivated instead. A deleted product's SKU is free again.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CatalogueQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        constraints = [models.UniqueConstraint(fields=["sku"], condition=models.Q(deleted_at__isnull=True),
+                                               name="product_sku_unique_live",
+                                               violation_error_message=_("A product with this SKU already exists."))]
         indexes = [
             models.Index(fields=["family", "name"], name="product_family_idx"),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="product_name_up_trgm"),
@@ -322,6 +355,8 @@ class PriceBookKind(models.TextChoices):
 
 
 class PriceBook(models.Model):
+    visibility_policy = CATALOGUE_DATA
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=PriceBookKind.choices, default=PriceBookKind.STANDARD)
     currency = currency_field()
@@ -329,6 +364,8 @@ class PriceBook(models.Model):
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+
+    objects = CatalogueQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
