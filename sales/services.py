@@ -189,3 +189,18 @@ def opportunity_delete(*, opportunity: Opportunity, actor: User) -> None:
 def opportunities_assign(*, actor: User, opportunities, owner: User) -> int:
     return opportunities.update(owner=owner, team=owner.team, updated_at=timezone.now(),
                                 lock_version=F("lock_version") + 1)
+
+
+# --- Pipelines ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pipeline_save(*, form, formset, actor: User) -> Pipeline:
+    """Saves a pipeline and its stages (admin page). The default flag moves, never duplicates."""
+    pipeline = form.save(commit=False)
+    if pipeline.is_default:
+        Pipeline.objects.filter(is_default=True).exclude(pk=pipeline.pk).update(is_default=False)
+    pipeline.save()
+    formset.instance = pipeline
+    formset.save()  # a deleted stage with deals raises ProtectedError and rolls everything back
+    return pipeline

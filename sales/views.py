@@ -1,8 +1,471 @@
-from django.shortcuts import render
+"""Opportunities: list, page, create/edit, the board, and the pipelines admins edit."""
 
-from sales.models import Opportunity
+import datetime
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, ProtectedError, Sum
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from contacts.models import Contact
+from crm import custom_fields, list_tools
+from crm.history import history_for
+from crm.list_tools import to_int
+from crm.models import ActivityKind, CustomFieldTarget
+from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
+from crm.visibility import (
+    Scope,
+    assignable_owners,
+    can_create,
+    can_edit,
+    get_editable_or_404,
+    get_visible_or_404,
+    read_scope,
+    require_create,
+    with_visibility_flag,
+)
+from sales import services
+from sales.filters import BoardFilter, OpportunityFilter
+from sales.forms import ContactRoleForm, MoveForm, OpportunityForm, PipelineForm, StageFormSetFactory
+from sales.models import LostReason, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
+
+HISTORY_SHOWN = 50
+BOARD_CARDS = 20  # cards per column per page
+CLOSED_SHOWN_DAYS = 30  # won and lost columns show the deals closed this recently
+
+SORTS = {
+    "close": ("expected_close_date", "id"),
+    "-close": ("-expected_close_date", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "amount": ("amount", "id"),
+    "-amount": ("-amount", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+def _require_sales_reader(user) -> None:
+    """Sales pages of people with no access to sales data answer 404, like a hidden record."""
+    if read_scope(user, Opportunity) == Scope.NONE:
+        raise Http404
+
+
+def _weighted():
+    return ExpressionWrapper(F("amount_base") * F("probability") / 100,
+                             output_field=DecimalField(max_digits=18, decimal_places=2))
+
+
+# --- List -------------------------------------------------------------------------------------
 
 
 def opportunity_list(request):
-    rows = Opportunity.objects.visible_to(request.user).select_related("account", "stage", "owner")[:50]
-    return render(request, "sales/opportunity_list.html", {"rows": rows})
+    _require_sales_reader(request.user)
+    base = with_visibility_flag(
+        Opportunity.objects.visible_to(request.user).select_related("owner", "account", "stage", "pipeline"),
+        request.user, "account")
+    opportunity_filter = OpportunityFilter(request.GET, queryset=base, request=request)
+    sort = request.GET.get("sort", "close")
+    page = paginate(opportunity_filter.qs.order_by(*SORTS.get(sort, SORTS["close"])), request.GET.get("page"),
+                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
+    return render(request, "sales/opportunity_list.html", {
+        "filter": opportunity_filter, "page": page, "sort": sort,
+        "can_create": can_create(request.user, Opportunity),
+        "owners": assignable_owners(request.user).order_by("first_name"),
+        "saved_views": list_tools.views_for(request.user, "sales.opportunity"),
+        "current_query": list_tools.clean_query(request.GET.urlencode()),
+        "pipelines": Pipeline.objects.filter(active=True),
+    })
+
+
+EXPORT_COLUMNS = [
+    (_("Name"), "name"), (_("Account"), "account"), (_("Pipeline"), "pipeline"), (_("Stage"), "stage"),
+    (_("Amount"), "amount"), (_("Currency"), "currency"), (_("Probability, %"), "probability"),
+    (_("Expected close date"), "expected_close_date"), (_("Forecast category"), "get_forecast_category_display"),
+    (_("Owner"), "owner"), (_("Next step"), "next_step"),
+]
+
+
+@require_POST
+def opportunity_bulk(request):
+    _require_sales_reader(request.user)
+    ids = list_tools.selected_ids(request)
+    back = reverse("sales:opportunity_list") + "?" + list_tools.clean_query(request.POST.get("query", ""))
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, _("Tick at least one opportunity first."))
+        return redirect(back)
+    if action == "export":
+        rows = (Opportunity.objects.visible_to(request.user).filter(pk__in=ids)
+                .select_related("owner", "account", "pipeline", "stage").order_by("expected_close_date", "id"))
+        return list_tools.csv_response(
+            "opportunities", [str(label) for label, _attr in EXPORT_COLUMNS],
+            ([_value(row, attr) for _label, attr in EXPORT_COLUMNS] for row in rows))
+    editable = Opportunity.objects.editable_by(request.user).filter(pk__in=ids)
+    skipped = len(ids) - editable.count()
+    if action == "assign":
+        owner = assignable_owners(request.user).filter(pk=to_int(request.POST.get("owner"))).first()
+        if owner is None:
+            messages.error(request, _("Choose whom to assign the opportunities to."))
+            return redirect(back)
+        count = services.opportunities_assign(actor=request.user, opportunities=editable, owner=owner)
+        messages.success(request, ngettext("%(count)s opportunity assigned to %(owner)s.",
+                                           "%(count)s opportunities assigned to %(owner)s.", count)
+                         % {"count": count, "owner": owner})
+    else:
+        messages.error(request, _("Choose an action."))
+        return redirect(back)
+    if skipped:
+        messages.warning(request, ngettext(
+            "%(count)s ticked opportunity is read-only for you and was left as it was.",
+            "%(count)s ticked opportunities are read-only for you and were left as they were.", skipped)
+            % {"count": skipped})
+    return redirect(back)
+
+
+def _value(row, attr):
+    value = getattr(row, attr)
+    return value() if callable(value) else value
+
+
+# --- One opportunity ----------------------------------------------------------------------------
+
+
+def opportunity_detail(request, pk: int):
+    opportunity = get_visible_or_404(
+        with_visibility_flag(
+            Opportunity.objects.select_related("owner", "team", "account", "pipeline", "stage", "primary_contact"),
+            request.user, "account"),
+        request.user, pk=pk)
+    history = history_for(opportunity, user=request.user, limit=HISTORY_SHOWN)
+    stage_changes = (opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")[:50])
+    roles = (OpportunityContactRole.objects.filter(opportunity=opportunity)
+             .select_related("contact").order_by("id"))
+    visible_contacts = set(Contact.objects.visible_to(request.user)
+                           .filter(pk__in=[role.contact_id for role in roles]).values_list("id", flat=True))
+    editable = can_edit(request.user, opportunity)
+    context = {
+        "opportunity": opportunity,
+        "can_edit": editable,
+        "stages": list(opportunity.pipeline.stages.filter(active=True)),
+        "stage_changes": stage_changes,
+        "roles": [(role, role.contact_id in visible_contacts) for role in roles],
+        "role_form": ContactRoleForm(user=request.user, account_id=opportunity.account_id) if editable else None,
+        "lost_reasons": LostReason.choices,
+        "history": history,
+        "custom_values": custom_fields.display(CustomFieldTarget.OPPORTUNITY, opportunity.custom),
+        "activity_kinds": ActivityKind.choices,
+        "quotes": _quotes_of(opportunity, request.user),
+        "quote_create_url": _url_if_present("sales:quote_create"),
+        "lines_template": _template_if_present("sales/_opportunity_lines.html"),
+        "timeline": _timeline(request, opportunity),
+        "timeline_template": "sales/_activities.html",
+    }
+    return render(request, "sales/opportunity_detail.html", context)
+
+
+def _url_if_present(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
+
+
+def _template_if_present(name: str) -> str:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return ""
+    return name
+
+
+def _quotes_of(opportunity, user) -> list:
+    from sales.models import Quote
+
+    return list(Quote.objects.visible_to(user).filter(opportunity=opportunity).order_by("-created_at")[:20])
+
+
+def _timeline(request, opportunity):
+    from crm.models import Activity
+
+    return list(Activity.objects.visible_to(request.user).filter(opportunity=opportunity)
+                .select_related("owner").order_by("-occurred_at", "-id")[:25])
+
+
+def opportunity_create(request):
+    require_create(request.user, Opportunity)
+    initial = {}
+    account_id = to_int(request.GET.get("account"))
+    if account_id:
+        from accounts.models import Account
+
+        account = Account.objects.visible_to(request.user).filter(pk=account_id).first()
+        if account:
+            initial["account"] = account
+            initial["name"] = account.name
+    pipeline = services.default_pipeline()
+    if pipeline:
+        initial["pipeline"] = pipeline
+        initial["stage"] = pipeline.stages.filter(active=True, kind=StageKind.OPEN).first()
+    initial["expected_close_date"] = timezone.localdate() + datetime.timedelta(days=30)
+    form = OpportunityForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            opportunity = services.opportunity_create(actor=request.user, **form.model_fields())
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Opportunity %(name)s was created.") % {"name": opportunity.name})
+            return redirect(opportunity)
+    return render(request, "sales/opportunity_form.html", {"form": form})
+
+
+def opportunity_edit(request, pk: int):
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
+    form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        expected = form.cleaned_data.get("lock_version")
+        try:
+            services.opportunity_update(opportunity=opportunity, actor=request.user, expected_version=expected,
+                                        **form.model_fields())
+        except services.StaleWrite as stale:
+            messages.error(request, _("%(name)s was changed by someone else while you were editing. Your changes "
+                                      "were not saved: the form now shows the current data.")
+                           % {"name": stale.current.name})
+            return render(request, "sales/opportunity_form.html", {
+                "form": OpportunityForm(instance=stale.current, user=request.user), "opportunity": stale.current,
+                "stale": True})
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Opportunity %(name)s was saved.") % {"name": opportunity.name})
+            return redirect(opportunity)
+    return render(request, "sales/opportunity_form.html", {"form": form, "opportunity": opportunity})
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def opportunity_delete(request, pk: int):
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
+    if request.method == "POST":
+        services.opportunity_delete(opportunity=opportunity, actor=request.user)
+        messages.success(request, _("Opportunity %(name)s was deleted.") % {"name": opportunity.name})
+        return redirect("sales:opportunity_list")
+    return render(request, "sales/opportunity_confirm_delete.html", {"opportunity": opportunity})
+
+
+@require_POST
+def opportunity_stage(request, pk: int):
+    """A stage clicked on the opportunity page's stage path."""
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
+    form = MoveForm({**request.POST.dict(), "opportunity": pk})
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("__all__", [])) or _("Choose a stage."))
+        return redirect(opportunity)
+    try:
+        services.opportunity_move(opportunity=opportunity, stage=form.cleaned_data["stage"], actor=request.user,
+                                  expected_version=form.cleaned_data["lock_version"],
+                                  lost_reason=form.cleaned_data["lost_reason"],
+                                  lost_note=form.cleaned_data["lost_note"])
+    except services.StaleWrite:
+        messages.error(request, _("Someone else changed this opportunity a moment ago; nothing was moved. "
+                                  "Here is the current state."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Moved to %(stage)s.") % {"stage": form.cleaned_data["stage"]})
+    return redirect(opportunity)
+
+
+@require_POST
+def contact_role_add(request, pk: int):
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
+    form = ContactRoleForm(request.POST, user=request.user, account_id=opportunity.account_id)
+    if form.is_valid():
+        OpportunityContactRole.objects.update_or_create(
+            opportunity=opportunity, contact=form.cleaned_data["contact"], defaults={"role": form.cleaned_data["role"]})
+        messages.success(request, _("%(contact)s added.") % {"contact": form.cleaned_data["contact"]})
+    else:
+        messages.error(request, _("Choose a contact you can see and a role."))
+    return redirect(opportunity.get_absolute_url() + "#contact-roles")
+
+
+@require_POST
+def contact_role_remove(request, pk: int, role_pk: int):
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
+    role = get_object_or_404(OpportunityContactRole, pk=role_pk, opportunity=opportunity)
+    role.delete()
+    messages.success(request, _("Contact role removed."))
+    return redirect(opportunity.get_absolute_url() + "#contact-roles")
+
+
+# --- Board -----------------------------------------------------------------------------------
+
+
+def board(request, pk: int | None = None):
+    _require_sales_reader(request.user)
+    pipelines = list(Pipeline.objects.filter(active=True))
+    if not pipelines:
+        return render(request, "sales/board.html", {"pipelines": [], "pipeline": None})
+    pipeline = next((p for p in pipelines if p.pk == pk), None) if pk else services.default_pipeline()
+    if pipeline is None:
+        raise Http404
+    board_filter = BoardFilter(request.GET, queryset=Opportunity.objects.visible_to(request.user)
+                               .filter(pipeline=pipeline), request=request)
+    deals = board_filter.qs
+    stages = list(pipeline.stages.filter(active=True))
+    figures = _column_figures(deals, stages)
+    columns = []
+    for stage in stages:
+        cards = _column_cards(deals, stage, offset=0)
+        columns.append({"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS,
+                        **figures.get(stage.pk, {"count": 0, "total": Decimal(0), "weighted": Decimal(0)})})
+    return render(request, "sales/board.html", {
+        "pipelines": pipelines, "pipeline": pipeline, "columns": columns, "filter": board_filter,
+        "query": list_tools.clean_query(request.GET.urlencode()), "lost_reasons": LostReason.choices,
+        "can_create": can_create(request.user, Opportunity), "closed_days": CLOSED_SHOWN_DAYS,
+        "page_size": BOARD_CARDS,
+    })
+
+
+def _closed_since():
+    return timezone.now() - datetime.timedelta(days=CLOSED_SHOWN_DAYS)
+
+
+def _in_column(deals, stage: Stage):
+    deals = deals.filter(stage=stage)
+    if stage.kind != StageKind.OPEN:
+        deals = deals.filter(closed_at__gte=_closed_since())
+    return deals
+
+
+def _column_cards(deals, stage: Stage, *, offset: int) -> list:
+    order = ("expected_close_date", "id") if stage.kind == StageKind.OPEN else ("-closed_at", "-id")
+    return list(_in_column(deals, stage).select_related("account", "owner").order_by(*order)
+                [offset:offset + BOARD_CARDS + 1])
+
+
+def _column_figures(deals, stages) -> dict:
+    """Count, amount and weighted amount per column, in two queries (open and closed columns)."""
+    open_ids = [stage.pk for stage in stages if stage.kind == StageKind.OPEN]
+    closed_ids = [stage.pk for stage in stages if stage.kind != StageKind.OPEN]
+    figures = {}
+    for queryset in (deals.filter(stage_id__in=open_ids),
+                     deals.filter(stage_id__in=closed_ids, closed_at__gte=_closed_since())):
+        rows = queryset.order_by().values("stage_id").annotate(
+            count=Count("id"), total=Sum("amount_base"), weighted=Sum(_weighted()))
+        for row in rows:
+            figures[row["stage_id"]] = {"count": row["count"], "total": row["total"] or Decimal(0),
+                                        "weighted": (row["weighted"] or Decimal(0)).quantize(Decimal("0.01"))}
+    return figures
+
+
+def board_column(request, pk: int, stage_pk: int):
+    """The next page of one column's cards (the column's "Show more")."""
+    _require_sales_reader(request.user)
+    pipeline = get_object_or_404(Pipeline, pk=pk, active=True)
+    stage = get_object_or_404(Stage, pk=stage_pk, pipeline=pipeline)
+    board_filter = BoardFilter(request.GET, queryset=Opportunity.objects.visible_to(request.user)
+                               .filter(pipeline=pipeline), request=request)
+    offset = max(0, min(to_int(request.GET.get("offset")) or 0, 10_000))
+    cards = _column_cards(board_filter.qs, stage, offset=offset)
+    return render(request, "sales/board.html#more-cards", {
+        "pipeline": pipeline,
+        "column": {"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS},
+        "next_offset": offset + BOARD_CARDS, "query": list_tools.clean_query(request.GET.urlencode()),
+    })
+
+
+@require_POST
+def board_move(request):
+    """A card dropped on another column. Answers JSON: the re-rendered card and the figures of the
+    columns, or an error the board shows while it puts the card back."""
+    _require_sales_reader(request.user)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        if any(error.code == "lost_reason" for error in form.errors.as_data().get("__all__", [])):
+            return JsonResponse({"error": _("Say why the deal was lost."), "need_reason": True}, status=400)
+        return JsonResponse({"error": _("That move is not possible.")}, status=400)
+    try:
+        opportunity = get_editable_or_404(Opportunity.objects.select_related("stage"), request.user,
+                                          pk=form.cleaned_data["opportunity"])
+    except PermissionDenied:
+        return JsonResponse({"error": _("You may look at this deal but not move it.")}, status=403)
+    stage = form.cleaned_data["stage"]
+    if stage.pipeline_id != opportunity.pipeline_id:
+        return JsonResponse({"error": _("That column belongs to another pipeline.")}, status=400)
+    try:
+        services.opportunity_move(opportunity=opportunity, stage=stage, actor=request.user,
+                                  expected_version=form.cleaned_data["lock_version"],
+                                  lost_reason=form.cleaned_data["lost_reason"],
+                                  lost_note=form.cleaned_data["lost_note"])
+    except services.StaleWrite as stale:
+        return JsonResponse({"error": _("%(name)s was changed by someone else a moment ago (now in %(stage)s). "
+                                        "The board was reloaded; nothing was moved.")
+                             % {"name": stale.current.name, "stage": stale.current.stage},
+                             "stale": True}, status=409)
+    except ValidationError as error:
+        return JsonResponse({"error": " ".join(error.messages)}, status=400)
+    opportunity = Opportunity.objects.select_related("account", "owner", "stage").get(pk=opportunity.pk)
+    board_filter = BoardFilter(request.POST, queryset=Opportunity.objects.visible_to(request.user)
+                               .filter(pipeline=opportunity.pipeline), request=request)
+    stages = list(opportunity.pipeline.stages.filter(active=True))
+    figures = _column_figures(board_filter.qs, stages)
+    return JsonResponse({
+        "card": render_to_string("sales/_card.html", {"card": opportunity}, request=request),
+        "message": _("%(name)s moved to %(stage)s.") % {"name": opportunity.name, "stage": opportunity.stage},
+        "columns": {str(stage.pk): _figures_text(figures.get(stage.pk)) for stage in stages},
+    })
+
+
+def _figures_text(figure: dict | None) -> dict:
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    figure = figure or {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
+    return {"count": figure["count"], "total": intcomma(f"{figure['total']:.0f}"),
+            "weighted": intcomma(f"{figure['weighted']:.0f}")}
+
+
+# --- Pipelines (admins) --------------------------------------------------------------------------
+
+
+def _require_admin(user) -> None:
+    if not user.is_admin:
+        raise PermissionDenied
+
+
+def pipeline_list(request):
+    _require_admin(request.user)
+    pipelines = Pipeline.objects.annotate(stage_count=Count("stages", distinct=True)).order_by("position", "name")
+    return render(request, "sales/pipeline_list.html", {"pipelines": pipelines})
+
+
+def pipeline_edit(request, pk: int | None = None):
+    _require_admin(request.user)
+    pipeline = get_object_or_404(Pipeline, pk=pk) if pk else Pipeline()
+    form = PipelineForm(request.POST or None, instance=pipeline)
+    formset = StageFormSetFactory(request.POST or None, instance=pipeline, prefix="stages")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            services.pipeline_save(form=form, formset=formset, actor=request.user)
+        except ProtectedError:
+            messages.error(request, _("A stage that deals are in cannot be deleted: untick “active” instead."))
+        else:
+            messages.success(request, _("Pipeline %(name)s was saved.") % {"name": form.instance.name})
+            return redirect("sales:pipeline_list")
+    return render(request, "sales/pipeline_form.html", {"form": form, "formset": formset, "pipeline": pipeline})

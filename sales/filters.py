@@ -1,0 +1,117 @@
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm import custom_fields, visibility
+from crm.choices import LeadSource
+from crm.models import CustomFieldTarget, Team, Territory, User
+from crm.pagination import bounded_matches
+from sales.models import ForecastCategory, Opportunity, Pipeline, Stage, StageKind
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
+STATUSES = [(StageKind.OPEN, _("Open")), (StageKind.WON, _("Won")), (StageKind.LOST, _("Lost"))]
+
+
+def people_visible_to(user, model):
+    """People whose records the user may see (to offer as an owner filter)."""
+    people = User.objects.filter(is_active=True)
+    if visibility.read_scope(user, model) != visibility.Scope.ALL:
+        people = people.filter(Q(pk=user.pk) | Q(team_id__in=[*visibility.managed_team_ids(user), user.team_id]))
+    return people.order_by("first_name", "last_name")
+
+
+def territory_and_below(territory: Territory) -> set[int]:
+    ids, frontier = {territory.pk}, {territory.pk}
+    while frontier:
+        frontier = set(Territory.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
+        ids |= frontier
+    return ids
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
+                                        method="by_scope")
+    owner = django_filters.ModelChoiceFilter(label=_("Owned by"), queryset=User.objects.none())
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all())
+    pipeline = django_filters.ModelChoiceFilter(label=_("Pipeline"), queryset=Pipeline.objects.all())
+    stage = django_filters.ModelChoiceFilter(label=_("Stage"), queryset=Stage.objects.select_related("pipeline"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=STATUSES, field_name="stage__kind")
+    forecast_category = django_filters.ChoiceFilter(label=_("Forecast category"), choices=ForecastCategory.choices)
+    territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
+                                                 method="in_territory")
+    lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
+    close_from = django_filters.DateFilter(label=_("Closing from"), field_name="expected_close_date",
+                                           lookup_expr="gte", widget=DATE_INPUT)
+    close_to = django_filters.DateFilter(label=_("Closing until"), field_name="expected_close_date",
+                                         lookup_expr="lte", widget=DATE_INPUT)
+    amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
+    amount_max = django_filters.NumberFilter(label=_("Amount up to"), field_name="amount", lookup_expr="lte")
+    account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Opportunity
+        fields = []
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
+        self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
+        custom_fields.add_filters(self, CustomFieldTarget.OPPORTUNITY)
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return bounded_matches(queryset, Q(name__icontains=value))
+
+    def by_scope(self, queryset, name, value):
+        user = self.request.user
+        if value == "mine":
+            return queryset.filter(owner=user)
+        if value == "team":
+            return queryset.filter(team_id__in={*visibility.managed_team_ids(user), user.team_id} - {None})
+        return queryset
+
+    def in_territory(self, queryset, name, value):
+        return queryset.filter(account__territory_id__in=territory_and_below(value))
+
+
+class BoardFilter(django_filters.FilterSet):
+    """The board's filters: whose deals, which region, closing which month."""
+
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.none())
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all())
+    territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
+                                                 method="in_territory")
+    close_month = django_filters.CharFilter(label=_("Closing in"), method="in_month",
+                                            widget=forms.TextInput(attrs={"type": "month"}))
+
+    class Meta:
+        model = Opportunity
+        fields = []
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
+        for field in self.form.fields.values():  # a one-line filter bar: small controls
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+
+    def in_territory(self, queryset, name, value):
+        return queryset.filter(account__territory_id__in=territory_and_below(value))
+
+    def in_month(self, queryset, name, value):
+        try:
+            year, month = (int(part) for part in value.split("-"))
+            if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+                raise ValueError
+        except ValueError:
+            return queryset
+        first = datetime.date(year, month, 1)
+        after = datetime.date(year + month // 12, month % 12 + 1, 1)
+        return queryset.filter(expected_close_date__gte=first, expected_close_date__lt=after)

@@ -1,0 +1,137 @@
+from django import forms
+from django.conf import settings
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+from contacts.models import Contact
+from crm.custom_fields import OwnedRecordFormMixin
+from crm.models import CustomFieldTarget, User
+from crm.widgets import use_autocomplete
+from sales.models import ContactRole, LostReason, Opportunity, Pipeline, Stage, StageKind
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+CURRENCY_HELP = _("Three-letter ISO code, e.g. EUR, USD, GBP.")
+
+
+class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
+    custom_target = CustomFieldTarget.OPPORTUNITY
+    # The version the person loaded: a save over a newer version is refused (optimistic locking).
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name", "account", "primary_contact", "pipeline", "stage", "amount", "currency", "probability",
+            "expected_close_date", "forecast_category", "next_step", "lead_source", "campaign", "competitors",
+            "lost_reason", "lost_note", "owner", "shared_with_team", "description",
+        ]
+        widgets = {"expected_close_date": DATE_INPUT, "description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"currency": CURRENCY_HELP,
+                      "probability": _("Leave empty to use the stage's default.")}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user).only("id", "name")
+        use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
+        self.fields["primary_contact"].queryset = Contact.objects.visible_to(user)
+        use_autocomplete(self.fields["primary_contact"], reverse_lazy("autocomplete_contacts"))
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True)
+        self.fields["stage"].queryset = Stage.objects.filter(active=True, pipeline__active=True).select_related(
+            "pipeline")
+        self.fields["stage"].label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
+        self.fields["probability"].required = False
+        self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+        if self.instance.pk:
+            self.fields["lock_version"].initial = self.instance.lock_version
+        self.setup_owned_fields(user)
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter currency code such as EUR."))
+        return currency
+
+    def clean(self):
+        data = super().clean()
+        stage, pipeline = data.get("stage"), data.get("pipeline")
+        if stage and pipeline and stage.pipeline_id != pipeline.pk:
+            self.add_error("stage", _("Pick a stage of the %(pipeline)s pipeline.") % {"pipeline": pipeline})
+        if stage and stage.kind == StageKind.LOST and not data.get("lost_reason"):
+            self.add_error("lost_reason", _("Say why the deal was lost."))
+        contact, account = data.get("primary_contact"), data.get("account")
+        if contact and account and contact.account_id not in (None, account.pk):
+            self.add_error("primary_contact", _("This person works for another account."))
+        return data
+
+    def model_fields(self) -> dict:
+        data = super().model_fields()
+        data.pop("lock_version", None)
+        if data.get("probability") is None:
+            data.pop("probability", None)
+        return data
+
+
+class MoveForm(forms.Form):
+    """A card dropped on another column, or a stage clicked on the opportunity page."""
+
+    opportunity = forms.IntegerField()
+    stage = forms.ModelChoiceField(queryset=Stage.objects.filter(active=True))
+    lock_version = forms.IntegerField()
+    lost_reason = forms.ChoiceField(choices=[("", "—"), *LostReason.choices], required=False)
+    lost_note = forms.CharField(max_length=300, required=False)
+
+    def clean(self):
+        data = super().clean()
+        stage = data.get("stage")
+        if stage and stage.kind == StageKind.LOST and not data.get("lost_reason"):
+            raise forms.ValidationError(_("Say why the deal was lost."), code="lost_reason")
+        return data
+
+
+class ContactRoleForm(forms.Form):
+    contact = forms.ModelChoiceField(queryset=Contact.objects.none(), label=_("Contact"))
+    role = forms.ChoiceField(choices=ContactRole.choices, label=_("Role"))
+
+    def __init__(self, *args, user: User, account_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        use_autocomplete(self.fields["contact"], f"{reverse_lazy('autocomplete_contacts')}?account={account_id}")
+
+
+# --- Pipelines (admins) --------------------------------------------------------------------
+
+
+class PipelineForm(forms.ModelForm):
+    class Meta:
+        model = Pipeline
+        fields = ["name", "position", "is_default", "active"]
+
+
+class StageFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kinds, names = [], set()
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            name = data["name"].strip().lower()
+            if name in names:
+                raise forms.ValidationError(_("Two stages are called “%(name)s”.") % {"name": data["name"]})
+            names.add(name)
+            if data.get("active", True):
+                kinds.append(data["kind"])
+        missing = [label for kind, label in StageKind.choices if kind not in kinds]
+        if missing:
+            raise forms.ValidationError(
+                _("A pipeline needs at least one active stage of each kind; missing: %(kinds)s.")
+                % {"kinds": ", ".join(str(label) for label in missing)})
+
+
+StageFormSetFactory = inlineformset_factory(
+    Pipeline, Stage, formset=StageFormSet, fields=["name", "position", "probability", "kind", "active"],
+    extra=2, can_delete=True)
