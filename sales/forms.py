@@ -60,16 +60,21 @@ class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
             self.add_error("stage", _("Pick a stage of the %(pipeline)s pipeline.") % {"pipeline": pipeline})
         if stage and stage.kind == StageKind.LOST and not data.get("lost_reason"):
             self.add_error("lost_reason", _("Say why the deal was lost."))
+        if stage and (data.get("probability") is None or self._stage_changed_keeping_old_probability(stage, data)):
+            data["probability"] = stage.probability
         contact, account = data.get("primary_contact"), data.get("account")
         if contact and account and contact.account_id not in (None, account.pk):
             self.add_error("primary_contact", _("This person works for another account."))
         return data
 
+    def _stage_changed_keeping_old_probability(self, stage, data) -> bool:
+        """A new stage with the probability field left as it was: the new stage's default applies."""
+        old = self.instance
+        return bool(old.pk) and stage.pk != old.stage_id and data.get("probability") == old.probability
+
     def model_fields(self) -> dict:
         data = super().model_fields()
         data.pop("lock_version", None)
-        if data.get("probability") is None:
-            data.pop("probability", None)
         return data
 
 
