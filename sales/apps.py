@@ -7,6 +7,7 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
+        from sales import billing_notices  # noqa: F401 - registers the overdue-invoice scheduler source
         from webhooks.events import register
 
         for name, label in [

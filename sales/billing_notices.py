@@ -1,0 +1,64 @@
+"""Overdue invoices: the owner is told once (in-app notification and e-mail) when an invoice
+passes its due date unpaid.
+
+The scheduler tick finds outstanding invoices past due whose `overdue_notified_at` is empty and
+claims each with a compare-and-set UPDATE (`SET overdue_notified_at = now WHERE … IS NULL`), in
+the same transaction as the notification: of two ticks running at once only one UPDATE matches.
+The e-mail goes out after that commit, at most once (a crash between commit and send loses the
+e-mail, never doubles it; the in-app notification is there either way).
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from crm import scheduler
+from crm.models import Notification, NotificationKind
+from sales.models import Invoice
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@scheduler.source("overdue_invoices")
+def notify_overdue_invoices(now: datetime) -> int:
+    today = timezone.localdate(now)
+    due = (Invoice.objects.overdue(today).filter(overdue_notified_at__isnull=True, deleted_at__isnull=True)
+           .order_by("due_date", "id").values_list("pk", flat=True)[:BATCH])
+    notified = 0
+    for invoice_id in list(due):
+        if overdue_notice_send(invoice_id=invoice_id, now=now):
+            notified += 1
+    return notified
+
+
+def overdue_notice_send(*, invoice_id: int, now: datetime) -> bool:
+    """Claims the invoice's overdue notice and sends it; False when another run claimed it first."""
+    with transaction.atomic():
+        claimed = Invoice.objects.filter(pk=invoice_id, overdue_notified_at__isnull=True).update(
+            overdue_notified_at=now)
+        if not claimed:
+            return False
+        invoice = Invoice.objects.select_related("owner", "account").get(pk=invoice_id)
+        owner = invoice.owner
+        with translation.override(owner.language or settings.LANGUAGE_CODE):
+            text = _("Invoice %(number)s to %(account)s is overdue: %(balance)s %(currency)s was due on "
+                     "%(due)s.") % {"number": invoice.number, "account": invoice.account.name,
+                                    "balance": invoice.balance, "currency": invoice.currency,
+                                    "due": invoice.due_date.isoformat()}
+            subject = _("Overdue invoice %(number)s") % {"number": invoice.number}
+        Notification.objects.create(user=owner, kind=NotificationKind.REMINDER, text=text[:300],
+                                    url=invoice.get_absolute_url())
+    if owner.is_active and owner.email:
+        try:
+            EmailMessage(subject, text, to=[owner.email],
+                         headers={"Message-ID": f"<invoice-overdue-{invoice_id}@crm.local>"}).send()
+        except Exception:
+            logger.exception("Invoice %s: overdue e-mail failed", invoice_id)
+    return True
