@@ -93,3 +93,82 @@ register(Exporter(
         (_("Owner"), lambda c: c.owner), (_("Created"), lambda c: c.created_at),
     ],
 ))
+
+
+# --- Orders and invoices (sales/billing_*) -----------------------------------------------
+
+
+def _orders(user):
+    from sales.models import Order
+
+    return Order.objects.visible_to(user).select_related("account", "owner").order_by("-created_at", "-id")
+
+
+def _order_filter():
+    from sales.billing_filters import OrderFilter
+
+    return OrderFilter
+
+
+def _invoices(user):
+    from sales.models import Invoice
+
+    return Invoice.objects.visible_to(user).select_related("account", "owner", "order").order_by("-issue_date", "-id")
+
+
+def _invoice_filter():
+    from sales.billing_filters import InvoiceFilter
+
+    return InvoiceFilter
+
+
+register(Exporter(
+    target="sales.order", label=_("Orders"), list_url="sales:order_list",
+    queryset=_orders, filterset=_order_filter,
+    columns=[
+        (_("ID"), lambda o: o.pk), (_("Number"), lambda o: o.number), (_("Account"), lambda o: o.account.name),
+        (_("Status"), lambda o: o.get_status_display()), (_("Order date"), lambda o: o.ordered_on),
+        (_("Currency"), lambda o: o.currency), (_("Subtotal"), lambda o: o.subtotal),
+        (_("Discount"), lambda o: o.discount_total), (_("Tax"), lambda o: o.tax_total), (_("Total"), lambda o: o.total),
+        (_("Owner"), lambda o: o.owner), (_("Created"), lambda o: o.created_at),
+    ],
+))
+register(Exporter(
+    target="sales.invoice", label=_("Invoices"), list_url="sales:invoice_list",
+    queryset=_invoices, filterset=_invoice_filter,
+    columns=[
+        (_("ID"), lambda i: i.pk), (_("Number"), lambda i: i.number), (_("Account"), lambda i: i.account.name),
+        (_("Order"), lambda i: i.order.number if i.order_id else ""), (_("Status"), lambda i: i.get_status_display()),
+        (_("Issue date"), lambda i: i.issue_date), (_("Due date"), lambda i: i.due_date),
+        (_("Currency"), lambda i: i.currency), (_("Total"), lambda i: i.total), (_("Paid"), lambda i: i.amount_paid),
+        (_("Balance"), lambda i: i.balance), (_("Owner"), lambda i: i.owner), (_("Created"), lambda i: i.created_at),
+    ],
+))
+
+
+# --- Products (sales/product_*) ------------------------------------------------------------
+
+
+def _products(user):
+    from sales.models import Product
+
+    return Product.objects.visible_to(user).order_by("name", "id")
+
+
+def _product_filter():
+    from sales.product_forms import ProductFilter
+
+    return ProductFilter
+
+
+register(Exporter(
+    target="sales.product", label=_("Products"), list_url="sales:product_list",
+    queryset=_products, filterset=_product_filter,
+    columns=[
+        (_("ID"), lambda p: p.pk), (_("SKU"), lambda p: p.sku), (_("Name"), lambda p: p.name),
+        (_("Family"), lambda p: p.family), (_("Unit"), lambda p: p.unit),
+        (_("Default price"), lambda p: p.default_price), (_("Currency"), lambda p: p.currency),
+        (_("Tax rate, %"), lambda p: p.tax_rate), (_("Active"), lambda p: p.active),
+        (_("Description"), lambda p: p.description), (_("Changed"), lambda p: p.updated_at),
+    ],
+))

@@ -1,0 +1,54 @@
+"""List filters of orders and invoices (also used by their exports and the API)."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sales.models import Invoice, InvoiceStatus, Order, OrderStatus
+
+ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
+class OrderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Number"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices)
+    account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
+    mine = django_filters.BooleanFilter(label=_("Only mine"), method="only_mine", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = Order
+        fields = ["q", "status", "account", "mine"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(number__icontains=value) if value else queryset
+
+    def only_mine(self, queryset, name, value):
+        return queryset.filter(owner=self.request.user) if value else queryset
+
+
+class InvoiceFilter(OrderFilter):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=InvoiceStatus.choices)
+    outstanding = django_filters.BooleanFilter(label=_("Not fully paid"), method="only_outstanding",
+                                               widget=forms.Select(choices=ANY_YES_NO))
+    overdue = django_filters.BooleanFilter(label=_("Overdue"), method="only_overdue",
+                                           widget=forms.Select(choices=ANY_YES_NO))
+
+    class Meta:
+        model = Invoice
+        fields = ["q", "status", "outstanding", "overdue", "account", "mine"]
+
+    def only_outstanding(self, queryset, name, value):
+        if value is None:
+            return queryset
+        condition = Q(status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID])
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def only_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        condition = Q(status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID],
+                      due_date__lt=timezone.localdate())
+        return queryset.filter(condition) if value else queryset.exclude(condition)

@@ -1,0 +1,316 @@
+"""Orders, invoices, payments and receivables pages.
+
+Views are short: parse → authorize (visibility policy: hidden = 404, read-only = 403) → call a
+service in sales/billing_services.py → redirect with a message, or render.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from crm.list_tools import clean_query, to_int
+from crm.pagination import paginate
+from crm.roles import Role
+from crm.visibility import Scope, can_edit, get_editable_or_404, get_visible_or_404, read_scope
+from sales import billing_services, receivables
+from sales.billing_filters import InvoiceFilter, OrderFilter
+from sales.billing_forms import PaymentForm, ShipmentForm
+from sales.models import (
+    CompanyProfile,
+    Invoice,
+    InvoiceStatus,
+    Order,
+    OrderStatus,
+    Quote,
+)
+from sales.pdf import render_pdf
+from sales.services import StaleWrite
+
+PER_PAGE = 50
+RECEIVABLE_ROLES = {Role.ADMIN, Role.EXECUTIVE, Role.SALES_MANAGER}
+OPEN_INVOICES_SHOWN = 100
+
+
+def _require_sales_reader(user) -> None:
+    """Pages listing sales documents: 403 for roles that see no sales data at all."""
+    if read_scope(user, Order) == Scope.NONE:
+        raise PermissionDenied
+
+
+def _stale_message(request) -> None:
+    messages.error(request, _("Somebody else changed this record meanwhile. Nothing was saved: the page now shows "
+                              "the current version; try again."))
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- Orders --------------------------------------------------------------------------------
+
+
+def order_list(request):
+    _require_sales_reader(request.user)
+    base = Order.objects.visible_to(request.user).select_related("account", "owner")
+    order_filter = OrderFilter(request.GET, queryset=base, request=request)
+    page = paginate(order_filter.qs.order_by("-created_at", "-id"), request.GET.get("page"), per_page=PER_PAGE)
+    return render(request, "sales/order_list.html", {
+        "filter": order_filter, "page": page, "statuses": OrderStatus.choices,
+        "account": _filter_account(request), "current_query": clean_query(request.GET.urlencode()),
+    })
+
+
+def _filter_account(request):
+    account_id = to_int(request.GET.get("account"))
+    if not account_id:
+        return None
+    return Account.objects.visible_to(request.user).filter(pk=account_id).only("id", "name").first()
+
+
+def _order_context(request, order: Order, **extra) -> dict:
+    can_change = can_edit(request.user, order)
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "shipments": list(order.shipments.select_related("recorded_by")),
+        "invoices": list(order.invoices.only("id", "number", "status", "total", "currency", "due_date", "order_id",
+                                             "issue_date", "amount_paid")),
+        "can_edit": can_change,
+        "transitions": [(status, OrderStatus(status).label)
+                        for status in billing_services.ORDER_TRANSITIONS.get(order.status, ())
+                        if status != OrderStatus.SHIPPED],  # a shipment moves it to shipped
+        "can_ship": can_change and order.status in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED),
+        "shipment_form": extra.pop("shipment_form", None) or ShipmentForm(initial={"shipped_on": timezone.localdate()}),
+        "quote_url": _quote_url(order.quote) if order.quote_id else "",
+    }
+    context["can_invoice"] = can_change and order.status != OrderStatus.CANCELLED and not any(
+        invoice.status != InvoiceStatus.CANCELLED for invoice in context["invoices"])
+    context.update(extra)
+    return context
+
+
+def _quote_url(quote) -> str:
+    try:
+        return quote.get_absolute_url()
+    except NoReverseMatch:  # the quote pages may not be installed
+        return ""
+
+
+def _order_queryset():
+    return Order.objects.select_related("account", "owner", "team", "quote")
+
+
+def order_detail(request, pk: int):
+    order = get_visible_or_404(_order_queryset(), request.user, pk=pk)
+    return render(request, "sales/order_detail.html", _order_context(request, order))
+
+
+@require_POST
+def order_create_from_quote(request, pk: int):
+    quote = get_visible_or_404(Quote, request.user, pk=pk)
+    if not can_edit(request.user, quote):
+        raise PermissionDenied
+    try:
+        order = billing_services.order_create_from_quote(quote=quote, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        existing = Order.objects.visible_to(request.user).filter(quote=quote).first()
+        return redirect(existing or _quote_url(quote) or reverse("sales:order_list"))
+    messages.success(request, _("Order %(number)s was created from quote %(quote)s.")
+                     % {"number": order.number, "quote": quote.display_number})
+    return redirect(order)
+
+
+@require_POST
+def order_status(request, pk: int):
+    order = get_editable_or_404(Order, request.user, pk=pk)
+    status = request.POST.get("status", "")
+    try:
+        order = billing_services.order_set_status(order=order, status=status, actor=request.user,
+                                                  expected_version=to_int(request.POST.get("version")))
+    except StaleWrite:
+        _stale_message(request)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Order %(number)s is now %(status)s.")
+                         % {"number": order.number, "status": order.get_status_display().lower()})
+    return redirect("sales:order_detail", pk=order.pk)
+
+
+@require_POST
+def order_shipment_add(request, pk: int):
+    order = get_editable_or_404(_order_queryset(), request.user, pk=pk)
+    form = ShipmentForm(request.POST)
+    if form.is_valid():
+        try:
+            billing_services.shipment_record(order=order, actor=request.user,
+                                             expected_version=to_int(request.POST.get("version")),
+                                             **form.cleaned_data)
+        except StaleWrite:
+            _stale_message(request)
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, _("The shipment was recorded."))
+        return redirect("sales:order_detail", pk=order.pk)
+    messages.error(request, _("Check the shipment: some fields need attention."))
+    return render(request, "sales/order_detail.html", _order_context(request, order, shipment_form=form), status=400)
+
+
+# --- Invoices ------------------------------------------------------------------------------
+
+
+def invoice_list(request):
+    _require_sales_reader(request.user)
+    base = Invoice.objects.visible_to(request.user).select_related("account", "owner")
+    invoice_filter = InvoiceFilter(request.GET, queryset=base, request=request)
+    page = paginate(invoice_filter.qs.order_by("-issue_date", "-id"), request.GET.get("page"), per_page=PER_PAGE)
+    return render(request, "sales/invoice_list.html", {
+        "filter": invoice_filter, "page": page, "today": timezone.localdate(),
+        "account": _filter_account(request), "current_query": clean_query(request.GET.urlencode()),
+    })
+
+
+def _invoice_queryset():
+    return Invoice.objects.select_related("account", "owner", "team", "order")
+
+
+def _invoice_context(request, invoice: Invoice, **extra) -> dict:
+    can_change = can_edit(request.user, invoice)
+    payments = list(invoice.payments.select_related("recorded_by"))
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "payments": payments,
+        "can_edit": can_change,
+        "can_pay": can_change and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID),
+        "can_cancel": can_change and invoice.status != InvoiceStatus.CANCELLED and not payments,
+        "payment_form": extra.pop("payment_form", None) or PaymentForm(
+            initial={"amount": invoice.balance, "paid_on": timezone.localdate()}),
+        "overdue": invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
+        and invoice.due_date < timezone.localdate(),
+    }
+    context.update(extra)
+    return context
+
+
+def invoice_detail(request, pk: int):
+    invoice = get_visible_or_404(_invoice_queryset(), request.user, pk=pk)
+    return render(request, "sales/invoice_detail.html", _invoice_context(request, invoice))
+
+
+@require_POST
+def invoice_create_from_order(request, pk: int):
+    order = get_editable_or_404(Order, request.user, pk=pk)
+    try:
+        invoice = billing_services.invoice_create_from_order(order=order, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect(order)
+    messages.success(request, _("Invoice %(number)s was issued, due on %(due)s.")
+                     % {"number": invoice.number, "due": invoice.due_date.isoformat()})
+    return redirect(invoice)
+
+
+@require_POST
+def payment_add(request, pk: int):
+    invoice = get_editable_or_404(_invoice_queryset(), request.user, pk=pk)
+    form = PaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            billing_services.payment_record(invoice=invoice, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in (error.message_dict.items() if hasattr(error, "error_dict") else
+                                  [(None, error.messages)]):
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            if invoice.status == InvoiceStatus.PAID:
+                messages.success(request, _("Payment recorded: invoice %(number)s is paid in full.")
+                                 % {"number": invoice.number})
+            else:
+                messages.success(request, _("Payment recorded: %(balance)s %(currency)s still to pay.")
+                                 % {"balance": invoice.balance, "currency": invoice.currency})
+            return redirect(invoice)
+    messages.error(request, _("The payment was not recorded: check the form."))
+    invoice.refresh_from_db()
+    return render(request, "sales/invoice_detail.html", _invoice_context(request, invoice, payment_form=form),
+                  status=400)
+
+
+@require_POST
+def invoice_cancel(request, pk: int):
+    invoice = get_editable_or_404(Invoice, request.user, pk=pk)
+    try:
+        billing_services.invoice_cancel(invoice=invoice, actor=request.user,
+                                        expected_version=to_int(request.POST.get("version")))
+    except StaleWrite:
+        _stale_message(request)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, _("Invoice %(number)s was cancelled.") % {"number": invoice.number})
+    return redirect(invoice)
+
+
+def invoice_pdf(request, pk: int):
+    invoice = get_visible_or_404(_invoice_queryset(), request.user, pk=pk)
+    profile = CompanyProfile.current()
+    pdf = render_pdf(builtin="sales/pdf/invoice.html", source=profile.invoice_template,
+                     context=invoice_pdf_context(invoice, profile))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
+
+
+def invoice_pdf_context(invoice: Invoice, profile: CompanyProfile) -> dict:
+    logo_url = ""
+    if profile.logo:
+        try:
+            logo_url = f"file://{profile.logo.path}"
+        except (NotImplementedError, ValueError):
+            logo_url = ""
+    return {
+        "company": profile, "logo_url": logo_url, "invoice": invoice, "account": invoice.account,
+        "order": invoice.order, "lines": list(invoice.lines.all()), "balance": invoice.balance,
+        "payments": list(invoice.payments.all()),
+    }
+
+
+# --- Receivables ---------------------------------------------------------------------------
+
+
+def receivables_overview(request):
+    """Company-wide: accounts with an outstanding balance, most overdue first (managers see their
+    teams', executives and admins everyone's)."""
+    user = request.user
+    if not (user.is_superuser or user.role in RECEIVABLE_ROLES):
+        raise PermissionDenied
+    today = timezone.localdate()
+    page = paginate(receivables.receivables_by_account(user, today), request.GET.get("page"), per_page=PER_PAGE)
+    totals = list(receivables.outstanding_invoices(user).order_by("currency").values("currency")
+                  .annotate(**receivables.aggregates(today)))
+    return render(request, "sales/receivables.html", {"page": page, "totals": totals, "today": today})
+
+
+def account_receivables(request, pk: int):
+    account = get_visible_or_404(Account, request.user, pk=pk)
+    _require_sales_reader(request.user)
+    today = timezone.localdate()
+    open_invoices = list(receivables.outstanding_invoices(request.user).filter(account=account)
+                         .select_related("owner").order_by("due_date", "id")[: OPEN_INVOICES_SHOWN + 1])
+    for invoice in open_invoices:
+        invoice.days_past_due = (today - invoice.due_date).days
+    return render(request, "sales/receivables_account.html", {
+        "account": account, "rows": receivables.account_receivables(request.user, account, today),
+        "invoices": open_invoices[:OPEN_INVOICES_SHOWN], "more": len(open_invoices) > OPEN_INVOICES_SHOWN,
+        "today": today,
+    })
+
