@@ -8,7 +8,7 @@ from crm.models import Activity, ActivityKind, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
 
-COMMON = ["subject", "account", "contact"]
+COMMON = ["subject", "account", "contact", "opportunity", "lead"]
 FIELDS_BY_KIND = {
     ActivityKind.CALL: [*COMMON, "direction", "outcome", "occurred_at", "duration_minutes", "body"],
     ActivityKind.MEETING: [*COMMON, "occurred_at", "ends_at", "location", "attendees", "remind_minutes_before",
@@ -52,6 +52,15 @@ class ActivityForm(forms.ModelForm):
         use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
         self.fields["contact"].queryset = Contact.objects.visible_to(user).select_related("account")
         use_autocomplete(self.fields["contact"], reverse_lazy("autocomplete_contacts"))
+        # The deal or lead it is about arrives with the link (?opportunity= / ?lead=) and is kept as it is;
+        # only visible ones validate, so a forged id fails like a missing one.
+        from contacts.models import Lead
+        from sales.models import Opportunity
+
+        self.fields["opportunity"].queryset = Opportunity.objects.visible_to(user)
+        self.fields["lead"].queryset = Lead.objects.visible_to(user)
+        for name in ("opportunity", "lead"):
+            self.fields[name].widget = forms.HiddenInput()
         if "attendees" in self.fields:
             self.fields["attendees"].queryset = User.objects.filter(is_active=True)
             self.fields["attendees"].widget.attrs["size"] = 5
@@ -75,8 +84,14 @@ class ActivityForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if not data.get("account") and not data.get("contact") and self.kind != ActivityKind.TASK:
+        opportunity = data.get("opportunity")
+        if opportunity and not data.get("account"):
+            data["account"] = opportunity.account  # a deal's activity is also the account's
+        if (not data.get("account") and not data.get("contact") and not data.get("lead")
+                and self.kind != ActivityKind.TASK):
             raise forms.ValidationError(_("Link it to an account or a contact."))
+        if opportunity and data.get("account") and opportunity.account_id != data["account"].pk:
+            self.add_error("account", _("This deal belongs to another account."))
         contact, account = data.get("contact"), data.get("account")
         if contact and account and contact.account_id and contact.account_id != account.pk:
             self.add_error("contact", _("This contact belongs to another account."))

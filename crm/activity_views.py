@@ -23,6 +23,10 @@ def _safe_next(request, fallback: str) -> str:
     return fallback
 
 
+def can_see_account(user, account) -> bool:
+    return account is not None and visibility.can_see(user, account)
+
+
 def activity_create(request):
     kind = request.GET.get("kind", ActivityKind.CALL)
     if kind not in ActivityKind.values:
@@ -37,6 +41,18 @@ def activity_create(request):
         initial["contact"] = contact
         if contact and contact.account_id and not initial.get("account"):
             initial["account"] = contact.account
+    if request.GET.get("opportunity"):
+        from sales.models import Opportunity
+
+        opportunity = Opportunity.objects.visible_to(request.user).select_related("account").filter(
+            pk=to_int(request.GET["opportunity"])).first()
+        initial["opportunity"] = opportunity
+        if opportunity and not initial.get("account") and can_see_account(request.user, opportunity.account):
+            initial["account"] = opportunity.account
+    if request.GET.get("lead"):
+        from contacts.models import Lead
+
+        initial["lead"] = Lead.objects.visible_to(request.user).filter(pk=to_int(request.GET["lead"])).first()
     form = ActivityForm(request.POST or None, user=request.user, kind=kind, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.service_fields()
@@ -96,18 +112,19 @@ def activity_delete(request, pk: int):
 
 def timeline(request):
     """The timeline's "show older" and kind filter, as an htmx fragment or a full page."""
-    account = contact = None
-    if request.GET.get("account"):
-        account = visibility.get_visible_or_404(Account, request.user, pk=request.GET["account"])
-    elif request.GET.get("contact"):
-        contact = visibility.get_visible_or_404(Contact, request.user, pk=request.GET["contact"])
-    else:
+    from contacts.models import Lead
+    from sales.models import Opportunity
+
+    subjects = {"account": Account, "contact": Contact, "opportunity": Opportunity, "lead": Lead}
+    name = next((key for key in subjects if request.GET.get(key)), None)
+    if name is None:
         raise Http404
-    page = timeline_page(user=request.user, account=account, contact=contact, kind=request.GET.get("kind", ""),
+    subject = visibility.get_visible_or_404(subjects[name], request.user, pk=request.GET[name])
+    page = timeline_page(user=request.user, **{name: subject}, kind=request.GET.get("kind", ""),
                          cursor=request.GET.get("cursor", ""))
     context = {"timeline": page, "timeline_cursor": request.GET.get("cursor", ""),
-               "timeline_url": request.path + "?" + (f"account={account.pk}" if account else f"contact={contact.pk}"),
-               "activity_kinds": ActivityKind.choices, "subject": account or contact}
+               "timeline_url": request.path + "?" + f"{name}={subject.pk}",
+               "activity_kinds": ActivityKind.choices, "subject": subject}
     if request.htmx:
         return render(request, "components/timeline.html#items", context)
     return render(request, "crm/timeline_page.html", context)

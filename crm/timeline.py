@@ -18,6 +18,8 @@ CHANGES_KIND = "change"
 IMPORTANT_FIELDS = {
     "account": {"owner", "type", "tier", "is_vip", "parent"},
     "contact": {"owner", "account", "email_opt_in", "do_not_call"},
+    "opportunity": {"owner", "stage", "amount", "expected_close_date", "forecast_category"},
+    "lead": {"owner", "status", "rating", "disqualify_reason"},
 }
 
 
@@ -63,15 +65,25 @@ def _changes(subject, user, model_key: str, before: datetime | None, history=Non
     return found
 
 
-def timeline_page(*, user, account=None, contact=None, kind: str = "", cursor: str = "",
-                  history=None) -> TimelinePage:
-    """Activities: one indexed query on (account|contact, occurred_at desc, id desc). Field
-    changes: the record's history events (pass `history` when the page has already read it).
-    The caller has checked that the user may see the
-    account or contact; linked records are flagged so the page never names a hidden one."""
+def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=None, kind: str = "",
+                  cursor: str = "", history=None) -> TimelinePage:
+    """Activities: one indexed query on (account|contact|opportunity|lead, occurred_at desc, id desc).
+    Field changes: the record's history events (pass `history` when the page has already read it).
+    The caller has checked that the user may see the record; linked records are flagged so the
+    page never names a hidden one."""
     activities = with_visibility_flag(with_visibility_flag(Activity.objects.alive(), user, "contact"), user,
                                       "account")
-    activities = activities.filter(account=account) if account is not None else activities.filter(contact=contact)
+    if account is not None:
+        subject, model_key = account, "account"
+    elif contact is not None:
+        subject, model_key = contact, "contact"
+    elif opportunity is not None:
+        subject, model_key = opportunity, "opportunity"
+    elif lead is not None:
+        subject, model_key = lead, "lead"
+    else:
+        raise ValueError("timeline_page needs one of account, contact, opportunity or lead")
+    activities = activities.filter(**{model_key: subject})
     if kind not in ActivityKind.values and kind != CHANGES_KIND:
         kind = ""
     if kind in ActivityKind.values:
@@ -86,9 +98,7 @@ def timeline_page(*, user, account=None, contact=None, kind: str = "", cursor: s
         rows = list(activities.select_related("owner", "contact", "account")
                     .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
     if kind in ("", CHANGES_KIND):
-        subject = account if account is not None else contact
-        rows += _changes(subject, user, "account" if account is not None else "contact", after[0] if after else None,
-                         history)
+        rows += _changes(subject, user, model_key, after[0] if after else None, history)
     rows.sort(key=lambda item: (item.occurred_at, getattr(item, "pk", 0)), reverse=True)
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

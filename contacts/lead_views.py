@@ -1,0 +1,374 @@
+"""Lead pages: list and queue, create/edit with the duplicate check, status changes, detail with
+the timeline, bulk actions, conversion, and the admins' distribution rules."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from contacts import lead_services as services
+from contacts.lead_filters import LeadFilter
+from contacts.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
+from contacts.models import Contact, Lead, LeadAssignmentRule, LeadStatus
+from crm import custom_fields, list_tools
+from crm.history import history_for
+from crm.list_tools import to_int
+from crm.models import Activity, ActivityKind, CustomFieldTarget
+from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
+from crm.timeline import CHANGES_SCANNED, timeline_page
+from crm.visibility import (
+    assignable_owners,
+    can_create,
+    can_edit,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    managed_team_ids,
+    require_create,
+)
+
+HISTORY_SHOWN = 50
+
+SORTS = {
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "name": ("last_name", "first_name", "id"),
+    "-name": ("-last_name", "-first_name", "-id"),
+    "company": ("company", "id"),
+    "-company": ("-company", "-id"),
+    "status": ("status", "-created_at", "-id"),
+    "-status": ("-status", "-created_at", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+DEFAULT_SORT = "-created"
+
+
+def _sees_queues(user) -> bool:
+    return user.is_admin or bool(managed_team_ids(user))
+
+
+def _list(request, *, queue: bool):
+    base = Lead.objects.visible_to(request.user).select_related("owner")
+    if queue:
+        base = base.filter(owner__isnull=True).exclude(status=LeadStatus.CONVERTED)
+    lead_filter = LeadFilter(request.GET, queryset=base, request=request)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    page = paginate(lead_filter.qs.order_by(*SORTS[sort]), request.GET.get("page"),
+                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
+    return render(request, "contacts/lead_list.html", {
+        "filter": lead_filter, "page": page, "sort": sort, "queue": queue,
+        "can_create": can_create(request.user, Lead),
+        "sees_queues": _sees_queues(request.user),
+        "can_distribute": _sees_queues(request.user),
+        "current_query": list_tools.clean_query(request.GET.urlencode()),
+        "owners": list(assignable_owners(request.user).order_by("first_name", "last_name", "id")[:500]),
+    })
+
+
+def lead_list(request):
+    return _list(request, queue=False)
+
+
+def lead_queue(request):
+    """Unassigned leads waiting in a queue: a team's managers see their team's, admins all."""
+    return _list(request, queue=True)
+
+
+EXPORT_COLUMNS = [
+    (_("First name"), "first_name"), (_("Last name"), "last_name"), (_("Job title"), "title"),
+    (_("Company"), "company"), (_("E-mail"), "email"), (_("Phone"), "phone"), (_("Source"), "get_source_display"),
+    (_("Campaign"), "campaign"), (_("Status"), "get_status_display"), (_("Rating"), "get_rating_display"),
+    (_("Owner"), "owner"), (_("Created"), "created_at"),
+]
+
+
+@require_POST
+def lead_bulk(request):
+    """Bulk actions on the ticked rows: writes only touch leads the user may edit, the export only
+    leads the user may see."""
+    ids = list_tools.selected_ids(request)
+    back_name = "contacts:lead_queue" if request.POST.get("from") == "queue" else "contacts:lead_list"
+    back = reverse(back_name) + "?" + list_tools.clean_query(request.POST.get("query", ""))
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, _("Tick at least one lead first."))
+        return redirect(back)
+    if action == "export":
+        rows = Lead.objects.visible_to(request.user).filter(pk__in=ids).select_related("owner").order_by(
+            "-created_at", "-id")
+        return list_tools.csv_response(
+            "leads", [str(label) for label, _attr in EXPORT_COLUMNS],
+            ([_value(lead, attr) for _label, attr in EXPORT_COLUMNS] for lead in rows))
+    editable = Lead.objects.editable_by(request.user).filter(pk__in=ids)
+    skipped = len(ids) - editable.count()
+    if action == "assign":
+        owner = assignable_owners(request.user).filter(pk=to_int(request.POST.get("owner"))).first()
+        if owner is None:
+            messages.error(request, _("Choose whom to assign the leads to."))
+            return redirect(back)
+        count = services.leads_assign(actor=request.user, leads=editable, owner=owner)
+        messages.success(request, ngettext("%(count)s lead assigned to %(owner)s.",
+                                           "%(count)s leads assigned to %(owner)s.", count)
+                         % {"count": count, "owner": owner})
+    elif action == "distribute":
+        if not _sees_queues(request.user):
+            raise PermissionDenied
+        result = services.leads_distribute(leads=editable.filter(owner__isnull=True), actor=request.user)
+        messages.success(request, ngettext("%(count)s lead distributed by the rules.",
+                                           "%(count)s leads distributed by the rules.", result.count)
+                         % {"count": result.count})
+        if result.unmatched:
+            messages.warning(request, ngettext(
+                "%(count)s lead matched no rule and stays in the queue.",
+                "%(count)s leads matched no rule and stay in the queue.", len(result.unmatched))
+                % {"count": len(result.unmatched)})
+    else:
+        messages.error(request, _("Choose an action."))
+        return redirect(back)
+    if skipped:
+        messages.warning(request, ngettext(
+            "%(count)s ticked lead is read-only for you and was left as it was.",
+            "%(count)s ticked leads are read-only for you and were left as they were.", skipped)
+            % {"count": skipped})
+    return redirect(back)
+
+
+def _value(lead, attr):
+    value = getattr(lead, attr)
+    return value() if callable(value) else value
+
+
+def lead_detail(request, pk: int):
+    lead = get_visible_or_404(
+        Lead.objects.select_related("owner", "team", "territory", "converted_by", "converted_account",
+                                    "converted_contact", "converted_opportunity"), request.user, pk=pk)
+    history = history_for(lead, user=request.user, limit=CHANGES_SCANNED)  # History card and timeline
+    became = []
+    for label, obj in ((_("Account"), lead.converted_account), (_("Contact"), lead.converted_contact),
+                       (_("Opportunity"), lead.converted_opportunity)):
+        if obj is not None:
+            became.append({"label": label, "obj": obj, "visible": can_see(request.user, obj),
+                           "kind": obj._meta.model_name})
+    editable = can_edit(request.user, lead)
+    context = {
+        "lead": lead,
+        "can_edit": editable,
+        "can_convert": editable and lead.status in services.CONVERTIBLE and can_create(request.user, Account),
+        "status_form": LeadStatusForm(initial={"status": lead.status, "reason": lead.disqualify_reason}),
+        "became": became,
+        "history": history[:HISTORY_SHOWN],
+        "timeline": timeline_page(user=request.user, lead=lead, kind=request.GET.get("kind", ""), history=history),
+        "timeline_url": f"{reverse('timeline')}?lead={lead.pk}",
+        "activity_kinds": ActivityKind.choices,
+        "may_create": {"activity": can_create(request.user, Activity)},
+        "custom_values": custom_fields.display(CustomFieldTarget.LEAD, lead.custom),
+    }
+    return render(request, "contacts/lead_detail.html", context)
+
+
+def _duplicates_for(form: LeadForm, user, exclude_pk=None):
+    data = form.cleaned_data
+    return services.lead_duplicates(user=user, first_name=data.get("first_name", ""),
+                                    last_name=data.get("last_name", ""), company=data.get("company", ""),
+                                    email=data.get("email", ""), phone=data.get("phone", ""), exclude_pk=exclude_pk)
+
+
+def lead_create(request):
+    require_create(request.user, Lead)
+    form = LeadForm(request.POST or None, user=request.user)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        matches = _duplicates_for(form, request.user)
+        if not matches or form.cleaned_data["confirm_duplicates"]:
+            try:
+                lead = services.lead_create(actor=request.user, **form.model_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if can_see(request.user, lead):
+                    messages.success(request, _("Lead %(name)s was created.") % {"name": lead})
+                    return redirect(lead)
+                messages.success(request, _("Lead %(name)s was created and handed to %(owner)s by the rules.")
+                                 % {"name": lead, "owner": lead.owner or _("the queue")})
+                return redirect("contacts:lead_list")
+        else:
+            messages.warning(request, _("This lead may already be in the CRM. Check the matches below."))
+    return render(request, "contacts/lead_form.html", {"form": form, "matches": matches})
+
+
+def lead_edit(request, pk: int):
+    lead = get_editable_or_404(Lead, request.user, pk=pk)
+    form = LeadForm(request.POST or None, instance=lead, user=request.user)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        identity_changed = {"first_name", "last_name", "company", "email", "phone"} & set(form.changed_data)
+        matches = _duplicates_for(form, request.user, exclude_pk=lead.pk) if identity_changed else []
+        if not matches or form.cleaned_data["confirm_duplicates"]:
+            try:
+                services.lead_update(lead=lead, actor=request.user, **form.model_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Lead %(name)s was saved.") % {"name": lead})
+                return redirect(lead)
+        else:
+            messages.warning(request, _("This lead may already be in the CRM. Check the matches below."))
+    return render(request, "contacts/lead_form.html", {"form": form, "lead": lead, "matches": matches})
+
+
+def lead_duplicates(request):
+    """htmx: possible duplicates of the lead being typed into the form."""
+    data = request.POST
+    exclude = to_int(data.get("record_id"))
+    matches = services.lead_duplicates(
+        user=request.user, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
+        company=data.get("company", ""), email=data.get("email", ""), phone=data.get("phone", ""),
+        exclude_pk=exclude)
+    return render(request, "contacts/_lead_duplicates.html", {"matches": matches})
+
+
+@require_POST
+def lead_status(request, pk: int):
+    lead = get_editable_or_404(Lead, request.user, pk=pk)
+    form = LeadStatusForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(lead)
+    try:
+        services.lead_set_status(lead=lead, actor=request.user, status=form.cleaned_data["status"],
+                                 reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(lead)
+    messages.success(request, _("Lead %(name)s is now %(status)s.") % {
+        "name": lead, "status": lead.get_status_display().lower()})
+    return redirect(lead)
+
+
+def lead_delete(request, pk: int):
+    lead = get_editable_or_404(Lead, request.user, pk=pk)
+    if request.method == "POST":
+        services.lead_delete(lead=lead, actor=request.user)
+        messages.success(request, _("Lead %(name)s was deleted.") % {"name": lead})
+        return redirect("contacts:lead_list")
+    return render(request, "contacts/lead_confirm_delete.html", {"lead": lead})
+
+
+# --- Conversion ------------------------------------------------------------------------
+
+
+def lead_convert(request, pk: int):
+    lead = get_editable_or_404(Lead.objects.select_related("owner"), request.user, pk=pk)
+    require_create(request.user, Account)
+    require_create(request.user, Contact)
+    if lead.status == LeadStatus.CONVERTED:
+        messages.warning(request, _("This lead was already converted: it cannot be converted again. Open what it "
+                                    "became below."))
+        return redirect(lead)
+    if lead.status not in services.CONVERTIBLE:
+        messages.error(request, _("Mark the lead as working or qualified before converting it."))
+        return redirect(lead)
+    initial = {}
+    chosen = Account.objects.visible_to(request.user).filter(pk=to_int(request.GET.get("account"))).first()
+    if chosen is not None:
+        initial.update(account_mode=EXISTING, account=chosen)
+        contact = services.matching_contact(account=chosen, lead=lead, user=request.user)
+        if contact is not None:
+            initial.update(contact_mode=EXISTING, contact=contact)
+    form = LeadConvertForm(request.POST or None, user=request.user, lead=lead, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data.get("create_opportunity"):
+            from sales.models import Opportunity
+
+            require_create(request.user, Opportunity)
+        try:
+            with transaction.atomic():
+                services.lead_convert(lead=lead, actor=request.user, account=data["account"],
+                                      account_name=data.get("account_name", ""), contact=data["contact"],
+                                      opportunity=form.opportunity_plan())
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+        else:
+            messages.success(request, _("Lead %(name)s was converted.") % {"name": lead})
+            return redirect(lead)
+    suggestions = services.conversion_suggestions(lead=lead, user=request.user)
+    return render(request, "contacts/lead_convert.html", {
+        "lead": lead, "form": form, "suggestions": suggestions, "chosen": chosen})
+
+
+# --- Distribution rules (admins) ---------------------------------------------------------
+
+
+def _require_admin(request):
+    if not request.user.is_admin:
+        raise PermissionDenied
+
+
+def lead_rules(request):
+    _require_admin(request)
+    form = LeadRuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save(commit=False)
+        last = LeadAssignmentRule.objects.order_by("-position").values_list("position", flat=True).first()
+        rule.position = (last or 0) + 10
+        rule.save()
+        messages.success(request, _("Rule “%(name)s” was added.") % {"name": rule.name})
+        return redirect("contacts:lead_rules")
+    rules = LeadAssignmentRule.objects.select_related("territory", "team", "user", "last_assigned")
+    return render(request, "contacts/lead_rules.html", {"rules": rules, "form": form})
+
+
+def lead_rule_edit(request, pk: int):
+    _require_admin(request)
+    rule = get_object_or_404(LeadAssignmentRule, pk=pk)
+    form = LeadRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Rule “%(name)s” was saved.") % {"name": rule.name})
+        return redirect("contacts:lead_rules")
+    rules = LeadAssignmentRule.objects.select_related("territory", "team", "user", "last_assigned")
+    return render(request, "contacts/lead_rules.html", {"rules": rules, "form": form, "rule": rule})
+
+
+@require_POST
+def lead_rule_delete(request, pk: int):
+    _require_admin(request)
+    rule = get_object_or_404(LeadAssignmentRule, pk=pk)
+    rule.delete()
+    messages.success(request, _("Rule “%(name)s” was deleted.") % {"name": rule.name})
+    return redirect("contacts:lead_rules")
+
+
+@require_POST
+@transaction.atomic
+def lead_rule_move(request, pk: int):
+    """Up or down one place: the first matching rule wins, so the order matters."""
+    _require_admin(request)
+    rules = list(LeadAssignmentRule.objects.select_for_update().order_by("position", "id"))
+    index = next((i for i, rule in enumerate(rules) if rule.pk == pk), None)
+    if index is None:
+        raise Http404
+    target = index - 1 if request.POST.get("direction") == "up" else index + 1
+    if 0 <= target < len(rules):
+        rules[index], rules[target] = rules[target], rules[index]
+    for position, rule in enumerate(rules):
+        rule.position = (position + 1) * 10
+    LeadAssignmentRule.objects.bulk_update(rules, ["position"])
+    return redirect("contacts:lead_rules")
+
