@@ -1,0 +1,45 @@
+// Quote lines: the product picker (tom-select over sales:product_autocomplete, with the quote's
+// price book) fills the line's name, unit, unit price and tax rate from the chosen product.
+(function () {
+  "use strict";
+
+  function fill(form, product) {
+    if (!product) { return; }
+    var fields = { name: product.name, unit: product.unit, unit_price: product.unit_price, tax_rate: product.tax_rate };
+    Object.keys(fields).forEach(function (name) {
+      var input = form.querySelector("[name='" + name + "']");
+      if (input && fields[name] !== undefined && fields[name] !== null) { input.value = fields[name]; }
+    });
+  }
+
+  function enhance(select) {
+    var url = select.getAttribute("data-product-url");
+    var priceBook = select.getAttribute("data-price-book");
+    var form = select.closest("form");
+    var widget = new TomSelect(select, {
+      valueField: "id",
+      labelField: "text",
+      searchField: [],
+      maxOptions: 20,
+      loadThrottle: 250,
+      preload: "focus",
+      allowEmptyOption: true,
+      load: function (query, callback) {
+        var params = new URLSearchParams({ q: query });
+        if (priceBook) { params.set("price_book", priceBook); }
+        fetch(url + "?" + params.toString(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (data) { callback(data.results); })
+          .catch(function () { callback(); });
+      },
+      render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
+    });
+    widget.on("change", function (value) {
+      if (value && form) { fill(form, widget.options[value]); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-product-url]").forEach(enhance);
+  });
+})();
