@@ -145,3 +145,64 @@ register(Exporter(
     ],
 ))
 
+
+
+def _leads(user):
+    from contacts.models import Lead
+
+    return Lead.objects.visible_to(user).select_related("owner", "territory").order_by("-created_at", "-id")
+
+
+def _lead_filter():
+    from contacts.lead_filters import LeadFilter
+
+    return LeadFilter
+
+
+register(Exporter(
+    target="contacts.lead", label=_("Leads"), list_url="contacts:lead_list",
+    queryset=_leads, filterset=_lead_filter,
+    columns=[
+        (_("ID"), lambda lead: lead.pk), (_("First name"), lambda lead: lead.first_name),
+        (_("Last name"), lambda lead: lead.last_name), (_("Job title"), lambda lead: lead.title),
+        (_("Company"), lambda lead: lead.company), (_("E-mail"), lambda lead: lead.email),
+        (_("Phone"), lambda lead: lead.phone), (_("Website"), lambda lead: lead.website),
+        (_("Country"), lambda lead: lead.country), (_("City"), lambda lead: lead.city),
+        (_("Territory"), lambda lead: lead.territory), (_("Source"), lambda lead: lead.get_source_display()),
+        (_("Campaign"), lambda lead: lead.campaign), (_("Status"), lambda lead: lead.get_status_display()),
+        (_("Disqualified because"), lambda lead: lead.get_disqualify_reason_display()),
+        (_("Rating"), lambda lead: lead.get_rating_display()), (_("Owner"), lambda lead: lead.owner or ""),
+        (_("Created"), lambda lead: lead.created_at), (_("Converted"), lambda lead: lead.converted_at),
+    ],
+))
+
+
+# --- Quotes (sales/quote_*) ------------------------------------------------------------------
+
+
+def _quotes(user):
+    from sales.models import Quote
+
+    return Quote.objects.visible_to(user).select_related("owner", "account", "contact").order_by("-created_at", "-id")
+
+
+def _quote_filter():
+    from sales.quote_filters import QuoteFilter
+
+    return QuoteFilter
+
+
+register(Exporter(
+    target="sales.quote", label=_("Quotes"), list_url="sales:quote_list",
+    queryset=_quotes, filterset=_quote_filter,
+    columns=[
+        (_("ID"), lambda q: q.pk), (_("Number"), lambda q: q.display_number), (_("Title"), lambda q: q.title),
+        (_("Customer"), lambda q: q.account.name),  # printed on the quote itself
+        (_("Addressed to"), lambda q: q.contact or ""), (_("Status"), lambda q: q.get_status_display()),
+        (_("Discount approval"), lambda q: q.get_approval_status_display()), (_("Currency"), lambda q: q.currency),
+        (_("Subtotal"), lambda q: q.subtotal), (_("Discount"), lambda q: q.discount_total),
+        (_("Tax"), lambda q: q.tax_total), (_("Total"), lambda q: q.total), (_("Date"), lambda q: q.issue_date),
+        (_("Valid until"), lambda q: q.valid_until), (_("Sent"), lambda q: q.sent_at),
+        (_("Owner"), lambda q: q.owner), (_("Created"), lambda q: q.created_at),
+    ],
+))

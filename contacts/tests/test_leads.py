@@ -305,3 +305,57 @@ def test_duplicates_across_leads_contacts_and_accounts(owner, outsider):
 
 def test_no_duplicates_for_a_new_person(owner):
     assert services.lead_duplicates(user=owner, first_name="Nobody", last_name="Here", email="n@h.test") == []
+
+
+# --- Import and export ------------------------------------------------------------------------
+
+
+def _import(user, rows, header):
+    import csv
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from imports import services as import_services
+    from imports.models import ImportJob, ImportStatus
+
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([header, *rows])
+    upload = SimpleUploadedFile("leads.csv", buffer.getvalue().encode("utf-8"))
+    job = import_services.job_create(user=user, target="contacts.lead", upload=upload)
+    import_services.job_start(job=job)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    import_services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_import_distributes_leads_without_owner_and_keeps_named_owners(settings, tmp_path, manager, owner, team):
+    settings.MEDIA_ROOT = tmp_path
+    person = UserFactory(role=Role.SALES_REP, team=team)
+    LeadAssignmentRule.objects.create(name="Imports", team=team, method=LeadRuleMethod.USER, user=person)
+    LeadFactory(owner=owner, last_name="Existing", email="dup@acme.test")
+    _import(manager, [
+        ["Queued", "Ann", "ann@acme.test", "Acme", "", "web"],
+        ["Named", "Bob", "bob@acme.test", "Acme", owner.email, ""],
+        ["Again", "Dup", "dup@acme.test", "Acme", "", ""],
+        ["Bad", "Owner", "bad@acme.test", "Acme", "nobody@example.com", ""],
+    ], ["Last name", "First name", "E-mail", "Company", "Owner", "Source"])
+    queued = Lead.objects.get(last_name="Queued")
+    named = Lead.objects.get(last_name="Named")
+    assert queued.owner == person and queued.source == "web"
+    assert named.owner == owner and named.team == owner.team and named.source == "import"
+    assert not Lead.objects.filter(last_name__in=["Again", "Bad"]).exists()
+
+
+def test_export_holds_the_visible_filtered_leads(owner, outsider):
+    from exports.registry import EXPORTERS, filtered_rows
+
+    LeadFactory(owner=owner, last_name="Kept", status=LeadStatus.WORKING)
+    LeadFactory(owner=owner, last_name="Filtered", status=LeadStatus.NEW)
+    LeadFactory(owner=outsider, last_name="Hidden", status=LeadStatus.WORKING)
+    exporter = EXPORTERS["contacts.lead"]
+    rows = list(filtered_rows(exporter, owner, "status=working"))
+    assert [lead.last_name for lead in rows] == ["Kept"]
+    headers = [str(header) for header, _value in exporter.columns]
+    assert "Status" in headers and exporter.columns[headers.index("Status")][1](rows[0]) == "Working"
