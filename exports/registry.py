@@ -146,6 +146,33 @@ register(Exporter(
 ))
 
 
+# --- Products (sales/product_*) ------------------------------------------------------------
+
+
+def _products(user):
+    from sales.models import Product
+
+    return Product.objects.visible_to(user).order_by("name", "id")
+
+
+def _product_filter():
+    from sales.product_forms import ProductFilter
+
+    return ProductFilter
+
+
+register(Exporter(
+    target="sales.product", label=_("Products"), list_url="sales:product_list",
+    queryset=_products, filterset=_product_filter,
+    columns=[
+        (_("ID"), lambda p: p.pk), (_("SKU"), lambda p: p.sku), (_("Name"), lambda p: p.name),
+        (_("Family"), lambda p: p.family), (_("Unit"), lambda p: p.unit),
+        (_("Default price"), lambda p: p.default_price), (_("Currency"), lambda p: p.currency),
+        (_("Tax rate, %"), lambda p: p.tax_rate), (_("Active"), lambda p: p.active),
+        (_("Description"), lambda p: p.description), (_("Changed"), lambda p: p.updated_at),
+    ],
+))
+
 
 def _leads(user):
     from contacts.models import Lead

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import billing, views
+from crm.api import billing, products, quotes, views
 
 app_name = "api"
 
@@ -14,6 +14,9 @@ router.register("activities", views.ActivityViewSet, basename="activity")
 router.register("orders", billing.OrderViewSet, basename="order")
 router.register("invoices", billing.InvoiceViewSet, basename="invoice")
 router.register("payments", billing.PaymentViewSet, basename="payment")
+router.register("products", products.ProductViewSet, basename="product")
+router.register("price-books", products.PriceBookViewSet, basename="price-book")
+router.register("quotes", quotes.QuoteViewSet, basename="quote")
 
 urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
