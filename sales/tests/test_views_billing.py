@@ -233,3 +233,46 @@ def test_custom_invoice_template_is_used(client, owner, invoice):
     response = client.get(reverse("sales:invoice_pdf", args=[invoice.pk]))
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert f"CUSTOM {invoice.number} owes 516.00" in text
+
+
+def test_invoice_and_order_exports_hold_what_the_user_sees(client, owner, outsider, settings, tmp_path,
+                                                           django_capture_on_commit_callbacks):
+    import csv
+    import io
+
+    from exports.models import ExportJob, ExportStatus
+
+    settings.MEDIA_ROOT = tmp_path
+    overdue = invoice_for(owner, due_in_days=-5)
+    current = invoice_for(owner, due_in_days=5)
+    hidden = invoice_for(outsider, account=AccountFactory(owner=outsider, team=outsider.team))
+    client.force_login(owner)
+    for target, query, expected, absent in [
+        ("sales.invoice", "overdue=true", [overdue.number], [current.number, hidden.number]),
+        ("sales.order", "", [overdue.order.number, current.order.number], [hidden.order.number]),
+    ]:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("exports:start"), {"target": target, "query": query, "format": "csv"})
+        job = ExportJob.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
+        assert job.status == ExportStatus.DONE, job.last_error if hasattr(job, "last_error") else job
+        download = client.get(reverse("exports:download", args=[job.pk]))
+        rows = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
+        numbers = [row[1] for row in rows[1:]]
+        assert sorted(numbers) == sorted(expected) and not set(absent) & set(numbers)
+
+
+def test_api_filters_and_payments_of_visible_invoices(client, owner, outsider):
+    mine = invoice_for(owner, due_in_days=-5)
+    invoice_for(owner, due_in_days=5)
+    hidden = invoice_for(outsider, account=AccountFactory(owner=outsider, team=outsider.team))
+    billing_services.payment_record(invoice=mine, amount="10.00", actor=owner)
+    billing_services.payment_record(invoice=hidden, amount="20.00", actor=outsider)
+    client.force_login(owner)
+    overdue = client.get("/api/invoices/?overdue=true").json()["results"]
+    assert [row["number"] for row in overdue] == [mine.number]
+    assert overdue[0]["balance"] == "506.00" and len(overdue[0]["lines"]) == 2
+    payments = client.get("/api/payments/").json()["results"]
+    assert [row["amount"] for row in payments] == ["10.00"]
+    order = client.get(f"/api/orders/{mine.order_id}/").json()
+    assert order["number"] == mine.order.number and order["total"] == "516.00"
+    assert client.post("/api/invoices/", {}, content_type="application/json").status_code == 405
