@@ -88,6 +88,8 @@ class Command(BaseCommand):
             Page(f"account 360 ({activity_count:,} activities)", "accounts:detail", args=(hot_account_id,)),
             Page(f"search common ({common_term})", "search", query=common, budget_ms=SEARCH_BUDGET_MS),
             Page(f"search rare ({rare_term})", "search", query=rare, budget_ms=SEARCH_BUDGET_MS),
+            Page("forecast (month, by owner)", "sales:forecast"),
+            Page("forecast (quarter, by team)", "sales:forecast", query="period=quarter&group=team"),
         ]
         self.warn_about_pending_migrations()
         sizes = self.data_sizes()
