@@ -396,3 +396,56 @@ def test_timeline_fragment_for_a_lead(client, owner, outsider):
     assert "Old note" in client.get(reverse("timeline"), {"lead": lead.pk}).content.decode()
     client.force_login(outsider)
     assert client.get(reverse("timeline"), {"lead": lead.pk}).status_code == 404
+
+
+# --- REST API --------------------------------------------------------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def test_api_lists_only_visible_leads_and_filters(owner, outsider):
+    LeadFactory(owner=owner, last_name="Mine", status=LeadStatus.WORKING)
+    LeadFactory(owner=owner, last_name="Other", status=LeadStatus.NEW)
+    hidden = LeadFactory(owner=outsider, last_name="Hidden")
+    api = _api(owner)
+    names = [row["last_name"] for row in api.get("/api/leads/").json()["results"]]
+    assert sorted(names) == ["Mine", "Other"]
+    names = [row["last_name"] for row in api.get("/api/leads/", {"status": "working"}).json()["results"]]
+    assert names == ["Mine"]
+    assert api.get(f"/api/leads/{hidden.pk}/").status_code == 404
+    assert api.patch(f"/api/leads/{hidden.pk}/", {"rating": "hot"}, format="json").status_code == 404
+
+
+def test_api_create_without_owner_is_distributed(owner, team):
+    person = UserFactory(role=Role.SALES_REP, team=team)
+    LeadAssignmentRule.objects.create(name="All", team=team, method="user", user=person)
+    response = _api(owner).post("/api/leads/", {"last_name": "Web", "company": "Form Ltd", "source": "web"},
+                                format="json")
+    assert response.status_code == 201, response.json()
+    assert Lead.objects.get(last_name="Web").owner == person
+
+
+def test_api_refuses_converted_status_disqualify_without_reason_and_bad_phone(owner):
+    lead = LeadFactory(owner=owner)
+    api = _api(owner)
+    assert api.patch(f"/api/leads/{lead.pk}/", {"status": "converted"}, format="json").status_code == 400
+    response = api.patch(f"/api/leads/{lead.pk}/", {"status": "disqualified"}, format="json")
+    assert response.status_code == 400 and "disqualify_reason" in response.json()
+    assert api.patch(f"/api/leads/{lead.pk}/", {"phone": "12"}, format="json").status_code == 400
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.NEW
+
+
+def test_api_read_only_and_delete(owner, executive):
+    lead = LeadFactory(owner=owner)
+    assert _api(executive).get(f"/api/leads/{lead.pk}/").status_code == 200
+    assert _api(executive).delete(f"/api/leads/{lead.pk}/").status_code == 403
+    assert _api(owner).delete(f"/api/leads/{lead.pk}/").status_code == 204
+    lead.refresh_from_db()
+    assert lead.deleted_at is not None

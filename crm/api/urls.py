@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import billing, products, quotes, views
+from crm.api import billing, leads, products, quotes, views
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ router.register("payments", billing.PaymentViewSet, basename="payment")
 router.register("products", products.ProductViewSet, basename="product")
 router.register("price-books", products.PriceBookViewSet, basename="price-book")
 router.register("quotes", quotes.QuoteViewSet, basename="quote")
+router.register("leads", leads.LeadViewSet, basename="lead")
 
 urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),

@@ -1,0 +1,84 @@
+"""/api/leads/: read through the visibility policy (LEAD_DATA), write through contacts.lead_services.
+A lead created without an owner is distributed by the assignment rules, like a web-form or
+imported lead."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from contacts import lead_services
+from contacts.lead_filters import LeadFilter
+from contacts.models import Lead, LeadStatus
+from crm.api.filters import ChangedFilters, IdFilter
+from crm.api.serializers import INVALID_PHONE, OwnedSerializer
+from crm.api.views import OwnedViewSet, _crud_docs
+from crm.models import CustomFieldTarget
+from crm.phones import normalize_phone
+
+
+class LeadSerializer(OwnedSerializer):
+    """Someone who may buy, not yet qualified."""
+
+    custom_target = CustomFieldTarget.LEAD
+    custom = serializers.DictField(required=False, help_text=_("Admin-defined fields by key; null clears one."))
+    status = serializers.ChoiceField(
+        choices=[c for c in LeadStatus.choices if c[0] != LeadStatus.CONVERTED], required=False,
+        help_text=_("new, working, qualified or disqualified (with disqualify_reason). A lead becomes "
+                    "“converted” only through the conversion screen."))
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id", "first_name", "last_name", "title", "company", "email", "phone", "website", "country", "city",
+            "territory", "source", "campaign", "status", "disqualify_reason", "rating", "description", "custom",
+            "converted_at", "converted_account", "converted_contact", "converted_opportunity",
+            *OwnedSerializer.common_fields,
+        ]
+        read_only_fields = ["converted_at", "converted_account", "converted_contact", "converted_opportunity"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].allow_null = True
+        self.fields["owner"].help_text = _("User id. Leave out (or null) on create to have the lead distributed "
+                                           "by the assignment rules.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["status"] = instance.status  # "converted" is shown, never accepted
+        return data
+
+    def validate_phone(self, value):
+        value = value.strip()
+        if value and normalize_phone(value) is None:
+            raise serializers.ValidationError(INVALID_PHONE % {"value": value})
+        return value
+
+    def validate_email(self, value):
+        return value.strip().lower()
+
+
+class LeadApiFilter(ChangedFilters, LeadFilter):
+    territory = IdFilter(field_name="territory_id", label=_("Territory id"))
+
+    class Meta(LeadFilter.Meta):
+        fields = [*LeadFilter.Meta.fields, "territory"]
+
+
+@_crud_docs("lead", "leads", "Filters as on the leads page: status (or `open`), source, rating, owner (`me`, `none` "
+                             "or a user id), campaign, `q` (name, company, e-mail or a phone in any format).")
+class LeadViewSet(OwnedViewSet):
+    model = Lead
+    serializer_class = LeadSerializer
+    filterset_class = LeadApiFilter
+    ordering_fields = ("id", "last_name", "created_at", "updated_at")
+
+    def base_queryset(self):
+        return Lead.objects.select_related("owner")
+
+    def create_record(self, data):
+        return lead_services.lead_create(actor=self.request.user, **data)
+
+    def update_record(self, instance, data):
+        return lead_services.lead_update(lead=instance, actor=self.request.user, **data)
+
+    def delete_record(self, instance):
+        lead_services.lead_delete(lead=instance, actor=self.request.user)
