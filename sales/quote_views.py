@@ -21,6 +21,7 @@ from crm.views import admin_required
 from crm.visibility import (
     can_create,
     can_edit,
+    can_see,
     get_editable_or_404,
     get_visible_or_404,
     require_create,
@@ -166,6 +167,9 @@ def _detail_context(request, quote: Quote, *, line_form=None) -> dict:
         "versions": versions if len(versions) > 1 else [],
         "order": order, "order_url": order_url, "today": timezone.localdate(),
         "product_url": product_autocomplete_url(), "decision_form": ApprovalDecisionForm(),
+        # The customer's name is printed on the quote; a link only for those who may open the record.
+        "account_visible": can_see(user, quote.account),
+        "opportunity_visible": quote.opportunity_id is not None and can_see(user, quote.opportunity),
     }
 
 
