@@ -203,3 +203,33 @@ register(Exporter(
     ],
 ))
 
+
+# --- Quotes (sales/quote_*) ------------------------------------------------------------------
+
+
+def _quotes(user):
+    from sales.models import Quote
+
+    return Quote.objects.visible_to(user).select_related("owner", "account", "contact").order_by("-created_at", "-id")
+
+
+def _quote_filter():
+    from sales.quote_filters import QuoteFilter
+
+    return QuoteFilter
+
+
+register(Exporter(
+    target="sales.quote", label=_("Quotes"), list_url="sales:quote_list",
+    queryset=_quotes, filterset=_quote_filter,
+    columns=[
+        (_("ID"), lambda q: q.pk), (_("Number"), lambda q: q.display_number), (_("Title"), lambda q: q.title),
+        (_("Customer"), lambda q: q.account.name),  # printed on the quote itself
+        (_("Addressed to"), lambda q: q.contact or ""), (_("Status"), lambda q: q.get_status_display()),
+        (_("Discount approval"), lambda q: q.get_approval_status_display()), (_("Currency"), lambda q: q.currency),
+        (_("Subtotal"), lambda q: q.subtotal), (_("Discount"), lambda q: q.discount_total),
+        (_("Tax"), lambda q: q.tax_total), (_("Total"), lambda q: q.total), (_("Date"), lambda q: q.issue_date),
+        (_("Valid until"), lambda q: q.valid_until), (_("Sent"), lambda q: q.sent_at),
+        (_("Owner"), lambda q: q.owner), (_("Created"), lambda q: q.created_at),
+    ],
+))
