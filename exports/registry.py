@@ -233,3 +233,38 @@ register(Exporter(
         (_("Owner"), lambda q: q.owner), (_("Created"), lambda q: q.created_at),
     ],
 ))
+
+
+# --- Opportunities (sales/views.py) ---------------------------------------------------------
+
+
+def _opportunities(user):
+    from crm.visibility import with_visibility_flag
+    from sales.models import Opportunity
+
+    return with_visibility_flag(
+        Opportunity.objects.visible_to(user).select_related("owner", "account", "pipeline", "stage"), user,
+        "account").order_by("expected_close_date", "id")
+
+
+def _opportunity_filter():
+    from sales.filters import OpportunityFilter
+
+    return OpportunityFilter
+
+
+register(Exporter(
+    target="sales.opportunity", label=_("Opportunities"), list_url="sales:opportunity_list",
+    queryset=_opportunities, filterset=_opportunity_filter,
+    columns=[
+        (_("ID"), lambda o: o.pk), (_("Name"), lambda o: o.name),
+        (_("Account"), lambda o: o.account.name if o.account_visible else ""),
+        (_("Pipeline"), lambda o: o.pipeline.name), (_("Stage"), lambda o: o.stage.name),
+        (_("Amount"), lambda o: o.amount), (_("Currency"), lambda o: o.currency),
+        (_("Probability, %"), lambda o: o.probability), (_("Expected close date"), lambda o: o.expected_close_date),
+        (_("Forecast category"), lambda o: o.get_forecast_category_display()),
+        (_("Lead source"), lambda o: o.get_lead_source_display()), (_("Campaign"), lambda o: o.campaign),
+        (_("Next step"), lambda o: o.next_step), (_("Lost reason"), lambda o: o.get_lost_reason_display()),
+        (_("Owner"), lambda o: o.owner), (_("Closed"), lambda o: o.closed_at), (_("Created"), lambda o: o.created_at),
+    ],
+))

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import billing, leads, products, quotes, views
+from crm.api import billing, leads, opportunities, products, quotes, views
 
 app_name = "api"
 
@@ -11,6 +11,8 @@ router = SimpleRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("activities", views.ActivityViewSet, basename="activity")
+router.register("opportunities", opportunities.OpportunityViewSet, basename="opportunity")
+router.register("pipelines", opportunities.PipelineViewSet, basename="pipeline")
 router.register("orders", billing.OrderViewSet, basename="order")
 router.register("invoices", billing.InvoiceViewSet, basename="invoice")
 router.register("payments", billing.PaymentViewSet, basename="payment")
