@@ -48,7 +48,7 @@ def source(name: str):
 
 def tick(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    return {name: run_source(now) for name, run_source in SOURCES.items()}
+    return {name: run_source(now) for name, run_source in list(SOURCES.items())}  # a source may import another
 
 
 def claim_job(job: ScheduledJob, now: datetime) -> bool:

@@ -7,8 +7,10 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
-        from sales import billing_notices  # noqa: F401 - registers the overdue-invoice scheduler source
-        from sales import quote_services  # noqa: F401 - registers the quote-expiry scheduler source
+        from sales import (
+            billing_notices,  # noqa: F401 - registers the overdue-invoice scheduler source
+            quote_services,  # noqa: F401 - registers the quote-expiry scheduler source
+        )
         from webhooks.events import register
 
         for name, label in [
