@@ -131,7 +131,7 @@ def test_detail_shows_timeline_and_history(client, owner):
     client.force_login(owner)
     body = client.get(lead.get_absolute_url()).content.decode()
     assert "Intro call" in body and "History" in body
-    assert f"{reverse('activity_create')}?kind=call&lead={lead.pk}" in body
+    assert f"{reverse('activity_create')}?kind=call&lead={lead.pk}&next=" in body
 
 
 def test_detail_query_budget(client, owner, django_assert_max_num_queries):
