@@ -171,7 +171,7 @@ def product_document_upload(request, pk: int):
             messages.success(request, _("“%(title)s” was added to the product.") % {"title": document.title})
             return redirect(product)
     messages.error(request, _("The document was not uploaded: see the reason under the upload form."))
-    return render(request, "sales/product_detail.html", _detail_context(request, product, form), status=400)
+    return render(request, "sales/product_detail.html", _detail_context(request, product, form))
 
 
 def _document(request, pk: int, document_pk: int) -> ProductDocument:
@@ -309,7 +309,7 @@ def price_book_entry_add(request, pk: int):
                                       unit_price=product.default_price if price is None else price)
         messages.success(request, _("%(product)s is in the price book.") % {"product": product})
         return redirect("sales:price_book_detail", pk=price_book.pk)
-    return render(request, "sales/price_book_detail.html", _price_book_context(request, price_book, form), status=400)
+    return render(request, "sales/price_book_detail.html", _price_book_context(request, price_book, form))
 
 
 def _entry(request, pk: int, entry_pk: int) -> PriceBookEntry:
