@@ -285,3 +285,28 @@ def test_detail_query_count_is_constant(client, owner, manager, django_assert_ma
         assert client.get(quote.get_absolute_url()).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("sales:approval_list")).status_code == 200
+
+
+def test_a_line_from_the_product_picker_takes_the_price_book_price(client, owner):
+    from sales import quote_services
+    from sales.tests.factories import PriceBookEntryFactory
+
+    entry = PriceBookEntryFactory(unit_price=Decimal("80.00"), product__name="Widget", product__unit="box")
+    quote = make_quote(owner, lines=[])
+    quote_services.quote_update(quote=quote, actor=owner, expected_version=None, price_book=entry.price_book)
+    quote.refresh_from_db()
+    client.force_login(owner)
+    page = client.get(quote.get_absolute_url()).content.decode()
+    assert "data-product-url" in page
+    response = client.post(reverse("sales:quote_line_add", args=[quote.pk]),
+                           {"version": quote.lock_version, "product": entry.product.pk, "quantity": "3"})
+    assert response.status_code == 302
+    line = quote.lines.get()
+    assert (line.name, line.unit, line.unit_price, line.line_total) == ("Widget", "box", Decimal("80.00"),
+                                                                        Decimal("240.00"))
+    edit = reverse("sales:quote_line_edit", args=[quote.pk, line.pk])
+    assert client.get(edit).status_code == 200
+    quote.refresh_from_db()
+    assert client.post(edit, {"version": quote.lock_version, "name": "Widget XL", "quantity": "1",
+                              "unit_price": "99", "tax_rate": "0"}).status_code == 302
+    assert Quote.objects.get(pk=quote.pk).total == Decimal("99.00")
