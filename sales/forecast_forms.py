@@ -53,11 +53,16 @@ class DrillDownForm(ForecastFilterForm):
 class TargetsFilterForm(forms.Form):
     period = forms.ChoiceField(label=_("Targets per"), choices=TargetPeriod.choices, required=False)
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100, required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False, empty_label=_("All teams"))
 
-    def values(self) -> tuple[str, int]:
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = fs.visible_teams(user).order_by("name")
+
+    def values(self) -> tuple[str, int, object]:
         self.is_valid()
         return (self.cleaned_data.get("period") or TargetPeriod.MONTH,
-                self.cleaned_data.get("year") or timezone.localdate().year)
+                self.cleaned_data.get("year") or timezone.localdate().year, self.cleaned_data.get("team"))
 
 
 class TargetCellForm(forms.Form):

@@ -251,10 +251,13 @@ class TargetRow:
         return f"target-total-{self.subject.replace(':', '-')}"
 
 
-def _target_rows(user, kind: str, year: int) -> list[TargetRow]:
+def _target_rows(user, kind: str, year: int, team: Team | None = None) -> list[TargetRow]:
     periods = fs.periods_of_year(kind, year)
-    teams = list(fs.visible_teams(user).order_by("name"))
-    people = list(fs.visible_people(user))
+    teams = fs.visible_teams(user).order_by("name")
+    people = fs.visible_people(user)
+    if team is not None:
+        teams, people = teams.filter(pk=team.pk), people.filter(team=team)
+    teams, people = list(teams), list(people)
     targets = {}
     found = SalesTarget.objects.filter(period=kind, period_start__gte=periods[0].start,
                                        period_start__lt=periods[-1].end)
@@ -283,15 +286,16 @@ def _target_rows(user, kind: str, year: int) -> list[TargetRow]:
 
 def targets(request):
     _require_sales_reader(request.user)
-    form = TargetsFilterForm(request.GET)
-    kind, year = form.values()
-    rows = _target_rows(request.user, kind, year)
-    params = {"period": kind, "year": year}
+    form = TargetsFilterForm(request.GET, user=request.user)
+    kind, year, team = form.values()
+    rows = _target_rows(request.user, kind, year, team)
+    params = {"period": kind, "year": year, "team": team.pk if team else ""}
     context = {
         "form": form,
         "rows": rows,
         "kind": kind,
         "year": year,
+        "params": params,
         "periods": fs.periods_of_year(kind, year),
         "can_edit_any": any(row.editable for row in rows),
         "period_links": [(key, label, reverse("sales:targets") + "?" + _query(**{**params, "period": key}))

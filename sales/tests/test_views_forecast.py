@@ -318,3 +318,11 @@ def test_drill_down_and_targets_query_counts_are_constant(client, executive, tea
     assert count_queries(client, reverse("sales:forecast_deals"), {"figure": "all"}, HTMX) == deals_few
     assert count_queries(client, reverse("sales:targets")) == targets_few
     assert targets_few <= 10
+
+
+def test_targets_filtered_by_team(client, executive, owner, outsider, other_team):
+    response = get(client, executive, "sales:targets", {"team": other_team.pk})
+    subjects = [row.subject for row in response.context["rows"]]
+    assert subjects == [f"team:{other_team.pk}", f"user:{outsider.pk}"]
+    response = get(client, owner, "sales:targets", {"team": other_team.pk})  # not the rep's to pick
+    assert [row.subject for row in response.context["rows"]] == [f"user:{owner.pk}"]
