@@ -441,3 +441,18 @@ def test_api_lists_products_and_price_books_read_only(client, support_agent):
     assert entries == [{"product": product.pk, "sku": "API-1", "unit_price": "42.00"}]
     assert client.post("/api/products/", json.dumps({"sku": "X"}), content_type="application/json").status_code == 405
     assert client.get("/api/products/99999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_export_and_import_pages_work_for_products(client, manager, django_capture_on_commit_callbacks):
+    from exports.models import ExportJob
+
+    ProductFactory(name="=HYPERLINK(1)", sku="X-1")
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("exports:start"), {"target": "sales.product", "format": "csv", "query": ""})
+    assert response.status_code == 302
+    job = ExportJob.objects.get(user=manager)
+    assert job.status == "done" and job.total_rows == 1
+    upload_page = client.get(reverse("imports:upload"), {"target": "sales.product"})
+    assert upload_page.status_code == 200 and "Products" in upload_page.content.decode()
