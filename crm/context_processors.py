@@ -4,6 +4,8 @@ def navigation(request):
     if match is None:
         return {"nav_section": ""}
     section = match.app_name or match.url_name or ""
+    if (match.url_name or "").startswith("lead"):  # leads live in contacts/ but belong to the sales menu
+        section = "sales"
     return {"nav_section": section}
 
 
@@ -12,13 +14,17 @@ def notifications(request):
     if user is None or not user.is_authenticated:
         return {}
     from accounts.models import Account
-    from contacts.models import Contact
+    from contacts.models import Contact, Lead
     from crm.models import Activity, Notification
-    from crm.visibility import can_create, managed_team_ids
+    from crm.visibility import Scope, can_create, managed_team_ids, read_scope
+    from sales.models import Opportunity
 
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
         "may_create": {"activity": can_create(user, Activity), "account": can_create(user, Account),
                        "contact": can_create(user, Contact)},
         "can_hand_over": user.is_admin or bool(managed_team_ids(user)),
+        "sales_menu": {"deals": read_scope(user, Opportunity) != Scope.NONE,
+                       "leads": read_scope(user, Lead) != Scope.NONE,
+                       "receivables": user.is_admin or user.role == "executive" or bool(managed_team_ids(user))},
     }

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -21,6 +22,8 @@ from contacts.models import Contact
 from crm import mail, services, visibility
 from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
 from crm.models import Activity, ActivityKind, CustomField, Team, Territory, User
+from crm.visibility import Scope, read_scope
+from sales.models import Opportunity
 
 
 def admin_required(view):
@@ -119,7 +122,38 @@ def section_sales(request):
     by_type = [{**row, "label": labels.get(row["type"], row["type"])} for row in _accounts_by(request.user, "type")]
     latest = Account.objects.visible_to(request.user).select_related("owner").order_by("-created_at")[:10]
     context = {"by_type": by_type, "latest": latest}
+    if read_scope(request.user, Opportunity) != Scope.NONE:
+        context.update(sales_overview(request.user))
     return render(request, "crm/section_sales.html", context)
+
+
+def sales_overview(user) -> dict:
+    """The rep's or manager's sales at a glance: the default pipeline's open stages, the deals
+    closing soonest, and what waits for them. A constant number of queries."""
+    from django.db.models import Sum
+
+    from contacts.models import Lead
+    from sales.models import DiscountApproval, Invoice, StageKind
+    from sales.services import default_pipeline
+
+    pipeline = default_pipeline()
+    deals = Opportunity.objects.visible_to(user)
+    stages = []
+    if pipeline:
+        figures = {row["stage_id"]: row for row in deals.filter(pipeline=pipeline, stage__kind=StageKind.OPEN)
+                   .order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))}
+        stages = [(stage, figures.get(stage.pk, {}).get("count", 0), figures.get(stage.pk, {}).get("total") or 0)
+                  for stage in pipeline.stages.filter(active=True, kind=StageKind.OPEN)]
+    return {
+        "pipeline": pipeline,
+        "pipeline_stages": stages,
+        "closing_soon": list(deals.open().filter(owner=user).select_related("account", "stage")
+                             .order_by("expected_close_date", "id")[:8]),
+        "my_open_leads": Lead.objects.visible_to(user).open().filter(owner=user).count(),
+        "approvals_waiting": DiscountApproval.objects.filter(approver=user, status="pending").count(),
+        "overdue_invoices": Invoice.objects.visible_to(user).overdue().count(),
+        "default_currency": settings.DEFAULT_CURRENCY,
+    }
 
 
 def section_service(request):
