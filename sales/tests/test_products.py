@@ -456,3 +456,29 @@ def test_export_and_import_pages_work_for_products(client, manager, django_captu
     assert job.status == "done" and job.total_rows == 1
     upload_page = client.get(reverse("imports:upload"), {"target": "sales.product"})
     assert upload_page.status_code == 200 and "Products" in upload_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_product_import_job_runs_and_undoes(manager):
+    from imports import services as import_services
+    from imports.models import ImportJob, ImportStatus
+
+    kept = ProductFactory(sku="K-1", name="Kept", default_price=Decimal("1.00"))
+    csv_text = "SKU;Name;Price;Currency\nK-1;Kept renamed;2,00;eur\nN-1;New one;5;EUR\nN-2;Bad one;1;euro\n"
+    job = import_services.job_create(user=manager, target="sales.product",
+                                     upload=SimpleUploadedFile("products.csv", csv_text.encode()))
+    assert set(job.mapping.values()) == {"sku", "name", "default_price", "currency"}
+    job.duplicate_policy = "update"
+    job.save()
+    import_services.job_start(job=job)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    import_services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    kept.refresh_from_db()
+    assert (kept.name, kept.default_price) == ("Kept renamed", Decimal("2.00"))
+    assert Product.objects.get(sku="N-1").currency == "EUR"
+    assert not Product.objects.filter(sku="N-2").exists()
+    import_services.job_undo(job=job, actor=manager)
+    kept.refresh_from_db()
+    assert (kept.name, kept.default_price) == ("Kept", Decimal("1.00"))
+    assert not Product.objects.visible_to(manager).filter(sku="N-1").exists()
