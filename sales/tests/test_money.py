@@ -3,10 +3,13 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sales.money import MINOR_UNITS, compute_totals, effective_discount_pct, quantum, round_money, to_base
+
+# The machine is shared and slow at times: no per-example deadline, no "too slow" health check.
+RELAXED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 CURRENCIES = ["EUR", "USD", "JPY", "KWD", "BHD", "KRW", "GBP"]
 
@@ -32,7 +35,7 @@ def is_quantized(value: Decimal, currency: str) -> bool:
     return value == value.quantize(expected) and value.as_tuple().exponent == expected.as_tuple().exponent
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, **RELAXED)
 @given(lines=lines_strategy, overall=percents, currency=st.sampled_from(CURRENCIES))
 def test_totals_add_up(lines, overall, currency):
     totals = compute_totals(lines, currency=currency, discount_pct=overall)
@@ -43,7 +46,7 @@ def test_totals_add_up(lines, overall, currency):
     assert len(totals.lines) == len(lines)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, **RELAXED)
 @given(lines=lines_strategy, overall=percents, currency=st.sampled_from(CURRENCIES))
 def test_every_amount_is_rounded_to_the_minor_unit(lines, overall, currency):
     totals = compute_totals(lines, currency=currency, discount_pct=overall)
@@ -53,7 +56,7 @@ def test_every_amount_is_rounded_to_the_minor_unit(lines, overall, currency):
     assert all(is_quantized(amount, currency) for amount in amounts), amounts
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, **RELAXED)
 @given(lines=lines_strategy, overall=percents, currency=st.sampled_from(CURRENCIES))
 def test_discount_never_exceeds_the_subtotal_and_nothing_is_negative(lines, overall, currency):
     totals = compute_totals(lines, currency=currency, discount_pct=overall)
@@ -66,7 +69,7 @@ def test_discount_never_exceeds_the_subtotal_and_nothing_is_negative(lines, over
         assert line.tax >= 0
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, **RELAXED)
 @given(lines=lines_strategy, currency=st.sampled_from(CURRENCIES))
 def test_without_discounts_or_taxes_the_total_is_the_sum_of_the_lines(lines, currency):
     plain = [Line(line.quantity, line.unit_price, Decimal(0), Decimal(0)) for line in lines]
@@ -76,7 +79,7 @@ def test_without_discounts_or_taxes_the_total_is_the_sum_of_the_lines(lines, cur
         (round_money(line.quantity * line.unit_price, currency) for line in plain), Decimal(0))
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, **RELAXED)
 @given(lines=lines_strategy, currency=st.sampled_from(CURRENCIES))
 def test_a_full_overall_discount_leaves_nothing_to_pay(lines, currency):
     totals = compute_totals(lines, currency=currency, discount_pct=Decimal(100))
@@ -85,7 +88,7 @@ def test_a_full_overall_discount_leaves_nothing_to_pay(lines, currency):
     assert totals.total == 0
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, **RELAXED)
 @given(line=st.builds(Line, quantities, prices, percents, percents), overall=percents,
        currency=st.sampled_from(CURRENCIES))
 def test_line_amounts_follow_the_documented_formula(line, overall, currency):
@@ -99,6 +102,7 @@ def test_line_amounts_follow_the_documented_formula(line, overall, currency):
     assert amounts.tax == round_money((gross - own - share) * line.tax_rate / 100, currency)
 
 
+@settings(**RELAXED)
 @given(currency=st.sampled_from(CURRENCIES))
 def test_minor_units_per_iso_4217(currency):
     assert quantum("JPY") == Decimal(1) and quantum("EUR") == Decimal("0.01") and quantum("KWD") == Decimal("0.001")
@@ -117,7 +121,7 @@ def test_rounding_is_half_up():
 # --- effective_discount_pct -------------------------------------------------------
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, **RELAXED)
 @given(lines=lines_strategy, overall=percents)
 def test_effective_discount_is_between_the_largest_part_and_100(lines, overall):
     effective = effective_discount_pct(lines, discount_pct=overall)
@@ -127,7 +131,7 @@ def test_effective_discount_is_between_the_largest_part_and_100(lines, overall):
     assert effective == effective.quantize(Decimal("0.01"))
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, **RELAXED)
 @given(lines=lines_strategy, overall=percents)
 def test_effective_discount_combines_line_and_overall(lines, overall):
     assume(lines)
@@ -135,13 +139,14 @@ def test_effective_discount_combines_line_and_overall(lines, overall):
     assert abs(effective_discount_pct(lines, discount_pct=overall) - expected) <= Decimal("0.005")
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, **RELAXED)
 @given(lines=lines_strategy, low=percents, high=percents)
 def test_effective_discount_grows_with_the_overall_discount(lines, low, high):
     low, high = sorted((low, high))
     assert effective_discount_pct(lines, discount_pct=low) <= effective_discount_pct(lines, discount_pct=high)
 
 
+@settings(**RELAXED)
 @given(overall=percents)
 def test_effective_discount_of_no_lines_is_the_overall_discount(overall):
     assert effective_discount_pct([], discount_pct=overall) == overall
@@ -152,6 +157,7 @@ def test_ten_and_ten_is_nineteen():
     assert effective_discount_pct([line], discount_pct=Decimal(10)) == Decimal("19.00")
 
 
+@settings(**RELAXED)
 @given(amount=prices, rate=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(1000), places=8))
 def test_to_base_is_rounded_to_cents(amount, rate):
     assert to_base(amount, rate) == to_base(amount, rate).quantize(Decimal("0.01"))
