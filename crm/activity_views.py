@@ -68,14 +68,16 @@ def activity_create(request):
 
 def activity_detail(request, pk: int):
     activity = visibility.get_visible_or_404(
-        Activity.objects.select_related("owner", "account", "contact").prefetch_related("attendees"),
-        request.user, pk=pk,
+        Activity.objects.select_related("owner", "account", "contact", "opportunity", "lead")
+        .prefetch_related("attendees"), request.user, pk=pk,
     )
     return render(request, "crm/activity_detail.html", {
         "activity": activity,
         "can_edit": visibility.can_edit(request.user, activity),
         "account_visible": bool(activity.account_id) and visibility.can_see(request.user, activity.account),
         "contact_visible": bool(activity.contact_id) and visibility.can_see(request.user, activity.contact),
+        "opportunity_visible": bool(activity.opportunity_id) and visibility.can_see(request.user, activity.opportunity),
+        "lead_visible": bool(activity.lead_id) and visibility.can_see(request.user, activity.lead),
         "history": history_for(activity, user=request.user),
     })
 

@@ -449,3 +449,11 @@ def test_api_read_only_and_delete(owner, executive):
     assert _api(owner).delete(f"/api/leads/{lead.pk}/").status_code == 204
     lead.refresh_from_db()
     assert lead.deleted_at is not None
+
+
+def test_activity_page_links_back_to_its_lead(client, owner):
+    lead = LeadFactory(owner=owner, first_name="Ada", last_name="Byron", company="")
+    activity = Activity.objects.create(kind=ActivityKind.NOTE, subject="Met", owner=owner, team=owner.team, lead=lead)
+    client.force_login(owner)
+    body = client.get(activity.get_absolute_url()).content.decode()
+    assert f'href="{lead.get_absolute_url()}"' in body
