@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -83,10 +84,11 @@ def lead_queue(request):
 
 
 EXPORT_COLUMNS = [
-    (_("First name"), "first_name"), (_("Last name"), "last_name"), (_("Job title"), "title"),
-    (_("Company"), "company"), (_("E-mail"), "email"), (_("Phone"), "phone"), (_("Source"), "get_source_display"),
-    (_("Campaign"), "campaign"), (_("Status"), "get_status_display"), (_("Rating"), "get_rating_display"),
-    (_("Owner"), "owner"), (_("Created"), "created_at"),
+    (_lazy("First name"), "first_name"), (_lazy("Last name"), "last_name"), (_lazy("Job title"), "title"),
+    (_lazy("Company"), "company"), (_lazy("E-mail"), "email"), (_lazy("Phone"), "phone"),
+    (_lazy("Source"), "get_source_display"),
+    (_lazy("Campaign"), "campaign"), (_lazy("Status"), "get_status_display"), (_lazy("Rating"), "get_rating_display"),
+    (_lazy("Owner"), "owner"), (_lazy("Created"), "created_at"),
 ]
 
 
