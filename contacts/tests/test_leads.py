@@ -359,3 +359,19 @@ def test_export_holds_the_visible_filtered_leads(owner, outsider):
     assert [lead.last_name for lead in rows] == ["Kept"]
     headers = [str(header) for header, _value in exporter.columns]
     assert "Status" in headers and exporter.columns[headers.index("Status")][1](rows[0]) == "Working"
+
+
+def test_timeline_page_for_an_opportunity_and_a_lead(owner):
+    from crm.timeline import timeline_page
+    from sales.tests.factories import OpportunityFactory
+
+    deal = OpportunityFactory(owner=owner)
+    lead = LeadFactory(owner=owner)
+    Activity.objects.create(kind=ActivityKind.NOTE, subject="About the deal", owner=owner, team=owner.team,
+                            opportunity=deal, account=deal.account)
+    Activity.objects.create(kind=ActivityKind.NOTE, subject="About the lead", owner=owner, team=owner.team, lead=lead)
+    services.lead_update(lead=lead, actor=owner, rating="hot")
+    assert [a.subject for a in timeline_page(user=owner, opportunity=deal).items] == ["About the deal"]
+    items = timeline_page(user=owner, lead=lead).items
+    assert "About the lead" in [getattr(item, "subject", "") for item in items]
+    assert any(getattr(item, "is_change", False) and item.changes[0][0] == "rating" for item in items)
