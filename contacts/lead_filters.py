@@ -42,7 +42,7 @@ class LeadFilter(django_filters.FilterSet):
         if not value:
             return queryset
         if "@" in value:
-            return queryset.filter(email__iexact=value)
+            return queryset.filter(email=value.lower())  # stored lower-cased
         if looks_like_phone(value):
             e164 = normalize_phone(value)
             return queryset.filter(phone_e164=e164) if e164 else queryset.none()

@@ -28,6 +28,7 @@ CONVERTIBLE = (LeadStatus.WORKING, LeadStatus.QUALIFIED)
 
 
 def _check_status(lead: Lead) -> None:
+    lead.email = (lead.email or "").strip().lower()  # one spelling, so the e-mail index finds duplicates
     if lead.status == LeadStatus.DISQUALIFIED and not lead.disqualify_reason:
         raise ValidationError({"disqualify_reason": _("Say why the lead is disqualified.")})
     if lead.status != LeadStatus.DISQUALIFIED:
@@ -243,7 +244,7 @@ def lead_duplicates(*, user, first_name: str = "", last_name: str = "", company:
     first_name, last_name, company = first_name.strip(), last_name.strip(), company.strip()
     condition = Q(pk__in=[])
     if email:
-        condition |= Q(email__iexact=email)
+        condition |= Q(email=email)  # stored lower-cased (form, API, import), so the index serves it
     if phone_e164:
         condition |= Q(phone_e164=phone_e164)
     if last_name and first_name:
