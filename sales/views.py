@@ -22,6 +22,7 @@ from crm.history import history_for
 from crm.list_tools import to_int
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
+from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     Scope,
     assignable_owners,
@@ -146,7 +147,7 @@ def opportunity_detail(request, pk: int):
             Opportunity.objects.select_related("owner", "team", "account", "pipeline", "stage", "primary_contact"),
             request.user, "account"),
         request.user, pk=pk)
-    history = history_for(opportunity, user=request.user, limit=HISTORY_SHOWN)
+    history = history_for(opportunity, user=request.user, limit=CHANGES_SCANNED)  # History card and timeline
     stage_changes = (opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")[:50])
     roles = (OpportunityContactRole.objects.filter(opportunity=opportunity)
              .select_related("contact").order_by("id"))
@@ -161,14 +162,15 @@ def opportunity_detail(request, pk: int):
         "roles": [(role, role.contact_id in visible_contacts) for role in roles],
         "role_form": ContactRoleForm(user=request.user, account_id=opportunity.account_id) if editable else None,
         "lost_reasons": LostReason.choices,
-        "history": history,
+        "history": history[:HISTORY_SHOWN],
         "custom_values": custom_fields.display(CustomFieldTarget.OPPORTUNITY, opportunity.custom),
         "activity_kinds": ActivityKind.choices,
         "quotes": _quotes_of(opportunity, request.user),
         "quote_create_url": _url_if_present("sales:quote_create"),
         "lines_template": _template_if_present("sales/_opportunity_lines.html"),
-        "timeline": _timeline(request, opportunity),
-        "timeline_template": "sales/_activities.html",
+        "timeline": timeline_page(user=request.user, opportunity=opportunity, kind=request.GET.get("kind", ""),
+                                  history=history),
+        "timeline_url": f"/timeline/?opportunity={opportunity.pk}",
     }
     return render(request, "sales/opportunity_detail.html", context)
 
@@ -192,13 +194,6 @@ def _quotes_of(opportunity, user) -> list:
     from sales.models import Quote
 
     return list(Quote.objects.visible_to(user).filter(opportunity=opportunity).order_by("-created_at")[:20])
-
-
-def _timeline(request, opportunity):
-    from crm.models import Activity
-
-    return list(Activity.objects.visible_to(request.user).filter(opportunity=opportunity)
-                .select_related("owner").order_by("-occurred_at", "-id")[:25])
 
 
 def opportunity_create(request):

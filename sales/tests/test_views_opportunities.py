@@ -252,3 +252,17 @@ def test_sales_overview_shows_my_pipeline_only_to_sales_readers(client, owner, o
     client.force_login(support_agent)
     body = client.get(reverse("sales")).content.decode()
     assert "Closing soon" not in body and "approvals-waiting" not in body and "Pipeline board" not in body
+
+
+def test_the_opportunity_timeline_shows_its_activities_and_stage_changes(client, owner, pipeline):
+    from crm.models import Activity
+    from sales import services
+
+    deal = OpportunityFactory(owner=owner, pipeline=pipeline)
+    Activity.objects.create(kind="call", subject="Discussed the rollout", owner=owner, team=owner.team,
+                            opportunity=deal, account=deal.account)
+    services.opportunity_move(opportunity=deal, stage=stage(pipeline, "Proposal"), actor=owner, expected_version=1)
+    client.force_login(owner)
+    body = client.get(deal.get_absolute_url()).content.decode()
+    assert "Discussed the rollout" in body
+    assert "Qualification → Proposal" in body  # the stage change on the timeline
