@@ -49,6 +49,10 @@ class OpportunityFilter(django_filters.FilterSet):
                                            lookup_expr="gte", widget=DATE_INPUT)
     close_to = django_filters.DateFilter(label=_("Closing until"), field_name="expected_close_date",
                                          lookup_expr="lte", widget=DATE_INPUT)
+    closed_from = django_filters.DateFilter(label=_("Closed from"), field_name="closed_at", lookup_expr="date__gte",
+                                            widget=DATE_INPUT)
+    closed_to = django_filters.DateFilter(label=_("Closed until"), field_name="closed_at", lookup_expr="date__lte",
+                                          widget=DATE_INPUT)
     amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(label=_("Amount up to"), field_name="amount", lookup_expr="lte")
     account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)

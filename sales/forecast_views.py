@@ -55,8 +55,9 @@ def _list_url(values: dict, row: fs.ForecastRow, figure: str, group_by: str) -> 
               "close_from": period.start.isoformat(), "close_to": period.last_day.isoformat()}
     if not row.is_total and row.key is not None:
         params["owner" if group_by == fs.OWNER else "team"] = row.key
-    if figure == "won":
+    if figure == "won":  # won in the period: by the day it closed, not the day it was expected to
         params["status"] = StageKind.WON
+        params["closed_from"], params["closed_to"] = params.pop("close_from"), params.pop("close_to")
     else:
         params["status"] = StageKind.OPEN
         if figure in fs.CATEGORY_FIGURES:

@@ -266,3 +266,17 @@ def test_the_opportunity_timeline_shows_its_activities_and_stage_changes(client,
     body = client.get(deal.get_absolute_url()).content.decode()
     assert "Discussed the rollout" in body
     assert "Qualification → Proposal" in body  # the stage change on the timeline
+
+
+def test_won_deals_filter_by_the_day_they_closed(client, owner, pipeline):
+    import datetime as dt
+
+    closed = dt.datetime(2026, 10, 15, 12, 0, tzinfo=dt.UTC)
+    OpportunityFactory(owner=owner, pipeline=pipeline, name="Won in October", stage=stage(pipeline, "Won"),
+                       closed_at=closed, expected_close_date=dt.date(2026, 12, 31))
+    OpportunityFactory(owner=owner, pipeline=pipeline, name="Won in September", stage=stage(pipeline, "Won"),
+                       closed_at=closed - dt.timedelta(days=30))
+    client.force_login(owner)
+    body = client.get(reverse("sales:opportunity_list"), {"status": "won", "closed_from": "2026-10-01",
+                                                         "closed_to": "2026-10-31"}).content.decode()
+    assert "Won in October" in body and "Won in September" not in body
