@@ -248,7 +248,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM API",
-    "DESCRIPTION": "Accounts, contacts and activities. Authenticate with `Authorization: Token <key>` "
+    "DESCRIPTION": "Accounts, contacts, activities, leads, opportunities, products, quotes, orders, invoices "
+                   "and payments. Authenticate with `Authorization: Token <key>` "
                    "(keys are made on /profile/tokens/). See docs/api.md.",
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/",
@@ -259,6 +260,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "displayRequestDuration": True},
+    "ENUM_NAME_OVERRIDES": {
+        "LeadSourceEnum": "crm.choices.LeadSource",
+        "ActivityKindEnum": "crm.models.ActivityKind",
+        "StageKindEnum": "sales.models.StageKind",
+        "PriceBookKindEnum": "sales.models.PriceBookKind",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "crm.api.schema.add_error_responses"],
 }

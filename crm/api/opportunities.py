@@ -11,7 +11,7 @@ from contacts.models import Contact
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import OwnedSerializer
 from crm.api.views import OwnedViewSet, _crud_docs
-from crm.models import CustomFieldTarget
+from crm.models import CustomFieldTarget, Territory
 from crm.visibility import Scope, read_scope
 from sales import services
 from sales.filters import OpportunityFilter
@@ -77,9 +77,14 @@ class OpportunitySerializer(OwnedSerializer):
 class OpportunityApiFilter(ChangedFilters, OpportunityFilter):
     owner = IdFilter(field_name="owner_id", label=_("Owner (user id)"))
     account = IdFilter(field_name="account_id", label=_("Account id"))
+    territory = IdFilter(label=_("Territory id (its sub-territories included)"), method="in_territory_id")
 
     class Meta(OpportunityFilter.Meta):
         pass
+
+    def in_territory_id(self, queryset, name, value):
+        territory = Territory.objects.filter(pk=value).first()
+        return self.in_territory(queryset, name, territory) if territory else queryset.none()
 
 
 @_crud_docs("opportunity", "opportunities", "Filters as on the opportunities page: status (open/won/lost), "

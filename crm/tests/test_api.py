@@ -23,7 +23,7 @@ from contacts.tests.factories import ContactFactory
 from crm.api import tokens
 from crm.history import history_for
 from crm.models import Activity, ApiToken, CustomField, Reminder
-from crm.tests.test_visibility_matrix import PRIVATE, SHARED, make_task
+from crm.tests.test_visibility_matrix import PRIVATE, make_task, shared
 
 pytestmark = pytest.mark.django_db
 
@@ -215,11 +215,11 @@ API_MODELS = [
 
 
 @pytest.mark.parametrize(("endpoint", "factory", "change"), API_MODELS)
-@pytest.mark.parametrize("shared", [False, True], ids=["private", "shared"])
+@pytest.mark.parametrize("is_shared", [False, True], ids=["private", "shared"])
 @pytest.mark.parametrize("actor", list(PRIVATE))
-def test_matrix(cast, endpoint, factory, change, shared, actor):
-    record = factory(owner=cast["owner"], shared_with_team=shared, name="Matrix Record Ltd")
-    visible, editable = (SHARED if shared else PRIVATE)[actor]
+def test_matrix(cast, endpoint, factory, change, is_shared, actor):
+    record = factory(owner=cast["owner"], shared_with_team=is_shared, name="Matrix Record Ltd")
+    visible, editable = (shared(PRIVATE) if is_shared else PRIVATE)[actor]
     api = api_for(cast[actor])
     url = f"/api/{endpoint}/{record.pk}/"
 
