@@ -12,7 +12,7 @@ from crm.phones import looks_like_phone, normalize_phone
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
-DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class AccountFilter(django_filters.FilterSet):

@@ -27,7 +27,7 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
             "shared_with_team", "email_opt_in", "email_opt_in_source", "email_opt_in_wording", "do_not_call",
         ]
         widgets = {
-            "birthday": forms.DateInput(attrs={"type": "date"}),
+            "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "address": forms.Textarea(attrs={"rows": 2}),
             "description": forms.Textarea(attrs={"rows": 3}),
             "email_opt_in_wording": forms.Textarea(attrs={"rows": 2}),

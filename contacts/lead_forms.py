@@ -123,7 +123,7 @@ class LeadConvertForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=2, min_value=0, required=False)
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
     expected_close_date = forms.DateField(label=_("Expected close date"), required=False,
-                                          widget=forms.DateInput(attrs={"type": "date"}))
+                                          widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, user: User, lead: Lead, **kwargs):
         from sales.models import Stage, StageKind

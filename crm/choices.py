@@ -13,3 +13,8 @@ class LeadSource(models.TextChoices):
     PARTNER = "partner", _("Partner")
     IMPORT = "import", _("Import")
     OTHER = "other", _("Other")
+
+
+# Django 6.1's empty-choice label for model-field selects has no Russian or Ukrainian translation
+# in Django itself; naming it here puts it in our catalogues (locale/), which Django reads first.
+BLANK_CHOICE_LABEL = _("- Select an option -")

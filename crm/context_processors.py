@@ -22,7 +22,7 @@ def notifications(request):
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
         "may_create": {"activity": can_create(user, Activity), "account": can_create(user, Account),
-                       "contact": can_create(user, Contact)},
+                       "contact": can_create(user, Contact), "opportunity": can_create(user, Opportunity)},
         "can_hand_over": user.is_admin or bool(managed_team_ids(user)),
         "sales_menu": {"deals": read_scope(user, Opportunity) != Scope.NONE,
                        "leads": read_scope(user, Lead) != Scope.NONE,

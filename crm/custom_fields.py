@@ -26,7 +26,7 @@ def form_field(definition: CustomField) -> forms.Field:
     if definition.kind == CustomFieldKind.NUMBER:
         return forms.DecimalField(max_digits=20, decimal_places=4, **common)
     if definition.kind == CustomFieldKind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
     if definition.kind == CustomFieldKind.CHOICE:
         choices = [("", "—")] + [(option, option) for option in definition.choice_list]
         return forms.ChoiceField(choices=choices, **common)
@@ -115,7 +115,7 @@ def add_filters(filterset: django_filters.FilterSet, target: str) -> None:
                 widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
         elif definition.kind == CustomFieldKind.DATE:
             field = django_filters.DateFilter(label=definition.label, method=_containment(definition),
-                                              widget=forms.DateInput(attrs={"type": "date"}))
+                                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
         else:
             field = django_filters.CharFilter(label=definition.label, method=_containment(definition))
         field.model = filterset._meta.model

@@ -7,9 +7,11 @@ HistoryMiddleware attaches the signed-in user and the URL to each change.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 import pghistory.models
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import User
@@ -89,6 +91,29 @@ def _display(model_field, value, names):
         return dict(model_field.flatchoices).get(value, value)
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
+    return _formatted(model_field, value)
+
+
+def _formatted(model_field, value):
+    """Dates, times and amounts as the pages show them (the diff holds their JSON strings)."""
+    from django.utils import formats
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    if isinstance(model_field, models.DateTimeField) and isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is not None:
+            return formats.date_format(timezone.localtime(parsed) if timezone.is_aware(parsed) else parsed,
+                                       "SHORT_DATETIME_FORMAT")
+    elif isinstance(model_field, models.DateField) and isinstance(value, str):
+        parsed = parse_date(value)
+        if parsed is not None:
+            return formats.date_format(parsed, "SHORT_DATE_FORMAT")
+    elif isinstance(model_field, models.DecimalField):
+        try:
+            return formats.number_format(Decimal(str(value)), decimal_pos=model_field.decimal_places,
+                                         use_l10n=True, force_grouping=True)
+        except (InvalidOperation, ValueError):
+            return value
     return value
 
 

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sales.models import PaymentMethod, Shipment
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ShipmentForm(forms.ModelForm):

@@ -11,7 +11,7 @@ from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
 from sales.models import ForecastCategory, Opportunity, Pipeline, Stage, StageKind
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
 STATUSES = [(StageKind.OPEN, _("Open")), (StageKind.WON, _("Won")), (StageKind.LOST, _("Lost"))]
 
@@ -22,6 +22,16 @@ def people_visible_to(user, model):
     if visibility.read_scope(user, model) != visibility.Scope.ALL:
         people = people.filter(Q(pk=user.pk) | Q(team_id__in=[*visibility.managed_team_ids(user), user.team_id]))
     return people.order_by("first_name", "last_name")
+
+
+def use_small_controls(filterset) -> None:
+    """Bootstrap classes on the filter panel's widgets, so the template renders them in a plain loop
+    (crispy's per-field templates cost ~10 ms on a sixteen-field panel)."""
+    for field in filterset.form.fields.values():
+        if isinstance(field.widget, forms.HiddenInput):
+            continue
+        is_select = isinstance(field.widget, forms.Select)
+        field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
 
 
 def territory_and_below(territory: Territory) -> set[int]:
@@ -40,7 +50,7 @@ class OpportunityFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all())
     pipeline = django_filters.ModelChoiceFilter(label=_("Pipeline"), queryset=Pipeline.objects.all())
     stage = django_filters.ModelChoiceFilter(label=_("Stage"), queryset=Stage.objects.select_related("pipeline"))
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=STATUSES, field_name="stage__kind")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=STATUSES, method="with_status")
     forecast_category = django_filters.ChoiceFilter(label=_("Forecast category"), choices=ForecastCategory.choices)
     territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
                                                  method="in_territory")
@@ -66,6 +76,7 @@ class OpportunityFilter(django_filters.FilterSet):
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
         self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
         custom_fields.add_filters(self, CustomFieldTarget.OPPORTUNITY)
+        use_small_controls(self)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -80,6 +91,10 @@ class OpportunityFilter(django_filters.FilterSet):
         if value == "team":
             return queryset.filter(team_id__in={*visibility.managed_team_ids(user), user.team_id} - {None})
         return queryset
+
+    def with_status(self, queryset, name, value):
+        # By stage ids (a short list) rather than a join on the stage: the list keeps its index order.
+        return queryset.filter(stage_id__in=list(Stage.objects.filter(kind=value).values_list("id", flat=True)))
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(account__territory_id__in=territory_and_below(value))
@@ -102,9 +117,7 @@ class BoardFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
-        for field in self.form.fields.values():  # a one-line filter bar: small controls
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+        use_small_controls(self)
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(account__territory_id__in=territory_and_below(value))

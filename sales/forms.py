@@ -137,6 +137,41 @@ class StageFormSet(BaseInlineFormSet):
                 % {"kinds": ", ".join(str(label) for label in missing)})
 
 
-StageFormSetFactory = inlineformset_factory(
-    Pipeline, Stage, formset=StageFormSet, fields=["name", "position", "probability", "kind", "active"],
-    extra=2, can_delete=True)
+# A new pipeline starts from the usual stages (rename or delete what does not fit); an existing
+# one gets three empty rows to add stages.
+STARTER_STAGES = [
+    (_("Qualification"), 10, StageKind.OPEN), (_("Needs analysis"), 25, StageKind.OPEN),
+    (_("Proposal"), 50, StageKind.OPEN), (_("Negotiation"), 75, StageKind.OPEN),
+    (_("Won"), 100, StageKind.WON), (_("Lost"), 0, StageKind.LOST),
+]
+
+
+class StageForm(forms.ModelForm):
+    """One row of the stages table: compact controls, each labelled for screen readers."""
+
+    class Meta:
+        model = Stage
+        fields = ["name", "position", "probability", "kind", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            css = {"active": "form-check-input", "kind": "form-select form-select-sm"}.get(
+                name, "form-control form-control-sm")
+            field.widget.attrs.update({"class": css, "aria-label": str(field.label)})
+
+
+def stage_formset(data, pipeline: Pipeline):
+    fields = ["name", "position", "probability", "kind", "active"]
+    if pipeline.pk:
+        factory = inlineformset_factory(Pipeline, Stage, form=StageForm, formset=StageFormSet, fields=fields, extra=3,
+                                        can_delete=True)
+        return factory(data, instance=pipeline, prefix="stages")
+    factory = inlineformset_factory(Pipeline, Stage, form=StageForm, formset=StageFormSet, fields=fields,
+                                    extra=len(STARTER_STAGES) + 2, can_delete=True)
+    # Initial values only to show the form: on submit, rows equal to their initial values would
+    # count as unchanged and be skipped, so the posted rows are read as typed.
+    initial = None if data else [
+        {"name": str(name), "position": index, "probability": probability, "kind": kind, "active": True}
+        for index, (name, probability, kind) in enumerate(STARTER_STAGES)]
+    return factory(data, instance=pipeline, prefix="stages", initial=initial)

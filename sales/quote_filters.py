@@ -9,7 +9,7 @@ from crm import visibility
 from crm.models import User
 from sales.models import ApprovalStatus, Quote, QuoteStatus
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class QuoteFilter(django_filters.FilterSet):

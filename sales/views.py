@@ -1,7 +1,7 @@
 """Opportunities: list, page, create/edit, the board, and the pipelines admins edit."""
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts.models import Account
 from contacts.models import Contact
 from crm import custom_fields, list_tools
 from crm.history import history_for
@@ -36,7 +37,7 @@ from crm.visibility import (
 )
 from sales import services
 from sales.filters import BoardFilter, OpportunityFilter
-from sales.forms import ContactRoleForm, MoveForm, OpportunityForm, PipelineForm, StageFormSetFactory
+from sales.forms import ContactRoleForm, MoveForm, OpportunityForm, PipelineForm, stage_formset
 from sales.models import LostReason, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
 
 HISTORY_SHOWN = 50
@@ -71,13 +72,16 @@ def _weighted():
 
 def opportunity_list(request):
     _require_sales_reader(request.user)
-    base = with_visibility_flag(
-        Opportunity.objects.visible_to(request.user).select_related("owner", "account", "stage", "pipeline"),
-        request.user, "account")
+    base = Opportunity.objects.visible_to(request.user).select_related("owner", "account", "stage", "pipeline")
     opportunity_filter = OpportunityFilter(request.GET, queryset=base, request=request)
     sort = request.GET.get("sort", "close")
     page = paginate(opportunity_filter.qs.order_by(*SORTS.get(sort, SORTS["close"])), request.GET.get("page"),
                     count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
+    # Which accounts on this page the user may open: one query on 50 ids (not a join in the count).
+    shown = set(Account.objects.visible_to(request.user).filter(pk__in={row.account_id for row in page.rows})
+                .values_list("id", flat=True))
+    for row in page.rows:
+        row.account_visible = row.account_id in shown
     return render(request, "sales/opportunity_list.html", {
         "filter": opportunity_filter, "page": page, "sort": sort,
         "can_create": can_create(request.user, Opportunity),
@@ -327,7 +331,7 @@ def board(request, pk: int | None = None):
     figures = _column_figures(deals, stages)
     columns = []
     for stage in stages:
-        cards = _column_cards(deals, stage, offset=0)
+        cards = _column_cards(deals, stage, offset=0, user=request.user)
         columns.append({"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS,
                         **figures.get(stage.pk, {"count": 0, "total": Decimal(0), "weighted": Decimal(0)})})
     return render(request, "sales/board.html", {
@@ -349,10 +353,13 @@ def _in_column(deals, stage: Stage):
     return deals
 
 
-def _column_cards(deals, stage: Stage, *, offset: int) -> list:
+def _column_cards(deals, stage: Stage, *, offset: int, user) -> list:
     order = ("expected_close_date", "id") if stage.kind == StageKind.OPEN else ("-closed_at", "-id")
-    return list(_in_column(deals, stage).select_related("account", "owner").order_by(*order)
-                [offset:offset + BOARD_CARDS + 1])
+    cards = list(_in_column(deals, stage).select_related("account", "owner").order_by(*order)
+                 [offset:offset + BOARD_CARDS + 1])
+    for card in cards:  # only cards the user may move can be dragged (no query: the policy is in memory)
+        card.movable = can_edit(user, card)
+    return cards
 
 
 def _column_figures(deals, stages) -> dict:
@@ -378,7 +385,7 @@ def board_column(request, pk: int, stage_pk: int):
     board_filter = BoardFilter(request.GET, queryset=Opportunity.objects.visible_to(request.user)
                                .filter(pipeline=pipeline), request=request)
     offset = max(0, min(to_int(request.GET.get("offset")) or 0, 10_000))
-    cards = _column_cards(board_filter.qs, stage, offset=offset)
+    cards = _column_cards(board_filter.qs, stage, offset=offset, user=request.user)
     return render(request, "sales/board.html#more-cards", {
         "pipeline": pipeline,
         "column": {"stage": stage, "cards": cards[:BOARD_CARDS], "more": len(cards) > BOARD_CARDS},
@@ -417,6 +424,7 @@ def board_move(request):
     except ValidationError as error:
         return JsonResponse({"error": " ".join(error.messages)}, status=400)
     opportunity = Opportunity.objects.select_related("account", "owner", "stage").get(pk=opportunity.pk)
+    opportunity.movable = True
     board_filter = BoardFilter(request.POST, queryset=Opportunity.objects.visible_to(request.user)
                                .filter(pipeline=opportunity.pipeline), request=request)
     stages = list(opportunity.pipeline.stages.filter(active=True))
@@ -432,8 +440,8 @@ def _figures_text(figure: dict | None) -> dict:
     from django.contrib.humanize.templatetags.humanize import intcomma
 
     figure = figure or {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
-    return {"count": figure["count"], "total": intcomma(f"{figure['total']:.0f}"),
-            "weighted": intcomma(f"{figure['weighted']:.0f}")}
+    return {"count": figure["count"], "total": intcomma(figure["total"].quantize(Decimal(1), ROUND_HALF_UP)),
+            "weighted": intcomma(figure["weighted"].quantize(Decimal(1), ROUND_HALF_UP))}
 
 
 # --- Pipelines (admins) --------------------------------------------------------------------------
@@ -454,7 +462,7 @@ def pipeline_edit(request, pk: int | None = None):
     _require_admin(request.user)
     pipeline = get_object_or_404(Pipeline, pk=pk) if pk else Pipeline()
     form = PipelineForm(request.POST or None, instance=pipeline)
-    formset = StageFormSetFactory(request.POST or None, instance=pipeline, prefix="stages")
+    formset = stage_formset(request.POST or None, pipeline)
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             services.pipeline_save(form=form, formset=formset, actor=request.user)

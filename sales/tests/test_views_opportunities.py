@@ -37,7 +37,7 @@ def test_list_query_count_does_not_grow_with_rows(client, owner, pipeline, djang
     for _ in range(30):
         OpportunityFactory(owner=owner, pipeline=pipeline)
     client.force_login(owner)
-    with django_assert_max_num_queries(18):  # constant: 5 of them fill the filter panel's selects
+    with django_assert_max_num_queries(19):  # constant: 5 of them fill the filter panel's selects
         response = client.get(reverse("sales:opportunity_list"), {"status": "open", "sort": "-amount"})
     assert response.status_code == 200
 
@@ -280,3 +280,30 @@ def test_won_deals_filter_by_the_day_they_closed(client, owner, pipeline):
     body = client.get(reverse("sales:opportunity_list"), {"status": "won", "closed_from": "2026-10-01",
                                                          "closed_to": "2026-10-31"}).content.decode()
     assert "Won in October" in body and "Won in September" not in body
+
+
+def test_a_new_pipeline_starts_from_the_usual_stages(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get(reverse("sales:pipeline_create"))
+    formset = page.context["formset"]
+    data = {"name": "Partners", "position": 2, "active": "on"}
+    for key, value in formset.management_form.initial.items():
+        data[f"stages-{key}"] = value
+    for index, form in enumerate(formset.forms):
+        for name in ("name", "position", "probability", "kind"):  # what the browser posts back untouched
+            value = form[name].value()
+            data[f"stages-{index}-{name}"] = "" if value is None else value
+        data[f"stages-{index}-active"] = "on"
+    response = client.post(reverse("sales:pipeline_create"), data)
+    assert response.status_code == 302, response.context["formset"].non_form_errors()
+    assert [stage.name for stage in Pipeline.objects.get(name="Partners").stages.all()] == [
+        "Qualification", "Needs analysis", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_only_cards_the_user_may_move_can_be_dragged(client, owner, executive, pipeline):
+    OpportunityFactory(owner=owner, pipeline=pipeline)
+    client.force_login(owner)
+    assert b"board-card-movable" in client.get(reverse("sales:board", args=[pipeline.pk])).content
+    client.force_login(executive)
+    body = client.get(reverse("sales:board", args=[pipeline.pk])).content
+    assert b"board-card " in body and b"board-card-movable" not in body

@@ -82,7 +82,7 @@
   board.querySelectorAll(".board-cards").forEach(function (list) {
     Sortable.create(list, {
       group: "board",
-      draggable: ".board-card",
+      draggable: ".board-card-movable",  // cards the user may only look at stay put
       animation: 120,
       ghostClass: "board-card-ghost",
       onEnd: function (event) {
@@ -93,6 +93,7 @@
         if (event.to.dataset.kind === "lost") {
           pendingLost = move;
           lostForm.reset();
+          lostForm.elements.lost_reason.classList.remove("is-invalid");
           bootstrap.Modal.getOrCreateInstance(lostDialog).show();
           return;
         }

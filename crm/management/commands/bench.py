@@ -29,6 +29,7 @@ from crm.models import Role, User
 
 LIST_BUDGET_MS = 100  # p95, lists and detail pages
 SEARCH_BUDGET_MS = 150  # p95, global search
+BOARD_BUDGET_MS = 300  # p95, the kanban board (issue 5: 2,000 open deals in a pipeline)
 MAX_QUERIES = 15
 
 
@@ -39,6 +40,7 @@ class Page:
     args: tuple = ()
     query: str = ""
     budget_ms: int = LIST_BUDGET_MS
+    max_queries: int = MAX_QUERIES
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Command(BaseCommand):
         common_term = common_term or self.common_last_name()
         rare_term = rare_term or self.rare_full_name()
         users = self.bench_users(hot_account_id)
+        board_id, board_open = self.bench_board()
         common, rare = urlencode({"q": common_term}), urlencode({"q": rare_term})
         pages = [
             Page("account list", "accounts:list"),
@@ -88,6 +91,17 @@ class Command(BaseCommand):
             Page(f"account 360 ({activity_count:,} activities)", "accounts:detail", args=(hot_account_id,)),
             Page(f"search common ({common_term})", "search", query=common, budget_ms=SEARCH_BUDGET_MS),
             Page(f"search rare ({rare_term})", "search", query=rare, budget_ms=SEARCH_BUDGET_MS),
+            # The opportunity list's filter panel fills five selects (owner, team, pipeline, stage,
+            # territory); the board reads each column's first cards with one indexed query.
+            Page("opportunity list", "sales:opportunity_list", max_queries=20),
+            Page("opportunity list ?status=open&sort=-amount", "sales:opportunity_list",
+                 query="status=open&sort=-amount", max_queries=20),
+            Page("opportunity list ?page=200", "sales:opportunity_list", query="page=200", max_queries=20),
+            Page("opportunity page", "sales:opportunity_detail", args=(self.some_opportunity(hot_account_id),),
+                 max_queries=25),
+            Page("board (default pipeline)", "sales:board_default", budget_ms=BOARD_BUDGET_MS, max_queries=20),
+            Page(f"board ({board_open:,} open deals)", "sales:board", args=(board_id,), budget_ms=BOARD_BUDGET_MS,
+                 max_queries=20),
             Page("forecast (month, by owner)", "sales:forecast"),
             Page("forecast (quarter, by team)", "sales:forecast", query="period=quarter&group=team"),
         ]
@@ -120,6 +134,7 @@ class Command(BaseCommand):
                 "repeat": repeat,
                 "data": sizes,
                 "budget": {"list_p95_ms": LIST_BUDGET_MS, "search_p95_ms": SEARCH_BUDGET_MS,
+                           "board_p95_ms": BOARD_BUDGET_MS,
                            "max_queries": MAX_QUERIES},
                 "results": [asdict(result) for result in results],
             }
@@ -138,6 +153,23 @@ class Command(BaseCommand):
             )
             row = cursor.fetchone()
         return (row[0], row[1]) if row else (None, 0)
+
+    def bench_board(self) -> tuple[int | None, int]:
+        """The pipeline `seed_sales` made for the kanban budget, and its open deals."""
+        from sales.models import Opportunity, Pipeline
+
+        pipeline = Pipeline.objects.filter(name="Bench board").first()
+        if pipeline is None:
+            return None, 0
+        return pipeline.pk, Opportunity.objects.filter(pipeline=pipeline, stage__kind="open").count()
+
+    def some_opportunity(self, account_id: int | None) -> int | None:
+        """A deal of the busiest account's team, so the manager may open it too."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT o.id FROM sales_opportunity o JOIN accounts_account a ON a.team_id = o.team_id "
+                           "WHERE a.id = %s ORDER BY o.id DESC LIMIT 1", [account_id])
+            row = cursor.fetchone()
+        return row[0] if row else None
 
     def common_last_name(self) -> str:
         with connection.cursor() as cursor:
@@ -192,7 +224,8 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(f"Unapplied migrations ({names}): pages may fail; run migrate."))
 
     def data_sizes(self) -> dict[str, int]:
-        tables = {"accounts": "accounts_account", "contacts": "contacts_contact", "activities": "crm_activity"}
+        tables = {"accounts": "accounts_account", "contacts": "contacts_contact", "activities": "crm_activity",
+                  "opportunities": "sales_opportunity"}
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(%s)",
@@ -248,8 +281,8 @@ class Command(BaseCommand):
         result.queries = queries
         if result.p95_ms > page.budget_ms:
             result.over_budget.append(f"p95>{page.budget_ms}ms")
-        if queries > MAX_QUERIES:
-            result.over_budget.append(f"queries>{MAX_QUERIES}")
+        if queries > page.max_queries:
+            result.over_budget.append(f"queries>{page.max_queries}")
         return result
 
     def print_table(self, results: list[Result]) -> None:
@@ -269,4 +302,5 @@ class Command(BaseCommand):
             self.stdout.write(self.style.ERROR(line) if flags else line)
         over = sum(1 for result in results if result.over_budget)
         self.stdout.write(f"Budget: p95 <= {LIST_BUDGET_MS} ms for lists and detail pages, <= {SEARCH_BUDGET_MS} ms "
-                          f"for search, <= {MAX_QUERIES} queries. Rows over budget: {over}.")
+                          f"for search, <= {BOARD_BUDGET_MS} ms for the board, <= {MAX_QUERIES} queries. "
+                          f"Rows over budget: {over}.")
