@@ -9,6 +9,7 @@ from crm import custom_fields, visibility
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
+from crm.roles import Role
 from sales.models import ForecastCategory, Opportunity, Pipeline, Stage, StageKind
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -16,12 +17,22 @@ SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My 
 STATUSES = [(StageKind.OPEN, _("Open")), (StageKind.WON, _("Won")), (StageKind.LOST, _("Lost"))]
 
 
+SELLERS = [Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP]
+
+
 def people_visible_to(user, model):
-    """People whose records the user may see (to offer as an owner filter)."""
-    people = User.objects.filter(is_active=True)
+    """People who own deals and whose deals the user may see (to offer as an owner filter)."""
+    people = User.objects.filter(is_active=True, role__in=SELLERS)
     if visibility.read_scope(user, model) != visibility.Scope.ALL:
         people = people.filter(Q(pk=user.pk) | Q(team_id__in=[*visibility.managed_team_ids(user), user.team_id]))
     return people.order_by("first_name", "last_name")
+
+
+def teams_visible_to(user, model):
+    """All teams for a user who sees every deal; else their own team and the ones they manage."""
+    if visibility.read_scope(user, model) == visibility.Scope.ALL:
+        return Team.objects.all()
+    return Team.objects.filter(pk__in=[*visibility.managed_team_ids(user), user.team_id])
 
 
 def use_small_controls(filterset) -> None:
@@ -74,6 +85,7 @@ class OpportunityFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
+        self.filters["team"].queryset = teams_visible_to(request.user, Opportunity)
         self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
         custom_fields.add_filters(self, CustomFieldTarget.OPPORTUNITY)
         use_small_controls(self)
@@ -117,6 +129,7 @@ class BoardFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
+        self.filters["team"].queryset = teams_visible_to(request.user, Opportunity)
         use_small_controls(self)
 
     def in_territory(self, queryset, name, value):

@@ -307,3 +307,13 @@ def test_only_cards_the_user_may_move_can_be_dragged(client, owner, executive, p
     client.force_login(executive)
     body = client.get(reverse("sales:board", args=[pipeline.pk])).content
     assert b"board-card " in body and b"board-card-movable" not in body
+
+
+def test_filter_choices_offer_only_visible_teams_and_sellers(client, owner, other_team, support_agent, executive):
+    client.force_login(owner)
+    form = client.get(reverse("sales:opportunity_list")).context["filter"].form
+    assert list(form.fields["team"].queryset) == [owner.team]
+    client.force_login(executive)
+    form = client.get(reverse("sales:opportunity_list")).context["filter"].form
+    assert other_team in form.fields["team"].queryset
+    assert support_agent not in form.fields["owner"].queryset and owner in form.fields["owner"].queryset
