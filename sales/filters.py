@@ -104,7 +104,7 @@ class OpportunityFilter(django_filters.FilterSet):
             return queryset.filter(team_id__in={*visibility.managed_team_ids(user), user.team_id} - {None})
         return queryset
 
-    def with_status(self, queryset, name, value):
+    def with_status(self, queryset, name, value: str):
         # By stage ids (a short list) rather than a join on the stage: the list keeps its index order.
         return queryset.filter(stage_id__in=list(Stage.objects.filter(kind=value).values_list("id", flat=True)))
 

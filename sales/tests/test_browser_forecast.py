@@ -45,6 +45,12 @@ def test_manager_sets_a_target_and_moves_a_deal_to_commit(page, manager, owner):
     row.locator('[data-figure="pipeline"] a').click()  # drill down to the deals behind the figure
     deals = page.locator("#forecast-deals-table")
     expect(deals).to_contain_text("Acme renewal")
+    # The table arrived by htmx: wait until htmx has wired its form, or the change would go unheard.
+    wired = f"() => Boolean(document.querySelector('#deal-{deal.pk} form')?.['htmx-internal-data'])"
+    for _attempt in range(50):  # (wait_for_function evaluates a string, which our CSP forbids)
+        if page.evaluate(wired):
+            break
+        page.wait_for_timeout(100)
     page.get_by_label("Forecast category of Acme renewal").select_option("commit")
     expect(page.locator(f"#deal-{deal.pk} .deal-notice")).to_contain_text("Saved")
 
