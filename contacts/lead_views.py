@@ -32,6 +32,7 @@ from crm.visibility import (
     get_visible_or_404,
     managed_team_ids,
     require_create,
+    require_read,
 )
 
 HISTORY_SHOWN = 50
@@ -56,6 +57,7 @@ def _sees_queues(user) -> bool:
 
 
 def _list(request, *, queue: bool):
+    require_read(request.user, Lead)
     base = Lead.objects.visible_to(request.user).select_related("owner")
     if queue:
         base = base.filter(owner__isnull=True).exclude(status=LeadStatus.CONVERTED)

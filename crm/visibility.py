@@ -277,6 +277,13 @@ def _prefixed(q: Q, field: str) -> Q:
     return prefixed
 
 
+def require_read(user, model) -> None:
+    """Pages about a kind of record the user's role never sees (a support agent on the deals list)
+    answer 404, like a hidden record: the same answer whether or not such records exist."""
+    if _scope(user, model, write=False) == Scope.NONE:
+        raise Http404
+
+
 def require_create(user, model) -> None:
     if not can_create(user, model):
         raise PermissionDenied

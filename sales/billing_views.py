@@ -17,7 +17,7 @@ from accounts.models import Account
 from crm.list_tools import clean_query, to_int
 from crm.pagination import paginate
 from crm.roles import Role
-from crm.visibility import Scope, can_edit, get_editable_or_404, get_visible_or_404, read_scope
+from crm.visibility import can_edit, get_editable_or_404, get_visible_or_404, require_read
 from sales import billing_services, receivables
 from sales.billing_filters import InvoiceFilter, OrderFilter
 from sales.billing_forms import PaymentForm, ShipmentForm
@@ -37,12 +37,6 @@ RECEIVABLE_ROLES = {Role.ADMIN, Role.EXECUTIVE, Role.SALES_MANAGER}
 OPEN_INVOICES_SHOWN = 100
 
 
-def _require_sales_reader(user) -> None:
-    """Pages listing sales documents: 403 for roles that see no sales data at all."""
-    if read_scope(user, Order) == Scope.NONE:
-        raise PermissionDenied
-
-
 def _stale_message(request) -> None:
     messages.error(request, _("Somebody else changed this record meanwhile. Nothing was saved: the page now shows "
                               "the current version; try again."))
@@ -56,7 +50,7 @@ def _error_text(error: ValidationError) -> str:
 
 
 def order_list(request):
-    _require_sales_reader(request.user)
+    require_read(request.user, Order)
     base = Order.objects.visible_to(request.user).select_related("account", "owner")
     order_filter = OrderFilter(request.GET, queryset=base, request=request)
     page = paginate(order_filter.qs.order_by("-created_at", "-id"), request.GET.get("page"), per_page=PER_PAGE)
@@ -168,7 +162,7 @@ def order_shipment_add(request, pk: int):
 
 
 def invoice_list(request):
-    _require_sales_reader(request.user)
+    require_read(request.user, Order)
     base = Invoice.objects.visible_to(request.user).select_related("account", "owner")
     invoice_filter = InvoiceFilter(request.GET, queryset=base, request=request)
     page = paginate(invoice_filter.qs.order_by("-issue_date", "-id"), request.GET.get("page"), per_page=PER_PAGE)
@@ -302,7 +296,7 @@ def receivables_overview(request):
 
 def account_receivables(request, pk: int):
     account = get_visible_or_404(Account, request.user, pk=pk)
-    _require_sales_reader(request.user)
+    require_read(request.user, Order)
     today = timezone.localdate()
     open_invoices = list(receivables.outstanding_invoices(request.user).filter(account=account)
                          .select_related("owner").order_by("due_date", "id")[: OPEN_INVOICES_SHOWN + 1])

@@ -27,11 +27,6 @@ FIGURE_LABELS = {"target": _lazy("Target"), "won": _lazy("Won"), "commit": _lazy
                  "best_case": _lazy("Best case"), "pipeline": _lazy("Pipeline"), "weighted": _lazy("Weighted")}
 
 
-def _require_sales_reader(user) -> None:
-    if fs.forecast_scope(user) == visibility.Scope.NONE:
-        raise Http404
-
-
 def _query(**params) -> str:
     return urlencode({name: value for name, value in params.items() if value not in (None, "")})
 
@@ -89,7 +84,7 @@ def _chart(forecast: fs.Forecast) -> dict:
 
 
 def forecast(request):
-    _require_sales_reader(request.user)
+    visibility.require_read(request.user, Opportunity)
     form = ForecastFilterForm(request.GET, user=request.user)
     values = form.values()
     result = fs.forecast(user=request.user, **values)
@@ -123,7 +118,7 @@ def forecast(request):
 
 def forecast_deals(request):
     """The deals behind one figure, with the forecast category editable inline."""
-    _require_sales_reader(request.user)
+    visibility.require_read(request.user, Opportunity)
     form = DrillDownForm(request.GET, user=request.user)
     values = form.values()
     figure = form.cleaned_data.get("figure") or "all"
@@ -167,7 +162,7 @@ def _deal(user, pk):
 def forecast_deal_category(request, pk):
     """Sets a deal's forecast category from the drill-down table (optimistic locking: a deal
     changed by someone else since the table was drawn is not overwritten)."""
-    _require_sales_reader(request.user)
+    visibility.require_read(request.user, Opportunity)
     deals = Opportunity.objects.select_related("account", "stage", "owner", "pipeline")
     deal = visibility.get_editable_or_404(visibility.with_visibility_flag(deals, request.user, "account"),
                                           request.user, pk=pk)
@@ -286,7 +281,7 @@ def _target_rows(user, kind: str, year: int, team: Team | None = None) -> list[T
 
 
 def targets(request):
-    _require_sales_reader(request.user)
+    visibility.require_read(request.user, Opportunity)
     form = TargetsFilterForm(request.GET, user=request.user)
     kind, year, team = form.values()
     rows = _target_rows(request.user, kind, year, team)
@@ -322,7 +317,7 @@ def _subject(user, subject: str) -> tuple[User | None, Team | None, str]:
 @require_POST
 def target_save(request):
     """Saves one cell of the targets grid (htmx) and answers the cell, with the row's new total."""
-    _require_sales_reader(request.user)
+    visibility.require_read(request.user, Opportunity)
     form = TargetCellForm(request.POST)
     if not form.is_valid() and ("subject" in form.errors or "period" in form.errors
                                 or "period_start" in form.errors):

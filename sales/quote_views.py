@@ -25,6 +25,7 @@ from crm.visibility import (
     get_editable_or_404,
     get_visible_or_404,
     require_create,
+    require_read,
     with_visibility_flag,
 )
 from sales import quote_services as services
@@ -83,6 +84,7 @@ def _quotes():
 
 
 def quote_list(request):
+    require_read(request.user, Quote)
     base = with_visibility_flag(Quote.objects.visible_to(request.user).select_related("account", "owner"),
                                 request.user, "account")
     quote_filter = QuoteFilter(request.GET, queryset=base, request=request)
@@ -368,6 +370,7 @@ def quote_reject_approval(request, pk: int):
 
 
 def approval_list(request):
+    require_read(request.user, Quote)
     approvals = list(services.pending_approvals_for(request.user)
                      .select_related("quote__account", "quote__owner", "requested_by").order_by("requested_at", "id")
                      [:200])

@@ -25,14 +25,13 @@ from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
-    Scope,
     assignable_owners,
     can_create,
     can_edit,
     get_editable_or_404,
     get_visible_or_404,
-    read_scope,
     require_create,
+    require_read,
     with_visibility_flag,
 )
 from sales import services
@@ -56,12 +55,6 @@ SORTS = {
 }
 
 
-def _require_sales_reader(user) -> None:
-    """Sales pages of people with no access to sales data answer 404, like a hidden record."""
-    if read_scope(user, Opportunity) == Scope.NONE:
-        raise Http404
-
-
 def _weighted():
     return ExpressionWrapper(F("amount_base") * F("probability") / 100,
                              output_field=DecimalField(max_digits=18, decimal_places=2))
@@ -71,7 +64,7 @@ def _weighted():
 
 
 def opportunity_list(request):
-    _require_sales_reader(request.user)
+    require_read(request.user, Opportunity)
     base = Opportunity.objects.visible_to(request.user).select_related("owner", "account", "stage", "pipeline")
     opportunity_filter = OpportunityFilter(request.GET, queryset=base, request=request)
     sort = request.GET.get("sort", "close")
@@ -102,7 +95,7 @@ EXPORT_COLUMNS = [
 
 @require_POST
 def opportunity_bulk(request):
-    _require_sales_reader(request.user)
+    require_read(request.user, Opportunity)
     ids = list_tools.selected_ids(request)
     back = reverse("sales:opportunity_list") + "?" + list_tools.clean_query(request.POST.get("query", ""))
     action = request.POST.get("action")
@@ -317,7 +310,7 @@ def contact_role_remove(request, pk: int, role_pk: int):
 
 
 def board(request, pk: int | None = None):
-    _require_sales_reader(request.user)
+    require_read(request.user, Opportunity)
     pipelines = list(Pipeline.objects.filter(active=True))
     if not pipelines:
         return render(request, "sales/board.html", {"pipelines": [], "pipeline": None})
@@ -379,7 +372,7 @@ def _column_figures(deals, stages) -> dict:
 
 def board_column(request, pk: int, stage_pk: int):
     """The next page of one column's cards (the column's "Show more")."""
-    _require_sales_reader(request.user)
+    require_read(request.user, Opportunity)
     pipeline = get_object_or_404(Pipeline, pk=pk, active=True)
     stage = get_object_or_404(Stage, pk=stage_pk, pipeline=pipeline)
     board_filter = BoardFilter(request.GET, queryset=Opportunity.objects.visible_to(request.user)
@@ -397,7 +390,7 @@ def board_column(request, pk: int, stage_pk: int):
 def board_move(request):
     """A card dropped on another column. Answers JSON: the re-rendered card and the figures of the
     columns, or an error the board shows while it puts the card back."""
-    _require_sales_reader(request.user)
+    require_read(request.user, Opportunity)
     form = MoveForm(request.POST)
     if not form.is_valid():
         if any(error.code == "lost_reason" for error in form.errors.as_data().get("__all__", [])):

@@ -55,7 +55,7 @@ def test_lists_per_role(client, cast, invoice, role):
     no_sales = role in {"support_agent", "marketer"}
     for name in ("sales:order_list", "sales:invoice_list"):
         response = get_as(client, user, reverse(name))
-        assert response.status_code == (403 if no_sales else 200)
+        assert response.status_code == (404 if no_sales else 200)  # like every page of data they never see
         if not no_sales:
             assert (invoice.number in response.text or invoice.order.number in response.text) == (role in SEES)
     api = get_as(client, user, "/api/invoices/").json()["results"]
@@ -64,7 +64,7 @@ def test_lists_per_role(client, cast, invoice, role):
 
 @pytest.mark.parametrize(("role", "expected"), [
     ("owner", 200), ("teammate", 404), ("manager", 200), ("outsider", 404), ("executive", 200),
-    ("support_agent", 403), ("marketer", 403), ("admin", 200),
+    ("support_agent", 404), ("marketer", 404), ("admin", 200),
 ])
 def test_account_receivables_per_role(client, cast, invoice, role, expected):
     response = get_as(client, cast[role], reverse("sales:account_receivables", args=[invoice.account_id]))

@@ -317,3 +317,12 @@ def test_filter_choices_offer_only_visible_teams_and_sellers(client, owner, othe
     form = client.get(reverse("sales:opportunity_list")).context["filter"].form
     assert other_team in form.fields["team"].queryset
     assert support_agent not in form.fields["owner"].queryset and owner in form.fields["owner"].queryset
+
+
+@pytest.mark.parametrize("url_name", ["sales:opportunity_list", "sales:board_default", "sales:quote_list",
+                                      "sales:approval_list", "sales:order_list", "sales:invoice_list",
+                                      "sales:forecast", "sales:targets"])
+def test_roles_without_sales_data_get_404_on_every_sales_list(client, support_agent, marketer, pipeline, url_name):
+    for user in (support_agent, marketer):
+        client.force_login(user)
+        assert client.get(reverse(url_name)).status_code == 404, (user.role, url_name)
