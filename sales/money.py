@@ -55,6 +55,11 @@ class Totals:
     tax_total: Decimal
     total: Decimal
 
+    @property
+    def net(self) -> Decimal:
+        """What the customer pays before tax: a deal's amount (pipelines and forecasts are net of tax)."""
+        return self.subtotal - self.discount_total
+
 
 def compute_totals(lines: Iterable, *, currency: str, discount_pct: Decimal = ZERO) -> Totals:
     """`lines` are objects with quantity, unit_price, discount_pct and tax_rate (model lines or

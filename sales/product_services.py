@@ -290,9 +290,10 @@ def opportunity_line_delete(*, line: OpportunityLine, actor: User) -> None:
 @transaction.atomic
 def opportunity_use_lines_total(*, opportunity: Opportunity, actor: User, expected_version: int | None,
                                 seen_total: Decimal | None = None) -> Opportunity:
-    """Sets the deal amount to its lines' total. Raises StaleWrite when the deal changed since the
+    """Sets the deal amount to its lines' net total (after discounts, before tax: pipelines, forecasts and
+    targets compare amounts without tax). Raises StaleWrite when the deal changed since the
     person loaded it, ValidationError when the lines changed (the total they saw is no longer it)."""
-    total = opportunity_lines_totals(opportunity).total
+    total = opportunity_lines_totals(opportunity).net  # deal amounts are net of tax
     if seen_total is not None and seen_total != total:
         raise ValidationError(_("The lines changed since you loaded them: the total is now %(total)s %(currency)s. "
                                 "Check it and try again.") % {"total": total, "currency": opportunity.currency})

@@ -91,11 +91,12 @@ def test_product_with_datasheet_and_price_becomes_a_deal_line(page, manager, set
     line = OpportunityLine.objects.get(opportunity=deal)
     assert (line.unit, line.unit_price, line.quantity) == ("box", Decimal("80.00"), 3)
 
-    # The lines' total becomes the deal amount.
+    # The lines' net total (before tax) becomes the deal amount.
+    expect(page.locator("#opportunity-lines-net")).to_have_text("240.00 EUR")
     page.locator("#use-lines-total").click()
-    expect(lines).to_contain_text("The deal amount is the lines' total.")
+    expect(lines).to_contain_text("The deal amount is the lines' net total.")
     deal.refresh_from_db()
-    assert deal.amount == Decimal("288.00")
-    expect(page.locator("#toasts")).to_contain_text("The deal amount is now 288.00 EUR.")
+    assert deal.amount == Decimal("240.00")
+    expect(page.locator("#toasts")).to_contain_text("The deal amount is now 240.00 EUR.")
     assert not page.console_errors, page.console_errors
     assert not page.failed_requests, page.failed_requests

@@ -101,10 +101,10 @@ def test_use_lines_total_sets_the_amount(client, owner, deal, widget):
     services.opportunity_line_add(opportunity=deal, actor=owner, product=widget, quantity=Decimal(2))
     client.force_login(owner)
     response = client.post(reverse("sales:opportunity_lines_use_total", args=[deal.pk]),
-                           {"version": deal.lock_version, "total": "24.00"}, **HTMX)
+                           {"version": deal.lock_version, "total": "20.00"}, **HTMX)
     assert response.status_code == 204 and response["HX-Refresh"] == "true"
     deal.refresh_from_db()
-    assert deal.amount == Decimal("24.00") and deal.lock_version == 2
+    assert deal.amount == Decimal("20.00") and deal.lock_version == 2  # 2 × 10.00, net of the 20 % tax
     assert deal.stage_changes.count() == 0
 
 
@@ -115,7 +115,7 @@ def test_use_lines_total_refuses_a_stale_write(client, owner, teammate, deal, wi
     Opportunity.objects.filter(pk=deal.pk).update(lock_version=seen_version + 1, amount=Decimal("500.00"))
     client.force_login(owner)
     response = client.post(reverse("sales:opportunity_lines_use_total", args=[deal.pk]),
-                           {"version": seen_version, "total": "12.00"}, **HTMX)
+                           {"version": seen_version, "total": "10.00"}, **HTMX)
     body = response.content.decode()
     assert "Someone else changed this deal since you opened it; nothing was changed." in body
     deal.refresh_from_db()
