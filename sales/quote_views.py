@@ -151,7 +151,11 @@ def _detail_context(request, quote: Quote, *, line_form=None) -> dict:
     limit = services.discount_limit(user)
     versions = list(Quote.objects.visible_to(user).filter(number=quote.number).order_by("version")
                     .only("id", "number", "version", "status", "total", "currency", "deleted_at"))
-    order_url = order = None
+    order_url = order = deal_to_win = None
+    if quote.status == QuoteStatus.ACCEPTED and quote.opportunity_id:
+        # The deal this accepted quote can close as won, when it is still open and the user may change it.
+        deal = Opportunity.objects.editable_by(user).open().filter(pk=quote.opportunity_id).first()
+        deal_to_win = deal
     if quote.status == QuoteStatus.ACCEPTED:
         order = Order.objects.visible_to(user).filter(quote=quote).only("id", "number", "deleted_at").first()
         try:
@@ -167,7 +171,7 @@ def _detail_context(request, quote: Quote, *, line_form=None) -> dict:
         "discount": discount, "limit": limit, "over_limit": limit is not None and discount > limit,
         "approval_required": editable and is_draft and services.approval_required(quote, user, lines),
         "versions": versions if len(versions) > 1 else [],
-        "order": order, "order_url": order_url, "today": timezone.localdate(),
+        "order": order, "order_url": order_url, "today": timezone.localdate(), "deal_to_win": deal_to_win,
         "product_url": product_autocomplete_url(), "decision_form": ApprovalDecisionForm(),
         # The customer's name is printed on the quote; a link only for those who may open the record.
         "account_visible": can_see(user, quote.account),

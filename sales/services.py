@@ -179,6 +179,24 @@ def opportunity_move(*, opportunity: Opportunity, stage: Stage, actor: User, exp
 
 
 @transaction.atomic
+def opportunity_win_from_quote(*, quote, actor: User, expected_version: int | None) -> Opportunity:
+    """The customer accepted the quote: its deal moves to the pipeline's won stage with the quote's net
+    amount (after discounts, before tax) and currency. Only an accepted quote of an open deal."""
+    from sales.models import QuoteStatus
+
+    opportunity = quote.opportunity
+    if quote.status != QuoteStatus.ACCEPTED or opportunity is None:
+        raise ValidationError(_("Only an accepted quote of a deal can mark it as won."))
+    if opportunity.stage.kind != StageKind.OPEN:
+        raise ValidationError(_("This deal is already closed."))
+    won = opportunity.pipeline.stages.filter(active=True, kind=StageKind.WON).order_by("position").first()
+    if won is None:
+        raise ValidationError(_("The %(pipeline)s pipeline has no won stage.") % {"pipeline": opportunity.pipeline})
+    return opportunity_update(opportunity=opportunity, actor=actor, expected_version=expected_version, stage=won,
+                              amount=quote.subtotal - quote.discount_total, currency=quote.currency)
+
+
+@transaction.atomic
 def opportunity_delete(*, opportunity: Opportunity, actor: User) -> None:
     opportunity.deleted_at = timezone.now()
     opportunity.save(update_fields=["deleted_at", "updated_at"])

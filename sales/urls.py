@@ -17,6 +17,7 @@ urlpatterns = [
     path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),
     path("opportunities/<int:pk>/stage/", views.opportunity_stage, name="opportunity_stage"),
     path("opportunities/<int:pk>/contacts/", views.contact_role_add, name="contact_role_add"),
+    path("quotes/<int:quote_pk>/win-deal/", views.opportunity_win_from_quote, name="opportunity_win_from_quote"),
     path("opportunities/<int:pk>/contacts/<int:role_pk>/remove/", views.contact_role_remove,
          name="contact_role_remove"),
     path("board/", views.board, name="board_default"),

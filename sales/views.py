@@ -285,6 +285,30 @@ def opportunity_stage(request, pk: int):
 
 
 @require_POST
+def opportunity_win_from_quote(request, quote_pk: int):
+    """"Mark the deal as won" on an accepted quote."""
+    from sales.models import Quote
+
+    quote = get_visible_or_404(Quote.objects.select_related("opportunity__stage", "opportunity__pipeline"),
+                               request.user, pk=quote_pk)
+    if quote.opportunity is None:
+        raise Http404
+    opportunity = get_editable_or_404(Opportunity, request.user, pk=quote.opportunity_id)
+    try:
+        services.opportunity_win_from_quote(quote=quote, actor=request.user,
+                                            expected_version=to_int(request.POST.get("lock_version")))
+    except services.StaleWrite:
+        messages.error(request, _("Someone else changed the deal a moment ago; nothing was changed. "
+                                  "Check it and try again."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(name)s is won.") % {"name": opportunity.name})
+        return redirect(opportunity)
+    return redirect(quote)
+
+
+@require_POST
 def contact_role_add(request, pk: int):
     opportunity = get_editable_or_404(Opportunity, request.user, pk=pk)
     form = ContactRoleForm(request.POST, user=request.user, account_id=opportunity.account_id)

@@ -326,3 +326,26 @@ def test_roles_without_sales_data_get_404_on_every_sales_list(client, support_ag
     for user in (support_agent, marketer):
         client.force_login(user)
         assert client.get(reverse(url_name)).status_code == 404, (user.role, url_name)
+
+
+def test_an_accepted_quote_marks_its_deal_as_won_with_the_net_amount(client, owner, executive, pipeline):
+    from sales import quote_services
+    from sales.models import Quote
+
+    deal = OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, "Negotiation"))
+    quote = quote_services.quote_create(actor=owner, opportunity=deal)
+    quote_services.quote_line_add(quote=quote, actor=owner, expected_version=None, name="Licences",
+                                  quantity=10, unit_price=100, tax_rate=20, discount_pct=0)
+    Quote.objects.filter(pk=quote.pk).update(status="accepted")
+    client.force_login(executive)  # may read, not change
+    assert b'id="win-deal"' not in client.get(quote.get_absolute_url()).content
+    assert client.post(reverse("sales:opportunity_win_from_quote", args=[quote.pk]),
+                       {"lock_version": 1}).status_code == 403
+    client.force_login(owner)
+    assert b'id="win-deal"' in client.get(quote.get_absolute_url()).content
+    client.post(reverse("sales:opportunity_win_from_quote", args=[quote.pk]), {"lock_version": 1})
+    deal.refresh_from_db()
+    assert deal.stage.name == "Won" and deal.amount == 1000 and deal.closed_at is not None  # net of the 20 % tax
+    response = client.post(reverse("sales:opportunity_win_from_quote", args=[quote.pk]), {"lock_version": 2},
+                           follow=True)
+    assert "already closed" in response.content.decode()
