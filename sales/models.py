@@ -139,7 +139,8 @@ class OpportunityQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "lock_version", "amount_base"],
+    # stage_changed_at moves with every stage change, which the history already shows as "Stage".
+    exclude=["updated_at", "lock_version", "amount_base", "stage_changed_at"],
     model_name="OpportunityEvent",
 )
 class Opportunity(OwnedModel):
