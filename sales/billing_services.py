@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm.models import User
@@ -204,7 +205,9 @@ def payment_record(*, invoice: Invoice, amount, paid_on: datetime.date | None = 
     if amount > balance:
         raise ValidationError({"amount": _("%(amount)s %(currency)s is more than the balance of %(balance)s "
                                            "%(currency)s: record at most the balance.")
-                               % {"amount": amount, "balance": balance, "currency": locked.currency}})
+                               % {"amount": number_format(amount, force_grouping=True),
+                                  "balance": number_format(balance, force_grouping=True),
+                                  "currency": locked.currency}})
     paid_on = paid_on or timezone.localdate()
     if paid_on > timezone.localdate():
         raise ValidationError({"paid_on": _("A payment cannot be dated in the future.")})

@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -209,7 +210,7 @@ def invoice_create_from_order(request, pk: int):
         messages.error(request, _error_text(error))
         return redirect(order)
     messages.success(request, _("Invoice %(number)s was issued, due on %(due)s.")
-                     % {"number": invoice.number, "due": invoice.due_date.isoformat()})
+                     % {"number": invoice.number, "due": date_format(invoice.due_date, "SHORT_DATE_FORMAT")})
     return redirect(invoice)
 
 
@@ -231,7 +232,8 @@ def payment_add(request, pk: int):
                                  % {"number": invoice.number})
             else:
                 messages.success(request, _("Payment recorded: %(balance)s %(currency)s still to pay.")
-                                 % {"balance": invoice.balance, "currency": invoice.currency})
+                                 % {"balance": number_format(invoice.balance, force_grouping=True),
+                                    "currency": invoice.currency})
             return redirect(invoice)
     messages.error(request, _("The payment was not recorded: check the form."))
     invoice.refresh_from_db()
