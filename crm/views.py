@@ -22,6 +22,7 @@ from contacts.models import Contact
 from crm import mail, services, visibility
 from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
 from crm.models import Activity, ActivityKind, CustomField, Team, Territory, User
+from crm.pagination import COUNT_LIMIT
 from crm.visibility import Scope, read_scope
 from sales.models import Opportunity
 
@@ -147,9 +148,12 @@ def sales_overview(user) -> dict:
     return {
         "pipeline": pipeline,
         "pipeline_stages": stages,
-        "closing_soon": list(deals.open().filter(owner=user).select_related("account", "stage")
+        # What the user may see: a rep's own deals, a manager's team's, everyone's for executives.
+        "closing_soon": list(deals.open().select_related("account", "stage", "owner")
                              .order_by("expected_close_date", "id")[:8]),
-        "my_open_leads": Lead.objects.visible_to(user).open().filter(owner=user).count(),
+        "open_leads": Lead.objects.visible_to(user).open().order_by()[:COUNT_LIMIT + 1].count(),
+        "count_limit": COUNT_LIMIT,
+        "may_approve": user.is_admin or bool(visibility.managed_team_ids(user)),
         "approvals_waiting": DiscountApproval.objects.filter(approver=user, status="pending").count(),
         "overdue_invoices": Invoice.objects.visible_to(user).overdue().count(),
         "default_currency": settings.DEFAULT_CURRENCY,

@@ -238,17 +238,21 @@ def test_a_stage_with_deals_cannot_be_deleted(client, admin_user, owner, pipelin
     assert pipeline.stages.filter(pk=deal.stage_id).exists()
 
 
-def test_sales_overview_shows_my_pipeline_only_to_sales_readers(client, owner, outsider, support_agent, pipeline,
-                                                               django_assert_max_num_queries):
+def test_sales_overview_shows_my_pipeline_only_to_sales_readers(client, owner, outsider, support_agent, manager,
+                                                               pipeline, django_assert_max_num_queries):
     OpportunityFactory(owner=owner, pipeline=pipeline, name="Closing soon", stage=stage(pipeline, "Proposal"))
     OpportunityFactory(owner=outsider, pipeline=pipeline, name="Not mine")
     client.force_login(owner)
     with django_assert_max_num_queries(20):
         response = client.get(reverse("sales"))
     body = response.content.decode()
-    assert "Closing soon" in body and "Not mine" not in body and 'id="approvals-waiting"' in body
+    assert "Closing soon" in body and "Not mine" not in body
+    assert 'id="approvals-waiting"' not in body  # a rep approves nothing
     proposal = dict((s.name, count) for s, count, _total in response.context["pipeline_stages"])["Proposal"]
     assert proposal == 1
+    client.force_login(manager)  # the team's deals, and the approvals card
+    body = client.get(reverse("sales")).content.decode()
+    assert "Closing soon" in body and 'id="approvals-waiting"' in body
     client.force_login(support_agent)
     body = client.get(reverse("sales")).content.decode()
     assert "Closing soon" not in body and "approvals-waiting" not in body and "Pipeline board" not in body
