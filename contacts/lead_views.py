@@ -228,8 +228,10 @@ def lead_edit(request, pk: int):
     return render(request, "contacts/lead_form.html", {"form": form, "lead": lead, "matches": matches})
 
 
+@require_POST
 def lead_duplicates(request):
     """htmx: possible duplicates of the lead being typed into the form."""
+    require_read(request.user, Lead)  # no probing for leads by a role that sees none
     data = request.POST
     exclude = to_int(data.get("record_id"))
     matches = services.lead_duplicates(

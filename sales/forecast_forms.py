@@ -31,6 +31,12 @@ class ForecastFilterForm(forms.Form):
         self.fields["owner"].error_messages["invalid_choice"] = _("You cannot see this person's forecast.")
         self.fields["team"].error_messages["invalid_choice"] = _("You cannot see this team's forecast.")
 
+    def clean_start(self):
+        start = self.cleaned_data.get("start")
+        if start and not 2000 <= start.year <= 2100:  # the period and its neighbours must stay real dates
+            raise forms.ValidationError(_("Choose a date between 2000 and 2100."))
+        return start
+
     def values(self) -> dict:
         """The valid filters (an invalid one falls back to its default and shows its error)."""
         self.is_valid()

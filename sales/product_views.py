@@ -457,7 +457,8 @@ def opportunity_line_delete(request, pk: int, line_pk: int):
 
 def _decimal_or_none(raw):
     try:
-        return Decimal(raw) if raw not in (None, "") else None
+        value = Decimal(raw) if raw not in (None, "") else None
+        return value if value is None or value.is_finite() else None  # NaN, Infinity: as if absent
     except InvalidOperation:
         return None
 

@@ -121,7 +121,7 @@ class QuoteLineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.quote = quote
         self.fields["version"].initial = quote.lock_version
-        self.fields["product"].queryset = Product.objects.filter(active=True)
+        self.fields["product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
         url = product_autocomplete_url()
         if url:
             self.fields["product"].widget = ProductSelect(url, quote.price_book_id)

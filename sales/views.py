@@ -103,8 +103,9 @@ def opportunity_bulk(request):
         messages.error(request, _("Tick at least one opportunity first."))
         return redirect(back)
     if action == "export":
-        rows = (Opportunity.objects.visible_to(request.user).filter(pk__in=ids)
-                .select_related("owner", "account", "pipeline", "stage").order_by("expected_close_date", "id"))
+        rows = (with_visibility_flag(Opportunity.objects.visible_to(request.user).filter(pk__in=ids)
+                                     .select_related("owner", "account", "pipeline", "stage"), request.user, "account")
+                .order_by("expected_close_date", "id"))
         return list_tools.csv_response(
             "opportunities", [str(label) for label, _attr in EXPORT_COLUMNS],
             ([_value(row, attr) for _label, attr in EXPORT_COLUMNS] for row in rows))
@@ -131,6 +132,8 @@ def opportunity_bulk(request):
 
 
 def _value(row, attr):
+    if attr == "account" and not row.account_visible:
+        return ""  # never the name of an account the user may not open
     value = getattr(row, attr)
     return value() if callable(value) else value
 
@@ -372,8 +375,8 @@ def _in_column(deals, stage: Stage):
 
 def _column_cards(deals, stage: Stage, *, offset: int, user) -> list:
     order = ("expected_close_date", "id") if stage.kind == StageKind.OPEN else ("-closed_at", "-id")
-    cards = list(_in_column(deals, stage).select_related("account", "owner").order_by(*order)
-                 [offset:offset + BOARD_CARDS + 1])
+    cards = list(with_visibility_flag(_in_column(deals, stage).select_related("account", "owner"), user, "account")
+                 .order_by(*order)[offset:offset + BOARD_CARDS + 1])
     for card in cards:  # only cards the user may move can be dragged (no query: the policy is in memory)
         card.movable = can_edit(user, card)
     return cards
@@ -440,7 +443,8 @@ def board_move(request):
                              "stale": True}, status=409)
     except ValidationError as error:
         return JsonResponse({"error": " ".join(error.messages)}, status=400)
-    opportunity = Opportunity.objects.select_related("account", "owner", "stage").get(pk=opportunity.pk)
+    opportunity = with_visibility_flag(Opportunity.objects.select_related("account", "owner", "stage"),
+                                       request.user, "account").get(pk=opportunity.pk)
     opportunity.movable = True
     board_filter = BoardFilter(request.POST, queryset=Opportunity.objects.visible_to(request.user)
                                .filter(pipeline=opportunity.pipeline), request=request)

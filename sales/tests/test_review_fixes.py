@@ -1,0 +1,52 @@
+"""Regressions from the code review: hidden account names, forged products, junk parameters."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import AccountFactory
+from sales.tests.factories import OpportunityFactory, PipelineFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pipeline(db):
+    return PipelineFactory(name="New business", is_default=True)
+
+
+def test_board_and_bulk_csv_never_name_a_hidden_account(client, owner, outsider, pipeline):
+    hidden = AccountFactory(owner=outsider, name="Secretco Holdings")
+    deal = OpportunityFactory(owner=owner, pipeline=pipeline, account=hidden, name="My deal there")
+    client.force_login(owner)
+    board = client.get(reverse("sales:board", args=[pipeline.pk])).content.decode()
+    assert "My deal there" in board and "Secretco" not in board
+    csv = client.post(reverse("sales:opportunity_bulk"), {"action": "export", "ids": [deal.pk]}).content.decode()
+    assert "My deal there" in csv and "Secretco" not in csv
+
+
+def test_a_deleted_product_cannot_be_forged_onto_a_quote_line(owner):
+    from sales import quote_services
+    from sales.quote_forms import QuoteLineForm
+
+    product = ProductFactory(name="Retired")
+    product.deleted_at = product.created_at
+    product.save(update_fields=["deleted_at"])
+    quote = quote_services.quote_create(actor=owner, account=AccountFactory(owner=owner))
+    form = QuoteLineForm({"product": product.pk, "name": "x", "quantity": "1", "unit_price": "1", "version": 1},
+                         quote=quote)
+    assert not form.is_valid() and "product" in form.errors
+
+
+def test_roles_without_leads_cannot_probe_the_duplicate_check(client, support_agent):
+    client.force_login(support_agent)
+    assert client.post(reverse("contacts:lead_duplicates"), {"email": "x@example.com"}).status_code == 404
+
+
+def test_junk_parameters_answer_without_a_server_error(client, owner, pipeline):
+    deal = OpportunityFactory(owner=owner, pipeline=pipeline)
+    client.force_login(owner)
+    response = client.post(reverse("sales:opportunity_lines_use_total", args=[deal.pk]),
+                           {"version": deal.lock_version, "total": "sNaN"})
+    assert response.status_code < 500
+    for query in ("start=9999-12-01&period=quarter", "start=0001-01-01"):
+        assert client.get(reverse("sales:forecast") + "?" + query).status_code == 200
