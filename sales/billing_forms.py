@@ -21,3 +21,5 @@ class PaymentForm(forms.Form):
     paid_on = forms.DateField(label=_("Paid on"), widget=DATE_INPUT)
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+    # The invoice version the form was shown with: the same form posted twice records one payment.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -192,10 +192,13 @@ def _money(value, currency: str) -> Decimal:
 
 @transaction.atomic
 def payment_record(*, invoice: Invoice, amount, paid_on: datetime.date | None = None, method: str = "bank_transfer",
-                   reference: str = "", actor: User) -> Payment:
+                   reference: str = "", actor: User, expected_version: int | None = None) -> Payment:
     """Records money received. Partial payments are welcome; more than the balance is refused. The
     invoice row is locked (select_for_update), so two payments at once cannot overpay it together."""
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if expected_version is not None and locked.lock_version != expected_version:
+        raise ValidationError(_("This invoice changed since you opened it (a payment may already be recorded). "
+                                "Nothing was recorded: check the balance and try again."))
     amount = _money(amount, locked.currency)
     if locked.status == InvoiceStatus.CANCELLED:
         raise ValidationError(_("This invoice is cancelled: no payment can be recorded on it."))

@@ -188,7 +188,7 @@ def _invoice_context(request, invoice: Invoice, **extra) -> dict:
         "can_pay": can_change and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID),
         "can_cancel": can_change and invoice.status != InvoiceStatus.CANCELLED and not payments,
         "payment_form": extra.pop("payment_form", None) or PaymentForm(
-            initial={"amount": invoice.balance, "paid_on": timezone.localdate()}),
+            initial={"amount": invoice.balance, "paid_on": timezone.localdate(), "version": invoice.lock_version}),
         "overdue": invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
         and invoice.due_date < timezone.localdate(),
     }
@@ -220,7 +220,9 @@ def payment_add(request, pk: int):
     form = PaymentForm(request.POST)
     if form.is_valid():
         try:
-            billing_services.payment_record(invoice=invoice, actor=request.user, **form.cleaned_data)
+            data = dict(form.cleaned_data)
+            billing_services.payment_record(invoice=invoice, actor=request.user, expected_version=data.pop("version"),
+                                            **data)
         except ValidationError as error:
             for field, errors in (error.message_dict.items() if hasattr(error, "error_dict") else
                                   [(None, error.messages)]):

@@ -50,3 +50,19 @@ def test_junk_parameters_answer_without_a_server_error(client, owner, pipeline):
     assert response.status_code < 500
     for query in ("start=9999-12-01&period=quarter", "start=0001-01-01"):
         assert client.get(reverse("sales:forecast") + "?" + query).status_code == 200
+
+
+def test_the_same_payment_form_posted_twice_records_one_payment(client, owner):
+    from decimal import Decimal
+
+    from sales.models import Invoice, Payment
+
+    invoice = Invoice.objects.create(owner=owner, team=owner.team, number="INV-2026-0999",
+                                     account=AccountFactory(owner=owner), due_date="2026-12-31",
+                                     total=Decimal("100.00"), subtotal=Decimal("100.00"))
+    client.force_login(owner)
+    form = {"amount": "30.00", "paid_on": "2026-11-01", "method": "bank_transfer", "version": invoice.lock_version}
+    client.post(reverse("sales:payment_add", args=[invoice.pk]), form)
+    second = client.post(reverse("sales:payment_add", args=[invoice.pk]), form)
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+    assert "Nothing was recorded" in second.content.decode()
