@@ -375,8 +375,11 @@ def quote_request_approval(*, quote: Quote, actor: User, expected_version: int |
 
 
 @transaction.atomic
-def approval_decide(*, quote: Quote, actor: User, approve: bool, comment: str = "") -> DiscountApproval:
-    current = _locked(quote, None)
+def approval_decide(*, quote: Quote, actor: User, approve: bool, comment: str = "",
+                    expected_version: int | None = None) -> DiscountApproval:
+    """The approver's decision on the quote as they saw it: a quote changed since (a bigger discount)
+    raises StaleWrite instead of approving what they never looked at."""
+    current = _locked(quote, expected_version)
     approval = current.approvals.select_for_update().filter(status=ApprovalStatus.PENDING).first()
     if approval is None:
         raise ValidationError(_("There is no request waiting for a decision on this quote."))

@@ -351,9 +351,13 @@ def _decide(request, pk: int, approve: bool):
     form.is_valid()
     try:
         services.approval_decide(quote=quote, actor=request.user, approve=approve,
-                                 comment=form.cleaned_data.get("comment", ""))
+                                 comment=form.cleaned_data.get("comment", ""), expected_version=_version(request))
     except PermissionDenied:
         raise
+    except StaleWrite:
+        messages.error(request, _("The quote changed since you opened it: nothing was decided. Look at the current "
+                                  "discount and decide again."))
+        return redirect(quote)
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:

@@ -66,3 +66,20 @@ def test_the_same_payment_form_posted_twice_records_one_payment(client, owner):
     second = client.post(reverse("sales:payment_add", args=[invoice.pk]), form)
     assert Payment.objects.filter(invoice=invoice).count() == 1
     assert "Nothing was recorded" in second.content.decode()
+
+
+def test_an_approval_covers_only_the_discount_the_approver_saw(client, owner, manager):
+    from decimal import Decimal
+
+    from sales import quote_services
+    from sales.models import ApprovalStatus, Quote
+
+    quote = quote_services.quote_create(actor=owner, account=AccountFactory(owner=owner))
+    line = quote_services.quote_line_add(quote=quote, actor=owner, expected_version=None, name="Seats", quantity=1,
+                                         unit_price=100, tax_rate=0, discount_pct=Decimal(15))
+    quote_services.quote_request_approval(quote=Quote.objects.get(pk=quote.pk), actor=owner)
+    seen = Quote.objects.get(pk=quote.pk).lock_version
+    quote_services.quote_line_update(line=line, actor=owner, expected_version=None, discount_pct=Decimal(60))
+    client.force_login(manager)
+    client.post(reverse("sales:quote_approve", args=[quote.pk]), {"version": seen})
+    assert Quote.objects.get(pk=quote.pk).approval_status == ApprovalStatus.PENDING
