@@ -134,7 +134,8 @@ def sales_overview(user) -> dict:
     from django.db.models import Sum
 
     from contacts.models import Lead
-    from sales.models import DiscountApproval, Invoice, StageKind
+    from sales.models import Invoice, StageKind
+    from sales.quote_services import pending_approvals_for
     from sales.services import default_pipeline
 
     pipeline = default_pipeline()
@@ -154,7 +155,7 @@ def sales_overview(user) -> dict:
         "open_leads": Lead.objects.visible_to(user).open().order_by()[:COUNT_LIMIT + 1].count(),
         "count_limit": COUNT_LIMIT,
         "may_approve": user.is_admin or bool(visibility.managed_team_ids(user)),
-        "approvals_waiting": DiscountApproval.objects.filter(approver=user, status="pending").count(),
+        "approvals_waiting": pending_approvals_for(user).count(),  # admins: also requests with no manager
         "overdue_invoices": Invoice.objects.visible_to(user).overdue().count(),
         "default_currency": settings.DEFAULT_CURRENCY,
     }

@@ -176,15 +176,14 @@ def target_set(*, actor: User, user: User | None = None, team: Team | None = Non
         raise ValidationError({"amount": _("A target cannot be negative.")})
     if deal_count is not None and deal_count < 0:
         raise ValidationError({"deal_count": _("A deal count cannot be negative.")})
-    target = SalesTarget.objects.select_for_update().filter(period=period, period_start=start, **subject).first()
-    if target is None:
-        target = SalesTarget(period=period, period_start=start, **subject)
-    target.amount = amount
-    target.deal_count = deal_count
-    target.set_by = actor
+    # INSERT … ON CONFLICT DO UPDATE: two first saves of the same cell at once end as one row, no error.
+    target = SalesTarget(period=period, period_start=start, amount=amount, deal_count=deal_count, set_by=actor,
+                         **subject)
     target.full_clean(validate_unique=False, validate_constraints=False)
-    target.save()
-    return target
+    key = ["user", "period", "period_start"] if user is not None else ["team", "period", "period_start"]
+    SalesTarget.objects.bulk_create([target], update_conflicts=True, unique_fields=key,
+                                    update_fields=["amount", "deal_count", "set_by", "updated_at"])
+    return SalesTarget.objects.get(period=period, period_start=start, **subject)
 
 
 @transaction.atomic
