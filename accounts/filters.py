@@ -70,12 +70,7 @@ class AccountFilter(django_filters.FilterSet):
         return queryset
 
     def in_territory(self, queryset, name, value):
-        # A region includes its sub-regions.
-        ids, frontier = {value.pk}, {value.pk}
-        while frontier:
-            frontier = set(Territory.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
-            ids |= frontier
-        return queryset.filter(territory_id__in=ids)
+        return queryset.filter(territory_id__in=value.subtree_ids())
 
     def with_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset

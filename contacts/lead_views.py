@@ -18,6 +18,7 @@ from contacts.lead_filters import LeadFilter
 from contacts.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
 from contacts.models import Contact, Lead, LeadAssignmentRule, LeadStatus
 from crm import custom_fields, list_tools
+from crm.forms import add_service_errors
 from crm.history import history_for
 from crm.list_tools import to_int
 from crm.models import Activity, ActivityKind, CustomFieldTarget
@@ -31,6 +32,7 @@ from crm.visibility import (
     get_editable_or_404,
     get_visible_or_404,
     managed_team_ids,
+    require_admin,
     require_create,
     require_read,
 )
@@ -305,11 +307,7 @@ def lead_convert(request, pk: int):
                                       account_name=data.get("account_name", ""), contact=data["contact"],
                                       opportunity=form.opportunity_plan())
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Lead %(name)s was converted.") % {"name": lead})
             return redirect(lead)
@@ -321,13 +319,8 @@ def lead_convert(request, pk: int):
 # --- Distribution rules (admins) ---------------------------------------------------------
 
 
-def _require_admin(request):
-    if not request.user.is_admin:
-        raise PermissionDenied
-
-
 def lead_rules(request):
-    _require_admin(request)
+    require_admin(request.user)
     form = LeadRuleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         rule = form.save(commit=False)
@@ -341,7 +334,7 @@ def lead_rules(request):
 
 
 def lead_rule_edit(request, pk: int):
-    _require_admin(request)
+    require_admin(request.user)
     rule = get_object_or_404(LeadAssignmentRule, pk=pk)
     form = LeadRuleForm(request.POST or None, instance=rule)
     if request.method == "POST" and form.is_valid():
@@ -354,7 +347,7 @@ def lead_rule_edit(request, pk: int):
 
 @require_POST
 def lead_rule_delete(request, pk: int):
-    _require_admin(request)
+    require_admin(request.user)
     rule = get_object_or_404(LeadAssignmentRule, pk=pk)
     rule.delete()
     messages.success(request, _("Rule “%(name)s” was deleted.") % {"name": rule.name})
@@ -365,7 +358,7 @@ def lead_rule_delete(request, pk: int):
 @transaction.atomic
 def lead_rule_move(request, pk: int):
     """Up or down one place: the first matching rule wins, so the order matters."""
-    _require_admin(request)
+    require_admin(request.user)
     rules = list(LeadAssignmentRule.objects.select_for_update().order_by("position", "id"))
     index = next((i for i, rule in enumerate(rules) if rule.pk == pk), None)
     if index is None:

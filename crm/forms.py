@@ -76,3 +76,13 @@ class CustomFieldForm(forms.ModelForm):
                                                                if c.strip()]:
             self.add_error("choices", _("A choice field needs at least one option."))
         return data
+
+
+def add_service_errors(form, error) -> None:
+    """A service's ValidationError shown on the form: per field where the form has the field, else on
+    top. One place for every view that calls a write service with a form's data."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -61,6 +61,14 @@ class Territory(models.Model):
             node = node.parent
         return list(reversed(chain))
 
+    def subtree_ids(self) -> set[int]:
+        """This region and every region below it (a filter on a region includes its sub-regions)."""
+        ids, frontier = {self.pk}, {self.pk}
+        while frontier:
+            frontier = set(Territory.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
+            ids |= frontier
+        return ids
+
     @property
     def full_name(self) -> str:
         return " › ".join([t.name for t in self.ancestors()] + [self.name])

@@ -284,6 +284,12 @@ def require_read(user, model) -> None:
         raise Http404
 
 
+def require_admin(user) -> None:
+    """Settings pages (pipelines, price books, rules, thresholds): admins only, 403 for everyone else."""
+    if not (user.is_authenticated and user.is_admin):
+        raise PermissionDenied
+
+
 def require_create(user, model) -> None:
     if not can_create(user, model):
         raise PermissionDenied

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
+from crm.forms import add_service_errors
 from crm.list_tools import clean_query, to_int
 from crm.pagination import paginate
 from crm.roles import Role
@@ -224,10 +225,7 @@ def payment_add(request, pk: int):
             billing_services.payment_record(invoice=invoice, actor=request.user, expected_version=data.pop("version"),
                                             **data)
         except ValidationError as error:
-            for field, errors in (error.message_dict.items() if hasattr(error, "error_dict") else
-                                  [(None, error.messages)]):
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            add_service_errors(form, error)
         else:
             if invoice.status == InvoiceStatus.PAID:
                 messages.success(request, _("Payment recorded: invoice %(number)s is paid in full.")

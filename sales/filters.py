@@ -45,14 +45,6 @@ def use_small_controls(filterset) -> None:
         field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
 
 
-def territory_and_below(territory: Territory) -> set[int]:
-    ids, frontier = {territory.pk}, {territory.pk}
-    while frontier:
-        frontier = set(Territory.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
-        ids |= frontier
-    return ids
-
-
 class OpportunityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
@@ -109,7 +101,7 @@ class OpportunityFilter(django_filters.FilterSet):
         return queryset.filter(stage_id__in=list(Stage.objects.filter(kind=value).values_list("id", flat=True)))
 
     def in_territory(self, queryset, name, value):
-        return queryset.filter(account__territory_id__in=territory_and_below(value))
+        return queryset.filter(account__territory_id__in=value.subtree_ids())
 
 
 class BoardFilter(django_filters.FilterSet):
@@ -133,7 +125,7 @@ class BoardFilter(django_filters.FilterSet):
         use_small_controls(self)
 
     def in_territory(self, queryset, name, value):
-        return queryset.filter(account__territory_id__in=territory_and_below(value))
+        return queryset.filter(account__territory_id__in=value.subtree_ids())
 
     def in_month(self, queryset, name, value):
         try:

@@ -206,7 +206,9 @@ class Opportunity(OwnedModel):
 
     @property
     def weighted_amount(self) -> Decimal:
-        return (self.amount * self.probability / 100).quantize(Decimal("0.01"))
+        from sales.money import round_money
+
+        return round_money(self.amount * self.probability / 100, self.currency)
 
 
 class ContactRole(models.TextChoices):

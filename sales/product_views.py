@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,9 +14,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.forms import add_service_errors
 from crm.list_tools import to_int
 from crm.pagination import paginate
-from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
+from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_admin, require_create
 from sales import product_services as services
 from sales.models import (
     CurrencyRate,
@@ -43,19 +44,6 @@ from sales.services import StaleWrite
 
 AUTOCOMPLETE_LIMIT = 20
 ENTRIES_PER_PAGE = 50
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
-def _require_admin(user) -> None:
-    if not user.is_admin:
-        raise PermissionDenied
 
 
 # --- Products ---------------------------------------------------------------------------
@@ -87,7 +75,7 @@ def product_create(request):
         try:
             product = services.product_create(actor=request.user, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Product %(name)s was created.") % {"name": product})
             return redirect(product)
@@ -107,7 +95,7 @@ def product_edit(request, pk: int):
         try:
             services.product_update(product=product, actor=request.user, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Product %(name)s was saved.") % {"name": product})
             return redirect(product)
@@ -242,7 +230,7 @@ def price_book_create(request):
         try:
             price_book = services.price_book_create(actor=request.user, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Price book %(name)s was created: add its products below.")
                              % {"name": price_book.name})
@@ -263,7 +251,7 @@ def price_book_edit(request, pk: int):
         try:
             services.price_book_update(price_book=price_book, actor=request.user, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Price book %(name)s was saved.") % {"name": price_book.name})
             return redirect("sales:price_book_detail", pk=price_book.pk)
@@ -349,13 +337,13 @@ def _back_query(request) -> str:
 
 
 def currency_rate_list(request):
-    _require_admin(request.user)
+    require_admin(request.user)
     form = CurrencyRateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             rate = services.currency_rate_set(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Saved: %(rate)s.") % {"rate": rate})
             return redirect("sales:currency_rate_list")
@@ -365,7 +353,7 @@ def currency_rate_list(request):
 
 @require_POST
 def currency_rate_delete(request, pk: int):
-    _require_admin(request.user)
+    require_admin(request.user)
     rate = get_object_or_404(CurrencyRate, pk=pk)
     services.currency_rate_delete(rate=rate, actor=request.user)
     messages.success(request, _("The exchange rate of %(currency)s was removed.") % {"currency": rate.currency})
@@ -413,7 +401,7 @@ def opportunity_line_add(request, pk: int):
             line = services.opportunity_line_add(opportunity=opportunity, actor=request.user,
                                                  **form.service_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _lines_response(request, opportunity, notice=_("%(product)s was added.") % {"product": line.name})
     if not request.htmx:
@@ -437,7 +425,7 @@ def opportunity_line_edit(request, pk: int, line_pk: int):
             services.opportunity_line_update(line=line, actor=request.user,
                                              **{name: form.cleaned_data[name] for name in form.Meta.fields})
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _lines_response(request, opportunity, notice=_("%(item)s was saved.") % {"item": line.name})
     if not request.htmx:

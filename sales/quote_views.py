@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import list_tools
+from crm.forms import add_service_errors
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.views import admin_required
 from crm.visibility import (
@@ -115,7 +116,7 @@ def quote_create(request):
         try:
             quote = services.quote_create(actor=request.user, opportunity=opportunity, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Quote %(number)s was created. Add or check its lines.")
                              % {"number": quote.display_number})
@@ -125,14 +126,6 @@ def quote_create(request):
 
 def _default_currency() -> str:
     return settings.DEFAULT_CURRENCY
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Detail -------------------------------------------------------------------------------------
@@ -199,7 +192,7 @@ def quote_edit(request, pk: int):
             form = _rebound(QuoteForm, request, stale.current, instance=get_editable_or_404(
                 _quotes(), request.user, pk=pk), user=request.user)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Quote %(number)s was saved.") % {"number": quote.display_number})
             return redirect(quote)
@@ -246,7 +239,7 @@ def quote_line_add(request, pk: int):
             quote = get_visible_or_404(_quotes(), request.user, pk=pk)
             form = _rebound(QuoteLineForm, request, stale.current, quote=quote)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Line added."))
             return redirect(reverse("sales:quote_detail", args=[pk]) + "#lines")
@@ -272,7 +265,7 @@ def quote_line_edit(request, pk: int, line_pk: int):
             quote, line = _line(request, pk, line_pk)
             form = _rebound(QuoteLineForm, request, stale.current, instance=line, quote=quote)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Line saved."))
             return redirect(reverse("sales:quote_detail", args=[pk]) + "#lines")
@@ -434,7 +427,7 @@ def quote_send(request, pk: int):
             form = QuoteSendForm(data)
             form.is_valid()
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Quote %(number)s was sent to %(to)s.")
                              % {"number": quote.display_number, "to": ", ".join(data["to"])})

@@ -8,9 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, ProtectedError, Sum
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from contacts.models import Contact
 from crm import custom_fields, list_tools
+from crm.forms import add_service_errors
 from crm.history import history_for
 from crm.list_tools import to_int
 from crm.models import ActivityKind, CustomFieldTarget
@@ -30,6 +30,7 @@ from crm.visibility import (
     can_edit,
     get_editable_or_404,
     get_visible_or_404,
+    require_admin,
     require_create,
     require_read,
     with_visibility_flag,
@@ -166,28 +167,12 @@ def opportunity_detail(request, pk: int):
         "custom_values": custom_fields.display(CustomFieldTarget.OPPORTUNITY, opportunity.custom),
         "activity_kinds": ActivityKind.choices,
         "quotes": _quotes_of(opportunity, request.user),
-        "quote_create_url": _url_if_present("sales:quote_create"),
-        "lines_template": _template_if_present("sales/_opportunity_lines.html"),
+
         "timeline": timeline_page(user=request.user, opportunity=opportunity, kind=request.GET.get("kind", ""),
                                   history=history),
         "timeline_url": f"/timeline/?opportunity={opportunity.pk}",
     }
     return render(request, "sales/opportunity_detail.html", context)
-
-
-def _url_if_present(name: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
-
-
-def _template_if_present(name: str) -> str:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return ""
-    return name
 
 
 def _quotes_of(opportunity, user) -> list:
@@ -217,7 +202,7 @@ def opportunity_create(request):
         try:
             opportunity = services.opportunity_create(actor=request.user, **form.model_fields())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Opportunity %(name)s was created.") % {"name": opportunity.name})
             return redirect(opportunity)
@@ -240,19 +225,11 @@ def opportunity_edit(request, pk: int):
                 "form": OpportunityForm(instance=stale.current, user=request.user), "opportunity": stale.current,
                 "stale": True})
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Opportunity %(name)s was saved.") % {"name": opportunity.name})
             return redirect(opportunity)
     return render(request, "sales/opportunity_form.html", {"form": form, "opportunity": opportunity})
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def opportunity_delete(request, pk: int):
@@ -468,19 +445,14 @@ def _figures_text(figure: dict | None) -> dict:
 # --- Pipelines (admins) --------------------------------------------------------------------------
 
 
-def _require_admin(user) -> None:
-    if not user.is_admin:
-        raise PermissionDenied
-
-
 def pipeline_list(request):
-    _require_admin(request.user)
+    require_admin(request.user)
     pipelines = Pipeline.objects.annotate(stage_count=Count("stages", distinct=True)).order_by("position", "name")
     return render(request, "sales/pipeline_list.html", {"pipelines": pipelines})
 
 
 def pipeline_edit(request, pk: int | None = None):
-    _require_admin(request.user)
+    require_admin(request.user)
     pipeline = get_object_or_404(Pipeline, pk=pk) if pk else Pipeline()
     form = PipelineForm(request.POST or None, instance=pipeline)
     formset = stage_formset(request.POST or None, pipeline)
