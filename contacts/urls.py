@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts import lead_views, vcard_views, views
+from contacts import vcard_views, views
 
 app_name = "contacts"
 
@@ -14,21 +14,4 @@ urlpatterns = [
     path("<int:pk>/erase/", views.contact_erase, name="erase"),
     path("import/vcard/", vcard_views.vcard_import, name="vcard_import"),
     path("export/vcard/", vcard_views.vcard_export, name="vcard_export"),
-]
-
-urlpatterns += [
-    path("leads/", lead_views.lead_list, name="lead_list"),
-    path("leads/queue/", lead_views.lead_queue, name="lead_queue"),
-    path("leads/new/", lead_views.lead_create, name="lead_create"),
-    path("leads/bulk/", lead_views.lead_bulk, name="lead_bulk"),
-    path("leads/duplicates/", lead_views.lead_duplicates, name="lead_duplicates"),
-    path("leads/rules/", lead_views.lead_rules, name="lead_rules"),
-    path("leads/rules/<int:pk>/", lead_views.lead_rule_edit, name="lead_rule_edit"),
-    path("leads/rules/<int:pk>/delete/", lead_views.lead_rule_delete, name="lead_rule_delete"),
-    path("leads/rules/<int:pk>/move/", lead_views.lead_rule_move, name="lead_rule_move"),
-    path("leads/<int:pk>/", lead_views.lead_detail, name="lead_detail"),
-    path("leads/<int:pk>/edit/", lead_views.lead_edit, name="lead_edit"),
-    path("leads/<int:pk>/status/", lead_views.lead_status, name="lead_status"),
-    path("leads/<int:pk>/delete/", lead_views.lead_delete, name="lead_delete"),
-    path("leads/<int:pk>/convert/", lead_views.lead_convert, name="lead_convert"),
 ]

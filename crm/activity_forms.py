@@ -54,8 +54,7 @@ class ActivityForm(forms.ModelForm):
         use_autocomplete(self.fields["contact"], reverse_lazy("autocomplete_contacts"))
         # The deal or lead it is about arrives with the link (?opportunity= / ?lead=) and is kept as it is;
         # only visible ones validate, so a forged id fails like a missing one.
-        from contacts.models import Lead
-        from sales.models import Opportunity
+        from sales.models import Lead, Opportunity
 
         self.fields["opportunity"].queryset = Opportunity.objects.visible_to(user)
         self.fields["lead"].queryset = Lead.objects.visible_to(user)

@@ -50,7 +50,7 @@ def activity_create(request):
         if opportunity and not initial.get("account") and can_see_account(request.user, opportunity.account):
             initial["account"] = opportunity.account
     if request.GET.get("lead"):
-        from contacts.models import Lead
+        from sales.models import Lead
 
         initial["lead"] = Lead.objects.visible_to(request.user).filter(pk=to_int(request.GET["lead"])).first()
     form = ActivityForm(request.POST or None, user=request.user, kind=kind, initial=initial)
@@ -114,8 +114,7 @@ def activity_delete(request, pk: int):
 
 def timeline(request):
     """The timeline's "show older" and kind filter, as an htmx fragment or a full page."""
-    from contacts.models import Lead
-    from sales.models import Opportunity
+    from sales.models import Lead, Opportunity
 
     subjects = {"account": Account, "contact": Contact, "opportunity": Opportunity, "lead": Lead}
     name = next((key for key in subjects if request.GET.get(key)), None)

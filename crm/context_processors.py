@@ -14,10 +14,10 @@ def notifications(request):
     if user is None or not user.is_authenticated:
         return {}
     from accounts.models import Account
-    from contacts.models import Contact, Lead
+    from contacts.models import Contact
     from crm.models import Activity, Notification
     from crm.visibility import Scope, can_create, managed_team_ids, read_scope
-    from sales.models import Opportunity
+    from sales.models import Lead, Opportunity
 
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),

@@ -270,9 +270,9 @@ class ActivityQuerySet(OwnedQuerySet):
         """An activity is visible to its owner's circle (the policy) and to everyone who may
         see the account or contact it is about: the customer's history belongs to the customer."""
         from accounts.models import Account
-        from contacts.models import Contact, Lead
+        from contacts.models import Contact
         from crm import visibility
-        from sales.models import Opportunity
+        from sales.models import Lead, Opportunity
 
         if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
             return self.alive()
@@ -322,7 +322,7 @@ class Activity(OwnedModel):
         related_name="activities",
     )
     lead = models.ForeignKey(
-        "contacts.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
+        "sales.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
         related_name="activities",
     )
     # When it happened (call, note, e-mail), starts (meeting) or is due (task).
@@ -487,7 +487,7 @@ class CustomFieldKind(models.TextChoices):
 class CustomFieldTarget(models.TextChoices):
     ACCOUNT = "accounts.account", _("Accounts")
     CONTACT = "contacts.contact", _("Contacts")
-    LEAD = "contacts.lead", _("Leads")
+    LEAD = "sales.lead", _("Leads")
     OPPORTUNITY = "sales.opportunity", _("Opportunities")
 
 

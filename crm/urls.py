@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path, re_path, reverse_lazy
+from django.views.generic import RedirectView
 
 from crm import activity_views, handover_views, lookup_views, merge_views, token_views, views
 
@@ -51,6 +52,9 @@ urlpatterns = [
     path("calendar/", include("crm.calendar_urls")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("crm.api.urls")),
+    # Leads moved from contacts to sales: old bookmarks still arrive.
+    re_path(r"^contacts/leads/(?P<rest>.*)$", RedirectView.as_view(url="/sales/leads/%(rest)s", permanent=True,
+                                                                 query_string=True)),
     path("contacts/", include("contacts.urls")),
     path("sales/", include("sales.urls")),
     path("exports/", include("exports.urls")),

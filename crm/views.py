@@ -133,8 +133,7 @@ def sales_overview(user) -> dict:
     closing soonest, and what waits for them. A constant number of queries."""
     from django.db.models import Sum
 
-    from contacts.models import Lead
-    from sales.models import Invoice, StageKind
+    from sales.models import Invoice, Lead, StageKind
     from sales.quote_services import pending_approvals_for
     from sales.services import default_pipeline
 

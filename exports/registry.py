@@ -175,19 +175,19 @@ register(Exporter(
 
 
 def _leads(user):
-    from contacts.models import Lead
+    from sales.models import Lead
 
     return Lead.objects.visible_to(user).select_related("owner", "territory").order_by("-created_at", "-id")
 
 
 def _lead_filter():
-    from contacts.lead_filters import LeadFilter
+    from sales.lead_filters import LeadFilter
 
     return LeadFilter
 
 
 register(Exporter(
-    target="contacts.lead", label=_("Leads"), list_url="contacts:lead_list",
+    target="sales.lead", label=_("Leads"), list_url="sales:lead_list",
     queryset=_leads, filterset=_lead_filter,
     columns=[
         (_("ID"), lambda lead: lead.pk), (_("First name"), lambda lead: lead.first_name),

@@ -7,7 +7,7 @@ ImportsConfig.ready):
 
     @register
     class LeadImporter(Importer):
-        key = "contacts.lead"
+        key = "sales.lead"
         ...
 
 The base class does the generic work for a batch of rows — converting cells, matching

@@ -10,11 +10,20 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Account
-from contacts import lead_services
-from contacts.models import Contact, LeadAssignmentRule, LeadRuleMethod, LeadStatus
+from contacts.models import Contact
 from crm.models import Role, Team, User
-from sales import billing_services, forecast_services, product_services, quote_services, services
-from sales.models import CompanyProfile, Invoice, LostReason, Pipeline, Stage, StageKind
+from sales import billing_services, forecast_services, lead_services, product_services, quote_services, services
+from sales.models import (
+    CompanyProfile,
+    Invoice,
+    LeadAssignmentRule,
+    LeadRuleMethod,
+    LeadStatus,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 
 NEW_BUSINESS = [("Qualification", 10, StageKind.OPEN), ("Needs analysis", 25, StageKind.OPEN),
                 ("Proposal", 50, StageKind.OPEN), ("Negotiation", 75, StageKind.OPEN),

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet
 from crm.roles import Role
-from crm.visibility import CATALOGUE_DATA, SALES_DATA
+from crm.visibility import CATALOGUE_DATA, LEAD_DATA, SALES_DATA
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2,
@@ -824,3 +824,157 @@ class SalesTarget(models.Model):
 
     def __str__(self):
         return f"{self.user or self.team} {self.period} {self.period_start}"
+
+
+# --- Leads ------------------------------------------------------------------------
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    WORKING = "working", _("Working")
+    QUALIFIED = "qualified", _("Qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+    CONVERTED = "converted", _("Converted")
+
+
+class DisqualifyReason(models.TextChoices):
+    NO_BUDGET = "no_budget", _("No budget")
+    NO_NEED = "no_need", _("No need")
+    NO_AUTHORITY = "no_authority", _("Not a decision maker")
+    UNREACHABLE = "unreachable", _("Could not reach")
+    COMPETITOR = "competitor", _("Works with a competitor")
+    DUPLICATE = "duplicate", _("Duplicate")
+    SPAM = "spam", _("Spam / fake")
+    OTHER = "other", _("Other")
+
+
+class LeadRating(models.TextChoices):
+    HOT = "hot", _("Hot")
+    WARM = "warm", _("Warm")
+    COLD = "cold", _("Cold")
+
+
+
+
+class LeadQuerySet(OwnedQuerySet):
+    def unassigned(self):
+        return self.filter(owner__isnull=True)
+
+    def open(self):
+        return self.filter(status__in=[LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "phone_e164"],
+    model_name="LeadEvent",
+    meta={"db_table": "contacts_leadevent"},  # the table kept its name when leads moved from contacts
+)
+class Lead(OwnedModel):
+    """Someone who may buy, not yet qualified. An unassigned lead has no owner and waits in its
+    team's queue (its team's managers see it) until a rule or a manager assigns it."""
+
+    visibility_policy = LEAD_DATA
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100)
+    title = models.CharField(_("job title"), max_length=150, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone_e164 = models.CharField(max_length=20, blank=True, editable=False)
+    website = models.URLField(_("website"), blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    territory = models.ForeignKey("crm.Territory", verbose_name=_("territory"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(_("source"), max_length=20, choices=LeadSource.choices, blank=True)
+    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    disqualify_reason = models.CharField(_("disqualified because"), max_length=20, choices=DisqualifyReason.choices,
+                                         blank=True)
+    rating = models.CharField(_("rating"), max_length=10, choices=LeadRating.choices, blank=True)
+    description = models.TextField(_("notes"), blank=True)
+    custom = models.JSONField(_("additional fields"), default=dict, blank=True)
+    # What the lead became (set once, by the conversion).
+    converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
+    converted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
+    converted_account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+", editable=False)
+    converted_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+", editable=False)
+    converted_opportunity = models.ForeignKey("Opportunity", null=True, blank=True,
+                                              on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        db_table = "contacts_lead"  # kept when leads moved from contacts to sales
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="lead_live_created_idx", condition=LIVE),
+            models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx", condition=LIVE),
+            models.Index(fields=["team", "-created_at"], name="lead_queue_idx",
+                         condition=models.Q(deleted_at__isnull=True, owner__isnull=True)),
+            models.Index(fields=["email"], name="lead_email_idx", condition=~models.Q(email="")),
+            models.Index(fields=["phone_e164"], name="lead_phone_idx", condition=~models.Q(phone_e164="")),
+            GinIndex(OpClass(Upper("last_name"), name="gin_trgm_ops"), name="lead_last_name_up_trgm"),
+            GinIndex(OpClass(Upper("company"), name="gin_trgm_ops"), name="lead_company_up_trgm"),
+        ]
+
+    def __str__(self):
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return f"{name} ({self.company})" if self.company else name
+
+    def save(self, *args, **kwargs):
+        from crm.phones import normalize_phone
+
+        self.phone_e164 = normalize_phone(self.phone) or ""
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("sales:lead_detail", args=[self.pk])
+
+
+class LeadRuleMethod(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round-robin among the team's reps")
+    USER = "user", _("Always to one person")
+
+
+class LeadAssignmentRule(models.Model):
+    """Distribution of unassigned leads: the first active rule (by position) whose conditions
+    match a lead assigns it. Empty conditions match every lead."""
+
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    territory = models.ForeignKey("crm.Territory", verbose_name=_("when the lead's territory is in"), null=True,
+                                  blank=True, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(_("when the source is"), max_length=20, choices=LeadSource.choices, blank=True)
+    team = models.ForeignKey("crm.Team", verbose_name=_("assign within team"), on_delete=models.CASCADE,
+                             related_name="+")
+    method = models.CharField(_("how"), max_length=20, choices=LeadRuleMethod.choices,
+                              default=LeadRuleMethod.ROUND_ROBIN)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+    # Round-robin pointer: the last person this rule assigned to (updated under a row lock).
+    last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        db_table = "contacts_leadassignmentrule"
+        verbose_name = _("lead assignment rule")
+        verbose_name_plural = _("lead assignment rules")
+
+    def __str__(self):
+        return self.name

@@ -1,10 +1,10 @@
 """Sales URLs. Each area keeps its views and URLs in its own modules: views.py (pipelines,
 opportunities, the board), product_views, quote_views, billing_views (orders, invoices,
-payments, receivables) and forecast_views (targets, forecast)."""
+payments, receivables), forecast_views (targets, forecast) and lead_views (leads)."""
 
 from django.urls import include, path
 
-from sales import billing_urls, forecast_urls, product_urls, quote_urls, views
+from sales import billing_urls, forecast_urls, lead_urls, product_urls, quote_urls, views
 
 app_name = "sales"
 
@@ -31,4 +31,5 @@ urlpatterns = [
     path("", include(quote_urls.urlpatterns)),
     path("", include(billing_urls.urlpatterns)),
     path("", include(forecast_urls.urlpatterns)),
+    path("", include(lead_urls.urlpatterns)),
 ]

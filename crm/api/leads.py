@@ -1,18 +1,18 @@
-"""/api/leads/: read through the visibility policy (LEAD_DATA), write through contacts.lead_services.
+"""/api/leads/: read through the visibility policy (LEAD_DATA), write through sales.lead_services.
 A lead created without an owner is distributed by the assignment rules, like a web-form or
 imported lead."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from contacts import lead_services
-from contacts.lead_filters import LeadFilter
-from contacts.models import Lead, LeadStatus
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import INVALID_PHONE, OwnedSerializer
 from crm.api.views import OwnedViewSet, _crud_docs
 from crm.models import CustomFieldTarget
 from crm.phones import normalize_phone
+from sales import lead_services
+from sales.lead_filters import LeadFilter
+from sales.models import Lead, LeadStatus
 
 
 class LeadSerializer(OwnedSerializer):

@@ -16,10 +16,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.tests.factories import AccountFactory
-from contacts.tests.factories import ContactFactory, LeadFactory
+from contacts.tests.factories import ContactFactory
 from crm.api import tokens
 from crm.models import Activity
-from sales.tests.factories import OpportunityFactory, PipelineFactory
+from sales.tests.factories import LeadFactory, OpportunityFactory, PipelineFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

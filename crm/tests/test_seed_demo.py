@@ -4,9 +4,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import Account
-from contacts.models import Contact, Lead
+from contacts.models import Contact
 from crm.models import Activity, Role, User
-from sales.models import Invoice, Opportunity, Pipeline, Quote, SalesTarget, StageChange
+from sales.models import Invoice, Lead, Opportunity, Pipeline, Quote, SalesTarget, StageChange
 
 
 def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):

@@ -12,10 +12,10 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import AccountFactory
-from contacts.tests.factories import ContactFactory, LeadFactory
+from contacts.tests.factories import ContactFactory
 from crm.models import Activity
 from sales.models import Invoice, Order, Quote
-from sales.tests.factories import OpportunityFactory
+from sales.tests.factories import LeadFactory, OpportunityFactory
 
 
 def make_task(*, owner, shared_with_team, name):
@@ -88,8 +88,8 @@ OWNED_MODELS = [
     OwnedCase("account", AccountFactory, "accounts:list", "accounts:detail", "accounts:edit", "accounts:delete"),
     OwnedCase("contact", make_contact, "contacts:list", "contacts:detail", "contacts:edit", "contacts:delete"),
     OwnedCase("activity", make_task, None, "activity_detail", "activity_edit", "activity_delete"),
-    OwnedCase("lead", make_lead, "contacts:lead_list", "contacts:lead_detail", "contacts:lead_edit",
-              "contacts:lead_delete", LEAD_PRIVATE),
+    OwnedCase("lead", make_lead, "sales:lead_list", "sales:lead_detail", "sales:lead_edit",
+              "sales:lead_delete", LEAD_PRIVATE),
     OwnedCase("opportunity", make_opportunity, "sales:opportunity_list", "sales:opportunity_detail",
               "sales:opportunity_edit", "sales:opportunity_delete", SALES_PRIVATE),
     # Deleting a quote is a button (POST only): its rules are tested in sales/tests/test_views_quotes.py.

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from crm.tests.factories import UserFactory
-from sales.models import Opportunity, Pipeline, PriceBook, PriceBookEntry, Product, Stage, StageKind
+from sales.models import Lead, Opportunity, Pipeline, PriceBook, PriceBookEntry, Product, Stage, StageKind
 
 DEFAULT_STAGES = [
     ("Qualification", 10, StageKind.OPEN),
@@ -78,3 +78,15 @@ class PriceBookEntryFactory(factory.django.DjangoModelFactory):
     price_book = factory.SubFactory(PriceBookFactory)
     product = factory.SubFactory(ProductFactory)
     unit_price = Decimal("90.00")
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    company = factory.Faker("company")
+    email = factory.LazyAttribute(lambda lead: f"{lead.first_name}.{lead.last_name}@example.org".lower())
+    owner = factory.SubFactory(UserFactory)
+    team = factory.LazyAttribute(lambda lead: lead.owner.team if lead.owner else None)

@@ -39,7 +39,7 @@ def test_a_deleted_product_cannot_be_forged_onto_a_quote_line(owner):
 
 def test_roles_without_leads_cannot_probe_the_duplicate_check(client, support_agent):
     client.force_login(support_agent)
-    assert client.post(reverse("contacts:lead_duplicates"), {"email": "x@example.com"}).status_code == 404
+    assert client.post(reverse("sales:lead_duplicates"), {"email": "x@example.com"}).status_code == 404
 
 
 def test_junk_parameters_answer_without_a_server_error(client, owner, pipeline):

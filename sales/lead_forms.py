@@ -8,11 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
-from contacts.models import Contact, DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
+from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.phones import normalize_phone
 from crm.widgets import use_autocomplete
+from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 
 INVALID_PHONE = _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000.")
 
@@ -179,7 +180,7 @@ class LeadConvertForm(forms.Form):
         return data
 
     def opportunity_plan(self):
-        from contacts.lead_services import OpportunityPlan
+        from sales.lead_services import OpportunityPlan
 
         data = self.cleaned_data
         if not data.get("create_opportunity"):

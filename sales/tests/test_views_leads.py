@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
-from contacts.models import Contact, Lead, LeadAssignmentRule, LeadStatus
-from contacts.tests.factories import ContactFactory, LeadFactory
+from contacts.models import Contact
+from contacts.tests.factories import ContactFactory
 from crm.models import Activity, ActivityKind, CustomField, CustomFieldKind, CustomFieldTarget, Role
 from crm.tests.factories import UserFactory
-from sales.models import Opportunity
-from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
+from sales.models import Lead, LeadAssignmentRule, LeadStatus, Opportunity
+from sales.tests.factories import LeadFactory, OpportunityFactory, PipelineFactory, stage
 
 
 def form_data(**overrides):
@@ -32,11 +32,11 @@ def test_list_shows_own_leads_and_filters(client, owner, teammate):
     LeadFactory(owner=owner, last_name="Zimmer", status=LeadStatus.NEW, source="call")
     LeadFactory(owner=teammate, last_name="Theirs")
     client.force_login(owner)
-    body = client.get(reverse("contacts:lead_list")).content.decode()
+    body = client.get(reverse("sales:lead_list")).content.decode()
     assert "Mine" in body and "Zimmer" in body and "Theirs" not in body
-    body = client.get(reverse("contacts:lead_list"), {"status": "working"}).content.decode()
+    body = client.get(reverse("sales:lead_list"), {"status": "working"}).content.decode()
     assert "Mine" in body and "Zimmer" not in body
-    body = client.get(reverse("contacts:lead_list"), {"source": "call", "sort": "-name"}).content.decode()
+    body = client.get(reverse("sales:lead_list"), {"source": "call", "sort": "-name"}).content.decode()
     assert "Zimmer" in body and "Mine" not in body
 
 
@@ -45,14 +45,14 @@ def test_list_search_by_email_phone_and_company(client, owner):
     LeadFactory(owner=owner, last_name="Beta", email="beta@x.test", company="Omega")
     client.force_login(owner)
     for query in ("alpha@x.test", "020 7946 0001", "zeta"):
-        body = client.get(reverse("contacts:lead_list"), {"q": query}).content.decode()
+        body = client.get(reverse("sales:lead_list"), {"q": query}).content.decode()
         assert "Alpha" in body and "Beta" not in body, query
 
 
 def test_empty_list_explains_and_offers_the_action(client, owner):
     client.force_login(owner)
-    body = client.get(reverse("contacts:lead_list")).content.decode()
-    assert "Leads are people who may buy" in body and reverse("contacts:lead_create") in body
+    body = client.get(reverse("sales:lead_list")).content.decode()
+    assert "Leads are people who may buy" in body and reverse("sales:lead_create") in body
 
 
 @pytest.mark.parametrize("rows", [1, 30])
@@ -61,19 +61,19 @@ def test_list_query_budget(client, owner, rows, django_assert_max_num_queries):
         LeadFactory(owner=owner)
     client.force_login(owner)
     with django_assert_max_num_queries(12):
-        response = client.get(reverse("contacts:lead_list"))
+        response = client.get(reverse("sales:lead_list"))
     assert response.status_code == 200
 
 
 def test_queue_is_for_the_teams_managers_and_admins(client, owner, manager, outsider, admin_user, team):
     LeadFactory(owner=None, team=team, last_name="Waiting")
     client.force_login(manager)
-    assert "Waiting" in client.get(reverse("contacts:lead_queue")).content.decode()
+    assert "Waiting" in client.get(reverse("sales:lead_queue")).content.decode()
     client.force_login(admin_user)
-    assert "Waiting" in client.get(reverse("contacts:lead_queue")).content.decode()
+    assert "Waiting" in client.get(reverse("sales:lead_queue")).content.decode()
     for person in (owner, outsider):
         client.force_login(person)
-        assert "Waiting" not in client.get(reverse("contacts:lead_queue")).content.decode()
+        assert "Waiting" not in client.get(reverse("sales:lead_queue")).content.decode()
 
 
 # --- Bulk actions --------------------------------------------------------------------------
@@ -82,16 +82,16 @@ def test_queue_is_for_the_teams_managers_and_admins(client, owner, manager, outs
 def test_bulk_assign_from_the_queue(client, manager, owner, team):
     leads = [LeadFactory(owner=None, team=team) for _ in range(2)]
     client.force_login(manager)
-    response = client.post(reverse("contacts:lead_bulk"), {"action": "assign", "owner": owner.pk, "from": "queue",
+    response = client.post(reverse("sales:lead_bulk"), {"action": "assign", "owner": owner.pk, "from": "queue",
                                                            "ids": [lead.pk for lead in leads]})
-    assert response.status_code == 302 and response["Location"].startswith(reverse("contacts:lead_queue"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("sales:lead_queue"))
     assert set(Lead.objects.values_list("owner_id", flat=True)) == {owner.pk}
 
 
 def test_bulk_assign_to_someone_not_assignable_is_refused(client, owner, outsider):
     lead = LeadFactory(owner=owner)
     client.force_login(owner)
-    client.post(reverse("contacts:lead_bulk"), {"action": "assign", "owner": outsider.pk, "ids": [lead.pk]})
+    client.post(reverse("sales:lead_bulk"), {"action": "assign", "owner": outsider.pk, "ids": [lead.pk]})
     lead.refresh_from_db()
     assert lead.owner == owner
 
@@ -101,7 +101,7 @@ def test_bulk_distribute_by_rules(client, manager, team):
     LeadAssignmentRule.objects.create(name="All", team=team)
     lead = LeadFactory(owner=None, team=team)
     client.force_login(manager)
-    client.post(reverse("contacts:lead_bulk"), {"action": "distribute", "ids": [lead.pk]})
+    client.post(reverse("sales:lead_bulk"), {"action": "distribute", "ids": [lead.pk]})
     lead.refresh_from_db()
     assert lead.owner == person
 
@@ -109,14 +109,14 @@ def test_bulk_distribute_by_rules(client, manager, team):
 def test_bulk_distribute_needs_a_queue_keeper(client, owner):
     lead = LeadFactory(owner=owner)
     client.force_login(owner)
-    assert client.post(reverse("contacts:lead_bulk"), {"action": "distribute", "ids": [lead.pk]}).status_code == 403
+    assert client.post(reverse("sales:lead_bulk"), {"action": "distribute", "ids": [lead.pk]}).status_code == 403
 
 
 def test_bulk_export_only_visible_rows_with_formulas_neutralised(client, owner, outsider):
     mine = LeadFactory(owner=owner, company="=HYPERLINK(1)")
     hidden = LeadFactory(owner=outsider, last_name="Secret")
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_bulk"), {"action": "export", "ids": [mine.pk, hidden.pk]})
+    response = client.post(reverse("sales:lead_bulk"), {"action": "export", "ids": [mine.pk, hidden.pk]})
     body = response.content.decode("utf-8-sig")
     assert response["Content-Type"].startswith("text/csv")
     assert "'=HYPERLINK(1)" in body and "Secret" not in body
@@ -149,7 +149,7 @@ def test_detail_query_budget(client, owner, django_assert_max_num_queries):
 def test_outsider_gets_404(client, owner, outsider, url_name):
     lead = LeadFactory(owner=owner, status=LeadStatus.QUALIFIED)
     client.force_login(outsider)
-    assert client.get(reverse(f"contacts:{url_name}", args=[lead.pk])).status_code == 404
+    assert client.get(reverse(f"sales:{url_name}", args=[lead.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("url_name", ["lead_edit", "lead_delete", "lead_convert"])
@@ -157,28 +157,28 @@ def test_read_only_roles_get_403(client, owner, executive, url_name):
     lead = LeadFactory(owner=owner, status=LeadStatus.QUALIFIED)
     client.force_login(executive)
     assert client.get(lead.get_absolute_url()).status_code == 200
-    assert client.get(reverse(f"contacts:{url_name}", args=[lead.pk])).status_code == 403
+    assert client.get(reverse(f"sales:{url_name}", args=[lead.pk])).status_code == 403
 
 
 def test_support_sees_no_leads(client, owner, support_agent):
     lead = LeadFactory(owner=owner)
     client.force_login(support_agent)
     assert client.get(lead.get_absolute_url()).status_code == 404
-    assert lead.last_name not in client.get(reverse("contacts:lead_list")).content.decode()
+    assert lead.last_name not in client.get(reverse("sales:lead_list")).content.decode()
 
 
 def test_marketer_reads_all_edits_own_and_cannot_convert(client, owner, marketer):
     theirs = LeadFactory(owner=owner, status=LeadStatus.QUALIFIED)
     client.force_login(marketer)
     assert client.get(theirs.get_absolute_url()).status_code == 200
-    assert client.get(reverse("contacts:lead_edit", args=[theirs.pk])).status_code == 403
-    response = client.post(reverse("contacts:lead_create"), form_data())
+    assert client.get(reverse("sales:lead_edit", args=[theirs.pk])).status_code == 403
+    response = client.post(reverse("sales:lead_create"), form_data())
     own = Lead.objects.get(last_name="Hopper")
     assert response.status_code == 302 and own.owner == marketer
-    assert client.get(reverse("contacts:lead_edit", args=[own.pk])).status_code == 200
+    assert client.get(reverse("sales:lead_edit", args=[own.pk])).status_code == 200
     own.status = LeadStatus.QUALIFIED
     own.save()
-    assert client.get(reverse("contacts:lead_convert", args=[own.pk])).status_code == 403  # no customer writes
+    assert client.get(reverse("sales:lead_convert", args=[own.pk])).status_code == 403  # no customer writes
 
 
 # --- Create, edit, status, delete -----------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_create_with_custom_field_and_escaped_text(client, owner):
     CustomField.objects.create(target=CustomFieldTarget.LEAD, key="budget", label="Budget",
                                kind=CustomFieldKind.NUMBER)
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_create"), form_data(cf_budget="1500.50",
+    response = client.post(reverse("sales:lead_create"), form_data(cf_budget="1500.50",
                                                                         description="<script>x()</script>"))
     lead = Lead.objects.get()
     assert response.status_code == 302
@@ -199,7 +199,7 @@ def test_create_with_custom_field_and_escaped_text(client, owner):
 
 def test_bad_phone_is_refused_next_to_the_field(client, owner):
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_create"), form_data(phone="12"))
+    response = client.post(reverse("sales:lead_create"), form_data(phone="12"))
     assert response.status_code == 200 and "is not a valid phone number" in response.content.decode()
     assert not Lead.objects.exists()
 
@@ -208,19 +208,19 @@ def test_duplicate_warning_needs_confirmation(client, owner, outsider):
     ContactFactory(owner=outsider, emails=["grace@navylabs.test"], phones=[])
     AccountFactory(owner=owner, name="Navy Labs")
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_create"), form_data())
+    response = client.post(reverse("sales:lead_create"), form_data())
     body = response.content.decode()
     assert response.status_code == 200 and "Possible duplicates" in body
     assert f"owned by {outsider}" in body and "Navy Labs" in body
     assert not Lead.objects.exists()
-    response = client.post(reverse("contacts:lead_create"), form_data(confirm_duplicates="on"))
+    response = client.post(reverse("sales:lead_create"), form_data(confirm_duplicates="on"))
     assert response.status_code == 302 and Lead.objects.count() == 1
 
 
 def test_live_duplicate_check_endpoint(client, owner):
     LeadFactory(owner=owner, first_name="Grace", last_name="Hopper", email="grace@navylabs.test")
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_duplicates"), {"email": "GRACE@navylabs.test"})
+    response = client.post(reverse("sales:lead_duplicates"), {"email": "GRACE@navylabs.test"})
     assert "Possible duplicates" in response.content.decode()
 
 
@@ -228,21 +228,21 @@ def test_create_into_the_queue_distributes(client, manager, team):
     person = UserFactory(role=Role.SALES_REP, team=team)
     LeadAssignmentRule.objects.create(name="All", team=team)
     client.force_login(manager)
-    response = client.post(reverse("contacts:lead_create"), form_data(distribute="on"))
+    response = client.post(reverse("sales:lead_create"), form_data(distribute="on"))
     lead = Lead.objects.get()
     assert response.status_code == 302 and lead.owner == person
 
 
 def test_forged_owner_is_refused(client, owner, outsider):
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_create"), form_data(owner=outsider.pk))
+    response = client.post(reverse("sales:lead_create"), form_data(owner=outsider.pk))
     assert response.status_code == 200 and not Lead.objects.exists()
 
 
 def test_edit_keeps_a_queued_lead_queued(client, manager, team):
     lead = LeadFactory(owner=None, team=team, last_name="Queued", company="Q")
     client.force_login(manager)
-    response = client.post(reverse("contacts:lead_edit", args=[lead.pk]),
+    response = client.post(reverse("sales:lead_edit", args=[lead.pk]),
                            form_data(last_name="Queued", company="Q", email="", phone=""))
     lead.refresh_from_db()
     assert response.status_code == 302 and lead.owner is None and lead.first_name == "Grace"
@@ -251,11 +251,11 @@ def test_edit_keeps_a_queued_lead_queued(client, manager, team):
 def test_disqualify_without_reason_changes_nothing(client, owner):
     lead = LeadFactory(owner=owner)
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_status", args=[lead.pk]), {"status": "disqualified"}, follow=True)
+    response = client.post(reverse("sales:lead_status", args=[lead.pk]), {"status": "disqualified"}, follow=True)
     assert "Say why the lead is disqualified." in response.content.decode()
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NEW
-    client.post(reverse("contacts:lead_status", args=[lead.pk]), {"status": "disqualified", "reason": "spam"})
+    client.post(reverse("sales:lead_status", args=[lead.pk]), {"status": "disqualified", "reason": "spam"})
     lead.refresh_from_db()
     assert lead.status == LeadStatus.DISQUALIFIED and lead.disqualify_reason == "spam"
 
@@ -263,7 +263,7 @@ def test_disqualify_without_reason_changes_nothing(client, owner):
 def test_delete_is_soft(client, owner):
     lead = LeadFactory(owner=owner)
     client.force_login(owner)
-    assert client.post(reverse("contacts:lead_delete", args=[lead.pk])).status_code == 302
+    assert client.post(reverse("sales:lead_delete", args=[lead.pk])).status_code == 302
     lead.refresh_from_db()
     assert lead.deleted_at is not None
     assert client.get(lead.get_absolute_url()).status_code == 404
@@ -276,7 +276,7 @@ def test_convert_page_prefills_and_suggests(client, owner):
     AccountFactory(owner=owner, name="Navy Labs")
     lead = LeadFactory(owner=owner, company="Navy Labs", status=LeadStatus.QUALIFIED)
     client.force_login(owner)
-    body = client.get(reverse("contacts:lead_convert", args=[lead.pk])).content.decode()
+    body = client.get(reverse("sales:lead_convert", args=[lead.pk])).content.decode()
     assert 'value="Navy Labs"' in body and "Use Navy Labs" in body
 
 
@@ -285,7 +285,7 @@ def test_convert_with_opportunity_then_links_and_no_second_time(client, owner):
     lead = LeadFactory(owner=owner, company="Navy Labs", status=LeadStatus.QUALIFIED, source="web",
                        campaign="Spring")
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_convert", args=[lead.pk]), {
+    response = client.post(reverse("sales:lead_convert", args=[lead.pk]), {
         "account_mode": "new", "account_name": "Navy Labs", "contact_mode": "new", "create_opportunity": "on",
         "opportunity_name": "Navy deal", "stage": stage(pipeline, "Proposal").pk, "amount": "5000",
         "currency": "EUR", "expected_close_date": (timezone.localdate() + timedelta(days=10)).isoformat()})
@@ -296,9 +296,9 @@ def test_convert_with_opportunity_then_links_and_no_second_time(client, owner):
     assert deal.campaign == "Spring" and deal.lead_source == "web" and deal.stage.name == "Proposal"
     body = client.get(lead.get_absolute_url()).content.decode()
     assert lead.converted_account.get_absolute_url() in body and "Navy deal" in body
-    response = client.get(reverse("contacts:lead_convert", args=[lead.pk]), follow=True)
+    response = client.get(reverse("sales:lead_convert", args=[lead.pk]), follow=True)
     assert "already converted" in response.content.decode()
-    response = client.post(reverse("contacts:lead_convert", args=[lead.pk]), {
+    response = client.post(reverse("sales:lead_convert", args=[lead.pk]), {
         "account_mode": "new", "account_name": "Again", "contact_mode": "new"})
     assert Account.objects.count() == 1
 
@@ -308,9 +308,9 @@ def test_convert_into_existing_account_picks_the_matching_contact(client, owner)
     contact = ContactFactory(owner=owner, account=account, emails=["jo@acme.test"])
     lead = LeadFactory(owner=owner, company="Acme", email="jo@acme.test", status=LeadStatus.WORKING)
     client.force_login(owner)
-    body = client.get(reverse("contacts:lead_convert", args=[lead.pk]), {"account": account.pk}).content.decode()
+    body = client.get(reverse("sales:lead_convert", args=[lead.pk]), {"account": account.pk}).content.decode()
     assert f'value="{contact.pk}" selected' in body
-    client.post(reverse("contacts:lead_convert", args=[lead.pk]), {
+    client.post(reverse("sales:lead_convert", args=[lead.pk]), {
         "account_mode": "existing", "account": account.pk, "contact_mode": "existing", "contact": contact.pk})
     lead.refresh_from_db()
     assert lead.converted_account == account and lead.converted_contact == contact
@@ -321,7 +321,7 @@ def test_convert_with_a_hidden_account_is_refused(client, owner, outsider):
     hidden = AccountFactory(owner=outsider)
     lead = LeadFactory(owner=owner, status=LeadStatus.QUALIFIED)
     client.force_login(owner)
-    response = client.post(reverse("contacts:lead_convert", args=[lead.pk]), {
+    response = client.post(reverse("sales:lead_convert", args=[lead.pk]), {
         "account_mode": "existing", "account": hidden.pk, "contact_mode": "new"})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     lead.refresh_from_db()
@@ -331,7 +331,7 @@ def test_convert_with_a_hidden_account_is_refused(client, owner, outsider):
 def test_a_new_lead_must_be_qualified_first(client, owner):
     lead = LeadFactory(owner=owner, status=LeadStatus.NEW)
     client.force_login(owner)
-    response = client.get(reverse("contacts:lead_convert", args=[lead.pk]), follow=True)
+    response = client.get(reverse("sales:lead_convert", args=[lead.pk]), follow=True)
     assert "before converting it" in response.content.decode()
 
 
@@ -340,21 +340,21 @@ def test_a_new_lead_must_be_qualified_first(client, owner):
 
 def test_rules_are_for_admins(client, manager):
     client.force_login(manager)
-    assert client.get(reverse("contacts:lead_rules")).status_code == 403
+    assert client.get(reverse("sales:lead_rules")).status_code == 403
 
 
 def test_admin_creates_orders_and_deletes_rules(client, admin_user, team):
     client.force_login(admin_user)
     for name in ("First", "Second"):
-        response = client.post(reverse("contacts:lead_rules"), {"name": name, "active": "on", "team": team.pk,
+        response = client.post(reverse("sales:lead_rules"), {"name": name, "active": "on", "team": team.pk,
                                                                 "method": "round_robin"})
         assert response.status_code == 302
     second = LeadAssignmentRule.objects.get(name="Second")
-    client.post(reverse("contacts:lead_rule_move", args=[second.pk]), {"direction": "up"})
+    client.post(reverse("sales:lead_rule_move", args=[second.pk]), {"direction": "up"})
     assert list(LeadAssignmentRule.objects.values_list("name", flat=True)) == ["Second", "First"]
-    response = client.post(reverse("contacts:lead_rules"), {"name": "One person", "team": team.pk, "method": "user"})
+    response = client.post(reverse("sales:lead_rules"), {"name": "One person", "team": team.pk, "method": "user"})
     assert "Choose the person who gets these leads." in response.content.decode()
-    client.post(reverse("contacts:lead_rule_delete", args=[second.pk]))
+    client.post(reverse("sales:lead_rule_delete", args=[second.pk]))
     assert list(LeadAssignmentRule.objects.values_list("name", flat=True)) == ["First"]
 
 

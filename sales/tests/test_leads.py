@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
-from contacts import lead_services as services
-from contacts.models import Contact, Lead, LeadAssignmentRule, LeadRuleMethod, LeadSource, LeadStatus
-from contacts.tests.factories import ContactFactory, LeadFactory
+from contacts.models import Contact, LeadSource
+from contacts.tests.factories import ContactFactory
 from crm.models import Activity, ActivityKind, Notification, NotificationKind, Role
 from crm.tests.factories import TeamFactory, TerritoryFactory, UserFactory
-from sales.models import Opportunity
-from sales.tests.factories import PipelineFactory, stage
+from sales import lead_services as services
+from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Opportunity
+from sales.tests.factories import LeadFactory, PipelineFactory, stage
 
 
 def queued(team, **fields):
@@ -322,7 +322,7 @@ def _import(user, rows, header):
     buffer = io.StringIO(newline="")
     csv.writer(buffer).writerows([header, *rows])
     upload = SimpleUploadedFile("leads.csv", buffer.getvalue().encode("utf-8"))
-    job = import_services.job_create(user=user, target="contacts.lead", upload=upload)
+    job = import_services.job_create(user=user, target="sales.lead", upload=upload)
     import_services.job_start(job=job)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
     import_services.job_run(job_id=job.pk)
@@ -354,7 +354,7 @@ def test_export_holds_the_visible_filtered_leads(owner, outsider):
     LeadFactory(owner=owner, last_name="Kept", status=LeadStatus.WORKING)
     LeadFactory(owner=owner, last_name="Filtered", status=LeadStatus.NEW)
     LeadFactory(owner=outsider, last_name="Hidden", status=LeadStatus.WORKING)
-    exporter = EXPORTERS["contacts.lead"]
+    exporter = EXPORTERS["sales.lead"]
     rows = list(filtered_rows(exporter, owner, "status=working"))
     assert [lead.last_name for lead in rows] == ["Kept"]
     headers = [str(header) for header, _value in exporter.columns]

@@ -13,10 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
-from contacts import lead_services as services
-from contacts.lead_filters import LeadFilter
-from contacts.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
-from contacts.models import Contact, Lead, LeadAssignmentRule, LeadStatus
+from contacts.models import Contact
 from crm import custom_fields, list_tools
 from crm.forms import add_service_errors
 from crm.history import history_for
@@ -36,6 +33,10 @@ from crm.visibility import (
     require_create,
     require_read,
 )
+from sales import lead_services as services
+from sales.lead_filters import LeadFilter
+from sales.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
+from sales.models import Lead, LeadAssignmentRule, LeadStatus
 
 HISTORY_SHOWN = 50
 
@@ -68,7 +69,7 @@ def _list(request, *, queue: bool):
     sort = sort if sort in SORTS else DEFAULT_SORT
     page = paginate(lead_filter.qs.order_by(*SORTS[sort]), request.GET.get("page"),
                     count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    return render(request, "contacts/lead_list.html", {
+    return render(request, "sales/lead_list.html", {
         "filter": lead_filter, "page": page, "sort": sort, "queue": queue,
         "can_create": can_create(request.user, Lead),
         "sees_queues": _sees_queues(request.user),
@@ -101,7 +102,7 @@ def lead_bulk(request):
     """Bulk actions on the ticked rows: writes only touch leads the user may edit, the export only
     leads the user may see."""
     ids = list_tools.selected_ids(request)
-    back_name = "contacts:lead_queue" if request.POST.get("from") == "queue" else "contacts:lead_list"
+    back_name = "sales:lead_queue" if request.POST.get("from") == "queue" else "sales:lead_list"
     back = reverse(back_name) + "?" + list_tools.clean_query(request.POST.get("query", ""))
     action = request.POST.get("action")
     if not ids:
@@ -177,7 +178,7 @@ def lead_detail(request, pk: int):
         "may_create": {"activity": can_create(request.user, Activity)},
         "custom_values": custom_fields.display(CustomFieldTarget.LEAD, lead.custom),
     }
-    return render(request, "contacts/lead_detail.html", context)
+    return render(request, "sales/lead_detail.html", context)
 
 
 def _duplicates_for(form: LeadForm, user, exclude_pk=None):
@@ -204,10 +205,10 @@ def lead_create(request):
                     return redirect(lead)
                 messages.success(request, _("Lead %(name)s was created and handed to %(owner)s by the rules.")
                                  % {"name": lead, "owner": lead.owner or _("the queue")})
-                return redirect("contacts:lead_list")
+                return redirect("sales:lead_list")
         else:
             messages.warning(request, _("This lead may already be in the CRM. Check the matches below."))
-    return render(request, "contacts/lead_form.html", {"form": form, "matches": matches})
+    return render(request, "sales/lead_form.html", {"form": form, "matches": matches})
 
 
 def lead_edit(request, pk: int):
@@ -227,7 +228,7 @@ def lead_edit(request, pk: int):
                 return redirect(lead)
         else:
             messages.warning(request, _("This lead may already be in the CRM. Check the matches below."))
-    return render(request, "contacts/lead_form.html", {"form": form, "lead": lead, "matches": matches})
+    return render(request, "sales/lead_form.html", {"form": form, "lead": lead, "matches": matches})
 
 
 @require_POST
@@ -240,7 +241,7 @@ def lead_duplicates(request):
         user=request.user, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
         company=data.get("company", ""), email=data.get("email", ""), phone=data.get("phone", ""),
         exclude_pk=exclude)
-    return render(request, "contacts/_lead_duplicates.html", {"matches": matches})
+    return render(request, "sales/_lead_duplicates.html", {"matches": matches})
 
 
 @require_POST
@@ -269,8 +270,8 @@ def lead_delete(request, pk: int):
     if request.method == "POST":
         services.lead_delete(lead=lead, actor=request.user)
         messages.success(request, _("Lead %(name)s was deleted.") % {"name": lead})
-        return redirect("contacts:lead_list")
-    return render(request, "contacts/lead_confirm_delete.html", {"lead": lead})
+        return redirect("sales:lead_list")
+    return render(request, "sales/lead_confirm_delete.html", {"lead": lead})
 
 
 # --- Conversion ------------------------------------------------------------------------
@@ -312,7 +313,7 @@ def lead_convert(request, pk: int):
             messages.success(request, _("Lead %(name)s was converted.") % {"name": lead})
             return redirect(lead)
     suggestions = services.conversion_suggestions(lead=lead, user=request.user)
-    return render(request, "contacts/lead_convert.html", {
+    return render(request, "sales/lead_convert.html", {
         "lead": lead, "form": form, "suggestions": suggestions, "chosen": chosen})
 
 
@@ -328,9 +329,9 @@ def lead_rules(request):
         rule.position = (last or 0) + 10
         rule.save()
         messages.success(request, _("Rule “%(name)s” was added.") % {"name": rule.name})
-        return redirect("contacts:lead_rules")
+        return redirect("sales:lead_rules")
     rules = LeadAssignmentRule.objects.select_related("territory", "team", "user", "last_assigned")
-    return render(request, "contacts/lead_rules.html", {"rules": rules, "form": form})
+    return render(request, "sales/lead_rules.html", {"rules": rules, "form": form})
 
 
 def lead_rule_edit(request, pk: int):
@@ -340,9 +341,9 @@ def lead_rule_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Rule “%(name)s” was saved.") % {"name": rule.name})
-        return redirect("contacts:lead_rules")
+        return redirect("sales:lead_rules")
     rules = LeadAssignmentRule.objects.select_related("territory", "team", "user", "last_assigned")
-    return render(request, "contacts/lead_rules.html", {"rules": rules, "form": form, "rule": rule})
+    return render(request, "sales/lead_rules.html", {"rules": rules, "form": form, "rule": rule})
 
 
 @require_POST
@@ -351,7 +352,7 @@ def lead_rule_delete(request, pk: int):
     rule = get_object_or_404(LeadAssignmentRule, pk=pk)
     rule.delete()
     messages.success(request, _("Rule “%(name)s” was deleted.") % {"name": rule.name})
-    return redirect("contacts:lead_rules")
+    return redirect("sales:lead_rules")
 
 
 @require_POST
@@ -369,5 +370,5 @@ def lead_rule_move(request, pk: int):
     for position, rule in enumerate(rules):
         rule.position = (position + 1) * 10
     LeadAssignmentRule.objects.bulk_update(rules, ["position"])
-    return redirect("contacts:lead_rules")
+    return redirect("sales:lead_rules")
 

@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Account
-from contacts.models import Contact, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
+from contacts.models import Contact
 from crm import duplicates
 from crm.models import Activity, Notification, NotificationKind, Role, Territory, User
 from crm.phones import normalize_phone
+from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 from webhooks.services import emit
 
 CONVERTIBLE = (LeadStatus.WORKING, LeadStatus.QUALIFIED)
@@ -105,7 +106,7 @@ def _notify(assignee: User, actor: User | None, leads: list[Lead]) -> None:
     else:
         text = ngettext("%(actor)s assigned you %(count)s lead.", "%(actor)s assigned you %(count)s leads.",
                         len(leads)) % {"actor": who, "count": len(leads)}
-        url = reverse("contacts:lead_list") + "?owner=me"
+        url = reverse("sales:lead_list") + "?owner=me"
     Notification.objects.create(user=assignee, kind=NotificationKind.ASSIGNMENT, text=text[:300], url=url)
 
 

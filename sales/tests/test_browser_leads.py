@@ -5,9 +5,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Account
 from conftest import sign_in
-from contacts.models import Contact, Lead, LeadStatus
+from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from sales.models import Opportunity
+from sales.models import Lead, LeadStatus, Opportunity
 from sales.tests.factories import PipelineFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ def test_create_lead_see_duplicate_qualify_and_convert(page, owner, outsider):
                    phones=[])
     sign_in(page, owner)
 
-    page.goto("/contacts/leads/")
+    page.goto("/sales/leads/")
     page.get_by_role("link", name="New lead").first.click()
     page.locator("#id_first_name").fill("Grace")
     page.locator("#id_last_name").fill("Hopper")

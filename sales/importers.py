@@ -11,9 +11,9 @@ from imports.importers import EXTERNAL_ID, FieldSpec, Importer, cached_phone, ne
 
 @register
 class LeadImporter(Importer):
-    key = "contacts.lead"
+    key = "sales.lead"
     label = gettext_lazy("Leads")
-    custom_target = "contacts.lead"
+    custom_target = "sales.lead"
     match_keys = (EXTERNAL_ID, "email", "phone")
     match_labels = {EXTERNAL_ID: gettext_lazy("same external id"), "email": gettext_lazy("same e-mail"),
                     "phone": gettext_lazy("same phone")}
@@ -27,12 +27,12 @@ class LeadImporter(Importer):
 
     @property
     def model(self):
-        from contacts.models import Lead
+        from sales.models import Lead
 
         return Lead
 
     def base_fields(self):
-        from contacts.models import LeadRating
+        from sales.models import LeadRating
 
         return [
             FieldSpec("last_name", _("Last name"), max_length=100, required=True,
@@ -127,8 +127,8 @@ class LeadImporter(Importer):
     def process_batch(self, job, batch, *, write, parsed=None):
         outcomes = super().process_batch(job, batch, write=write, parsed=parsed)
         if write:
-            from contacts.lead_services import leads_distribute
             from imports.models import RowAction
+            from sales.lead_services import leads_distribute
 
             queued = [o.obj for o in outcomes if o.action == RowAction.CREATED and o.obj.owner_id is None]
             if queued:

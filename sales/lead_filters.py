@@ -2,11 +2,12 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import Lead, LeadRating, LeadSource, LeadStatus
+from contacts.models import LeadSource
 from crm import custom_fields
 from crm.models import CustomFieldTarget
 from crm.pagination import bounded_matches
 from crm.phones import looks_like_phone, normalize_phone
+from sales.models import Lead, LeadRating, LeadStatus
 
 OWNER_CHOICES_SHOWN = 200
 
