@@ -11,14 +11,12 @@ from accounts import services
 from accounts.filters import AccountFilter
 from accounts.forms import AccountForm
 from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
-from contacts.models import Contact
-from crm import custom_fields, duplicates, list_tools
-from crm.history import history_for
+from crm import custom_fields, duplicates, hooks, list_tools, panels
+from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
-from crm.models import ActivityKind, CustomFieldTarget
+from crm.models import CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.phones import normalize_phone
-from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     assignable_owners,
     can_create,
@@ -119,28 +117,19 @@ def _export_value(account, attr):
     return value
 
 
-CONTACTS_ON_PAGE = 20
-
-
 def account_detail(request, pk: int):
     account = get_visible_or_404(
         Account.objects.select_related("owner", "team", "territory", "parent"), request.user, pk=pk
     )
     history = history_for(account, user=request.user, limit=CHANGES_SCANNED)  # History card and timeline
-    contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("last_name", "id")
     context = {
         "group": account_group(account, request.user),
         "custom_values": custom_fields.display(CustomFieldTarget.ACCOUNT, account.custom),
         "account": account,
         "can_edit": can_edit(request.user, account),
         "history": history[:HISTORY_SHOWN],
-        "contacts": list(contacts[: CONTACTS_ON_PAGE + 1]),
-        "contacts_limit": CONTACTS_ON_PAGE,
-        "timeline": timeline_page(user=request.user, account=account, kind=request.GET.get("kind", ""),
-                                  history=history),
         "parent_visible": bool(account.parent_id) and can_see(request.user, account.parent),
-        "timeline_url": f"/timeline/?account={account.pk}",
-        "activity_kinds": ActivityKind.choices,
+        "panels": panels.render(request, account, {"history": history}),
     }
     return render(request, "accounts/account_detail.html", context)
 
@@ -165,9 +154,11 @@ def account_group(account: Account, user) -> dict | None:
     by_id = {member.pk: member for member in members}
     rows = [(depth_of[pk], by_id[pk]) for pk, _depth, _parent in tree if pk in by_id]
     totals = Account.objects.filter(pk__in=by_id).aggregate(revenue=Sum("annual_revenue"), employees=Sum("employees"))
-    totals["contacts"] = Contact.objects.visible_to(user).filter(account_id__in=by_id).count()
     totals["accounts"] = len(rows)
-    return {"rows": rows, "totals": totals, "truncated": len(tree) >= MAX_TREE_SIZE}
+    # Other modules' figures for the group ("12 contacts"), within what the user sees.
+    figures = [figure for answer in hooks.collect(hooks.ACCOUNT_GROUP_FIGURES, account_ids=list(by_id), user=user)
+               for figure in answer]
+    return {"rows": rows, "totals": totals, "figures": figures, "truncated": len(tree) >= MAX_TREE_SIZE}
 
 
 def _duplicates_for(form: AccountForm, user, exclude_pk=None):

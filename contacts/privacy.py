@@ -12,12 +12,11 @@ import zipfile
 import pghistory
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from crm.models import Activity
+from crm import hooks
 
 PERSONAL_FIELDS = [
     "first_name", "middle_name", "last_name", "title", "department", "emails", "phones", "preferred_channel",
@@ -27,12 +26,12 @@ CONSENT_FIELDS = ["email_opt_in", "email_opt_in_at", "email_opt_in_source", "ema
                   "email_opted_out_at", "do_not_call"]
 
 
-def _activities(contact: Contact):
-    return Activity.objects.filter(Q(contact=contact) | Q(contact_attendees=contact)).distinct().order_by(
-        "occurred_at", "id")
-
-
 def contact_personal_data(contact: Contact) -> dict:
+    """The contact, its consent and history, plus one section from each module that keeps something
+    about the person (activities, deals…: subscribers of hooks.CONTACT_PERSONAL_DATA)."""
+    sections: dict = {}
+    for contributed in hooks.collect(hooks.CONTACT_PERSONAL_DATA, contact=contact):
+        sections.update(contributed)
     return {
         "contact": {
             "id": contact.pk,
@@ -43,11 +42,7 @@ def contact_personal_data(contact: Contact) -> dict:
             "updated_at": contact.updated_at,
         },
         "consent": {name: getattr(contact, name) for name in CONSENT_FIELDS},
-        "activities": [
-            {"id": a.pk, "kind": a.kind, "subject": a.subject, "details": a.body, "when": a.occurred_at,
-             "direction": a.direction, "outcome": a.outcome, "owner": str(a.owner), "deleted": a.deleted_at is not None}
-            for a in _activities(contact).select_related("owner")
-        ],
+        **sections,
         "history": [
             {"when": event.pgh_created_at, "change": event.pgh_label, "values": event.pgh_diff}
             for event in pghistory.models.Events.objects.tracks(contact).order_by("pgh_created_at")
@@ -73,11 +68,8 @@ def contact_erase(*, contact: Contact, actor) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     # The audit history holds old values (names, e-mails, phones): they go too.
     contact.pgh_event_model.objects.filter(pgh_obj_id=contact.pk).delete()
-    activities = _activities(contact)
-    Activity.pgh_event_model.objects.filter(pgh_obj_id__in=activities.values("pk")).delete()
     with pghistory.context(erasure=True):
-        activities_ids = list(activities.values_list("pk", flat=True))
-        Activity.objects.filter(pk__in=activities_ids).update(subject=_("(erased)"), body="", location="")
+        hooks.publish(hooks.CONTACT_ERASE, contact=contact, actor=actor)  # each module erases its copies
         contact.first_name = ""
         contact.middle_name = ""
         contact.last_name = _("Erased contact #%(id)s") % {"id": contact.pk}

@@ -8,11 +8,10 @@ from contacts import privacy, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import custom_fields, duplicates, list_tools
-from crm.history import history_for
-from crm.models import ActivityKind, CustomFieldTarget
+from crm import custom_fields, duplicates, list_tools, panels
+from crm.history import CHANGES_SCANNED, history_for
+from crm.models import CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
-from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     can_create,
     can_edit,
@@ -53,12 +52,8 @@ def contact_detail(request, pk: int):
         "contact": contact,
         "can_edit": can_edit(request.user, contact),
         "history": history[:HISTORY_SHOWN],
-        "timeline": timeline_page(user=request.user, contact=contact, kind=request.GET.get("kind", ""),
-                                  history=history),
         "account_visible": bool(contact.account_id) and can_see(request.user, contact.account),
-        "timeline_url": f"/timeline/?contact={contact.pk}",
-        "activity_kinds": ActivityKind.choices,
-        "hide_contact": True,
+        "panels": panels.render(request, contact, {"history": history}),
         "custom_values": custom_fields.display(CustomFieldTarget.CONTACT, contact.custom),
     }
     return render(request, "contacts/contact_detail.html", context)

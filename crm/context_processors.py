@@ -1,30 +1,56 @@
+from functools import cache
+
+from django.apps import apps
+
+from crm.visibility import Scope, can_create, managed_team_ids, read_scope
+
+
 def navigation(request):
     """Which top-level section the page belongs to, for the active menu item."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         return {"nav_section": ""}
-    section = match.app_name or match.url_name or ""
-    if (match.url_name or "").startswith("lead"):  # leads live in contacts/ but belong to the sales menu
-        section = "sales"
-    return {"nav_section": section}
+    return {"nav_section": match.app_name or match.url_name or ""}
+
+
+class _PerModel:
+    """`may_create.opportunity`, `may_read.lead` in templates: the policy answer for the model of
+    that name, computed when a template asks (the core names no module's model)."""
+
+    def __init__(self, user, check):
+        self.user, self.check, self.answers = user, check, {}
+
+    def __getitem__(self, model_name: str) -> bool:
+        if model_name not in self.answers:
+            model = _policed_models().get(model_name)
+            self.answers[model_name] = model is not None and self.check(self.user, model)
+        return self.answers[model_name]
+
+
+@cache
+def _policed_models() -> dict:
+    return {model._meta.model_name: model for model in apps.get_models() if hasattr(model, "visibility_policy")}
 
 
 def notifications(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from accounts.models import Account
-    from contacts.models import Contact
-    from crm.models import Activity, Notification
-    from crm.visibility import Scope, can_create, managed_team_ids, read_scope
-    from sales.models import Lead, Opportunity
+    # Once per request: record-page panels render their own templates with the request's context.
+    if not hasattr(request, "crm_navigation"):
+        request.crm_navigation = _navigation_for(user)
+    return request.crm_navigation
 
+
+def _navigation_for(user) -> dict:
+    from crm.models import Notification
+
+    sees_teams = user.is_admin or bool(managed_team_ids(user))
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
-        "may_create": {"activity": can_create(user, Activity), "account": can_create(user, Account),
-                       "contact": can_create(user, Contact), "opportunity": can_create(user, Opportunity)},
-        "can_hand_over": user.is_admin or bool(managed_team_ids(user)),
-        "sales_menu": {"deals": read_scope(user, Opportunity) != Scope.NONE,
-                       "leads": read_scope(user, Lead) != Scope.NONE,
-                       "receivables": user.is_admin or user.role == "executive" or bool(managed_team_ids(user))},
+        "may_create": _PerModel(user, can_create),
+        "may_read": _PerModel(user, lambda u, model: read_scope(u, model) != Scope.NONE),
+        "can_hand_over": sees_teams,
+        # Managers, executives and admins read team- and company-wide figures (receivables, approvals).
+        "sees_team_figures": sees_teams or user.role == "executive",
     }

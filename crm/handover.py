@@ -5,64 +5,74 @@ stays, the new owner gets them (and their team) at once. Only rows the actor may
 move; the whole move is one transaction, one HandOver row and one audit context.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pghistory
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from accounts.models import Account
-from contacts.models import Contact
-from crm.models import (
-    Activity,
-    ActivityKind,
-    HandOver,
-    Notification,
-    NotificationKind,
-    Reminder,
-    ReminderStatus,
-    TaskStatus,
-    User,
-)
-from crm.reminders import reminder_sync
+from crm.models import HandOver, Notification, NotificationKind, User
 
-KINDS = ("accounts", "contacts", "activities")
 PREVIEW_ROWS = 20
 
 
-def open_work(queryset: QuerySet) -> QuerySet:
-    """Open tasks and meetings still to come: what a new owner must pick up."""
-    return queryset.filter(
-        Q(kind=ActivityKind.TASK, status=TaskStatus.OPEN)
-        | Q(kind=ActivityKind.MEETING, occurred_at__gte=timezone.now())
-    )
+@dataclass(frozen=True)
+class Kind:
+    """Something a hand-over can move, registered by the module that owns it (in its handover.py,
+    loaded by its AppConfig.ready()). `rows(actor, from_user)` answers the rows that move: only rows
+    the actor may edit. `move(rows, from_user, to_user)` moves them and answers how many; the default gives
+    them the new owner and the new owner's team."""
+
+    key: str
+    label: str | Promise
+    order: int
+    rows: Callable[[User, User], QuerySet]
+    move: Callable[[QuerySet, User, User], int] | None = None
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    KINDS[kind.key] = kind
+    return kind
+
+
+def kinds() -> list[Kind]:
+    return sorted(KINDS.values(), key=lambda kind: (kind.order, kind.key))
+
+
+def give_to(rows: QuerySet, from_user: User, to_user: User) -> int:
+    return rows.update(owner=to_user, team=to_user.team, updated_at=timezone.now())
 
 
 def movable(*, actor: User, from_user: User) -> dict[str, QuerySet]:
-    return {
-        "accounts": Account.objects.editable_by(actor).filter(owner=from_user),
-        "contacts": Contact.objects.editable_by(actor).filter(owner=from_user),
-        "activities": open_work(Activity.objects.editable_by(actor).filter(owner=from_user)),
-    }
+    return {kind.key: kind.rows(actor, from_user) for kind in kinds()}
 
 
 @dataclass
 class Preview:
-    counts: dict[str, int]
-    samples: dict[str, list]
+    sections: list[tuple[str, int, list]]  # (label, count, the first rows)
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(count for _label, count, _rows in self.sections)
 
 
 def handover_preview(*, actor: User, from_user: User, kinds) -> Preview:
     sets = movable(actor=actor, from_user=from_user)
-    counts = {kind: sets[kind].count() for kind in kinds}
-    samples = {kind: list(sets[kind].order_by("-updated_at")[:PREVIEW_ROWS]) for kind in kinds}
-    return Preview(counts=counts, samples=samples)
+    return Preview(sections=[
+        (str(KINDS[key].label), sets[key].count(), list(sets[key].order_by("-updated_at")[:PREVIEW_ROWS]))
+        for key in kinds if key in KINDS])
+
+
+def describe(counts: dict[str, int]) -> str:
+    """"Accounts: 3; Contacts: 2" for a hand-over's counts, in registration order."""
+    return "; ".join(f"{kind.label}: {counts[kind.key]}" for kind in kinds() if kind.key in counts)
 
 
 @transaction.atomic
@@ -74,27 +84,14 @@ def handover_run(*, actor: User, from_user: User, to_user: User, kinds, note: st
     sets = movable(actor=actor, from_user=from_user)
     counts = {}
     with pghistory.context(handover=True, from_user=from_user.pk, to_user=to_user.pk):
-        for kind in kinds:
-            rows = sets[kind]
-            if kind == "activities":
-                moved_ids = list(rows.values_list("id", flat=True))
-                counts[kind] = Activity.objects.filter(id__in=moved_ids).update(
-                    owner=to_user, team=to_user.team, updated_at=timezone.now())
-                _move_reminders(moved_ids, from_user, to_user)
-            else:
-                counts[kind] = rows.update(owner=to_user, team=to_user.team, updated_at=timezone.now())
+        for key in kinds:
+            move = KINDS[key].move or give_to
+            counts[key] = move(sets[key], from_user, to_user)
     record = HandOver.objects.create(from_user=from_user, to_user=to_user, actor=actor, counts=counts, note=note)
+    moved = describe(counts)
     Notification.objects.create(
         user=to_user, kind=NotificationKind.HANDOVER, url="/",
-        text=_("%(actor)s handed %(from_user)s's customers over to you: %(accounts)s accounts, "
-               "%(contacts)s contacts, %(activities)s open tasks and meetings.") % {
-            "actor": actor, "from_user": from_user, "accounts": counts.get("accounts", 0),
-            "contacts": counts.get("contacts", 0), "activities": counts.get("activities", 0)},
+        text=(_("%(actor)s handed %(from_user)s's customers over to you: %(moved)s.") % {
+            "actor": actor, "from_user": from_user, "moved": moved})[:300],
     )
     return record
-
-
-def _move_reminders(activity_ids: list[int], from_user: User, to_user: User) -> None:
-    Reminder.objects.filter(activity_id__in=activity_ids, user=from_user, status=ReminderStatus.PENDING).delete()
-    for activity in Activity.objects.filter(id__in=activity_ids, remind_minutes_before__isnull=False):
-        reminder_sync(activity=activity)

@@ -10,12 +10,6 @@ from crm import handover, visibility
 from crm.models import HandOver, User
 from crm.visibility import assignable_owners
 
-KIND_CHOICES = [
-    ("accounts", gettext_lazy("Accounts")),
-    ("contacts", gettext_lazy("Contacts")),
-    ("activities", gettext_lazy("Open tasks and upcoming meetings")),
-]
-
 
 def _managed_people(actor: User):
     if actor.is_admin:
@@ -26,12 +20,14 @@ def _managed_people(actor: User):
 class HandOverForm(forms.Form):
     from_user = forms.ModelChoiceField(label=gettext_lazy("From"), queryset=User.objects.none())
     to_user = forms.ModelChoiceField(label=gettext_lazy("To"), queryset=User.objects.none())
-    kinds = forms.MultipleChoiceField(label=gettext_lazy("What moves"), choices=KIND_CHOICES,
-                                      widget=forms.CheckboxSelectMultiple, initial=[k for k, _l in KIND_CHOICES])
+    kinds = forms.MultipleChoiceField(label=gettext_lazy("What moves"), widget=forms.CheckboxSelectMultiple)
     note = forms.CharField(label=gettext_lazy("Note (why)"), max_length=300, required=False)
 
     def __init__(self, *args, actor: User, **kwargs):
         super().__init__(*args, **kwargs)
+        choices = [(kind.key, kind.label) for kind in handover.kinds()]
+        self.fields["kinds"].choices = choices
+        self.fields["kinds"].initial = [key for key, _label in choices]
         self.fields["from_user"].queryset = _managed_people(actor).order_by("-is_active", "first_name")
         self.fields["to_user"].queryset = assignable_owners(actor).filter(is_active=True).order_by("first_name")
 
@@ -57,15 +53,15 @@ def handover_page(request):
             except ValueError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, _("Handed over to %(to)s: %(accounts)s accounts, %(contacts)s contacts, "
-                                            "%(activities)s open tasks and meetings.") % {
-                    "to": record.to_user, "accounts": record.counts.get("accounts", 0),
-                    "contacts": record.counts.get("contacts", 0),
-                    "activities": record.counts.get("activities", 0)})
+                messages.success(request, _("Handed over to %(to)s: %(moved)s.") % {
+                    "to": record.to_user, "moved": handover.describe(record.counts)})
                 return redirect("handover")
         preview = handover.handover_preview(actor=actor, from_user=data["from_user"], kinds=data["kinds"])
     past = HandOver.objects.select_related("from_user", "to_user", "actor")
     if not actor.is_admin:
         people = _managed_people(actor).values("pk")
         past = past.filter(Q(from_user__in=people) | Q(to_user__in=people) | Q(actor=actor))
-    return render(request, "crm/handover.html", {"form": form, "preview": preview, "past": past[:20]})
+    past = list(past[:20])
+    for item in past:
+        item.summary = handover.describe(item.counts)
+    return render(request, "crm/handover.html", {"form": form, "preview": preview, "past": past})

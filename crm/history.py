@@ -18,6 +18,7 @@ from crm.models import User
 
 IGNORED_FIELDS = {"updated_at", "full_name", "phone_e164"}
 CHOICE_DISPLAY_LIMIT = 80
+CHANGES_SCANNED = 100  # history events a record page reads (History card and timeline) per page
 
 
 @dataclass

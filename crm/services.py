@@ -1,5 +1,6 @@
 """Writes on people and jobs. Keyword-only, typed, atomic."""
 
+from django.apps import apps
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -9,7 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from crm.models import Role, Team, Territory, User
+from crm.models import OwnedModel, Role, Team, Territory, User
 
 
 def invitation_link(*, user: User, base_url: str) -> str:
@@ -61,13 +62,11 @@ def user_update(*, user: User, role: str, team: Team | None, territories: list[T
 
 
 def _move_records_to_team(user: User) -> None:
-    """A record's team is its owner's team: the new manager sees it, the old one no longer."""
-    from accounts.models import Account
-    from contacts.models import Contact
-    from crm.models import Activity
-
-    for model in (Account, Contact, Activity):
-        model.objects.filter(owner=user).exclude(team_id=user.team_id).update(team_id=user.team_id)
+    """A record's team is its owner's team: the new manager sees it, the old one no longer. Every
+    owned model of every module follows (the core does not need to know them)."""
+    for model in apps.get_models():
+        if issubclass(model, OwnedModel) and not model._meta.proxy:
+            model.objects.filter(owner=user).exclude(team_id=user.team_id).update(team_id=user.team_id)
 
 
 @transaction.atomic

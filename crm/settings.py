@@ -25,6 +25,9 @@ INSTALLED_APPS = [
     "accounts",
     "contacts",
     "sales",
+    "activities",
+    "reports",
+    "demo",
     "webhooks",
     "imports",
     "exports",
@@ -262,7 +265,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "displayRequestDuration": True},
     "ENUM_NAME_OVERRIDES": {
         "LeadSourceEnum": "crm.choices.LeadSource",
-        "ActivityKindEnum": "crm.models.ActivityKind",
+        "ActivityKindEnum": "activities.models.ActivityKind",
         "StageKindEnum": "sales.models.StageKind",
         "PriceBookKindEnum": "sales.models.PriceBookKind",
     },

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path, reverse_lazy
 from django.views.generic import RedirectView
 
-from crm import activity_views, handover_views, lookup_views, merge_views, token_views, views
+from crm import handover_views, lookup_views, merge_views, token_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -40,16 +40,12 @@ admin_tools = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("sales/", views.section_sales, name="sales"),
-    path("service/", views.section_service, name="service"),
-    path("marketing/", views.section_marketing, name="marketing"),
-    path("reports/", views.section_reports, name="reports"),
+    path("", include("reports.urls")),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", token_views.token_list, name="api_tokens"),
     path("profile/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
-    path("calendar/", include("crm.calendar_urls")),
+    path("calendar/", include("activities.calendar_urls")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("crm.api.urls")),
     # Leads moved from contacts to sales: old bookmarks still arrive.
@@ -59,12 +55,7 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
-    path("activities/new/", activity_views.activity_create, name="activity_create"),
-    path("activities/<int:pk>/", activity_views.activity_detail, name="activity_detail"),
-    path("activities/<int:pk>/edit/", activity_views.activity_edit, name="activity_edit"),
-    path("activities/<int:pk>/complete/", activity_views.activity_complete, name="activity_complete"),
-    path("activities/<int:pk>/delete/", activity_views.activity_delete, name="activity_delete"),
-    path("timeline/", activity_views.timeline, name="timeline"),
+    path("", include("activities.urls")),
     path("handover/", handover_views.handover_page, name="handover"),
     path("contacts/<int:pk>/merge/", merge_views.contact_merge, name="contact_merge"),
     path("accounts/<int:pk>/merge/", merge_views.account_merge, name="account_merge"),

@@ -1,30 +1,22 @@
-from datetime import timedelta
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
-from accounts.models import Account, AccountType
-from contacts.models import Contact
-from crm import mail, services, visibility
+from crm import mail, services
 from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
-from crm.models import Activity, ActivityKind, CustomField, Team, Territory, User
-from crm.pagination import COUNT_LIMIT
-from crm.visibility import Scope, read_scope
-from sales.models import Opportunity
+from crm.models import CustomField, Team, Territory, User
 
 
 def admin_required(view):
@@ -75,126 +67,6 @@ def healthz(request):
 
 
 # --- Home and sections -------------------------------------------------------
-
-
-def home(request):
-    """My day: overdue and today's tasks, today's meetings, recently changed records."""
-    user = request.user
-    today_start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    today_end = today_start + timedelta(days=1)
-    team_ids = list(visibility.managed_team_ids(user))
-    mine = Activity.objects.alive().filter(owner=user)
-    context = {
-        "overdue_tasks": list(mine.open_tasks().filter(occurred_at__lt=today_start)
-                              .select_related("account", "contact").order_by("occurred_at")[:20]),
-        "today_tasks": list(mine.open_tasks().filter(occurred_at__gte=today_start, occurred_at__lt=today_end)
-                            .select_related("account", "contact").order_by("occurred_at")[:20]),
-        "today_meetings": list(
-            Activity.objects.alive().filter(kind=ActivityKind.MEETING, occurred_at__gte=today_start,
-                                            occurred_at__lt=today_end)
-            .filter(Q(owner=user) | Q(attendees=user)).distinct()
-            .select_related("account", "contact").order_by("occurred_at")[:20]),
-        "recent_accounts": list(Account.objects.visible_to(user).filter(owner=user)
-                                .order_by("-updated_at")[:6]),
-        "recent_contacts": list(Contact.objects.visible_to(user).filter(owner=user)
-                                .select_related("account").order_by("-updated_at")[:6]),
-        "can_create_account": visibility.can_create(user, Account),
-    }
-    if team_ids:
-        team = Activity.objects.alive().filter(team_id__in=team_ids).exclude(owner=user)
-        context["team_overdue"] = list(team.open_tasks().filter(occurred_at__lt=today_start)
-                                       .select_related("owner", "account").order_by("occurred_at")[:20])
-        context["team_today"] = list(team.filter(occurred_at__gte=today_start, occurred_at__lt=today_end,
-                                                 kind__in=[ActivityKind.MEETING, ActivityKind.TASK])
-                                     .select_related("owner", "account").order_by("occurred_at")[:20])
-        context["team_recent"] = list(Account.objects.visible_to(user).filter(team_id__in=team_ids)
-                                      .exclude(owner=user).select_related("owner").order_by("-updated_at")[:8])
-    return render(request, "crm/home.html", context)
-
-
-def _accounts_by(user, field: str, limit: int = 12):
-    return list(
-        Account.objects.visible_to(user).values(field).annotate(total=Count("id")).order_by("-total")[:limit]
-    )
-
-
-def section_sales(request):
-    labels = dict(AccountType.choices)
-    by_type = [{**row, "label": labels.get(row["type"], row["type"])} for row in _accounts_by(request.user, "type")]
-    latest = Account.objects.visible_to(request.user).select_related("owner").order_by("-created_at")[:10]
-    context = {"by_type": by_type, "latest": latest}
-    if read_scope(request.user, Opportunity) != Scope.NONE:
-        context.update(sales_overview(request.user))
-    return render(request, "crm/section_sales.html", context)
-
-
-def sales_overview(user) -> dict:
-    """The rep's or manager's sales at a glance: the default pipeline's open stages, the deals
-    closing soonest, and what waits for them. A constant number of queries."""
-    from django.db.models import Sum
-
-    from sales.models import Invoice, Lead, StageKind
-    from sales.quote_services import pending_approvals_for
-    from sales.services import default_pipeline
-
-    pipeline = default_pipeline()
-    deals = Opportunity.objects.visible_to(user)
-    stages = []
-    if pipeline:
-        figures = {row["stage_id"]: row for row in deals.filter(pipeline=pipeline, stage__kind=StageKind.OPEN)
-                   .order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))}
-        stages = [(stage, figures.get(stage.pk, {}).get("count", 0), figures.get(stage.pk, {}).get("total") or 0)
-                  for stage in pipeline.stages.filter(active=True, kind=StageKind.OPEN)]
-    return {
-        "pipeline": pipeline,
-        "pipeline_stages": stages,
-        # What the user may see: a rep's own deals, a manager's team's, everyone's for executives.
-        "closing_soon": list(deals.open().select_related("account", "stage", "owner")
-                             .order_by("expected_close_date", "id")[:8]),
-        "open_leads": Lead.objects.visible_to(user).open().order_by()[:COUNT_LIMIT + 1].count(),
-        "count_limit": COUNT_LIMIT,
-        "may_approve": user.is_admin or bool(visibility.managed_team_ids(user)),
-        "approvals_waiting": pending_approvals_for(user).count(),  # admins: also requests with no manager
-        "overdue_invoices": Invoice.objects.visible_to(user).overdue().count(),
-        "default_currency": settings.DEFAULT_CURRENCY,
-    }
-
-
-def section_service(request):
-    query = request.GET.get("q", "").strip()
-    found = None
-    if len(query) >= 2:
-        found = (
-            Account.objects.visible_to(request.user)
-            .filter(name__icontains=query)
-            .select_related("owner")
-            .order_by("name")[:25]
-        )
-    return render(request, "crm/section_service.html", {"query": query, "found": found})
-
-
-def section_marketing(request):
-    context = {
-        "by_industry": _accounts_by(request.user, "industry"),
-        "by_country": _accounts_by(request.user, "country"),
-    }
-    return render(request, "crm/section_marketing.html", context)
-
-
-def section_reports(request):
-    by_owner = list(
-        Account.objects.visible_to(request.user)
-        .values("owner__first_name", "owner__last_name", "owner__email")
-        .annotate(total=Count("id"))
-        .order_by("-total")[:20]
-    )
-    by_type = _accounts_by(request.user, "type")
-    labels = dict(AccountType.choices)
-    chart = {
-        "labels": [str(labels.get(row["type"], row["type"])) for row in by_type],
-        "values": [row["total"] for row in by_type],
-    }
-    return render(request, "crm/section_reports.html", {"by_owner": by_owner, "chart": chart})
 
 
 # --- Own profile -------------------------------------------------------------

@@ -10,7 +10,7 @@ from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
 from crm.roles import Role
-from sales.models import ForecastCategory, Opportunity, Pipeline, Stage, StageKind
+from sales.models import ForecastCategory, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
@@ -69,10 +69,16 @@ class OpportunityFilter(django_filters.FilterSet):
     amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(label=_("Amount up to"), field_name="amount", lookup_expr="lte")
     account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
+    contact = django_filters.NumberFilter(label=_("Contact"), method="filter_contact", widget=forms.HiddenInput)
 
     class Meta:
         model = Opportunity
         fields = []
+
+    def filter_contact(self, queryset, name, value):
+        """Deals where the contact is the primary contact or has a role."""
+        roles = OpportunityContactRole.objects.filter(contact_id=value).values("opportunity_id")
+        return queryset.filter(Q(primary_contact_id=value) | Q(pk__in=roles))
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

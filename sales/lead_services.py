@@ -16,8 +16,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import duplicates
-from crm.models import Activity, Notification, NotificationKind, Role, Territory, User
+from crm import duplicates, hooks
+from crm.models import Notification, NotificationKind, Role, Territory, User
 from crm.phones import normalize_phone
 from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 from webhooks.services import emit
@@ -340,11 +340,9 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
                 pipeline=opportunity.stage.pipeline, stage=opportunity.stage, amount=opportunity.amount,
                 currency=opportunity.currency, expected_close_date=opportunity.expected_close_date,
                 lead_source=lead.source, campaign=lead.campaign)
-        # The history follows the customer; Activity.lead stays set, so the lead's timeline still shows it.
-        moved = {"account": account, "contact": contact, "updated_at": timezone.now()}
-        if deal is not None:
-            moved["opportunity"] = deal
-        Activity.objects.filter(lead=lead).update(**moved)
+        # The history follows the customer (activities/hooks.py moves the lead's activities).
+        hooks.publish(hooks.LEAD_CONVERTED, lead=lead, account=account, contact=contact, opportunity=deal,
+                      actor=actor)
         lead.status = LeadStatus.CONVERTED
         lead.disqualify_reason = ""
         lead.converted_at = timezone.now()

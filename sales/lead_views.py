@@ -14,13 +14,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import custom_fields, list_tools
+from crm import custom_fields, list_tools, panels
 from crm.forms import add_service_errors
-from crm.history import history_for
+from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
-from crm.models import Activity, ActivityKind, CustomFieldTarget
+from crm.models import CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
-from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
     assignable_owners,
     can_create,
@@ -172,10 +171,7 @@ def lead_detail(request, pk: int):
         "status_form": LeadStatusForm(initial={"status": lead.status, "reason": lead.disqualify_reason}),
         "became": became,
         "history": history[:HISTORY_SHOWN],
-        "timeline": timeline_page(user=request.user, lead=lead, kind=request.GET.get("kind", ""), history=history),
-        "timeline_url": f"{reverse('timeline')}?lead={lead.pk}",
-        "activity_kinds": ActivityKind.choices,
-        "may_create": {"activity": can_create(request.user, Activity)},
+        "panels": panels.render(request, lead, {"history": history}),
         "custom_values": custom_fields.display(CustomFieldTarget.LEAD, lead.custom),
     }
     return render(request, "sales/lead_detail.html", context)

@@ -28,8 +28,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import activity_services, scheduler
-from crm.models import ActivityKind, Direction, Notification, NotificationKind, Role, User
+from crm import hooks, scheduler
+from crm.models import Notification, NotificationKind, Role, User
 from sales.models import (
     ApprovalStatus,
     CompanyProfile,
@@ -450,12 +450,10 @@ def quote_send(*, quote: Quote, actor: User, to: list[str], subject: str, messag
     pdf = quote_pdf(current, lines=lines)
     current.status, current.sent_at = QuoteStatus.SENT, timezone.now()
     _save(current, content_changed=False, actor=actor)
-    activity_services.activity_create(
-        actor=actor, kind=ActivityKind.EMAIL, account=current.account, contact=current.contact,
-        opportunity=current.opportunity, subject=subject[:200], direction=Direction.OUTBOUND,
-        body=_("To: %(to)s\nAttached: %(file)s\n\n%(message)s") % {
-            "to": ", ".join(to), "file": pdf_filename(current), "message": message},
-    )
+    # Logged on the customer's timeline by activities/hooks.py.
+    hooks.publish(hooks.QUOTE_SENT, quote=current, actor=actor, subject=subject,
+                  body=_("To: %(to)s\nAttached: %(file)s\n\n%(message)s") % {
+                      "to": ", ".join(to), "file": pdf_filename(current), "message": message})
     email = EmailMessage(subject=subject, body=message, to=to, reply_to=[actor.email] if actor.email else None)
     email.attach(pdf_filename(current), pdf, "application/pdf")
     email.send()  # inside the transaction: if the mail server refuses, nothing is marked sent

@@ -9,6 +9,7 @@ from sales import billing_urls, forecast_urls, lead_urls, product_urls, quote_ur
 app_name = "sales"
 
 urlpatterns = [
+    path("", views.section_sales, name="overview"),
     path("opportunities/", views.opportunity_list, name="opportunity_list"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/bulk/", views.opportunity_bulk, name="opportunity_bulk"),

@@ -3,6 +3,7 @@
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, ProtectedError, Sum
@@ -15,21 +16,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from accounts.models import Account
+from accounts.models import Account, AccountType
 from contacts.models import Contact
-from crm import custom_fields, list_tools
+from crm import custom_fields, list_tools, panels, visibility
 from crm.forms import add_service_errors
-from crm.history import history_for
+from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
-from crm.models import ActivityKind, CustomFieldTarget
+from crm.models import CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
-from crm.timeline import CHANGES_SCANNED, timeline_page
 from crm.visibility import (
+    Scope,
     assignable_owners,
     can_create,
     can_edit,
     get_editable_or_404,
     get_visible_or_404,
+    read_scope,
     require_admin,
     require_create,
     require_read,
@@ -38,7 +40,9 @@ from crm.visibility import (
 from sales import services
 from sales.filters import BoardFilter, OpportunityFilter
 from sales.forms import ContactRoleForm, MoveForm, OpportunityForm, PipelineForm, stage_formset
-from sales.models import LostReason, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
+from sales.models import Invoice, Lead, LostReason, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
+from sales.quote_services import pending_approvals_for
+from sales.services import default_pipeline
 
 HISTORY_SHOWN = 50
 BOARD_CARDS = 20  # cards per column per page
@@ -165,12 +169,8 @@ def opportunity_detail(request, pk: int):
         "lost_reasons": LostReason.choices,
         "history": history[:HISTORY_SHOWN],
         "custom_values": custom_fields.display(CustomFieldTarget.OPPORTUNITY, opportunity.custom),
-        "activity_kinds": ActivityKind.choices,
         "quotes": _quotes_of(opportunity, request.user),
-
-        "timeline": timeline_page(user=request.user, opportunity=opportunity, kind=request.GET.get("kind", ""),
-                                  history=history),
-        "timeline_url": f"/timeline/?opportunity={opportunity.pk}",
+        "panels": panels.render(request, opportunity, {"history": history}),
     }
     return render(request, "sales/opportunity_detail.html", context)
 
@@ -465,3 +465,48 @@ def pipeline_edit(request, pk: int | None = None):
             messages.success(request, _("Pipeline %(name)s was saved.") % {"name": form.instance.name})
             return redirect("sales:pipeline_list")
     return render(request, "sales/pipeline_form.html", {"form": form, "formset": formset, "pipeline": pipeline})
+
+
+# --- The sales overview (/sales/) -------------------------------------------------------
+
+
+def _accounts_by(user, field: str, limit: int = 12):
+    return list(
+        Account.objects.visible_to(user).values(field).annotate(total=Count("id")).order_by("-total")[:limit]
+    )
+
+
+def section_sales(request):
+    labels = dict(AccountType.choices)
+    by_type = [{**row, "label": labels.get(row["type"], row["type"])} for row in _accounts_by(request.user, "type")]
+    latest = Account.objects.visible_to(request.user).select_related("owner").order_by("-created_at")[:10]
+    context = {"by_type": by_type, "latest": latest}
+    if read_scope(request.user, Opportunity) != Scope.NONE:
+        context.update(sales_overview(request.user))
+    return render(request, "sales/overview.html", context)
+
+
+def sales_overview(user) -> dict:
+    """The rep's or manager's sales at a glance: the default pipeline's open stages, the deals
+    closing soonest, and what waits for them. A constant number of queries."""
+    pipeline = default_pipeline()
+    deals = Opportunity.objects.visible_to(user)
+    stages = []
+    if pipeline:
+        figures = {row["stage_id"]: row for row in deals.filter(pipeline=pipeline, stage__kind=StageKind.OPEN)
+                   .order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))}
+        stages = [(stage, figures.get(stage.pk, {}).get("count", 0), figures.get(stage.pk, {}).get("total") or 0)
+                  for stage in pipeline.stages.filter(active=True, kind=StageKind.OPEN)]
+    return {
+        "pipeline": pipeline,
+        "pipeline_stages": stages,
+        # What the user may see: a rep's own deals, a manager's team's, everyone's for executives.
+        "closing_soon": list(deals.open().select_related("account", "stage", "owner")
+                             .order_by("expected_close_date", "id")[:8]),
+        "open_leads": Lead.objects.visible_to(user).open().order_by()[:COUNT_LIMIT + 1].count(),
+        "count_limit": COUNT_LIMIT,
+        "may_approve": user.is_admin or bool(visibility.managed_team_ids(user)),
+        "approvals_waiting": pending_approvals_for(user).count(),  # admins: also requests with no manager
+        "overdue_invoices": Invoice.objects.visible_to(user).overdue().count(),
+        "default_currency": settings.DEFAULT_CURRENCY,
+    }

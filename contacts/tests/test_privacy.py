@@ -4,10 +4,10 @@ import zipfile
 
 from django.urls import reverse
 
+from activities.models import Activity
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm.history import history_for
-from crm.models import Activity
 
 
 def test_personal_data_package_has_everything(client, admin_user, owner):

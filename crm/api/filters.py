@@ -9,8 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.filters import AccountFilter
+from activities.models import Activity, ActivityKind, TaskStatus
 from contacts.filters import ContactFilter
-from crm.models import Activity, ActivityKind, TaskStatus
 
 
 @extend_schema_field(OpenApiTypes.INT)

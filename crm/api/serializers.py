@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import Account
+from activities.models import Activity, ActivityKind
 from contacts.models import Contact
 from crm import custom_fields
-from crm.models import Activity, ActivityKind, CustomFieldTarget, User
+from crm.models import CustomFieldTarget, User
 from crm.phones import normalize_phone
 from crm.visibility import assignable_owners
 

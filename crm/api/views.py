@@ -20,11 +20,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts import services as account_services
 from accounts.models import Account
+from activities import services as activity_services
+from activities.models import Activity
 from contacts import services as contact_services
 from contacts.models import Contact
-from crm import activity_services
 from crm.api import filters, serializers
-from crm.models import Activity, User
+from crm.models import User
 from crm.visibility import can_create, get_editable_or_404, get_visible_or_404
 
 

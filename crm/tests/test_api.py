@@ -18,11 +18,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, Reminder
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm.api import tokens
 from crm.history import history_for
-from crm.models import Activity, ApiToken, CustomField, Reminder
+from crm.models import ApiToken, CustomField
 from crm.tests.test_visibility_matrix import PRIVATE, make_task, shared
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity
 from contacts.tests.factories import ContactFactory
 from crm.api import tokens
-from crm.models import Activity
 from sales.tests.factories import LeadFactory, OpportunityFactory, PipelineFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

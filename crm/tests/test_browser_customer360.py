@@ -9,11 +9,11 @@ from playwright.sync_api import expect
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity
 from conftest import sign_in
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm import scheduler
-from crm.models import Activity
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 

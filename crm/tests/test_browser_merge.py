@@ -4,10 +4,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from activities.models import Activity, ActivityKind
 from conftest import sign_in
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from crm.models import Activity, ActivityKind
 
 pytestmark = [
     pytest.mark.browser,

@@ -5,9 +5,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities import services as activity_services
+from activities.models import Activity, Reminder
 from contacts.tests.factories import ContactFactory
-from crm import activity_services
-from crm.models import Activity, HandOver, Notification, Reminder
+from crm.models import HandOver, Notification
 
 
 def book_of(user, other_team_user):

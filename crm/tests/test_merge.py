@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, ActivityKind
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm import merge
 from crm.history import history_for
 from crm.merge import MergeError, accounts_merge, contacts_merge
-from crm.models import Activity, ActivityKind
 
 
 def activity(*, owner, subject="Call", kind=ActivityKind.CALL, **links) -> Activity:
@@ -243,7 +243,8 @@ def test_the_whole_merge_is_one_history_context(owner):
     primary = contact(owner, title="Buyer")
     other, third = contact(owner, title="Head of Purchasing"), contact(owner)
     call = activity(owner=owner, contact=third)
-    ContactEvent, ActivityEvent = apps.get_model("contacts", "ContactEvent"), apps.get_model("crm", "ActivityEvent")
+    ContactEvent = apps.get_model("contacts", "ContactEvent")
+    ActivityEvent = apps.get_model("activities", "ActivityEvent")
     last_contact_event = ContactEvent.objects.order_by("-pgh_id").values_list("pgh_id", flat=True).first()
     last_activity_event = ActivityEvent.objects.order_by("-pgh_id").values_list("pgh_id", flat=True).first()
 

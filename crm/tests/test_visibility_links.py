@@ -4,9 +4,10 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity
 from contacts.tests.factories import ContactFactory
 from crm import handover
-from crm.models import Activity, Role
+from crm.models import Role
 from crm.pagination import COUNT_LIMIT, paginate
 from crm.services import user_update
 from crm.tests.factories import TeamFactory

@@ -12,8 +12,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity
 from contacts.tests.factories import ContactFactory
-from crm.models import Activity
 from sales.models import Invoice, Order, Quote
 from sales.tests.factories import LeadFactory, OpportunityFactory
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, ActivityKind
 from conftest import sign_in
-from crm.models import Activity, ActivityKind
 from sales.models import ApprovalStatus, Quote, QuoteStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, ActivityKind
 from contacts.models import Contact, LeadSource
 from contacts.tests.factories import ContactFactory
-from crm.models import Activity, ActivityKind, Notification, NotificationKind, Role
+from crm.models import Notification, NotificationKind, Role
 from crm.tests.factories import TeamFactory, TerritoryFactory, UserFactory
 from sales import lead_services as services
 from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Opportunity
@@ -362,7 +363,7 @@ def test_export_holds_the_visible_filtered_leads(owner, outsider):
 
 
 def test_timeline_page_for_an_opportunity_and_a_lead(owner):
-    from crm.timeline import timeline_page
+    from activities.timeline import timeline_page
     from sales.tests.factories import OpportunityFactory
 
     deal = OpportunityFactory(owner=owner)

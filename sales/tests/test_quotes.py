@@ -11,9 +11,10 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, ActivityKind
 from contacts.tests.factories import ContactFactory
 from crm import scheduler
-from crm.models import Activity, ActivityKind, Notification, Role
+from crm.models import Notification, Role
 from crm.tests.factories import TeamFactory, UserFactory
 from sales import quote_services as services
 from sales.models import (

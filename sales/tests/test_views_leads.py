@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from activities.models import Activity, ActivityKind
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from crm.models import Activity, ActivityKind, CustomField, CustomFieldKind, CustomFieldTarget, Role
+from crm.models import CustomField, CustomFieldKind, CustomFieldTarget, Role
 from crm.tests.factories import UserFactory
 from sales.models import Lead, LeadAssignmentRule, LeadStatus, Opportunity
 from sales.tests.factories import LeadFactory, OpportunityFactory, PipelineFactory, stage

@@ -244,22 +244,22 @@ def test_sales_overview_shows_my_pipeline_only_to_sales_readers(client, owner, o
     OpportunityFactory(owner=outsider, pipeline=pipeline, name="Not mine")
     client.force_login(owner)
     with django_assert_max_num_queries(20):
-        response = client.get(reverse("sales"))
+        response = client.get(reverse("sales:overview"))
     body = response.content.decode()
     assert "Closing soon" in body and "Not mine" not in body
     assert 'id="approvals-waiting"' not in body  # a rep approves nothing
     proposal = dict((s.name, count) for s, count, _total in response.context["pipeline_stages"])["Proposal"]
     assert proposal == 1
     client.force_login(manager)  # the team's deals, and the approvals card
-    body = client.get(reverse("sales")).content.decode()
+    body = client.get(reverse("sales:overview")).content.decode()
     assert "Closing soon" in body and 'id="approvals-waiting"' in body
     client.force_login(support_agent)
-    body = client.get(reverse("sales")).content.decode()
+    body = client.get(reverse("sales:overview")).content.decode()
     assert "Closing soon" not in body and "approvals-waiting" not in body and "Pipeline board" not in body
 
 
 def test_the_opportunity_timeline_shows_its_activities_and_stage_changes(client, owner, pipeline):
-    from crm.models import Activity
+    from activities.models import Activity
     from sales import services
 
     deal = OpportunityFactory(owner=owner, pipeline=pipeline)

@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import services as account_services
+from activities import services as activity_services
+from activities.models import ActivityKind
 from contacts import services as contact_services
 from contacts.tests.factories import ContactFactory
-from crm import activity_services
-from crm.models import ActivityKind
 from webhooks import events, services
 from webhooks.models import DeliveryStatus, WebhookDelivery
 from webhooks.tests.factories import DeliveryFactory, EndpointFactory

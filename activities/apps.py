@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivitiesConfig(AppConfig):
+    name = "activities"
+    verbose_name = _("Activities")
+
+    def ready(self):
+        from activities import reminders  # noqa: F401 - registers the scheduler source that fires reminders
+        from webhooks.events import register
+
+        register("activity.created", _("Activity logged"))

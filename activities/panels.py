@@ -1,0 +1,60 @@
+"""The timeline and the "log a call" buttons on the record pages of the modules below
+(crm/panels.py). The page reads the record's history once and shares it as page["history"]."""
+
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from activities.models import Activity, ActivityKind
+from activities.timeline import timeline_page
+from crm import panels
+from crm.visibility import can_create
+
+# Which record each page is, as the timeline's link field; and the buttons each page offers.
+LINK_FIELD = {
+    "accounts.account": "account",
+    "contacts.contact": "contact",
+    "sales.opportunity": "opportunity",
+    "sales.lead": "lead",
+}
+BUTTONS = {
+    "accounts.account": ("call", "meeting", "task", "note"),
+    "contacts.contact": ("call", "meeting", "task", "note"),
+    "sales.opportunity": ("call", "meeting", "task"),
+    "sales.lead": ("call", "email", "meeting", "task", "note"),
+}
+
+
+def _link_query(request, record) -> str:
+    field = LINK_FIELD[record._meta.label_lower]
+    query = f"{field}={record.pk}"
+    if field == "opportunity":
+        query += f"&account={record.account_id}"
+    if field == "lead":
+        query += f"&next={quote(request.path)}"
+    return query
+
+
+def timeline(request, record, page):
+    field = LINK_FIELD[record._meta.label_lower]
+    return panels.Rendered("activities/timeline_panel.html", {
+        "timeline": timeline_page(user=request.user, kind=request.GET.get("kind", ""), history=page.get("history"),
+                                  **{field: record}),
+        "timeline_url": f"{reverse('timeline')}?{field}={record.pk}",
+        "activity_kinds": ActivityKind.choices,
+        "hide_contact": field == "contact",
+    })
+
+
+def log_buttons(request, record, page):
+    if not can_create(request.user, Activity):
+        return None
+    # Built from primary keys and a percent-encoded path only: nothing left to escape.
+    link = mark_safe(_link_query(request, record))  # noqa: S308
+    return panels.Rendered("activities/_log_buttons.html", {"link": link, "kinds": BUTTONS[record._meta.label_lower]})
+
+
+for target in LINK_FIELD:
+    panels.register(target, slot=panels.MAIN, order=100)(timeline)
+    panels.register(target, slot=panels.ACTIONS, order=10)(log_buttons)

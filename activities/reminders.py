@@ -1,0 +1,139 @@
+"""Reminders: "remind me N minutes before" a task or meeting, fired exactly once.
+
+The scheduler tick claims each due reminder with a compare-and-set UPDATE (two ticks
+never both fire it). Firing writes the in-app notification in a row that is unique per
+reminder, then claims the e-mail by setting `emailed_at` before sending: a redelivered or
+overlapping run finds it set and sends nothing. A reminder whose time passed while the
+service was down fires once when it returns, marked late.
+"""
+
+import logging
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from activities.models import Activity, ActivityKind, Reminder, ReminderStatus, TaskStatus
+from crm import scheduler
+from crm.models import Notification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(minutes=5)
+STALE_CLAIM = timedelta(minutes=10)
+BATCH = 500
+
+
+def reminder_sync(*, activity: Activity) -> None:
+    """Keeps one reminder per person (owner and attending colleagues) in step with the activity."""
+    wanted = (
+        activity.remind_minutes_before is not None
+        and activity.kind in (ActivityKind.MEETING, ActivityKind.TASK)
+        and activity.deleted_at is None
+        and activity.status not in (TaskStatus.CANCELLED, TaskStatus.DONE)
+    )
+    if not wanted:
+        activity.reminders.filter(status=ReminderStatus.PENDING).delete()
+        return
+    fire_at = activity.occurred_at - timedelta(minutes=activity.remind_minutes_before)
+    people = {activity.owner_id, *activity.attendees.values_list("id", flat=True)}
+    activity.reminders.exclude(user_id__in=people).filter(status=ReminderStatus.PENDING).delete()
+    for user_id in people:
+        reminder, created = Reminder.objects.get_or_create(
+            activity=activity, user_id=user_id, defaults={"fire_at": fire_at}
+        )
+        if not created and reminder.fire_at != fire_at:
+            # Rescheduled: it is due again at the new time, even if the old one fired.
+            reminder.fire_at, reminder.status, reminder.claimed_at = fire_at, ReminderStatus.PENDING, None
+            reminder.notified_at = reminder.emailed_at = None
+            reminder.late = False
+            reminder.save()  # its notification key names the new time: it notifies again
+
+
+@scheduler.source("reminders")
+def fire_due_reminders(now: datetime) -> int:
+    due = Reminder.objects.filter(
+        Q(status=ReminderStatus.PENDING, fire_at__lte=now)
+        | Q(status=ReminderStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    ).order_by("fire_at")[:BATCH]
+    fired = 0
+    for reminder in due:
+        claimed = Reminder.objects.filter(
+            pk=reminder.pk, status=reminder.status, claimed_at=reminder.claimed_at
+        ).update(status=ReminderStatus.SENDING, claimed_at=now)
+        if claimed:
+            reminder_fire(reminder_id=reminder.pk, claimed_at=now)
+            fired += 1
+    return fired
+
+
+def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:
+    now = claimed_at
+    with transaction.atomic():
+        reminder = Reminder.objects.select_related("activity", "user").get(pk=reminder_id)
+        reminder.late = now - reminder.fire_at > LATE_AFTER
+        activity, user = reminder.activity, reminder.user
+        text = _notification_text(activity, user, late=reminder.late)
+        Notification.objects.get_or_create(
+            key=notification_key(reminder),
+            defaults={"user": user, "kind": NotificationKind.REMINDER, "text": text,
+                      "url": activity.get_absolute_url()},
+        )
+        reminder.notified_at = reminder.notified_at or now
+        reminder.save(update_fields=["late", "notified_at"])
+
+    # Claim the e-mail before sending it: never twice, even if this run is repeated.
+    if Reminder.objects.filter(pk=reminder_id, emailed_at__isnull=True).update(emailed_at=now):
+        try:
+            _send_reminder_email(reminder, text)
+        except Exception:
+            Reminder.objects.filter(pk=reminder_id).update(emailed_at=None)  # retried by a later tick
+            logger.exception("Reminder %s: e-mail failed", reminder_id)
+            return
+    # Only if the claim is still ours: a meeting moved meanwhile re-armed the reminder.
+    Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
+        status=ReminderStatus.SENT)
+
+
+def notification_key(reminder: Reminder) -> str:
+    """Unique per reminder and due time: one notification per firing, a rescheduled one fires anew."""
+    return f"reminder:{reminder.pk}:{reminder.fire_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
+
+
+def _zone(user) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _local(when: datetime, user) -> datetime:
+    return timezone.localtime(when, _zone(user))
+
+
+def _notification_text(activity: Activity, user, *, late: bool) -> str:
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        when = _local(activity.occurred_at, user).strftime("%Y-%m-%d %H:%M")
+        text = _("%(subject)s at %(when)s") % {"subject": activity.subject, "when": when}
+        if late:
+            text = _("(late) %(text)s") % {"text": text}
+        return text[:300]
+
+
+def _send_reminder_email(reminder: Reminder, text: str) -> None:
+    activity, user = reminder.activity, reminder.user
+    with translation.override(user.language or settings.LANGUAGE_CODE), timezone.override(_zone(user)):
+        body = render_to_string("activities/email/reminder.txt", {
+            "activity": activity, "user": user, "late": reminder.late,
+            "local_start": _local(activity.occurred_at, user), "time_zone": user.time_zone,
+        })
+        subject = _("Reminder: %(text)s") % {"text": text}
+    message = EmailMessage(subject, body, to=[user.email],
+                           headers={"Message-ID": f"<reminder-{reminder.pk}@crm.local>"})
+    message.send()

@@ -1,0 +1,40 @@
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import Account
+from activities.models import Activity
+from contacts.models import Contact
+from crm.models import Role, User
+from sales.models import Invoice, Lead, Opportunity, Pipeline, Quote, SalesTarget, StageChange
+
+
+def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
+    out = StringIO()
+    logins = tmp_path / "logins.txt"
+    call_command("seed_demo", logins_file=str(logins), stdout=out)
+    assert {user.role for user in User.objects.all()} == set(Role.values)
+    assert Account.objects.count() >= 20 and Contact.objects.count() >= 40 and Activity.objects.count() >= 50
+    assert Contact.objects.filter(last_name="Кузнецова").exists() or Contact.objects.filter(
+        first_name__in=["Анна", "Игорь", "Мария", "Алексей", "Елена", "Сергей"]).exists()
+    assert "admin@demo.crm" in logins.read_text()
+
+    assert Opportunity.objects.open().exists() and Opportunity.objects.won().exists()
+    assert Lead.objects.filter(status="converted").exists()
+    assert Lead.objects.filter(owner__isnull=True).exists()  # a referral no rule matches waits in the queue
+    assert not Lead.objects.filter(owner__isnull=True, source="web").exists()  # web leads went round-robin
+    assert Quote.objects.filter(status="accepted").exists() and Invoice.objects.filter(status="partly_paid").exists()
+    assert SalesTarget.objects.exists() and StageChange.objects.count() > Opportunity.objects.count()
+
+    call_command("seed_demo", stdout=StringIO())  # a second run changes nothing
+    assert User.objects.filter(email="admin@demo.crm").count() == 1
+    assert Pipeline.objects.count() == 2
+
+    account = Account.objects.filter(owner__email="rep@demo.crm").first()
+    for email in ("rep@demo.crm", "manager@demo.crm", "ceo@demo.crm", "support@demo.crm"):
+        client = Client()
+        assert client.login(username=email, password="demo-crm-2026")
+        for url in ("/", "/accounts/", "/contacts/", "/calendar/", account.get_absolute_url(), "/sales/",
+                    "/sales/products/"):
+            assert client.get(url).status_code == 200, (email, url)

@@ -1,0 +1,50 @@
+"""The Service, Marketing and Reports section pages: figures read across the modules. The service and
+marketing modules replace their pages when they land; reports grows into dashboards (issue 12)."""
+
+from django.db.models import Count
+from django.shortcuts import render
+
+from accounts.models import Account, AccountType
+
+
+def _accounts_by(user, field: str, limit: int = 12):
+    return list(
+        Account.objects.visible_to(user).values(field).annotate(total=Count("id")).order_by("-total")[:limit]
+    )
+
+
+def section_service(request):
+    query = request.GET.get("q", "").strip()
+    found = None
+    if len(query) >= 2:
+        found = (
+            Account.objects.visible_to(request.user)
+            .filter(name__icontains=query)
+            .select_related("owner")
+            .order_by("name")[:25]
+        )
+    return render(request, "reports/section_service.html", {"query": query, "found": found})
+
+
+def section_marketing(request):
+    context = {
+        "by_industry": _accounts_by(request.user, "industry"),
+        "by_country": _accounts_by(request.user, "country"),
+    }
+    return render(request, "reports/section_marketing.html", context)
+
+
+def section_reports(request):
+    by_owner = list(
+        Account.objects.visible_to(request.user)
+        .values("owner__first_name", "owner__last_name", "owner__email")
+        .annotate(total=Count("id"))
+        .order_by("-total")[:20]
+    )
+    by_type = _accounts_by(request.user, "type")
+    labels = dict(AccountType.choices)
+    chart = {
+        "labels": [str(labels.get(row["type"], row["type"])) for row in by_type],
+        "values": [row["total"] for row in by_type],
+    }
+    return render(request, "reports/section_reports.html", {"by_owner": by_owner, "chart": chart})

@@ -1,0 +1,150 @@
+"""What sales adds to other modules' record pages (crm/panels.py): on the account page its key
+figures, open deals, latest quotes, orders and invoices, and receivables; on the contact page the
+deals the person takes part in. Each panel is one query through `visible_to` (rows and the total
+count together, by a window count) and links to the list filtered the same way."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value, Window
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import panels
+from crm.visibility import Scope, read_scope
+from sales.models import ContactRole, Invoice, Opportunity, OpportunityContactRole, Order, Quote, StageKind
+from sales.receivables import account_receivables
+
+ROWS = 5
+WON_WINDOW = timedelta(days=365)
+
+
+def _sees_sales(user) -> bool:
+    return read_scope(user, Opportunity) != Scope.NONE
+
+
+def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
+    rows = list(queryset.annotate(panel_total=Window(Count("id")))[:limit])
+    return rows, (rows[0].panel_total if rows else 0)
+
+
+@panels.register("accounts.account", slot=panels.FIGURES, order=20)
+def account_figures(request, account, page):
+    """Open pipeline and won in the last 12 months, in the default currency (amount_base)."""
+    if not _sees_sales(request.user):
+        return None
+    since = timezone.now() - WON_WINDOW
+    figures = Opportunity.objects.visible_to(request.user).filter(account=account).aggregate(
+        open_count=Count("id", filter=Q(stage__kind=StageKind.OPEN)),
+        open_total=Sum("amount_base", filter=Q(stage__kind=StageKind.OPEN)),
+        won_count=Count("id", filter=Q(stage__kind=StageKind.WON, closed_at__gte=since)),
+        won_total=Sum("amount_base", filter=Q(stage__kind=StageKind.WON, closed_at__gte=since)),
+    )
+    list_url = reverse("sales:opportunity_list")
+    return panels.Rendered("sales/panels/account_figures.html", {
+        **figures, "currency": settings.DEFAULT_CURRENCY,
+        "open_url": f"{list_url}?account={account.pk}&status=open",
+        "won_url": f"{list_url}?account={account.pk}&status=won&closed_from={since.date().isoformat()}",
+    })
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=20)
+def account_open_deals(request, account, page):
+    if not _sees_sales(request.user):
+        return None
+    deals, total = _rows_and_total(
+        Opportunity.objects.visible_to(request.user).open().filter(account=account)
+        .select_related("stage", "owner").order_by("expected_close_date", "id"))
+    return panels.Rendered("sales/panels/deals.html", {
+        "deals": deals, "total": total, "panel_id": "account-deals",
+        "list_url": f"{reverse('sales:opportunity_list')}?account={account.pk}&status=open",
+        "new_url": f"{reverse('sales:opportunity_create')}?account={account.pk}",
+        "today": timezone.localdate(),
+    })
+
+
+DOCUMENTS = ((Quote, "quote", "sales:quote_detail", "sales:quote_list"),
+             (Order, "order", "sales:order_detail", "sales:order_list"),
+             (Invoice, "invoice", "sales:invoice_detail", "sales:invoice_list"))
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=30)
+def account_documents(request, account, page):
+    """The latest quotes, orders and invoices with status and totals: one UNION query of three
+    bounded parts, each with its own total count."""
+    if not _sees_sales(request.user):
+        return None
+    parts = [
+        model.objects.visible_to(request.user).filter(account=account)
+        .annotate(kind=Value(kind), panel_total=Window(Count("id")))
+        .values("kind", "id", "number", "status", "total", "currency", "created_at", "panel_total")
+        .order_by("-created_at", "-id")[:ROWS]
+        for model, kind, _detail, _list in DOCUMENTS
+    ]
+    rows = list(parts[0].union(*parts[1:], all=True))
+    sections = []
+    for model, kind, detail_name, list_name in DOCUMENTS:
+        statuses = dict(model._meta.get_field("status").choices)
+        docs = sorted((row for row in rows if row["kind"] == kind), key=lambda r: (r["created_at"], r["id"]),
+                      reverse=True)
+        for doc in docs:
+            doc["url"] = reverse(detail_name, args=[doc["id"]])
+            doc["status_label"] = statuses.get(doc["status"], doc["status"])
+        sections.append({"key": f"{kind}s", "label": model._meta.verbose_name_plural, "rows": docs,
+                         "total": docs[0]["panel_total"] if docs else 0,
+                         "list_url": f"{reverse(list_name)}?account={account.pk}"})
+    if not rows:
+        return None
+    return panels.Rendered("sales/panels/documents.html", {"sections": sections})
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=30)
+def account_receivables_card(request, account, page):
+    if read_scope(request.user, Invoice) == Scope.NONE:
+        return None
+    return panels.Rendered("sales/receivables_card.html", {
+        "show": True, "account": account, "rows": account_receivables(request.user, account)})
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=20)
+def contact_deals(request, contact, page):
+    """Deals where the contact is the primary contact or has a role, with the role."""
+    if not _sees_sales(request.user):
+        return None
+    roles = OpportunityContactRole.objects.filter(contact=contact)
+    deals, total = _rows_and_total(
+        Opportunity.objects.visible_to(request.user)
+        .filter(Q(primary_contact=contact) | Q(pk__in=roles.values("opportunity_id")))
+        .annotate(role_code=Subquery(roles.filter(opportunity=OuterRef("pk")).values("role")[:1]))
+        .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
+    for deal in deals:
+        deal.contact_role = ContactRole(deal.role_code).label if deal.role_code else ""
+    return panels.Rendered("sales/panels/deals.html", {
+        "deals": deals, "total": total, "panel_id": "contact-deals", "show_roles": True,
+        "list_url": f"{reverse('sales:opportunity_list')}?contact={contact.pk}",
+        "new_url": (f"{reverse('sales:opportunity_create')}?account={contact.account_id}"
+                    if contact.account_id else reverse("sales:opportunity_create")),
+        "today": timezone.localdate(),
+    })
+
+
+@panels.register(panels.HOME, slot=panels.FIGURES, order=20)
+def my_day_figures(request, user, page):
+    """The seller's own open pipeline, what should close this month, and invoices overdue (one query each)."""
+    if not _sees_sales(user):
+        return None
+    today = timezone.localdate()
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    mine = Opportunity.objects.visible_to(user).filter(owner=user).open().aggregate(
+        open_count=Count("id"), open_total=Sum("amount_base"),
+        month_count=Count("id", filter=Q(expected_close_date__lte=month_end)),
+        month_total=Sum("amount_base", filter=Q(expected_close_date__lte=month_end)),
+        late_count=Count("id", filter=Q(expected_close_date__lt=today)))
+    overdue = Invoice.objects.visible_to(user).filter(owner=user).overdue(today).count()
+    list_url = reverse("sales:opportunity_list")
+    return panels.Rendered("sales/panels/my_day_figures.html", {
+        **mine, "overdue_invoices": overdue, "currency": settings.DEFAULT_CURRENCY,
+        "open_url": f"{list_url}?scope=mine&status=open",
+        "month_url": f"{list_url}?scope=mine&status=open&close_to={month_end.isoformat()}",
+        "invoices_url": f"{reverse('sales:invoice_list')}?mine=true&overdue=true",
+    })
