@@ -1,136 +1,140 @@
-"""The lead importer (found by the imports app's autodiscovery). Leads imported without an owner
-join the importer's team queue and go through the distribution rules at once."""
+"""The contact importer (found by the imports app's autodiscovery): contacts matched by external
+id, e-mail or phone, linked to a visible account by name or tax number."""
 
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.choices import LeadSource
-from imports.importers import EXTERNAL_ID, FieldSpec, Importer, cached_phone, new_instance, register
+from imports.importers import EXTERNAL_ID, FieldSpec, Importer, new_instance, register
 
 
 @register
-class LeadImporter(Importer):
-    key = "contacts.lead"
-    label = gettext_lazy("Leads")
-    custom_target = "contacts.lead"
+class ContactImporter(Importer):
+    key = "contacts.contact"
+    label = gettext_lazy("Contacts")
+    custom_target = "contacts.contact"
     match_keys = (EXTERNAL_ID, "email", "phone")
     match_labels = {EXTERNAL_ID: gettext_lazy("same external id"), "email": gettext_lazy("same e-mail"),
                     "phone": gettext_lazy("same phone")}
-    derived_fields = ("phone_e164",)
+    derived_fields = ("full_name",)
     PLAIN = {
-        "first_name": ("first_name", ""), "last_name": ("last_name", ""), "title": ("title", ""),
-        "company": ("company", ""), "email": ("email", ""), "phone": ("phone", ""), "website": ("website", ""),
-        "country": ("country", ""), "city": ("city", ""), "source": ("source", ""), "campaign": ("campaign", ""),
-        "rating": ("rating", ""), "description": ("description", ""), "owner": ("owner_id", None),
+        "first_name": ("first_name", ""), "middle_name": ("middle_name", ""), "last_name": ("last_name", ""),
+        "title": ("title", ""), "department": ("department", ""), "emails": ("emails", []),
+        "phones": ("phones", []), "birthday": ("birthday", None), "address": ("address", ""),
+        "lead_source": ("lead_source", ""), "tags": ("tags", []), "description": ("description", ""),
+        "do_not_call": ("do_not_call", False), "account": ("account_id", None),
     }
 
     @property
     def model(self):
-        from contacts.models import Lead
+        from contacts.models import Contact
 
-        return Lead
+        return Contact
 
     def base_fields(self):
-        from contacts.models import LeadRating
-
         return [
             FieldSpec("last_name", _("Last name"), max_length=100, required=True,
                       aliases=("surname", "family name", "фамилия", "last name", "lastname")),
             FieldSpec("first_name", _("First name"), max_length=100,
                       aliases=("name", "given name", "firstname", "имя", "first name")),
-            FieldSpec("title", _("Job title"), max_length=150, aliases=("title", "position", "должность")),
-            FieldSpec("company", _("Company"), max_length=200,
-                      aliases=("company", "company name", "organisation", "organization", "компания", "организация")),
-            FieldSpec("email", _("E-mail"), "email",
-                      aliases=("email", "e-mail", "mail", "email address", "почта", "эл. почта", "электронная почта")),
-            FieldSpec("phone", _("Phone"), "phone", max_length=40,
-                      aliases=("phone", "telephone", "mobile", "tel", "телефон", "тел", "мобильный")),
-            FieldSpec("website", _("Website"), "url", aliases=("site", "web", "url", "сайт")),
-            FieldSpec("country", _("Country"), max_length=100, aliases=("страна",)),
-            FieldSpec("city", _("City"), max_length=100, aliases=("город",)),
-            FieldSpec("source", _("Source"), "choice", choices=tuple(LeadSource.choices),
-                      aliases=("lead source", "источник")),
-            FieldSpec("campaign", _("Campaign"), max_length=200, aliases=("кампания",)),
-            FieldSpec("rating", _("Rating"), "choice", choices=tuple(LeadRating.choices), aliases=("рейтинг",)),
-            FieldSpec("description", _("Notes"), aliases=("notes", "comment", "комментарий", "примечание")),
-            FieldSpec("owner_email", _("Owner (e-mail)"), "ref", max_length=254,
-                      aliases=("owner", "owner email", "ответственный")),
+            FieldSpec("middle_name", _("Middle name / patronymic"), max_length=100,
+                      aliases=("middle name", "patronymic", "отчество")),
+            FieldSpec("title", _("Job title"), max_length=150,
+                      aliases=("title", "position", "job title", "должность", "позиция")),
+            FieldSpec("department", _("Department"), max_length=150, aliases=("отдел", "подразделение")),
+            FieldSpec("emails", _("E-mail"), "emails", multiple=True,
+                      aliases=("email", "e-mail", "e mail", "mail", "email address", "e-mail 2", "email 2",
+                               "почта", "эл. почта", "эл почта", "электронная почта", "емейл", "e-mail адрес")),
+            FieldSpec("phones", _("Phone"), "phones", multiple=True,
+                      aliases=("phone", "phone number", "telephone", "mobile", "tel", "work phone",
+                               "телефон", "моб. телефон", "мобильный", "мобильный телефон", "рабочий телефон",
+                               "тел")),
+            FieldSpec("birthday", _("Birthday"), "date", aliases=("date of birth", "дата рождения", "день рождения")),
+            FieldSpec("address", _("Address"), aliases=("адрес",)),
+            FieldSpec("lead_source", _("Lead source"), "choice", choices=tuple(LeadSource.choices),
+                      aliases=("source", "источник")),
+            FieldSpec("tags", _("Tags"), "tags", multiple=True, aliases=("теги", "метки")),
+            FieldSpec("description", _("Notes"), aliases=("notes", "comment", "комментарий", "примечание",
+                                                          "заметки", "description")),
+            FieldSpec("do_not_call", _("Do not call"), "bool", aliases=("не звонить",)),
+            FieldSpec("account_name", _("Account (by name)"), "ref", max_length=200,
+                      aliases=("account", "company", "organisation", "organization", "компания", "организация",
+                               "клиент", "контрагент")),
+            FieldSpec("account_tax", _("Account (by tax number)"), "ref", max_length=40,
+                      aliases=("tax number", "inn", "vat number", "инн", "account tax number", "инн компании")),
         ]
 
-    _owner_teams: dict
-
-    def __init__(self):
-        self._owner_teams = {}
-
     def resolve(self, outcomes, user):
-        """The owner by e-mail, among the people the importer may assign records to."""
-        from crm.visibility import assignable_owners
+        from accounts.models import Account
 
-        wanted = {o.values["owner_email"].strip().lower() for o in outcomes if o.values.get("owner_email")}
-        people = {}
-        if wanted:
-            for email, pk, team_id in (assignable_owners(user).annotate(lemail=Lower("email"))
-                                       .filter(lemail__in=wanted).values_list("lemail", "pk", "team_id")):
-                people[email] = pk
-                self._owner_teams[pk] = team_id
+        names = {o.values["account_name"].lower() for o in outcomes if o.values.get("account_name")}
+        taxes = {o.values["account_tax"] for o in outcomes if o.values.get("account_tax")}
+        by_name, by_tax = {}, {}
+        visible = Account.objects.visible_to(user)
+        if names:
+            for pk, name in visible.annotate(lname=Lower("name")).filter(lname__in=names).values_list("pk", "lname"):
+                by_name.setdefault(name, []).append(pk)
+        if taxes:
+            for pk, tax in visible.filter(tax_number__in=taxes).values_list("pk", "tax_number"):
+                by_tax.setdefault(tax, []).append(pk)
         for outcome in outcomes:
-            email = (outcome.values.get("owner_email") or "").strip().lower()
-            if not email:
-                continue
-            if email not in people:
-                outcome.errors.append(_("“%(email)s” is not someone you may assign leads to.") % {"email": email})
-                continue
-            outcome.values["owner"] = people[email]
+            tax, name = outcome.values.get("account_tax"), outcome.values.get("account_name")
+            if tax:
+                ids = by_tax.get(tax, [])
+                if len(ids) != 1:
+                    outcome.errors.append(
+                        _("No account you can see has the tax number “%(tax)s”.") % {"tax": tax} if not ids else
+                        _("Several accounts have the tax number “%(tax)s”.") % {"tax": tax})
+                    continue
+                outcome.values["account"] = ids[0]
+            elif name:
+                ids = by_name.get(name.lower(), [])
+                if len(ids) != 1:
+                    outcome.errors.append(
+                        _("No account you can see is named “%(name)s”.") % {"name": name} if not ids else
+                        _("Several accounts are named “%(name)s”: link by tax number.") % {"name": name})
+                    continue
+                outcome.values["account"] = ids[0]
 
     def keys_of(self, values):
         keys = super().keys_of(values)
-        if values.get("email"):
-            keys.append(("email", values["email"]))
-        if values.get("phone"):
-            keys.append(("phone", cached_phone(values["phone"])))
+        keys += [("email", e) for e in values.get("emails") or ()]
+        keys += [("phone", p) for p in values.get("phones") or ()]
         return keys
 
     def lookup(self, name, values):
-        rows = self.model._default_manager.filter(deleted_at__isnull=True)
-        if name == "email":
-            return rows.annotate(lemail=Lower("email")).filter(lemail__in=values).values_list("lemail", "pk")
-        return rows.filter(phone_e164__in=values).values_list("phone_e164", "pk")
+        """Live or not (checked next), any owner. The array goes in through a sub-select so the planner
+        cannot see its 1,000 elements: given them as a constant it estimates a large share of the table
+        and scans all of it (~0.3 s at 20k rows), while the GIN index answers in milliseconds."""
+        from django.db import connection
+
+        quote = connection.ops.quote_name
+        field = self.model._meta.get_field({"email": "emails", "phone": "phones"}[name])
+        sql = (f"SELECT {quote(self.model._meta.pk.column)}, {quote(field.column)} "  # noqa: S608 - identifiers
+               f"FROM {quote(self.model._meta.db_table)} "
+               f"WHERE {quote(field.column)} && (SELECT %s::{field.db_type(connection)})")
+        wanted = set(values)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(values)])
+            for pk, stored in cursor.fetchall():
+                for value in stored:
+                    if value in wanted:
+                        yield value, pk
 
     def build(self, values, user):
-        obj = new_instance(self.model, owner_id=None, team_id=user.team_id, source=LeadSource.IMPORT)
+        obj = new_instance(self.model, owner_id=user.pk, team_id=user.team_id)
         self._set_fields(obj, values, self.PLAIN, creating=True, clear_empty=False, previous={})
-        if obj.owner_id is not None:
-            obj.team_id = self._owner_teams.get(obj.owner_id)
         self.finalise(obj)
         return obj
 
     def apply(self, obj, values, *, clear_empty):
         previous = {}
-        team_before = obj.team_id
         self._set_fields(obj, values, self.PLAIN, creating=False, clear_empty=clear_empty, previous=previous)
-        if not obj.last_name:  # a lead always keeps a last name
+        if not obj.last_name:  # a contact always keeps a last name
             obj.last_name = previous.pop("last_name", obj.last_name)
-        if "owner_id" in previous:
-            if obj.owner_id is None:  # an empty owner cell never takes a lead away from its owner
-                obj.owner_id = previous.pop("owner_id")
-            else:
-                obj.team_id = self._owner_teams.get(obj.owner_id)
-                if obj.team_id != team_before:
-                    previous["team_id"] = team_before
         self.finalise(obj)
         return previous
 
     def finalise(self, obj):
-        obj.phone_e164 = (cached_phone(obj.phone) or "") if obj.phone else ""
-
-    def process_batch(self, job, batch, *, write, parsed=None):
-        outcomes = super().process_batch(job, batch, write=write, parsed=parsed)
-        if write:
-            from contacts.lead_services import leads_distribute
-            from imports.models import RowAction
-
-            queued = [o.obj for o in outcomes if o.action == RowAction.CREATED and o.obj.owner_id is None]
-            if queued:
-                leads_distribute(leads=queued, actor=job.user)
-        return outcomes
+        obj.full_name = obj.compose_full_name()
