@@ -8,3 +8,8 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         from crm import reminders, signals  # noqa: F401 - connect receivers, register the scheduler source
+
+        # Activities' webhook event, registered here until activities move to their own app.
+        from webhooks.events import register
+
+        register("activity.created", _("Activity logged"))
