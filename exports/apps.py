@@ -7,4 +7,7 @@ class ExportsConfig(AppConfig):
     verbose_name = _("Exports")
 
     def ready(self):
-        from exports import registry  # noqa: F401 - the built-in exporters register themselves
+        # Each app registers its lists' exporters in its own `exporters.py` (accounts/exporters.py…).
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("exporters")

@@ -7,9 +7,9 @@ class ImportsConfig(AppConfig):
     verbose_name = _("Imports")
 
     def ready(self):
-        # Our own importers (accounts, contacts), then every app's `importers.py` (leads, products…).
+        # Each app registers its importers in its own `importers.py` (accounts/importers.py…).
         from django.utils.module_loading import autodiscover_modules
 
-        from imports import importers, tasks  # noqa: F401 - registers importers and the scheduler source
+        from imports import tasks  # noqa: F401 - registers the scheduler source
 
         autodiscover_modules("importers")

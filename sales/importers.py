@@ -1,5 +1,8 @@
-"""The lead importer (found by the imports app's autodiscovery). Leads imported without an owner
-join the importer's team queue and go through the distribution rules at once."""
+"""The sales importers (found by the imports app's autodiscovery): the product catalogue, matched
+by SKU, and leads. Leads imported without an owner join the importer's team queue and go through
+the distribution rules at once."""
+
+import re
 
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -7,6 +10,84 @@ from django.utils.translation import gettext_lazy
 
 from crm.choices import LeadSource
 from imports.importers import EXTERNAL_ID, FieldSpec, Importer, cached_phone, new_instance, register
+
+
+@register
+class ProductImporter(Importer):
+    """The product catalogue: the SKU is the match key (update or create)."""
+
+    key = "sales.product"
+    label = gettext_lazy("Products")
+    match_keys = (EXTERNAL_ID, "sku")
+    match_labels = {EXTERNAL_ID: gettext_lazy("same external id"), "sku": gettext_lazy("same SKU")}
+    PLAIN = {
+        "sku": ("sku", ""), "name": ("name", ""), "family": ("family", ""), "unit": ("unit", "pcs"),
+        "description": ("description", ""), "default_price": ("default_price", None),
+        "currency": ("currency", None), "tax_rate": ("tax_rate", None), "active": ("active", True),
+    }
+
+    @property
+    def model(self):
+        from sales.models import Product
+
+        return Product
+
+    def base_fields(self):
+        return [
+            FieldSpec("sku", _("SKU"), max_length=60, required=True,
+                      aliases=("sku", "article", "item code", "product code", "part number", "артикул", "код товара")),
+            FieldSpec("name", _("Name"), max_length=200, required=True,
+                      aliases=("product", "product name", "название", "наименование", "товар", "назва")),
+            FieldSpec("family", _("Family"), max_length=100, aliases=("category", "group", "категория", "группа")),
+            FieldSpec("unit", _("Unit"), max_length=30, aliases=("uom", "единица", "ед. изм", "ед изм")),
+            FieldSpec("default_price", _("Default price"), "decimal",
+                      aliases=("price", "list price", "unit price", "цена", "ціна")),
+            FieldSpec("currency", _("Currency"), max_length=3, aliases=("валюта",)),
+            FieldSpec("tax_rate", _("Tax rate, %"), "decimal", aliases=("tax", "tax rate", "vat", "vat %", "ндс")),
+            FieldSpec("active", _("Active"), "bool", aliases=("активен", "active flag")),
+            FieldSpec("description", _("Description"), aliases=("описание", "опис", "notes")),
+        ]
+
+    def parse(self, outcome, columns):
+        super().parse(outcome, columns)
+        values = outcome.values
+        if values.get("currency"):
+            values["currency"] = values["currency"].upper()
+            if not re.fullmatch(r"[A-Z]{3}", values["currency"]):
+                outcome.errors.append(_("Currency: use a three-letter ISO 4217 code, e.g. EUR."))
+        price = values.get("default_price")
+        if price is not None and not (0 <= price < 10**14):
+            outcome.errors.append(_("Default price: must be zero or more, and not that large."))
+        tax = values.get("tax_rate")
+        if tax is not None and not (0 <= tax <= 100):
+            outcome.errors.append(_("Tax rate: between 0 and 100."))
+
+    def keys_of(self, values):
+        keys = super().keys_of(values)
+        if values.get("sku"):
+            keys.append(("sku", values["sku"]))
+        return keys
+
+    def lookup(self, name, values):
+        if name != "sku":
+            return []
+        return self.model._default_manager.filter(deleted_at__isnull=True, sku__in=values).values_list("sku", "pk")
+
+    def build(self, values, user):
+        obj = self.model()
+        self._set_fields(obj, values, self.PLAIN, creating=True, clear_empty=False, previous={})
+        return obj
+
+    def apply(self, obj, values, *, clear_empty):
+        previous = {}
+        self._set_fields(obj, values, self.PLAIN, creating=False, clear_empty=clear_empty, previous=previous)
+        for required in ("sku", "name", "unit"):
+            if not getattr(obj, required):
+                setattr(obj, required, previous.pop(required, getattr(obj, required)))
+        for number in ("default_price", "tax_rate", "currency"):
+            if getattr(obj, number) is None:
+                setattr(obj, number, previous.pop(number))
+        return previous
 
 
 @register

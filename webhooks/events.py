@@ -1,9 +1,12 @@
 """The events an endpoint may subscribe to.
 
-Each module registers its own events when it loads (in its AppConfig.ready()):
+Each module registers its own events when it loads, in its AppConfig.ready() (accounts/apps.py
+is the example to copy); this module names none:
 
     from webhooks.events import register
     register("ticket.created", _("Ticket created"))
+
+The checkbox list shows them in registration order, i.e. in INSTALLED_APPS order.
 
 `emit()` refuses a name that is not registered, so a typo fails loudly in tests instead of
 silently sending nothing.
@@ -12,7 +15,6 @@ silently sending nothing.
 from dataclasses import dataclass
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,3 @@ def choices() -> list[tuple[str, str]]:
     """(name, "label (name)") in registration order, for checkboxes and filters."""
     return [(event.name, f"{event.label} ({event.name})") for event in EVENTS.values()]
 
-
-register("account.created", _("Account created"))
-register("account.updated", _("Account updated"))
-register("account.deleted", _("Account deleted"))
-register("contact.created", _("Contact created"))
-register("contact.updated", _("Contact updated"))
-register("contact.deleted", _("Contact deleted"))
-register("activity.created", _("Activity logged"))

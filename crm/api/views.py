@@ -4,12 +4,14 @@ Reads start from `Model.objects.visible_to(user)`; one row comes through
 `get_visible_or_404` / `get_editable_or_404`, so a hidden row answers 404 exactly like a
 missing one and a visible read-only row answers 403. Writes call the same services as the
 pages (account_create, contact_update, activity_delete, …); deletes are soft.
+
+The base classes here serve every module's view sets (accounts/api.py, contacts/api.py,
+sales/api/, activities/api.py); each module registers its routes in crm/api/routes.py.
 """
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -18,14 +20,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts import services as account_services
-from accounts.models import Account
-from activities import services as activity_services
-from activities.models import Activity
-from contacts import services as contact_services
-from contacts.models import Contact
-from crm.api import filters, serializers
-from crm.models import User
+from crm.api import serializers
 from crm.visibility import can_create, get_editable_or_404, get_visible_or_404
 
 
@@ -98,7 +93,7 @@ class OwnedViewSet(viewsets.ModelViewSet):
         return response
 
 
-def _crud_docs(singular: str, plural: str, extra: str = ""):
+def crud_docs(singular: str, plural: str, extra: str = ""):
     return extend_schema_view(
         list=extend_schema(summary=f"List {plural}",
                            description=f"The {plural} you may see, newest first by default. Cursor-paginated: "
@@ -117,63 +112,34 @@ def _crud_docs(singular: str, plural: str, extra: str = ""):
     )
 
 
-@_crud_docs("account", "accounts", "Filters as on the accounts page; `q` matches name, e-mail, tax number or a "
-                                   "phone in any format.")
-class AccountViewSet(OwnedViewSet):
-    model = Account
-    serializer_class = serializers.AccountSerializer
-    filterset_class = filters.AccountApiFilter
-    ordering_fields = ("id", "name", "created_at", "updated_at")
-
-    def create_record(self, data):
-        return account_services.account_create(actor=self.request.user, **data)
-
-    def update_record(self, instance, data):
-        return account_services.account_update(account=instance, actor=self.request.user, **data)
-
-    def delete_record(self, instance):
-        account_services.account_delete(account=instance, actor=self.request.user)
+def read_docs(singular: str, plural: str, extra: str = ""):
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {plural}",
+                           description=f"The {plural} you may see, newest first by default. Cursor-paginated: "
+                                       f"follow `next`. Read-only. {extra}"),
+        retrieve=extend_schema(summary=f"Read one {singular}",
+                               description=f"404 when the {singular} is missing or hidden from you."),
+    )
 
 
-@_crud_docs("contact", "contacts", "`q` matches a name, an e-mail or a phone in any format.")
-class ContactViewSet(OwnedViewSet):
-    model = Contact
-    serializer_class = serializers.ContactSerializer
-    filterset_class = filters.ContactApiFilter
-    ordering_fields = ("id", "last_name", "created_at", "updated_at")
+class VisibleReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Read-only list and detail through the visibility policy; a hidden or missing row is a 404."""
 
-    def create_record(self, data):
-        return contact_services.contact_create(actor=self.request.user, **data)
-
-    def update_record(self, instance, data):
-        return contact_services.contact_update(contact=instance, actor=self.request.user, **data)
-
-    def delete_record(self, instance):
-        contact_services.contact_delete(contact=instance, actor=self.request.user)
-
-
-@_crud_docs("activity", "activities", "You see the activities of your circle, of every account or contact you "
-                                      "may see, and the meetings you are invited to.")
-class ActivityViewSet(OwnedViewSet):
-    model = Activity
-    serializer_class = serializers.ActivitySerializer
-    filterset_class = filters.ActivityApiFilter
-    ordering_fields = ("id", "occurred_at", "created_at", "updated_at")
+    model = None
+    ordering = ("-id",)
+    ordering_fields = ("id", "created_at", "updated_at")
 
     def base_queryset(self):
-        return Activity.objects.prefetch_related(
-            Prefetch("attendees", queryset=User.objects.only("id")),
-            Prefetch("contact_attendees", queryset=Contact.objects.only("id")),
-        )
+        return self.model.objects.all()
 
-    def create_record(self, data):
-        return activity_services.activity_create(actor=self.request.user, **data)
+    def get_queryset(self):
+        return self.base_queryset().visible_to(self.request.user)
 
-    def update_record(self, instance, data):
-        return activity_services.activity_update(activity=instance, actor=self.request.user, **data)
-
-    def delete_record(self, instance):
-        activity_services.activity_delete(activity=instance, actor=self.request.user)
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (self.model.DoesNotExist, ValueError, TypeError):
+            raise Http404 from None
 
 
 @csrf_exempt  # it changes nothing; a POST to a wrong URL is a 404 like a GET

@@ -1,5 +1,7 @@
-"""The REST API: CRUD through the services, the visibility policy, forged ids, tokens,
-throttling, query budgets and the committed OpenAPI schema."""
+"""The REST API's base and its cross-module contract: activity CRUD, the visibility matrix over
+accounts, contacts and activities, forged ids, tokens, throttling, cursor pagination, query
+budgets and the committed OpenAPI schema. Each module's own API tests live next to it
+(accounts/tests/test_api.py, contacts/tests/test_api.py, sales/tests/test_api_*.py)."""
 
 import base64
 import hashlib
@@ -22,23 +24,14 @@ from activities.models import Activity, Reminder
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm.api import tokens
-from crm.history import history_for
-from crm.models import ApiToken, CustomField
+from crm.models import ApiToken
+from crm.tests.api_helpers import api_for
 from crm.tests.test_visibility_matrix import PRIVATE, make_task, shared
 
 pytestmark = pytest.mark.django_db
 
 SCHEMA_FILE = Path(django_settings.BASE_DIR) / "docs" / "openapi.yaml"
 REFRESH_COMMAND = ".venv/bin/python stack.py manage spectacular --file docs/openapi.yaml --fail-on-warn"
-
-
-def api_for(user, name="test") -> APIClient:
-    """A client authenticated the way integrations are: with a token header."""
-    token, key = tokens.api_token_create(user=user, name=name)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    client.token, client.key = token, key
-    return client
 
 
 def make_account(*, owner, shared_with_team, name):
@@ -51,65 +44,6 @@ def make_contact(*, owner, shared_with_team, name):
 
 
 # --- CRUD through the services ------------------------------------------------------
-
-
-def test_account_crud(owner):
-    api = api_for(owner)
-    response = api.post("/api/accounts/", {"name": "Initech", "type": "customer", "phone": "020 7946 0001",
-                                           "tags": ["vip", "VIP", " north "]}, format="json")
-    assert response.status_code == 201, response.json()
-    body = response.json()
-    account = Account.objects.get(pk=body["id"])
-    assert response["Location"].endswith(f"/api/accounts/{account.pk}/")
-    assert body["owner"] == owner.pk and body["team"] == owner.team_id  # the service set the team
-    assert body["phone_e164"] == "+442079460001"
-    assert body["tags"] == ["vip", "north"]
-
-    assert api.get(f"/api/accounts/{account.pk}/").json()["name"] == "Initech"
-    assert [row["id"] for row in api.get("/api/accounts/").json()["results"]] == [account.pk]
-
-    response = api.patch(f"/api/accounts/{account.pk}/", {"industry": "Software"}, format="json")
-    assert response.status_code == 200 and response.json()["industry"] == "Software"
-    response = api.put(f"/api/accounts/{account.pk}/", {"name": "Initech Ltd", "type": "partner"}, format="json")
-    assert response.status_code == 200, response.json()
-    account.refresh_from_db()
-    assert (account.name, account.type, account.industry) == ("Initech Ltd", "partner", "Software")
-    # The audit history names the token's user.
-    assert any(entry.user == owner for entry in history_for(account, user=owner))
-
-    assert api.delete(f"/api/accounts/{account.pk}/").status_code == 204
-    account.refresh_from_db()
-    assert account.deleted_at is not None  # soft delete: restorable, still in the history
-    assert api.get(f"/api/accounts/{account.pk}/").status_code == 404
-    assert api.get("/api/accounts/").json()["results"] == []
-
-
-def test_contact_crud_normalises_phones_and_records_consent(owner):
-    api = api_for(owner)
-    account = AccountFactory(owner=owner)
-    response = api.post("/api/contacts/", {
-        "first_name": "Ada", "last_name": "Lovelace", "account": account.pk,
-        "phones": ["020 7946 0123", "+44 (20) 7946-0123", "0044 20 7946 0999"],
-        "emails": ["Ada@Example.com", "ada@example.com"], "email_opt_in": True,
-    }, format="json")
-    assert response.status_code == 201, response.json()
-    body = response.json()
-    assert body["phones"] == ["+442079460123", "+442079460999"]
-    assert body["emails"] == ["ada@example.com"]
-    assert body["full_name"] == "Ada Lovelace"
-    assert body["email_opt_in_at"] is not None  # the service stamps the consent
-
-    contact_id = body["id"]
-    response = api.patch(f"/api/contacts/{contact_id}/", {"email_opt_in": False}, format="json")
-    assert response.json()["email_opted_out_at"] is not None
-    response = api.patch(f"/api/contacts/{contact_id}/", {"phones": ["+44 20 7946 0123", "not a phone"]},
-                         format="json")
-    assert response.status_code == 400
-    assert "not a phone" in str(response.json()["phones"])
-    assert Contact.objects.get(pk=contact_id).phones == ["+442079460123", "+442079460999"]
-
-    assert api.delete(f"/api/contacts/{contact_id}/").status_code == 204
-    assert Contact.objects.get(pk=contact_id).deleted_at is not None
 
 
 def test_activity_crud_runs_the_service(owner, teammate, manager):
@@ -182,28 +116,6 @@ def test_roles_that_may_not_create_get_403(executive, marketer, support_agent):
     response = api_for(support_agent).post("/api/activities/", {"kind": "call", "subject": "Ticket call",
                                                                 "account": account.pk}, format="json")
     assert response.status_code == 201
-
-
-def test_custom_fields(owner):
-    CustomField.objects.create(target="accounts.account", key="erp_id", label="ERP id", kind="number", required=True)
-    CustomField.objects.create(target="accounts.account", key="segment", label="Segment", kind="choice",
-                               choices="Retail\nWholesale")
-    api = api_for(owner)
-    response = api.post("/api/accounts/", {"name": "Needs ERP"}, format="json")
-    assert response.status_code == 400 and "erp_id" in response.json()["custom"]
-    response = api.post("/api/accounts/", {"name": "Bad", "custom": {"erp_id": 5, "nope": 1, "segment": "Mall"}},
-                        format="json")
-    assert response.status_code == 400
-    assert set(response.json()["custom"]) == {"nope", "segment"}
-    response = api.post("/api/accounts/", {"name": "Good", "custom": {"erp_id": "120.50", "segment": "Retail"}},
-                        format="json")
-    assert response.status_code == 201, response.json()
-    assert response.json()["custom"] == {"erp_id": "120.5", "segment": "Retail"}
-    account_id = response.json()["id"]
-    assert [row["id"] for row in api.get("/api/accounts/?cf_segment=Retail").json()["results"]] == [account_id]
-    response = api.patch(f"/api/accounts/{account_id}/", {"custom": {"segment": None}}, format="json")
-    assert response.json()["custom"] == {"erp_id": "120.5"}
-    assert api.get("/api/accounts/?cf_segment=Retail").json()["results"] == []
 
 
 # --- The visibility matrix ------------------------------------------------------------
@@ -298,50 +210,15 @@ def test_forged_foreign_keys_are_validation_errors(owner, outsider, teammate):
     assert own_account.parent_id is None and own_contact.account_id is None
 
 
-def test_manager_assigns_within_the_team_only(manager, teammate, outsider):
-    api = api_for(manager)
-    response = api.post("/api/accounts/", {"name": "For the team", "owner": teammate.pk}, format="json")
-    assert response.status_code == 201 and response.json()["owner"] == teammate.pk
-    response = api.post("/api/accounts/", {"name": "Elsewhere", "owner": outsider.pk}, format="json")
-    assert response.status_code == 400 and "owner" in response.json()
-
-
-def test_account_cannot_become_its_own_ancestor(owner):
-    api = api_for(owner)
-    parent = AccountFactory(owner=owner)
-    child = AccountFactory(owner=owner, parent=parent)
-    response = api.patch(f"/api/accounts/{parent.pk}/", {"parent": child.pk}, format="json")
-    assert response.status_code == 400 and "parent" in response.json()
-
-
 # --- Filtering, ordering, cursor pagination ---------------------------------------------
 
 
-def test_filters(owner, teammate):
+def test_activity_filters(owner):
     api = api_for(owner)
-    customer = AccountFactory(owner=owner, name="Umbrella", type="customer", phone="+44 20 7946 0555")
-    AccountFactory(owner=owner, name="Cyberdyne", type="prospect", phone="")
-    AccountFactory(owner=teammate, name="Hidden Umbrella", type="customer")
-
-    def ids(url):
-        response = api.get(url)
-        assert response.status_code == 200, response.json()
-        return [row["id"] for row in response.json()["results"]]
-
-    assert ids("/api/accounts/?q=umbrella") == [customer.pk]
-    assert ids("/api/accounts/?q=020%207946%200555") == [customer.pk]  # a phone in another format
-    assert ids("/api/accounts/?type=customer") == [customer.pk]
-    assert ids(f"/api/accounts/?owner={teammate.pk}") == []
-    later = (timezone.now() + timedelta(minutes=1)).isoformat()
-    assert ids(f"/api/accounts/?updated_after={later.replace('+', '%2B')}") == []
-    assert api.get("/api/accounts/?updated_after=yesterday").status_code == 400
-
-    contact = ContactFactory(owner=owner, account=customer, phones=["+442079460777"])
-    assert ids("/api/contacts/?q=(020) 7946-0777") == [contact.pk]
-    assert ids(f"/api/contacts/?account={customer.pk}") == [contact.pk]
     task = Activity.objects.create(kind="task", subject="Call back", owner=owner, team=owner.team, status="open")
-    assert ids("/api/activities/?kind=task&status=open&q=call") == [task.pk]
-    assert ids("/api/activities/?kind=meeting") == []
+    ids = [row["id"] for row in api.get("/api/activities/?kind=task&status=open&q=call").json()["results"]]
+    assert ids == [task.pk]
+    assert api.get("/api/activities/?kind=meeting").json()["results"] == []
 
 
 def test_ordering_and_cursor_pagination(owner):
@@ -549,11 +426,32 @@ def test_schema_and_docs_pages(client, owner):
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
 
 
-def test_a_contact_keeps_its_hidden_account_on_save(owner, outsider):
-    contact = ContactFactory(owner=owner, account=AccountFactory(owner=outsider))
-    api = api_for(owner)
-    response = api.patch(f"/api/contacts/{contact.pk}/", {"account": contact.account_id, "title": "CFO"},
-                         format="json")
-    assert response.status_code == 200, response.content
-    other_hidden = AccountFactory(owner=outsider)
-    assert api.patch(f"/api/contacts/{contact.pk}/", {"account": other_hidden.pk}, format="json").status_code == 400
+# --- The route registry -----------------------------------------------------------------
+
+
+def test_each_module_registers_its_routes():
+    from crm.api import routes
+
+    routes.autodiscover()  # as crm/api/urls.py does when the URLconf loads
+    assert {route.prefix: route.basename for route in routes.ROUTES.values()} == {
+        "activities": "activity", "accounts": "account", "contacts": "contact", "opportunities": "opportunity",
+        "pipelines": "pipeline", "orders": "order", "invoices": "invoice", "payments": "payment",
+        "products": "product", "price-books": "price-book", "quotes": "quote", "leads": "lead",
+    }
+    assert {routes.ROUTES[prefix].viewset.__module__ for prefix in ("accounts", "contacts", "leads", "quotes")} == {
+        "accounts.api", "contacts.api", "sales.api.leads", "sales.api.quotes"}
+    assert reverse("api:lead-detail", args=[1]) == "/api/leads/1/"
+    assert reverse("api:price-book-list") == "/api/price-books/"
+
+
+def test_a_taken_prefix_cannot_be_registered_again():
+    from crm.api import routes
+
+    routes.autodiscover()
+    accounts = routes.ROUTES["accounts"]
+    assert routes.register("accounts", accounts.viewset, basename="account") == accounts  # importing twice is fine
+    with pytest.raises(ValueError, match="already registered"):
+        routes.register("accounts", routes.ROUTES["contacts"].viewset, basename="account")
+    with pytest.raises(ValueError, match="already registered"):
+        routes.register("people", accounts.viewset, basename="contact")
+    assert "people" not in routes.ROUTES

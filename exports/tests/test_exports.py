@@ -8,7 +8,6 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.tests.factories import AccountFactory
-from contacts.tests.factories import ContactFactory
 from crm import scheduler
 from crm.models import CustomField
 from exports.models import ExportJob, ExportStatus
@@ -79,14 +78,6 @@ def test_downloads_expire_and_their_files_are_removed(client, owner, django_capt
     response = client.get(reverse("exports:download", args=[job.pk]))
     assert response.status_code == 302  # back to the job page, which says it expired
     assert "expired" in client.get(response["Location"]).content.decode()
-
-
-def test_contact_export_never_names_a_hidden_account(client, owner, outsider, django_capture_on_commit_callbacks):
-    ContactFactory(owner=owner, last_name="Seen", account=AccountFactory(owner=outsider, name="Hidden Holdings"))
-    client.force_login(owner)
-    job = start(client, "contacts.contact", capture=django_capture_on_commit_callbacks)
-    rows = download_csv(client, job)
-    assert rows[1][3] == "Seen" and "Hidden Holdings" not in str(rows)
 
 
 def test_export_log_is_for_admins(client, owner, admin_user, django_capture_on_commit_callbacks):

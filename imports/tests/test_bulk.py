@@ -64,22 +64,3 @@ def test_an_import_records_history_in_its_context(owner):
     assert sorted(events.values_list("pgh_label", "last_name")) == [("insert", "Иванов"), ("update", "Петров")]
     assert events.get(pgh_label="update").pgh_obj_id == existing.pk
     assert {e.pgh_context.metadata["source"] for e in events} == {"import"}
-
-
-def test_accounts_import_through_the_same_path(owner):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from accounts.models import Account
-    from imports import services
-    from imports.models import ImportJob, ImportStatus
-
-    data = "Название;ИНН;Телефон;Выручка\nРога и копыта;7701234567;+44 20 7946 0111;1 234,56\nБез ИНН;;;\n"
-    job = services.job_create(user=owner, target="accounts.account",
-                              upload=SimpleUploadedFile("a.csv", data.encode("cp1251")))
-    services.job_start(job=job)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
-    job = services.job_run(job_id=job.pk)
-    assert (job.created, job.failed) == (2, 0), job.error
-    account = Account.objects.get(tax_number="7701234567")
-    assert account.phone_e164 == "+442079460111" and str(account.annual_revenue) == "1234.56"
-    assert account.owner == owner and account.created_at and account.updated_at

@@ -6,11 +6,10 @@ happen on the pages (the billing services), not here.
 """
 
 import django_filters
-from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 
 from crm.api.filters import IdFilter
+from crm.api.views import VisibleReadOnlyViewSet, read_docs
 from sales.billing_filters import InvoiceFilter, OrderFilter
 from sales.models import Invoice, InvoiceLine, Order, OrderLine, Payment, Shipment
 
@@ -96,35 +95,7 @@ class PaymentApiFilter(django_filters.FilterSet):
         fields = ["invoice", "paid_after", "paid_before"]
 
 
-def _read_docs(singular: str, plural: str, extra: str = ""):
-    return extend_schema_view(
-        list=extend_schema(summary=f"List {plural}",
-                           description=f"The {plural} you may see, newest first by default. Cursor-paginated: "
-                                       f"follow `next`. Read-only. {extra}"),
-        retrieve=extend_schema(summary=f"Read one {singular}",
-                               description=f"404 when the {singular} is missing or hidden from you."),
-    )
-
-
-class VisibleReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    model = None
-    ordering = ("-id",)
-    ordering_fields = ("id", "created_at", "updated_at")
-
-    def base_queryset(self):
-        return self.model.objects.all()
-
-    def get_queryset(self):
-        return self.base_queryset().visible_to(self.request.user)
-
-    def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (self.model.DoesNotExist, ValueError, TypeError):
-            raise Http404 from None
-
-
-@_read_docs("order", "orders", "Filters: `status`, `account`, `q` (number).")
+@read_docs("order", "orders", "Filters: `status`, `account`, `q` (number).")
 class OrderViewSet(VisibleReadOnlyViewSet):
     model = Order
     serializer_class = OrderSerializer
@@ -134,7 +105,7 @@ class OrderViewSet(VisibleReadOnlyViewSet):
         return Order.objects.prefetch_related("lines", "shipments")
 
 
-@_read_docs("invoice", "invoices", "Filters: `status`, `account`, `order`, `outstanding`, `overdue`, `q` (number).")
+@read_docs("invoice", "invoices", "Filters: `status`, `account`, `order`, `outstanding`, `overdue`, `q` (number).")
 class InvoiceViewSet(VisibleReadOnlyViewSet):
     model = Invoice
     serializer_class = InvoiceSerializer
@@ -145,7 +116,7 @@ class InvoiceViewSet(VisibleReadOnlyViewSet):
         return Invoice.objects.prefetch_related("lines")
 
 
-@_read_docs("payment", "payments", "You see the payments of the invoices you may see.")
+@read_docs("payment", "payments", "You see the payments of the invoices you may see.")
 class PaymentViewSet(VisibleReadOnlyViewSet):
     model = Payment
     serializer_class = PaymentSerializer

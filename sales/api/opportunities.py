@@ -10,7 +10,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import OwnedSerializer
-from crm.api.views import OwnedViewSet, _crud_docs
+from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget, Territory
 from crm.visibility import Scope, read_scope
 from sales import services
@@ -87,7 +87,7 @@ class OpportunityApiFilter(ChangedFilters, OpportunityFilter):
         return self.in_territory(queryset, name, territory) if territory else queryset.none()
 
 
-@_crud_docs("opportunity", "opportunities", "Filters as on the opportunities page: status (open/won/lost), "
+@crud_docs("opportunity", "opportunities", "Filters as on the opportunities page: status (open/won/lost), "
                                             "pipeline, stage, owner, team, forecast_category, close_from/close_to.")
 class OpportunityViewSet(OwnedViewSet):
     model = Opportunity

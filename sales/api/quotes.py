@@ -3,8 +3,9 @@ or missing quote answers 404. Quotes are written on the pages (sales/quote_servi
 
 from rest_framework import serializers
 
-from crm.api.billing import DOCUMENT_FIELDS, LINE_FIELDS, OWNED_FIELDS, VisibleReadOnlyViewSet, _read_docs
 from crm.api.filters import IdFilter
+from crm.api.views import VisibleReadOnlyViewSet, read_docs
+from sales.api.billing import DOCUMENT_FIELDS, LINE_FIELDS, OWNED_FIELDS
 from sales.models import Quote, QuoteLine
 from sales.quote_filters import QuoteFilter
 
@@ -37,7 +38,7 @@ class QuoteApiFilter(QuoteFilter):
         pass
 
 
-@_read_docs("quote", "quotes", "Filters: `status`, `approval_status`, `account`, `opportunity`, `owner`, "
+@read_docs("quote", "quotes", "Filters: `status`, `approval_status`, `account`, `opportunity`, `owner`, "
                                "`issued_from`, `issued_to`, `q` (number, title or customer).")
 class QuoteViewSet(VisibleReadOnlyViewSet):
     model = Quote

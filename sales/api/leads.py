@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import INVALID_PHONE, OwnedSerializer
-from crm.api.views import OwnedViewSet, _crud_docs
+from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget
 from crm.phones import normalize_phone
 from sales import lead_services
@@ -63,7 +63,7 @@ class LeadApiFilter(ChangedFilters, LeadFilter):
         fields = [*LeadFilter.Meta.fields, "territory"]
 
 
-@_crud_docs("lead", "leads", "Filters as on the leads page: status (or `open`), source, rating, owner (`me`, `none` "
+@crud_docs("lead", "leads", "Filters as on the leads page: status (or `open`), source, rating, owner (`me`, `none` "
                              "or a user id), campaign, `q` (name, company, e-mail or a phone in any format).")
 class LeadViewSet(OwnedViewSet):
     model = Lead
