@@ -7,4 +7,8 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM core")
 
     def ready(self):
+        from django.utils.module_loading import autodiscover_modules
+
         from crm import reminders, signals  # noqa: F401 - connect receivers, register the scheduler source
+
+        autodiscover_modules("lists")  # each module's list declarations (saved views find their page)
