@@ -137,6 +137,8 @@ class ListPage:
     empty_filtered_text: ClassVar[Any] = _("Nothing matches these filters.")
     create_url_name: ClassVar[str] = ""  # the primary action
     create_label: ClassVar[Any] = ""
+    create_id: ClassVar[str] = "list-create"
+    empty_action_template: ClassVar[str] = ""  # the empty state's action when it is not "create" (a partial)
     actions_template: ClassVar[str] = ""  # more header buttons (a partial)
     intro_template: ClassVar[str] = ""  # a line under the title (a partial)
 

@@ -2,6 +2,7 @@
 invoices and products."""
 
 from django.contrib import messages
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
@@ -9,8 +10,11 @@ from accounts.models import Account
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
 from crm.visibility import require_read, with_visibility_flag
 from sales import services
+from sales.billing_filters import InvoiceFilter, OrderFilter
 from sales.filters import OpportunityFilter
-from sales.models import Opportunity
+from sales.models import Invoice, InvoiceStatus, Opportunity, Order, Product, Quote
+from sales.product_forms import ProductFilter
+from sales.quote_filters import QuoteFilter
 
 CELLS = "sales/list_cells.html"
 
@@ -111,3 +115,150 @@ class OpportunityList(AccountChip, ListPage):
         if column.value == "account" and not row.account_visible:
             return ""  # never the name of an account the user may not open
         return super().export_value(row, column)
+
+
+class QuoteList(AccountChip, ListPage):
+    model = Quote
+    filterset = QuoteFilter
+    title = _("Quotes")
+    url_name = "sales:quote_list"
+    table_id = "quote-table"
+    columns = (
+        Column(_("Number"), template=f"{CELLS}#quote_number", sort="number", card="title", nowrap=True),
+        Column(_("Title"), value="title"),
+        Column(_("Customer"), template=f"{CELLS}#quote_account", card="sub"),
+        Column(_("Status"), template=f"{CELLS}#quote_status", card="status"),
+        Column(_("Total"), template=f"{CELLS}#total", sort="-total", card="amount", total="total", numeric=True,
+               nowrap=True),
+        Column(_("Valid until"), value="valid_until", format="date", sort="valid_until", card="date", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {
+        "-created": ("-created_at", "-id"),
+        "created": ("created_at", "id"),
+        "number": ("number", "version", "id"),
+        "-number": ("-number", "-version", "-id"),
+        "valid_until": ("valid_until", "id"),
+        "-total": ("-total", "-id"),
+    }
+    default_sort = "-created"
+    primary_filters = ("q", "status", "owner")
+    export_target = "sales.quote"
+    empty_icon = "file-earmark-text"
+    empty_text = _("Quotes are the priced proposals you send customers: build one from a deal's products, get big "
+                   "discounts approved, send the PDF.")
+    empty_filtered_text = _("No quote matches these filters.")
+    create_url_name = "sales:quote_create"
+    create_label = _("New quote")
+    actions_template = f"{CELLS}#quote_actions"
+
+    def check(self):
+        require_read(self.user, Quote)
+
+    def queryset(self):
+        return with_visibility_flag(Quote.objects.visible_to(self.user).select_related("account", "owner"),
+                                    self.user, "account")
+
+
+class OrderList(AccountChip, ListPage):
+    model = Order
+    filterset = OrderFilter
+    title = _("Orders")
+    url_name = "sales:order_list"
+    table_id = "order-table"
+    columns = (
+        Column(_("Number"), template=f"{CELLS}#number", card="title", nowrap=True),
+        Column(_("Account"), value="account.name", card="sub"),
+        Column(_("Status"), template=f"{CELLS}#status", card="status"),
+        Column(_("Total"), template=f"{CELLS}#total", card="amount", total="total", numeric=True, nowrap=True),
+        Column(_("Order date"), value="ordered_on", format="date", card="date", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {"-created": ("-created_at", "-id")}
+    default_sort = "-created"
+    primary_filters = ("q", "status")
+    export_target = "sales.order"
+    empty_icon = "box-seam"
+    empty_text = _("Orders are accepted quotes on their way to the customer: open an accepted quote and press "
+                   "“Create order”.")
+    empty_filtered_text = _("No order matches these filters.")
+    actions_template = f"{CELLS}#order_actions"
+    empty_action_template = f"{CELLS}#order_empty_action"
+
+    def check(self):
+        require_read(self.user, Order)
+
+    def queryset(self):
+        return Order.objects.visible_to(self.user).select_related("account", "owner")
+
+
+class InvoiceList(OrderList):
+    model = Invoice
+    filterset = InvoiceFilter
+    title = _("Invoices")
+    url_name = "sales:invoice_list"
+    table_id = "invoice-table"
+    columns = (
+        Column(_("Number"), template=f"{CELLS}#number", card="title", nowrap=True),
+        Column(_("Account"), value="account.name", card="sub"),
+        Column(_("Status"), template=f"{CELLS}#invoice_status", card="status"),
+        Column(_("Total"), template=f"{CELLS}#total", total="total", numeric=True, nowrap=True),
+        Column(_("Balance"), template=f"{CELLS}#invoice_balance", card="amount", total="open_balance", numeric=True,
+               nowrap=True),
+        Column(_("Due date"), value="due_date", format="date", card="date", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {"-issued": ("-issue_date", "-id")}
+    default_sort = "-issued"
+    primary_filters = ("q", "status", "overdue")
+    export_target = "sales.invoice"
+    empty_icon = "receipt"
+    empty_text = _("Invoices are issued from orders: open an order and press “Create invoice”.")
+    empty_filtered_text = _("No invoice matches these filters.")
+    actions_template = f"{CELLS}#invoice_actions"
+    empty_action_template = f"{CELLS}#invoice_empty_action"
+
+    def queryset(self):
+        return Invoice.objects.visible_to(self.user).select_related("account", "owner")
+
+    def context(self):
+        return {"today": timezone.localdate()}
+
+    def decorate(self, rows):
+        # A cancelled invoice owes nothing: its balance is shown as "—" and left out of the sum.
+        for row in rows:
+            row.open_balance = 0 if row.status == InvoiceStatus.CANCELLED else row.balance
+
+
+class ProductList(ListPage):
+    model = Product
+    filterset = ProductFilter
+    title = _("Products")
+    url_name = "sales:product_list"
+    table_id = "product-table"
+    columns = (
+        Column(_("SKU"), template=f"{CELLS}#product_sku", sort="sku", card="sub", nowrap=True),
+        Column(_("Name"), template=f"{CELLS}#product_name", sort="name", card="title"),
+        Column(_("Family"), value="family", sort="family", card="status"),
+        Column(_("Unit"), value="unit"),
+        Column(_("Default price"), template=f"{CELLS}#product_price", sort="price", card="amount", numeric=True,
+               nowrap=True),
+        Column(_("Tax, %"), template=f"{CELLS}#product_tax", numeric=True),
+    )
+    sorts = {
+        "name": ("name", "id"), "-name": ("-name", "-id"),
+        "sku": ("sku", "id"), "-sku": ("-sku", "-id"),
+        "family": ("family", "name", "id"), "-family": ("-family", "name", "id"),
+        "price": ("default_price", "id"), "-price": ("-default_price", "-id"),
+    }
+    default_sort = "name"
+    primary_filters = ("q", "family", "status")
+    export_target = "sales.product"
+    empty_icon = "box-seam"
+    empty_text = _("The product catalogue is what your reps sell and show customers: descriptions, datasheets and "
+                   "prices in each price book.")
+    empty_filtered_text = _("No product matches these filters.")
+    create_url_name = "sales:product_create"
+    create_label = _("New product")
+    create_id = "new-product"
+    actions_template = f"{CELLS}#product_actions"
