@@ -1,25 +1,16 @@
 from django.contrib import messages
 from django.db.models import Sum
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.filters import AccountFilter
 from accounts.forms import AccountForm
 from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
-from crm import custom_fields, duplicates, hooks, list_tools, panels
+from crm import custom_fields, duplicates, hooks, panels
 from crm.history import CHANGES_SCANNED, history_for
-from crm.list_tools import to_int
 from crm.models import CustomFieldTarget
-from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.phones import normalize_phone
 from crm.visibility import (
-    assignable_owners,
-    can_create,
     can_edit,
     can_see,
     get_editable_or_404,
@@ -28,94 +19,6 @@ from crm.visibility import (
 )
 
 HISTORY_SHOWN = 50
-
-SORTS = {
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "type": ("type", "name", "id"),
-    "-type": ("-type", "name", "id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-
-
-def account_list(request):
-    base = Account.objects.visible_to(request.user).select_related("owner", "territory")
-    account_filter = AccountFilter(request.GET, queryset=base, request=request)
-    sort = request.GET.get("sort", "name")
-    ordering = SORTS.get(sort, SORTS["name"])
-    page = paginate(account_filter.qs.order_by(*ordering), request.GET.get("page"),
-                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    context = {
-        "filter": account_filter,
-        "page": page,
-        "sort": sort,
-        "can_create": can_create(request.user, Account),
-        "saved_views": list_tools.views_for(request.user, "accounts.account"),
-        "current_query": list_tools.clean_query(request.GET.urlencode()),
-        "owners": assignable_owners(request.user).filter(is_active=True).order_by("first_name"),
-    }
-    return render(request, "accounts/account_list.html", context)
-
-
-EXPORT_COLUMNS = [
-    (_lazy("Company name"), "name"), (_lazy("Legal name"), "legal_name"), (_lazy("Type"), "get_type_display"),
-    (_lazy("Industry"), "industry"), (_lazy("Tax number"), "tax_number"), (_lazy("Phone"), "phone"),
-    (_lazy("E-mail"), "email"), (_lazy("Website"), "website"), (_lazy("Country"), "country"),
-    (_lazy("City"), "city"), (_lazy("Owner"), "owner"), (_lazy("Tags"), "tags"), (_lazy("Created"), "created_at"),
-]
-
-
-@require_POST
-def account_bulk(request):
-    """Bulk actions on the ticked rows: writes only touch rows the user may edit, the export
-    only rows the user may see."""
-    ids = list_tools.selected_ids(request)
-    back = reverse("accounts:list") + "?" + list_tools.clean_query(request.POST.get("query", ""))
-    action = request.POST.get("action")
-    if not ids:
-        messages.error(request, _("Tick at least one account first."))
-        return redirect(back)
-    if action == "export":
-        rows = Account.objects.visible_to(request.user).filter(pk__in=ids).select_related("owner").order_by("name")
-        return list_tools.csv_response(
-            "accounts", [str(label) for label, _attr in EXPORT_COLUMNS],
-            ([_export_value(account, attr) for _label, attr in EXPORT_COLUMNS] for account in rows))
-    editable = Account.objects.editable_by(request.user).filter(pk__in=ids)
-    skipped = len(ids) - editable.count()
-    if action == "assign":
-        owner = assignable_owners(request.user).filter(is_active=True, pk=to_int(request.POST.get("owner"))).first()
-        if owner is None:
-            messages.error(request, _("Choose whom to assign the accounts to."))
-            return redirect(back)
-        count = services.accounts_assign(actor=request.user, accounts=editable, owner=owner)
-        messages.success(request, ngettext("%(count)s account assigned to %(owner)s.",
-                                           "%(count)s accounts assigned to %(owner)s.", count)
-                         % {"count": count, "owner": owner})
-    elif action in ("add_tag", "remove_tag"):
-        count = services.accounts_tag(actor=request.user, accounts=editable, tag=request.POST.get("tag", ""),
-                                      add=action == "add_tag")
-        messages.success(request, ngettext("%(count)s account changed.", "%(count)s accounts changed.", count)
-                         % {"count": count})
-    else:
-        messages.error(request, _("Choose an action."))
-        return redirect(back)
-    if skipped:
-        messages.warning(request, ngettext(
-            "%(count)s ticked account is read-only for you and was left as it was.",
-            "%(count)s ticked accounts are read-only for you and were left as they were.", skipped)
-            % {"count": skipped})
-    return redirect(back)
-
-
-
-def _export_value(account, attr):
-    value = getattr(account, attr)
-    value = value() if callable(value) else value
-    if isinstance(value, list):
-        return ", ".join(value)
-    return value
-
 
 def account_detail(request, pk: int):
     account = get_visible_or_404(

@@ -1,11 +1,13 @@
 from django.urls import path
 
 from contacts import vcard_views, views
+from contacts.lists import ContactList
+from crm.lists import ListView
 
 app_name = "contacts"
 
 urlpatterns = [
-    path("", views.contact_list, name="list"),
+    path("", ListView.as_view(page=ContactList), name="list"),
     path("new/", views.contact_create, name="create"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),

@@ -5,45 +5,20 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from contacts import privacy, services
-from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import custom_fields, duplicates, list_tools, panels
+from crm import custom_fields, duplicates, panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.models import CustomFieldTarget
-from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.visibility import (
-    can_create,
     can_edit,
     can_see,
     get_editable_or_404,
     get_visible_or_404,
     require_create,
-    with_visibility_flag,
 )
 
 HISTORY_SHOWN = 50
-
-SORTS = {
-    "name": ("last_name", "first_name", "id"),
-    "-name": ("-last_name", "-first_name", "-id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-
-
-def contact_list(request):
-    base = with_visibility_flag(
-        Contact.objects.visible_to(request.user).select_related("owner", "account"), request.user, "account")
-    contact_filter = ContactFilter(request.GET, queryset=base, request=request)
-    sort = request.GET.get("sort", "name")
-    page = paginate(contact_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"),
-                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    return render(request, "contacts/contact_list.html", {
-        "filter": contact_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Contact),
-        "saved_views": list_tools.views_for(request.user, "contacts.contact"),
-        "current_query": list_tools.clean_query(request.GET.urlencode())})
-
 
 def contact_detail(request, pk: int):
     contact = get_visible_or_404(Contact.objects.select_related("owner", "team", "account"), request.user, pk=pk)

@@ -2,10 +2,10 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 # Modules plug into the core from files with these names (each registers itself when imported):
-# panels.py (record-page panels, crm/panels.py), handover.py (what a hand-over moves, crm/handover.py),
-# hooks.py (what a module does when another's records change, crm/hooks.py),
-# widgets.py (blocks on the home page, crm/widgets_home.py).
-PLUG_IN_MODULES = ("panels", "handover", "hooks", "home")
+# lists.py (list pages, crm/lists.py; saved views find their page there), panels.py (record-page and
+# "my day" panels, crm/panels.py), handover.py (what a hand-over moves, crm/handover.py), hooks.py
+# (what a module does when another's records change, crm/hooks.py).
+PLUG_IN_MODULES = ("lists", "panels", "handover", "hooks")
 
 
 class CrmConfig(AppConfig):

@@ -1,14 +1,11 @@
-"""What every list page shares: saved views, bulk actions, CSV export of a selection."""
+"""Small helpers the list component (crm/lists.py) and the exports share: query cleaning, ticked ids,
+CSV export of a selection with spreadsheet formulas neutralised."""
 
 import csv
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-
-from crm.models import SavedView
 
 MAX_SELECTION = 1000
 IGNORED_PARAMS = {"page", "csrfmiddlewaretoken"}
@@ -23,19 +20,6 @@ class ViewLink:
     shared: bool = False
 
 
-BUILT_IN_VIEWS = {
-    "accounts.account": [
-        (_("My accounts"), "scope=mine"),
-        (_("My team's VIP customers"), "scope=team&type=customer&is_vip=true"),
-        (_("Recently changed"), "sort=-updated"),
-    ],
-    "contacts.contact": [
-        (_("My contacts"), "mine=true"),
-        (_("Agreed to marketing e-mail"), "email_opt_in=true"),
-    ],
-}
-
-
 def clean_query(raw: str) -> str:
     """Only the filter and sort parameters, re-encoded: nothing else is stored."""
     query = QueryDict(raw, mutable=True)
@@ -45,15 +29,6 @@ def clean_query(raw: str) -> str:
         if not any(value.strip() for value in query.getlist(name)):
             query.pop(name)
     return query.urlencode()[:1000]
-
-
-def views_for(user, target: str) -> list[ViewLink]:
-    links = [ViewLink(name=str(name), query=query) for name, query in BUILT_IN_VIEWS.get(target, [])]
-    saved = SavedView.objects.filter(Q(user=user) | Q(shared=True), target=target).select_related("user")
-    for view in saved:
-        links.append(ViewLink(name=view.name, query=view.query, pk=view.pk, mine=view.user_id == user.pk,
-                              shared=view.shared))
-    return links
 
 
 def to_int(value) -> int | None:

@@ -4,7 +4,6 @@ the visibility policy."""
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,6 +12,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm import duplicates, list_tools
 from crm.fields import MultiEmailField, MultiPhoneField
+from crm.lists import saved_view_list_url
 from crm.models import Notification, SavedView
 from crm.pagination import paginate
 from crm.phones import normalize_phone
@@ -101,7 +101,7 @@ def _lenient(field, raw: str) -> list[str]:
 def saved_view_save(request):
     target = request.POST.get("target", "")
     name = request.POST.get("name", "").strip()[:80]
-    list_url = {"accounts.account": "accounts:list", "contacts.contact": "contacts:list"}.get(target)
+    list_url = saved_view_list_url(target)
     if list_url is None:
         raise Http404
     query = list_tools.clean_query(request.POST.get("query", ""))
@@ -111,7 +111,7 @@ def saved_view_save(request):
         SavedView.objects.create(user=request.user, target=target, name=name, query=query,
                                  shared=request.POST.get("shared") == "on")
         messages.success(request, _("View “%(name)s” saved.") % {"name": name})
-    return redirect(reverse(list_url) + ("?" + query if query else ""))
+    return redirect(list_url + ("?" + query if query else ""))
 
 
 @require_POST
@@ -121,8 +121,7 @@ def saved_view_delete(request, pk: int):
         raise Http404
     view.delete()
     messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
-    target = {"accounts.account": "accounts:list", "contacts.contact": "contacts:list"}[view.target]
-    return redirect(target)
+    return redirect(saved_view_list_url(view.target) or "home")
 
 
 def notification_list(request):

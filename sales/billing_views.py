@@ -16,12 +16,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm.forms import add_service_errors
-from crm.list_tools import clean_query, to_int
+from crm.list_tools import to_int
 from crm.pagination import paginate
 from crm.roles import Role
 from crm.visibility import can_edit, get_editable_or_404, get_visible_or_404, require_read
 from sales import billing_services, receivables
-from sales.billing_filters import InvoiceFilter, OrderFilter
 from sales.billing_forms import PaymentForm, ShipmentForm
 from sales.models import (
     CompanyProfile,
@@ -49,24 +48,6 @@ def _error_text(error: ValidationError) -> str:
 
 
 # --- Orders --------------------------------------------------------------------------------
-
-
-def order_list(request):
-    require_read(request.user, Order)
-    base = Order.objects.visible_to(request.user).select_related("account", "owner")
-    order_filter = OrderFilter(request.GET, queryset=base, request=request)
-    page = paginate(order_filter.qs.order_by("-created_at", "-id"), request.GET.get("page"), per_page=PER_PAGE)
-    return render(request, "sales/order_list.html", {
-        "filter": order_filter, "page": page, "statuses": OrderStatus.choices,
-        "account": _filter_account(request), "current_query": clean_query(request.GET.urlencode()),
-    })
-
-
-def _filter_account(request):
-    account_id = to_int(request.GET.get("account"))
-    if not account_id:
-        return None
-    return Account.objects.visible_to(request.user).filter(pk=account_id).only("id", "name").first()
 
 
 def _order_context(request, order: Order, **extra) -> dict:
@@ -161,17 +142,6 @@ def order_shipment_add(request, pk: int):
 
 
 # --- Invoices ------------------------------------------------------------------------------
-
-
-def invoice_list(request):
-    require_read(request.user, Order)
-    base = Invoice.objects.visible_to(request.user).select_related("account", "owner")
-    invoice_filter = InvoiceFilter(request.GET, queryset=base, request=request)
-    page = paginate(invoice_filter.qs.order_by("-issue_date", "-id"), request.GET.get("page"), per_page=PER_PAGE)
-    return render(request, "sales/invoice_list.html", {
-        "filter": invoice_filter, "page": page, "today": timezone.localdate(),
-        "account": _filter_account(request), "current_query": clean_query(request.GET.urlencode()),
-    })
 
 
 def _invoice_queryset():

@@ -2,13 +2,15 @@
 
 from django.urls import path
 
+from crm.lists import ListView
 from sales import lead_views
+from sales.lists import LeadList, LeadQueue
 
 urlpatterns = [
-    path("leads/", lead_views.lead_list, name="lead_list"),
-    path("leads/queue/", lead_views.lead_queue, name="lead_queue"),
+    path("leads/", ListView.as_view(page=LeadList), name="lead_list"),
+    path("leads/queue/", ListView.as_view(page=LeadQueue), name="lead_queue"),
     path("leads/new/", lead_views.lead_create, name="lead_create"),
-    path("leads/bulk/", lead_views.lead_bulk, name="lead_bulk"),
+    path("leads/bulk/", ListView.as_view(page=LeadList, bulk=True), name="lead_bulk"),
     path("leads/duplicates/", lead_views.lead_duplicates, name="lead_duplicates"),
     path("leads/rules/", lead_views.lead_rules, name="lead_rules"),
     path("leads/rules/<int:pk>/", lead_views.lead_rule_edit, name="lead_rule_edit"),

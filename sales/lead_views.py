@@ -2,155 +2,35 @@
 the timeline, bulk actions, conversion, and the admins' distribution rules."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import custom_fields, list_tools, panels
+from crm import custom_fields, panels
 from crm.forms import add_service_errors
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
 from crm.models import CustomFieldTarget
-from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.visibility import (
-    assignable_owners,
     can_create,
     can_edit,
     can_see,
     get_editable_or_404,
     get_visible_or_404,
-    managed_team_ids,
     require_admin,
     require_create,
     require_read,
 )
 from sales import lead_services as services
-from sales.lead_filters import LeadFilter
 from sales.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
 from sales.models import Lead, LeadAssignmentRule, LeadStatus
 
 HISTORY_SHOWN = 50
-
-SORTS = {
-    "created": ("created_at", "id"),
-    "-created": ("-created_at", "-id"),
-    "name": ("last_name", "first_name", "id"),
-    "-name": ("-last_name", "-first_name", "-id"),
-    "company": ("company", "id"),
-    "-company": ("-company", "-id"),
-    "status": ("status", "-created_at", "-id"),
-    "-status": ("-status", "-created_at", "-id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-DEFAULT_SORT = "-created"
-
-
-def _sees_queues(user) -> bool:
-    return user.is_admin or bool(managed_team_ids(user))
-
-
-def _list(request, *, queue: bool):
-    require_read(request.user, Lead)
-    base = Lead.objects.visible_to(request.user).select_related("owner")
-    if queue:
-        base = base.filter(owner__isnull=True).exclude(status=LeadStatus.CONVERTED)
-    lead_filter = LeadFilter(request.GET, queryset=base, request=request)
-    sort = request.GET.get("sort", DEFAULT_SORT)
-    sort = sort if sort in SORTS else DEFAULT_SORT
-    page = paginate(lead_filter.qs.order_by(*SORTS[sort]), request.GET.get("page"),
-                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    return render(request, "sales/lead_list.html", {
-        "filter": lead_filter, "page": page, "sort": sort, "queue": queue,
-        "can_create": can_create(request.user, Lead),
-        "sees_queues": _sees_queues(request.user),
-        "can_distribute": _sees_queues(request.user),
-        "current_query": list_tools.clean_query(request.GET.urlencode()),
-        "owners": list(assignable_owners(request.user).order_by("first_name", "last_name", "id")[:500]),
-    })
-
-
-def lead_list(request):
-    return _list(request, queue=False)
-
-
-def lead_queue(request):
-    """Unassigned leads waiting in a queue: a team's managers see their team's, admins all."""
-    return _list(request, queue=True)
-
-
-EXPORT_COLUMNS = [
-    (_lazy("First name"), "first_name"), (_lazy("Last name"), "last_name"), (_lazy("Job title"), "title"),
-    (_lazy("Company"), "company"), (_lazy("E-mail"), "email"), (_lazy("Phone"), "phone"),
-    (_lazy("Source"), "get_source_display"),
-    (_lazy("Campaign"), "campaign"), (_lazy("Status"), "get_status_display"), (_lazy("Rating"), "get_rating_display"),
-    (_lazy("Owner"), "owner"), (_lazy("Created"), "created_at"),
-]
-
-
-@require_POST
-def lead_bulk(request):
-    """Bulk actions on the ticked rows: writes only touch leads the user may edit, the export only
-    leads the user may see."""
-    ids = list_tools.selected_ids(request)
-    back_name = "sales:lead_queue" if request.POST.get("from") == "queue" else "sales:lead_list"
-    back = reverse(back_name) + "?" + list_tools.clean_query(request.POST.get("query", ""))
-    action = request.POST.get("action")
-    if not ids:
-        messages.error(request, _("Tick at least one lead first."))
-        return redirect(back)
-    if action == "export":
-        rows = Lead.objects.visible_to(request.user).filter(pk__in=ids).select_related("owner").order_by(
-            "-created_at", "-id")
-        return list_tools.csv_response(
-            "leads", [str(label) for label, _attr in EXPORT_COLUMNS],
-            ([_value(lead, attr) for _label, attr in EXPORT_COLUMNS] for lead in rows))
-    editable = Lead.objects.editable_by(request.user).filter(pk__in=ids)
-    skipped = len(ids) - editable.count()
-    if action == "assign":
-        owner = assignable_owners(request.user).filter(pk=to_int(request.POST.get("owner"))).first()
-        if owner is None:
-            messages.error(request, _("Choose whom to assign the leads to."))
-            return redirect(back)
-        count = services.leads_assign(actor=request.user, leads=editable, owner=owner)
-        messages.success(request, ngettext("%(count)s lead assigned to %(owner)s.",
-                                           "%(count)s leads assigned to %(owner)s.", count)
-                         % {"count": count, "owner": owner})
-    elif action == "distribute":
-        if not _sees_queues(request.user):
-            raise PermissionDenied
-        result = services.leads_distribute(leads=editable.filter(owner__isnull=True), actor=request.user)
-        messages.success(request, ngettext("%(count)s lead distributed by the rules.",
-                                           "%(count)s leads distributed by the rules.", result.count)
-                         % {"count": result.count})
-        if result.unmatched:
-            messages.warning(request, ngettext(
-                "%(count)s lead matched no rule and stays in the queue.",
-                "%(count)s leads matched no rule and stay in the queue.", len(result.unmatched))
-                % {"count": len(result.unmatched)})
-    else:
-        messages.error(request, _("Choose an action."))
-        return redirect(back)
-    if skipped:
-        messages.warning(request, ngettext(
-            "%(count)s ticked lead is read-only for you and was left as it was.",
-            "%(count)s ticked leads are read-only for you and were left as they were.", skipped)
-            % {"count": skipped})
-    return redirect(back)
-
-
-def _value(lead, attr):
-    value = getattr(lead, attr)
-    return value() if callable(value) else value
-
 
 def lead_detail(request, pk: int):
     lead = get_visible_or_404(

@@ -78,12 +78,6 @@ class DocumentUploadForm(forms.Form):
 
 
 STATUS_CHOICES = [("inactive", _("Inactive only")), ("all", _("Active and inactive"))]
-SORTS = {
-    "name": ("name", "id"), "-name": ("-name", "-id"),
-    "sku": ("sku", "id"), "-sku": ("-sku", "-id"),
-    "family": ("family", "name", "id"), "-family": ("-family", "name", "id"),
-    "price": ("default_price", "id"), "-price": ("-default_price", "-id"),
-}
 
 
 class ProductFilter(django_filters.FilterSet):

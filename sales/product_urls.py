@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from crm.lists import ListView
 from sales import product_views as views
+from sales.lists import ProductList
 
 urlpatterns = [
-    path("products/", views.product_list, name="product_list"),
+    path("products/", ListView.as_view(page=ProductList), name="product_list"),
     path("products/new/", views.product_create, name="product_create"),
     path("products/autocomplete/", views.product_autocomplete, name="product_autocomplete"),
     path("products/<int:pk>/", views.product_detail, name="product_detail"),

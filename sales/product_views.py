@@ -29,7 +29,6 @@ from sales.models import (
     ProductDocument,
 )
 from sales.product_forms import (
-    SORTS,
     CurrencyRateForm,
     DocumentUploadForm,
     EntryPriceForm,
@@ -37,7 +36,6 @@ from sales.product_forms import (
     OpportunityLineEditForm,
     PriceBookEntryForm,
     PriceBookForm,
-    ProductFilter,
     ProductForm,
 )
 from sales.services import StaleWrite
@@ -47,20 +45,6 @@ ENTRIES_PER_PAGE = 50
 
 
 # --- Products ---------------------------------------------------------------------------
-
-
-def product_list(request):
-    product_filter = ProductFilter(request.GET, queryset=Product.objects.visible_to(request.user))
-    sort = request.GET.get("sort", "name")
-    page = paginate(product_filter.qs.order_by(*SORTS.get(sort, SORTS["name"])), request.GET.get("page"))
-    context = {
-        "filter": product_filter,
-        "page": page,
-        "sort": sort,
-        "can_manage": can_create(request.user, Product),
-        "current_query": request.GET.urlencode(),
-    }
-    return render(request, "sales/product_list.html", context)
 
 
 def _families():

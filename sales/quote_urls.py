@@ -2,10 +2,12 @@
 
 from django.urls import path
 
+from crm.lists import ListView
 from sales import quote_views as views
+from sales.lists import QuoteList
 
 urlpatterns = [
-    path("quotes/", views.quote_list, name="quote_list"),
+    path("quotes/", ListView.as_view(page=QuoteList), name="quote_list"),
     path("quotes/new/", views.quote_create, name="quote_create"),
     path("quotes/approvals/", views.approval_list, name="approval_list"),
     path("quotes/<int:pk>/", views.quote_detail, name="quote_detail"),

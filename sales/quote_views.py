@@ -15,19 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
-from crm import list_tools
 from crm.forms import add_service_errors
-from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
 from crm.views import admin_required
 from crm.visibility import (
-    can_create,
     can_edit,
     can_see,
     get_editable_or_404,
     get_visible_or_404,
     require_create,
     require_read,
-    with_visibility_flag,
 )
 from sales import quote_services as services
 from sales.models import (
@@ -41,7 +37,6 @@ from sales.models import (
     QuoteStatus,
 )
 from sales.money import compute_totals
-from sales.quote_filters import QuoteFilter
 from sales.quote_forms import (
     ApprovalDecisionForm,
     CompanyProfileForm,
@@ -52,15 +47,6 @@ from sales.quote_forms import (
     product_autocomplete_url,
 )
 from sales.services import StaleWrite
-
-SORTS = {
-    "-created": ("-created_at", "-id"),
-    "created": ("created_at", "id"),
-    "number": ("number", "version", "id"),
-    "-number": ("-number", "-version", "-id"),
-    "valid_until": ("valid_until", "id"),
-    "-total": ("-total", "-id"),
-}
 
 
 def _stale_message() -> str:
@@ -82,20 +68,6 @@ def _quotes():
 
 
 # --- List and create ------------------------------------------------------------------------------
-
-
-def quote_list(request):
-    require_read(request.user, Quote)
-    base = with_visibility_flag(Quote.objects.visible_to(request.user).select_related("account", "owner"),
-                                request.user, "account")
-    quote_filter = QuoteFilter(request.GET, queryset=base, request=request)
-    sort = request.GET.get("sort", "-created")
-    ordering = SORTS.get(sort, SORTS["-created"])
-    page = paginate(quote_filter.qs.order_by(*ordering), request.GET.get("page"),
-                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    return render(request, "sales/quote_list.html", {
-        "filter": quote_filter, "page": page, "sort": sort, "can_create": can_create(request.user, Quote),
-        "current_query": list_tools.clean_query(request.GET.urlencode())})
 
 
 def quote_create(request):

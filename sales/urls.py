@@ -4,15 +4,17 @@ payments, receivables), forecast_views (targets, forecast) and lead_views (leads
 
 from django.urls import include, path
 
+from crm.lists import ListView
 from sales import billing_urls, forecast_urls, lead_urls, product_urls, quote_urls, views
+from sales.lists import OpportunityList
 
 app_name = "sales"
 
 urlpatterns = [
     path("", views.section_sales, name="overview"),
-    path("opportunities/", views.opportunity_list, name="opportunity_list"),
+    path("opportunities/", ListView.as_view(page=OpportunityList), name="opportunity_list"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
-    path("opportunities/bulk/", views.opportunity_bulk, name="opportunity_bulk"),
+    path("opportunities/bulk/", ListView.as_view(page=OpportunityList, bulk=True), name="opportunity_bulk"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/delete/", views.opportunity_delete, name="opportunity_delete"),

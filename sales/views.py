@@ -10,10 +10,8 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Protecte
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account, AccountType
@@ -23,10 +21,9 @@ from crm.forms import add_service_errors
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
 from crm.models import CustomFieldTarget
-from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate
+from crm.pagination import COUNT_LIMIT
 from crm.visibility import (
     Scope,
-    assignable_owners,
     can_create,
     can_edit,
     get_editable_or_404,
@@ -38,7 +35,7 @@ from crm.visibility import (
     with_visibility_flag,
 )
 from sales import services
-from sales.filters import BoardFilter, OpportunityFilter
+from sales.filters import BoardFilter
 from sales.forms import ContactRoleForm, MoveForm, OpportunityForm, PipelineForm, stage_formset
 from sales.models import Invoice, Lead, LostReason, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
 from sales.quote_services import pending_approvals_for
@@ -48,99 +45,9 @@ HISTORY_SHOWN = 50
 BOARD_CARDS = 20  # cards per column per page
 CLOSED_SHOWN_DAYS = 30  # won and lost columns show the deals closed this recently
 
-SORTS = {
-    "close": ("expected_close_date", "id"),
-    "-close": ("-expected_close_date", "-id"),
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "amount": ("amount", "id"),
-    "-amount": ("-amount", "-id"),
-    "updated": ("updated_at", "id"),
-    "-updated": ("-updated_at", "-id"),
-}
-
-
 def _weighted():
     return ExpressionWrapper(F("amount_base") * F("probability") / 100,
                              output_field=DecimalField(max_digits=18, decimal_places=2))
-
-
-# --- List -------------------------------------------------------------------------------------
-
-
-def opportunity_list(request):
-    require_read(request.user, Opportunity)
-    base = Opportunity.objects.visible_to(request.user).select_related("owner", "account", "stage", "pipeline")
-    opportunity_filter = OpportunityFilter(request.GET, queryset=base, request=request)
-    sort = request.GET.get("sort", "close")
-    page = paginate(opportunity_filter.qs.order_by(*SORTS.get(sort, SORTS["close"])), request.GET.get("page"),
-                    count_limit=TEXT_MATCH_LIMIT if request.GET.get("q", "").strip() else COUNT_LIMIT)
-    # Which accounts on this page the user may open: one query on 50 ids (not a join in the count).
-    shown = set(Account.objects.visible_to(request.user).filter(pk__in={row.account_id for row in page.rows})
-                .values_list("id", flat=True))
-    for row in page.rows:
-        row.account_visible = row.account_id in shown
-    return render(request, "sales/opportunity_list.html", {
-        "filter": opportunity_filter, "page": page, "sort": sort,
-        "can_create": can_create(request.user, Opportunity),
-        "owners": assignable_owners(request.user).order_by("first_name"),
-        "saved_views": list_tools.views_for(request.user, "sales.opportunity"),
-        "current_query": list_tools.clean_query(request.GET.urlencode()),
-        "pipelines": Pipeline.objects.filter(active=True),
-    })
-
-
-EXPORT_COLUMNS = [
-    (_("Name"), "name"), (_("Account"), "account"), (_("Pipeline"), "pipeline"), (_("Stage"), "stage"),
-    (_("Amount"), "amount"), (_("Currency"), "currency"), (_("Probability, %"), "probability"),
-    (_("Expected close date"), "expected_close_date"), (_("Forecast category"), "get_forecast_category_display"),
-    (_("Owner"), "owner"), (_("Next step"), "next_step"),
-]
-
-
-@require_POST
-def opportunity_bulk(request):
-    require_read(request.user, Opportunity)
-    ids = list_tools.selected_ids(request)
-    back = reverse("sales:opportunity_list") + "?" + list_tools.clean_query(request.POST.get("query", ""))
-    action = request.POST.get("action")
-    if not ids:
-        messages.error(request, _("Tick at least one opportunity first."))
-        return redirect(back)
-    if action == "export":
-        rows = (with_visibility_flag(Opportunity.objects.visible_to(request.user).filter(pk__in=ids)
-                                     .select_related("owner", "account", "pipeline", "stage"), request.user, "account")
-                .order_by("expected_close_date", "id"))
-        return list_tools.csv_response(
-            "opportunities", [str(label) for label, _attr in EXPORT_COLUMNS],
-            ([_value(row, attr) for _label, attr in EXPORT_COLUMNS] for row in rows))
-    editable = Opportunity.objects.editable_by(request.user).filter(pk__in=ids)
-    skipped = len(ids) - editable.count()
-    if action == "assign":
-        owner = assignable_owners(request.user).filter(pk=to_int(request.POST.get("owner"))).first()
-        if owner is None:
-            messages.error(request, _("Choose whom to assign the opportunities to."))
-            return redirect(back)
-        count = services.opportunities_assign(actor=request.user, opportunities=editable, owner=owner)
-        messages.success(request, ngettext("%(count)s opportunity assigned to %(owner)s.",
-                                           "%(count)s opportunities assigned to %(owner)s.", count)
-                         % {"count": count, "owner": owner})
-    else:
-        messages.error(request, _("Choose an action."))
-        return redirect(back)
-    if skipped:
-        messages.warning(request, ngettext(
-            "%(count)s ticked opportunity is read-only for you and was left as it was.",
-            "%(count)s ticked opportunities are read-only for you and were left as they were.", skipped)
-            % {"count": skipped})
-    return redirect(back)
-
-
-def _value(row, attr):
-    if attr == "account" and not row.account_visible:
-        return ""  # never the name of an account the user may not open
-    value = getattr(row, attr)
-    return value() if callable(value) else value
 
 
 # --- One opportunity ----------------------------------------------------------------------------

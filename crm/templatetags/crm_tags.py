@@ -30,3 +30,18 @@ def phone(value: str) -> str:
     from crm.phones import format_phone
 
     return format_phone(value) if value else ""
+
+
+@register.simple_tag
+def list_cell(row, column):
+    """A plain list cell: the column's attribute of the row, escaped; dates in the reader's format."""
+    from django.template.defaultfilters import date as date_filter
+
+    from crm.lists import resolve
+
+    value = resolve(row, column.value)
+    if value is None:
+        return ""
+    if column.format == "date":
+        return date_filter(value, "SHORT_DATE_FORMAT")
+    return value

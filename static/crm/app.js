@@ -22,12 +22,13 @@
     }
 
     // "Tick all" checkboxes: <input type="checkbox" data-select-all="ids"> ticks every name="ids" in its form.
-    document.querySelectorAll("[data-select-all]").forEach(function (master) {
-      master.addEventListener("change", function () {
-        var form = master.closest("form") || document;
-        form.querySelectorAll('input[type="checkbox"][name="' + master.dataset.selectAll + '"]').forEach(function (box) {
-          box.checked = master.checked;
-        });
+    // Delegated, so it also works in fragments htmx swaps in later.
+    document.addEventListener("change", function (event) {
+      var master = event.target;
+      if (!master.matches || !master.matches("[data-select-all]")) { return; }
+      var form = master.closest("form") || document;
+      form.querySelectorAll('input[type="checkbox"][name="' + master.dataset.selectAll + '"]').forEach(function (box) {
+        box.checked = master.checked;
       });
     });
 

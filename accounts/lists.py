@@ -1,0 +1,93 @@
+"""The accounts list, declared (crm/lists.py renders it)."""
+
+from django.contrib import messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
+
+from accounts import services
+from accounts.filters import AccountFilter
+from accounts.models import Account
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
+
+
+def assign(request, accounts):
+    owner = bulk_owner(request)
+    if owner is None:
+        raise BulkRefused(_("Choose whom to assign the accounts to."))
+    count = services.accounts_assign(actor=request.user, accounts=accounts, owner=owner)
+    messages.success(request, ngettext("%(count)s account assigned to %(owner)s.",
+                                       "%(count)s accounts assigned to %(owner)s.", count)
+                     % {"count": count, "owner": owner})
+
+
+def tag(add: bool):
+    def run(request, accounts):
+        count = services.accounts_tag(actor=request.user, accounts=accounts, tag=request.POST.get("tag", ""), add=add)
+        messages.success(request, ngettext("%(count)s account changed.", "%(count)s accounts changed.", count)
+                         % {"count": count})
+    return run
+
+
+class AccountList(ListPage):
+    model = Account
+    filterset = AccountFilter
+    title = _("Accounts")
+    url_name = "accounts:list"
+    bulk_url_name = "accounts:bulk"
+    table_id = "account-table"
+    columns = (
+        Column(_("Company name"), template="accounts/list_cells.html#name", sort="name", card="title"),
+        Column(_("Type"), value="get_type_display", sort="type", card="status"),
+        Column(_("Industry"), value="industry", card="sub"),
+        Column(_("Phone"), value="phone", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = {
+        "name": ("name", "id"),
+        "-name": ("-name", "-id"),
+        "type": ("type", "name", "id"),
+        "-type": ("-type", "name", "id"),
+        "updated": ("updated_at", "id"),
+        "-updated": ("-updated_at", "-id"),
+    }
+    default_sort = "name"
+    primary_filters = ("q", "scope", "type")
+    bulk_actions = (
+        BulkAction("assign", _("Assign to…"), assign, needs="owner"),
+        BulkAction("add_tag", _("Add tag"), tag(add=True), needs="tag"),
+        BulkAction("remove_tag", _("Remove tag"), tag(add=False), needs="tag"),
+    )
+    export_columns = (
+        ExportColumn(_("Company name"), "name"), ExportColumn(_("Legal name"), "legal_name"),
+        ExportColumn(_("Type"), "get_type_display"), ExportColumn(_("Industry"), "industry"),
+        ExportColumn(_("Tax number"), "tax_number"), ExportColumn(_("Phone"), "phone"),
+        ExportColumn(_("E-mail"), "email"), ExportColumn(_("Website"), "website"),
+        ExportColumn(_("Country"), "country"), ExportColumn(_("City"), "city"), ExportColumn(_("Owner"), "owner"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Created"), "created_at"),
+    )
+    export_filename = "accounts"
+    export_ordering = ("name", "id")
+    export_target = "accounts.account"
+    saved_views = "accounts.account"
+    built_in_views = (
+        (_("My accounts"), "scope=mine"),
+        (_("My team's VIP customers"), "scope=team&type=customer&is_vip=true"),
+        (_("Recently changed"), "sort=-updated"),
+    )
+    noun_plural = _("accounts")
+    nothing_ticked = _("Tick at least one account first.")
+    skipped = ngettext_lazy("%(count)s ticked account is read-only for you and was left as it was.",
+                            "%(count)s ticked accounts are read-only for you and were left as they were.", "count")
+    empty_icon = "building"
+    empty_text = _("Accounts are the companies you sell to and serve. Every contact, deal and ticket hangs off one.")
+    empty_filtered_text = _("No account matches these filters.")
+    create_url_name = "accounts:create"
+    create_label = _("New account")
+    actions_template = "accounts/list_cells.html#actions"
+
+    def queryset(self):
+        return Account.objects.visible_to(self.user).select_related("owner", "territory")
+
+    def export_rows(self, ids):
+        return super().export_rows(ids).select_related("owner")

@@ -1,0 +1,49 @@
+"""The contacts list, declared (crm/lists.py renders it)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from contacts.filters import ContactFilter
+from contacts.models import Contact
+from crm.lists import Column, ListPage
+from crm.visibility import with_visibility_flag
+
+
+class ContactList(ListPage):
+    model = Contact
+    filterset = ContactFilter
+    title = _("Contacts")
+    url_name = "contacts:list"
+    table_id = "contact-table"
+    columns = (
+        Column(_("Name"), template="contacts/list_cells.html#contact_name", sort="name", card="title"),
+        Column(_("Account"), template="contacts/list_cells.html#contact_account", card="sub"),
+        Column(_("E-mail"), value="primary_email"),
+        Column(_("Phone"), template="contacts/list_cells.html#contact_phone", card="status", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = {
+        "name": ("last_name", "first_name", "id"),
+        "-name": ("-last_name", "-first_name", "-id"),
+        "updated": ("updated_at", "id"),
+        "-updated": ("-updated_at", "-id"),
+    }
+    default_sort = "name"
+    primary_filters = ("q", "mine", "email_opt_in")
+    export_target = "contacts.contact"
+    saved_views = "contacts.contact"
+    built_in_views = (
+        (_("My contacts"), "mine=true"),
+        (_("Agreed to marketing e-mail"), "email_opt_in=true"),
+    )
+    noun_plural = _("contacts")
+    empty_icon = "person-lines-fill"
+    empty_text = _("Contacts are the people you talk to: at your customers, partners and prospects.")
+    empty_filtered_text = _("No contact matches these filters.")
+    create_url_name = "contacts:create"
+    create_label = _("New contact")
+    actions_template = "contacts/list_cells.html#contact_actions"
+
+    def queryset(self):
+        return with_visibility_flag(Contact.objects.visible_to(self.user).select_related("owner", "account"),
+                                    self.user, "account")

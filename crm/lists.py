@@ -1,0 +1,374 @@
+"""One list component. A list page is a declaration, a `ListPage` subclass in the module's own
+lists.py; `ListView` renders any of them with the templates in templates/components/list/.
+
+The declaration says what is listed (`queryset`, through `visible_to`), how it is filtered
+(a django-filter FilterSet; `primary_filters` sit in the one-line bar, the rest in the "more
+filters" drawer), shown (`columns`, each with its place on a phone card), sorted (`sorts`, each
+ordering ending in the primary key), acted on (`bulk_actions`: writes on `editable_by` rows only,
+the CSV export on `visible_to` rows only) and exported (`export_target`, the exports job), and
+which saved views it offers. docs/architecture.md ("Lists") shows how to add one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+
+from crm import list_tools
+from crm.models import SavedView
+from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, Page, paginate
+from crm.visibility import assignable_owners, can_create
+
+PAGE_TEMPLATE = "components/list/page.html"
+CARD_PLACES = ("title", "sub", "amount", "status", "date", "owner")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. A cell shows `value` (a dotted attribute; callables are called) or renders
+    `template` (a partial, e.g. "sales/list_cells.html#deal_name", with `row` in its context)."""
+
+    header: Any
+    value: str = ""
+    template: str = ""
+    sort: str = ""  # the key in ListPage.sorts this header sorts by ("" = not sortable)
+    card: str = ""  # its place on a phone card (CARD_PLACES); "" = table only
+    total: str = ""  # the attribute summed into the footer (money), by `currency`
+    currency: str = "currency"
+    format: str = ""  # "date" for a plain date cell
+    numeric: bool = False  # right-aligned figures
+    nowrap: bool = False
+
+    def __post_init__(self):
+        if self.card and self.card not in CARD_PLACES:
+            raise ImproperlyConfigured(f"Column {self.header!r}: card must be one of {CARD_PLACES}")
+        if bool(self.value) == bool(self.template):
+            raise ImproperlyConfigured(f"Column {self.header!r}: give either value or template")
+
+
+class BulkRefused(Exception):  # noqa: N818 - it is a refusal, not an error of ours
+    """Raised by a bulk action for input it cannot use (no owner chosen): the message is shown,
+    nothing changed, and no "read-only rows skipped" warning follows."""
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """A write on the ticked rows. `run(request, rows)` gets only the rows the user may edit
+    (`editable_by`), reports its own success message, and raises BulkRefused for bad input.
+    `needs` names the extra input the bar shows for it: "owner" or "tag"."""
+
+    key: str
+    label: Any
+    run: Callable[[HttpRequest, QuerySet], None]
+    needs: str = ""
+    allowed: Callable[[Any], bool] = field(default=lambda user: True)
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: Any
+    value: str  # a dotted attribute; callables are called, lists joined
+
+
+@dataclass
+class Chip:
+    name: str
+    label: str
+    value: str
+    remove_url: str
+
+
+def resolve(row, path: str):
+    value = row
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+        if callable(value):
+            value = value()
+    return value
+
+
+def bulk_owner(request):
+    """The active person a bulk "assign" names, if the user may assign to them; else None."""
+    owner_id = list_tools.to_int(request.POST.get("owner"))
+    return assignable_owners(request.user).filter(is_active=True, pk=owner_id).first()
+
+
+class ListPage:
+    """A list page, declared. Subclass it in the module's lists.py and route `ListView` to it."""
+
+    model: ClassVar[type]
+    filterset: ClassVar[type]
+    title: ClassVar[Any] = ""
+    url_name: ClassVar[str] = ""
+    bulk_url_name: ClassVar[str] = ""
+    bulk_from: ClassVar[str] = ""  # sent back by the bulk form (a list sharing another's bulk URL)
+    table_id: ClassVar[str] = ""
+    columns: ClassVar[Sequence[Column]] = ()
+    sorts: ClassVar[dict[str, tuple[str, ...]]] = {}
+    default_sort: ClassVar[str] = ""
+    primary_filters: ClassVar[Sequence[str]] = ("q",)
+    per_page: ClassVar[int] = 50
+    bulk_actions: ClassVar[Sequence[BulkAction]] = ()
+    export_columns: ClassVar[Sequence[ExportColumn]] = ()  # the "Export to CSV" bulk action
+    export_filename: ClassVar[str] = ""
+    export_ordering: ClassVar[tuple[str, ...]] = ("id",)
+    export_target: ClassVar[str] = ""  # the exports job's target: "Export list" in the header
+    saved_views: ClassVar[str] = ""  # the SavedView target ("" = no saved views)
+    built_in_views: ClassVar[Sequence[tuple[Any, str]]] = ()
+    noun_plural: ClassVar[Any] = ""  # "accounts": "With ticked accounts…"
+    nothing_ticked: ClassVar[Any] = _("Tick at least one row first.")
+    skipped: ClassVar[Any] = None  # ngettext_lazy(…, "count"): ticked rows the user may not change
+    empty_icon: ClassVar[str] = "list"
+    empty_text: ClassVar[Any] = ""
+    empty_filtered_text: ClassVar[Any] = _("Nothing matches these filters.")
+    create_url_name: ClassVar[str] = ""  # the primary action
+    create_label: ClassVar[Any] = ""
+    create_id: ClassVar[str] = "list-create"
+    empty_action_template: ClassVar[str] = ""  # the empty state's action when it is not "create" (a partial)
+    actions_template: ClassVar[str] = ""  # more header buttons (a partial)
+    intro_template: ClassVar[str] = ""  # a line under the title (a partial)
+
+    chip_labels: ClassVar[dict[str, Any]] = {"account": _("Account"), "opportunity": _("Opportunity")}
+
+    registry: ClassVar[dict[str, type[ListPage]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for key, ordering in cls.sorts.items():
+            if ordering[-1].lstrip("-") not in ("id", "pk"):
+                raise ImproperlyConfigured(f"{cls.__name__}: sort {key!r} must end in the primary key")
+        if cls.sorts and cls.default_sort not in cls.sorts:
+            raise ImproperlyConfigured(f"{cls.__name__}: default_sort must be one of sorts")
+        if cls.saved_views and cls.saved_views not in ListPage.registry:
+            ListPage.registry[cls.saved_views] = cls
+
+    def __init__(self, request: HttpRequest):
+        self.request = request
+        self.user = request.user
+
+    # --- What a module overrides ---------------------------------------------------------
+    def check(self) -> None:
+        """Raise (404, 403) when the user may not open this list at all."""
+
+    def queryset(self) -> QuerySet:
+        return self.model.objects.visible_to(self.user)
+
+    def decorate(self, rows: list) -> None:
+        """Per-page touches on the shown rows (one query for all of them, never one per row)."""
+
+    def context(self) -> dict:
+        return {}
+
+    def may_create(self) -> bool:
+        return bool(self.create_url_name) and can_create(self.user, self.model)
+
+    def export_rows(self, ids: list[int]) -> QuerySet:
+        return self.model.objects.visible_to(self.user).filter(pk__in=ids).order_by(*self.export_ordering)
+
+    def export_value(self, row, column: ExportColumn):
+        value = resolve(row, column.value)
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def chip_text(self, name: str, text: str) -> str:
+        """What a chip shows for a filter's value: override for hidden id filters (an account's name)."""
+        return text
+
+    def back_url(self) -> str:
+        return reverse(self.url_name)
+
+    # --- The machinery ----------------------------------------------------------------------
+    def sort_key(self) -> str:
+        sort = self.request.GET.get("sort", self.default_sort)
+        return sort if sort in self.sorts else self.default_sort
+
+    def filter(self):
+        filterset = self.filterset(self.request.GET, queryset=self.queryset(), request=self.request)
+        small_controls(filterset.form)
+        return filterset
+
+    def page(self, filterset) -> Page:
+        queryset = filterset.qs
+        if self.sorts:
+            queryset = queryset.order_by(*self.sorts[self.sort_key()])
+        searching = bool(self.request.GET.get("q", "").strip())
+        page = paginate(queryset, self.request.GET.get("page"), per_page=self.per_page,
+                        count_limit=TEXT_MATCH_LIMIT if searching else COUNT_LIMIT)
+        self.decorate(page.rows)
+        return page
+
+    def chips(self, form) -> list[Chip]:
+        """One chip per filter in force; its link is this page without that parameter."""
+        chips = []
+        cleaned = getattr(form, "cleaned_data", {})
+        for bound in form:
+            values = [value for value in self.request.GET.getlist(bound.name) if value.strip()]
+            if not values:
+                continue
+            query = QueryDict(list_tools.clean_query(self.request.GET.urlencode()), mutable=True)
+            query.pop(bound.name, None)
+            query.pop("page", None)
+            label = self.chip_labels.get(bound.name) or bound.label or bound.name
+            chips.append(Chip(name=bound.name, label=str(label),
+                              value=self.chip_text(bound.name, chip_value(bound, cleaned, values)),
+                              remove_url="?" + query.urlencode()))
+        return chips
+
+    def totals(self, rows: list) -> list[tuple[str, list]]:
+        """Money columns summed over the shown rows, per currency: one footer line per currency."""
+        money = [column for column in self.columns if column.total]
+        if not money or len(rows) < 2:
+            return []
+        sums: dict[str, dict[str, Decimal]] = {}
+        for row in rows:
+            currency = str(resolve(row, money[0].currency) or "")
+            by_column = sums.setdefault(currency, {})
+            for column in money:
+                by_column[column.total] = by_column.get(column.total, Decimal(0)) + (resolve(row, column.total) or 0)
+        return [(currency, [by_column.get(column.total) if column.total else None for column in self.columns])
+                for currency, by_column in sorted(sums.items())]
+
+    def saved_view_links(self) -> list[list_tools.ViewLink]:
+        links = [list_tools.ViewLink(name=str(name), query=query) for name, query in self.built_in_views]
+        saved = SavedView.objects.filter(Q(user=self.user) | Q(shared=True), target=self.saved_views)
+        for view in saved:
+            links.append(list_tools.ViewLink(name=view.name, query=view.query, pk=view.pk,
+                                             mine=view.user_id == self.user.pk, shared=view.shared))
+        return links
+
+    def actions_for(self) -> list[BulkAction]:
+        return [action for action in self.bulk_actions if action.allowed(self.user)]
+
+
+def chip_value(bound, cleaned: dict, values: list[str]) -> str:
+    field_ = bound.field
+    value = cleaned.get(bound.name)
+    if isinstance(field_, forms.ModelChoiceField) and value is not None:
+        return str(value)
+    choices = getattr(field_, "choices", None) or getattr(field_.widget, "choices", None)
+    if choices and not isinstance(field_, forms.ModelChoiceField):
+        labels = {str(key): label for key, label in choices}
+        return ", ".join(str(labels.get(raw, raw)) for raw in values)
+    if isinstance(field_.widget, forms.CheckboxInput):
+        return str(_("Yes"))
+    return ", ".join(values)
+
+
+def small_controls(form) -> None:
+    """Bootstrap classes on the filter widgets, so one plain loop renders any filter set."""
+    for bound in form:
+        widget = bound.field.widget
+        if isinstance(widget, forms.HiddenInput):
+            continue
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select form-select-sm"
+        else:
+            css = "form-control form-control-sm"
+            if widget.input_type in ("text", "search"):
+                widget.attrs.setdefault("placeholder", str(bound.label or ""))
+        widget.attrs["class"] = css
+
+
+def saved_view_list_url(target: str) -> str | None:
+    page = ListPage.registry.get(target)
+    return reverse(page.url_name) if page else None
+
+
+class ListView(View):
+    """Renders a ListPage (GET) or runs its bulk actions (POST, routed with bulk=True)."""
+
+    page: type[ListPage] | None = None
+    bulk = False
+
+    def dispatch(self, request, *args, **kwargs):
+        allowed = ["post"] if self.bulk else ["get", "head"]
+        if request.method.lower() not in allowed:
+            return HttpResponseNotAllowed([method.upper() for method in allowed])
+        declaration = self.page(request)
+        declaration.check()
+        if self.bulk:
+            return self.run_bulk(declaration)
+        return self.render_list(declaration)
+
+    def render_list(self, declaration: ListPage) -> HttpResponse:
+        request = self.request
+        filterset = declaration.filter()
+        page = declaration.page(filterset)
+        form = filterset.form
+        primary = [name for name in declaration.primary_filters if name in form.fields]
+        fields = list(form)
+        chips = declaration.chips(form)
+        context = {
+            "list": declaration,
+            "filter": filterset,
+            "page": page,
+            "sort": declaration.sort_key(),
+            "primary_fields": [bound for bound in fields if bound.name in primary and not bound.is_hidden],
+            "drawer_fields": [bound for bound in fields if bound.name not in primary and not bound.is_hidden],
+            "hidden_fields": [bound for bound in fields if bound.is_hidden],
+            "chips": chips,
+            "drawer_in_force": sum(1 for chip in chips if chip.name not in primary),
+            "columns": declaration.columns,
+            "totals": declaration.totals(page.rows),
+            "bulk_actions": declaration.actions_for() if declaration.bulk_url_name else [],
+            "can_create": declaration.may_create(),
+            "current_query": list_tools.clean_query(request.GET.urlencode()),
+            "list_url": reverse(declaration.url_name),
+            **declaration.context(),
+        }
+        context["bulk_needs"] = {action.needs for action in context["bulk_actions"]}
+        if "owner" in context["bulk_needs"]:
+            context["owners"] = (assignable_owners(request.user).filter(is_active=True)
+                                 .order_by("first_name", "last_name", "id")[:500])
+        if declaration.saved_views:
+            context["saved_views"] = declaration.saved_view_links()
+            context["view_target"] = declaration.saved_views
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.history_restore_request:
+            return render(request, PAGE_TEMPLATE + "#list_body", context)
+        return render(request, PAGE_TEMPLATE, context)
+
+    def run_bulk(self, declaration: ListPage) -> HttpResponse:
+        request = self.request
+        ids = list_tools.selected_ids(request)
+        back = declaration.back_url() + "?" + list_tools.clean_query(request.POST.get("query", ""))
+        action_key = request.POST.get("action")
+        if not ids:
+            messages.error(request, declaration.nothing_ticked)
+            return redirect(back)
+        if action_key == "export" and declaration.export_columns:
+            return list_tools.csv_response(
+                declaration.export_filename, [str(column.header) for column in declaration.export_columns],
+                ([declaration.export_value(row, column) for column in declaration.export_columns]
+                 for row in declaration.export_rows(ids)))
+        action = next((action for action in declaration.bulk_actions if action.key == action_key), None)
+        if action is None:
+            messages.error(request, _("Choose an action."))
+            return redirect(back)
+        if not action.allowed(request.user):
+            raise PermissionDenied
+        editable = declaration.model.objects.editable_by(request.user).filter(pk__in=ids)
+        skipped = len(set(ids)) - editable.count()
+        try:
+            action.run(request, editable)
+        except BulkRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect(back)
+        if skipped and declaration.skipped is not None:
+            messages.warning(request, declaration.skipped % {"count": skipped})
+        return redirect(back)

@@ -1,0 +1,55 @@
+"""The list component in Chromium: the one-line filter bar (drawer, chip, removal) on a desktop,
+cards on a phone."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.tests.factories import AccountFactory
+from conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
+
+
+def test_filter_from_the_drawer_then_remove_its_chip(page, owner):
+    AccountFactory(owner=owner, name="Key Steel", tier="key")
+    AccountFactory(owner=owner, name="Small Food", tier="small")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, owner)
+    page.goto("/accounts/")
+    page.locator("#more-filters").click()
+    drawer = page.locator("#filter-drawer")
+    expect(drawer).to_be_visible()
+    drawer.get_by_label("Tier").select_option("key")
+    drawer.get_by_role("button", name="Show results").click()
+    chip = page.locator('#filter-chips [data-filter="tier"]')
+    expect(chip).to_contain_text("Tier: Key")
+    expect(page.locator("#account-table")).to_contain_text("Key Steel")
+    expect(page.locator("#account-table")).not_to_contain_text("Small Food")
+    assert "tier=key" in page.url  # the URL holds the filters
+    expect(page.locator(".offcanvas-backdrop")).to_have_count(0)
+
+    chip.get_by_role("link").click()
+    expect(page.locator("#filter-chips")).to_have_count(0)
+    expect(page.locator("#account-table")).to_contain_text("Small Food")
+    assert "tier=key" not in page.url
+    # The header stays put while the table scrolls with the page: one scrollbar.
+    assert page.evaluate("getComputedStyle(document.querySelector('#account-table thead th')).position") == "sticky"
+    assert not page.console_errors
+
+
+def test_rows_are_cards_on_a_phone(page, owner):
+    for index in range(3):
+        AccountFactory(owner=owner, name=f"Phone Co {index}", type="customer")
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, owner)
+    page.goto("/accounts/")
+    first = page.locator("#account-table tbody tr").first
+    expect(first).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('#account-table tbody tr')).display") == "grid"
+    expect(page.locator("#account-table thead")).to_be_hidden()
+    expect(first.locator(".card-title")).to_contain_text("Phone Co")
+    expect(first.locator(".card-owner")).to_be_visible()
+    expect(first.locator(".card-none")).to_be_hidden()  # the phone column stays on desktop
+    box = first.bounding_box()
+    assert box["y"] + box["height"] < 740, box  # the filter bar does not push the rows below the fold
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing wider than the phone
