@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 help:
 	@echo "make run    start the CRM (web, Celery worker and beat) with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
-	@echo "make lint   ruff, import contracts, template and migration checks"
+	@echo "make lint   ruff, import contracts, types, template and migration checks"
 	@echo "make bench  print page timings and query counts"
 
 $(VENV)/.installed: requirements.txt
@@ -37,6 +37,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	$(PY) stack.py manage makemigrations --check --dry-run
 
 bench: setup

@@ -2,6 +2,7 @@
 
 import secrets
 import zoneinfo
+from typing import Self
 
 import pghistory
 from django.conf import settings
@@ -143,12 +144,12 @@ class OwnedQuerySet(models.QuerySet):
     def alive(self):
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user):
+    def visible_to(self, user: User) -> Self:
         from crm import visibility
 
         return visibility.visible(self, user)
 
-    def editable_by(self, user):
+    def editable_by(self, user: User) -> Self:
         from crm import visibility
 
         return visibility.editable(self, user)

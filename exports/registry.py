@@ -3,20 +3,29 @@
 Later modules (deals, tickets...) register theirs the same way.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+Column = tuple[str | Promise, Callable[[Any], object]]  # (header, row -> value)
 
 
 @dataclass(frozen=True)
 class Exporter:
     target: str
-    label: str
+    label: str | Promise
     list_url: str
-    queryset: object  # callable(user) -> QuerySet through the visibility policy
-    filterset: object  # callable() -> FilterSet class
-    columns: list  # [(header, callable(row) -> value)]
+    queryset: Callable[["User"], QuerySet[Any]]  # the list's rows through the visibility policy
+    filterset: Callable[[], Any]  # returns the list's FilterSet class (django-filter has no type hints)
+    columns: list[Column]
 
 
 EXPORTERS: dict[str, Exporter] = {}
@@ -26,32 +35,33 @@ def register(exporter: Exporter) -> None:
     EXPORTERS[exporter.target] = exporter
 
 
-def filtered_rows(exporter: Exporter, user, query: str):
+def filtered_rows(exporter: Exporter, user: "User", query: str) -> QuerySet[Any]:
     """The rows the user sees on the list page with these filters: same filter set, same policy."""
     from django.http import QueryDict
 
     request = SimpleNamespace(user=user, GET=QueryDict(query))
     filterset = exporter.filterset()(QueryDict(query), queryset=exporter.queryset(user), request=request)
-    return filterset.qs
+    rows: QuerySet[Any] = filterset.qs
+    return rows
 
 
-def _list(value) -> str:
+def _list(value: list[str] | str) -> str:
     return ", ".join(value) if isinstance(value, list) else value
 
 
-def _accounts(user):
+def _accounts(user: "User") -> QuerySet[Any]:
     from accounts.models import Account
 
     return Account.objects.visible_to(user).select_related("owner", "territory").order_by("name", "id")
 
 
-def _account_filter():
+def _account_filter() -> Any:
     from accounts.filters import AccountFilter
 
     return AccountFilter
 
 
-def _contacts(user):
+def _contacts(user: "User") -> QuerySet[Any]:
     from contacts.models import Contact
     from crm.visibility import with_visibility_flag
 
@@ -59,7 +69,7 @@ def _contacts(user):
                                 "account").order_by("last_name", "first_name", "id")
 
 
-def _contact_filter():
+def _contact_filter() -> Any:
     from contacts.filters import ContactFilter
 
     return ContactFilter
@@ -98,25 +108,25 @@ register(Exporter(
 # --- Orders and invoices (sales/billing_*) -----------------------------------------------
 
 
-def _orders(user):
+def _orders(user: "User") -> QuerySet[Any]:
     from sales.models import Order
 
     return Order.objects.visible_to(user).select_related("account", "owner").order_by("-created_at", "-id")
 
 
-def _order_filter():
+def _order_filter() -> Any:
     from sales.billing_filters import OrderFilter
 
     return OrderFilter
 
 
-def _invoices(user):
+def _invoices(user: "User") -> QuerySet[Any]:
     from sales.models import Invoice
 
     return Invoice.objects.visible_to(user).select_related("account", "owner", "order").order_by("-issue_date", "-id")
 
 
-def _invoice_filter():
+def _invoice_filter() -> Any:
     from sales.billing_filters import InvoiceFilter
 
     return InvoiceFilter
@@ -149,13 +159,13 @@ register(Exporter(
 # --- Products (sales/product_*) ------------------------------------------------------------
 
 
-def _products(user):
+def _products(user: "User") -> QuerySet[Any]:
     from sales.models import Product
 
     return Product.objects.visible_to(user).order_by("name", "id")
 
 
-def _product_filter():
+def _product_filter() -> Any:
     from sales.product_forms import ProductFilter
 
     return ProductFilter
@@ -174,13 +184,13 @@ register(Exporter(
 ))
 
 
-def _leads(user):
+def _leads(user: "User") -> QuerySet[Any]:
     from contacts.models import Lead
 
     return Lead.objects.visible_to(user).select_related("owner", "territory").order_by("-created_at", "-id")
 
 
-def _lead_filter():
+def _lead_filter() -> Any:
     from contacts.lead_filters import LeadFilter
 
     return LeadFilter
@@ -207,13 +217,13 @@ register(Exporter(
 # --- Quotes (sales/quote_*) ------------------------------------------------------------------
 
 
-def _quotes(user):
+def _quotes(user: "User") -> QuerySet[Any]:
     from sales.models import Quote
 
     return Quote.objects.visible_to(user).select_related("owner", "account", "contact").order_by("-created_at", "-id")
 
 
-def _quote_filter():
+def _quote_filter() -> Any:
     from sales.quote_filters import QuoteFilter
 
     return QuoteFilter
@@ -238,7 +248,7 @@ register(Exporter(
 # --- Opportunities (sales/views.py) ---------------------------------------------------------
 
 
-def _opportunities(user):
+def _opportunities(user: "User") -> QuerySet[Any]:
     from crm.visibility import with_visibility_flag
     from sales.models import Opportunity
 
@@ -247,7 +257,7 @@ def _opportunities(user):
         "account").order_by("expected_close_date", "id")
 
 
-def _opportunity_filter():
+def _opportunity_filter() -> Any:
     from sales.filters import OpportunityFilter
 
     return OpportunityFilter
