@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 help:
 	@echo "make run    start the CRM (web, Celery worker and beat) with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
-	@echo "make lint   ruff, template and migration checks"
+	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
 
 $(VENV)/.installed: requirements.txt
@@ -34,9 +34,10 @@ run: setup
 test: setup
 	$(PY) stack.py test
 
+# The hooks in .pre-commit-config.yaml, over the whole tree: ruff, import contracts, mypy,
+# makemigrations --check (through stack.py) and djLint.
 lint: setup
-	$(VENV)/bin/ruff check .
-	$(PY) stack.py manage makemigrations --check --dry-run
+	$(VENV)/bin/pre-commit run --all-files
 
 bench: setup
 	$(PY) stack.py manage bench

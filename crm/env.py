@@ -5,6 +5,7 @@ deployment variable stops the process at start-up instead of at 3 a.m.
 """
 
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -45,7 +46,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def mailer_from_url(url: str) -> dict:
+def mailer_from_url(url: str) -> dict[str, Any]:
     """A MAILERS entry from an EMAIL_URL such as smtp://user:pass@host:587?tls=1,
     smtps://user:pass@host:465, console:// or outbox:// (keep mail in var/mail/)."""
     from urllib.parse import parse_qs, unquote, urlsplit

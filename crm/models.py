@@ -3,6 +3,7 @@ hand-overs, custom fields, saved views and API tokens. Nothing here knows a modu
 
 import secrets
 import zoneinfo
+from typing import Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -142,12 +143,12 @@ class OwnedQuerySet(models.QuerySet):
     def alive(self):
         return self.filter(deleted_at__isnull=True)
 
-    def visible_to(self, user):
+    def visible_to(self, user: User) -> Self:
         from crm import visibility
 
         return visibility.visible(self, user)
 
-    def editable_by(self, user):
+    def editable_by(self, user: User) -> Self:
         from crm import visibility
 
         return visibility.editable(self, user)

@@ -4,8 +4,9 @@ The total is exact up to COUNT_LIMIT and shown as "10,000+" beyond.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 COUNT_LIMIT = 10_000
@@ -15,7 +16,7 @@ DEEP_OFFSET = 1_000
 
 @dataclass
 class Page:
-    rows: list
+    rows: list[Any]
     number: int
     per_page: int
     total: int
@@ -50,7 +51,7 @@ class Page:
         return (self.number - 1) * self.per_page + len(self.rows)
 
 
-def bounded_matches(queryset: QuerySet, condition) -> QuerySet:
+def bounded_matches[M: Model](queryset: QuerySet[M], condition: Q) -> QuerySet[M]:
     """The rows matching a text search, at most TEXT_MATCH_LIMIT + 1 of them (taken from the
     trigram index, unordered) for the list to sort. A name as common as "Smith" matches tens
     of thousands of rows: sorting them all would take seconds; the list shows "2,000+" and
@@ -63,7 +64,7 @@ def bounded_matches(queryset: QuerySet, condition) -> QuerySet:
                                   output_field=BooleanField()))
 
 
-def paginate(queryset: QuerySet, page_param: str | None, per_page: int = 50,
+def paginate(queryset: QuerySet[Any], page_param: str | None, per_page: int = 50,
              count_limit: int = COUNT_LIMIT) -> Page:
     try:
         number = max(1, int(page_param or 1))

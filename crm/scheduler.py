@@ -10,6 +10,7 @@ one-off jobs of a registered kind ("email" is the first).
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.mail import send_mail
 from django.db.models import F
@@ -30,7 +31,7 @@ JOB_HANDLERS: dict[str, JobHandler] = {}
 SOURCES: dict[str, Source] = {}
 
 
-def job_handler(kind: str):
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     def register(func: JobHandler) -> JobHandler:
         JOB_HANDLERS[kind] = func
         return func
@@ -38,7 +39,7 @@ def job_handler(kind: str):
     return register
 
 
-def source(name: str):
+def source(name: str) -> Callable[[Source], Source]:
     def register(func: Source) -> Source:
         SOURCES[name] = func
         return func
@@ -94,7 +95,7 @@ def _run(job: ScheduledJob) -> None:
     job.save(update_fields=["status", "finished_at"])
 
 
-def schedule_job(*, kind: str, run_at: datetime, payload: dict) -> ScheduledJob:
+def schedule_job(*, kind: str, run_at: datetime, payload: dict[str, Any]) -> ScheduledJob:
     if kind not in JOB_HANDLERS:
         raise ValueError(f"Unknown job kind {kind!r}")
     return ScheduledJob.objects.create(kind=kind, run_at=run_at, payload=payload)

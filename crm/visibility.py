@@ -15,14 +15,19 @@ in the class attribute `visibility_policy`. docs/architecture.md explains the
 choices per role.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from crm.roles import Role
+
+if TYPE_CHECKING:  # crm.models imports this module
+    from crm.models import OwnedModel, OwnedQuerySet, User
 
 
 class Scope(StrEnum):
@@ -120,7 +125,7 @@ CATALOGUE_DATA = Policy(
 )
 
 
-def assignable_owners(user):
+def assignable_owners(user: "User") -> "QuerySet[User]":
     """Whom a user may make the owner of a record: admins anyone active, managers the people
     of the teams they manage (and themselves), everyone else only themselves."""
     from crm.models import User
@@ -134,30 +139,36 @@ def assignable_owners(user):
     return active.filter(pk=user.pk)
 
 
-def managed_team_ids(user) -> frozenset[int]:
+def managed_team_ids(user: "User") -> frozenset[int]:
     """Teams the user manages, cached on the user object for the request."""
-    cached = getattr(user, "_managed_team_ids", None)
+    cached: frozenset[int] | None = user.__dict__.get("_managed_team_ids")
     if cached is None:
         cached = frozenset(user.managed_teams.values_list("id", flat=True))
-        user._managed_team_ids = cached
+        user.__dict__["_managed_team_ids"] = cached
     return cached
 
 
-def _scope(user, model, *, write: bool) -> Scope:
+def policy_of(model: type[Model]) -> Policy:
+    """The Policy a model names in its class attribute `visibility_policy`."""
+    policy: Policy = model.visibility_policy  # type: ignore[attr-defined]  # declared per model, not on Model
+    return policy
+
+
+def _scope(user: "User", model: type[Model], *, write: bool) -> Scope:
     if not (user and user.is_authenticated and user.is_active):
         return Scope.NONE
     if user.is_superuser:
         return Scope.ALL
-    policy: Policy = model.visibility_policy
+    policy = policy_of(model)
     rules = policy.write if write else policy.read
     return rules.get(user.role, Scope.NONE)
 
 
-def read_scope(user, model) -> Scope:
+def read_scope(user: "User", model: type[Model]) -> Scope:
     return _scope(user, model, write=False)
 
 
-def _scope_q(user, scope: Scope) -> Q | None:
+def _scope_q(user: "User", scope: Scope) -> Q | None:
     """The row filter for a scope; None means no filter at all."""
     if scope == Scope.ALL:
         return None
@@ -177,21 +188,21 @@ def _scope_q(user, scope: Scope) -> Q | None:
     return q
 
 
-def _filtered(queryset: QuerySet, user, *, write: bool) -> QuerySet:
+def _filtered[QS: QuerySet[Any]](queryset: QS, user: "User", *, write: bool) -> QS:
     queryset = queryset.filter(deleted_at__isnull=True)
     q = _scope_q(user, _scope(user, queryset.model, write=write))
     return queryset if q is None else queryset.filter(q)
 
 
-def visible(queryset: QuerySet, user) -> QuerySet:
+def visible[QS: QuerySet[Any]](queryset: QS, user: "User") -> QS:
     return _filtered(queryset, user, write=False)
 
 
-def editable(queryset: QuerySet, user) -> QuerySet:
+def editable[QS: QuerySet[Any]](queryset: QS, user: "User") -> QS:
     return _filtered(queryset, user, write=True)
 
 
-def _in_scope(user, obj: Model, scope: Scope) -> bool:
+def _in_scope(user: "User", obj: "OwnedModel", scope: Scope) -> bool:
     if scope == Scope.ALL:
         return True
     if scope == Scope.NONE:
@@ -203,31 +214,32 @@ def _in_scope(user, obj: Model, scope: Scope) -> bool:
     return scope == Scope.TEAM and obj.team_id in managed_team_ids(user)
 
 
-def can_see(user, obj: Model) -> bool:
+def can_see(user: "User", obj: "OwnedModel") -> bool:
     if obj.deleted_at is not None:
         return False
     if _in_scope(user, obj, _scope(user, type(obj), write=False)):
         return True
     # Some records are also visible through others (an activity through its account or contact).
-    visible_through = getattr(obj, "visible_through", None)
+    visible_through: Callable[[User], bool] | None = getattr(obj, "visible_through", None)
     return bool(visible_through and visible_through(user))
 
 
-def can_edit(user, obj: Model) -> bool:
+def can_edit(user: "User", obj: "OwnedModel") -> bool:
     return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=True))
 
 
-def can_create(user, model) -> bool:
+def can_create(user: "User", model: type[Model]) -> bool:
     return _scope(user, model, write=True) != Scope.NONE
 
 
-def _as_queryset(model_or_queryset) -> QuerySet:
+def _as_queryset(model_or_queryset: type[Model] | QuerySet[Any]) -> "OwnedQuerySet":
+    # Every governed model's default manager is an OwnedQuerySet (or a subclass).
     if isinstance(model_or_queryset, QuerySet):
-        return model_or_queryset
-    return model_or_queryset._default_manager.all()
+        return cast("OwnedQuerySet", model_or_queryset)
+    return cast("OwnedQuerySet", model_or_queryset._default_manager.all())
 
 
-def get_visible_or_404(model_or_queryset, user, **lookup):
+def get_visible_or_404(model_or_queryset: type[Model] | QuerySet[Any], user: "User", **lookup: Any) -> Any:
     # The QuerySet's own visible_to: a model may widen the policy (ActivityQuerySet does).
     queryset = _as_queryset(model_or_queryset).visible_to(user)
     try:
@@ -236,7 +248,7 @@ def get_visible_or_404(model_or_queryset, user, **lookup):
         raise Http404 from None
 
 
-def get_editable_or_404(model_or_queryset, user, **lookup):
+def get_editable_or_404(model_or_queryset: type[Model] | QuerySet[Any], user: "User", **lookup: Any) -> Any:
     """404 when the row is hidden or missing; 403 when it is visible but read-only for the user."""
     obj = get_visible_or_404(model_or_queryset, user, **lookup)
     if not can_edit(user, obj):
@@ -244,7 +256,7 @@ def get_editable_or_404(model_or_queryset, user, **lookup):
     return obj
 
 
-def with_visibility_flag(queryset: QuerySet, user, field: str) -> QuerySet:
+def with_visibility_flag[QS: QuerySet[Any]](queryset: QS, user: "User", field: str) -> QS:
     """Annotates `<field>_visible`: whether the user may see the record this foreign key points
     to, so a page never shows the name of a linked record the user may not open.
 
@@ -263,7 +275,7 @@ def with_visibility_flag(queryset: QuerySet, user, field: str) -> QuerySet:
     return queryset.annotate(**{f"{field}_visible": ExpressionWrapper(condition, output_field=BooleanField())})
 
 
-def _plain_visible_to():
+def _plain_visible_to() -> Callable[..., Any]:
     from crm.models import OwnedQuerySet
 
     return OwnedQuerySet.visible_to
@@ -271,25 +283,30 @@ def _plain_visible_to():
 
 def _prefixed(q: Q, field: str) -> Q:
     """The same condition, on the row behind a foreign key: owner_id → account__owner_id."""
-    children = [_prefixed(child, field) if isinstance(child, Q) else (f"{field}__{child[0]}", child[1])
-                for child in q.children]
+    children: list[Q | tuple[str, Any]] = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(_prefixed(child, field))
+        else:  # a (lookup, value) pair
+            lookup, value = cast(tuple[str, Any], child)
+            children.append((f"{field}__{lookup}", value))
     prefixed = Q(*children, _connector=q.connector, _negated=q.negated)
     return prefixed
 
 
-def require_read(user, model) -> None:
+def require_read(user: "User", model: type[Model]) -> None:
     """Pages about a kind of record the user's role never sees (a support agent on the deals list)
     answer 404, like a hidden record: the same answer whether or not such records exist."""
     if _scope(user, model, write=False) == Scope.NONE:
         raise Http404
 
 
-def require_admin(user) -> None:
+def require_admin(user: "User") -> None:
     """Settings pages (pipelines, price books, rules, thresholds): admins only, 403 for everyone else."""
     if not (user.is_authenticated and user.is_admin):
         raise PermissionDenied
 
 
-def require_create(user, model) -> None:
+def require_create(user: "User", model: type[Model]) -> None:
     if not can_create(user, model):
         raise PermissionDenied

@@ -3,18 +3,28 @@ own `exporters.py`, found by autodiscovery in ExportsConfig.ready (accounts/expo
 example to copy). The registry names no module.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+Column = tuple[str | Promise, Callable[[Any], object]]  # (header, row -> value)
 
 
 @dataclass(frozen=True)
 class Exporter:
     target: str
-    label: str
+    label: str | Promise
     list_url: str
-    queryset: object  # callable(user) -> QuerySet through the visibility policy
-    filterset: object  # callable() -> FilterSet class
-    columns: list  # [(header, callable(row) -> value)]
+    queryset: Callable[["User"], QuerySet[Any]]  # the list's rows through the visibility policy
+    filterset: Callable[[], Any]  # returns the list's FilterSet class (django-filter has no type hints)
+    columns: list[Column]
 
 
 EXPORTERS: dict[str, Exporter] = {}
@@ -24,15 +34,16 @@ def register(exporter: Exporter) -> None:
     EXPORTERS[exporter.target] = exporter
 
 
-def filtered_rows(exporter: Exporter, user, query: str):
+def filtered_rows(exporter: Exporter, user: "User", query: str) -> QuerySet[Any]:
     """The rows the user sees on the list page with these filters: same filter set, same policy."""
     from django.http import QueryDict
 
     request = SimpleNamespace(user=user, GET=QueryDict(query))
     filterset = exporter.filterset()(QueryDict(query), queryset=exporter.queryset(user), request=request)
-    return filterset.qs
+    qs: QuerySet[Any] = filterset.qs
+    return qs
 
 
-def join_list(value) -> str:
+def join_list(value: list[str] | str) -> str:
     """A list field (tags, e-mails, phones) as one cell."""
     return ", ".join(value) if isinstance(value, list) else value

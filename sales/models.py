@@ -3,6 +3,7 @@ payments, targets. Money is Decimal with an ISO 4217 currency code everywhere; d
 totals are computed in one place, sales/money.py."""
 
 from decimal import Decimal
+from typing import Self
 
 import pghistory
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource
-from crm.models import OwnedModel, OwnedQuerySet
+from crm.models import OwnedModel, OwnedQuerySet, User
 from crm.roles import Role
 from crm.visibility import CATALOGUE_DATA, LEAD_DATA, SALES_DATA
 
@@ -267,13 +268,13 @@ class CatalogueQuerySet(models.QuerySet):
     """Reads of the catalogue (products, price books) through CATALOGUE_DATA: everyone signed in
     reads it, admins and sales managers change it."""
 
-    def visible_to(self, user):
+    def visible_to(self, user: User) -> Self:
         from crm import visibility
 
         rows = self.filter(deleted_at__isnull=True) if _has_deleted_at(self.model) else self
         return rows if visibility.read_scope(user, self.model) != visibility.Scope.NONE else rows.none()
 
-    def editable_by(self, user):
+    def editable_by(self, user: User) -> Self:
         from crm import visibility
 
         return self.visible_to(user) if visibility.can_create(user, self.model) else self.none()
