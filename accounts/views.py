@@ -7,12 +7,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import duplicates, services
 from accounts.filters import AccountFilter
 from accounts.forms import AccountForm
 from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
 from contacts.models import Contact
-from crm import custom_fields, duplicates, list_tools
+from crm import custom_fields, list_tools
 from crm.history import history_for
 from crm.list_tools import to_int
 from crm.models import ActivityKind, CustomFieldTarget

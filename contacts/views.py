@@ -4,11 +4,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from contacts import privacy, services
+from contacts import duplicates, privacy, services
 from contacts.filters import ContactFilter
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import custom_fields, duplicates, list_tools
+from crm import custom_fields, list_tools
 from crm.history import history_for
 from crm.models import ActivityKind, CustomFieldTarget
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, paginate

@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
-from crm.duplicates import account_duplicates
+from accounts.duplicates import account_duplicates
 
 
 def test_account_matches_by_tax_number_phone_and_similar_name(owner, outsider):
