@@ -26,8 +26,9 @@ PER_GROUP = 8
 CANDIDATES = 200  # rows ranked per provider: a common name ("Smith") may match 70,000
 MAX_LENGTH = 100
 
-# Q-2026-0001, SO-2026-0012, INV-2026-0003/2, SKU-100: letters, a dash, then digits.
-DOCUMENT_NUMBER = re.compile(r"^[A-Za-z]{1,6}-\d[\d-]*(/\d*)?$")
+# Q-2026-0001, SO-2026-0012, INV-2026-0003/2, SKU-100: one word, letters first, then a dash and
+# letters, digits and dashes with at least one digit; a quote's version after a slash.
+DOCUMENT_NUMBER = re.compile(r"^[A-Za-z]{1,6}-(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]*(/\d*)?$")
 
 
 class Kind(StrEnum):

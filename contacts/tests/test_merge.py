@@ -12,14 +12,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.merge import accounts_merge
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
+from contacts.merge import contacts_merge
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm import merge
 from crm.history import history_for
-from accounts.merge import accounts_merge
-from contacts.merge import contacts_merge
 from crm.merge import MergeError
 from crm.models import Activity, ActivityKind
 
