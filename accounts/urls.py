@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import merge_views, views
 from accounts.lists import AccountList
 from crm.lists import ListView
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/", views.account_detail, name="detail"),
     path("<int:pk>/edit/", views.account_edit, name="edit"),
     path("<int:pk>/delete/", views.account_delete, name="delete"),
+    path("<int:pk>/merge/", merge_views.account_merge, name="merge"),
 ]

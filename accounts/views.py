@@ -3,10 +3,10 @@ from django.db.models import Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from accounts import services
+from accounts import duplicates, services
 from accounts.forms import AccountForm
 from accounts.models import MAX_TREE_DEPTH, MAX_TREE_SIZE, Account
-from crm import custom_fields, duplicates, hooks, panels
+from crm import custom_fields, hooks, panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.models import CustomFieldTarget
 from crm.phones import normalize_phone

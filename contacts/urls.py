@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contacts import vcard_views, views
+from contacts import merge_views, vcard_views, views
 from contacts.lists import ContactList
 from crm.lists import ListView
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/delete/", views.contact_delete, name="delete"),
+    path("<int:pk>/merge/", merge_views.contact_merge, name="merge"),
     path("<int:pk>/personal-data/", views.contact_personal_data, name="personal_data"),
     path("<int:pk>/erase/", views.contact_erase, name="erase"),
     path("import/vcard/", vcard_views.vcard_import, name="vcard_import"),

@@ -4,10 +4,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from contacts import privacy, services
+from contacts import duplicates, privacy, services
 from contacts.forms import ContactForm
 from contacts.models import Contact
-from crm import custom_fields, duplicates, panels
+from crm import custom_fields, panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.models import CustomFieldTarget
 from crm.visibility import (

@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 # Modules plug into the core from files with these names (each registers itself when imported):
 # lists.py (list pages, crm/lists.py; saved views find their page there), panels.py (record-page and
 # "my day" panels, crm/panels.py), handover.py (what a hand-over moves, crm/handover.py), hooks.py
-# (what a module does when another's records change, crm/hooks.py).
-PLUG_IN_MODULES = ("lists", "panels", "handover", "hooks")
+# (what a module does when another's records change, crm/hooks.py), search.py (global search
+# providers, crm/search.py), duplicates.py (duplicate checks of its forms, crm/duplicates.py).
+PLUG_IN_MODULES = ("lists", "panels", "search", "duplicates", "handover", "hooks")
 
 
 class CrmConfig(AppConfig):

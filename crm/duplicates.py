@@ -3,14 +3,15 @@
 Matches are searched across ALL rows, not only the visible ones, so two reps never
 unknowingly work the same customer. For a row the user may not open we reveal only that
 it exists and who owns it. One query per check, whatever the table size (trigram and
-array indexes).
+array indexes). Each module finds its own rows (with `find`: accounts/duplicates.py,
+contacts/duplicates.py, sales/lead_services.py) and registers the check its form runs
+while being typed (`register_entry_check`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from crm import visibility
 
@@ -20,7 +21,7 @@ LIMIT = 6
 
 @dataclass
 class Match:
-    kind: str  # "account" / "contact"
+    kind: str  # "account" / "contact" / "lead"
     pk: int
     label: str  # empty when the user may not open the row
     owner: str
@@ -32,65 +33,39 @@ class Match:
         return not self.label
 
 
-def account_duplicates(*, user, name: str = "", tax_number: str = "", phone_e164: str = "", email: str = "",
-                       exclude_pk: int | None = None) -> list[Match]:
-    from accounts.models import Account
+# --- The check while a form is being typed (/duplicates/, htmx) ---------------------
 
-    name, tax_number, email = name.strip(), tax_number.strip(), email.strip().lower()
-    condition = Q(pk__in=[])
-    if tax_number:
-        condition |= Q(tax_number=tax_number)
-    if phone_e164:
-        condition |= Q(phone_e164=phone_e164)
-    if email:
-        condition |= Q(email__iexact=email)
-    if len(name) >= 3:
-        condition |= Q(name__trigram_similar=name)
-
-    def reasons(account) -> list[str]:
-        found = []
-        if tax_number and account.tax_number == tax_number:
-            found.append(_("same tax number"))
-        if phone_e164 and account.phone_e164 == phone_e164:
-            found.append(_("same phone"))
-        if email and account.email.lower() == email:
-            found.append(_("same e-mail"))
-        if getattr(account, "similarity", 0) >= NAME_SIMILARITY:
-            found.append(_("similar name"))
-        return found
-
-    return _find(Account.objects.all(), condition, "name", name, "account", user, exclude_pk, reasons)
+EntryCheck = Callable[..., list["Match"]]  # (user, data: QueryDict, exclude_pk) -> matches
+_entry_checks: dict[str, EntryCheck] = {}
 
 
-def contact_duplicates(*, user, full_name: str = "", emails=(), phones=(), exclude_pk: int | None = None
-                       ) -> list[Match]:
-    from contacts.models import Contact
-
-    full_name = full_name.strip()
-    emails = {e.lower() for e in emails if e}
-    phones = {p for p in phones if p}
-    condition = Q(pk__in=[])
-    if emails:
-        condition |= Q(emails__overlap=sorted(emails))
-    if phones:
-        condition |= Q(phones__overlap=sorted(phones))
-    if len(full_name) >= 3:
-        condition |= Q(full_name__trigram_similar=full_name)
-
-    def reasons(contact) -> list[str]:
-        found = []
-        if emails & set(contact.emails):
-            found.append(_("same e-mail"))
-        if phones & set(contact.phones):
-            found.append(_("same phone"))
-        if getattr(contact, "similarity", 0) >= NAME_SIMILARITY:
-            found.append(_("similar name"))
-        return found
-
-    return _find(Contact.objects.all(), condition, "full_name", full_name, "contact", user, exclude_pk, reasons)
+def register_entry_check(entity: str, check: EntryCheck) -> None:
+    """A module's check for its form: `entity` is what the form posts (`account`, `contact`)."""
+    _entry_checks[entity] = check
 
 
-def _find(queryset, condition, name_field, name, kind, user, exclude_pk, reasons_for) -> list[Match]:
+def entry_check(entity: str) -> EntryCheck | None:
+    return _entry_checks.get(entity)
+
+
+def lenient_values(field, raw: str) -> list[str]:
+    """Parse what can be parsed of a list field while the user is still typing."""
+    values = []
+    for part in raw.replace(";", ",").replace("\n", ",").split(","):
+        try:
+            values += field.to_python(part)
+        except Exception:  # noqa: BLE001, S112 - half-typed values are simply not checked yet
+            continue
+    return values
+
+
+# --- Finding matches ---------------------------------------------------------------
+
+
+def find(queryset, condition, name_field: str, name: str, kind: str, user, exclude_pk: int | None,
+         reasons_for: Callable[[object], list[str]]) -> list[Match]:
+    """One query over ALL live rows: the best LIMIT matches, each with why it matched; a row the
+    user may not open is reported without its name or link."""
     rows = queryset.filter(condition, deleted_at__isnull=True).select_related("owner")
     if exclude_pk:
         rows = rows.exclude(pk=exclude_pk)

@@ -1,4 +1,6 @@
-"""Merging duplicate contacts and accounts into one record.
+"""Merging duplicate records into one: the engine. Modules declare what a merge of their model
+chooses (a MergeSpec) and call `merge_records` from their own service (contacts/merge.py,
+accounts/merge.py).
 
 The user keeps one record (the primary) and chooses, field by field, which record's value
 wins. Every row that points at a merged record is re-pointed to the primary by walking the
@@ -9,7 +11,7 @@ merge's metadata, which is how the History card shows "merged with …".
 """
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pghistory
@@ -21,8 +23,6 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Account
-from contacts.models import Contact
 from crm.models import User
 from crm.visibility import can_edit
 
@@ -51,6 +51,9 @@ class MergeSpec:
 
     model: type[models.Model]
     consent: bool = False  # contacts: the consent rules below apply
+    # The module's own rule, run on the kept record (its new values set) before it is saved:
+    # check(record, other_ids) raises MergeError to refuse (an account cannot become its own parent).
+    check: Callable[[models.Model, list[int]], None] | None = None
 
     def fields(self) -> list[models.Field]:
         skip = set(OWNERSHIP_FIELDS)
@@ -73,10 +76,6 @@ class MergeSpec:
 
     def display_related(self) -> list[str]:
         return ["owner", *(f.name for f in self.fields() if f.many_to_one)]
-
-
-CONTACTS = MergeSpec(model=Contact, consent=True)
-ACCOUNTS = MergeSpec(model=Account)
 
 
 @dataclass
@@ -129,7 +128,7 @@ def default_choice(spec: MergeSpec, records: Sequence[models.Model], name: str) 
     return next((r.pk for r in records if not is_empty(getattr(r, attname))), records[0].pk)
 
 
-def consent_values(records: Sequence[Contact], chosen_pk: int | None) -> dict:
+def consent_values(records: Sequence[models.Model], chosen_pk: int | None) -> dict:
     """Consent is never granted silently: the merged contact agrees to marketing e-mail only if
     the record whose consent was chosen explicitly agreed. Opting out and "do not call" are kept
     if any record has them: the strictest wins, even over a consent given on another record."""
@@ -297,7 +296,13 @@ def _check_links(spec: MergeSpec, values: dict, target: models.Model, actor: Use
             raise MergeError(_("A linked record you chose is not visible to you. Nothing was changed."))
 
 
-def _merge(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, int], actor: User) -> MergeResult:
+@transaction.atomic
+def merge_records(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, int],
+                  actor: User) -> MergeResult:
+    """Merge `others` into `primary`, in one transaction.
+    `choices` maps a field name to the pk of the record whose value wins (absent: the
+    primary's, or the first non-empty one); for list fields UNION (the default) combines
+    every record's values."""
     other_ids = list(dict.fromkeys(other.pk for other in others))
     if not other_ids:
         raise MergeError(_("Choose at least one record to merge into this one."))
@@ -330,8 +335,8 @@ def _merge(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, 
                 result.details[label] = result.details.get(label, 0) + moved
         for attname, value in values.items():
             setattr(target, attname, value)
-        if spec.model is Account:
-            _check_parent(target, other_ids)
+        if spec.check is not None:
+            spec.check(target, other_ids)
         # No full_clean(): every value comes from a stored row, and an old row that today's
         # validators would reject must not make its duplicate impossible to merge.
         target.save()
@@ -339,32 +344,3 @@ def _merge(spec: MergeSpec, *, primary, others: Sequence, choices: Mapping[str, 
         spec.model._base_manager.filter(pk__in=other_ids).update(deleted_at=now, updated_at=now)
         _ensure_history_entry(target, history_context.id)
     return result
-
-
-def _check_parent(account: Account, other_ids: list[int]) -> None:
-    """A merged account cannot be its own parent, directly or up the chain."""
-    if account.parent_id in {account.pk, *other_ids}:
-        account.parent_id = None
-    seen, node = set(), account.parent_id
-    while node is not None and node not in seen:
-        if node == account.pk:
-            raise MergeError(_("That parent account belongs to this account's own subsidiaries. "
-                               "Choose another parent account."))
-        seen.add(node)
-        node = Account._base_manager.filter(pk=node).values_list("parent_id", flat=True).first()
-
-
-@transaction.atomic
-def contacts_merge(*, primary: Contact, others: Sequence[Contact], choices: Mapping[str, int],
-                   actor: User) -> MergeResult:
-    """Merge `others` into `primary`. `choices` maps a field name to the pk of the record whose
-    value wins (absent: the primary's, or the first non-empty one); for emails/phones/tags, UNION
-    (the default) combines every record's list. Consent needs an explicit choice (`email_opt_in`)."""
-    return _merge(CONTACTS, primary=primary, others=others, choices=choices, actor=actor)
-
-
-@transaction.atomic
-def accounts_merge(*, primary: Account, others: Sequence[Account], choices: Mapping[str, int],
-                   actor: User) -> MergeResult:
-    """Merge `others` into `primary`; contacts, activities and subsidiaries move to it."""
-    return _merge(ACCOUNTS, primary=primary, others=others, choices=choices, actor=actor)

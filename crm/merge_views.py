@@ -1,6 +1,7 @@
 """Merging duplicates: pick the records, compare them field by field, confirm.
 
-One view per entity, three steps on one URL: without `ids` the pick page; with `ids` (a
+The machinery: each module declares its MergePage and its view (accounts/merge_views.py,
+contacts/merge_views.py). Three steps on one URL: without `ids` the pick page; with `ids` (a
 comma-separated list or repeated parameters) the comparison; POST merges. The primary and
 every chosen record must be editable by the user: a hidden, missing or deleted id answers
 404 and a read-only one 403, before anything is shown or changed.
@@ -23,12 +24,8 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
 
-from accounts.models import Account
-from contacts.models import Contact
 from crm import duplicates, merge
-from crm.phones import normalize_phone
 from crm.visibility import can_edit, can_see, get_editable_or_404
 
 MAX_OTHERS = merge.MAX_RECORDS - 1
@@ -38,37 +35,10 @@ MAX_OTHERS = merge.MAX_RECORDS - 1
 class MergePage:
     spec: merge.MergeSpec
     service: Callable[..., merge.MergeResult]
-    url_name: str
-    autocomplete_url_name: str
-    section: str
+    url_name: str  # this page's URL name ("contacts:merge"): it takes the primary's pk
+    autocomplete_url_name: str  # the search select that adds records to merge
+    section: str  # the module's URL namespace and nav section: "{section}:list" is its list
     find_duplicates: Callable[[object, models.Model], list[duplicates.Match]]
-
-
-def _contact_duplicates(user, contact: Contact) -> list[duplicates.Match]:
-    return duplicates.contact_duplicates(user=user, full_name=contact.full_name, emails=contact.emails,
-                                         phones=contact.phones, exclude_pk=contact.pk)
-
-
-def _account_duplicates(user, account: Account) -> list[duplicates.Match]:
-    return duplicates.account_duplicates(user=user, name=account.name, tax_number=account.tax_number,
-                                         phone_e164=account.phone_e164 or normalize_phone(account.phone) or "",
-                                         email=account.email, exclude_pk=account.pk)
-
-
-CONTACT_PAGE = MergePage(merge.CONTACTS, merge.contacts_merge, "contact_merge", "autocomplete_contacts", "contacts",
-                         _contact_duplicates)
-ACCOUNT_PAGE = MergePage(merge.ACCOUNTS, merge.accounts_merge, "account_merge", "autocomplete_accounts", "accounts",
-                         _account_duplicates)
-
-
-@require_http_methods(["GET", "POST"])
-def contact_merge(request, pk: int):
-    return _merge_view(request, pk, CONTACT_PAGE)
-
-
-@require_http_methods(["GET", "POST"])
-def account_merge(request, pk: int):
-    return _merge_view(request, pk, ACCOUNT_PAGE)
 
 
 # --- Selection ----------------------------------------------------------------------
@@ -181,7 +151,7 @@ def _display(record: models.Model, name: str, user):
     return value
 
 
-def _consent_display(contact: Contact) -> str:
+def _consent_display(contact: models.Model) -> str:
     if contact.email_opt_in:
         when = date_format(timezone.localtime(contact.email_opt_in_at), "DATE_FORMAT") if contact.email_opt_in_at \
             else ""
@@ -284,7 +254,8 @@ def _stamp(records: list[models.Model]) -> str:
 # --- The view ----------------------------------------------------------------------
 
 
-def _merge_view(request, pk: int, page: MergePage):
+def merge_view(request, pk: int, page: MergePage):
+    """The whole merge on one URL, for the model of `page` (a module's view calls this)."""
     model = page.spec.model
     primary = get_editable_or_404(model.objects.select_related(*page.spec.display_related()), request.user, pk=pk)
     data = request.POST if request.method == "POST" else request.GET

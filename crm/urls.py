@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path, reverse_lazy
 from django.views.generic import RedirectView
 
-from crm import handover_views, lookup_views, merge_views, token_views, views
+from crm import handover_views, lookup_views, token_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -57,11 +57,9 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("", include("activities.urls")),
     path("handover/", handover_views.handover_page, name="handover"),
-    path("contacts/<int:pk>/merge/", merge_views.contact_merge, name="contact_merge"),
-    path("accounts/<int:pk>/merge/", merge_views.account_merge, name="account_merge"),
     path("search/", lookup_views.search_view, name="search"),
-    path("autocomplete/accounts/", lookup_views.autocomplete_accounts, name="autocomplete_accounts"),
-    path("autocomplete/contacts/", lookup_views.autocomplete_contacts, name="autocomplete_contacts"),
+    path("", include("accounts.lookup_urls")),
+    path("", include("contacts.lookup_urls")),
     path("autocomplete/phone/", lookup_views.lookup_phone, name="lookup_phone"),
     path("duplicates/", lookup_views.duplicates_check, name="duplicates_check"),
     path("views/save/", lookup_views.saved_view_save, name="saved_view_save"),

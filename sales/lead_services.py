@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.duplicates import account_duplicates
 from accounts.models import Account
+from contacts.duplicates import contact_duplicates
 from contacts.models import Contact
 from crm import duplicates, hooks
 from crm.models import Notification, NotificationKind, Role, Territory, User
@@ -272,11 +274,10 @@ def lead_duplicates(*, user, first_name: str = "", last_name: str = "", company:
                                         owner=str(lead.owner or _("nobody (in a queue)")), reasons=reasons,
                                         url=lead.get_absolute_url() if visible else ""))
     full_name = " ".join(part for part in (first_name, last_name) if part)
-    matches += duplicates.contact_duplicates(user=user, full_name=full_name if first_name else "",
-                                             emails=[email] if email else [],
-                                             phones=[phone_e164] if phone_e164 else [])
+    matches += contact_duplicates(user=user, full_name=full_name if first_name else "",
+                                 emails=[email] if email else [], phones=[phone_e164] if phone_e164 else [])
     if company or email or phone_e164:
-        matches += duplicates.account_duplicates(user=user, name=company, phone_e164=phone_e164, email=email)
+        matches += account_duplicates(user=user, name=company, phone_e164=phone_e164, email=email)
     return matches
 
 

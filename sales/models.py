@@ -518,6 +518,9 @@ class Quote(OwnedModel, DocumentTotals):
             models.Index(fields=["-created_at", "-id"], name="quote_created_idx",
                          condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["status", "valid_until"], name="quote_status_valid_idx"),
+            # Global search by the beginning of a number (LIKE 'Q-2026-00%') under any collation;
+            # orders and invoices have Django's own "_like" index on their unique number.
+            models.Index(fields=["number"], name="quote_number_prefix_idx", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self):

@@ -59,12 +59,15 @@
               var button = document.createElement("button");
               button.type = "button";
               button.className = "btn btn-sm btn-outline-primary me-1 mt-1 caller-hit";
-              button.textContent = [hit.contact_text, hit.account_text].filter(Boolean).join(" · ");
+              button.textContent = hit.text || [hit.contact_text, hit.account_text].filter(Boolean).join(" · ");
               button.addEventListener("click", function () {
                 choose(document.getElementById("id_account"), hit.account, hit.account_text);
                 choose(document.getElementById("id_contact"), hit.contact, hit.contact_text);
+                // A lead is a hidden field of the call form: the call is then about that lead.
+                var lead = document.getElementById("id_lead");
+                if (lead && hit.lead) { lead.value = hit.lead; }
                 var subject = document.getElementById("id_subject");
-                if (subject && !subject.value) { subject.value = (input.dataset.subjectPrefix || "Call:") + " " + (hit.contact_text || hit.account_text); }
+                if (subject && !subject.value) { subject.value = (input.dataset.subjectPrefix || "Call:") + " " + (hit.contact_text || hit.account_text || hit.lead_text); }
               });
               results.appendChild(button);
             });

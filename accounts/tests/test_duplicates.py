@@ -1,8 +1,8 @@
 from django.urls import reverse
 
+from accounts.duplicates import account_duplicates
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
-from crm.duplicates import account_duplicates
 
 
 def test_account_matches_by_tax_number_phone_and_similar_name(owner, outsider):

@@ -1,4 +1,5 @@
-"""Merging duplicate contacts and accounts: the service (crm/merge.py) and the pages (crm/merge_views.py)."""
+"""Merging duplicate contacts and accounts: the engine (crm/merge.py), the services (contacts/merge.py,
+accounts/merge.py) and the pages (crm/merge_views.py, and each module's merge_views.py)."""
 
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -11,14 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.merge import accounts_merge
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory
 from activities.models import Activity, ActivityKind
+from contacts.merge import contacts_merge
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from crm import merge
 from crm.history import history_for
-from crm.merge import MergeError, accounts_merge, contacts_merge
+from crm.merge import MergeError
 
 
 def activity(*, owner, subject="Call", kind=ActivityKind.CALL, **links) -> Activity:
@@ -31,7 +34,7 @@ def contact(owner, first="Maria", last="Keller", **fields) -> Contact:
 
 
 def compare_url(primary, *others) -> str:
-    return reverse("contact_merge", args=[primary.pk]) + "?ids=" + ",".join(str(o.pk) for o in others)
+    return reverse("contacts:merge", args=[primary.pk]) + "?ids=" + ",".join(str(o.pk) for o in others)
 
 
 def fresh(obj):
@@ -318,7 +321,7 @@ def _post(client, primary, *others, **choices):
 
 
 def _url_name(record) -> str:
-    return "account_merge" if isinstance(record, Account) else "contact_merge"
+    return "accounts:merge" if isinstance(record, Account) else "contacts:merge"
 
 
 def test_merge_through_the_page_and_the_merged_record_is_gone(client, owner):
@@ -345,7 +348,7 @@ def test_an_outsiders_record_answers_404_and_nothing_changes(client, owner, outs
     client.force_login(owner)
     assert client.get(compare_url(primary, theirs)).status_code == 404
     assert _post(client, primary, theirs).status_code == 404
-    assert client.get(reverse("contact_merge", args=[theirs.pk])).status_code == 404
+    assert client.get(reverse("contacts:merge", args=[theirs.pk])).status_code == 404
     assert fresh(theirs).deleted_at is None
 
 
@@ -355,16 +358,16 @@ def test_missing_malformed_or_deleted_ids_answer_404(client, owner, bad_id):
     if bad_id == "deleted":
         bad_id = str(contact(owner, deleted_at=timezone.now()).pk)
     client.force_login(owner)
-    assert client.get(reverse("contact_merge", args=[primary.pk]) + f"?ids={bad_id}").status_code == 404
+    assert client.get(reverse("contacts:merge", args=[primary.pk]) + f"?ids={bad_id}").status_code == 404
 
 
 def test_an_executive_may_read_but_not_merge(client, owner, executive):
     primary, other = contact(owner), contact(owner)
     client.force_login(executive)
-    assert client.get(reverse("contact_merge", args=[primary.pk])).status_code == 403
-    assert client.post(reverse("contact_merge", args=[primary.pk]), {"ids": other.pk}).status_code == 403
+    assert client.get(reverse("contacts:merge", args=[primary.pk])).status_code == 403
+    assert client.post(reverse("contacts:merge", args=[primary.pk]), {"ids": other.pk}).status_code == 403
     account = AccountFactory(owner=owner)
-    assert client.get(reverse("account_merge", args=[account.pk])).status_code == 403
+    assert client.get(reverse("accounts:merge", args=[account.pk])).status_code == 403
     assert fresh(other).deleted_at is None
 
 
@@ -394,7 +397,7 @@ def test_merging_with_itself_or_nothing_gives_a_message(client, owner):
     client.force_login(owner)
     response = client.get(compare_url(primary, primary))
     assert response.status_code == 200 and "cannot be merged with itself" in response.content.decode()
-    response = client.get(reverse("contact_merge", args=[primary.pk]) + "?ids=")
+    response = client.get(reverse("contacts:merge", args=[primary.pk]) + "?ids=")
     assert "Choose at least one record" in response.content.decode()
     with pytest.raises(MergeError):
         contacts_merge(primary=primary, others=[], choices={}, actor=owner)
@@ -419,7 +422,7 @@ def test_a_record_changed_meanwhile_asks_to_check_again(client, owner):
     client.force_login(owner)
     stamp = _stamp(primary, other)
     Contact.objects.filter(pk=other.pk).update(title="CFO", updated_at=timezone.now() + timedelta(seconds=1))
-    response = client.post(reverse("contact_merge", args=[primary.pk]), {
+    response = client.post(reverse("contacts:merge", args=[primary.pk]), {
         "ids": other.pk, "stamp": stamp, f"choice_{merge.CONSENT}": primary.pk})
     assert response.status_code == 400 and "changed while you were comparing" in response.content.decode()
     assert fresh(other).deleted_at is None
@@ -430,7 +433,7 @@ def test_the_pick_page_offers_only_duplicates_the_user_may_edit(client, owner, o
     mine = contact(owner, first="Maria", last="Kellermann", phones=["+442079460001"])
     theirs = contact(outsider, first="Maria", last="Keller", phones=["+442079460001"])
     client.force_login(owner)
-    response = client.get(reverse("contact_merge", args=[primary.pk]))
+    response = client.get(reverse("contacts:merge", args=[primary.pk]))
     html = response.content.decode()
     assert response.status_code == 200
     assert f'id="candidate-{mine.pk}"' in html
@@ -449,7 +452,7 @@ def test_account_merge_page_compares_and_merges(client, owner):
     primary = AccountFactory(owner=owner, name="Keller AG", industry="")
     other = AccountFactory(owner=owner, name="Keller GmbH", industry="Retail")
     client.force_login(owner)
-    url = reverse("account_merge", args=[primary.pk]) + f"?ids={other.pk}"
+    url = reverse("accounts:merge", args=[primary.pk]) + f"?ids={other.pk}"
     html = client.get(url).content.decode()
     assert f'id="choice_industry_{other.pk}" value="{other.pk}" data-record="{other.pk}" checked' in html
     assert _post(client, primary, other, name=other.pk).status_code == 302
@@ -478,7 +481,7 @@ def test_account_compare_page_query_count_is_bounded(client, owner, django_asser
     primary = AccountFactory(owner=owner)
     others = [AccountFactory(owner=owner, parent=AccountFactory(owner=owner)) for _ in range(9)]
     client.force_login(owner)
-    url = reverse("account_merge", args=[primary.pk]) + "?ids=" + ",".join(str(o.pk) for o in others)
+    url = reverse("accounts:merge", args=[primary.pk]) + "?ids=" + ",".join(str(o.pk) for o in others)
     with django_assert_max_num_queries(18):  # one count per kind of related record (deals, quotes, orders…)
         assert client.get(url).status_code == 200
 
