@@ -20,10 +20,11 @@ pytestmark = pytest.mark.django_db
 def test_the_registry_has_the_core_events_with_labels():
     """Each module registers its own events in its AppConfig.ready(), so they come in app order."""
     names = [name for name, _label in events.choices()]
-    core = ["activity.created", "account.created", "account.updated", "account.deleted", "contact.created",
-            "contact.updated", "contact.deleted"]
+    core = ["account.created", "account.updated", "account.deleted", "contact.created", "contact.updated",
+            "contact.deleted", "activity.created"]
     assert [name for name in names if name in core] == core
     assert names.index("contact.deleted") < names.index("lead.created")  # sales comes after contacts
+    assert names.index("payment.recorded") < names.index("activity.created")  # activities after sales
     assert dict(events.choices())["contact.created"] == "Contact created (contact.created)"
 
 
