@@ -29,7 +29,7 @@ from django.views import View
 from crm import list_tools
 from crm.models import SavedView
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, Page, paginate
-from crm.visibility import assignable_owners, can_create
+from crm.visibility import assignable_owners, can_create, require_read
 
 PAGE_TEMPLATE = "components/list/page.html"
 CARD_PLACES = ("title", "sub", "amount", "status", "date", "owner")
@@ -162,7 +162,8 @@ class ListPage:
 
     # --- What a module overrides ---------------------------------------------------------
     def check(self) -> None:
-        """Raise (404, 403) when the user may not open this list at all."""
+        """Raise 404 when the user's role reads none of these rows (the same answer as a missing page)."""
+        require_read(self.user, self.model)
 
     def queryset(self) -> QuerySet:
         return self.model.objects.visible_to(self.user)

@@ -9,7 +9,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.models import Account
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
-from crm.visibility import managed_team_ids, require_read, with_visibility_flag
+from crm.visibility import managed_team_ids, with_visibility_flag
 from sales import lead_services, services
 from sales.billing_filters import InvoiceFilter, OrderFilter
 from sales.filters import OpportunityFilter
@@ -96,9 +96,6 @@ class OpportunityList(AccountChip, ListPage):
     create_label = _("New opportunity")
     actions_template = f"{CELLS}#deal_actions"
 
-    def check(self):
-        require_read(self.user, Opportunity)
-
     def queryset(self):
         return Opportunity.objects.visible_to(self.user).select_related("owner", "account", "stage", "pipeline")
 
@@ -154,9 +151,6 @@ class QuoteList(AccountChip, ListPage):
     create_label = _("New quote")
     actions_template = f"{CELLS}#quote_actions"
 
-    def check(self):
-        require_read(self.user, Quote)
-
     def queryset(self):
         return with_visibility_flag(Quote.objects.visible_to(self.user).select_related("account", "owner"),
                                     self.user, "account")
@@ -186,9 +180,6 @@ class OrderList(AccountChip, ListPage):
     empty_filtered_text = _("No order matches these filters.")
     actions_template = f"{CELLS}#order_actions"
     empty_action_template = f"{CELLS}#order_empty_action"
-
-    def check(self):
-        require_read(self.user, Order)
 
     def queryset(self):
         return Order.objects.visible_to(self.user).select_related("account", "owner")
@@ -351,9 +342,6 @@ class LeadList(ListPage):
     create_url_name = "sales:lead_create"
     create_label = _("New lead")
     actions_template = "sales/lead_list_cells.html#lead_actions"
-
-    def check(self):
-        require_read(self.user, Lead)
 
     def queryset(self):
         return Lead.objects.visible_to(self.user).select_related("owner")
