@@ -83,3 +83,28 @@ def test_every_sales_panel_is_registered_for_its_page():
     assert {"sales.panels.account_figures", "sales.panels.account_open_deals", "sales.panels.account_documents",
             "sales.panels.account_receivables_card"} <= account_panels
     assert "sales.panels.contact_deals" in {panel.key for panel in panels.registered("contacts.contact")}
+
+
+def test_my_day_shows_the_sellers_own_pipeline_and_overdue_invoices(client, owner, teammate, account):
+    pipeline = PipelineFactory()
+    OpportunityFactory(owner=owner, account=account, pipeline=pipeline, amount="1000.00")
+    OpportunityFactory(owner=teammate, account=account, pipeline=pipeline, amount="999999.00")  # not mine
+    invoice_for(owner, account=account, due_in_days=-3)
+    client.force_login(owner)
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="figure-my-pipeline"' in page and "1,000.00" in page and "999,999.00" not in page
+    assert 'id="figure-my-overdue-invoices"' in page
+
+
+def test_my_day_has_no_sales_figures_for_roles_without_sales_data(client, support_agent):
+    client.force_login(support_agent)
+    assert 'id="figure-my-pipeline"' not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("deals", [1, 15])
+def test_my_day_query_count_does_not_grow_with_deals(client, owner, account, deals, django_assert_max_num_queries):
+    OpportunityFactory.create_batch(deals, owner=owner, account=account, pipeline=PipelineFactory())
+    client.force_login(owner)
+    client.get(reverse("home"))
+    with django_assert_max_num_queries(15):
+        assert client.get(reverse("home")).status_code == 200
