@@ -32,13 +32,17 @@ def phone(value: str) -> str:
     return format_phone(value) if value else ""
 
 
-@register.simple_tag
-def list_cell(row, column):
-    """A plain list cell: the column's attribute of the row, escaped; dates in the reader's format."""
+@register.simple_tag(takes_context=True)
+def list_cell(context, row, bound):
+    """One list cell: the column's partial rendered with `row` in the context (no {% include %}:
+    it runs for every cell of the page), or the row's attribute, escaped; dates in the reader's format."""
     from django.template.defaultfilters import date as date_filter
 
     from crm.lists import resolve
 
+    if bound.partial is not None:
+        return bound.partial.render(context)
+    column = bound.column
     value = resolve(row, column.value)
     if value is None:
         return ""
