@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.db.models import Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -56,8 +55,11 @@ def account_group(account: Account, user) -> dict | None:
         "shared_with_team")
     by_id = {member.pk: member for member in members}
     rows = [(depth_of[pk], by_id[pk]) for pk, _depth, _parent in tree if pk in by_id]
-    totals = Account.objects.filter(pk__in=by_id).aggregate(revenue=Sum("annual_revenue"), employees=Sum("employees"))
-    totals["accounts"] = len(rows)
+    # Summed from the members already read (they are the visible ones): no second query.
+    revenues = [m.annual_revenue for m in by_id.values() if m.annual_revenue is not None]
+    headcounts = [m.employees for m in by_id.values() if m.employees is not None]
+    totals = {"revenue": sum(revenues) if revenues else None, "employees": sum(headcounts) if headcounts else None,
+              "accounts": len(rows)}
     # Other modules' figures for the group ("12 contacts"), within what the user sees.
     figures = [figure for answer in hooks.collect(hooks.ACCOUNT_GROUP_FIGURES, account_ids=list(by_id), user=user)
                for figure in answer]

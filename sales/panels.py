@@ -3,10 +3,10 @@ figures, open deals, latest quotes, orders and invoices, and receivables; on the
 deals the person takes part in. Each panel is one query through `visible_to` (rows and the total
 count together, by a window count) and links to the list filtered the same way."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Sum, Value, When, Window
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,18 +28,32 @@ def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
     return rows, (rows[0].panel_total if rows else 0)
 
 
+def _account_deals(request, account, page) -> tuple[list, datetime]:
+    """The account's deals the user may see, open ones first (soonest to close), with the account's
+    figures as window aggregates over all of them: one query serves the figures and the deals panel."""
+    if "sales.account_deals" not in page:
+        since = timezone.now() - WON_WINDOW
+        is_open, won_recently = Q(stage__kind=StageKind.OPEN), Q(stage__kind=StageKind.WON, closed_at__gte=since)
+        deals = (Opportunity.objects.visible_to(request.user).filter(account=account)
+                 .select_related("stage", "owner")
+                 .annotate(open_first=Case(When(is_open, then=0), default=1),
+                           open_count=Window(Count("id", filter=is_open)),
+                           open_total=Window(Sum("amount_base", filter=is_open)),
+                           won_count=Window(Count("id", filter=won_recently)),
+                           won_total=Window(Sum("amount_base", filter=won_recently)))
+                 .order_by("open_first", "expected_close_date", "id")[:ROWS])
+        page["sales.account_deals"] = (list(deals), since)
+    return page["sales.account_deals"]
+
+
 @panels.register("accounts.account", slot=panels.FIGURES, order=20)
 def account_figures(request, account, page):
     """Open pipeline and won in the last 12 months, in the default currency (amount_base)."""
     if not _sees_sales(request.user):
         return None
-    since = timezone.now() - WON_WINDOW
-    figures = Opportunity.objects.visible_to(request.user).filter(account=account).aggregate(
-        open_count=Count("id", filter=Q(stage__kind=StageKind.OPEN)),
-        open_total=Sum("amount_base", filter=Q(stage__kind=StageKind.OPEN)),
-        won_count=Count("id", filter=Q(stage__kind=StageKind.WON, closed_at__gte=since)),
-        won_total=Sum("amount_base", filter=Q(stage__kind=StageKind.WON, closed_at__gte=since)),
-    )
+    deals, since = _account_deals(request, account, page)
+    first = deals[0] if deals else None
+    figures = {name: getattr(first, name, 0) or 0 for name in ("open_count", "open_total", "won_count", "won_total")}
     list_url = reverse("sales:opportunity_list")
     return panels.Rendered("sales/panels/account_figures.html", {
         **figures, "currency": settings.DEFAULT_CURRENCY,
@@ -52,11 +66,10 @@ def account_figures(request, account, page):
 def account_open_deals(request, account, page):
     if not _sees_sales(request.user):
         return None
-    deals, total = _rows_and_total(
-        Opportunity.objects.visible_to(request.user).open().filter(account=account)
-        .select_related("stage", "owner").order_by("expected_close_date", "id"))
+    deals, _since = _account_deals(request, account, page)
+    open_deals = [deal for deal in deals if deal.stage.kind == StageKind.OPEN]
     return panels.Rendered("sales/panels/deals.html", {
-        "deals": deals, "total": total, "panel_id": "account-deals",
+        "deals": open_deals, "total": deals[0].open_count if deals else 0, "panel_id": "account-deals",
         "list_url": f"{reverse('sales:opportunity_list')}?account={account.pk}&status=open",
         "new_url": f"{reverse('sales:opportunity_create')}?account={account.pk}",
         "today": timezone.localdate(),
