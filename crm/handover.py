@@ -5,8 +5,9 @@ stays, the new owner gets them (and their team) at once. Only rows the actor may
 move; the whole move is one transaction, one HandOver row and one audit context.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pghistory
 from django.db import transaction
@@ -30,8 +31,8 @@ class Kind:
     key: str
     label: str | Promise
     order: int
-    rows: Callable[[User, User], QuerySet]
-    move: Callable[[QuerySet, User, User], int] | None = None
+    rows: Callable[[User, User], QuerySet[Any]]
+    move: Callable[[QuerySet[Any], User, User], int] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -46,24 +47,24 @@ def kinds() -> list[Kind]:
     return sorted(KINDS.values(), key=lambda kind: (kind.order, kind.key))
 
 
-def give_to(rows: QuerySet, from_user: User, to_user: User) -> int:
+def give_to(rows: QuerySet[Any], from_user: User, to_user: User) -> int:
     return rows.update(owner=to_user, team=to_user.team, updated_at=timezone.now())
 
 
-def movable(*, actor: User, from_user: User) -> dict[str, QuerySet]:
+def movable(*, actor: User, from_user: User) -> dict[str, QuerySet[Any]]:
     return {kind.key: kind.rows(actor, from_user) for kind in kinds()}
 
 
 @dataclass
 class Preview:
-    sections: list[tuple[str, int, list]]  # (label, count, the first rows)
+    sections: list[tuple[str, int, list[Any]]]  # (label, count, the first rows)
 
     @property
     def total(self) -> int:
         return sum(count for _label, count, _rows in self.sections)
 
 
-def handover_preview(*, actor: User, from_user: User, kinds) -> Preview:
+def handover_preview(*, actor: User, from_user: User, kinds: Iterable[str]) -> Preview:
     sets = movable(actor=actor, from_user=from_user)
     return Preview(sections=[
         (str(KINDS[key].label), sets[key].count(), list(sets[key].order_by("-updated_at")[:PREVIEW_ROWS]))
@@ -76,13 +77,13 @@ def describe(counts: dict[str, int]) -> str:
 
 
 @transaction.atomic
-def handover_run(*, actor: User, from_user: User, to_user: User, kinds, note: str = "") -> HandOver:
+def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable[str], note: str = "") -> HandOver:
     if from_user.pk == to_user.pk:
         raise ValueError(_("Choose two different people."))
     if not to_user.is_active:
         raise ValueError(_("The new owner's account is deactivated."))
     sets = movable(actor=actor, from_user=from_user)
-    counts = {}
+    counts: dict[str, int] = {}
     with pghistory.context(handover=True, from_user=from_user.pk, to_user=to_user.pk):
         for key in kinds:
             move = KINDS[key].move or give_to

@@ -12,8 +12,10 @@ Terms shorter than MIN_LENGTH answer with a hint instead of a slow query.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Model, Q, QuerySet
@@ -88,15 +90,15 @@ class SearchProvider:
     matches_phone: bool = False  # `caller_hits` answers the caller lookup
     caller_order: int = 100  # the caller lookup's order: people before companies
 
-    def search(self, user, query: Query, limit: int) -> list[Hit]:
+    def search(self, user: Any, query: Query, limit: int) -> list[Hit]:
         """At most `limit` rows the user may see, best first; one query at most."""
         raise NotImplementedError
 
-    def typo_search(self, user, query: Query, limit: int) -> list[Hit]:
+    def typo_search(self, user: Any, query: Query, limit: int) -> list[Hit]:
         """Runs only when no provider found anything: the similarity (typo) search."""
         return []
 
-    def caller_hits(self, user, e164: str, limit: int) -> list[CallerHit]:
+    def caller_hits(self, user: Any, e164: str, limit: int) -> list[CallerHit]:
         return []
 
 
@@ -136,10 +138,11 @@ class SearchResults:
 
     def records(self, key: str) -> list[Model]:
         """The rows one provider found (for tests and callers)."""
-        return [hit.record for group in self.groups if group.key == key for hit in group.hits]
+        return [hit.record for group in self.groups if group.key == key for hit in group.hits
+                if hit.record is not None]
 
 
-def search(user, raw: str, per_group: int = PER_GROUP) -> SearchResults:
+def search(user: Any, raw: str, per_group: int = PER_GROUP) -> SearchResults:
     query = Query.parse(raw)
     if len(query.text) < MIN_LENGTH:
         return SearchResults(query=query.text, too_short=True)
@@ -152,7 +155,7 @@ def search(user, raw: str, per_group: int = PER_GROUP) -> SearchResults:
         for provider, hits in found if hits])
 
 
-def caller_lookup(user, e164: str, per_provider: int = 10) -> list[CallerHit]:
+def caller_lookup(user: Any, e164: str, per_provider: int = 10) -> list[CallerHit]:
     """Who has this number: every provider that can match a phone, in provider order."""
     matching = sorted((provider for provider in providers() if provider.matches_phone),
                       key=lambda provider: provider.caller_order)
@@ -162,8 +165,8 @@ def caller_lookup(user, e164: str, per_provider: int = 10) -> list[CallerHit]:
 # --- Helpers for providers ---------------------------------------------------------
 
 
-def ranked(queryset: QuerySet, fields: str | tuple[str, ...], text: str, condition: Q, limit: int,
-           tie_break) -> list:
+def ranked(queryset: QuerySet[Any], fields: str | tuple[str, ...], text: str, condition: Q, limit: int,
+           tie_break: Sequence[str]) -> list[Any]:
     """Best matches first, from a bounded set of candidates: a common term ("Smith") may match
     70,000 rows, so only the first CANDIDATES found through the trigram index are ranked by
     similarity (the best of `fields`). One query: the candidates are a subquery."""
@@ -174,6 +177,6 @@ def ranked(queryset: QuerySet, fields: str | tuple[str, ...], text: str, conditi
     return list(queryset.filter(pk__in=candidates).annotate(rank=rank).order_by("-rank", *tie_break)[:limit])
 
 
-def joined(*parts) -> str:
+def joined(*parts: object) -> str:
     """A subtitle from its non-empty parts: "London · +44 20 7946 0001 · Olivia"."""
     return " · ".join(str(part) for part in parts if part not in (None, ""))
