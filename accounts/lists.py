@@ -7,7 +7,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 from accounts import services
 from accounts.filters import AccountFilter
 from accounts.models import Account
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 
 
 def assign(request, accounts):
@@ -43,14 +43,8 @@ class AccountList(ListPage):
         Column(_("Owner"), value="owner", card="owner"),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
-    sorts = {
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "type": ("type", "name", "id"),
-        "-type": ("-type", "name", "id"),
-        "updated": ("updated_at", "id"),
-        "-updated": ("-updated_at", "-id"),
-    }
+    sorts = {**both_ways(name=("name",), updated=("updated_at",)),
+             "type": ("type", "name", "id"), "-type": ("-type", "name", "id")}
     default_sort = "name"
     primary_filters = ("q", "scope", "type")
     bulk_actions = (

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from crm.lists import Column, ListPage
+from crm.lists import Column, ListPage, both_ways
 from crm.visibility import with_visibility_flag
 
 
@@ -22,12 +22,7 @@ class ContactList(ListPage):
         Column(_("Owner"), value="owner", card="owner"),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
-    sorts = {
-        "name": ("last_name", "first_name", "id"),
-        "-name": ("-last_name", "-first_name", "-id"),
-        "updated": ("updated_at", "id"),
-        "-updated": ("-updated_at", "-id"),
-    }
+    sorts = both_ways(name=("last_name", "first_name"), updated=("updated_at",))
     default_sort = "name"
     primary_filters = ("q", "mine", "email_opt_in")
     export_target = "contacts.contact"

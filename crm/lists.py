@@ -110,6 +110,16 @@ class Chip:
     remove_url: str
 
 
+def both_ways(**keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Ascending and descending sorts ending in the pk: both_ways(name=("last_name", "first_name"))
+    gives "name" → (last_name, first_name, id) and "-name" → (-last_name, -first_name, -id)."""
+    sorts: dict[str, tuple[str, ...]] = {}
+    for key, fields in keys.items():
+        sorts[key] = (*fields, "id")
+        sorts[f"-{key}"] = (*(f"-{name}" for name in fields), "-id")
+    return sorts
+
+
 def resolve(row, path: str):
     value = row
     for part in path.split("."):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.models import Account
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import managed_team_ids, with_visibility_flag
 from sales import lead_services, services
 from sales.billing_filters import InvoiceFilter, OrderFilter
@@ -59,16 +59,7 @@ class OpportunityList(AccountChip, ListPage):
         Column(_("Close date"), value="expected_close_date", format="date", sort="close", card="date", nowrap=True),
         Column(_("Owner"), value="owner", card="owner"),
     )
-    sorts = {
-        "close": ("expected_close_date", "id"),
-        "-close": ("-expected_close_date", "-id"),
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "amount": ("amount", "id"),
-        "-amount": ("-amount", "-id"),
-        "updated": ("updated_at", "id"),
-        "-updated": ("-updated_at", "-id"),
-    }
+    sorts = both_ways(close=("expected_close_date",), name=("name",), amount=("amount",), updated=("updated_at",))
     default_sort = "close"
     primary_filters = ("q", "status", "scope")
     bulk_actions = (BulkAction("assign", _("Assign to…"), assign_opportunities, needs="owner"),)
@@ -238,12 +229,8 @@ class ProductList(ListPage):
                nowrap=True),
         Column(_("Tax, %"), template=f"{CELLS}#product_tax", numeric=True),
     )
-    sorts = {
-        "name": ("name", "id"), "-name": ("-name", "-id"),
-        "sku": ("sku", "id"), "-sku": ("-sku", "-id"),
-        "family": ("family", "name", "id"), "-family": ("-family", "name", "id"),
-        "price": ("default_price", "id"), "-price": ("-default_price", "-id"),
-    }
+    sorts = {**both_ways(name=("name",), sku=("sku",), price=("default_price",)),
+             "family": ("family", "name", "id"), "-family": ("-family", "name", "id")}
     default_sort = "name"
     primary_filters = ("q", "family", "status")
     export_target = "sales.product"
@@ -302,18 +289,9 @@ class LeadList(ListPage):
         Column(_("Owner"), template="sales/lead_list_cells.html#lead_owner", card="owner"),
         Column(_("Created"), value="created_at", format="date", sort="created", card="date", nowrap=True),
     )
-    sorts = {
-        "created": ("created_at", "id"),
-        "-created": ("-created_at", "-id"),
-        "name": ("last_name", "first_name", "id"),
-        "-name": ("-last_name", "-first_name", "-id"),
-        "company": ("company", "id"),
-        "-company": ("-company", "-id"),
-        "status": ("status", "-created_at", "-id"),
-        "-status": ("-status", "-created_at", "-id"),
-        "updated": ("updated_at", "id"),
-        "-updated": ("-updated_at", "-id"),
-    }
+    sorts = {**both_ways(created=("created_at",), name=("last_name", "first_name"), company=("company",),
+                         updated=("updated_at",)),
+             "status": ("status", "-created_at", "-id"), "-status": ("-status", "-created_at", "-id")}
     default_sort = "-created"
     primary_filters = ("q", "status", "owner")
     bulk_actions = (
