@@ -16,9 +16,10 @@ from webhooks.services import emit
 
 def _check_links(activity: Activity) -> None:
     """A contact of another account cannot be logged against this account."""
-    if activity.contact_id and activity.account_id is None:
-        activity.account_id = activity.contact.account_id
-    if activity.contact_id and activity.contact.account_id and activity.account_id != activity.contact.account_id:
+    contact = activity.contact if activity.contact_id else None
+    if contact is not None and activity.account_id is None:
+        activity.account_id = contact.account_id
+    if contact is not None and contact.account_id and activity.account_id != contact.account_id:
         from django.core.exceptions import ValidationError
 
         raise ValidationError({"contact": _("This contact belongs to another account.")})

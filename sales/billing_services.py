@@ -186,7 +186,7 @@ def _money(value, currency: str) -> Decimal:
         raise ValidationError({"amount": _("The amount must be more than zero.")})
     if round_money(amount, currency) != amount:
         raise ValidationError({"amount": _("%(currency)s amounts have at most %(places)s decimal places.") % {
-            "currency": currency, "places": -round_money(Decimal(1), currency).as_tuple().exponent}})
+            "currency": currency, "places": -int(round_money(Decimal(1), currency).as_tuple().exponent)}})
     return amount
 
 

@@ -1,6 +1,7 @@
 """Writes on leads: create, edit, status changes, assignment and distribution by rules,
 conversion into an account, a contact and an opportunity; and the duplicate check at entry."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,9 +20,10 @@ from accounts.models import Account
 from contacts.duplicates import contact_duplicates
 from contacts.models import Contact
 from crm import duplicates, hooks
-from crm.models import Notification, NotificationKind, Role, Territory, User
+from crm.models import Notification, NotificationKind, Territory, User
 from crm.phones import normalize_phone
-from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
+from crm.roles import Role
+from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Stage
 from webhooks.services import emit
 
 CONVERTIBLE = (LeadStatus.WORKING, LeadStatus.QUALIFIED)
@@ -72,7 +74,7 @@ def lead_update(*, lead: Lead, actor: User, **fields) -> Lead:
     _check_status(lead)
     lead.full_clean()
     lead.save()
-    if lead.owner_id and lead.owner_id != stored.owner_id and lead.owner_id != actor.pk:
+    if lead.owner is not None and lead.owner_id != stored.owner_id and lead.owner_id != actor.pk:
         _notify(lead.owner, actor, [lead])
     emit("lead.updated", lead, actor=actor)
     return lead
@@ -128,7 +130,7 @@ def leads_assign(*, actor: User, leads, owner: User) -> int:
     return count
 
 
-def territory_subtree(root_id: int, parents: dict[int, int | None]) -> set[int]:
+def territory_subtree(root_id: int, parents: Mapping[int, int | None]) -> set[int]:
     """A territory and all its sub-territories, from {id: parent_id} of every territory."""
     children: dict[int | None, list[int]] = {}
     for pk, parent in parents.items():
@@ -287,7 +289,7 @@ def lead_duplicates(*, user, first_name: str = "", last_name: str = "", company:
 @dataclass
 class OpportunityPlan:
     name: str
-    stage: object  # sales.Stage (its pipeline is the opportunity's)
+    stage: Stage  # its pipeline is the opportunity's
     amount: Decimal
     currency: str
     expected_close_date: date
@@ -317,10 +319,11 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
 
     current = Lead.objects.select_for_update().get(pk=lead.pk)  # two clicks at once convert once
     _refuse_conversion(current)
-    if contact is not None and account is None:
-        raise ValidationError({"contact": _("Choose the account of this contact.")})
-    if contact is not None and contact.account_id != account.pk:
-        raise ValidationError({"contact": _("This contact belongs to another account.")})
+    if contact is not None:
+        if account is None:
+            raise ValidationError({"contact": _("Choose the account of this contact.")})
+        if contact.account_id != account.pk:
+            raise ValidationError({"contact": _("This contact belongs to another account.")})
     owner = lead.owner if lead.owner and lead.owner.is_active else actor
     with pghistory.context(reason="lead conversion", lead=lead.pk):
         if account is None:

@@ -29,7 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import hooks, scheduler
-from crm.models import Notification, NotificationKind, Role, User
+from crm.models import Notification, NotificationKind, User
+from crm.roles import Role
 from sales.models import (
     ApprovalStatus,
     CompanyProfile,
@@ -124,7 +125,8 @@ def _check_currency(currency: str) -> None:
 
 
 def _check_contact(quote: Quote) -> None:
-    if quote.contact_id and quote.contact.account_id != quote.account_id:
+    contact = quote.contact if quote.contact_id else None
+    if contact is not None and contact.account_id != quote.account_id:
         raise ValidationError({"contact": _("This contact belongs to another account.")})
 
 
@@ -336,8 +338,8 @@ def can_decide(user: User, approval: DiscountApproval) -> bool:
     if user.is_admin:
         return True
     quote = approval.quote
-    return (approval.approver_id == user.pk and quote.team_id is not None
-            and quote.team.manager_id == user.pk)
+    team = quote.team if quote.team_id is not None else None
+    return approval.approver_id == user.pk and team is not None and team.manager_id == user.pk
 
 
 def pending_approvals_for(user: User):

@@ -172,7 +172,7 @@ def opportunity_move(*, opportunity: Opportunity, stage: Stage, actor: User, exp
                      lost_reason: str = "", lost_note: str = "") -> Opportunity:
     """A card dragged to another column. Two people moving the same card at once: the second
     move names the version it saw, finds a newer one and is refused (StaleWrite)."""
-    fields = {"stage": stage}
+    fields: dict[str, object] = {"stage": stage}
     if stage.kind == StageKind.LOST:
         fields.update(lost_reason=lost_reason, lost_note=lost_note)
     return opportunity_update(opportunity=opportunity, actor=actor, expected_version=expected_version, **fields)
