@@ -2,7 +2,10 @@ import time
 import zoneinfo
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import timezone, translation
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 
 class IdleSessionMiddleware:
@@ -44,3 +47,32 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character cannot be stored in PostgreSQL text, so a query parameter or form field
+    holding one would end in a database error (a 500). Such a request is refused up front with a
+    clear 400, before any view runs: nothing is read or changed. (JSON bodies are checked by the
+    API's parser.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_nul(request.GET) or (request.method == "POST" and _form_has_nul(request)):
+            message = _("The request contains a NUL character (code 0), which cannot be stored. "
+                        "Remove it and try again.")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": str(message)}, status=400)
+            return HttpResponseBadRequest(format_html("<!doctype html><title>400</title><p>{}</p>", message))
+        return self.get_response(request)
+
+
+def _has_nul(query) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in query.lists())
+
+
+def _form_has_nul(request) -> bool:
+    # Only small url-encoded forms: parsing a multipart body here would read a whole upload
+    # before the view could refuse it by its declared size.
+    return request.content_type == "application/x-www-form-urlencoded" and _has_nul(request.POST)

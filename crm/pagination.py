@@ -6,6 +6,7 @@ The total is exact up to COUNT_LIMIT and shown as "10,000+" beyond.
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import BooleanField, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -58,7 +59,10 @@ def bounded_matches[M: Model](queryset: QuerySet[M], condition: Q) -> QuerySet[M
     the person narrows the search. The ids are fetched once (an InitPlan) and looked up by
     primary key, so the planner cannot turn it into a join against the whole table."""
     matching = queryset.filter(condition).order_by().values("pk")[: TEXT_MATCH_LIMIT + 1]
-    sql, params = matching.query.sql_with_params()
+    try:
+        sql, params = matching.query.sql_with_params()
+    except EmptyResultSet:  # a role that reads none of these rows: nothing can match
+        return queryset.none()
     table = queryset.model._meta.db_table
     return queryset.filter(RawSQL(f'"{table}"."id" = ANY(ARRAY({sql}))', params,  # noqa: S611 - compiled ORM SQL
                                   output_field=BooleanField()))

@@ -32,18 +32,26 @@ def job_list(request):
     return render(request, "imports/job_list.html", {"page": page, "importers": importers_for(request.user)})
 
 
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def upload(request):
     importers = importers_for(request.user)
     if not importers:
         raise Http404
     initial = {"target": request.GET.get("target")} if request.GET.get("target") else None
+    # Refuse an oversized upload from its declared length, before anything reads the body.
+    if request.method == "POST" and _declared_length(request) > reader.MAX_UPLOAD_BYTES + 1024 * 1024:
+        return render(request, "imports/upload.html", {
+            "form": UploadForm(importers=importers, initial=initial),
+            "refusal": _("The file is larger than 50 MB. Split it into smaller files and import them one by one."),
+        }, status=413)
     form = UploadForm(request.POST or None, request.FILES or None, importers=importers, initial=initial)
     if request.method == "POST":
-        # Refuse an oversized upload from its declared length, before reading the body.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > reader.MAX_UPLOAD_BYTES + 1024 * 1024:
-            form = UploadForm(importers=importers)
-            form.add_error(None, _("The file is larger than 50 MB."))
-            return render(request, "imports/upload.html", {"form": form}, status=413)
         if form.is_valid():
             try:
                 job = services.job_create(user=request.user, target=form.cleaned_data["target"],
