@@ -64,13 +64,18 @@ def fire_due_reminders(now: datetime) -> int:
     ).order_by("fire_at")[:BATCH]
     fired = 0
     for reminder in due:
-        claimed = Reminder.objects.filter(
-            pk=reminder.pk, status=reminder.status, claimed_at=reminder.claimed_at
-        ).update(status=ReminderStatus.SENDING, claimed_at=now)
-        if claimed:
+        if reminder_claim(reminder, now):
             reminder_fire(reminder_id=reminder.pk, claimed_at=now)
             fired += 1
     return fired
+
+
+def reminder_claim(reminder: Reminder, now: datetime) -> bool:
+    """Compare-and-set: the claim succeeds only if the row is still as this tick read it, so of
+    two ticks that read the same due reminder exactly one fires it."""
+    return bool(Reminder.objects.filter(
+        pk=reminder.pk, status=reminder.status, claimed_at=reminder.claimed_at
+    ).update(status=ReminderStatus.SENDING, claimed_at=now))
 
 
 def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:

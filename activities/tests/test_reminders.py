@@ -204,3 +204,21 @@ def test_meeting_moved_while_its_reminder_fires_is_reminded_again(owner, monkeyp
     scheduler.tick()
     reminder = Reminder.objects.get(activity=activity)
     assert reminder.status == ReminderStatus.PENDING  # re-armed for the new time, not lost
+
+
+@pytest.mark.django_db
+def test_of_two_ticks_that_read_the_same_due_reminder_only_one_claims_it(owner, monkeypatch):
+    """The claim itself, not its outcome: the notification key and the e-mail claim would hide a
+    double claim, so this watches the compare-and-set directly."""
+    meeting(owner, starts=timezone.now() + timedelta(minutes=5))
+    now = timezone.now()
+    first_read = Reminder.objects.get()
+    second_read = Reminder.objects.get()  # the other tick read the row at the same moment
+    assert reminders.reminder_claim(first_read, now) is True
+    assert reminders.reminder_claim(second_read, now) is False
+    # And the tick fires only what it claimed.
+    fired = []
+    monkeypatch.setattr(reminders, "reminder_fire", lambda **kwargs: fired.append(kwargs["reminder_id"]))
+    Reminder.objects.update(status=ReminderStatus.PENDING, claimed_at=None)
+    monkeypatch.setattr(reminders, "reminder_claim", lambda reminder, at: False)  # someone else was faster
+    assert reminders.fire_due_reminders(now) == 0 and fired == []

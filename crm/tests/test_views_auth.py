@@ -1,10 +1,12 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import PASSWORD
 
@@ -108,3 +110,14 @@ def test_deactivation_ends_sessions_at_once(client, admin_user, owner):
     assert not Session.objects.filter(session_key=rep_session_key).exists()
     assert rep_client.get(reverse("home")).status_code == 302
     assert rep_client.post(reverse("login"), {"username": owner.email, "password": PASSWORD}).status_code == 200
+
+
+def test_the_stored_session_ends_after_the_idle_time(client, owner):
+    """The row's own expiry, not the setting: a session kept longer (a year, say) fails here."""
+    client.force_login(owner)
+    client.get(reverse("home"))
+    expiry = Session.objects.get(session_key=client.session.session_key).expire_date
+    now = timezone.now()
+    assert now + timedelta(minutes=29) <= expiry <= now + timedelta(minutes=31)
+    Session.objects.filter(session_key=client.session.session_key).update(expire_date=now - timedelta(seconds=1))
+    assert client.get(reverse("home")).status_code == 302  # idled out: back to sign-in

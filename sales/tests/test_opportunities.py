@@ -122,3 +122,14 @@ def test_document_numbers_are_gap_free_per_year():
     second = services.next_number("quote", "Q", on=datetime.date(2026, 4, 1))
     next_year = services.next_number("quote", "Q", on=datetime.date(2027, 1, 2))
     assert (first, second, next_year) == ("Q-2026-0001", "Q-2026-0002", "Q-2027-0001")
+
+
+@pytest.mark.parametrize(("amount", "probability", "currency", "weighted"), [
+    ("10000.00", 25, "EUR", "2500.00"),
+    ("333.33", 33, "RUB", "110.00"),  # 109.9989 rounded to the kopeck
+    ("1000", 0, "UAH", "0.00"),
+    ("125000", 100, "JPY", "125000"),
+])
+def test_the_weighted_amount_is_the_amount_times_the_probability(amount, probability, currency, weighted):
+    deal = Opportunity(amount=Decimal(amount), probability=probability, currency=currency)
+    assert deal.weighted_amount == Decimal(weighted)
