@@ -4,12 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
-from imports import services
+from imports import reader, services
 from imports.models import ImportJob, ImportRow, ImportStatus
 
 pytestmark = [pytest.mark.django_db]
@@ -187,3 +188,14 @@ def test_undo_never_touches_records_the_actor_may_no_longer_edit(owner, outsider
     report = services.job_undo(job=job, actor=owner)
     assert Contact.objects.get(pk=moved.pk).deleted_at is None
     assert report["not_undone"] == 1
+
+
+def test_an_import_upload_over_the_limit_is_refused_with_a_message(client, owner):
+    """The declared length is checked before the body is read; the unbound form used to raise
+    AttributeError when the refusal was added to it."""
+    client.force_login(owner)
+    upload = SimpleUploadedFile("big.csv", b"name\nAcme\n", content_type="text/csv")
+    response = client.post(reverse("imports:upload"), {"target": "accounts.account", "file": upload},
+                           CONTENT_LENGTH=str(reader.MAX_UPLOAD_BYTES + 2 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "larger than 50 MB" in response.content.decode()
