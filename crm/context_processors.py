@@ -2,7 +2,8 @@ from functools import cache
 
 from django.apps import apps
 
-from crm.visibility import Scope, can_create, managed_team_ids, read_scope
+from crm.roles import Role
+from crm.visibility import can_create, can_read, managed_team_ids
 
 
 def navigation(request):
@@ -49,8 +50,8 @@ def _navigation_for(user) -> dict:
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
         "may_create": _PerModel(user, can_create),
-        "may_read": _PerModel(user, lambda u, model: read_scope(u, model) != Scope.NONE),
+        "may_read": _PerModel(user, can_read),
         "can_hand_over": sees_teams,
         # Managers, executives and admins read team- and company-wide figures (receivables, approvals).
-        "sees_team_figures": sees_teams or user.role == "executive",
+        "sees_team_figures": sees_teams or user.role == Role.EXECUTIVE,
     }

@@ -228,6 +228,11 @@ def can_edit(user: "User", obj: "OwnedModel") -> bool:
     return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=True))
 
 
+def can_read(user: "User", model: type[Model]) -> bool:
+    """Whether the user's role reads any rows of this model at all (menus, panels, pages)."""
+    return _scope(user, model, write=False) != Scope.NONE
+
+
 def can_create(user: "User", model: type[Model]) -> bool:
     return _scope(user, model, write=True) != Scope.NONE
 
@@ -297,7 +302,7 @@ def _prefixed(q: Q, field: str) -> Q:
 def require_read(user: "User", model: type[Model]) -> None:
     """Pages about a kind of record the user's role never sees (a support agent on the deals list)
     answer 404, like a hidden record: the same answer whether or not such records exist."""
-    if _scope(user, model, write=False) == Scope.NONE:
+    if not can_read(user, model):
         raise Http404
 
 

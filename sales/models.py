@@ -272,7 +272,7 @@ class CatalogueQuerySet(models.QuerySet):
         from crm import visibility
 
         rows = self.filter(deleted_at__isnull=True) if _has_deleted_at(self.model) else self
-        return rows if visibility.read_scope(user, self.model) != visibility.Scope.NONE else rows.none()
+        return rows if visibility.can_read(user, self.model) else rows.none()
 
     def editable_by(self, user: User) -> Self:
         from crm import visibility

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import panels
-from crm.visibility import Scope, read_scope
+from crm.visibility import can_read
 from sales.models import ContactRole, Invoice, Opportunity, OpportunityContactRole, Order, Quote, StageKind
 from sales.receivables import account_receivables
 
@@ -20,7 +20,7 @@ WON_WINDOW = timedelta(days=365)
 
 
 def _sees_sales(user) -> bool:
-    return read_scope(user, Opportunity) != Scope.NONE
+    return can_read(user, Opportunity)
 
 
 def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
@@ -113,7 +113,7 @@ def account_documents(request, account, page):
 
 @panels.register("accounts.account", slot=panels.SIDE, order=30)
 def account_receivables_card(request, account, page):
-    if read_scope(request.user, Invoice) == Scope.NONE:
+    if not can_read(request.user, Invoice):
         return None
     return panels.Rendered("sales/receivables_card.html", {
         "show": True, "account": account, "rows": account_receivables(request.user, account)})

@@ -23,12 +23,11 @@ from crm.list_tools import to_int
 from crm.models import CustomFieldTarget
 from crm.pagination import COUNT_LIMIT
 from crm.visibility import (
-    Scope,
     can_create,
     can_edit,
+    can_read,
     get_editable_or_404,
     get_visible_or_404,
-    read_scope,
     require_admin,
     require_create,
     require_read,
@@ -388,7 +387,7 @@ def section_sales(request):
     by_type = [{**row, "label": labels.get(row["type"], row["type"])} for row in _accounts_by(request.user, "type")]
     latest = Account.objects.visible_to(request.user).select_related("owner").order_by("-created_at")[:10]
     context = {"by_type": by_type, "latest": latest}
-    if read_scope(request.user, Opportunity) != Scope.NONE:
+    if can_read(request.user, Opportunity):
         context.update(sales_overview(request.user))
     return render(request, "sales/overview.html", context)
 

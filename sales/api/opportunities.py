@@ -12,7 +12,7 @@ from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import OwnedSerializer
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget, Territory
-from crm.visibility import Scope, read_scope
+from crm.visibility import can_read
 from sales import services
 from sales.filters import OpportunityFilter
 from sales.models import Opportunity, Pipeline, Stage, StageKind
@@ -136,7 +136,7 @@ class PipelineViewSet(viewsets.ReadOnlyModelViewSet):
     ordering = ("position", "name")
 
     def get_queryset(self):
-        if read_scope(self.request.user, Opportunity) == Scope.NONE:
+        if not can_read(self.request.user, Opportunity):
             return Pipeline.objects.none()
         return Pipeline.objects.prefetch_related("stages").order_by("position", "name")
 
