@@ -1,0 +1,108 @@
+"""/api/tickets/: tickets through the visibility policy (support: all; sales: its customers'),
+opened and changed through service.services; `/api/tickets/<id>/messages/` reads the public
+conversation and internal notes (staff only: the API is for staff tokens)."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import Account
+from contacts.models import Contact
+from crm.api.filters import ChangedFilters, IdFilter
+from crm.api.routes import register
+from crm.api.serializers import OwnedSerializer, TagsField
+from crm.api.views import OwnedViewSet, crud_docs
+from crm.models import User
+from service import services
+from service.filters import TicketFilter
+from service.forms import support_people
+from service.models import Queue, Ticket, TicketMessage
+
+
+class TicketSerializer(OwnedSerializer):
+    """A customer request with its SLA clock. `owner` is the assignee (null: waiting in its queue)."""
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.none(), required=False, allow_null=True,
+        help_text=_("Assignee (user id of a support agent); leave out to let the queue's rule decide."))
+    tags = TagsField()
+    account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none(), required=False, allow_null=True)
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none(), required=False, allow_null=True)
+    queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False, allow_null=True,
+                                               help_text=_("Leave out: the queue that takes the category."))
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id", "number", "subject", "description", "account", "contact", "channel", "category", "product",
+            "priority", "status", "queue", "sla_policy", "sla_state", "first_response_due", "resolution_due",
+            "first_responded_at", "first_response_minutes", "resolved_at", "resolution_minutes", "sla_met", "tags",
+            *OwnedSerializer.common_fields,
+        ]
+        read_only_fields = ["number", "status", "sla_policy", "sla_state", "first_response_due", "resolution_due",
+                            "first_responded_at", "first_response_minutes", "resolved_at", "resolution_minutes",
+                            "sla_met"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields and getattr(self.fields["owner"], "queryset", None) is not None:
+            request = self.context.get("request")
+            if request is not None and request.user.is_authenticated:
+                self.fields["owner"].queryset = support_people()
+
+    def limit_choices(self, user):
+        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketMessage
+        fields = ["id", "kind", "author", "body", "created_at", "emailed_to", "emailed_at"]
+
+
+class TicketApiFilter(ChangedFilters, TicketFilter):
+    owner = IdFilter(field_name="owner_id", label=_("Assignee (user id)"))
+
+    class Meta(TicketFilter.Meta):
+        pass
+
+
+@crud_docs("ticket", "tickets", "Filters as on the tickets page (without a `view` or `status`, open tickets "
+                                 "only); `q` matches the number or words of the subject.")
+class TicketViewSet(OwnedViewSet):
+    model = Ticket
+    serializer_class = TicketSerializer
+    filterset_class = TicketApiFilter
+    ordering_fields = ("id", "created_at", "updated_at", "priority", "resolution_due")
+
+    def base_queryset(self):
+        return Ticket.objects.select_related("owner", "queue")
+
+    def create_record(self, data):
+        return services.ticket_create(actor=self.request.user, **data)
+
+    def update_record(self, instance, data):
+        owner_given, queue_given = "owner" in data, "queue" in data
+        owner, queue = data.pop("owner", None), data.pop("queue", None)
+        data.pop("shared_with_team", None)
+        ticket = services.ticket_update(ticket=instance, actor=self.request.user, **data) if data else instance
+        if owner_given or queue_given:
+            ticket = services.ticket_assign(ticket=ticket, actor=self.request.user,
+                                            owner=owner if owner_given else ticket.owner, queue=queue)
+        return ticket
+
+    def delete_record(self, instance):
+        services.ticket_delete(ticket=instance, actor=self.request.user)
+
+    @extend_schema(summary="A ticket's conversation", responses=MessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def messages(self, request, pk=None):
+        ticket = self.get_object()
+        rows = ticket.messages.order_by("created_at", "id")[:500]
+        return Response(MessageSerializer(rows, many=True).data)
+
+
+register("tickets", TicketViewSet, basename="ticket")

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ServiceConfig(AppConfig):
+    name = "service"
+    verbose_name = _("Service")
+
+    def ready(self):
+        from service import mail, sla_clock  # noqa: F401 - their scheduler sources register on import
+        from webhooks.events import register
+
+        for name, label in [
+            ("ticket.created", _("Ticket created")),
+            ("ticket.updated", _("Ticket updated")),
+            ("ticket.resolved", _("Ticket resolved")),
+            ("ticket.deleted", _("Ticket deleted")),
+        ]:
+            register(name, label)

@@ -1,0 +1,39 @@
+"""Tickets in the global search (crm/search.py): by number (T-2026-000123, or its beginning) or by
+words of the subject (a trigram index on number + subject)."""
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm import search
+from crm.search import Hit, Kind, Query
+from service.models import Ticket
+
+
+def _hit(ticket: Ticket) -> Hit:
+    return Hit(title=f"{ticket.number} {ticket.subject}",
+               subtitle=search.joined(ticket.get_status_display(), ticket.account if ticket.account_visible else ""),
+               url=ticket.get_absolute_url(), record=ticket)
+
+
+def _visible(user):
+    from crm.visibility import with_visibility_flag
+
+    return with_visibility_flag(Ticket.objects.visible_to(user).select_related("account"), user, "account")
+
+
+@search.register
+class TicketSearch(search.SearchProvider):
+    key = "tickets"
+    label = _("Tickets")
+    icon = "life-preserver"
+    order = 45
+
+    def search(self, user, query: Query, limit: int) -> list[Hit]:
+        tickets = _visible(user)
+        if query.kind == Kind.NUMBER:
+            return [_hit(t) for t in tickets.filter(number__startswith=query.number).order_by("number")[:limit]]
+        if query.kind != Kind.WORDS:
+            return []
+        text = query.text
+        return [_hit(t) for t in search.ranked(tickets, "search_text", text, Q(search_text__icontains=text), limit,
+                                                ("-created_at", "-id"))]
