@@ -86,7 +86,8 @@ def test_attachments_are_served_only_to_those_who_see_the_ticket(client, desk, o
 def test_a_disguised_file_is_refused_with_a_message(client, desk):
     client.force_login(desk["agent"])
     response = client.post(reverse("service:ticket_reply", args=[desk["ticket"].pk]),
-                           {"body": "см. вложение", "files": [SimpleUploadedFile("a.pdf", b"<script>", "application/pdf")]},
+                           {"body": "см. вложение",
+                            "files": [SimpleUploadedFile("a.pdf", b"<script>", "application/pdf")]},
                            follow=True)
     assert "is not really a PDF file" in response.content.decode()
     assert not desk["ticket"].messages.exists()
