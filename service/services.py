@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm import hooks
 from crm.models import Notification, NotificationKind, User
 from sales.models import NumberSequence
 from sales.product_services import check_document
@@ -185,6 +186,8 @@ def ticket_set_status(*, ticket: Ticket, actor: User, status: str, now: datetime
     ticket.save()
     if old != ticket.status:
         emit("ticket.resolved" if ticket.status == Status.RESOLVED else "ticket.updated", ticket, actor=actor)
+        if ticket.status == Status.RESOLVED:
+            hooks.publish(hooks.TICKET_RESOLVED, ticket=ticket, actor=actor, now=now)
     return ticket
 
 
@@ -226,6 +229,7 @@ def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = Fal
         if ticket.owner_id is None:
             ticket.owner, ticket.team_id = actor, actor.team_id
         status = status or Status.PENDING
+    old_status = ticket.status
     if status:
         if status not in Status.values:
             raise ValidationError({"status": _("Unknown status.")})
@@ -234,6 +238,8 @@ def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = Fal
         _set_status(ticket, Status.OPEN, now)
     ticket.lock_version += 1
     ticket.save()
+    if status == Status.RESOLVED and old_status != Status.RESOLVED:
+        hooks.publish(hooks.TICKET_RESOLVED, ticket=ticket, actor=actor, now=now)
     if message.emailed_to:
         from service.tasks import send_reply
 
