@@ -80,6 +80,8 @@ def desk_home(request):
     return render(request, "service/desk_home.html", {
         "mine": mine, "queues": queue_rows, "urgent": urgent, "member_of": member_of,
         "can_work": can_create(user, Ticket), "now": timezone.now(),
+        # Modules above the desk add their figures here (satisfaction scores, say): target "service.desk".
+        "panels": panels.render(request, user, target="service.desk"),
     })
 
 
