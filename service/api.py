@@ -2,9 +2,10 @@
 opened and changed through service.services; `/api/tickets/<id>/messages/` reads the public
 conversation and internal notes (staff only: the API is for staff tokens)."""
 
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -16,9 +17,9 @@ from crm.api.serializers import OwnedSerializer, TagsField
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import User
 from service import services
-from service.filters import TicketFilter
+from service.filters import ArticleFilter, TicketFilter
 from service.forms import support_people
-from service.models import Queue, Ticket, TicketMessage
+from service.models import Article, Queue, Ticket, TicketMessage
 
 
 class TicketSerializer(OwnedSerializer):
@@ -106,3 +107,39 @@ class TicketViewSet(OwnedViewSet):
 
 
 register("tickets", TicketViewSet, basename="ticket")
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    """A knowledge-base article (read-only through the API)."""
+
+    class Meta:
+        model = Article
+        fields = ["id", "title", "body", "category", "tags", "status", "audience", "views", "helpful_yes",
+                  "helpful_no", "created_at", "updated_at", "published_at"]
+        read_only_fields = fields
+
+
+class ArticleApiFilter(ArticleFilter):
+    class Meta(ArticleFilter.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List knowledge-base articles",
+                       description="`q` is a full-text search (English and Russian word forms). Cursor-paginated."),
+    retrieve=extend_schema(summary="Read one article", description="404 when the article is missing or deleted."),
+)
+class ArticleViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ArticleSerializer
+    filterset_class = ArticleApiFilter
+    ordering = ("-id",)
+    ordering_fields = ("id", "title", "updated_at", "views")
+
+    def get_queryset(self):
+        return Article.objects.visible_to(self.request.user)
+
+    def get_object(self):
+        return get_object_or_404(Article.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+
+register("articles", ArticleViewSet, basename="article")

@@ -15,5 +15,9 @@ class ServiceConfig(AppConfig):
             ("ticket.updated", _("Ticket updated")),
             ("ticket.resolved", _("Ticket resolved")),
             ("ticket.deleted", _("Ticket deleted")),
+            ("article.created", _("Knowledge-base article created")),
+            ("article.published", _("Knowledge-base article published")),
+            ("article.updated", _("Knowledge-base article updated")),
+            ("article.deleted", _("Knowledge-base article deleted")),
         ]:
             register(name, label)

@@ -9,8 +9,11 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm.models import User
-from service import services, sla_clock
+from service import kb_services, services, sla_clock
 from service.models import (
+    Article,
+    ArticleCategory,
+    ArticleStatus,
     AssignmentMode,
     BusinessCalendar,
     CannedResponse,
@@ -51,6 +54,29 @@ CANNED = [
      "wrong, just reply to this e-mail and the ticket opens again.\n\n{agent.name}"),
     ("Ответ: приняли в работу", "Здравствуйте, {contact.first_name}!\n\nСпасибо за обращение «{ticket.subject}». "
      "Мы уже занимаемся им и скоро сообщим о результате.\n\nС уважением,\n{agent.name}"),
+]
+
+
+ARTICLES = [
+    ("Printing", "The printer prints blank pages", "public", ["printer", "toner"],
+     "Blank pages almost always mean the toner cartridge is empty or its seal was not removed.\n\n"
+     "1. Open the front cover and take the cartridge out.\n2. Pull the orange tape off the new cartridge.\n"
+     "3. Print a test page from the printer's menu."),
+    ("Access", "Resetting your customer-area password", "public", ["password", "sign-in"],
+     "Use “Forgot password?” on the sign-in page. The link in the e-mail works for three days and only once.\n\n"
+     "If no e-mail arrives within ten minutes, check the spam folder, then call the hotline."),
+    ("Billing", "Why is the VAT number on my invoice wrong?", "public", ["invoice", "VAT"],
+     "Invoices use the VAT number stored on your account when the invoice is issued. Send us the new number; "
+     "we correct the account and re-issue open invoices."),
+    ("Оборудование", "Терминал на складе не включается", "internal", ["терминал", "склад"],
+     "Проверьте блок питания и зарядную станцию. Если индикатор не горит, замените блок питания из "
+     "подменного фонда и оформите заявку на ремонт."),
+    ("Оплата", "Счёт на оплату не пришёл на почту", "public", ["счёт", "почта"],
+     "Счета отправляются с адреса billing@demo.crm. Попросите клиента проверить папку «Спам» и добавить "
+     "адрес в контакты. При необходимости перешлите счёт из карточки клиента."),
+    ("Delivery", "What to do when a delivery arrives damaged", "internal", ["delivery", "complaint"],
+     "Ask for photos of the packaging and the goods, log a complaint ticket, and arrange a replacement "
+     "through the order. Offer a goodwill credit for VIP customers."),
 ]
 
 
@@ -127,4 +153,11 @@ def load(rng: random.Random) -> None:
         if story == "open":
             services.ticket_reply(ticket=ticket, actor=lead, internal=True, now=opened + timedelta(hours=1),
                                   body="Checked with accounts: the VAT number on file is the old one.")
+    categories = {}
+    for category, title, audience, tags, body in ARTICLES:
+        if category not in categories:
+            categories[category] = ArticleCategory.objects.create(name=category)
+        article = kb_services.article_create(actor=lead, title=title, body=body, tags=tags, audience=audience,
+                                             category=categories[category], status=ArticleStatus.PUBLISHED)
+        Article.objects.filter(pk=article.pk).update(views=rng.randint(5, 120))
     sla_clock.check_sla(now)

@@ -4,8 +4,8 @@ tickets page, through the visibility policy."""
 from django.utils.translation import gettext_lazy as _
 
 from exports.registry import Exporter, join_list, register
-from service.filters import TicketFilter
-from service.models import Ticket
+from service.filters import ArticleFilter, TicketFilter
+from service.models import Article, Ticket
 
 
 def _tickets(user):
@@ -32,5 +32,26 @@ register(Exporter(
         (_("Resolution (business minutes)"), lambda t: t.resolution_minutes), (_("SLA met"), lambda t: t.sla_met),
         (_("Tags"), lambda t: join_list(t.tags)), (_("Opened"), lambda t: t.created_at),
         (_("Resolved"), lambda t: t.resolved_at),
+    ],
+))
+
+
+def _articles(user):
+    return Article.objects.visible_to(user).select_related("category").order_by("title", "id")
+
+
+def _article_filter():
+    return ArticleFilter
+
+
+register(Exporter(
+    target="service.article", label=_("Knowledge-base articles"), list_url="service:article_list",
+    queryset=_articles, filterset=_article_filter,
+    columns=[
+        (_("ID"), lambda a: a.pk), (_("Title"), lambda a: a.title), (_("Category"), lambda a: a.category),
+        (_("Status"), lambda a: a.get_status_display()), (_("Readers"), lambda a: a.get_audience_display()),
+        (_("Tags"), lambda a: join_list(a.tags)), (_("Views"), lambda a: a.views),
+        (_("Helpful"), lambda a: a.helpful_yes), (_("Not helpful"), lambda a: a.helpful_no),
+        (_("Text"), lambda a: a.body), (_("Updated"), lambda a: a.updated_at),
     ],
 ))

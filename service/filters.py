@@ -1,10 +1,24 @@
 import django_filters
 from django import forms
+from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.pagination import bounded_matches
-from service.models import ACTIVE_STATUSES, Category, Channel, Priority, Queue, SlaState, Status, Ticket
+from service.models import (
+    ACTIVE_STATUSES,
+    Article,
+    ArticleAudience,
+    ArticleCategory,
+    ArticleStatus,
+    Category,
+    Channel,
+    Priority,
+    Queue,
+    SlaState,
+    Status,
+    Ticket,
+)
 
 VIEWS = [("", _("Open tickets")), ("mine", _("My open tickets")), ("unassigned", _("Unassigned")),
          ("all", _("All, solved and closed too"))]
@@ -54,3 +68,30 @@ class TicketFilter(django_filters.FilterSet):
         if not data.get("view") and not data.get("status"):
             queryset = queryset.filter(status__in=ACTIVE_STATUSES)
         return queryset
+
+
+class ArticleFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ArticleStatus.choices, empty_label=_("Any status"))
+    audience = django_filters.ChoiceFilter(label=_("Readers"), choices=ArticleAudience.choices, empty_label=_("Anyone"))
+    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=ArticleCategory.objects.all(),
+                                                empty_label=_("Any category"))
+    tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")
+
+    class Meta:
+        model = Article
+        fields = []
+
+    def search(self, queryset, name, value):
+        """Every word of the search, in English or Russian word forms (full text)."""
+        value = " ".join(value.split())[:200]
+        if not value:
+            return queryset
+        query = None
+        for config in ("english", "russian"):
+            part = SearchQuery(value, config=config, search_type="websearch")
+            query = part if query is None else query | part
+        return queryset.filter(search_vector=query)
+
+    def with_tag(self, queryset, name, value):
+        return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset

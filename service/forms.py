@@ -11,6 +11,8 @@ from crm.roles import Role
 from crm.widgets import use_autocomplete
 from sales.models import Product
 from service.models import (
+    Article,
+    ArticleCategory,
     BusinessCalendar,
     CannedResponse,
     Category,
@@ -97,8 +99,9 @@ class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
     internal = forms.BooleanField(label=_("Internal note (never shown to the customer)"), required=False,
                                   widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
-    status = forms.ChoiceField(label=_("Then set the ticket to"), choices=[("", _("Automatic (a reply waits for the customer)")), *REPLY_STATUSES],
-                               required=False, widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    status = forms.ChoiceField(label=_("Then set the ticket to"), required=False,
+                               choices=[("", _("Automatic (a reply waits for the customer)")), *REPLY_STATUSES],
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     files = MultipleFileField(label=_("Attachments"),
                               help_text=_("PDF, PNG, JPEG, DOCX or XLSX, up to 10 MB each."))
 
@@ -262,3 +265,28 @@ class EscalationRuleForm(forms.ModelForm):
         if data.get("notify") == EscalationTarget.USER and not data.get("user"):
             self.add_error("user", _("Choose whom to tell."))
         return data
+
+
+class ArticleForm(forms.ModelForm):
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+
+    class Meta:
+        model = Article
+        fields = ["title", "category", "status", "audience", "tags", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 14})}
+        help_texts = {"body": _("Plain text; blank lines start new paragraphs, links become clickable.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["tags"].initial = ", ".join(self.instance.tags)
+
+    def clean_tags(self):
+        raw = self.cleaned_data.get("tags", "")
+        return sorted({tag.strip()[:50] for tag in raw.split(",") if tag.strip()})
+
+
+class ArticleCategoryForm(forms.ModelForm):
+    class Meta:
+        model = ArticleCategory
+        fields = ["name"]

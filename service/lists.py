@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
-from service.filters import TicketFilter
-from service.models import Status, Ticket
+from service.filters import ArticleFilter, TicketFilter
+from service.models import Article, Status, Ticket
 
 
 def assign(request, tickets):
@@ -102,3 +102,47 @@ class TicketList(ListPage):
 
     def export_rows(self, ids):
         return super().export_rows(ids).select_related("owner", "queue", "account", "contact")
+
+
+class ArticleList(ListPage):
+    model = Article
+    filterset = ArticleFilter
+    title = _("Knowledge base")
+    url_name = "service:article_list"
+    table_id = "article-table"
+    columns = (
+        Column(_("Article"), template="service/list_cells.html#article", sort="title", card="title"),
+        Column(_("Category"), value="category", card="sub"),
+        Column(_("Status"), template="service/list_cells.html#article_status", card="status"),
+        Column(_("Views"), value="views", sort="views", numeric=True),
+        Column(_("Helpful"), template="service/list_cells.html#helpful", sort="helpful", numeric=True),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = {**both_ways(title=("title", "id"), updated=("updated_at", "id"), views=("views", "id"),
+                         helpful=("helpful_yes", "id"))}
+    default_sort = "title"
+    primary_filters = ("q", "status", "audience")
+    export_columns = (
+        ExportColumn(_("Title"), "title"), ExportColumn(_("Category"), "category"),
+        ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Readers"), "get_audience_display"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Views"), "views"), ExportColumn(_("Helpful"), "helpful_yes"),
+        ExportColumn(_("Not helpful"), "helpful_no"), ExportColumn(_("Text"), "body"),
+    )
+    export_filename = "articles"
+    export_target = "service.article"
+    saved_views = "service.article"
+    built_in_views = (
+        (_("Published for customers"), "status=published&audience=public"),
+        (_("Drafts"), "status=draft"),
+        (_("Most read"), "sort=-views"),
+    )
+    noun_plural = _("articles")
+    empty_icon = "journal-text"
+    empty_text = _("Articles hold known problems and their answers. Agents insert them into replies; public ones "
+                   "show in the customer portal.")
+    empty_filtered_text = _("No article matches. Try fewer words, or another form of them.")
+    create_url_name = "service:article_create"
+    create_label = _("New article")
+
+    def queryset(self):
+        return Article.objects.visible_to(self.user).select_related("category")

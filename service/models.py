@@ -11,6 +11,7 @@ import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -446,3 +447,139 @@ class CannedResponse(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --- Knowledge base ------------------------------------------------------------------------------
+
+# Articles: everyone on the staff reads the knowledge base (a rep answers a known problem too); the
+# desk writes it. Public articles also show in the customer portal.
+KNOWLEDGE_DATA = Policy(
+    read={role: Scope.ALL for role in Role.values},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL, Role.SUPPORT_AGENT: Scope.ALL},
+)
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class ArticleAudience(models.TextChoices):
+    INTERNAL = "internal", _("Internal (staff only)")
+    PUBLIC = "public", _("Public (customers too)")
+
+
+class ArticleCategory(models.Model):
+    visibility_policy = KNOWLEDGE_DATA
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("article category")
+        verbose_name_plural = _("article categories")
+
+    def __str__(self):
+        return self.name
+
+
+class ArticleQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff read every live article (drafts too: they are being written for them)."""
+        from crm.visibility import can_read
+
+        live = self.filter(deleted_at__isnull=True)
+        return live if can_read(user, Article) else live.none()
+
+    def editable_by(self, user):
+        from crm.visibility import can_create
+
+        return self.visible_to(user) if can_create(user, Article) else self.none()
+
+    def published(self):
+        return self.filter(status=ArticleStatus.PUBLISHED)
+
+    def public(self):
+        return self.published().filter(audience=ArticleAudience.PUBLIC)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at", "search_vector", "views", "helpful_yes", "helpful_no"],
+                 model_name="ArticleEvent")
+class Article(models.Model):
+    """A known problem and its answer. Found with PostgreSQL full-text search in English and Russian
+    (service/kb_services.py keeps `search_vector` current)."""
+
+    visibility_policy = KNOWLEDGE_DATA
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    category = models.ForeignKey(ArticleCategory, verbose_name=_("category"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="articles")
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT)
+    audience = models.CharField(_("who may read it"), max_length=10, choices=ArticleAudience.choices,
+                                default=ArticleAudience.INTERNAL)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    views = models.PositiveIntegerField(_("views"), default=0, editable=False)
+    helpful_yes = models.PositiveIntegerField(default=0, editable=False)
+    helpful_no = models.PositiveIntegerField(default=0, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        indexes = [
+            GinIndex(fields=["search_vector"], name="article_search_gin"),
+            models.Index(fields=["-updated_at", "-id"], name="article_live_updated_idx",
+                         condition=Q(deleted_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("service:article_detail", args=[self.pk])
+
+    @property
+    def helpful_share(self) -> int | None:
+        votes = self.helpful_yes + self.helpful_no
+        return round(100 * self.helpful_yes / votes) if votes else None
+
+
+class ArticleVote(models.Model):
+    """One "helpful?" answer per reader and article; a changed mind replaces the old answer."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    helpful = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "user"], name="articlevote_once")]
+
+    def __str__(self):
+        return f"{self.article_id} {self.helpful}"
+
+
+class TicketArticle(models.Model):
+    """An article used to answer a ticket (inserted into a reply)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="article_links")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="ticket_links")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "article"], name="ticketarticle_once")]
+
+    def __str__(self):
+        return f"{self.ticket_id} → {self.article_id}"

@@ -1,8 +1,8 @@
 from django.urls import path
 
 from crm.lists import ListView
-from service import setup_views, views
-from service.lists import TicketList
+from service import kb_views, setup_views, views
+from service.lists import ArticleList, TicketList
 
 app_name = "service"
 
@@ -23,6 +23,12 @@ urlpatterns = [
     path("tickets/<int:pk>/delete/", views.ticket_delete, name="ticket_delete"),
     path("tickets/<int:pk>/canned/", views.canned_fill, name="canned_fill"),
     path("tickets/<int:pk>/files/<int:attachment_pk>/", views.attachment_download, name="attachment"),
+    path("tickets/<int:pk>/articles/", kb_views.article_insert, name="article_insert"),
+    path("kb/", ListView.as_view(page=ArticleList), name="article_list"),
+    path("kb/new/", kb_views.article_create, name="article_create"),
+    path("kb/<int:pk>/", kb_views.article_detail, name="article_detail"),
+    path("kb/<int:pk>/edit/", kb_views.article_edit, name="article_edit"),
+    path("kb/<int:pk>/vote/", kb_views.article_vote, name="article_vote"),
     path("setup/<slug:kind>/", setup_views.setup_list, name="setup"),
     path("setup/<slug:kind>/new/", setup_views.setup_edit, name="setup_new"),
     path("setup/<slug:kind>/<int:pk>/", setup_views.setup_edit, name="setup_edit"),

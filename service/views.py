@@ -29,7 +29,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from service import routing, services, sla_clock
+from service import kb_services, routing, services, sla_clock
 from service.forms import (
     AssignForm,
     HotlineCallForm,
@@ -40,6 +40,7 @@ from service.forms import (
 )
 from service.models import (
     ACTIVE_STATUSES,
+    Article,
     CannedResponse,
     Channel,
     Queue,
@@ -139,8 +140,11 @@ def ticket_detail(request, pk: int):
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
+    articles = Article.objects.visible_to(user)
+    context["linked_articles"] = [link.article for link in ticket.article_links.select_related("article")]
     if editable:
         context.update({
+            "suggestions": kb_services.suggestions_for(ticket, articles),
             "reply_form": ReplyForm(), "status_form": StatusForm(initial={"status": ticket.status}),
             "assign_form": AssignForm(initial={"owner": ticket.owner_id, "queue": ticket.queue_id}),
             "canned": list(CannedResponse.objects.only("id", "title")),

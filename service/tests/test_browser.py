@@ -113,3 +113,24 @@ def test_the_hotline_fits_a_phone(page, desk):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.goto(reverse("service:home"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_answer_with_a_suggested_article(page, desk):
+    from service import kb_services
+    from service.models import ArticleStatus
+
+    article = kb_services.article_create(actor=desk["lead"], title="Счёт на оплату не пришёл на почту",
+                                         body="Проверьте папку «Спам».", status=ArticleStatus.PUBLISHED)
+    ticket = services.ticket_create(actor=desk["agent"], subject="Не пришёл счёт", contact=desk["contact"],
+                                    owner=desk["agent"])
+    sign_in(page, desk["agent"])
+    page.goto(ticket.get_absolute_url())
+    suggestions = page.locator("#suggested-articles")
+    expect(suggestions).to_contain_text(article.title)
+    page.locator("#id_body").fill("Здравствуйте!")
+    suggestions.get_by_role("button", name="Insert").click()
+    expect(page.locator("#id_body")).to_have_value(f"Здравствуйте!\n\n{article.title}\n\nПроверьте папку «Спам».")
+    page.locator("#send-reply").click()
+    expect(page.locator("#conversation")).to_contain_text("Проверьте папку «Спам».")
+    expect(suggestions).to_contain_text("sent")
+    assert ticket.article_links.get().article == article
