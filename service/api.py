@@ -2,7 +2,6 @@
 opened and changed through service.services; `/api/tickets/<id>/messages/` reads the public
 conversation and internal notes (staff only: the API is for staff tokens)."""
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -16,6 +15,7 @@ from crm.api.routes import register
 from crm.api.serializers import OwnedSerializer, TagsField
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import User
+from crm.visibility import get_visible_or_404
 from service import services
 from service.filters import ArticleFilter, TicketFilter
 from service.forms import support_people
@@ -139,7 +139,7 @@ class ArticleViewSet(viewsets.ReadOnlyModelViewSet):
         return Article.objects.visible_to(self.request.user)
 
     def get_object(self):
-        return get_object_or_404(Article.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+        return get_visible_or_404(Article, self.request.user, pk=self.kwargs["pk"])
 
 
 register("articles", ArticleViewSet, basename="article")
