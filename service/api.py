@@ -17,9 +17,9 @@ from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import User
 from crm.visibility import get_visible_or_404
 from service import services
-from service.filters import ArticleFilter, TicketFilter
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
 from service.forms import support_people
-from service.models import Article, Queue, Ticket, TicketMessage
+from service.models import Article, Contract, Queue, Ticket, TicketMessage
 
 
 class TicketSerializer(OwnedSerializer):
@@ -143,3 +143,46 @@ class ArticleViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 register("articles", ArticleViewSet, basename="article")
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    """A service contract or warranty (read-only through the API)."""
+
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contract
+        fields = ["id", "number", "name", "kind", "account", "product", "serial_number", "starts_on", "ends_on",
+                  "state", "entitlement", "entitled_amount", "sla_policy", "notice_days", "owner", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+    def get_state(self, contract) -> str:
+        return contract.state()
+
+
+class ContractApiFilter(ChangedFilters, ContractFilter):
+    class Meta(ContractFilter.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contracts and warranties",
+                       description="The contracts you may see; `state` is in_force, expiring, expired or upcoming."),
+    retrieve=extend_schema(summary="Read one contract or warranty",
+                           description="404 when it is missing, deleted or hidden."),
+)
+class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ContractSerializer
+    filterset_class = ContractApiFilter
+    ordering = ("-id",)
+    ordering_fields = ("id", "ends_on", "updated_at")
+
+    def get_queryset(self):
+        return Contract.objects.visible_to(self.request.user)
+
+    def get_object(self):
+        return get_visible_or_404(Contract, self.request.user, pk=self.kwargs["pk"])
+
+
+register("contracts", ContractViewSet, basename="contract")

@@ -4,12 +4,15 @@ support@demo.crm. Loaded by demo's seed_demo; time is moved by opening tickets i
 
 import random
 from datetime import date, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.models import Account
 from contacts.models import Contact
 from crm.models import User
-from service import kb_services, services, sla_clock
+from sales.models import Product
+from service import contract_services, kb_services, services, sla_clock
 from service.models import (
     Article,
     ArticleCategory,
@@ -19,6 +22,8 @@ from service.models import (
     CannedResponse,
     Category,
     Channel,
+    ContractKind,
+    Entitlement,
     EscalationEvent,
     EscalationRule,
     EscalationTarget,
@@ -123,6 +128,7 @@ def load(rng: random.Random) -> None:
     for title, body in CANNED:
         CannedResponse.objects.create(title=title, body=body, created_by=lead)
 
+    _contracts(rng, lead, policies)
     contacts = list(Contact.objects.filter(deleted_at__isnull=True).exclude(emails=[])
                     .select_related("account").order_by("id"))
     russian = [c for c in contacts if any("\u0400" <= ch <= "\u04ff" for ch in c.full_name)] or contacts
@@ -161,3 +167,22 @@ def load(rng: random.Random) -> None:
                                              category=categories[category], status=ArticleStatus.PUBLISHED)
         Article.objects.filter(pk=article.pk).update(views=rng.randint(5, 120))
     sla_clock.check_sla(now)
+    contract_services.notify_expiring_contracts(now)
+
+
+def _contracts(rng: random.Random, lead, policies) -> None:
+    """A support contract per key customer, a warranty about to end, one that ended, one in hours."""
+    today = timezone.localdate()
+    accounts = list(Account.objects.filter(deleted_at__isnull=True).order_by("id"))
+    products = list(Product.objects.filter(active=True).order_by("id")[:3])
+    for index, account in enumerate(accounts[:8]):
+        kind = (ContractKind.SUPPORT, ContractKind.WARRANTY, ContractKind.MAINTENANCE)[index % 3]
+        ends = today + timedelta(days=(12, 200, -20, 45, 330, 25, 90, 160)[index])
+        product = products[index % len(products)] if products and kind == ContractKind.WARRANTY else None
+        contract_services.contract_create(
+            actor=lead, name=f"{kind.label} {today.year}" if kind != ContractKind.WARRANTY else f"Warranty: {product}",
+            kind=kind, account=account, product=product, serial_number=f"SN-{rng.randint(100000, 999999)}"
+            if product else "", starts_on=ends - timedelta(days=365), ends_on=ends,
+            entitlement=(Entitlement.TICKETS, Entitlement.UNLIMITED, Entitlement.HOURS)[index % 3],
+            entitled_amount=(Decimal(20), None, Decimal(40))[index % 3],
+            sla_policy=policies[1] if account.tier == "strategic" else None)

@@ -4,8 +4,8 @@ tickets page, through the visibility policy."""
 from django.utils.translation import gettext_lazy as _
 
 from exports.registry import Exporter, join_list, register
-from service.filters import ArticleFilter, TicketFilter
-from service.models import Article, Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
+from service.models import Article, Contract, Ticket
 
 
 def _tickets(user):
@@ -53,5 +53,28 @@ register(Exporter(
         (_("Tags"), lambda a: join_list(a.tags)), (_("Views"), lambda a: a.views),
         (_("Helpful"), lambda a: a.helpful_yes), (_("Not helpful"), lambda a: a.helpful_no),
         (_("Text"), lambda a: a.body), (_("Updated"), lambda a: a.updated_at),
+    ],
+))
+
+
+def _contracts(user):
+    return (Contract.objects.visible_to(user).select_related("account", "owner", "product")
+            .order_by("ends_on", "id"))
+
+
+def _contract_filter():
+    return ContractFilter
+
+
+register(Exporter(
+    target="service.contract", label=_("Contracts and warranties"), list_url="service:contract_list",
+    queryset=_contracts, filterset=_contract_filter,
+    columns=[
+        (_("ID"), lambda c: c.pk), (_("Number"), lambda c: c.number), (_("Name"), lambda c: c.name),
+        (_("Type"), lambda c: c.get_kind_display()), (_("Account"), lambda c: c.account),
+        (_("Product"), lambda c: c.product), (_("Serial number"), lambda c: c.serial_number),
+        (_("Starts"), lambda c: c.starts_on), (_("Ends"), lambda c: c.ends_on),
+        (_("State"), lambda c: c.get_state_display()), (_("Entitlement"), lambda c: c.get_entitlement_display()),
+        (_("Included"), lambda c: c.entitled_amount), (_("Owner"), lambda c: c.owner),
     ],
 ))

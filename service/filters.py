@@ -1,7 +1,10 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.pagination import bounded_matches
@@ -13,6 +16,8 @@ from service.models import (
     ArticleStatus,
     Category,
     Channel,
+    Contract,
+    ContractKind,
     Priority,
     Queue,
     SlaState,
@@ -95,3 +100,39 @@ class ArticleFilter(django_filters.FilterSet):
 
     def with_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset
+
+
+CONTRACT_STATES = [("in_force", _("In force")), ("expiring", _("Ending within 60 days")), ("expired", _("Expired")),
+                   ("upcoming", _("Not started"))]
+
+
+class ContractFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=CONTRACT_STATES, empty_label=_("Any"),
+                                        method="in_state")
+    kind = django_filters.ChoiceFilter(label=_("Type"), choices=ContractKind.choices, empty_label=_("Any type"))
+    account = django_filters.NumberFilter(label=_("Account"), field_name="account_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Contract
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return bounded_matches(queryset, Q(name__icontains=value) | Q(number__iexact=value)
+                               | Q(serial_number__iexact=value))
+
+    def in_state(self, queryset, name, value):
+        today = timezone.localdate()
+        if value == "in_force":
+            return queryset.filter(starts_on__lte=today, ends_on__gte=today)
+        if value == "expiring":
+            return queryset.filter(starts_on__lte=today, ends_on__gte=today,
+                                   ends_on__lte=today + timedelta(days=60))
+        if value == "expired":
+            return queryset.filter(ends_on__lt=today)
+        if value == "upcoming":
+            return queryset.filter(starts_on__gt=today)
+        return queryset

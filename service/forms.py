@@ -16,6 +16,8 @@ from service.models import (
     BusinessCalendar,
     CannedResponse,
     Category,
+    Contract,
+    Entitlement,
     EscalationRule,
     EscalationTarget,
     Holiday,
@@ -24,6 +26,7 @@ from service.models import (
     SlaPolicy,
     Status,
     Ticket,
+    WorkKind,
 )
 
 SUPPORT_ROLES = (Role.SUPPORT_AGENT, Role.SUPPORT_LEAD, Role.ADMIN)
@@ -290,3 +293,68 @@ class ArticleCategoryForm(forms.ModelForm):
     class Meta:
         model = ArticleCategory
         fields = ["name"]
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = ["name", "kind", "account", "product", "serial_number", "starts_on", "ends_on", "entitlement",
+                  "entitled_amount", "sla_policy", "notice_days", "owner", "description"]
+        widgets = {"starts_on": DATE_INPUT, "ends_on": DATE_INPUT, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        from crm.visibility import assignable_owners
+
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user).only("id", "name")
+        use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
+        self.fields["product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+        self.fields["sla_policy"].queryset = SlaPolicy.objects.filter(is_active=True)
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Who renews it. Empty: the account's owner.")
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("A contract cannot end before it starts."))
+        if data.get("entitlement") in (Entitlement.TICKETS, Entitlement.HOURS) and not data.get("entitled_amount"):
+            self.add_error("entitled_amount", _("Say how many tickets or hours are included."))
+        return data
+
+
+class WorkLogForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What"), choices=WorkKind.choices, initial=WorkKind.TIME,
+                             widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=24 * 60, required=False,
+                                 widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"}))
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False,
+                                     widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    quantity = forms.DecimalField(label=_("Quantity"), min_value=0, max_digits=10, decimal_places=2, required=False,
+                                  widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
+                                                                  "step": "0.01"}))
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2, required=False,
+                                widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
+                                                                "step": "0.01"}))
+    currency = forms.CharField(label=_("Currency"), max_length=3, required=False,
+                               widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
+                                                             "placeholder": "RUB"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False,
+                           widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            raise forms.ValidationError(_("Use a three-letter currency code such as RUB."))
+        return currency

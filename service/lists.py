@@ -7,8 +7,8 @@ from django.utils.translation import ngettext, ngettext_lazy
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
-from service.filters import ArticleFilter, TicketFilter
-from service.models import Article, Status, Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
+from service.models import Article, Contract, Status, Ticket
 
 
 def assign(request, tickets):
@@ -146,3 +146,42 @@ class ArticleList(ListPage):
 
     def queryset(self):
         return Article.objects.visible_to(self.user).select_related("category")
+
+
+class ContractList(ListPage):
+    model = Contract
+    filterset = ContractFilter
+    title = _("Contracts and warranties")
+    url_name = "service:contract_list"
+    table_id = "contract-table"
+    columns = (
+        Column(_("Contract"), template="service/list_cells.html#contract", sort="number", card="title"),
+        Column(_("Account"), value="account", card="sub"),
+        Column(_("Type"), value="get_kind_display"),
+        Column(_("State"), template="service/list_cells.html#contract_state", card="status"),
+        Column(_("Ends"), value="ends_on", format="date", sort="ends", card="date", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {**both_ways(number=("number", "id"), ends=("ends_on", "id"))}
+    default_sort = "ends"
+    primary_filters = ("q", "state", "kind")
+    export_columns = (
+        ExportColumn(_("Number"), "number"), ExportColumn(_("Name"), "name"), ExportColumn(_("Account"), "account"),
+        ExportColumn(_("Type"), "get_kind_display"), ExportColumn(_("Product"), "product"),
+        ExportColumn(_("Serial number"), "serial_number"), ExportColumn(_("Starts"), "starts_on"),
+        ExportColumn(_("Ends"), "ends_on"), ExportColumn(_("State"), "get_state_display"),
+        ExportColumn(_("Owner"), "owner"),
+    )
+    export_filename = "contracts"
+    export_target = "service.contract"
+    saved_views = "service.contract"
+    built_in_views = ((_("Ending within 60 days"), "state=expiring"), (_("Warranties"), "kind=warranty&state=in_force"))
+    noun_plural = _("contracts")
+    empty_icon = "file-earmark-check"
+    empty_text = _("Service contracts and warranties say which customers are covered, for what and until when. "
+                   "The owner hears before one ends and can make the renewal deal in one click.")
+    create_url_name = "service:contract_create"
+    create_label = _("New contract")
+
+    def queryset(self):
+        return Contract.objects.visible_to(self.user).select_related("account", "owner", "product")

@@ -1,8 +1,8 @@
 from django.urls import path
 
 from crm.lists import ListView
-from service import kb_views, setup_views, views
-from service.lists import ArticleList, TicketList
+from service import contract_views, kb_views, setup_views, views
+from service.lists import ArticleList, ContractList, TicketList
 
 app_name = "service"
 
@@ -29,6 +29,12 @@ urlpatterns = [
     path("kb/<int:pk>/", kb_views.article_detail, name="article_detail"),
     path("kb/<int:pk>/edit/", kb_views.article_edit, name="article_edit"),
     path("kb/<int:pk>/vote/", kb_views.article_vote, name="article_vote"),
+    path("tickets/<int:pk>/work/", contract_views.work_log_add, name="work_log_add"),
+    path("contracts/", ListView.as_view(page=ContractList), name="contract_list"),
+    path("contracts/new/", contract_views.contract_create, name="contract_create"),
+    path("contracts/<int:pk>/", contract_views.contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/edit/", contract_views.contract_edit, name="contract_edit"),
+    path("contracts/<int:pk>/renew/", contract_views.contract_renew, name="contract_renew"),
     path("setup/<slug:kind>/", setup_views.setup_list, name="setup"),
     path("setup/<slug:kind>/new/", setup_views.setup_edit, name="setup_new"),
     path("setup/<slug:kind>/<int:pk>/", setup_views.setup_edit, name="setup_edit"),
