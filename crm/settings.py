@@ -183,6 +183,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # EMAIL_URL like smtp://user:pass@host:587?tls=1. Unset: mail goes to the
 # outbox folder (var/mail/), readable by admins in the app.
 EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
+# The support mailbox, a Maildir (new/, cur/, tmp/) that an MTA or fetchmail/getmail delivers into; the
+# scheduler tick turns each message into a ticket or a reply (service/inbound.py, docs/service.md).
+SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -159,7 +159,7 @@ class SlaPolicy(models.Model):
                                     help_text=_("Empty: every tier without a policy of its own."))
     first_response_minutes = models.PositiveIntegerField(_("first response within (business minutes)"))
     resolution_minutes = models.PositiveIntegerField(_("resolution within (business minutes)"))
-    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (% of the target)"), default=80)
+    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (percent of the target)"), default=80)
     calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("business hours"), on_delete=models.PROTECT,
                                  related_name="+")
     is_active = models.BooleanField(_("active"), default=True)
@@ -720,3 +720,35 @@ class WorkLog(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+# --- E-mail to ticket ----------------------------------------------------------------------------
+
+
+class InboundOutcome(models.TextChoices):
+    NEW_TICKET = "new_ticket", _("Opened a ticket")
+    REPLY = "reply", _("Added to a ticket")
+    AUTO_REPLY = "auto_reply", _("Ignored: an automatic reply")
+    LOOP = "loop", _("Ignored: a mail loop")
+    REFUSED = "refused", _("Refused")
+
+
+class InboundEmail(models.Model):
+    """One message read from the support mailbox. The unique Message-ID makes each message count once:
+    the row is written in the same transaction as the ticket it opens or the reply it adds."""
+
+    message_id = models.CharField(max_length=300, unique=True)
+    sender = models.EmailField(_("from"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=InboundOutcome.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["sender", "-received_at"], name="inboundemail_sender_idx")]
+
+    def __str__(self):
+        return f"{self.sender}: {self.subject}"

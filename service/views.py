@@ -45,6 +45,7 @@ from service.models import (
     CannedResponse,
     Channel,
     Contract,
+    InboundEmail,
     Queue,
     SlaState,
     Ticket,
@@ -52,6 +53,7 @@ from service.models import (
 )
 
 MY_ROWS = 25
+INBOUND_ROWS = 200
 HISTORY_SHOWN = 30
 HOTLINE_ROWS = 10
 
@@ -128,7 +130,12 @@ def ticket_detail(request, pk: int):
     tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
     ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
-    conversation = list(ticket.messages.select_related("author").prefetch_related("attachments"))
+    conversation = list(ticket.messages.select_related("author"))
+    files_by_message: dict[int | None, list] = {}
+    for attachment in ticket.attachments.all():  # one query for the files of every message and of the ticket
+        files_by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in conversation:
+        message.files = files_by_message.get(message.pk, [])
     others = []
     if ticket.contact_id or ticket.account_id:
         related = Q(contact_id=ticket.contact_id) if ticket.contact_id else Q(account_id=ticket.account_id)
@@ -143,6 +150,7 @@ def ticket_detail(request, pk: int):
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
+    context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
     context["work_logs"] = work_logs
     context["work"] = contract_services.work_totals(work_logs) if work_logs else None
@@ -151,11 +159,10 @@ def ticket_detail(request, pk: int):
         context["coverage"] = {"contract": ticket.contract, "used": used,
                                "remaining": contract_services.remaining(ticket.contract, used),
                                "in_force": ticket.contract.state() not in ("expired", "upcoming")}
-    articles = Article.objects.visible_to(user)
-    context["linked_articles"] = [link.article for link in ticket.article_links.select_related("article")]
+    context["linked_articles"], suggestions = kb_services.for_ticket(ticket, Article.objects.visible_to(user))
     if editable:
         context.update({
-            "suggestions": kb_services.suggestions_for(ticket, articles),
+            "suggestions": suggestions,
             "work_form": WorkLogForm(),
             "reply_form": ReplyForm(), "status_form": StatusForm(initial={"status": ticket.status}),
             "assign_form": AssignForm(initial={"owner": ticket.owner_id, "queue": ticket.queue_id}),
@@ -340,3 +347,10 @@ def hotline_call(request):
     services.ticket_customer_message(ticket=ticket, body=form.cleaned_data["call_note"], kind="call", author=user)
     messages.success(request, _("The call was added to %(number)s.") % {"number": ticket.number})
     return redirect(ticket)
+
+
+def inbound_log(request):
+    """What the support mailbox brought in, and what became of each message (the desk's set-up readers)."""
+    require_read(request.user, Queue)
+    rows = InboundEmail.objects.select_related("ticket").order_by("-received_at", "-id")[:INBOUND_ROWS]
+    return render(request, "service/inbound_log.html", {"rows": rows})
