@@ -18,6 +18,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
@@ -77,7 +78,7 @@ class Priority(models.IntegerChoices):
 
 
 class Status(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("ticket status", "New")
     OPEN = "open", _("Open")
     PENDING = "pending", _("Pending customer")
     ON_HOLD = "on_hold", _("On hold")
@@ -264,7 +265,12 @@ class TicketQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "sla_next_at", "search_text"],
+    # The clock's working columns change on every tick and pause; the history keeps what a reader follows
+    # (status, owner, priority, the SLA state and due times, the stored figures).
+    exclude=["updated_at", "sla_next_at", "search_text", "queue_rank", "lock_version", "first_response_risk_at",
+             "resolution_risk_at", "resolution_left_seconds", "clock_stopped_at", "paused_seconds",
+             "first_response_at_risk_at", "resolution_at_risk_at", "first_response_breached_at",
+             "resolution_breached_at"],
     model_name="TicketEvent",
 )
 class Ticket(OwnedModel):
