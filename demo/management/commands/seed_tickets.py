@@ -119,7 +119,7 @@ INSERT INTO service_ticket (
     sla_next_at, first_responded_at, first_response_minutes, resolved_at, resolution_minutes, closed_at, sla_met
 )
 SELECT
-    'T-' || %(year)s || '-' || lpad(g::text, 6, '0'),
+    'T-' || %(year)s || '-' || lpad(g::text, greatest(6, length(g::text)), '0'),
     (%(subjects)s::text[])[1 + g %% array_length(%(subjects)s::text[], 1)] || ' #' || g,
     '', people.accounts[pick], people.ids[pick],
     (ARRAY['phone', 'email', 'web', 'portal'])[1 + g %% 4],
@@ -131,7 +131,7 @@ SELECT
     CASE WHEN bucket = 7 THEN NULL ELSE (%(agents)s::bigint[])[1 + g %% array_length(%(agents)s::bigint[], 1)] END,
     NULL, false, '{}', '{}', 2 * (1 + g %% 4), 1, 0,
     CASE WHEN g %% 17 = 0 THEN 'breached' WHEN g %% 11 = 0 THEN 'at_risk' ELSE 'ok' END, 0,
-    'T-' || %(year)s || '-' || lpad(g::text, 6, '0') || ' '
+    'T-' || %(year)s || '-' || lpad(g::text, greatest(6, length(g::text)), '0') || ' '
         || (%(subjects)s::text[])[1 + g %% array_length(%(subjects)s::text[], 1)] || ' #' || g,
     opened, opened, opened + interval '4 hours', opened + interval '1 day',
     CASE WHEN bucket BETWEEN 7 AND 8 AND opened > %(now)s::timestamptz - interval '1 day'
