@@ -71,14 +71,18 @@ def desk_home(request):
     mine = list(tickets.filter(owner=user, status__in=ACTIVE_STATUSES)
                 .order_by("resolution_due", "priority", "id")[:MY_ROWS])
     queues = Queue.objects.all() if can_create(user, Queue) else Queue.objects.filter(members=user)
-    waiting = Q(tickets__owner__isnull=True, tickets__status__in=routing.WAITING, tickets__deleted_at__isnull=True)
-    active = Q(tickets__status__in=ACTIVE_STATUSES, tickets__deleted_at__isnull=True)
-    queue_rows = list(queues.annotate(
-        waiting=Count("tickets", filter=waiting),
-        open=Count("tickets", filter=active),
-        at_risk=Count("tickets", filter=active & Q(tickets__sla_state=SlaState.AT_RISK)),
-        breached=Count("tickets", filter=active & Q(tickets__sla_state=SlaState.BREACHED)),
-    ).order_by("name"))
+    queue_rows = list(queues.order_by("name"))
+    # One pass over the open tickets of these queues (a partial index holds only open work).
+    waiting = Q(owner__isnull=True, status__in=routing.WAITING)
+    counts = {row["queue"]: row for row in Ticket.objects.filter(
+        queue__in=[queue.pk for queue in queue_rows], status__in=ACTIVE_STATUSES, deleted_at__isnull=True,
+    ).values("queue").annotate(waiting=Count("id", filter=waiting), open=Count("id"),
+                               at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
+                               breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)))}
+    for queue in queue_rows:
+        row = counts.get(queue.pk, {})
+        for name in ("waiting", "open", "at_risk", "breached"):
+            setattr(queue, name, row.get(name, 0))
     urgent = list(tickets.filter(status__in=ACTIVE_STATUSES, sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED])
                   .filter(Q(owner=user) | Q(queue__in=[q.pk for q in queue_rows]))
                   .order_by("resolution_due", "id")[:MY_ROWS])

@@ -23,8 +23,8 @@ def test_tickets_are_loaded_without_history_and_numbers_continue(seeded):
     assert Ticket.objects.count() == 600
     assert Ticket.objects.values("number").distinct().count() == 600
     assert not TicketEvent.objects.exists()
-    assert Ticket.objects.filter(status__in=["new", "open", "pending", "on_hold"]).count() == 180
-    assert Ticket.objects.filter(owner__isnull=True).count() == 60
+    assert Ticket.objects.filter(status__in=["new", "open", "pending", "on_hold"]).count() == 18  # 3 %
+    assert Ticket.objects.filter(owner__isnull=True).count() == 6
     sample = Ticket.objects.select_related("contact")[:50]
     assert all(ticket.account_id == ticket.contact.account_id for ticket in sample)
     agent = User.objects.get(email="agent1@bench.crm")
