@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
-from crm.phones import normalize_phone
+from crm.phones import normalize_phone, region_for_country
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -124,7 +124,8 @@ class Account(OwnedModel):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.phone_e164 = normalize_phone(self.phone) or ""
+        # The forms store numbers in international format; a national one is read in the country's region.
+        self.phone_e164 = normalize_phone(self.phone, region_for_country(self.country)) or ""
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
         super().save(*args, **kwargs)

@@ -7,6 +7,7 @@ from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import MultiEmailField, MultiPhoneField, TagsField
 from crm.models import CustomFieldTarget, User
+from crm.phones import phone_region
 from crm.widgets import use_autocomplete
 
 
@@ -39,3 +40,14 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["account"].queryset = Account.objects.visible_to(user)
         use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
         self.setup_owned_fields(user)
+        self.fields["phones"].region = phone_region(user, self._account_country())
+
+    def _account_country(self) -> str:
+        """The country of the account the contact works for (the one typed into the form, else its
+        current one): a number without a country code is read as that country's."""
+        account_id = self.data.get(self.add_prefix("account")) if self.is_bound else None
+        if account_id is None:
+            account_id = self.instance.account_id
+        if not str(account_id or "").isdigit():
+            return ""
+        return self.fields["account"].queryset.filter(pk=account_id).values_list("country", flat=True).first() or ""

@@ -22,7 +22,10 @@ class PreferredChannel(models.TextChoices):
 
 
 class ContactQuerySet(OwnedQuerySet):
-    def with_phone(self, e164: str):
+    def with_phone(self, e164: str | list[str]):
+        """Contacts with this number (E.164), or with any of these numbers (a list)."""
+        if isinstance(e164, list | tuple):
+            return self.filter(phones__overlap=list(e164))
         return self.filter(phones__contains=[e164])
 
     def with_email(self, email: str):

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.phones import region_choices
 from imports.models import DuplicatePolicy
 
 
@@ -19,6 +20,9 @@ class MappingForm(forms.Form):
                                          choices=DuplicatePolicy.choices, widget=forms.RadioSelect,
                                          initial=DuplicatePolicy.SKIP)
     clear_empty = forms.BooleanField(label=_("Empty cells clear fields (when updating)"), required=False)
+    phone_region = forms.ChoiceField(
+        label=_("Phone numbers without a country code are from"), choices=region_choices, required=False,
+        help_text=_("Numbers written with a country code (+7 …, +44 …) are read as written."))
     template_name = forms.CharField(label=_("Save this mapping as"), max_length=80, required=False)
     template_shared = forms.BooleanField(label=_("Share the mapping with everyone"), required=False)
 

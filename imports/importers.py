@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import visibility
 from crm.models import CustomField, CustomFieldKind
-from crm.phones import normalize_phone
+from crm.phones import international, normalize_phone
 
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, type["Importer"]] = {}
@@ -58,17 +58,18 @@ def importers_for(user) -> list["Importer"]:
 
 
 # --- Cell conversion -----------------------------------------------------------------
-_PHONE_CACHE: dict[str, str | None] = {}
+_PHONE_CACHE: dict[tuple[str, str | None], str | None] = {}
 
 
-def cached_phone(raw: str) -> str | None:
-    """phonenumbers is slow (tens of µs a number); files repeat numbers, so remember them."""
+def cached_phone(raw: str, region: str | None = None) -> str | None:
+    """phonenumbers is slow (tens of µs a number); files repeat numbers, so remember them.
+    `region`: where a number without a country code is read (the job's choice)."""
     try:
-        return _PHONE_CACHE[raw]
+        return _PHONE_CACHE[raw, region]
     except KeyError:
         if len(_PHONE_CACHE) > 200_000:
             _PHONE_CACHE.clear()
-        result = _PHONE_CACHE[raw] = normalize_phone(raw)
+        result = _PHONE_CACHE[raw, region] = normalize_phone(raw, region)
         return result
 
 
@@ -119,8 +120,9 @@ class FieldSpec:
     multiple: bool = False  # several columns may feed it (e-mails, phones, tags)
     custom: CustomField | None = None
 
-    def convert(self, raw: str):
-        """The value to store, or None for an empty cell; CellError for a bad one."""
+    def convert(self, raw: str, region: str | None = None):
+        """The value to store, or None for an empty cell; CellError for a bad one. `region`: where
+        a phone number without a country code is read."""
         raw = raw.strip()
         if raw == "":
             return None
@@ -144,15 +146,15 @@ class FieldSpec:
             return emails[0] if kind == "email" and emails else emails or None
         if kind in ("phone", "phones"):
             if kind == "phone":
-                if cached_phone(raw) is None:
+                if cached_phone(raw, region) is None:
                     raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
-                return raw
+                return international(raw, region)  # unambiguous for every later reader
             phones = []
             for item in _SPLIT.split(raw):
                 item = item.strip()
                 if not item:
                     continue
-                normalized = cached_phone(item)
+                normalized = cached_phone(item, region)
                 if normalized is None:
                     raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": item})
                 if normalized not in phones:
@@ -427,6 +429,7 @@ class Importer:
     match_keys: tuple[str, ...] = (EXTERNAL_ID,)
     match_labels = {EXTERNAL_ID: gettext_lazy("same external id")}
     derived_fields: tuple[str, ...] = ()
+    _phone_region: str | None = None  # set by prepare() from the job
 
     # -- the fields ----------------------------------------------------------------
     def base_fields(self) -> list[FieldSpec]:
@@ -462,7 +465,7 @@ class Importer:
         for index, spec in columns:
             raw = cells[index] if index < len(cells) else ""
             try:
-                value = spec.convert(raw)
+                value = spec.convert(raw, self._phone_region)
             except CellError as error:
                 outcome.errors.append(f"{spec.label}: {error}")
                 continue
@@ -486,6 +489,7 @@ class Importer:
         self._mapped_keys = {spec.key for _, spec in columns}
         self._required = [spec for spec in specs if spec.required]
         self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
+        self._phone_region = job.phone_region or None
 
     def parse_batch(self, batch: list[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Cell conversion and validation only: no database, so a job runs it in a thread for the next

@@ -53,6 +53,9 @@ class ImportJob(models.Model):
         _("when a record already exists"), max_length=10, choices=DuplicatePolicy.choices,
         default=DuplicatePolicy.SKIP)
     clear_empty = models.BooleanField(_("empty cells clear fields"), default=False)
+    # Where phone numbers without a country code are read (chosen on the mapping page); "" = the
+    # default region (jobs from before the choice existed).
+    phone_region = models.CharField(_("phone numbers without a country code are from"), max_length=2, blank=True)
     batch_size = models.PositiveIntegerField(default=1000)
     # Progress, committed with each batch: a restarted job resumes after the last committed batch.
     batches_done = models.PositiveIntegerField(default=0)

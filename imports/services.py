@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.phones import user_region
 from imports import reader
 from imports.importers import RowOutcome, get_importer, insert_rows
 from imports.models import (
@@ -77,11 +78,14 @@ def job_create(*, user, target: str, upload) -> ImportJob:
     return job
 
 
-def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool) -> None:
+def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool,
+                    phone_region: str | None = None) -> None:
+    """`phone_region`: where numbers without a country code are read; None: the user's region."""
     job.mapping = {k: v for k, v in mapping.items() if v}
     job.duplicate_policy = duplicate_policy
     job.clear_empty = clear_empty
-    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty"])
+    job.phone_region = phone_region or user_region(job.user)
+    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region"])
 
 
 def mapping_template_save(*, job: ImportJob, user, name: str, shared: bool) -> MappingTemplate:

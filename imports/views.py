@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.list_tools import neutralise
+from crm.phones import user_region
 from crm.pagination import paginate
 from imports import reader, services
 from imports.forms import MappingForm, UploadForm
@@ -78,12 +79,14 @@ def mapping(request, pk):
             raise Http404
         current = services.mapping_from_template(job, template)
     initial = {f"col_{i}": key for i, key in current.items()}
-    initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty)
+    initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty,
+                   phone_region=job.phone_region or user_region(request.user))
     form = MappingForm(request.POST or None, job=job, specs=specs, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.job_set_mapping(job=job, mapping=form.mapping(),
                                  duplicate_policy=form.cleaned_data["duplicate_policy"],
-                                 clear_empty=form.cleaned_data["clear_empty"])
+                                 clear_empty=form.cleaned_data["clear_empty"],
+                                 phone_region=form.cleaned_data["phone_region"])
         if form.cleaned_data["template_name"]:
             services.mapping_template_save(job=job, user=request.user, name=form.cleaned_data["template_name"],
                                            shared=form.cleaned_data["template_shared"])

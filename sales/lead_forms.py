@@ -11,11 +11,10 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, Team, Territory, User
-from crm.phones import normalize_phone
+from crm.phones import international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
 from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 
-INVALID_PHONE = _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000.")
 
 
 class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
@@ -45,10 +44,17 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
                 self.fields["owner"].help_text = _("Empty: it stays in the queue.")
 
     def clean_phone(self):
+        """Read in the country typed into the form (else the record's, else the user's) and kept in
+        international format, so every later reader gets the same number."""
         phone = self.cleaned_data.get("phone", "").strip()
-        if phone and not normalize_phone(phone):
-            raise forms.ValidationError(INVALID_PHONE % {"value": phone})
-        return phone
+        if not phone:
+            return phone
+        country = self.data.get(self.add_prefix("country"), self.instance.country) if self.is_bound \
+            else self.instance.country
+        region = phone_region(self.user, country)
+        if normalize_phone(phone, region) is None:
+            raise forms.ValidationError(invalid_phone_message(phone, region))
+        return international(phone, region)
 
     def clean_email(self):
         return self.cleaned_data.get("email", "").strip().lower()

@@ -938,9 +938,9 @@ class Lead(OwnedModel):
         return f"{name} ({self.company})" if self.company else name
 
     def save(self, *args, **kwargs):
-        from crm.phones import normalize_phone
+        from crm.phones import normalize_phone, region_for_country
 
-        self.phone_e164 = normalize_phone(self.phone) or ""
+        self.phone_e164 = normalize_phone(self.phone, region_for_country(self.country)) or ""
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
         super().save(*args, **kwargs)

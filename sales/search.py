@@ -38,9 +38,9 @@ class LeadSearch(search.SearchProvider):
         if query.kind == Kind.EMAIL:
             found = leads.filter(email=query.email)[:limit]  # stored lower-cased
         elif query.kind == Kind.PHONE:
-            if not query.e164:
+            if not query.e164s:
                 return []
-            found = leads.filter(phone_e164=query.e164)[:limit]
+            found = leads.filter(phone_e164__in=query.e164s)[:limit]
         else:
             found = search.ranked(leads, ("last_name", "company"), query.text,
                                   Q(last_name__icontains=query.text) | Q(company__icontains=query.text), limit,
@@ -50,7 +50,8 @@ class LeadSearch(search.SearchProvider):
 
     def caller_hits(self, user, e164: str, limit: int) -> list[CallerHit]:
         return [CallerHit(text=str(lead), links={"lead": (lead.pk, str(lead))})
-                for lead in Lead.objects.visible_to(user).filter(phone_e164=e164)[:limit]]
+                for lead in Lead.objects.visible_to(user).filter(
+                    phone_e164__in=search.phone_numbers(e164))[:limit]]
 
 
 @search.register
