@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import visibility
 from crm.models import CustomField, CustomFieldKind
-from crm.phones import international, normalize_phone
+from crm.phones import international, normalize_phone, region_for_country, user_region
 
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, type["Importer"]] = {}
@@ -462,10 +462,15 @@ class Importer:
     def parse(self, outcome: RowOutcome, columns: list[tuple[int, FieldSpec]]) -> None:
         values = outcome.values
         cells = outcome.cells
+        # A number without a country code is read in the row's own country, when it has one.
+        region = self._phone_region
+        for index, spec in columns:
+            if spec.key == "country" and index < len(cells):
+                region = region_for_country(cells[index]) or region
         for index, spec in columns:
             raw = cells[index] if index < len(cells) else ""
             try:
-                value = spec.convert(raw, self._phone_region)
+                value = spec.convert(raw, region)
             except CellError as error:
                 outcome.errors.append(f"{spec.label}: {error}")
                 continue
@@ -489,7 +494,7 @@ class Importer:
         self._mapped_keys = {spec.key for _, spec in columns}
         self._required = [spec for spec in specs if spec.required]
         self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
-        self._phone_region = job.phone_region or None
+        self._phone_region = job.phone_region or user_region(job.user)
 
     def parse_batch(self, batch: list[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Cell conversion and validation only: no database, so a job runs it in a thread for the next

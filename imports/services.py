@@ -72,7 +72,7 @@ def job_create(*, user, target: str, upload) -> ImportJob:
         raise
     job = ImportJob(user=user, target=target, original_name=Path(upload.name).name[:255], file_path=relative,
                     file_format=file_format, encoding=table.encoding, delimiter=table.delimiter,
-                    headers=table.headers, total_rows=table.total_rows)
+                    headers=table.headers, total_rows=table.total_rows, phone_region=user_region(user))
     job.mapping = importer.auto_map(table.headers, importer.fields())
     job.save()
     return job

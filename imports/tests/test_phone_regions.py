@@ -1,0 +1,112 @@
+"""The import reads numbers without a country code in a country chosen on the mapping page,
+which defaults to the user's (their team's) country: a 1C export from a Russian office imports
+with its "8 (9xx)" numbers, while a UK user's "020" numbers keep working."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import Account
+from contacts.models import Contact
+from crm.models import Role
+from crm.tests.factories import TeamFactory, UserFactory
+from imports import services
+from imports.models import ImportJob, ImportStatus
+
+pytestmark = [pytest.mark.django_db]
+
+HEADER = ["Фамилия", "Имя", "Отчество", "Телефон", "Эл. почта"]
+RUSSIAN_ROWS = [
+    ["Волков", "Алексей", "Петрович", "8 (912) 345-67-89", "volkov@example.ru"],
+    ["Смирнова", "Анна", "Сергеевна", "+7 916 638-38-11", "smirnova@example.ru"],
+    ["Кузнецов", "Игорь", "Владимирович", "89166383812", ""],
+    ["Попова", "Мария", "Ивановна", "8-495-123-45-67; 8 (903) 111-22-33", ""],
+]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def ru_rep(db):
+    return UserFactory(email="ivanov@example.ru", role=Role.SALES_REP, team=TeamFactory(name="Продажи", country="RU"))
+
+
+@pytest.fixture
+def uk_rep(db):
+    return UserFactory(email="porter@example.co.uk", role=Role.SALES_REP, team=TeamFactory(name="UK", country="GB"))
+
+
+def cp1251_csv(rows, header=HEADER):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=";").writerows([header, *rows])
+    return SimpleUploadedFile("kontakty.csv", buffer.getvalue().encode("cp1251"))
+
+
+def run(job):
+    services.job_start(job=job)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def test_a_russian_team_imports_russian_numbers_with_the_defaults(ru_rep):
+    job = services.job_create(user=ru_rep, target="contacts.contact", upload=cp1251_csv(RUSSIAN_ROWS))
+    assert job.phone_region == "RU"  # the user's team's country, before anyone chooses
+    job = run(job)
+    assert (job.created, job.failed) == (4, 0)
+    assert Contact.objects.get(last_name="Волков").phones == ["+79123456789"]
+    assert Contact.objects.get(last_name="Волков").middle_name == "Петрович"
+    assert Contact.objects.get(last_name="Кузнецов").phones == ["+79166383812"]
+    assert Contact.objects.get(last_name="Попова").phones == ["+74951234567", "+79031112233"]
+
+
+def test_uk_numbers_still_import_for_a_uk_user(uk_rep):
+    job = run(services.job_create(user=uk_rep, target="contacts.contact", upload=cp1251_csv(
+        [["Hopper", "Grace", "", "020 7946 0000", ""]])))
+    assert (job.created, job.failed) == (1, 0)
+    assert Contact.objects.get().phones == ["+442079460000"]
+
+
+def test_the_country_chosen_on_the_mapping_page_reads_the_file(client, uk_rep):
+    client.force_login(uk_rep)
+    client.post("/imports/new/", {"target": "contacts.contact", "file": cp1251_csv(RUSSIAN_ROWS)})
+    job = ImportJob.objects.get()
+    page = client.get(f"/imports/{job.pk}/mapping/").content.decode()
+    assert 'name="phone_region"' in page and '<option value="GB" selected' in page  # the user's country first
+    data = {f"col_{index}": key for index, key in job.mapping.items()}
+    data.update(duplicate_policy="skip", phone_region="RU")
+    assert client.post(f"/imports/{job.pk}/mapping/", data).status_code == 302
+    job.refresh_from_db()
+    assert job.phone_region == "RU"
+    job = run(job)
+    assert (job.created, job.failed) == (4, 0)
+    assert Contact.objects.get(last_name="Волков").phones == ["+79123456789"]
+
+
+def test_read_as_uk_numbers_the_russian_file_fails_its_national_numbers(uk_rep):
+    """What happened before: one global region (GB) refuses every "8 (9xx)" number."""
+    job = run(services.job_create(user=uk_rep, target="contacts.contact", upload=cp1251_csv(RUSSIAN_ROWS)))
+    assert (job.created, job.failed) == (1, 3)  # only "+7 916 …" has its country code
+
+
+def test_account_phones_are_stored_in_international_format(ru_rep):
+    job = run(services.job_create(user=ru_rep, target="accounts.account", upload=cp1251_csv(
+        [["ООО «Вектор»", "8 (495) 123-45-67", "7701234567"]], header=["Название", "Телефон", "ИНН"])))
+    assert (job.created, job.failed) == (1, 0), job.rows.values_list("reason", flat=True)
+    account = Account.objects.get()
+    assert account.phone == "+7 495 123-45-67" and account.phone_e164 == "+74951234567"
+
+
+def test_a_row_s_own_country_reads_its_number(uk_rep):
+    job = run(services.job_create(user=uk_rep, target="accounts.account", upload=cp1251_csv(
+        [["ООО «Вектор»", "8 (495) 123-45-67", "Россия"], ["Tailspin", "020 7946 0000", "United Kingdom"],
+         ["ТОВ «Світанок»", "0 44 123 4567", "Україна"]], header=["Название", "Телефон", "Страна"])))
+    assert (job.created, job.failed) == (3, 0), list(job.rows.values_list("reason", flat=True))
+    assert sorted(Account.objects.values_list("phone_e164", flat=True)) == [
+        "+380441234567", "+442079460000", "+74951234567"]
