@@ -6,7 +6,7 @@ from accounts.models import Account
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import TagsField
 from crm.models import CustomFieldTarget, User
-from crm.phones import international, invalid_phone_message, normalize_phone, phone_region
+from crm.phones import example_phone, international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
 
 
@@ -36,6 +36,7 @@ class AccountForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["parent"].queryset = parents
         use_autocomplete(self.fields["parent"], reverse_lazy("autocomplete_accounts"))
         self.setup_owned_fields(user)
+        self.fields["phone"].widget.attrs["placeholder"] = example_phone(phone_region(user, self.instance.country))
 
     def clean_parent(self):
         parent = self.cleaned_data.get("parent")

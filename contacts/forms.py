@@ -7,7 +7,7 @@ from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import MultiEmailField, MultiPhoneField, TagsField
 from crm.models import CustomFieldTarget, User
-from crm.phones import phone_region
+from crm.phones import example_phone, phone_region
 from crm.widgets import use_autocomplete
 
 
@@ -41,6 +41,7 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
         self.setup_owned_fields(user)
         self.fields["phones"].region = phone_region(user, self._account_country())
+        self.fields["phones"].widget.attrs["placeholder"] = example_phone(self.fields["phones"].region)
 
     def _account_country(self) -> str:
         """The country of the account the contact works for (the one typed into the form, else its

@@ -11,7 +11,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, Team, Territory, User
-from crm.phones import international, invalid_phone_message, normalize_phone, phone_region
+from crm.phones import example_phone, international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
 from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 
@@ -38,6 +38,7 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["territory"].queryset = Territory.objects.order_by("name")
         self.setup_owned_fields(user)
+        self.fields["phone"].widget.attrs["placeholder"] = example_phone(phone_region(user, self.instance.country))
         if self.instance.pk:
             del self.fields["distribute"]
             if self.instance.owner_id is None:
