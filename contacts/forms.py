@@ -16,6 +16,10 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
     emails = MultiEmailField(label=_("E-mails"), required=False, help_text=_("One per line."))
     phones = MultiPhoneField(label=_("Phones"), required=False, help_text=_("Any format; one per line."))
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
+    phones_to_check = TagsField(
+        label=_("Numbers to check"), required=False,
+        help_text=_("Kept as written because they are not valid numbers: type them correctly under Phones, "
+                    "then remove them here."))
     confirm_duplicates = forms.BooleanField(
         label=_("I checked the possible duplicates: save anyway"), required=False
     )
@@ -24,6 +28,7 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         model = Contact
         fields = [
             "first_name", "middle_name", "last_name", "title", "department", "account", "emails", "phones",
+            "phones_to_check",
             "preferred_channel", "birthday", "lead_source", "tags", "address", "description", "owner",
             "shared_with_team", "email_opt_in", "email_opt_in_source", "email_opt_in_wording", "do_not_call",
         ]
@@ -42,6 +47,8 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         self.setup_owned_fields(user)
         self.fields["phones"].region = phone_region(user, self._account_country())
         self.fields["phones"].widget.attrs["placeholder"] = example_phone(self.fields["phones"].region)
+        if not self.instance.phones_to_check:
+            del self.fields["phones_to_check"]  # only numbers an import kept unread are shown for review
 
     def _account_country(self) -> str:
         """The country of the account the contact works for (the one typed into the form, else its

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.choices import LeadSource
-from imports.importers import EXTERNAL_ID, FieldSpec, Importer, new_instance, register
+from imports.importers import EXTERNAL_ID, PHONES_TO_CHECK, FieldSpec, Importer, new_instance, register
 
 
 @register
@@ -21,7 +21,7 @@ class ContactImporter(Importer):
     PLAIN = {
         "first_name": ("first_name", ""), "middle_name": ("middle_name", ""), "last_name": ("last_name", ""),
         "title": ("title", ""), "department": ("department", ""), "emails": ("emails", []),
-        "phones": ("phones", []), "birthday": ("birthday", None), "address": ("address", ""),
+        "phones": ("phones", []), PHONES_TO_CHECK: ("phones_to_check", []), "birthday": ("birthday", None), "address": ("address", ""),
         "lead_source": ("lead_source", ""), "tags": ("tags", []), "description": ("description", ""),
         "do_not_call": ("do_not_call", False), "account": ("account_id", None),
     }

@@ -54,6 +54,9 @@ class Contact(OwnedModel):
     )
     emails = ArrayField(models.EmailField(), verbose_name=_("e-mails"), default=list, blank=True)
     phones = ArrayField(models.CharField(max_length=20), verbose_name=_("phones"), default=list, blank=True)
+    # Numbers an import could not read, kept as written for someone to check (never dropped).
+    phones_to_check = ArrayField(models.CharField(max_length=40), verbose_name=_("phone numbers to check"),
+                                 default=list, blank=True)
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=20, choices=PreferredChannel.choices, blank=True
     )

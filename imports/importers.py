@@ -83,6 +83,18 @@ class CellError(ValueError):
     pass
 
 
+class CellWarning(ValueError):
+    """A cell kept with a warning: `value` is stored, `unread` (what could not be read) is kept as
+    written for review, and the row still imports."""
+
+    def __init__(self, message: str, value, unread: list[str]):
+        super().__init__(message)
+        self.value, self.unread = value, unread
+
+
+PHONES_TO_CHECK = "phones_to_check"  # the values key for numbers kept unread (importers map it to a field)
+
+
 def parse_decimal(raw: str) -> Decimal:
     """"1 234,56", "1,234.56", "1234.56", "1.234,56" → Decimal."""
     text = raw.replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace("'", "")
@@ -147,18 +159,23 @@ class FieldSpec:
         if kind in ("phone", "phones"):
             if kind == "phone":
                 if cached_phone(raw, region) is None:
-                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
+                    # Kept as written (the record's phone field) for review; the row still imports.
+                    raise CellWarning(_("“%(value)s” is not a valid phone number: kept as written, to check.")
+                                      % {"value": raw}, raw, [raw])
                 return international(raw, region)  # unambiguous for every later reader
-            phones = []
+            phones, unread = [], []
             for item in _SPLIT.split(raw):
                 item = item.strip()
                 if not item:
                     continue
                 normalized = cached_phone(item, region)
                 if normalized is None:
-                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": item})
-                if normalized not in phones:
+                    unread.append(item[:40])
+                elif normalized not in phones:
                     phones.append(normalized)
+            if unread:
+                raise CellWarning(_("“%(value)s” is not a valid phone number: kept as written, to check.")
+                                  % {"value": ", ".join(unread)}, phones or None, unread)
             return phones or None
         if kind == "url":
             url = raw if "://" in raw else "https://" + raw
@@ -411,6 +428,7 @@ class RowOutcome:
     reason: str = ""
     values: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the row imports; the user should check these
     obj: object = None
     previous: dict | None = None
     match_kind: str = ""
@@ -471,6 +489,12 @@ class Importer:
             raw = cells[index] if index < len(cells) else ""
             try:
                 value = spec.convert(raw, region)
+            except CellWarning as warning:
+                outcome.warnings.append(f"{spec.label}: {warning}")
+                value = warning.value
+                if spec.kind == "phones":
+                    kept = values.setdefault(PHONES_TO_CHECK, [])
+                    kept += [item for item in warning.unread if item not in kept]
             except CellError as error:
                 outcome.errors.append(f"{spec.label}: {error}")
                 continue
@@ -494,7 +518,9 @@ class Importer:
         self._mapped_keys = {spec.key for _, spec in columns}
         self._required = [spec for spec in specs if spec.required]
         self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
-        self._phone_region = job.phone_region or user_region(job.user)
+        self._phone_region = getattr(job, "phone_region", "") or None
+        if self._phone_region is None and any(spec.kind in ("phone", "phones") for _, spec in columns):
+            self._phone_region = user_region(job.user)
 
     def parse_batch(self, batch: list[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Cell conversion and validation only: no database, so a job runs it in a thread for the next
@@ -614,6 +640,9 @@ class Importer:
             if links:
                 insert_rows(ImportedRecord, ["target", "external_id", "object_id", "job", "created_at"], links)
             self.keep_statistics_fresh(len(new_objects), [self.model, ImportedRecord])
+        for outcome in outcomes:
+            if outcome.warnings and outcome.action in (RowAction.CREATED, RowAction.UPDATED):
+                outcome.reason = "; ".join(outcome.warnings)
         return outcomes
 
     def keep_statistics_fresh(self, inserted: int, models) -> None:

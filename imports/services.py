@@ -210,14 +210,16 @@ def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
         outcomes = importer.process_batch(job, [], write=True, parsed=parsed)
         insert_rows(ImportRow, ROW_COLUMNS, [_row_record(job, o) for o in outcomes])
         counts = {action: 0 for action in RowAction.values}
+        warnings = 0
         for outcome in outcomes:
             counts[outcome.action] += 1
+            warnings += bool(outcome.warnings) and outcome.action in (RowAction.CREATED, RowAction.UPDATED)
         moved = ImportJob.objects.filter(
             pk=job.pk, status=ImportStatus.RUNNING, batches_done=job.batches_done,
         ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
                  created=F("created") + counts["created"], updated=F("updated") + counts["updated"],
                  skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
-                 claimed_at=timezone.now())
+                 warnings=F("warnings") + warnings, claimed_at=timezone.now())
         if moved != 1:
             raise LostClaim  # another worker took the job over: roll this batch back
 

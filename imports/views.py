@@ -123,6 +123,9 @@ def start(request, pk):
     return redirect("imports:detail", pk=job.pk)
 
 
+WARNED_SHOWN = 50
+
+
 def job_detail(request, pk):
     job = _job(request, pk)
     if request.htmx and request.GET.get("fragment") == "progress":
@@ -132,7 +135,11 @@ def job_detail(request, pk):
         return response
     failed = paginate(ImportRow.objects.filter(job=job, action=RowAction.FAILED).order_by("row_number"),
                       request.GET.get("page"), per_page=50)
-    return render(request, "imports/job_detail.html", {"job": job, "failed": failed})
+    # The first rows imported with something to check (numbers kept as written): the index on
+    # (job, action, row_number) serves it.
+    warned = list(ImportRow.objects.filter(job=job, action__in=[RowAction.CREATED, RowAction.UPDATED])
+                  .exclude(reason="").order_by("row_number")[:WARNED_SHOWN]) if job.warnings else []
+    return render(request, "imports/job_detail.html", {"job": job, "failed": failed, "warned": warned})
 
 
 def errors_csv(request, pk):

@@ -89,10 +89,12 @@ def test_the_country_chosen_on_the_mapping_page_reads_the_file(client, uk_rep):
     assert Contact.objects.get(last_name="Волков").phones == ["+79123456789"]
 
 
-def test_read_as_uk_numbers_the_russian_file_fails_its_national_numbers(uk_rep):
-    """What happened before: one global region (GB) refuses every "8 (9xx)" number."""
+def test_read_in_the_wrong_country_numbers_are_kept_to_check_not_lost(uk_rep):
+    """Before, one global region (GB) failed every row with an "8 (9xx)" number; read as UK numbers
+    they are still no valid numbers, but the rows import and the numbers wait for review."""
     job = run(services.job_create(user=uk_rep, target="contacts.contact", upload=cp1251_csv(RUSSIAN_ROWS)))
-    assert (job.created, job.failed) == (1, 3)  # only "+7 916 …" has its country code
+    assert (job.created, job.failed, job.warnings) == (4, 0, 3)  # only "+7 916 …" has its country code
+    assert Contact.objects.get(last_name="Волков").phones_to_check == ["8 (912) 345-67-89"]
 
 
 def test_account_phones_are_stored_in_international_format(ru_rep):
@@ -110,3 +112,40 @@ def test_a_row_s_own_country_reads_its_number(uk_rep):
     assert (job.created, job.failed) == (3, 0), list(job.rows.values_list("reason", flat=True))
     assert sorted(Account.objects.values_list("phone_e164", flat=True)) == [
         "+380441234567", "+442079460000", "+74951234567"]
+
+
+def test_an_unreadable_number_is_kept_for_review_and_the_row_imports(client, ru_rep):
+    job = run(services.job_create(user=ru_rep, target="contacts.contact", upload=cp1251_csv([
+        ["Волков", "Алексей", "Петрович", "8 (912) 345-67-89; доб. 12", "volkov@example.ru"],
+        ["Смирнова", "Анна", "Сергеевна", "12-34", ""],
+        ["Кузнецов", "Игорь", "", "8 (912) 345-67-80", "не-почта"],  # a real error: the row fails
+    ])))
+    assert (job.created, job.failed, job.warnings) == (2, 1, 2)
+    volkov = Contact.objects.get(last_name="Волков")
+    assert volkov.phones == ["+79123456789"] and volkov.phones_to_check == ["доб. 12"]
+    smirnova = Contact.objects.get(last_name="Смирнова")
+    assert smirnova.phones == [] and smirnova.phones_to_check == ["12-34"]
+    row = job.rows.get(row_number=2)
+    assert row.action == "created" and "12-34" in row.reason
+    client.force_login(ru_rep)
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert 'id="count-warnings">2<' in page and "12-34" in page
+    page = client.get(smirnova.get_absolute_url()).content.decode()
+    assert 'id="phones-to-check"' in page and "12-34" in page
+    # The edit form offers the kept number for review; saving it cleared keeps the contact's numbers.
+    form = client.get(f"/contacts/{smirnova.pk}/edit/").context["form"]
+    assert "phones_to_check" in form.fields
+    response = client.post(f"/contacts/{smirnova.pk}/edit/", {
+        "first_name": "Анна", "last_name": "Смирнова", "phones": "8 (912) 000-12-34", "phones_to_check": "",
+        "owner": ru_rep.pk})
+    assert response.status_code == 302, response.context["form"].errors
+    smirnova.refresh_from_db()
+    assert smirnova.phones == ["+79120001234"] and smirnova.phones_to_check == []
+
+
+def test_an_account_keeps_an_unreadable_number_as_written(ru_rep):
+    job = run(services.job_create(user=ru_rep, target="accounts.account", upload=cp1251_csv(
+        [["ООО «Вектор»", "тел. 12-34"]], header=["Название", "Телефон"])))
+    assert (job.created, job.failed, job.warnings) == (1, 0, 1)
+    account = Account.objects.get()
+    assert account.phone == "тел. 12-34" and account.phone_e164 == ""
