@@ -114,6 +114,9 @@ class Account(OwnedModel):
             models.Index(fields=["-updated_at", "-id"], name="account_live_updated_idx",
                          condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["phone_e164"], name="account_phone_idx", condition=~models.Q(phone_e164="")),
+            # The end of a number ("638-38-11"): phone_e164 LIKE '%6383811'.
+            GinIndex(fields=["phone_e164"], name="account_phone_trgm", opclasses=["gin_trgm_ops"],
+                     condition=~models.Q(phone_e164="")),
             models.Index(fields=["tax_number"], name="account_tax_number_idx", condition=~models.Q(tax_number="")),
             models.Index(fields=["parent"], name="account_parent_idx", condition=models.Q(parent__isnull=False)),
             GinIndex(fields=["tags"], name="account_tags_gin"),

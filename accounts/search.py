@@ -34,6 +34,8 @@ class AccountSearch(search.SearchProvider):
         elif query.kind == Kind.PHONE:
             # Digits that are no valid phone: maybe a tax number.
             condition = Q(tax_number=query.text) | (Q(phone_e164__in=query.e164s) if query.e164s else Q(pk__in=[]))
+            if query.tail:  # the end of a number (account_phone_trgm)
+                condition |= Q(phone_e164__endswith=query.tail) & ~Q(phone_e164="")
             found = accounts.filter(condition)[:limit]
         else:
             found = search.ranked(accounts, "name", query.text, Q(name__icontains=query.text)

@@ -38,9 +38,9 @@ class ContactSearch(search.SearchProvider):
         if query.kind == Kind.EMAIL:
             found = contacts.with_email(query.email)[:limit]
         elif query.kind == Kind.PHONE:
-            if not query.e164s:
+            if not query.e164s and not query.tail:
                 return []
-            found = contacts.with_phone(list(query.e164s))[:limit]
+            found = contacts.with_phone(list(query.e164s), tail=query.tail)[:limit]
         else:
             found = search.ranked(contacts, "full_name", query.text, Q(full_name__icontains=query.text), limit,
                                   ("last_name", "id"))

@@ -19,6 +19,7 @@ from typing import Any
 
 import phonenumbers
 from django.conf import settings
+from django.db.models import Func, TextField
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -201,6 +202,32 @@ def invalid_phone_message(value: str, region: str) -> str:
              "or with the country code, e.g. %(international)s.") % {
         "value": value, "country": region_name(region), "example": example_phone(region),
         "international": format_phone(normalize_phone(example_phone(region), region) or "+442079460000")}
+
+
+TAIL_DIGITS = (6, 8)  # "the last 6-8 digits" people remember of a number
+TAIL_SEPARATOR = "|"
+# crm_phone_tails(phones): the array's numbers, each followed by "|", as one text a trigram index
+# can serve: "ends with 6383811" is LIKE '%6383811|%'. Created in crm/migrations/0016.
+PHONE_TAILS_SQL = """
+CREATE OR REPLACE FUNCTION crm_phone_tails(phones varchar[]) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT array_to_string(phones, '|') || '|' $$;
+"""
+
+
+class PhoneTails(Func):
+    """The numbers of a phone array as one text for ends-with search (see PHONE_TAILS_SQL)."""
+
+    function = "crm_phone_tails"
+    output_field = TextField()
+
+
+def phone_tail(text: str) -> str:
+    """The digits of a number's end ("638-38-11" → "6383811"), when the text is 6-8 digits in
+    phone punctuation, else ""."""
+    if not looks_like_phone(text) or "+" in text:
+        return ""
+    digits = _digits(text)
+    return digits if TAIL_DIGITS[0] <= len(digits) <= TAIL_DIGITS[1] else ""
 
 
 def looks_like_phone(text: str) -> bool:

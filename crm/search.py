@@ -21,7 +21,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Model, Q, QuerySet
 from django.db.models.functions import Greatest
 
-from crm.phones import looks_like_phone, phone_candidates, search_regions
+from crm.phones import looks_like_phone, phone_candidates, phone_tail, search_regions
 
 MIN_LENGTH = 3
 PER_GROUP = 8
@@ -50,6 +50,7 @@ class Query:
     # For Kind.PHONE: every number the digits can be, read in the user's country first, then in
     # PHONE_SEARCH_REGIONS' ("8 916 638-38-11" is Russian whoever types it).
     e164s: tuple[str, ...] = ()
+    tail: str = ""  # for Kind.PHONE: 6-8 digits, the end of a number ("638-38-11")
 
     @classmethod
     def parse(cls, raw: str, regions: list[str] | tuple[str, ...] | None = None) -> "Query":
@@ -59,7 +60,8 @@ class Query:
             return cls(text=text, kind=Kind.EMAIL, email=text.lower())
         if looks_like_phone(text):
             numbers = tuple(phone_candidates(text, tuple(regions or ())))
-            return cls(text=text, kind=Kind.PHONE, e164=numbers[0] if numbers else "", e164s=numbers)
+            return cls(text=text, kind=Kind.PHONE, e164=numbers[0] if numbers else "", e164s=numbers,
+                       tail=phone_tail(text))
         if DOCUMENT_NUMBER.match(text):
             return cls(text=text, kind=Kind.NUMBER, number=text.upper())
         return cls(text=text, kind=Kind.WORDS)

@@ -38,9 +38,12 @@ class LeadSearch(search.SearchProvider):
         if query.kind == Kind.EMAIL:
             found = leads.filter(email=query.email)[:limit]  # stored lower-cased
         elif query.kind == Kind.PHONE:
-            if not query.e164s:
+            if not query.e164s and not query.tail:
                 return []
-            found = leads.filter(phone_e164__in=query.e164s)[:limit]
+            condition = Q(phone_e164__in=query.e164s)
+            if query.tail:  # the end of a number (lead_phone_trgm)
+                condition |= Q(phone_e164__endswith=query.tail) & ~Q(phone_e164="")
+            found = leads.filter(condition)[:limit]
         else:
             found = search.ranked(leads, ("last_name", "company"), query.text,
                                   Q(last_name__icontains=query.text) | Q(company__icontains=query.text), limit,

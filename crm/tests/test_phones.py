@@ -247,3 +247,40 @@ def test_caller_lookup_public_functions_take_one_number_or_several(ru_rep):
     assert [hit.links["contact"][0] for hit in search.caller_lookup(ru_rep, "+79166383811")] == [contact.pk]
     assert [hit.links["contact"][0] for hit in search.caller_lookup(ru_rep, ["+442079460000", "+79166383811"])] == [
         contact.pk]
+
+
+# --- Part of a number ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["638-38-11", "6383811", "66383811", "38 38 11"])
+def test_the_last_6_to_8_digits_find_the_number(ru_rep, typed):
+    contact = ContactFactory(owner=ru_rep, last_name="Волков", phones=["+442079460000", "+79166383811"])
+    account = AccountFactory(owner=ru_rep, name="Вектор", phone="+7 916 638-38-11")
+    lead = Lead.objects.create(owner=ru_rep, team=ru_rep.team, last_name="Лебедев", phone="+7 916 638-38-11")
+    ContactFactory(owner=ru_rep, last_name="Другой", phones=["+79166383812"])
+    found = search.search(ru_rep, typed)
+    assert found.records("contacts") == [contact]
+    assert found.records("accounts") == [account] and found.records("leads") == [lead]
+
+
+def test_a_tail_matches_only_the_end_of_a_number(ru_rep):
+    ContactFactory(owner=ru_rep, last_name="Волков", phones=["+79166383811"])
+    assert search.search(ru_rep, "916638").records("contacts") == []  # the middle of the number
+    assert search.search(ru_rep, "38-11").records("contacts") == []  # 4 digits: too few to search by
+
+
+def test_part_of_a_number_stays_within_the_visibility_rules(ru_rep, uk_rep):
+    ContactFactory(owner=uk_rep, last_name="Hidden", phones=["+79166383811"])
+    assert search.search(ru_rep, "638-38-11").records("contacts") == []
+
+
+def test_part_of_a_number_is_one_indexed_query_per_provider(ru_rep):
+    ContactFactory(owner=ru_rep, last_name="Волков", phones=["+79166383811"])
+    search.search(ru_rep, "638-38-11")  # the user's country, once
+    with CaptureQueriesContext(connection) as queries:
+        search.search(ru_rep, "638-38-11")
+    assert len(queries) == 4  # accounts, contacts, leads, products
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = Contact.objects.with_phone([], tail="6383811").order_by().explain()
+        assert "contact_phone_tails_trgm" in plan
