@@ -41,13 +41,15 @@ def account_duplicates(*, user, name: str = "", tax_number: str = "", phone_e164
 def duplicates_of(user, account: Account) -> list[Match]:
     """Other accounts that may be this one (the merge page's candidates)."""
     return account_duplicates(user=user, name=account.name, tax_number=account.tax_number,
-                              phone_e164=account.phone_e164 or normalize_phone(account.phone, phone_region(user, account.country)) or "",
+                              phone_e164=account.phone_e164
+                              or normalize_phone(account.phone, phone_region(user, account.country)) or "",
                               email=account.email, exclude_pk=account.pk)
 
 
 def _entry_check(user, data, exclude_pk: int | None) -> list[Match]:
     return account_duplicates(user=user, name=data.get("name", ""), tax_number=data.get("tax_number", ""),
-                              phone_e164=normalize_phone(data.get("phone", ""), phone_region(user, data.get("country"))) or "",
+                              phone_e164=normalize_phone(data.get("phone", ""),
+                                                         phone_region(user, data.get("country"))) or "",
                               email=data.get("email", ""), exclude_pk=exclude_pk)
 
 

@@ -21,7 +21,8 @@ class ContactImporter(Importer):
     PLAIN = {
         "first_name": ("first_name", ""), "middle_name": ("middle_name", ""), "last_name": ("last_name", ""),
         "title": ("title", ""), "department": ("department", ""), "emails": ("emails", []),
-        "phones": ("phones", []), PHONES_TO_CHECK: ("phones_to_check", []), "birthday": ("birthday", None), "address": ("address", ""),
+        "phones": ("phones", []), PHONES_TO_CHECK: ("phones_to_check", []), "birthday": ("birthday", None),
+        "address": ("address", ""),
         "lead_source": ("lead_source", ""), "tags": ("tags", []), "description": ("description", ""),
         "do_not_call": ("do_not_call", False), "account": ("account_id", None),
     }

@@ -96,7 +96,7 @@ def user_region(user: Any) -> str:
         return default_region()
     cached = getattr(user, _USER_CACHE, None)
     if cached:
-        return cached
+        return str(cached)
     region = getattr(user, "phone_region", "") or ""
     if not region:
         region = _team_or_territory_region(user)
@@ -120,7 +120,7 @@ def _team_or_territory_region(user: Any) -> str:
     if row is None:
         return ""
     if row["team__country"]:
-        return row["team__country"]
+        return str(row["team__country"])
     for names in zip(row["names"], row["parents"], row["grandparents"], strict=True):
         for name in names:
             region = region_for_country(name)

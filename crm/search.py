@@ -105,7 +105,8 @@ class SearchProvider:
         """Runs only when no provider found anything: the similarity (typo) search."""
         return []
 
-    def caller_hits(self, user: Any, e164: str, limit: int) -> list[CallerHit]:
+    def caller_hits(self, user: Any, e164: str | Sequence[str], limit: int) -> list[CallerHit]:
+        """Rows with this E.164 number, or with any of these (a list: `phone_numbers(e164)`)."""
         return []
 
 

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.list_tools import neutralise
-from crm.phones import user_region
 from crm.pagination import paginate
+from crm.phones import user_region
 from imports import reader, services
 from imports.forms import MappingForm, UploadForm
 from imports.importers import get_importer, importers_for

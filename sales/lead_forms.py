@@ -16,7 +16,6 @@ from crm.widgets import use_autocomplete
 from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 
 
-
 class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
     custom_target = CustomFieldTarget.LEAD
     distribute = forms.BooleanField(
