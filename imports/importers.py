@@ -448,6 +448,8 @@ class Importer:
     match_labels = {EXTERNAL_ID: gettext_lazy("same external id")}
     derived_fields: tuple[str, ...] = ()
     _phone_region: str | None = None  # set by prepare() from the job
+    _create_accounts = False  # set by prepare(): create the organisations a row names that do not exist
+    _policy = ""
 
     # -- the fields ----------------------------------------------------------------
     def base_fields(self) -> list[FieldSpec]:
@@ -518,6 +520,9 @@ class Importer:
         self._mapped_keys = {spec.key for _, spec in columns}
         self._required = [spec for spec in specs if spec.required]
         self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
+        self._create_accounts = bool(getattr(job, "create_accounts", False))
+        self._policy = job.duplicate_policy
+        self.accounts_created: list[int] = []  # by resolve(), for the job's record
         self._phone_region = getattr(job, "phone_region", "") or None
         if self._phone_region is None and any(spec.kind in ("phone", "phones") for _, spec in columns):
             self._phone_region = user_region(job.user)
@@ -538,10 +543,12 @@ class Importer:
 
         user = job.user
         outcomes = parsed if parsed is not None else self.parse_batch(batch)
+        if job.duplicate_policy != DuplicatePolicy.CREATE:
+            self.skip_repeated_rows(outcomes)
         good = [o for o in outcomes if not o.errors]
         self.resolve(good, user)
         for outcome in outcomes:
-            if outcome.errors:
+            if outcome.errors and not outcome.action:
                 outcome.action, outcome.reason = RowAction.FAILED, "; ".join(outcome.errors)
         good = [o for o in outcomes if not o.errors]
 
@@ -645,6 +652,24 @@ class Importer:
                 outcome.reason = "; ".join(outcome.warnings)
         return outcomes
 
+    def skip_repeated_rows(self, outcomes: list[RowOutcome]) -> None:
+        """A row with errors that repeats an earlier, importable row of the batch (same e-mail, phone
+        or external id) is a duplicate before it is an error: skipped, naming the row it repeats.
+        Rows without errors are matched later, with the records in the database."""
+        from imports.models import RowAction
+
+        first_seen: dict[tuple[str, str], int] = {}
+        for outcome in sorted(outcomes, key=lambda o: o.row_number):
+            row_keys = self.keys_of(outcome.values)
+            if not outcome.errors:
+                for key in row_keys:
+                    first_seen.setdefault(key, outcome.row_number)
+                continue
+            earlier = next((first_seen[key] for key in row_keys if key in first_seen), None)
+            if earlier is not None:
+                outcome.action = RowAction.SKIPPED
+                outcome.reason = _("Skipped: same as row %(row)s of this file.") % {"row": earlier}
+
     def keep_statistics_fresh(self, inserted: int, models) -> None:
         """ANALYZE the tables an import grows each time it has doubled them. A large import into a
         small table otherwise leaves the planner believing the table still holds a few rows, and the
@@ -674,6 +699,10 @@ class Importer:
     # -- hooks -----------------------------------------------------------------------
     def resolve(self, outcomes: list[RowOutcome], user) -> None:
         """Turns references (an account by name) into ids; appends an error to a row that cannot."""
+
+    def plan(self, job, rows) -> list[str]:
+        """Lines about the whole file for the preview ("7 accounts will be created"); `rows`: its cells."""
+        return []
 
     def keys_of(self, values: dict) -> list[tuple[str, str]]:
         external_id = values.get(EXTERNAL_ID)

@@ -65,6 +65,9 @@ class ImportJob(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     warnings = models.PositiveIntegerField(default=0)  # rows imported with something to check
+    # Contacts: create the accounts a row names (by tax number, then name) that do not exist yet.
+    create_accounts = models.BooleanField(_("create missing accounts"), default=True)
+    accounts_created = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -79,13 +79,16 @@ def job_create(*, user, target: str, upload) -> ImportJob:
 
 
 def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool,
-                    phone_region: str | None = None) -> None:
-    """`phone_region`: where numbers without a country code are read; None: the user's region."""
+                    phone_region: str | None = None, create_accounts: bool | None = None) -> None:
+    """`phone_region`: where numbers without a country code are read; None: the user's region.
+    `create_accounts`: create the organisations rows name that do not exist (None: unchanged)."""
     job.mapping = {k: v for k, v in mapping.items() if v}
     job.duplicate_policy = duplicate_policy
     job.clear_empty = clear_empty
     job.phone_region = phone_region or user_region(job.user)
-    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region"])
+    if create_accounts is not None:
+        job.create_accounts = create_accounts
+    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region", "create_accounts"])
 
 
 def mapping_template_save(*, job: ImportJob, user, name: str, shared: bool) -> MappingTemplate:
@@ -125,6 +128,13 @@ def job_preview(*, job: ImportJob) -> tuple[list, list[RowOutcome]]:
     for outcome in outcomes:
         outcome.shown = importer.display(outcome, mapped)
     return mapped, outcomes
+
+
+def job_plan(*, job: ImportJob) -> list[str]:
+    """What the import will do beyond its rows, over the whole file ("7 accounts will be created")."""
+    importer = job.importer
+    importer.prepare(job, importer.fields())
+    return importer.plan(job, _data_rows(job))
 
 
 # --- The run ------------------------------------------------------------------------------
@@ -207,6 +217,7 @@ def _run_batches(job: ImportJob) -> None:
 
 def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
     with transaction.atomic(), pghistory.context(source="import", import_job=job.pk):
+        importer.accounts_created = []
         outcomes = importer.process_batch(job, [], write=True, parsed=parsed)
         insert_rows(ImportRow, ROW_COLUMNS, [_row_record(job, o) for o in outcomes])
         counts = {action: 0 for action in RowAction.values}
@@ -219,7 +230,9 @@ def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
         ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
                  created=F("created") + counts["created"], updated=F("updated") + counts["updated"],
                  skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
-                 warnings=F("warnings") + warnings, claimed_at=timezone.now())
+                 warnings=F("warnings") + warnings,
+                 accounts_created=F("accounts_created") + len(getattr(importer, "accounts_created", ())),
+                 claimed_at=timezone.now())
         if moved != 1:
             raise LostClaim  # another worker took the job over: roll this batch back
 

@@ -80,13 +80,14 @@ def mapping(request, pk):
         current = services.mapping_from_template(job, template)
     initial = {f"col_{i}": key for i, key in current.items()}
     initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty,
-                   phone_region=job.phone_region or user_region(request.user))
+                   create_accounts=job.create_accounts, phone_region=job.phone_region or user_region(request.user))
     form = MappingForm(request.POST or None, job=job, specs=specs, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.job_set_mapping(job=job, mapping=form.mapping(),
                                  duplicate_policy=form.cleaned_data["duplicate_policy"],
                                  clear_empty=form.cleaned_data["clear_empty"],
-                                 phone_region=form.cleaned_data["phone_region"])
+                                 phone_region=form.cleaned_data["phone_region"],
+                                 create_accounts=form.cleaned_data.get("create_accounts"))
         if form.cleaned_data["template_name"]:
             services.mapping_template_save(job=job, user=request.user, name=form.cleaned_data["template_name"],
                                            shared=form.cleaned_data["template_shared"])
@@ -112,7 +113,7 @@ def preview(request, pk):
     specs, outcomes = services.job_preview(job=job)
     failing = sum(1 for o in outcomes if o.action == RowAction.FAILED)
     return render(request, "imports/preview.html", {"job": job, "specs": specs, "outcomes": outcomes,
-                                                    "failing": failing})
+                                                    "failing": failing, "plan": services.job_plan(job=job)})
 
 
 @require_POST

@@ -65,12 +65,13 @@ def test_counts_add_up_and_error_csv(owner, client):
     job = run(owner, [
         ["Иванов", "Иван", "ivan@example.com", "+44 20 7946 0001", "Рога и копыта", "Директор"],
         ["Петров", "", "=cmd", "", "", ""],
-        ["Сидоров", "", "", "", "Нет такой", ""],
+        ["Сидоров", "", "", "", "Нет такой", ""],  # an account not found: created (the default)
         ["Иванов", "Иван", "ivan@example.com", "", "", ""],
     ])
-    assert (job.created, job.updated, job.skipped, job.failed) == (1, 0, 1, 2)
+    assert (job.created, job.updated, job.skipped, job.failed) == (2, 0, 1, 1)
     assert job.created + job.updated + job.skipped + job.failed == job.total_rows == 4
-    contact = Contact.objects.get()
+    assert Contact.objects.get(last_name="Сидоров").account.name == "Нет такой" and job.accounts_created == 1
+    contact = Contact.objects.get(last_name="Иванов")
     assert contact.full_name == "Иван Иванов" and contact.phones == ["+442079460001"]
     assert contact.account.name == "Рога и копыта" and contact.owner == owner
     client.force_login(owner)
