@@ -166,7 +166,9 @@ def job_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     try:
-        _run_batches(job)
+        # The row reports are read by the person who ran the import: in their language.
+        with translation.override(job.user.language or settings.LANGUAGE_CODE):
+            _run_batches(job)
     except LostClaim:
         return None
     except Exception as error:

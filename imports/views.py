@@ -143,15 +143,35 @@ def job_detail(request, pk):
     return render(request, "imports/job_detail.html", {"job": job, "failed": failed, "warned": warned})
 
 
+class _Encoded:
+    """A file-like writer that encodes into the response in the uploaded file's encoding (a
+    character the encoding lacks becomes "?", so a cp1251 file stays cp1251)."""
+
+    def __init__(self, response: HttpResponse, encoding: str):
+        self.response, self.encoding = response, encoding
+
+    def write(self, text: str) -> None:
+        self.response.write(text.encode(self.encoding, errors="replace"))
+
+
 def errors_csv(request, pk):
+    """The failed rows to fix and upload again, in the encoding and with the delimiter of the
+    uploaded CSV (cp1251 with ";" stays cp1251 with ";", so the same Excel or 1C opens it); an
+    XLSX or UTF-8 upload gets UTF-8 with a BOM."""
     job = _job(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    encoding = job.encoding if job.file_format == "csv" and job.encoding else "utf-8"
+    if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig", "ascii"):
+        encoding = "utf-8"
+    response = HttpResponse(content_type=f"text/csv; charset={encoding}")
     stem = job.original_name.rsplit(".", 1)[0] or "import"
     safe = "".join(ch for ch in stem if ch.isalnum() or ch in "-_")[:60] or "import"
     # filename*= (RFC 6266) so a Cyrillic file name reaches the browser intact
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{safe}-errors.csv")
-    response.write("\ufeff")
-    writer = csv.writer(response, lineterminator="\r\n")
+    out = _Encoded(response, encoding)
+    if encoding == "utf-8":
+        out.write("\ufeff")
+    delimiter = job.delimiter if job.file_format == "csv" and job.delimiter else ","
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in job.headers] + [_("reason")])
     rows = ImportRow.objects.filter(job=job, action=RowAction.FAILED).order_by("row_number")
     for row in rows.values_list("values", "reason").iterator(chunk_size=2000):

@@ -105,8 +105,9 @@ def test_import_map_preview_run_errors_csv_and_undo(page, owner, settings, tmp_p
         page.locator("#errors-csv").click()
     download = download_info.value
     assert download.suggested_filename == "клиенты-errors.csv"
-    text = open(download.path(), encoding="utf-8-sig").read()  # noqa: PTH123, SIM115 - Playwright's temp file
-    lines = list(csv.reader(io.StringIO(text)))
+    # The uploaded encoding and delimiter (cp1251, ";"): it opens in the program that made it.
+    text = open(download.path(), encoding="cp1251").read()  # noqa: PTH123, SIM115 - Playwright's temp file
+    lines = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert lines[0] == [*HEADER, "reason"]
     assert [line[:5] for line in lines[1:]] == [BAD_ROWS[5], BAD_ROWS[58]]
     assert "Last name is required" in lines[1][5]

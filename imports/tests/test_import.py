@@ -75,8 +75,11 @@ def test_counts_add_up_and_error_csv(owner, client):
     assert contact.full_name == "Иван Иванов" and contact.phones == ["+442079460001"]
     assert contact.account.name == "Рога и копыта" and contact.owner == owner
     client.force_login(owner)
-    body = client.get(f"/imports/{job.pk}/errors.csv").content.decode("utf-8-sig")
-    lines = list(csv.reader(io.StringIO(body)))
+    response = client.get(f"/imports/{job.pk}/errors.csv")
+    # As uploaded: Windows-1251 with semicolons, so the Excel or 1C that made the file opens it.
+    assert response["Content-Type"] == "text/csv; charset=cp1251"
+    body = response.content.decode("cp1251")
+    lines = list(csv.reader(io.StringIO(body), delimiter=";"))
     assert lines[0] == [*HEADER, "reason"]
     assert lines[1][2] == "'=cmd" and "e-mail" in lines[1][-1]
     assert not (services.job_path(job)).exists() or job.file_path == ""

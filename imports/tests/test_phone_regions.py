@@ -149,3 +149,16 @@ def test_an_account_keeps_an_unreadable_number_as_written(ru_rep):
     assert (job.created, job.failed, job.warnings) == (1, 0, 1)
     account = Account.objects.get()
     assert account.phone == "тел. 12-34" and account.phone_e164 == ""
+
+
+def test_failed_rows_file_keeps_a_utf8_comma_upload_as_it_was(client, uk_rep):
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows([["Last name", "E-mail"], ["Hopper", "not-an-email"], ["Lovelace", "ada@ex.uk"]])
+    job = run(services.job_create(user=uk_rep, target="contacts.contact",
+                                  upload=SimpleUploadedFile("people.csv", buffer.getvalue().encode("utf-8"))))
+    assert job.failed == 1
+    client.force_login(uk_rep)
+    response = client.get(f"/imports/{job.pk}/errors.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[0] == ["Last name", "E-mail", "reason"] and lines[1][:2] == ["Hopper", "not-an-email"]
