@@ -63,7 +63,7 @@ def contacts_import_vcard(*, actor: User, data: bytes) -> VCardImportReport:
         contact.full_name = contact.compose_full_name()  # save() would do it; bulk_create does not call save()
         pending.append(contact)
 
-    with pghistory.context(source="vcard_import"):
+    with pghistory.context(source="vcard_import", actor=actor.pk):
         for start in range(0, len(pending), BATCH_SIZE):
             created = Contact.objects.bulk_create(pending[start : start + BATCH_SIZE])
             report.contact_ids.extend(contact.pk for contact in created)

@@ -218,7 +218,8 @@ def _run_batches(job: ImportJob) -> None:
 
 
 def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
-    with transaction.atomic(), pghistory.context(source="import", import_job=job.pk):
+    # `actor`: the history names the person who ran the import, not "system".
+    with transaction.atomic(), pghistory.context(source="import", import_job=job.pk, actor=job.user_id):
         importer.accounts_created = []
         outcomes = importer.process_batch(job, [], write=True, parsed=parsed)
         insert_rows(ImportRow, ROW_COLUMNS, [_row_record(job, o) for o in outcomes])
