@@ -1,6 +1,8 @@
 """Spreadsheet imports: the job, what it did per row (for the report and undo), external ids,
 and reusable column mappings."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -29,6 +31,11 @@ class RowAction(models.TextChoices):
     UPDATED = "updated", _("Updated")
     SKIPPED = "skipped", _("Skipped")
     FAILED = "failed", _("Failed")
+
+
+# A worker reports after each batch (a batch takes a second or two): a job not heard from for a
+# minute lost its worker. It is shown as stalled and taken over by the next worker.
+STALE_CLAIM = timedelta(minutes=1)
 
 
 class ImportJobQuerySet(models.QuerySet):
@@ -99,6 +106,12 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, and no worker has reported for STALE_CLAIM: its worker died (or none
+        runs). The scheduler tick hands it to a worker again, which resumes after the last batch."""
+        return self.is_active and self.claimed_at is not None and self.claimed_at < timezone.now() - STALE_CLAIM
 
     @property
     def can_undo(self) -> bool:

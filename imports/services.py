@@ -28,10 +28,10 @@ from imports.models import (
     MappingTemplate,
     RowAction,
 )
+from imports.models import STALE_CLAIM as STALE_CLAIM  # a job not heard from for this long lost its worker
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
-STALE_CLAIM = timedelta(minutes=5)  # a running job not heard from for this long lost its worker
 ABANDON_AFTER = timedelta(hours=24)  # an upload never started is deleted after this
 UNDO_REPORT_LIMIT = 1000
 
@@ -141,7 +141,9 @@ def job_plan(*, job: ImportJob) -> list[str]:
 def job_start(*, job: ImportJob) -> bool:
     from imports.tasks import run_import
 
-    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(status=ImportStatus.QUEUED)
+    # claimed_at: when it was queued, so a job no worker picks up shows as stalled too.
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(
+        status=ImportStatus.QUEUED, claimed_at=timezone.now())
     if started:
         transaction.on_commit(lambda: run_import.delay(job.pk))
     return bool(started)
@@ -343,7 +345,8 @@ def cleanup(now=None) -> int:
     count = 0
     for job in ImportJob.objects.filter(status=ImportStatus.MAPPING, created_at__lt=now - ABANDON_AFTER):
         count += job_abandon(job=job)
-    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+    stale = ImportJob.objects.filter(status__in=[ImportStatus.RUNNING, ImportStatus.QUEUED],
+                                     claimed_at__lt=now - STALE_CLAIM)
     for job_id in stale.values_list("pk", flat=True):
         transaction.on_commit(lambda job_id=job_id: run_import.delay(job_id))
         count += 1

@@ -203,3 +203,39 @@ def test_an_import_upload_over_the_limit_is_refused_with_a_message(client, owner
                            CONTENT_LENGTH=str(reader.MAX_UPLOAD_BYTES + 2 * 1024 * 1024))
     assert response.status_code == 413
     assert "larger than 50 MB" in response.content.decode()
+
+
+def test_a_stalled_import_shows_within_a_minute_and_the_tick_resumes_it(owner, client, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    rows = [[f"N{i}", "", f"s{i}@example.com", "", "", ""] for i in range(25)]
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv(rows))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, batch_size=10)
+
+    def crash(job):
+        raise Crash  # the worker dies after its first batch
+
+    monkeypatch.setattr(services, "after_batch", crash)
+    with pytest.raises(Crash):
+        services.job_run(job_id=job.pk)
+    client.force_login(owner)
+    assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()  # heard from just now
+    # 61 seconds without a report: stalled (it used to take five minutes)
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    assert ImportJob.objects.get(pk=job.pk).is_stalled
+    assert 'id="import-stalled"' in client.get(f"/imports/{job.pk}/").content.decode()
+    # A worker is back: the scheduler tick hands the job over, and it resumes after the committed batch.
+    monkeypatch.setattr(services, "after_batch", lambda job: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cleanup() == 1
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.created == 25 and not job.is_stalled
+    assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()
+
+
+def test_a_queued_job_no_worker_picks_up_shows_as_stalled(owner, client):
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv([["N", "", "", "", "", ""]]))
+    services.job_start(job=job)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.QUEUED and not job.is_stalled
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    assert ImportJob.objects.get(pk=job.pk).is_stalled
