@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from crm.phones import user_region
 from imports import reader
 from imports.importers import RowOutcome, get_importer, insert_rows
+from imports.models import STALE_CLAIM as STALE_CLAIM  # a job not heard from for this long lost its worker
 from imports.models import (
     DuplicatePolicy,
     ImportedRecord,
@@ -28,7 +29,6 @@ from imports.models import (
     MappingTemplate,
     RowAction,
 )
-from imports.models import STALE_CLAIM as STALE_CLAIM  # a job not heard from for this long lost its worker
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20

@@ -118,3 +118,4 @@ def test_stale_running_job_is_taken_over(owner):
     services.run_export(job.pk)
     job.refresh_from_db()
     assert job.status == ExportStatus.DONE
+
