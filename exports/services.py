@@ -4,7 +4,7 @@ requester only, for 24 hours. Each job row is the audit record (who, what, how m
 import csv
 import logging
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -115,20 +115,36 @@ def _write_xlsx(job, rows, columns) -> int:
     sheet.append([str(header) for header, _get in columns])
     count = 0
     for row in rows.iterator(chunk_size=2000):
-        sheet.append([_xlsx_cell(get(row)) for _header, get in columns])
+        sheet.append([_xlsx_cell(sheet, get(row)) for _header, get in columns])
         count += 1
         _progress(job, count)
     workbook.save(job.path)
     return count
 
 
-def _xlsx_cell(value):
+def _xlsx_cell(sheet, value):
+    """A typed cell: dates and times as dates with a number format (times in the reader's time
+    zone), numbers as numbers, yes/no as booleans, everything else as text. A text cell is never
+    read as a formula, so "=…" stays exactly what was typed, without an apostrophe."""
     from decimal import Decimal
 
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Decimal):
         return float(value)
-    cell = _cell(value)
-    return cell if isinstance(cell, int | float) else str(cell)
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=timezone.localtime(value).replace(tzinfo=None))
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    cell = WriteOnlyCell(sheet, value=str(value))
+    cell.data_type = "s"  # text, even when it starts with "=": Excel shows it, never runs it
+    return cell
 
 
 @scheduler.source("expired_exports")

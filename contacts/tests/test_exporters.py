@@ -58,3 +58,27 @@ def test_a_contacts_export_imports_again_with_every_field(client, owner, django_
     importable = {spec.key for spec in imported.importer.base_fields()}
     assert importable - mapped == set(), importable - mapped
 
+
+
+def test_xlsx_cells_have_types_and_phones_no_apostrophe(client, owner, django_capture_on_commit_callbacks):
+    import io
+    from datetime import date, datetime
+
+    from openpyxl import load_workbook
+
+    owner.time_zone = "Europe/Moscow"
+    owner.save()
+    ContactFactory(owner=owner, last_name="Волков", phones=["+79166383811", "+442079460000"], birthday="1980-01-31",
+                   do_not_call=True, description="=1+1")
+    client.force_login(owner)
+    job = start(client, "contacts.contact", fmt="xlsx", capture=django_capture_on_commit_callbacks)
+    sheet = load_workbook(io.BytesIO(b"".join(
+        client.get(reverse("exports:download", args=[job.pk])).streaming_content))).active
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["Phones"].value == "+79166383811, +442079460000"  # no apostrophe inside the value
+    assert row["Birthday"].is_date and row["Birthday"].value.date() == date(1980, 1, 31)
+    assert row["Created"].is_date and isinstance(row["Created"].value, datetime)
+    assert row["Do not call"].value is True and row["Do not call"].data_type == "b"
+    assert row["Notes"].value == "=1+1" and row["Notes"].data_type == "s"  # text, never a formula
+    assert isinstance(row["ID"].value, int)
