@@ -19,7 +19,7 @@ from crm import panels
 from crm.forms import add_service_errors
 from crm.history import history_for
 from crm.list_tools import to_int
-from crm.phones import format_phone, normalize_phone
+from crm.phones import format_phone, phone_candidates, search_regions
 from crm.visibility import (
     can_create,
     can_edit,
@@ -277,13 +277,21 @@ def hotline(request):
     user = request.user
     require_read(user, Ticket)
     raw = request.GET.get("phone", "").strip()
-    e164 = normalize_phone(raw) if raw else None
+    # A number typed without a country code is read in the agent's country first, then the others the
+    # desk serves ("8 (916) 638-38-11" is Moscow, "020 7946 0000" London): the caller may be either.
+    candidates = phone_candidates(raw, search_regions(user)) if raw else []
+    e164 = candidates[0] if candidates else None
     contacts, accounts, caller, tickets = [], [], None, []
-    if e164:
+    if candidates:
         contacts = list(with_visibility_flag(
-            Contact.objects.visible_to(user).with_phone(e164).select_related("account"), user, "account")
-            .order_by("last_name", "id")[:HOTLINE_ROWS])
-        accounts = list(Account.objects.visible_to(user).filter(phone_e164=e164).order_by("name")[:HOTLINE_ROWS])
+            Contact.objects.visible_to(user).filter(phones__overlap=candidates).select_related("account"), user,
+            "account").order_by("last_name", "id")[:HOTLINE_ROWS])
+        accounts = list(Account.objects.visible_to(user).filter(phone_e164__in=candidates)
+                        .order_by("name")[:HOTLINE_ROWS])
+        matched = [number for number in candidates
+                   if any(number in contact.phones for contact in contacts)
+                   or any(account.phone_e164 == number for account in accounts)]
+        e164 = matched[0] if matched else e164
         chosen = to_int(request.GET.get("contact"))
         caller = next((c for c in contacts if c.pk == chosen), contacts[0] if len(contacts) == 1 else None)
     account = None
