@@ -30,12 +30,12 @@ def test_the_registry_has_the_core_events_with_labels():
 
 def test_a_later_module_registers_its_event_the_same_way():
     try:
-        events.register("ticket.created", "Ticket created")
-        assert events.is_registered("ticket.created")
+        events.register("gadget.created", "Gadget created")
+        assert events.is_registered("gadget.created")
         with pytest.raises(ValueError, match="another label"):
-            events.register("ticket.created", "Something else")
+            events.register("gadget.created", "Something else")
     finally:
-        events.EVENTS.pop("ticket.created", None)
+        events.EVENTS.pop("gadget.created", None)  # a made-up event: a real one (ticket.created) must stay
 
 
 def test_emit_writes_one_delivery_per_active_subscribed_endpoint(owner, django_capture_on_commit_callbacks):
