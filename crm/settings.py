@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "contacts",
     "sales",
     "activities",
+    "marketing",
     "reports",
     "demo",
     "webhooks",

@@ -4,6 +4,5 @@ from reports import views
 
 urlpatterns = [
     path("service/", views.section_service, name="service"),
-    path("marketing/", views.section_marketing, name="marketing"),
     path("reports/", views.section_reports, name="reports"),
 ]

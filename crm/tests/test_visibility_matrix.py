@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.tests.factories import AccountFactory
 from activities.models import Activity
 from contacts.tests.factories import ContactFactory
+from marketing.tests.factories import CampaignFactory
 from sales.models import Invoice, Order, Quote
 from sales.tests.factories import LeadFactory, OpportunityFactory
 
@@ -54,6 +55,10 @@ def make_invoice(*, owner, shared_with_team, name):
                                   account=deal.account, due_date=datetime.date(2026, 12, 31))
 
 
+def make_campaign(*, owner, shared_with_team, name):
+    return CampaignFactory(owner=owner, shared_with_team=shared_with_team, name=name)
+
+
 # Who sees / edits a record that `owner` keeps private (not shared with the team).
 PRIVATE = {
     # actor: (visible, editable)
@@ -70,6 +75,9 @@ PRIVATE = {
 SALES_PRIVATE = {**PRIVATE, "support_agent": (False, False), "marketer": (False, False)}
 # Leads: marketers read every lead (they generate them), support none (LEAD_DATA).
 LEAD_PRIVATE = {**PRIVATE, "support_agent": (False, False)}
+# Campaigns: everyone but support reads them all; marketers edit any (CAMPAIGN_DATA).
+CAMPAIGN_PRIVATE = {**PRIVATE, "teammate": (True, False), "outsider": (True, False), "support_agent": (False, False),
+                    "marketer": (True, True)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class OwnedCase:
     delete_url: str | None
     private: dict = field(default_factory=lambda: PRIVATE)
     extra_reads: tuple = ()  # more URLs of one record that answer like its detail page (PDFs)
+    hidden_from: str = "outsider"  # an actor who does not see the owner's private row
 
 
 OWNED_MODELS = [
@@ -98,6 +107,8 @@ OWNED_MODELS = [
     OwnedCase("order", make_order, "sales:order_list", "sales:order_detail", None, None, SALES_PRIVATE),
     OwnedCase("invoice", make_invoice, "sales:invoice_list", "sales:invoice_detail", None, None, SALES_PRIVATE,
               extra_reads=("sales:invoice_pdf",)),
+    OwnedCase("campaign", make_campaign, "marketing:campaign_list", "marketing:campaign_detail",
+              "marketing:campaign_edit", "marketing:campaign_delete", CAMPAIGN_PRIVATE, hidden_from="support_agent"),
 ]
 
 
@@ -171,7 +182,7 @@ def test_forbidden_writes_change_nothing(client, cast, case, actor):
 @pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
 def test_missing_and_hidden_rows_answer_alike(client, cast, case):
     hidden = case.factory(owner=cast["owner"], shared_with_team=False, name="Hidden")
-    client.force_login(cast["outsider"])
+    client.force_login(cast[case.hidden_from])
     hidden_response = client.get(reverse(case.detail_url, args=[hidden.pk]))
     missing_response = client.get(reverse(case.detail_url, args=[hidden.pk + 10_000]))
     assert hidden_response.status_code == missing_response.status_code == 404

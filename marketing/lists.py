@@ -1,0 +1,59 @@
+"""The campaigns list, declared (crm/lists.py renders it)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.lists import Column, ExportColumn, ListPage, both_ways
+from marketing.figures import with_list_figures
+from marketing.filters import CampaignFilter
+from marketing.models import Campaign
+
+CELLS = "marketing/list_cells.html"
+
+
+class CampaignList(ListPage):
+    model = Campaign
+    filterset = CampaignFilter
+    title = _("Campaigns")
+    url_name = "marketing:campaign_list"
+    table_id = "campaign-table"
+    columns = (
+        Column(_("Name"), template=f"{CELLS}#name", sort="name", card="title"),
+        Column(_("Type"), value="get_type_display", sort="type", card="sub"),
+        Column(_("Status"), template=f"{CELLS}#status", sort="status", card="status"),
+        Column(_("Starts"), value="start_date", format="date", sort="start", card="date", nowrap=True),
+        Column(_("Ends"), value="end_date", format="date", nowrap=True),
+        Column(_("Budget"), template=f"{CELLS}#budget", sort="budget", card="amount", total="budget", numeric=True,
+               nowrap=True),
+        Column(_("Cost"), template=f"{CELLS}#cost", total="cost_total", numeric=True, nowrap=True),
+        Column(_("Leads"), value="lead_total", numeric=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {**both_ways(name=("name",), budget=("budget",)),
+             "start": ("-start_date", "-id"), "-start": ("start_date", "id"),
+             "type": ("type", "name", "id"), "-type": ("-type", "name", "id"),
+             "status": ("status", "name", "id"), "-status": ("-status", "name", "id")}
+    default_sort = "start"
+    primary_filters = ("q", "status", "type")
+    export_columns = (
+        ExportColumn(_("Name"), "name"), ExportColumn(_("Type"), "get_type_display"),
+        ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Start date"), "start_date"),
+        ExportColumn(_("End date"), "end_date"), ExportColumn(_("Budget"), "budget"),
+        ExportColumn(_("Expected revenue"), "expected_revenue"), ExportColumn(_("Currency"), "currency"),
+        ExportColumn(_("Parent campaign"), "parent"), ExportColumn(_("Owner"), "owner"),
+    )
+    export_filename = "campaigns"
+    export_ordering = ("-start_date", "-id")
+    noun_plural = _("campaigns")
+    empty_icon = "megaphone"
+    empty_text = _("Campaigns are the mailings, events, webinars and adverts that bring in leads. Plan one with a "
+                   "budget, then see what it returned.")
+    empty_filtered_text = _("No campaign matches these filters.")
+    create_url_name = "marketing:campaign_create"
+    create_label = _("New campaign")
+
+    def queryset(self):
+        return with_list_figures(Campaign.objects.visible_to(self.user).select_related("owner"))
+
+    def export_rows(self, ids):
+        return super().export_rows(ids).select_related("owner", "parent")
+

@@ -1,0 +1,113 @@
+"""Writes on campaigns, their cost lines and members, and the attribution of leads and deals."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import User
+from marketing.models import (
+    Campaign,
+    CampaignCost,
+    CampaignMember,
+    DealAttribution,
+    LeadAttribution,
+    MemberStatus,
+)
+from webhooks.services import emit
+
+
+@transaction.atomic
+def campaign_create(*, actor: User, owner: User | None = None, **fields) -> Campaign:
+    owner = owner or actor
+    campaign = Campaign(owner=owner, team_id=owner.team_id, **fields)
+    campaign.full_clean()
+    campaign.save()
+    emit("campaign.created", campaign, actor=actor)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, actor: User, **fields) -> Campaign:
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+    if "owner" in fields:
+        campaign.team_id = campaign.owner.team_id  # the record follows its owner's team
+    campaign.full_clean()
+    campaign.save()
+    emit("campaign.updated", campaign, actor=actor)
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign, actor: User) -> None:
+    """Soft delete: the campaign leaves every list; its attributions and figures stay for the history."""
+    campaign.deleted_at = timezone.now()
+    campaign.save(update_fields=["deleted_at", "updated_at"])
+    emit("campaign.deleted", campaign, actor=actor)
+
+
+@transaction.atomic
+def campaign_cost_add(*, campaign: Campaign, actor: User, description: str, amount: Decimal,
+                      incurred_on=None) -> CampaignCost:
+    cost = CampaignCost(campaign=campaign, description=description, amount=amount, created_by=actor,
+                        incurred_on=incurred_on or timezone.localdate())
+    cost.full_clean()
+    cost.save()
+    return cost
+
+
+@transaction.atomic
+def campaign_cost_remove(*, cost: CampaignCost, actor: User) -> None:
+    cost.delete()
+
+
+@transaction.atomic
+def campaign_members_add(*, campaign: Campaign, actor: User, contacts, status: str = MemberStatus.TARGETED) -> int:
+    """Adds the contacts that are not members yet (one row per campaign and contact); returns how
+    many were new. A contact already in the campaign keeps the status it has."""
+    contacts = list(contacts)
+    already = set(CampaignMember.objects.filter(campaign=campaign, contact__in=contacts)
+                  .values_list("contact_id", flat=True))
+    now = timezone.now()
+    rows = [CampaignMember(campaign=campaign, contact=contact, status=status, added_at=now, status_changed_at=now)
+            for contact in contacts if contact.pk not in already]
+    # A concurrent add of the same contact hits the unique constraint and is skipped, not doubled.
+    CampaignMember.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+@transaction.atomic
+def campaign_member_set_status(*, member: CampaignMember, actor: User, status: str) -> CampaignMember:
+    if status not in MemberStatus.values:
+        raise ValueError(f"Unknown member status {status!r}")
+    if member.status != status:
+        member.status = status
+        member.status_changed_at = timezone.now()
+        member.save(update_fields=["status", "status_changed_at"])
+    return member
+
+
+@transaction.atomic
+def campaign_member_remove(*, member: CampaignMember, actor: User) -> None:
+    member.delete()
+
+
+@transaction.atomic
+def lead_attribute(*, lead, campaign: Campaign | None, actor: User) -> None:
+    """Sets (or, with None, clears) the campaign a lead came from."""
+    if campaign is None:
+        LeadAttribution.objects.filter(lead=lead).delete()
+        return
+    LeadAttribution.objects.update_or_create(lead=lead, defaults={"campaign": campaign,
+                                                                  "attributed_at": timezone.now()})
+
+
+@transaction.atomic
+def deal_attribute(*, opportunity, campaign: Campaign | None, actor: User) -> None:
+    """Sets (or, with None, clears) the campaign a deal came from."""
+    if campaign is None:
+        DealAttribution.objects.filter(opportunity=opportunity).delete()
+        return
+    DealAttribution.objects.update_or_create(opportunity=opportunity, defaults={"campaign": campaign,
+                                                                                "attributed_at": timezone.now()})

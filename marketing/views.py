@@ -1,0 +1,222 @@
+"""Marketing pages: the overview, a campaign's create/edit/delete and its page (figures, cost
+lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
+
+from django.contrib import messages
+from django.db.models import Count, Q, Window
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm import panels
+from crm.history import CHANGES_SCANNED, history_for
+from crm.visibility import (
+    can_create,
+    can_edit,
+    can_read,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    require_create,
+    require_read,
+    with_visibility_flag,
+)
+from marketing import services
+from marketing.figures import campaign_figures, with_list_figures
+from marketing.forms import AttributionForm, CampaignForm, CostForm, MemberAddForm, MemberStatusForm
+from marketing.models import Campaign, CampaignCost, CampaignMember, CampaignStatus, MemberStatus
+from sales.models import Lead, Opportunity
+
+HISTORY_SHOWN = 50
+ROWS = 10
+MEMBER_ROWS = 25
+AUTOCOMPLETE_LIMIT = 20
+
+
+def overview(request):
+    """Campaigns running now and the ones planned next, with their cost and leads so far."""
+    require_read(request.user, Campaign)
+    campaigns = with_list_figures(Campaign.objects.visible_to(request.user).select_related("owner"))
+    sections = []
+    for key, status, title, empty, ordering in (
+        ("running", CampaignStatus.ACTIVE, _("Running now"), _("No campaign is running."), ("end_date", "id")),
+        ("planned", CampaignStatus.PLANNED, _("Planned"), _("No campaign is planned. Plan the next one."),
+         ("start_date", "id")),
+    ):
+        rows, total = _rows_and_total(campaigns.filter(status=status).order_by(*ordering))
+        sections.append({"key": key, "status": status, "title": title, "empty": empty, "rows": rows, "total": total})
+    return render(request, "marketing/overview.html", {"sections": sections,
+                                                       "may_create": can_create(request.user, Campaign)})
+
+
+def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
+    rows = list(queryset.annotate(panel_total=Window(Count("pk")))[:limit])
+    return rows, (rows[0].panel_total if rows else 0)
+
+
+def campaign_detail(request, pk: int):
+    campaign = get_visible_or_404(Campaign.objects.select_related("owner", "team", "parent"), request.user, pk=pk)
+    history = history_for(campaign, user=request.user, limit=CHANGES_SCANNED)
+    editable = can_edit(request.user, campaign)
+    members, members_total = _rows_and_total(
+        with_visibility_flag(CampaignMember.objects.filter(campaign=campaign).select_related("contact"),
+                             request.user, "contact").order_by("-status_changed_at", "-id"), MEMBER_ROWS)
+    leads, leads_total = (_rows_and_total(
+        Lead.objects.visible_to(request.user).filter(attribution__campaign=campaign)
+        .select_related("owner").order_by("-created_at", "-id")) if can_read(request.user, Lead) else ([], 0))
+    deals, deals_total = (_rows_and_total(
+        Opportunity.objects.visible_to(request.user).filter(attribution__campaign=campaign)
+        .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
+        if can_read(request.user, Opportunity) else ([], 0))
+    figures = campaign_figures(campaign)
+    children = list(Campaign.objects.visible_to(request.user).filter(parent=campaign)
+                    .order_by("start_date", "id")[:ROWS])
+    context = {
+        "campaign": campaign,
+        "parent_visible": bool(campaign.parent_id) and can_see(request.user, campaign.parent),
+        "can_edit": editable,
+        "figures": figures,
+        "member_counts": [(value, label, figures.members.get(value, 0)) for value, label in MemberStatus.choices],
+        "costs": list(CampaignCost.objects.filter(campaign=campaign).select_related("created_by")),
+        "cost_form": CostForm(),
+        "members": members, "members_total": members_total,
+        "member_form": MemberAddForm(user=request.user) if editable else None,
+        "member_statuses": MemberStatus.choices,
+        "leads": leads, "leads_total": leads_total,
+        "deals": deals, "deals_total": deals_total,
+        "sees_leads": can_read(request.user, Lead), "sees_deals": can_read(request.user, Opportunity),
+        "children": children,
+        "history": history[:HISTORY_SHOWN],
+        "panels": panels.render(request, campaign, {"history": history}),
+    }
+    return render(request, "marketing/campaign_detail.html", context)
+
+
+def campaign_create(request):
+    require_create(request.user, Campaign)
+    form = CampaignForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        campaign = services.campaign_create(actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Campaign %(name)s was created.") % {"name": campaign.name})
+        return redirect(campaign)
+    return render(request, "marketing/campaign_form.html", {"form": form})
+
+
+def campaign_edit(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = CampaignForm(request.POST or None, instance=campaign, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.campaign_update(campaign=campaign, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Campaign %(name)s was saved.") % {"name": campaign.name})
+        return redirect(campaign)
+    return render(request, "marketing/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+def campaign_delete(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    if request.method == "POST":
+        services.campaign_delete(campaign=campaign, actor=request.user)
+        messages.success(request, _("Campaign %(name)s was deleted.") % {"name": campaign.name})
+        return redirect("marketing:campaign_list")
+    return render(request, "marketing/campaign_confirm_delete.html", {"campaign": campaign})
+
+
+@require_POST
+def cost_add(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = CostForm(request.POST)
+    if form.is_valid():
+        services.campaign_cost_add(campaign=campaign, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The cost line was added."))
+    else:
+        errors = "; ".join(str(error) for field_errors in form.errors.values() for error in field_errors)
+        messages.error(request, _("The cost line was not added: %(errors)s") % {"errors": errors})
+    return redirect(f"{campaign.get_absolute_url()}#costs")
+
+
+@require_POST
+def cost_remove(request, pk: int, cost_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    cost = get_object_or_404(CampaignCost, pk=cost_pk, campaign=campaign)
+    services.campaign_cost_remove(cost=cost, actor=request.user)
+    messages.success(request, _("The cost line was removed."))
+    return redirect(f"{campaign.get_absolute_url()}#costs")
+
+
+@require_POST
+def member_add(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = MemberAddForm(request.POST, user=request.user)
+    if form.is_valid():
+        added = services.campaign_members_add(campaign=campaign, actor=request.user,
+                                              contacts=[form.cleaned_data["contact"]],
+                                              status=form.cleaned_data["status"])
+        if added:
+            messages.success(request, _("%(name)s was added to the campaign.") % {"name": form.cleaned_data["contact"]})
+        else:
+            messages.info(request, _("%(name)s is already in the campaign.") % {"name": form.cleaned_data["contact"]})
+    else:
+        messages.error(request, _("Choose a contact to add."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+@require_POST
+def member_status(request, pk: int, member_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    member = get_object_or_404(CampaignMember, pk=member_pk, campaign=campaign)
+    form = MemberStatusForm(request.POST)
+    if form.is_valid():
+        services.campaign_member_set_status(member=member, actor=request.user, status=form.cleaned_data["status"])
+        messages.success(request, _("The member's status was changed."))
+    else:
+        messages.error(request, _("Choose one of the offered statuses."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+@require_POST
+def member_remove(request, pk: int, member_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    member = get_object_or_404(CampaignMember, pk=member_pk, campaign=campaign)
+    services.campaign_member_remove(member=member, actor=request.user)
+    messages.success(request, _("The member was removed from the campaign."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+def _attribute(request, record, service, keyword):
+    form = AttributionForm(request.POST, user=request.user)
+    if form.is_valid():
+        service(**{keyword: record}, campaign=form.cleaned_data["campaign"], actor=request.user)
+        if form.cleaned_data["campaign"]:
+            messages.success(request, _("Source campaign set to %(name)s.") % {"name": form.cleaned_data["campaign"]})
+        else:
+            messages.success(request, _("The source campaign was cleared."))
+    else:
+        messages.error(request, _("Choose a campaign from the list."))
+    return redirect(record)
+
+
+@require_POST
+def lead_attribution(request, lead_pk: int):
+    lead = get_editable_or_404(Lead, request.user, pk=lead_pk)
+    return _attribute(request, lead, services.lead_attribute, "lead")
+
+
+@require_POST
+def deal_attribution(request, deal_pk: int):
+    deal = get_editable_or_404(Opportunity, request.user, pk=deal_pk)
+    return _attribute(request, deal, services.deal_attribute, "opportunity")
+
+
+def campaign_autocomplete(request):
+    if not can_read(request.user, Campaign):
+        raise Http404
+    term = request.GET.get("q", "").strip()
+    campaigns = Campaign.objects.visible_to(request.user)
+    if term:
+        campaigns = campaigns.filter(name__icontains=term)
+    rows = campaigns.filter(~Q(status=CampaignStatus.CANCELLED) | Q(name__iexact=term)).order_by(
+        "-start_date", "-id").values("id", "name", "start_date")[:AUTOCOMPLETE_LIMIT]
+    return JsonResponse({"results": [
+        {"id": row["id"], "text": row["name"] + (f" · {row['start_date']:%Y-%m}" if row["start_date"] else "")}
+        for row in rows]})
+
