@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from marketing.models import Campaign, CampaignCost, CampaignMember, DealAttribution, LeadAttribution, MemberStatus
@@ -94,7 +94,7 @@ def campaign_figures(campaign: Campaign) -> CampaignFigures:
         cost_in_base=_cost_in_base(cost, campaign.currency) if cost else None)
 
 
-def with_list_figures(queryset):
+def with_list_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """Cost and lead count per campaign as subqueries, so a list of campaigns stays one query."""
     costs = (CampaignCost.objects.filter(campaign=OuterRef("pk")).order_by().values("campaign")
              .annotate(total=Sum("amount")).values("total"))

@@ -1,10 +1,14 @@
 """Writes on campaigns, their cost lines and members, and the attribution of leads and deals."""
 
+import datetime
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.models import Contact
 from crm.models import User
 from marketing.models import (
     Campaign,
@@ -14,11 +18,12 @@ from marketing.models import (
     LeadAttribution,
     MemberStatus,
 )
+from sales.models import Lead, Opportunity
 from webhooks.services import emit
 
 
 @transaction.atomic
-def campaign_create(*, actor: User, owner: User | None = None, **fields) -> Campaign:
+def campaign_create(*, actor: User, owner: User | None = None, **fields: Any) -> Campaign:
     owner = owner or actor
     campaign = Campaign(owner=owner, team_id=owner.team_id, **fields)
     campaign.full_clean()
@@ -28,7 +33,7 @@ def campaign_create(*, actor: User, owner: User | None = None, **fields) -> Camp
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, actor: User, **fields) -> Campaign:
+def campaign_update(*, campaign: Campaign, actor: User, **fields: Any) -> Campaign:
     for name, value in fields.items():
         setattr(campaign, name, value)
     if "owner" in fields:
@@ -49,7 +54,7 @@ def campaign_delete(*, campaign: Campaign, actor: User) -> None:
 
 @transaction.atomic
 def campaign_cost_add(*, campaign: Campaign, actor: User, description: str, amount: Decimal,
-                      incurred_on=None) -> CampaignCost:
+                      incurred_on: datetime.date | None = None) -> CampaignCost:
     cost = CampaignCost(campaign=campaign, description=description, amount=amount, created_by=actor,
                         incurred_on=incurred_on or timezone.localdate())
     cost.full_clean()
@@ -63,7 +68,8 @@ def campaign_cost_remove(*, cost: CampaignCost, actor: User) -> None:
 
 
 @transaction.atomic
-def campaign_members_add(*, campaign: Campaign, actor: User, contacts, status: str = MemberStatus.TARGETED) -> int:
+def campaign_members_add(*, campaign: Campaign, actor: User, contacts: Iterable[Contact],
+                         status: str = MemberStatus.TARGETED) -> int:
     """Adds the contacts that are not members yet (one row per campaign and contact); returns how
     many were new. A contact already in the campaign keeps the status it has."""
     contacts = list(contacts)
@@ -94,7 +100,7 @@ def campaign_member_remove(*, member: CampaignMember, actor: User) -> None:
 
 
 @transaction.atomic
-def lead_attribute(*, lead, campaign: Campaign | None, actor: User) -> None:
+def lead_attribute(*, lead: Lead, campaign: Campaign | None, actor: User) -> None:
     """Sets (or, with None, clears) the campaign a lead came from."""
     if campaign is None:
         LeadAttribution.objects.filter(lead=lead).delete()
@@ -104,7 +110,7 @@ def lead_attribute(*, lead, campaign: Campaign | None, actor: User) -> None:
 
 
 @transaction.atomic
-def deal_attribute(*, opportunity, campaign: Campaign | None, actor: User) -> None:
+def deal_attribute(*, opportunity: Opportunity, campaign: Campaign | None, actor: User) -> None:
     """Sets (or, with None, clears) the campaign a deal came from."""
     if campaign is None:
         DealAttribution.objects.filter(opportunity=opportunity).delete()

@@ -87,7 +87,7 @@ def test_campaign_from_plan_to_roi(page, marketer):
     expect(page.locator("#figure-leads")).to_contain_text("1 converted")
     expect(page.locator("#figure-cost-per-lead")).to_contain_text("1,000.00 EUR")
     expect(page.locator("#figure-won")).to_contain_text("4,000.00 EUR")
-    expect(page.locator("#figure-won")).to_contain_text("1 won of 1 deals")
+    expect(page.locator("#figure-won")).to_contain_text("1 won of 1 deal")
     expect(page.locator("#figure-roi")).to_contain_text("300.0%")  # (4000 − 1000) / 1000
     expect(page.locator("#figure-members")).to_contain_text("of 1 member")  # the converted contact
     expect(page.locator("#members-by-status [data-status=converted]")).to_have_text("1")
