@@ -12,8 +12,8 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class CampaignFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=CampaignStatus.choices)
-    type = django_filters.ChoiceFilter(label=_("Type"), choices=CampaignType.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=CampaignStatus.choices, empty_label=_("Any status"))
+    type = django_filters.ChoiceFilter(label=_("Type"), choices=CampaignType.choices, empty_label=_("Any type"))
     scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
                                         method="by_scope")
     owner = django_filters.ModelChoiceFilter(label=_("Owned by"), queryset=User.objects.none())

@@ -78,12 +78,17 @@ class CostForm(forms.ModelForm):
     class Meta:
         model = CampaignCost
         fields = ["description", "amount", "incurred_on"]
-        widgets = {"incurred_on": DATE_INPUT}
+        widgets = {"description": forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+                   "amount": forms.NumberInput(attrs={"class": "form-control form-control-sm", "step": "0.01",
+                                                      "min": "0.01"}),
+                   "incurred_on": forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},
+                                                  format="%Y-%m-%d")}
 
 
 class MemberAddForm(forms.Form):
     contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none())
-    status = forms.ChoiceField(label=_("Status"), choices=MemberStatus.choices, initial=MemberStatus.TARGETED)
+    status = forms.ChoiceField(label=_("Status"), choices=MemberStatus.choices, initial=MemberStatus.TARGETED,
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,8 +1,11 @@
 """The campaigns list, declared (crm/lists.py renders it)."""
 
+from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, ngettext_lazy
 
-from crm.lists import Column, ExportColumn, ListPage, both_ways
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
+from marketing import services
 from marketing.figures import with_list_figures
 from marketing.filters import CampaignFilter
 from marketing.models import Campaign
@@ -10,11 +13,22 @@ from marketing.models import Campaign
 CELLS = "marketing/list_cells.html"
 
 
+def assign(request, campaigns):
+    owner = bulk_owner(request)
+    if owner is None:
+        raise BulkRefused(_("Choose whom to assign the campaigns to."))
+    count = services.campaigns_assign(actor=request.user, campaigns=campaigns, owner=owner)
+    messages.success(request, ngettext("%(count)s campaign assigned to %(owner)s.",
+                                       "%(count)s campaigns assigned to %(owner)s.", count)
+                     % {"count": count, "owner": owner})
+
+
 class CampaignList(ListPage):
     model = Campaign
     filterset = CampaignFilter
     title = _("Campaigns")
     url_name = "marketing:campaign_list"
+    bulk_url_name = "marketing:campaign_bulk"
     table_id = "campaign-table"
     columns = (
         Column(_("Name"), template=f"{CELLS}#name", sort="name", card="title"),
@@ -24,7 +38,7 @@ class CampaignList(ListPage):
         Column(_("Ends"), value="end_date", format="date", nowrap=True),
         Column(_("Budget"), template=f"{CELLS}#budget", sort="budget", card="amount", total="budget", numeric=True,
                nowrap=True),
-        Column(_("Cost"), template=f"{CELLS}#cost", total="cost_total", numeric=True, nowrap=True),
+        Column(_("Cost"), template=f"{CELLS}#cost", numeric=True, nowrap=True),
         Column(_("Leads"), value="lead_total", numeric=True),
         Column(_("Owner"), value="owner", card="owner"),
     )
@@ -34,6 +48,7 @@ class CampaignList(ListPage):
              "status": ("status", "name", "id"), "-status": ("-status", "name", "id")}
     default_sort = "start"
     primary_filters = ("q", "status", "type")
+    bulk_actions = (BulkAction("assign", _("Assign to…"), assign, needs="owner"),)
     export_columns = (
         ExportColumn(_("Name"), "name"), ExportColumn(_("Type"), "get_type_display"),
         ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Start date"), "start_date"),
@@ -44,6 +59,9 @@ class CampaignList(ListPage):
     export_filename = "campaigns"
     export_ordering = ("-start_date", "-id")
     noun_plural = _("campaigns")
+    nothing_ticked = _("Tick at least one campaign first.")
+    skipped = ngettext_lazy("%(count)s ticked campaign is read-only for you and was left as it was.",
+                            "%(count)s ticked campaigns are read-only for you and were left as they were.", "count")
     empty_icon = "megaphone"
     empty_text = _("Campaigns are the mailings, events, webinars and adverts that bring in leads. Plan one with a "
                    "budget, then see what it returned.")

@@ -15,6 +15,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import OwnedModel, OwnedQuerySet
 from crm.visibility import CAMPAIGN_DATA
@@ -33,10 +34,11 @@ class CampaignType(models.TextChoices):
 
 
 class CampaignStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    ACTIVE = "active", _("Active")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
+    # "campaign status": Russian and Ukrainian agree the adjective with "campaign" (feminine).
+    PLANNED = "planned", pgettext_lazy("campaign status", "Planned")
+    ACTIVE = "active", pgettext_lazy("campaign status", "Active")
+    COMPLETED = "completed", pgettext_lazy("campaign status", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
 
 
 class CampaignQuerySet(OwnedQuerySet):

@@ -5,7 +5,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import pghistory
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -50,6 +52,13 @@ def campaign_delete(*, campaign: Campaign, actor: User) -> None:
     campaign.deleted_at = timezone.now()
     campaign.save(update_fields=["deleted_at", "updated_at"])
     emit("campaign.deleted", campaign, actor=actor)
+
+
+@transaction.atomic
+def campaigns_assign(*, actor: User, campaigns: QuerySet[Campaign], owner: User) -> int:
+    """Bulk re-assignment of campaigns the actor may edit (the caller passes editable_by rows)."""
+    with pghistory.context(bulk="assign"):
+        return campaigns.update(owner=owner, team=owner.team, updated_at=timezone.now())
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("campaigns/", ListView.as_view(page=CampaignList), name="campaign_list"),
     path("campaigns/new/", views.campaign_create, name="campaign_create"),
+    path("campaigns/bulk/", ListView.as_view(page=CampaignList, bulk=True), name="campaign_bulk"),
     path("campaigns/autocomplete/", views.campaign_autocomplete, name="campaign_autocomplete"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),

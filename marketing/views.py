@@ -2,12 +2,13 @@
 lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
 
 from django.contrib import messages
-from django.db.models import Count, Q, Window
+from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Account
 from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.visibility import (
@@ -40,7 +41,7 @@ def overview(request):
     sections = []
     for key, status, title, empty, ordering in (
         ("running", CampaignStatus.ACTIVE, _("Running now"), _("No campaign is running."), ("end_date", "id")),
-        ("planned", CampaignStatus.PLANNED, _("Planned"), _("No campaign is planned. Plan the next one."),
+        ("planned", CampaignStatus.PLANNED, _("Coming up"), _("No campaign is planned. Plan the next one."),
          ("start_date", "id")),
     ):
         rows, total = _rows_and_total(campaigns.filter(status=status).order_by(*ordering))
@@ -59,8 +60,12 @@ def campaign_detail(request, pk: int):
     history = history_for(campaign, user=request.user, limit=CHANGES_SCANNED)
     editable = can_edit(request.user, campaign)
     members, members_total = _rows_and_total(
-        with_visibility_flag(CampaignMember.objects.filter(campaign=campaign).select_related("contact"),
-                             request.user, "contact").order_by("-status_changed_at", "-id"), MEMBER_ROWS)
+        with_visibility_flag(CampaignMember.objects.filter(campaign=campaign).select_related("contact__account"),
+                             request.user, "contact")
+        # The member's company is named only to those who may open it.
+        .annotate(contact_account_visible=Exists(Account.objects.visible_to(request.user)
+                                                 .filter(pk=OuterRef("contact__account_id"))))
+        .order_by("-status_changed_at", "-id"), MEMBER_ROWS)
     leads, leads_total = (_rows_and_total(
         Lead.objects.visible_to(request.user).filter(attribution__campaign=campaign)
         .select_related("owner").order_by("-created_at", "-id")) if can_read(request.user, Lead) else ([], 0))

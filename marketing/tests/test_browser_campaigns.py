@@ -93,3 +93,26 @@ def test_campaign_from_plan_to_roi(page, marketer):
     expect(page.locator("#members-by-status [data-status=converted]")).to_have_text("1")
     expect(page.locator("#campaign-leads")).to_contain_text("Hannah Fischer")
     assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_members_are_added_and_move_through_statuses(page, marketer, owner):
+    from contacts.tests.factories import ContactFactory
+    from marketing.tests.factories import CampaignFactory
+
+    campaign = CampaignFactory(owner=marketer, name="Вебинар весна", currency="RUB", budget=Decimal("250000"))
+    ContactFactory(owner=owner, first_name="Татьяна", last_name="Зайцева")
+    sign_in(page, marketer)
+    page.goto("/marketing/campaigns/")
+    page.get_by_role("link", name="Вебинар весна").click()
+    expect(page.locator("#member-rows")).to_contain_text("Nobody is in this campaign yet.")
+    pick(page, "id_contact", "Зайц", "Татьяна Зайцева")
+    page.locator("#member-form").get_by_role("button", name="Add").click()
+    expect(page.locator("#member-rows")).to_contain_text("Татьяна Зайцева")
+    expect(page.locator("#members-by-status [data-status=targeted]")).to_have_text("1")
+    row = page.locator("#member-rows li", has_text="Татьяна Зайцева")
+    row.get_by_label("Status").select_option("responded")
+    row.get_by_role("button", name="Set").click()
+    expect(page.locator("#members-by-status [data-status=responded]")).to_have_text("1")
+    expect(page.locator("#figure-members")).to_contain_text("1")
+    assert campaign.members.get().status == "responded"
+    assert page.console_errors == [] and page.failed_requests == []

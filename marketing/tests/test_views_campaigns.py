@@ -256,3 +256,30 @@ def test_detail_query_count_is_constant(client, marketer, owner):
         services.campaign_cost_add(campaign=campaign, actor=marketer, description="b", amount=Decimal("2"))
     fifty = _queries(client, campaign.get_absolute_url())
     assert one == fifty and fifty <= 25
+
+
+def test_bulk_assign_changes_only_editable_campaigns(client, owner, teammate, outsider):
+    mine = CampaignFactory(owner=owner, name="Мой семинар")
+    theirs = CampaignFactory(owner=outsider, name="Чужая выставка")
+    client.force_login(owner)
+    response = client.post(reverse("marketing:campaign_bulk"), {
+        "action": "assign", "owner": owner.pk, "ids": [mine.pk, theirs.pk]}, follow=True)
+    body = response.content.decode()
+    assert "1 ticked campaign is read-only for you" in body
+    theirs.refresh_from_db()
+    assert theirs.owner == outsider
+    response = client.post(reverse("marketing:campaign_bulk"), {
+        "action": "assign", "owner": outsider.pk, "ids": [mine.pk]}, follow=True)
+    assert "Choose whom to assign the campaigns to." in response.content.decode()  # not someone a rep may assign to
+    mine.refresh_from_db()
+    assert mine.owner == owner
+
+
+def test_export_of_ticked_campaigns(client, marketer, support_agent):
+    campaign = CampaignFactory(owner=marketer, name="=HYPERLINK(\"x\")", currency="UAH", budget=Decimal("5000"))
+    client.force_login(marketer)
+    response = client.post(reverse("marketing:campaign_bulk"), {"action": "export", "ids": [campaign.pk]})
+    text = response.content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "UAH" in text  # a formula is neutralised
+    client.force_login(support_agent)
+    assert client.post(reverse("marketing:campaign_bulk"), {"action": "export", "ids": [campaign.pk]}).status_code == 404
