@@ -65,6 +65,16 @@ def load(rng: random.Random) -> None:
         for deal in deals:
             services.deal_attribute(opportunity=deal, campaign=campaigns[campaign_name], actor=marketer)
 
+    # Audiences to reuse.
+    services.segment_create(actor=marketer, name="Customers who agreed to e-mail",
+                            description="For product news and webinars.",
+                            criteria={"account_types": ["customer"], "consent": "opted_in", "has_email": True})
+    services.segment_create(actor=marketer, name="VIP and key accounts", criteria={"vip": "yes"})
+    services.segment_create(actor=marketer, name="Клиенты без покупок полгода",
+                            description="Для кампании по возврату клиентов.",
+                            criteria={"account_types": ["customer"], "no_purchase_months": 6,
+                                      "exclude_do_not_call": True})
+
     # The people each campaign reached, with how far they got.
     contacts = list(Contact.objects.order_by("id"))
     for name in ("Spring webinar", "Retail Expo 2026", "Autumn mailing", "Вебинар весна"):

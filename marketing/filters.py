@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
-from marketing.models import Campaign, CampaignStatus, CampaignType
+from marketing.models import Campaign, CampaignStatus, CampaignType, Segment
 
 SCOPES = [("", _("Anyone's")), ("mine", _("Only mine"))]
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -35,6 +35,23 @@ class CampaignFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(name__icontains=value)) if value else queryset
+
+    def by_scope(self, queryset, name, value):
+        return queryset.filter(owner=self.request.user) if value == "mine" else queryset
+
+
+class SegmentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
+                                        method="by_scope")
+
+    class Meta:
+        model = Segment
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(name__icontains=value) if value else queryset
 
     def by_scope(self, queryset, name, value):
         return queryset.filter(owner=self.request.user) if value == "mine" else queryset

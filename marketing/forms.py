@@ -1,13 +1,18 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import AccountTier, AccountType
 from contacts.models import Contact
-from crm.models import User
+from crm.choices import LeadSource
+from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment
+from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_PARENT_DEPTH = 12
@@ -109,3 +114,77 @@ class AttributionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
         use_autocomplete(self.fields["campaign"], reverse_lazy("marketing:campaign_autocomplete"))
+
+
+ANY_YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+CONSENT = [("", _("Any")), ("opted_in", _("Agreed to marketing e-mail and never opted out")),
+           ("not_opted_out", _("Has not opted out of marketing e-mail"))]
+MAX_LIST = 50
+
+
+def _words(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()][:MAX_LIST]
+
+
+class SegmentForm(forms.Form):
+    """A segment's name and its criteria, with no code: each field is one criterion, all of them
+    must hold. `criteria()` gives the JSON that marketing/segments.py evaluates."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    territory = forms.ModelChoiceField(label=_("Territory"), queryset=Territory.objects.order_by("name"),
+                                       required=False, help_text=_("Includes the regions below it."))
+    industries = forms.CharField(label=_("Industry"), required=False, max_length=1000,
+                                 help_text=_("Any of these, comma-separated."))
+    account_types = forms.MultipleChoiceField(label=_("Account type"), choices=AccountType.choices, required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+    tiers = forms.MultipleChoiceField(label=_("Tier"), choices=AccountTier.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    vip = forms.ChoiceField(label=_("VIP"), choices=ANY_YES_NO, required=False)
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=1000,
+                           help_text=_("The contact or its account has any of these, comma-separated."))
+    consent = forms.ChoiceField(label=_("Consent"), choices=CONSENT, required=False)
+    exclude_do_not_call = forms.BooleanField(label=_("Leave out “do not call” contacts"), required=False)
+    has_email = forms.BooleanField(label=_("Only contacts with an e-mail address"), required=False)
+    lead_sources = forms.MultipleChoiceField(label=_("Lead source"), choices=LeadSource.choices, required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+    owners = forms.ModelMultipleChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    no_purchase_months = forms.IntegerField(label=_("No purchase in the last … months"), required=False,
+                                            min_value=1, max_value=120)
+    bought_product = forms.ModelChoiceField(label=_("Bought the product"), queryset=Product.objects.none(),
+                                            required=False)
+
+    LIST_FIELDS = ("industries", "tags")
+    CRITERIA = ("territory", "industries", "account_types", "tiers", "vip", "tags", "consent", "exclude_do_not_call",
+                "has_email", "lead_sources", "owners", "no_purchase_months", "bought_product")
+
+    def __init__(self, *args, user: User, preview: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owners"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
+        self.fields["owners"].widget.attrs["size"] = 4
+        self.fields["bought_product"].queryset = Product.objects.visible_to(user)
+        use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
+        if preview:  # the live count needs only the criteria
+            self.fields["name"].required = False
+
+    @classmethod
+    def initial_from(cls, segment: Segment) -> dict[str, Any]:
+        initial: dict[str, Any] = {"name": segment.name, "description": segment.description, **segment.criteria}
+        for name in cls.LIST_FIELDS:
+            if isinstance(initial.get(name), list):
+                initial[name] = ", ".join(initial[name])
+        return initial
+
+    def criteria(self) -> dict[str, Any]:
+        data, out = self.cleaned_data, {}
+        for name in self.CRITERIA:
+            value = data.get(name)
+            if name in self.LIST_FIELDS:
+                value = _words(value or "")
+            elif name == "owners":
+                value = sorted(user.pk for user in value or [])
+            elif name in ("territory", "bought_product"):
+                value = value.pk if value else None
+            if value not in (None, "", [], False):
+                out[name] = value
+        return out

@@ -7,8 +7,8 @@ from django.utils.translation import ngettext, ngettext_lazy
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from marketing import services
 from marketing.figures import with_list_figures
-from marketing.filters import CampaignFilter
-from marketing.models import Campaign
+from marketing.filters import CampaignFilter, SegmentFilter
+from marketing.models import Campaign, Segment
 
 CELLS = "marketing/list_cells.html"
 
@@ -75,3 +75,30 @@ class CampaignList(ListPage):
     def export_rows(self, ids):
         return super().export_rows(ids).select_related("owner", "parent")
 
+
+
+class SegmentList(ListPage):
+    model = Segment
+    filterset = SegmentFilter
+    title = _("Segments")
+    url_name = "marketing:segment_list"
+    table_id = "segment-table"
+    columns = (
+        Column(_("Name"), template=f"{CELLS}#name", sort="name", card="title"),
+        Column(_("Description"), value="description", card="sub"),
+        Column(_("Owner"), value="owner", card="owner"),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = both_ways(name=("name",), updated=("updated_at",))
+    default_sort = "name"
+    primary_filters = ("q", "scope")
+    noun_plural = _("segments")
+    empty_icon = "funnel"
+    empty_text = _("A segment is an audience chosen by criteria (region, industry, consent, purchases…). It is "
+                   "counted afresh each time, so it always holds today's customers.")
+    empty_filtered_text = _("No segment matches these filters.")
+    create_url_name = "marketing:segment_create"
+    create_label = _("New segment")
+
+    def queryset(self):
+        return Segment.objects.visible_to(self.user).select_related("owner")

@@ -187,3 +187,36 @@ class DealAttribution(models.Model):
 
     def __str__(self):
         return f"deal {self.opportunity_id} from campaign {self.campaign_id}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="SegmentEvent",
+)
+class Segment(OwnedModel):
+    """A dynamic audience: criteria over contacts, their accounts and their purchases, built in a
+    form and evaluated as one query each time it is used (marketing/segments.py)."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        indexes = [models.Index(fields=["name", "id"], name="segment_name_idx", condition=LIVE),
+                   models.Index(fields=["-updated_at", "-id"], name="segment_updated_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("marketing:segment_detail", args=[self.pk])

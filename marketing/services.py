@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pghistory
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from marketing.models import (
     DealAttribution,
     LeadAttribution,
     MemberStatus,
+    Segment,
 )
 from sales.models import Lead, Opportunity
 from webhooks.services import emit
@@ -126,3 +127,50 @@ def deal_attribute(*, opportunity: Opportunity, campaign: Campaign | None, actor
         return
     DealAttribution.objects.update_or_create(opportunity=opportunity, defaults={"campaign": campaign,
                                                                                 "attributed_at": timezone.now()})
+
+
+@transaction.atomic
+def segment_create(*, actor: User, name: str, criteria: dict[str, Any], description: str = "",
+                   owner: User | None = None) -> Segment:
+    owner = owner or actor
+    segment = Segment(owner=owner, team_id=owner.team_id, name=name, description=description, criteria=criteria)
+    segment.full_clean()
+    segment.save()
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, actor: User, **fields: Any) -> Segment:
+    for name, value in fields.items():
+        setattr(segment, name, value)
+    segment.full_clean()
+    segment.save()
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, actor: User) -> None:
+    segment.deleted_at = timezone.now()
+    segment.save(update_fields=["deleted_at", "updated_at"])
+
+
+@transaction.atomic
+def campaign_members_add_segment(*, campaign: Campaign, actor: User, segment: Segment,
+                                 status: str = MemberStatus.TARGETED) -> int:
+    """Everyone in the segment whom the actor may see joins the campaign, in one INSERT … SELECT;
+    people already in it keep their row and status. Returns how many joined."""
+    from marketing.segments import contacts_in
+
+    if status not in MemberStatus.values:
+        raise ValueError(f"Unknown member status {status!r}")
+    select_sql, params = contacts_in(segment.criteria, actor).order_by().values("id").query.sql_with_params()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # The SELECT is the ORM's own SQL with its parameters bound separately.
+        sql = (f"INSERT INTO {CampaignMember._meta.db_table} "  # noqa: S608
+               "(campaign_id, contact_id, status, added_at, status_changed_at) "
+               f"SELECT %s, matched.id, %s, %s, %s FROM ({select_sql}) AS matched "
+               "ON CONFLICT (campaign_id, contact_id) DO NOTHING")
+        cursor.execute(sql, [campaign.pk, status, now, now, *params])
+        added: int = cursor.rowcount
+    return added

@@ -2,7 +2,7 @@ from django.urls import path
 
 from crm.lists import ListView
 from marketing import views
-from marketing.lists import CampaignList
+from marketing.lists import CampaignList, SegmentList
 
 app_name = "marketing"
 
@@ -22,4 +22,11 @@ urlpatterns = [
     path("campaigns/<int:pk>/members/<int:member_pk>/remove/", views.member_remove, name="member_remove"),
     path("leads/<int:lead_pk>/campaign/", views.lead_attribution, name="lead_attribution"),
     path("deals/<int:deal_pk>/campaign/", views.deal_attribution, name="deal_attribution"),
+    path("segments/", ListView.as_view(page=SegmentList), name="segment_list"),
+    path("segments/new/", views.segment_create, name="segment_create"),
+    path("segments/preview/", views.segment_preview, name="segment_preview"),
+    path("segments/<int:pk>/", views.segment_detail, name="segment_detail"),
+    path("segments/<int:pk>/edit/", views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
+    path("segments/<int:pk>/to-campaign/", views.segment_to_campaign, name="segment_to_campaign"),
 ]

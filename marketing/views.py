@@ -6,11 +6,13 @@ from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
+from crm.list_tools import to_int
 from crm.visibility import (
     can_create,
     can_edit,
@@ -22,10 +24,10 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import services
+from marketing import segments, services
 from marketing.figures import campaign_figures, with_list_figures
-from marketing.forms import AttributionForm, CampaignForm, CostForm, MemberAddForm, MemberStatusForm
-from marketing.models import Campaign, CampaignCost, CampaignMember, CampaignStatus, MemberStatus
+from marketing.forms import AttributionForm, CampaignForm, CostForm, MemberAddForm, MemberStatusForm, SegmentForm
+from marketing.models import Campaign, CampaignCost, CampaignMember, CampaignStatus, MemberStatus, Segment
 from sales.models import Lead, Opportunity
 
 HISTORY_SHOWN = 50
@@ -225,3 +227,82 @@ def campaign_autocomplete(request):
         {"id": row["id"], "text": row["name"] + (f" · {row['start_date']:%Y-%m}" if row["start_date"] else "")}
         for row in rows]})
 
+
+
+# --- Segments -----------------------------------------------------------------------------
+
+
+def _segment_form_page(request, segment: Segment | None):
+    initial = SegmentForm.initial_from(segment) if segment else None
+    form = SegmentForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"],
+                  "criteria": form.criteria()}
+        if segment is None:
+            segment = services.segment_create(actor=request.user, **fields)
+            messages.success(request, _("Segment %(name)s was created.") % {"name": segment.name})
+        else:
+            services.segment_update(segment=segment, actor=request.user, **fields)
+            messages.success(request, _("Segment %(name)s was saved.") % {"name": segment.name})
+        return redirect(segment)
+    count, sample = (None, [])
+    if form.is_bound is False:
+        count, sample = segments.preview(segment.criteria if segment else {}, request.user)
+    return render(request, "marketing/segment_form.html", {
+        "form": form, "segment": segment, "count": count, "sample": sample})
+
+
+def segment_create(request):
+    require_create(request.user, Segment)
+    return _segment_form_page(request, None)
+
+
+def segment_edit(request, pk: int):
+    return _segment_form_page(request, get_editable_or_404(Segment, request.user, pk=pk))
+
+
+@require_POST
+def segment_preview(request):
+    """The live count and sample while the criteria are being chosen (htmx)."""
+    require_read(request.user, Segment)
+    form = SegmentForm(request.POST, user=request.user, preview=True)
+    count, sample = (segments.preview(form.criteria(), request.user) if form.is_valid() else (None, []))
+    return render(request, "marketing/segment_form.html#preview", {"form": form, "count": count, "sample": sample})
+
+
+def segment_detail(request, pk: int):
+    segment = get_visible_or_404(Segment.objects.select_related("owner"), request.user, pk=pk)
+    count, sample = segments.preview(segment.criteria, request.user)
+    campaigns = Campaign.objects.editable_by(request.user).exclude(
+        status__in=[CampaignStatus.COMPLETED, CampaignStatus.CANCELLED]).order_by("name", "id")[:ROWS * 10]
+    return render(request, "marketing/segment_detail.html", {
+        "segment": segment, "criteria": segments.describe(segment.criteria), "count": count, "sample": sample,
+        "can_edit": can_edit(request.user, segment), "campaigns": list(campaigns),
+        "member_statuses": MemberStatus.choices,
+        "history": history_for(segment, user=request.user, limit=HISTORY_SHOWN)})
+
+
+def segment_delete(request, pk: int):
+    segment = get_editable_or_404(Segment, request.user, pk=pk)
+    if request.method == "POST":
+        services.segment_delete(segment=segment, actor=request.user)
+        messages.success(request, _("Segment %(name)s was deleted.") % {"name": segment.name})
+        return redirect("marketing:segment_list")
+    return render(request, "marketing/segment_confirm_delete.html", {"segment": segment})
+
+
+@require_POST
+def segment_to_campaign(request, pk: int):
+    """Everyone in the segment joins a campaign the user may edit."""
+    segment = get_visible_or_404(Segment, request.user, pk=pk)
+    campaign = Campaign.objects.editable_by(request.user).filter(pk=to_int(request.POST.get("campaign"))).first()
+    status = request.POST.get("status", MemberStatus.TARGETED)
+    if campaign is None or status not in MemberStatus.values:
+        messages.error(request, _("Choose one of the offered campaigns and statuses."))
+        return redirect(segment)
+    added = services.campaign_members_add_segment(campaign=campaign, actor=request.user, segment=segment,
+                                                  status=status)
+    messages.success(request, ngettext("%(count)s person joined %(campaign)s.",
+                                       "%(count)s people joined %(campaign)s.", added)
+                     % {"count": added, "campaign": campaign.name})
+    return redirect(f"{campaign.get_absolute_url()}#members")

@@ -282,4 +282,5 @@ def test_export_of_ticked_campaigns(client, marketer, support_agent):
     text = response.content.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "UAH" in text  # a formula is neutralised
     client.force_login(support_agent)
-    assert client.post(reverse("marketing:campaign_bulk"), {"action": "export", "ids": [campaign.pk]}).status_code == 404
+    response = client.post(reverse("marketing:campaign_bulk"), {"action": "export", "ids": [campaign.pk]})
+    assert response.status_code == 404
