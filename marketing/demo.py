@@ -65,6 +65,8 @@ def load(rng: random.Random) -> None:
         for deal in deals:
             services.deal_attribute(opportunity=deal, campaign=campaigns[campaign_name], actor=marketer)
 
+    contacts = list(Contact.objects.order_by("id"))
+
     # Audiences to reuse.
     services.segment_create(actor=marketer, name="Customers who agreed to e-mail",
                             description="For product news and webinars.",
@@ -75,8 +77,12 @@ def load(rng: random.Random) -> None:
                             criteria={"account_types": ["customer"], "no_purchase_months": 6,
                                       "exclude_do_not_call": True})
 
+    expo_guests = services.static_list_create(actor=marketer, name="Retail Expo 2026: stand visitors",
+                                              description="Badges scanned at our stand.")
+    services.static_list_add(static_list=expo_guests, actor=marketer,
+                             contacts=Contact.objects.filter(pk__in=[c.pk for c in rng.sample(contacts, 8)]))
+
     # The people each campaign reached, with how far they got.
-    contacts = list(Contact.objects.order_by("id"))
     for name in ("Spring webinar", "Retail Expo 2026", "Autumn mailing", "Вебинар весна"):
         campaign = campaigns[name]
         english = campaign.currency != "RUB"

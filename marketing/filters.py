@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
-from marketing.models import Campaign, CampaignStatus, CampaignType, Segment
+from marketing.models import Campaign, CampaignStatus, CampaignType, Segment, StaticList
 
 SCOPES = [("", _("Anyone's")), ("mine", _("Only mine"))]
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -55,3 +55,9 @@ class SegmentFilter(django_filters.FilterSet):
 
     def by_scope(self, queryset, name, value):
         return queryset.filter(owner=self.request.user) if value == "mine" else queryset
+
+
+class StaticListFilter(SegmentFilter):
+    class Meta:
+        model = StaticList
+        fields = []

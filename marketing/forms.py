@@ -11,7 +11,7 @@ from crm.choices import LeadSource
 from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -188,3 +188,10 @@ class SegmentForm(forms.Form):
             if value not in (None, "", [], False):
                 out[name] = value
         return out
+
+
+class StaticListForm(forms.ModelForm):
+    class Meta:
+        model = StaticList
+        fields = ["name", "description", "shared_with_team"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}

@@ -4,11 +4,22 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
+from crm.list_tools import to_int
+from crm.lists import (
+    BulkAction,
+    BulkRefused,
+    Column,
+    ExportColumn,
+    ListPage,
+    both_ways,
+    bulk_owner,
+    register_bulk_action,
+)
+from crm.visibility import can_create
 from marketing import services
 from marketing.figures import with_list_figures
-from marketing.filters import CampaignFilter, SegmentFilter
-from marketing.models import Campaign, Segment
+from marketing.filters import CampaignFilter, SegmentFilter, StaticListFilter
+from marketing.models import Campaign, Segment, StaticList
 
 CELLS = "marketing/list_cells.html"
 
@@ -102,3 +113,51 @@ class SegmentList(ListPage):
 
     def queryset(self):
         return Segment.objects.visible_to(self.user).select_related("owner")
+
+
+class StaticListList(ListPage):
+    model = StaticList
+    filterset = StaticListFilter
+    title = _("Static lists")
+    url_name = "marketing:static_list_list"
+    table_id = "static-list-table"
+    columns = (
+        Column(_("Name"), template=f"{CELLS}#name", sort="name", card="title"),
+        Column(_("Description"), value="description", card="sub"),
+        Column(_("Owner"), value="owner", card="owner"),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = both_ways(name=("name",), updated=("updated_at",))
+    default_sort = "name"
+    primary_filters = ("q", "scope")
+    noun_plural = _("static lists")
+    empty_icon = "card-checklist"
+    empty_text = _("A static list holds the people you pick: tick them on the contacts list and choose “Add to a "
+                   "static list…”. It changes only when you change it.")
+    empty_filtered_text = _("No static list matches these filters.")
+    create_url_name = "marketing:static_list_create"
+    create_label = _("New static list")
+
+    def queryset(self):
+        return StaticList.objects.visible_to(self.user).select_related("owner")
+
+
+def add_to_static_list(request, contacts):
+    """The contacts list's bulk action (registered below): the ticked contacts the user may see
+    join a static list the user may edit."""
+    static_list = StaticList.objects.editable_by(request.user).filter(
+        pk=to_int(request.POST.get("choice-add_to_static_list"))).first()
+    if static_list is None:
+        raise BulkRefused(_("Choose the static list to add the contacts to."))
+    added = services.static_list_add(static_list=static_list, actor=request.user, contacts=contacts)
+    messages.success(request, ngettext("%(count)s contact added to %(list)s.", "%(count)s contacts added to %(list)s.",
+                                       added) % {"count": added, "list": static_list.name})
+
+
+def _static_list_choices(user) -> list[tuple[int, str]]:
+    return list(StaticList.objects.editable_by(user).order_by("name", "id").values_list("id", "name")[:200])
+
+
+register_bulk_action("contacts.contact", BulkAction(
+    "add_to_static_list", _("Add to a static list…"), add_to_static_list, needs="choice",
+    choices=_static_list_choices, rows="visible", allowed=lambda user: can_create(user, StaticList)))

@@ -220,3 +220,51 @@ class Segment(OwnedModel):
 
     def get_absolute_url(self):
         return reverse("marketing:segment_detail", args=[self.pk])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="StaticListEvent",
+)
+class StaticList(OwnedModel):
+    """A hand-picked list of contacts (a prospect list, the guests of an event): people are added
+    from any contacts list's ticked rows and removed one by one; it changes only when someone
+    changes it, unlike a segment."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("static list")
+        verbose_name_plural = _("static lists")
+        indexes = [models.Index(fields=["name", "id"], name="staticlist_name_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("marketing:static_list_detail", args=[self.pk])
+
+
+class StaticListMember(models.Model):
+    static_list = models.ForeignKey(StaticList, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="static_list_memberships")
+    added_at = models.DateTimeField(_("added"), default=timezone.now, editable=False)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["static_list", "contact"], name="static_list_member_once")]
+        indexes = [models.Index(fields=["contact", "-added_at"], name="static_list_member_contact_idx")]
+
+    def __str__(self):
+        return f"{self.contact_id} in list {self.static_list_id}"

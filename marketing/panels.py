@@ -9,7 +9,7 @@ from django.urls import reverse
 from crm import panels
 from crm.visibility import can_edit, can_read
 from marketing.forms import AttributionForm
-from marketing.models import Campaign, CampaignMember
+from marketing.models import Campaign, CampaignMember, StaticList, StaticListMember
 
 ROWS = 5
 
@@ -68,3 +68,16 @@ def account_campaigns(request, account, page):
         return None
     return panels.Rendered("marketing/panels/account_campaigns.html", {
         "campaigns": rows, "total": rows[0].panel_total, "panel_id": "account-campaigns"})
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=41)
+def contact_static_lists(request, contact, page):
+    if not can_read(request.user, StaticList):
+        return None
+    visible = StaticList.objects.visible_to(request.user)
+    rows = list(StaticListMember.objects.filter(contact=contact, static_list__in=visible).select_related("static_list")
+                .annotate(panel_total=Window(Count("id"))).order_by("-added_at", "-id")[:ROWS])
+    if not rows:
+        return None
+    return panels.Rendered("marketing/panels/contact_lists.html", {
+        "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-lists"})

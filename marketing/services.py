@@ -20,6 +20,8 @@ from marketing.models import (
     LeadAttribution,
     MemberStatus,
     Segment,
+    StaticList,
+    StaticListMember,
 )
 from sales.models import Lead, Opportunity
 from webhooks.services import emit
@@ -174,3 +176,51 @@ def campaign_members_add_segment(*, campaign: Campaign, actor: User, segment: Se
         cursor.execute(sql, [campaign.pk, status, now, now, *params])
         added: int = cursor.rowcount
     return added
+
+
+@transaction.atomic
+def static_list_create(*, actor: User, name: str, description: str = "", shared_with_team: bool = False,
+                       owner: User | None = None) -> StaticList:
+    owner = owner or actor
+    static_list = StaticList(owner=owner, team_id=owner.team_id, name=name, description=description,
+                             shared_with_team=shared_with_team)
+    static_list.full_clean()
+    static_list.save()
+    return static_list
+
+
+@transaction.atomic
+def static_list_update(*, static_list: StaticList, actor: User, **fields: Any) -> StaticList:
+    for name, value in fields.items():
+        setattr(static_list, name, value)
+    static_list.full_clean()
+    static_list.save()
+    return static_list
+
+
+@transaction.atomic
+def static_list_delete(*, static_list: StaticList, actor: User) -> None:
+    static_list.deleted_at = timezone.now()
+    static_list.save(update_fields=["deleted_at", "updated_at"])
+
+
+@transaction.atomic
+def static_list_add(*, static_list: StaticList, actor: User, contacts: QuerySet[Contact]) -> int:
+    """Adds the contacts (the caller passes rows the actor may see) in one INSERT … SELECT; people
+    already on the list stay once. Returns how many were added."""
+    select_sql, params = contacts.order_by().values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        sql = (f"INSERT INTO {StaticListMember._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
+               "(static_list_id, contact_id, added_at, added_by_id) "
+               f"SELECT %s, picked.id, %s, %s FROM ({select_sql}) AS picked "
+               "ON CONFLICT (static_list_id, contact_id) DO NOTHING")
+        cursor.execute(sql, [static_list.pk, timezone.now(), actor.pk, *params])
+        added: int = cursor.rowcount
+    return added
+
+
+@transaction.atomic
+def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Iterable[int]) -> int:
+    removed, _per_model = StaticListMember.objects.filter(static_list=static_list,
+                                                          contact_id__in=list(contact_ids)).delete()
+    return removed

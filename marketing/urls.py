@@ -2,7 +2,7 @@ from django.urls import path
 
 from crm.lists import ListView
 from marketing import views
-from marketing.lists import CampaignList, SegmentList
+from marketing.lists import CampaignList, SegmentList, StaticListList
 
 app_name = "marketing"
 
@@ -29,4 +29,10 @@ urlpatterns = [
     path("segments/<int:pk>/edit/", views.segment_edit, name="segment_edit"),
     path("segments/<int:pk>/delete/", views.segment_delete, name="segment_delete"),
     path("segments/<int:pk>/to-campaign/", views.segment_to_campaign, name="segment_to_campaign"),
+    path("lists/", ListView.as_view(page=StaticListList), name="static_list_list"),
+    path("lists/new/", views.static_list_create, name="static_list_create"),
+    path("lists/<int:pk>/", views.static_list_detail, name="static_list_detail"),
+    path("lists/<int:pk>/edit/", views.static_list_edit, name="static_list_edit"),
+    path("lists/<int:pk>/delete/", views.static_list_delete, name="static_list_delete"),
+    path("lists/<int:pk>/remove/", views.static_list_remove, name="static_list_remove"),
 ]

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -13,6 +14,7 @@ from accounts.models import Account
 from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
+from crm.pagination import paginate
 from crm.visibility import (
     can_create,
     can_edit,
@@ -26,8 +28,25 @@ from crm.visibility import (
 )
 from marketing import segments, services
 from marketing.figures import campaign_figures, with_list_figures
-from marketing.forms import AttributionForm, CampaignForm, CostForm, MemberAddForm, MemberStatusForm, SegmentForm
-from marketing.models import Campaign, CampaignCost, CampaignMember, CampaignStatus, MemberStatus, Segment
+from marketing.forms import (
+    AttributionForm,
+    CampaignForm,
+    CostForm,
+    MemberAddForm,
+    MemberStatusForm,
+    SegmentForm,
+    StaticListForm,
+)
+from marketing.models import (
+    Campaign,
+    CampaignCost,
+    CampaignMember,
+    CampaignStatus,
+    MemberStatus,
+    Segment,
+    StaticList,
+    StaticListMember,
+)
 from sales.models import Lead, Opportunity
 
 HISTORY_SHOWN = 50
@@ -52,6 +71,13 @@ def overview(request):
                                                        "may_create": can_create(request.user, Campaign)})
 
 
+def _with_contact_flags(members, user):
+    """Member rows with their contact and its company, each named only to those who may open it."""
+    return (with_visibility_flag(members.select_related("contact__account"), user, "contact")
+            .annotate(contact_account_visible=Exists(Account.objects.visible_to(user)
+                                                     .filter(pk=OuterRef("contact__account_id")))))
+
+
 def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
     rows = list(queryset.annotate(panel_total=Window(Count("pk")))[:limit])
     return rows, (rows[0].panel_total if rows else 0)
@@ -62,11 +88,7 @@ def campaign_detail(request, pk: int):
     history = history_for(campaign, user=request.user, limit=CHANGES_SCANNED)
     editable = can_edit(request.user, campaign)
     members, members_total = _rows_and_total(
-        with_visibility_flag(CampaignMember.objects.filter(campaign=campaign).select_related("contact__account"),
-                             request.user, "contact")
-        # The member's company is named only to those who may open it.
-        .annotate(contact_account_visible=Exists(Account.objects.visible_to(request.user)
-                                                 .filter(pk=OuterRef("contact__account_id"))))
+        _with_contact_flags(CampaignMember.objects.filter(campaign=campaign), request.user)
         .order_by("-status_changed_at", "-id"), MEMBER_ROWS)
     leads, leads_total = (_rows_and_total(
         Lead.objects.visible_to(request.user).filter(attribution__campaign=campaign)
@@ -306,3 +328,59 @@ def segment_to_campaign(request, pk: int):
                                        "%(count)s people joined %(campaign)s.", added)
                      % {"count": added, "campaign": campaign.name})
     return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+# --- Static lists -------------------------------------------------------------------------
+
+
+def _static_list_form_page(request, static_list: StaticList | None):
+    form = StaticListForm(request.POST or None, instance=static_list)
+    if request.method == "POST" and form.is_valid():
+        if static_list is None:
+            static_list = services.static_list_create(actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Static list %(name)s was created.") % {"name": static_list.name})
+        else:
+            services.static_list_update(static_list=static_list, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Static list %(name)s was saved.") % {"name": static_list.name})
+        return redirect(static_list)
+    return render(request, "marketing/static_list_form.html", {"form": form, "static_list": static_list})
+
+
+def static_list_create(request):
+    require_create(request.user, StaticList)
+    return _static_list_form_page(request, None)
+
+
+def static_list_edit(request, pk: int):
+    return _static_list_form_page(request, get_editable_or_404(StaticList, request.user, pk=pk))
+
+
+def static_list_detail(request, pk: int):
+    static_list = get_visible_or_404(StaticList.objects.select_related("owner"), request.user, pk=pk)
+    members = (_with_contact_flags(StaticListMember.objects.filter(static_list=static_list), request.user)
+               .select_related("added_by").order_by("-added_at", "-id"))
+    page = paginate(members, request.GET.get("page"), per_page=MEMBER_ROWS * 2)
+    return render(request, "marketing/static_list_detail.html", {
+        "static_list": static_list, "page": page, "can_edit": can_edit(request.user, static_list),
+        "contacts_url": reverse("contacts:list"),
+        "history": history_for(static_list, user=request.user, limit=HISTORY_SHOWN)})
+
+
+@require_POST
+def static_list_remove(request, pk: int):
+    static_list = get_editable_or_404(StaticList, request.user, pk=pk)
+    removed = services.static_list_remove(static_list=static_list, actor=request.user,
+                                          contact_ids=[to_int(raw) for raw in request.POST.getlist("contact")
+                                                       if to_int(raw)])
+    messages.success(request, ngettext("%(count)s contact removed from the list.",
+                                       "%(count)s contacts removed from the list.", removed) % {"count": removed})
+    return redirect(static_list)
+
+
+def static_list_delete(request, pk: int):
+    static_list = get_editable_or_404(StaticList, request.user, pk=pk)
+    if request.method == "POST":
+        services.static_list_delete(static_list=static_list, actor=request.user)
+        messages.success(request, _("Static list %(name)s was deleted.") % {"name": static_list.name})
+        return redirect("marketing:static_list_list")
+    return render(request, "marketing/static_list_confirm_delete.html", {"static_list": static_list})
