@@ -195,3 +195,24 @@ class StaticListForm(forms.ModelForm):
         model = StaticList
         fields = ["name", "description", "shared_with_team"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class MailingForm(forms.Form):
+    """A mailing's audience (a segment or a static list), subject and text with merge fields."""
+
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
+    static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
+                                         required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
+        self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("segment")) == bool(data.get("static_list")):
+            raise forms.ValidationError(_("Send it either to a segment or to a static list."))
+        return data

@@ -268,3 +268,75 @@ class StaticListMember(models.Model):
 
     def __str__(self):
         return f"{self.contact_id} in list {self.static_list_id}"
+
+
+class MailingStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("mailing status", "Draft")
+    SENDING = "sending", pgettext_lazy("mailing status", "Sending")
+    SENT = "sent", pgettext_lazy("mailing status", "Sent")
+
+
+class Mailing(OwnedModel):
+    """An e-mail to everyone in a segment or a static list, for a campaign. Starting it freezes the
+    recipients into one Delivery row each; workers then send each delivery at most once."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="mailings")
+    segment = models.ForeignKey(Segment, verbose_name=_("segment"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    static_list = models.ForeignKey(StaticList, verbose_name=_("static list"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
+    base_url = models.CharField(max_length=300, blank=True, editable=False)  # for the links in the messages
+    started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        constraints = [models.CheckConstraint(
+            condition=models.Q(segment__isnull=True, static_list__isnull=False)
+            | models.Q(segment__isnull=False, static_list__isnull=True), name="mailing_one_audience")]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse("marketing:mailing_detail", args=[self.pk])
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", pgettext_lazy("delivery status", "Sent")
+    SUPPRESSED = "suppressed", _("Suppressed")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown (interrupted)")
+
+
+class Delivery(models.Model):
+    """One recipient of one mailing. Never twice: the row is unique per (mailing, contact), a worker
+    claims it (pending → sending) in a committed compare-and-set before it sends, and marks it sent
+    in its own commit after. A row a dead worker left in "sending" becomes "unknown" and is not
+    sent again: the message may have gone out."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="deliveries")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once_per_contact")]
+        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx")]
+
+    def __str__(self):
+        return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"

@@ -18,6 +18,7 @@ from marketing.models import (
     CampaignMember,
     DealAttribution,
     LeadAttribution,
+    Mailing,
     MemberStatus,
     Segment,
     StaticList,
@@ -224,3 +225,13 @@ def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Ite
     removed, _per_model = StaticListMember.objects.filter(static_list=static_list,
                                                           contact_id__in=list(contact_ids)).delete()
     return removed
+
+
+@transaction.atomic
+def mailing_create(*, actor: User, campaign: Campaign, subject: str, body: str, segment: Segment | None = None,
+                   static_list: StaticList | None = None) -> Mailing:
+    mailing = Mailing(owner=actor, team_id=actor.team_id, campaign=campaign, subject=subject, body=body,
+                      segment=segment, static_list=static_list)
+    mailing.full_clean()
+    mailing.save()
+    return mailing

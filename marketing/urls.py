@@ -35,4 +35,8 @@ urlpatterns = [
     path("lists/<int:pk>/edit/", views.static_list_edit, name="static_list_edit"),
     path("lists/<int:pk>/delete/", views.static_list_delete, name="static_list_delete"),
     path("lists/<int:pk>/remove/", views.static_list_remove, name="static_list_remove"),
+    path("campaigns/<int:campaign_pk>/mailings/new/", views.mailing_create, name="mailing_create"),
+    path("mailings/<int:pk>/", views.mailing_detail, name="mailing_detail"),
+    path("mailings/<int:pk>/send/", views.mailing_send, name="mailing_send"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

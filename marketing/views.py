@@ -2,12 +2,14 @@
 lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
@@ -26,12 +28,13 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import segments, services
+from marketing import mailings, segments, services
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
     CampaignForm,
     CostForm,
+    MailingForm,
     MemberAddForm,
     MemberStatusForm,
     SegmentForm,
@@ -42,6 +45,8 @@ from marketing.models import (
     CampaignCost,
     CampaignMember,
     CampaignStatus,
+    Mailing,
+    MailingStatus,
     MemberStatus,
     Segment,
     StaticList,
@@ -115,6 +120,8 @@ def campaign_detail(request, pk: int):
         "deals": deals, "deals_total": deals_total,
         "sees_leads": can_read(request.user, Lead), "sees_deals": can_read(request.user, Opportunity),
         "children": children,
+        "mailings": list(Mailing.objects.visible_to(request.user).filter(campaign=campaign)
+                         .order_by("-created_at", "-id")[:ROWS]),
         "history": history[:HISTORY_SHOWN],
         "panels": panels.render(request, campaign, {"history": history}),
     }
@@ -384,3 +391,57 @@ def static_list_delete(request, pk: int):
         messages.success(request, _("Static list %(name)s was deleted.") % {"name": static_list.name})
         return redirect("marketing:static_list_list")
     return render(request, "marketing/static_list_confirm_delete.html", {"static_list": static_list})
+
+
+# --- Mailings -----------------------------------------------------------------------------
+
+
+def mailing_create(request, campaign_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
+    form = MailingForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.cleaned_data)
+        messages.success(request, _("The mailing was saved as a draft. Check it, then send it."))
+        return redirect(mailing)
+    return render(request, "marketing/mailing_form.html", {"form": form, "campaign": campaign,
+                                                           "merge_fields": mailings.MERGE_FIELDS})
+
+
+def mailing_detail(request, pk: int):
+    mailing = get_visible_or_404(Mailing.objects.select_related("campaign", "segment", "static_list", "owner"),
+                                 request.user, pk=pk)
+    context = {"mailing": mailing, "counts": mailings.counts(mailing), "can_edit": can_edit(request.user, mailing)}
+    if mailing.status == MailingStatus.DRAFT:
+        audience = mailings.audience(mailing, request.user)
+        context["audience_total"] = audience.count()
+        first = audience.select_related("account").order_by("last_name", "first_name", "id").first()
+        if first is not None:
+            context["preview"] = {"to": first, "subject": mailings.merge(mailing.subject, first),
+                                  "body": mailings.merge(mailing.body, first)}
+    if request.htmx and request.GET.get("part") == "counts":
+        return render(request, "marketing/mailing_detail.html#counts", context)
+    return render(request, "marketing/mailing_detail.html", context)
+
+
+@require_POST
+def mailing_send(request, pk: int):
+    mailing = get_editable_or_404(Mailing, request.user, pk=pk)
+    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=request.build_absolute_uri("/")):
+        messages.success(request, _("The mailing is being sent. Each recipient gets it once."))
+    else:
+        messages.info(request, _("This mailing was already sent: nothing was sent again."))
+    return redirect(mailing)
+
+
+@login_not_required
+@csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no session; the link is signed
+def unsubscribe(request, token: str):
+    """The public page behind every message's unsubscribe link: GET asks (so link scanners change
+    nothing), POST unsubscribes at once, with no sign-in."""
+    delivery = mailings.delivery_for_token(token)
+    if delivery is None:
+        return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        mailings.unsubscribe(delivery=delivery)
+        return render(request, "marketing/unsubscribe.html", {"done": True, "delivery": delivery})
+    return render(request, "marketing/unsubscribe.html", {"delivery": delivery})

@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.tests.factories import AccountFactory
 from activities.models import Activity
 from contacts.tests.factories import ContactFactory
-from marketing.models import Segment, StaticList
+from marketing.models import Mailing, Segment, StaticList
 from marketing.tests.factories import CampaignFactory
 from sales.models import Invoice, Order, Quote
 from sales.tests.factories import LeadFactory, OpportunityFactory
@@ -68,6 +68,12 @@ def make_static_list(*, owner, shared_with_team, name):
     return StaticList.objects.create(owner=owner, team=owner.team, shared_with_team=shared_with_team, name=name)
 
 
+def make_mailing(*, owner, shared_with_team, name):
+    static_list = StaticList.objects.create(owner=owner, team=owner.team, name=f"{name} list")
+    return Mailing.objects.create(owner=owner, team=owner.team, shared_with_team=shared_with_team, subject=name,
+                                  body="Hello", campaign=CampaignFactory(owner=owner), static_list=static_list)
+
+
 # Who sees / edits a record that `owner` keeps private (not shared with the team).
 PRIVATE = {
     # actor: (visible, editable)
@@ -84,7 +90,7 @@ PRIVATE = {
 SALES_PRIVATE = {**PRIVATE, "support_agent": (False, False), "marketer": (False, False)}
 # Leads: marketers read every lead (they generate them), support none (LEAD_DATA).
 LEAD_PRIVATE = {**PRIVATE, "support_agent": (False, False)}
-# Campaigns, segments and static lists: everyone but support reads them all; marketers edit any (CAMPAIGN_DATA).
+# Campaigns, segments, static lists, mailings: everyone but support reads them all, marketers edit any.
 CAMPAIGN_PRIVATE = {**PRIVATE, "teammate": (True, False), "outsider": (True, False), "support_agent": (False, False),
                     "marketer": (True, True)}
 
@@ -122,6 +128,8 @@ OWNED_MODELS = [
               "marketing:segment_edit", "marketing:segment_delete", CAMPAIGN_PRIVATE, hidden_from="support_agent"),
     OwnedCase("static list", make_static_list, "marketing:static_list_list", "marketing:static_list_detail",
               "marketing:static_list_edit", "marketing:static_list_delete", CAMPAIGN_PRIVATE,
+              hidden_from="support_agent"),
+    OwnedCase("mailing", make_mailing, None, "marketing:mailing_detail", None, None, CAMPAIGN_PRIVATE,
               hidden_from="support_agent"),
 ]
 
