@@ -15,6 +15,8 @@ Every message carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) with
 to a public page; a forged or altered link is refused.
 """
 
+import email.message
+import email.policy
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -127,6 +129,15 @@ def delivery_for_token(token: str) -> Delivery | None:
     return Delivery.objects.select_related("contact", "mailing").filter(pk=delivery_id).first()
 
 
+class MailingMessage(EmailMessage):
+    """Headers folded only past 998 characters (RFC 5322's limit): folding at 78 would turn the long
+    List-Unsubscribe URL into RFC 2047 encoded words, which no mail client follows (RFC 2369 wants
+    the URL as it is, in angle brackets)."""
+
+    def message(self, *, policy: email.policy.Policy | None = None) -> email.message.EmailMessage:
+        return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
+
+
 def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
     unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
     body = merge(mailing.body, delivery.contact)
@@ -135,7 +146,7 @@ def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
         footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
                                   "click: %(url)s") % {"url": unsubscribe_url}
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
-    return EmailMessage(
+    return MailingMessage(
         subject=merge(mailing.subject, delivery.contact), body=body + footer, to=[delivery.email],
         headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
                  "List-Unsubscribe": f"<{unsubscribe_url}>",

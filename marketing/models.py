@@ -263,6 +263,8 @@ class StaticListMember(models.Model):
 
     class Meta:
         ordering = ["-added_at", "-id"]
+        verbose_name = _("static list member")
+        verbose_name_plural = _("static list members")
         constraints = [models.UniqueConstraint(fields=["static_list", "contact"], name="static_list_member_once")]
         indexes = [models.Index(fields=["contact", "-added_at"], name="static_list_member_contact_idx")]
 
@@ -326,7 +328,8 @@ class Delivery(models.Model):
     sent again: the message may have gone out."""
 
     mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="deliveries")
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="+")
     email = models.CharField(max_length=254, blank=True)
     status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     reason = models.CharField(max_length=200, blank=True)
@@ -335,6 +338,8 @@ class Delivery(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("mailing recipient")
+        verbose_name_plural = _("mailing recipients")
         constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once_per_contact")]
         indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx")]
 

@@ -169,6 +169,8 @@ def test_message_headers_merge_fields_and_unsubscribe(client, outbox, marketer, 
     assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
     link = str(message["List-Unsubscribe"]).strip("<>")
     assert link.startswith(BASE + "/marketing/unsubscribe/") and link in text
+    raw = next(path.read_bytes() for path in outbox_dir().glob("*.eml") if b"reader0@example.com" in path.read_bytes())
+    assert f"\nList-Unsubscribe: <{link}>".encode() in raw  # as it is, not folded into encoded words
     delivery = Delivery.objects.get(email="reader0@example.com")
     assert str(message["Message-ID"]).startswith(f"<mailing-{mailing.pk}.delivery-{delivery.pk}@")
 
