@@ -13,6 +13,7 @@ class ContactList(ListPage):
     filterset = ContactFilter
     title = _("Contacts")
     url_name = "contacts:list"
+    bulk_url_name = "contacts:bulk"  # the list has no actions of its own; other modules register theirs
     table_id = "contact-table"
     columns = (
         Column(_("Name"), template="contacts/list_cells.html#contact_name", sort="name", card="title"),

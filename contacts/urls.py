@@ -9,6 +9,7 @@ app_name = "contacts"
 urlpatterns = [
     path("", ListView.as_view(page=ContactList), name="list"),
     path("new/", views.contact_create, name="create"),
+    path("bulk/", ListView.as_view(page=ContactList, bulk=True), name="bulk"),
     path("<int:pk>/", views.contact_detail, name="detail"),
     path("<int:pk>/edit/", views.contact_edit, name="edit"),
     path("<int:pk>/delete/", views.contact_delete, name="delete"),

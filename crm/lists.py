@@ -87,13 +87,29 @@ class BulkRefused(Exception):  # noqa: N818 - it is a refusal, not an error of o
 class BulkAction:
     """A write on the ticked rows. `run(request, rows)` gets only the rows the user may edit
     (`editable_by`), reports its own success message, and raises BulkRefused for bad input.
-    `needs` names the extra input the bar shows for it: "owner" or "tag"."""
+    `needs` names the extra input the bar shows for it: "owner", "tag" or "choice" (a select of
+    `choices(user)`, posted as `choice-<key>`). An action that changes none of the ticked rows
+    itself (marketing's "add to a static list" writes its own rows) says `rows="visible"` and gets
+    every ticked row the user may see instead."""
 
     key: str
     label: Any
     run: Callable[[HttpRequest, QuerySet], None]
     needs: str = ""
     allowed: Callable[[Any], bool] = field(default=lambda user: True)
+    choices: Callable[[Any], list[tuple[Any, str]]] | None = None
+    rows: str = "editable"  # or "visible"
+
+
+_REGISTERED_ACTIONS: dict[str, list[BulkAction]] = {}
+
+
+def register_bulk_action(target: str, action: BulkAction) -> None:
+    """A bulk action another module adds to a list it does not own, for the list's model label
+    ("contacts.contact"): the contacts list offers marketing's "Add to a static list" without
+    naming marketing. A re-import replaces the action, never doubles it."""
+    others = [known for known in _REGISTERED_ACTIONS.get(target.lower(), []) if known.key != action.key]
+    _REGISTERED_ACTIONS[target.lower()] = [*others, action]
 
 
 @dataclass(frozen=True)
@@ -280,8 +296,12 @@ class ListPage:
                                              mine=view.user_id == self.user.pk, shared=view.shared))
         return links
 
+    def all_bulk_actions(self) -> list[BulkAction]:
+        """The list's own bulk actions, then those other modules registered for its model."""
+        return [*self.bulk_actions, *_REGISTERED_ACTIONS.get(self.model._meta.label_lower, [])]
+
     def actions_for(self) -> list[BulkAction]:
-        return [action for action in self.bulk_actions if action.allowed(self.user)]
+        return [action for action in self.all_bulk_actions() if action.allowed(self.user)]
 
 
 def chip_value(bound, cleaned: dict, values: list[str]) -> str:
@@ -363,6 +383,8 @@ class ListView(View):
             **declaration.context(),
         }
         context["bulk_needs"] = {action.needs for action in context["bulk_actions"]}
+        context["bulk_choices"] = [(action, action.choices(request.user)) for action in context["bulk_actions"]
+                                   if action.needs == "choice" and action.choices is not None]
         if "owner" in context["bulk_needs"]:
             context["owners"] = (assignable_owners(request.user).filter(is_active=True)
                                  .order_by("first_name", "last_name", "id")[:500])
@@ -387,16 +409,19 @@ class ListView(View):
                 declaration.export_filename, [str(column.header) for column in declaration.export_columns],
                 ([declaration.export_value(row, column) for column in declaration.export_columns]
                  for row in declaration.export_rows(ids)))
-        action = next((action for action in declaration.bulk_actions if action.key == action_key), None)
+        action = next((action for action in declaration.all_bulk_actions() if action.key == action_key), None)
         if action is None:
             messages.error(request, _("Choose an action."))
             return redirect(back)
         if not action.allowed(request.user):
             raise PermissionDenied
-        editable = declaration.model.objects.editable_by(request.user).filter(pk__in=ids)
-        skipped = len(set(ids)) - editable.count()
+        if action.rows == "visible":
+            rows, skipped = declaration.model.objects.visible_to(request.user).filter(pk__in=ids), 0
+        else:
+            rows = declaration.model.objects.editable_by(request.user).filter(pk__in=ids)
+            skipped = len(set(ids)) - rows.count()
         try:
-            action.run(request, editable)
+            action.run(request, rows)
         except BulkRefused as refusal:
             messages.error(request, str(refusal))
             return redirect(back)

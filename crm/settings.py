@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "sales",
     "service",
     "activities",
+    "marketing",
     "reports",
     "demo",
     "webhooks",

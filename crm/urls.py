@@ -54,6 +54,7 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("sales/", include("sales.urls")),
     path("service/", include("service.urls")),
+    path("marketing/", include("marketing.urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
     path("", include("activities.urls")),

@@ -113,6 +113,28 @@ ACTIVITY_DATA = Policy(
 )
 
 
+# Campaigns: marketing plans and runs them, every marketer any campaign (the department keeps its
+# campaigns together: whoever gets the printer's invoice records the cost). Sales reads them all, to
+# attribute a lead or a deal to the campaign it came from, and runs its own events and local
+# campaigns (a rep their own, a manager the team's); executives read them to judge the return.
+# Support has no use for them.
+CAMPAIGN_DATA = Policy(
+    read={
+        Role.ADMIN: Scope.ALL,
+        Role.EXECUTIVE: Scope.ALL,
+        Role.SALES_MANAGER: Scope.ALL,
+        Role.SALES_REP: Scope.ALL,
+        Role.MARKETER: Scope.ALL,
+    },
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.MARKETER: Scope.ALL,
+        Role.SALES_MANAGER: Scope.TEAM,
+        Role.SALES_REP: Scope.OWN,
+    },
+)
+
+
 # The product catalogue and price books: not customer data. Everyone reads it (a rep shows the
 # product encyclopedia to a customer, an agent looks up what a caller bought, a marketer builds an
 # offer); admins and sales managers keep it. No owner: the scope is ALL or NONE.

@@ -1,5 +1,5 @@
-"""The Service, Marketing and Reports section pages: figures read across the modules. The service and
-marketing modules replace their pages when they land; reports grows into dashboards (issue 12)."""
+"""The Service and Reports section pages: figures read across the modules. The service module
+replaces its page when it lands (marketing has its own overview); reports grows into dashboards (issue 12)."""
 
 from django.db.models import Count
 from django.shortcuts import render
@@ -13,12 +13,6 @@ def _accounts_by(user, field: str, limit: int = 12):
     )
 
 
-def section_marketing(request):
-    context = {
-        "by_industry": _accounts_by(request.user, "industry"),
-        "by_country": _accounts_by(request.user, "country"),
-    }
-    return render(request, "reports/section_marketing.html", context)
 
 
 def section_reports(request):

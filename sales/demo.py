@@ -175,20 +175,20 @@ def _leads(rng, users, pipeline, today) -> None:
     LeadAssignmentRule.objects.create(name="Web leads: round-robin in Europe Sales", position=0, team=europe,
                                       source="web", method=LeadRuleMethod.ROUND_ROBIN)
     marketer = users["marketing@demo.crm"]
-    for index, (first, last, company, email, source, campaign, rating) in enumerate(LEADS):
+    for index, (first, last, company, email, source, _campaign, rating) in enumerate(LEADS):
         owner = None if index % 3 == 0 else users[rng.choice(["rep@demo.crm", "rep2@demo.crm"])]
         lead = lead_services.lead_create(
             actor=marketer if owner is None else owner, owner=owner, team=europe, first_name=first, last_name=last,
-            company=company, email=email, source=source, campaign=campaign, rating=rating,
+            company=company, email=email, source=source, rating=rating,
             status=rng.choice([LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED]))
         if index == 1:
             lead_services.lead_set_status(lead=lead, actor=lead.owner or marketer, status=LeadStatus.DISQUALIFIED,
                                           reason="no_budget")
     ru_team = Team.objects.get(name="Продажи Россия")
-    for first, last, company, email, source, campaign, rating in LEADS_RU:
+    for first, last, company, email, source, _campaign, rating in LEADS_RU:
         lead_services.lead_create(actor=users["rep.ru@demo.crm"], owner=users["rep.ru@demo.crm"], team=ru_team,
                                   first_name=first, last_name=last, company=company, email=email, source=source,
-                                  campaign=campaign, rating=rating, status=LeadStatus.WORKING)
+                                  rating=rating, status=LeadStatus.WORKING)
     # One lead already became a customer, with a deal.
     rep = users["rep@demo.crm"]
     converted = lead_services.lead_create(

@@ -24,7 +24,7 @@ class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
         model = Opportunity
         fields = [
             "name", "account", "primary_contact", "pipeline", "stage", "amount", "currency", "probability",
-            "expected_close_date", "forecast_category", "next_step", "lead_source", "campaign", "competitors",
+            "expected_close_date", "forecast_category", "next_step", "lead_source", "competitors",
             "lost_reason", "lost_note", "owner", "shared_with_team", "description",
         ]
         widgets = {"expected_close_date": DATE_INPUT, "description": forms.Textarea(attrs={"rows": 3})}

@@ -102,7 +102,7 @@ class LeadImporter(Importer):
     PLAIN = {
         "first_name": ("first_name", ""), "last_name": ("last_name", ""), "title": ("title", ""),
         "company": ("company", ""), "email": ("email", ""), "phone": ("phone", ""), "website": ("website", ""),
-        "country": ("country", ""), "city": ("city", ""), "source": ("source", ""), "campaign": ("campaign", ""),
+        "country": ("country", ""), "city": ("city", ""), "source": ("source", ""),
         "rating": ("rating", ""), "description": ("description", ""), "owner": ("owner_id", None),
     }
 
@@ -132,7 +132,6 @@ class LeadImporter(Importer):
             FieldSpec("city", _("City"), max_length=100, aliases=("город",)),
             FieldSpec("source", _("Source"), "choice", choices=tuple(LeadSource.choices),
                       aliases=("lead source", "источник")),
-            FieldSpec("campaign", _("Campaign"), max_length=200, aliases=("кампания",)),
             FieldSpec("rating", _("Rating"), "choice", choices=tuple(LeadRating.choices), aliases=("рейтинг",)),
             FieldSpec("description", _("Notes"), aliases=("notes", "comment", "комментарий", "примечание")),
             FieldSpec("owner_email", _("Owner (e-mail)"), "ref", max_length=254,

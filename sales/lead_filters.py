@@ -19,11 +19,10 @@ class LeadFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(label=_("Source"), choices=LeadSource.choices)
     rating = django_filters.ChoiceFilter(label=_("Rating"), choices=LeadRating.choices)
     owner = django_filters.ChoiceFilter(label=_("Owner"), method="with_owner", choices=[])
-    campaign = django_filters.CharFilter(label=_("Campaign"), lookup_expr="iexact")
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "source", "rating", "owner", "campaign"]
+        fields = ["q", "status", "source", "rating", "owner"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,7 +29,7 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
         model = Lead
         fields = [
             "first_name", "last_name", "title", "company", "email", "phone", "website", "country", "city",
-            "territory", "source", "campaign", "rating", "description", "owner", "shared_with_team",
+            "territory", "source", "rating", "description", "owner", "shared_with_team",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 

@@ -310,7 +310,8 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
                  contact: Contact | None = None, opportunity: OpportunityPlan | None = None) -> Lead:
     """Turns a lead into an account (the given existing one, or a new one named `account_name`,
     else after the company), a contact of that account (the given one, or a new one from the
-    lead's person) and optionally an opportunity. Source and campaign are carried over; the
+    lead's person) and optionally an opportunity. The source is carried over (the source campaign by marketing, on
+    hooks.LEAD_CONVERTED); the
     lead's activities move to the new records (and keep their link to the lead). The caller
     has checked that the actor may see `account` and `contact`."""
     from accounts import services as account_services
@@ -343,7 +344,7 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
                 actor=actor, owner=owner, name=opportunity.name, account=account, primary_contact=contact,
                 pipeline=opportunity.stage.pipeline, stage=opportunity.stage, amount=opportunity.amount,
                 currency=opportunity.currency, expected_close_date=opportunity.expected_close_date,
-                lead_source=lead.source, campaign=lead.campaign)
+                lead_source=lead.source)
         # The history follows the customer (activities/hooks.py moves the lead's activities).
         hooks.publish(hooks.LEAD_CONVERTED, lead=lead, account=account, contact=contact, opportunity=deal,
                       actor=actor)

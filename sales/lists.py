@@ -302,7 +302,7 @@ class LeadList(ListPage):
         ExportColumn(_("First name"), "first_name"), ExportColumn(_("Last name"), "last_name"),
         ExportColumn(_("Job title"), "title"), ExportColumn(_("Company"), "company"),
         ExportColumn(_("E-mail"), "email"), ExportColumn(_("Phone"), "phone"),
-        ExportColumn(_("Source"), "get_source_display"), ExportColumn(_("Campaign"), "campaign"),
+        ExportColumn(_("Source"), "get_source_display"),
         ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Rating"), "get_rating_display"),
         ExportColumn(_("Owner"), "owner"), ExportColumn(_("Created"), "created_at"),
     )

@@ -164,7 +164,6 @@ class Opportunity(OwnedModel):
     expected_close_date = models.DateField(_("expected close date"))
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
-    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
     competitors = models.CharField(_("competitors"), max_length=300, blank=True)
     forecast_category = models.CharField(_("forecast category"), max_length=20, choices=ForecastCategory.choices,
                                          default=ForecastCategory.PIPELINE)
@@ -897,7 +896,6 @@ class Lead(OwnedModel):
     territory = models.ForeignKey("crm.Territory", verbose_name=_("territory"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(_("source"), max_length=20, choices=LeadSource.choices, blank=True)
-    campaign = models.CharField(_("campaign"), max_length=200, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     disqualify_reason = models.CharField(_("disqualified because"), max_length=20, choices=DisqualifyReason.choices,
                                          blank=True)

@@ -14,6 +14,8 @@ from django.urls import reverse
 from accounts.tests.factories import AccountFactory
 from activities.models import Activity
 from contacts.tests.factories import ContactFactory
+from marketing.models import Mailing, Segment, StaticList
+from marketing.tests.factories import CampaignFactory
 from sales.models import Invoice, Order, Quote
 from sales.tests.factories import LeadFactory, OpportunityFactory
 from service import services as ticket_services
@@ -73,6 +75,24 @@ def make_contract(*, owner, shared_with_team, name):
     return contract
 
 
+def make_campaign(*, owner, shared_with_team, name):
+    return CampaignFactory(owner=owner, shared_with_team=shared_with_team, name=name)
+
+
+def make_segment(*, owner, shared_with_team, name):
+    return Segment.objects.create(owner=owner, team=owner.team, shared_with_team=shared_with_team, name=name)
+
+
+def make_static_list(*, owner, shared_with_team, name):
+    return StaticList.objects.create(owner=owner, team=owner.team, shared_with_team=shared_with_team, name=name)
+
+
+def make_mailing(*, owner, shared_with_team, name):
+    static_list = StaticList.objects.create(owner=owner, team=owner.team, name=f"{name} list")
+    return Mailing.objects.create(owner=owner, team=owner.team, shared_with_team=shared_with_team, subject=name,
+                                  body="Hello", campaign=CampaignFactory(owner=owner), static_list=static_list)
+
+
 # Who sees / edits a record that `owner` keeps private (not shared with the team).
 PRIVATE = {
     # actor: (visible, editable)
@@ -95,6 +115,9 @@ LEAD_PRIVATE = {**PRIVATE, "support_agent": (False, False)}
 CONTRACT_PRIVATE = {**PRIVATE, "marketer": (False, False)}
 TICKET_PRIVATE = {**PRIVATE, "owner": (True, False), "manager": (True, False), "support_agent": (True, True),
                   "marketer": (False, False)}
+# Campaigns, segments, static lists, mailings: everyone but support reads them all, marketers edit any.
+CAMPAIGN_PRIVATE = {**PRIVATE, "teammate": (True, False), "outsider": (True, False), "support_agent": (False, False),
+                    "marketer": (True, True)}
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,7 @@ class OwnedCase:
     delete_url: str | None
     private: dict = field(default_factory=lambda: PRIVATE)
     extra_reads: tuple = ()  # more URLs of one record that answer like its detail page (PDFs)
+    hidden_from: str = "outsider"  # an actor who does not see the owner's private row
     shared_rules: dict | None = None  # when sharing with the team opens it differently than shared() says
 
     def rules(self, is_shared: bool) -> dict:
@@ -129,6 +153,15 @@ OWNED_MODELS = [
     OwnedCase("order", make_order, "sales:order_list", "sales:order_detail", None, None, SALES_PRIVATE),
     OwnedCase("invoice", make_invoice, "sales:invoice_list", "sales:invoice_detail", None, None, SALES_PRIVATE,
               extra_reads=("sales:invoice_pdf",)),
+    OwnedCase("campaign", make_campaign, "marketing:campaign_list", "marketing:campaign_detail",
+              "marketing:campaign_edit", "marketing:campaign_delete", CAMPAIGN_PRIVATE, hidden_from="support_agent"),
+    OwnedCase("segment", make_segment, "marketing:segment_list", "marketing:segment_detail",
+              "marketing:segment_edit", "marketing:segment_delete", CAMPAIGN_PRIVATE, hidden_from="support_agent"),
+    OwnedCase("static list", make_static_list, "marketing:static_list_list", "marketing:static_list_detail",
+              "marketing:static_list_edit", "marketing:static_list_delete", CAMPAIGN_PRIVATE,
+              hidden_from="support_agent"),
+    OwnedCase("mailing", make_mailing, None, "marketing:mailing_detail", None, None, CAMPAIGN_PRIVATE,
+              hidden_from="support_agent"),
     # A customer shared with the team shows its tickets to teammates, read-only.
     OwnedCase("ticket", make_ticket, "service:ticket_list", "service:ticket_detail", "service:ticket_edit",
               "service:ticket_delete", TICKET_PRIVATE, shared_rules={**TICKET_PRIVATE, "teammate": (True, False)}),
@@ -210,7 +243,7 @@ def test_forbidden_writes_change_nothing(client, cast, case, actor):
 @pytest.mark.parametrize("case", OWNED_MODELS, ids=lambda case: case.name)
 def test_missing_and_hidden_rows_answer_alike(client, cast, case):
     hidden = case.factory(owner=cast["owner"], shared_with_team=False, name="Hidden")
-    client.force_login(cast["outsider"])
+    client.force_login(cast[case.hidden_from])
     hidden_response = client.get(reverse(case.detail_url, args=[hidden.pk]))
     missing_response = client.get(reverse(case.detail_url, args=[hidden.pk + 10_000]))
     assert hidden_response.status_code == missing_response.status_code == 404

@@ -29,7 +29,7 @@ class LeadSerializer(OwnedSerializer):
         model = Lead
         fields = [
             "id", "first_name", "last_name", "title", "company", "email", "phone", "website", "country", "city",
-            "territory", "source", "campaign", "status", "disqualify_reason", "rating", "description", "custom",
+            "territory", "source", "status", "disqualify_reason", "rating", "description", "custom",
             "converted_at", "converted_account", "converted_contact", "converted_opportunity",
             *OwnedSerializer.common_fields,
         ]
@@ -67,7 +67,7 @@ class LeadApiFilter(ChangedFilters, LeadFilter):
 
 
 @crud_docs("lead", "leads", "Filters as on the leads page: status (or `open`), source, rating, owner (`me`, `none` "
-                             "or a user id), campaign, `q` (name, company, e-mail or a phone in any format).")
+                             "or a user id), `q` (name, company, e-mail or a phone in any format).")
 class LeadViewSet(OwnedViewSet):
     model = Lead
     serializer_class = LeadSerializer

@@ -45,7 +45,7 @@ class OpportunitySerializer(OwnedSerializer):
         model = Opportunity
         fields = [
             "id", "name", "account", "primary_contact", "pipeline", "stage", "amount", "currency", "amount_base",
-            "probability", "expected_close_date", "forecast_category", "next_step", "lead_source", "campaign",
+            "probability", "expected_close_date", "forecast_category", "next_step", "lead_source",
             "competitors", "lost_reason", "lost_note", "closed_at", "stage_changed_at", "description", "custom",
             "lock_version", *OwnedSerializer.common_fields,
         ]

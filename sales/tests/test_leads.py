@@ -219,7 +219,7 @@ def pipeline(db):
 def test_convert_into_new_account_contact_and_opportunity(owner, pipeline):
     lead = LeadFactory(owner=owner, first_name="Ada", last_name="Lovelace", company="Analytical Engines",
                        email="ada@engines.test", phone="+44 20 7946 0555", source=LeadSource.EVENT,
-                       campaign="Spring fair", status=LeadStatus.QUALIFIED)
+                       status=LeadStatus.QUALIFIED)
     call = Activity.objects.create(kind=ActivityKind.CALL, subject="First call", owner=owner, team=owner.team,
                                    lead=lead)
     plan = services.OpportunityPlan(name="Engines deal", stage=stage(pipeline, "Qualification"),
@@ -233,7 +233,7 @@ def test_convert_into_new_account_contact_and_opportunity(owner, pipeline):
     assert contact.account == account and contact.emails == ["ada@engines.test"]
     assert contact.phones == ["+442079460555"] and contact.lead_source == "event"
     assert deal.account == account and deal.primary_contact == contact and deal.amount == Decimal("1200.50")
-    assert deal.lead_source == "event" and deal.campaign == "Spring fair" and deal.pipeline == pipeline
+    assert deal.lead_source == "event" and deal.pipeline == pipeline
     call.refresh_from_db()
     assert (call.account, call.contact, call.opportunity, call.lead) == (account, contact, deal, lead)
 

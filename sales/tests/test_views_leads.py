@@ -20,7 +20,7 @@ from sales.tests.factories import LeadFactory, OpportunityFactory, PipelineFacto
 
 def form_data(**overrides):
     data = {"first_name": "Grace", "last_name": "Hopper", "company": "Navy Labs", "email": "Grace@NavyLabs.test",
-            "phone": "+44 20 7946 0123", "source": "web", "campaign": "Spring"}
+            "phone": "+44 20 7946 0123", "source": "web"}
     data.update(overrides)
     return data
 
@@ -283,8 +283,7 @@ def test_convert_page_prefills_and_suggests(client, owner):
 
 def test_convert_with_opportunity_then_links_and_no_second_time(client, owner):
     pipeline = PipelineFactory(is_default=True)
-    lead = LeadFactory(owner=owner, company="Navy Labs", status=LeadStatus.QUALIFIED, source="web",
-                       campaign="Spring")
+    lead = LeadFactory(owner=owner, company="Navy Labs", status=LeadStatus.QUALIFIED, source="web")
     client.force_login(owner)
     response = client.post(reverse("sales:lead_convert", args=[lead.pk]), {
         "account_mode": "new", "account_name": "Navy Labs", "contact_mode": "new", "create_opportunity": "on",
@@ -294,7 +293,7 @@ def test_convert_with_opportunity_then_links_and_no_second_time(client, owner):
     lead.refresh_from_db()
     deal = Opportunity.objects.get()
     assert lead.status == LeadStatus.CONVERTED and lead.converted_opportunity == deal
-    assert deal.campaign == "Spring" and deal.lead_source == "web" and deal.stage.name == "Proposal"
+    assert deal.lead_source == "web" and deal.stage.name == "Proposal"
     body = client.get(lead.get_absolute_url()).content.decode()
     assert lead.converted_account.get_absolute_url() in body and "Navy deal" in body
     response = client.get(reverse("sales:lead_convert", args=[lead.pk]), follow=True)

@@ -14,6 +14,8 @@ from activities import services as activity_services
 from contacts import services as contact_services
 from crm.models import CustomField, Role, Team, Territory, User
 from crm.phones import normalize_phone
+from marketing import demo as marketing_demo
+from marketing.models import Campaign
 from sales import demo as sales_demo
 from sales.models import Pipeline
 from service import demo as service_demo
@@ -124,6 +126,11 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 service_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS("Service demo data loaded."))
+        # So did marketing: campaigns with their costs, members, leads and deals.
+        if not Campaign.objects.exists() and User.objects.filter(email="marketing@demo.crm").exists():
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                marketing_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
+            self.stdout.write(self.style.SUCCESS("Marketing demo data loaded."))
         logins = "\n".join(
             f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
         )

@@ -23,12 +23,12 @@ INSERT = """
 INSERT INTO sales_opportunity (
     owner_id, team_id, shared_with_team, created_at, updated_at, deleted_at, name, account_id, primary_contact_id,
     pipeline_id, stage_id, amount, currency, amount_base, probability, expected_close_date, next_step, lead_source,
-    campaign, competitors, forecast_category, lost_reason, lost_note, closed_at, stage_changed_at, description,
+    competitors, forecast_category, lost_reason, lost_note, closed_at, stage_changed_at, description,
     custom, lock_version)
 SELECT a.owner_id, a.team_id, false, d.created, d.created, NULL, 'Deal ' || (%(offset)s + g), a.id, NULL,
        %(pipeline)s, s.id, d.amount, %(currency)s, d.amount, s.probability,
        CASE WHEN s.kind = 'open' THEN current_date + (g %% 180) - 30 ELSE d.closed::date END,
-       '', 'web', '', '', CASE WHEN g %% 3 = 0 THEN 'commit' WHEN g %% 3 = 1 THEN 'best_case' ELSE 'pipeline' END,
+       '', 'web', '', CASE WHEN g %% 3 = 0 THEN 'commit' WHEN g %% 3 = 1 THEN 'best_case' ELSE 'pipeline' END,
        CASE WHEN s.kind = 'lost' THEN 'price' ELSE '' END, '',
        CASE WHEN s.kind = 'open' THEN NULL ELSE d.closed END, d.created, '', '{}'::jsonb, 1
 FROM generate_series(1, %(count)s) AS g

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MarketingConfig(AppConfig):
+    name = "marketing"
+    verbose_name = _("Marketing")
+
+    def ready(self):
+        from webhooks import events
+
+        events.register("campaign.created", _("Campaign created"))
+        events.register("campaign.updated", _("Campaign updated"))
+        events.register("campaign.deleted", _("Campaign deleted"))

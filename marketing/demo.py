@@ -1,0 +1,93 @@
+"""Marketing demo data (loaded by demo's seed_demo after the sales demo): campaigns with budgets,
+cost lines, members and results, in euros and roubles, owned by marketing@demo.crm. The demo leads
+that named a campaign (sales/demo.py) are attributed to it, and so are a few won deals, so the
+campaign pages show real cost per lead and ROI."""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.utils import timezone
+
+from contacts.models import Contact
+from crm.models import User
+from marketing import services
+from marketing.models import Campaign, CampaignStatus, CampaignType, MemberStatus
+from sales import demo as sales_demo
+from sales.models import Lead, Opportunity, StageKind
+
+# name, type, status, start (days from today), length in days, currency, budget, expected revenue, costs, parent
+CAMPAIGNS = [
+    ("Product launch 2026", CampaignType.OTHER, CampaignStatus.ACTIVE, -120, 240, "EUR", "30000", "150000", [], None),
+    ("Spring webinar", CampaignType.WEBINAR, CampaignStatus.COMPLETED, -100, 30, "EUR", "4000", "20000",
+     [("Webinar platform, 3 months", "900.00"), ("LinkedIn ads", "1850.00"), ("Speaker fee", "600.00")],
+     "Product launch 2026"),
+    ("Retail Expo 2026", CampaignType.EVENT, CampaignStatus.COMPLETED, -70, 3, "EUR", "12000", "60000",
+     [("Stand rental", "6500.00"), ("Printing and giveaways", "1400.00"), ("Travel", "2300.00")], None),
+    ("Autumn mailing", CampaignType.EMAIL, CampaignStatus.ACTIVE, -20, 45, "EUR", "1500", "15000",
+     [("Copywriting", "450.00")], "Product launch 2026"),
+    ("Partner newsletter Q1", CampaignType.EMAIL, CampaignStatus.PLANNED, 25, 60, "EUR", "800", "5000", [], None),
+    ("Вебинар весна", CampaignType.WEBINAR, CampaignStatus.COMPLETED, -90, 14, "RUB", "250000", "1500000",
+     [("Площадка вебинара", "45000.00"), ("Реклама в Яндекс Директ", "120000.00")], None),
+    ("Выставка ИнноПром", CampaignType.EVENT, CampaignStatus.ACTIVE, -5, 4, "RUB", "900000", "4000000",
+     [("Аренда стенда", "540000.00"), ("Раздаточные материалы", "85000.00")], None),
+]
+MEMBER_STATUSES = [MemberStatus.TARGETED] * 4 + [MemberStatus.SENT] * 3 + [MemberStatus.RESPONDED] * 2 + [
+    MemberStatus.CONVERTED]
+
+
+def load(rng: random.Random) -> None:
+    marketer = User.objects.get(email="marketing@demo.crm")
+    today = timezone.localdate()
+    campaigns: dict[str, Campaign] = {}
+    for name, kind, status, start, length, currency, budget, expected, costs, parent in CAMPAIGNS:
+        start_date = today + datetime.timedelta(days=start)
+        campaign = services.campaign_create(
+            actor=marketer, name=name, type=kind, status=status, start_date=start_date,
+            end_date=start_date + datetime.timedelta(days=length), currency=currency, budget=Decimal(budget),
+            expected_revenue=Decimal(expected), parent=campaigns.get(parent) if parent else None)
+        for offset, (description, amount) in enumerate(costs):
+            services.campaign_cost_add(campaign=campaign, actor=marketer, description=description,
+                                       amount=Decimal(amount),
+                                       incurred_on=min(today, start_date + datetime.timedelta(days=offset * 5)))
+        campaigns[name] = campaign
+
+    # The demo leads that came from a campaign.
+    named = {email: campaign for _f, _l, _c, email, _s, campaign, _r in sales_demo.LEADS + sales_demo.LEADS_RU
+             if campaign}
+    for lead in Lead.objects.filter(email__in=named):
+        services.lead_attribute(lead=lead, campaign=campaigns[named[lead.email]], actor=marketer)
+
+    # Won and open deals that the expo and the Russian webinar brought in.
+    for campaign_name, currency, count in (("Retail Expo 2026", "EUR", 3), ("Вебинар весна", "RUB", 2)):
+        deals = list(Opportunity.objects.filter(currency=currency, stage__kind__in=[StageKind.WON, StageKind.OPEN])
+                     .order_by("-stage__kind", "id")[:count])
+        for deal in deals:
+            services.deal_attribute(opportunity=deal, campaign=campaigns[campaign_name], actor=marketer)
+
+    contacts = list(Contact.objects.order_by("id"))
+
+    # Audiences to reuse.
+    services.segment_create(actor=marketer, name="Customers who agreed to e-mail",
+                            description="For product news and webinars.",
+                            criteria={"account_types": ["customer"], "consent": "opted_in", "has_email": True})
+    services.segment_create(actor=marketer, name="VIP and key accounts", criteria={"vip": "yes"})
+    services.segment_create(actor=marketer, name="Клиенты без покупок полгода",
+                            description="Для кампании по возврату клиентов.",
+                            criteria={"account_types": ["customer"], "no_purchase_months": 6,
+                                      "exclude_do_not_call": True})
+
+    expo_guests = services.static_list_create(actor=marketer, name="Retail Expo 2026: stand visitors",
+                                              description="Badges scanned at our stand.")
+    services.static_list_add(static_list=expo_guests, actor=marketer,
+                             contacts=Contact.objects.filter(pk__in=[c.pk for c in rng.sample(contacts, 8)]))
+
+    # The people each campaign reached, with how far they got.
+    for name in ("Spring webinar", "Retail Expo 2026", "Autumn mailing", "Вебинар весна"):
+        campaign = campaigns[name]
+        english = campaign.currency != "RUB"
+        people = [c for c in contacts if c.last_name[:1].isascii() == english]
+        chosen = rng.sample(people, min(len(people), 12))
+        services.campaign_members_add(campaign=campaign, actor=marketer, contacts=chosen)
+        for member in campaign.members.all():
+            services.campaign_member_set_status(member=member, actor=marketer, status=rng.choice(MEMBER_STATUSES))

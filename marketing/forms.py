@@ -1,0 +1,218 @@
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AccountTier, AccountType
+from contacts.models import Contact
+from crm.choices import LeadSource
+from crm.models import Territory, User
+from crm.visibility import assignable_owners
+from crm.widgets import use_autocomplete
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList
+from sales.models import Product
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MAX_PARENT_DEPTH = 12
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["name", "type", "status", "start_date", "end_date", "currency", "budget", "expected_revenue",
+                  "parent", "owner", "shared_with_team", "description"]
+        widgets = {"start_date": DATE_INPUT, "end_date": DATE_INPUT,
+                   "currency": forms.TextInput(attrs={"maxlength": 3, "class": "text-uppercase"}),
+                   "description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"currency": _("Three-letter ISO code, e.g. EUR, USD, RUB. Budget, costs and expected "
+                                    "revenue are in this currency."),
+                      "parent": _("A campaign can be part of a larger one (a webinar within a product launch).")}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        parents = Campaign.objects.visible_to(user).only("id", "name")
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents.order_by("name", "id")
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Leave empty to own it yourself.")
+        if not self.instance.pk:
+            self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+
+    def clean_owner(self):
+        owner = self.cleaned_data.get("owner")
+        if owner is None:
+            owner = self.instance.owner if self.instance.pk else self.user
+        return owner
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError(_("Use a three-letter currency code such as EUR."))
+        return currency
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        if parent and self.instance.pk:
+            # Walk up from the chosen parent: meeting this campaign would close a loop.
+            node, depth = parent, 0
+            while node is not None and depth < MAX_PARENT_DEPTH:
+                if node.pk == self.instance.pk:
+                    raise forms.ValidationError(_("A campaign cannot be part of itself or of one of its own parts."))
+                node = Campaign.objects.filter(pk=node.parent_id).only("id", "parent_id").first() \
+                    if node.parent_id else None
+                depth += 1
+        return parent
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("The campaign cannot end before it starts."))
+        return data
+
+
+class CostForm(forms.ModelForm):
+    class Meta:
+        model = CampaignCost
+        fields = ["description", "amount", "incurred_on"]
+        widgets = {"description": forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+                   "amount": forms.NumberInput(attrs={"class": "form-control form-control-sm", "step": "0.01",
+                                                      "min": "0.01"}),
+                   "incurred_on": forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},
+                                                  format="%Y-%m-%d")}
+
+
+class MemberAddForm(forms.Form):
+    contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none())
+    status = forms.ChoiceField(label=_("Status"), choices=MemberStatus.choices, initial=MemberStatus.TARGETED,
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only people the user may see can be added: a forged id of a hidden contact is refused.
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        use_autocomplete(self.fields["contact"], reverse_lazy("autocomplete_contacts"))
+
+
+class MemberStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=MemberStatus.choices)
+
+
+class AttributionForm(forms.Form):
+    campaign = forms.ModelChoiceField(label=_("Source campaign"), queryset=Campaign.objects.none(), required=False,
+                                      empty_label=_("(none)"))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
+        use_autocomplete(self.fields["campaign"], reverse_lazy("marketing:campaign_autocomplete"))
+
+
+ANY_YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+CONSENT = [("", _("Any")), ("opted_in", _("Agreed to marketing e-mail and never opted out")),
+           ("not_opted_out", _("Has not opted out of marketing e-mail"))]
+MAX_LIST = 50
+
+
+def _words(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()][:MAX_LIST]
+
+
+class SegmentForm(forms.Form):
+    """A segment's name and its criteria, with no code: each field is one criterion, all of them
+    must hold. `criteria()` gives the JSON that marketing/segments.py evaluates."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    territory = forms.ModelChoiceField(label=_("Territory"), queryset=Territory.objects.order_by("name"),
+                                       required=False, help_text=_("Includes the regions below it."))
+    industries = forms.CharField(label=_("Industry"), required=False, max_length=1000,
+                                 help_text=_("Any of these, comma-separated."))
+    account_types = forms.MultipleChoiceField(label=_("Account type"), choices=AccountType.choices, required=False,
+                                              widget=forms.CheckboxSelectMultiple)
+    tiers = forms.MultipleChoiceField(label=_("Tier"), choices=AccountTier.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    vip = forms.ChoiceField(label=_("VIP"), choices=ANY_YES_NO, required=False)
+    tags = forms.CharField(label=_("Tags"), required=False, max_length=1000,
+                           help_text=_("The contact or its account has any of these, comma-separated."))
+    consent = forms.ChoiceField(label=_("Consent"), choices=CONSENT, required=False)
+    exclude_do_not_call = forms.BooleanField(label=_("Leave out “do not call” contacts"), required=False)
+    has_email = forms.BooleanField(label=_("Only contacts with an e-mail address"), required=False)
+    lead_sources = forms.MultipleChoiceField(label=_("Lead source"), choices=LeadSource.choices, required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+    owners = forms.ModelMultipleChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    no_purchase_months = forms.IntegerField(label=_("No purchase in the last … months"), required=False,
+                                            min_value=1, max_value=120)
+    bought_product = forms.ModelChoiceField(label=_("Bought the product"), queryset=Product.objects.none(),
+                                            required=False)
+
+    LIST_FIELDS = ("industries", "tags")
+    CRITERIA = ("territory", "industries", "account_types", "tiers", "vip", "tags", "consent", "exclude_do_not_call",
+                "has_email", "lead_sources", "owners", "no_purchase_months", "bought_product")
+
+    def __init__(self, *args, user: User, preview: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owners"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
+        self.fields["owners"].widget.attrs["size"] = 4
+        self.fields["bought_product"].queryset = Product.objects.visible_to(user)
+        use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
+        if preview:  # the live count needs only the criteria
+            self.fields["name"].required = False
+
+    @classmethod
+    def initial_from(cls, segment: Segment) -> dict[str, Any]:
+        initial: dict[str, Any] = {"name": segment.name, "description": segment.description, **segment.criteria}
+        for name in cls.LIST_FIELDS:
+            if isinstance(initial.get(name), list):
+                initial[name] = ", ".join(initial[name])
+        return initial
+
+    def criteria(self) -> dict[str, Any]:
+        data, out = self.cleaned_data, {}
+        for name in self.CRITERIA:
+            value = data.get(name)
+            if name in self.LIST_FIELDS:
+                value = _words(value or "")
+            elif name == "owners":
+                value = sorted(user.pk for user in value or [])
+            elif name in ("territory", "bought_product"):
+                value = value.pk if value else None
+            if value not in (None, "", [], False):
+                out[name] = value
+        return out
+
+
+class StaticListForm(forms.ModelForm):
+    class Meta:
+        model = StaticList
+        fields = ["name", "description", "shared_with_team"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class MailingForm(forms.Form):
+    """A mailing's audience (a segment or a static list), subject and text with merge fields."""
+
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
+    static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
+                                         required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
+        self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("segment")) == bool(data.get("static_list")):
+            raise forms.ValidationError(_("Send it either to a segment or to a static list."))
+        return data

@@ -1,0 +1,225 @@
+"""Mass e-mail that never sends anyone a message twice.
+
+1. `mailing_start` (a compare-and-set draft → sending: a double click starts it once) freezes the
+   recipients into Delivery rows in one INSERT … SELECT, unique per (mailing, contact). Contacts
+   without consent (never agreed, or opted out) or without an address are frozen as "suppressed"
+   and never sent to.
+2. `mailing_send` (the Celery task's body, safe to run twice or side by side) claims a batch of
+   pending rows with `FOR UPDATE SKIP LOCKED` and marks them "sending" in a committed UPDATE, then
+   sends each and marks it "sent" in its own commit. A second worker skips claimed rows.
+3. Rows a dead worker left in "sending" for longer than STALE_CLAIM become "unknown": the message
+   may have gone out, so they are never sent again. sent + unknown + suppressed + failed + pending
+   (+ sending while running) = recipients.
+
+Every message carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) with a signed link
+to a public page; a forged or altered link is refused.
+"""
+
+import email.message
+import email.policy
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pghistory
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage, mailers
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from contacts.models import Contact
+from crm.models import User
+from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from marketing.segments import contacts_in
+
+BATCH = 50
+STALE_CLAIM = timedelta(minutes=10)
+UNSUBSCRIBE_SALT = "marketing.unsubscribe"
+MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
+MERGE = re.compile(r"\{(" + "|".join(MERGE_FIELDS) + r")\}")
+
+
+# --- Recipients ------------------------------------------------------------------------------
+
+
+def audience(mailing: Mailing, user: User) -> QuerySet[Contact]:
+    """The contacts the mailing goes to, among those the user may see."""
+    if mailing.segment is not None:
+        return contacts_in(mailing.segment.criteria, user)
+    return Contact.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id)
+
+
+def _recipients(contacts: QuerySet[Contact]) -> QuerySet[Any, Any]:
+    no_consent = Q(email_opt_in=False) | Q(email_opted_out_at__isnull=False)
+    return contacts.order_by().annotate(
+        first_address=Coalesce(F("emails__0"), Value(""), output_field=CharField()),
+    ).annotate(
+        frozen_status=Case(When(no_consent | Q(do_not_call=True) | Q(first_address=""),
+                                then=Value(DeliveryStatus.SUPPRESSED)),
+                           default=Value(DeliveryStatus.PENDING), output_field=CharField()),
+        frozen_reason=Case(When(no_consent, then=Value("no consent")),
+                           When(do_not_call=True, then=Value("do not contact")),
+                           When(first_address="", then=Value("no address")), default=Value(""),
+                           output_field=CharField()),
+    ).values("id", "first_address", "frozen_status", "frozen_reason")
+
+
+@transaction.atomic
+def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
+    """Freezes the recipients and queues the sending; False when the mailing had already started."""
+    started = Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
+        status=MailingStatus.SENDING, started_at=timezone.now(), base_url=base_url.rstrip("/"))
+    if not started:
+        return False
+    select_sql, params = _recipients(audience(mailing, actor)).query.sql_with_params()
+    with connection.cursor() as cursor:
+        sql = (f"INSERT INTO {Delivery._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
+               "(mailing_id, contact_id, email, status, reason) "
+               f"SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason FROM ({select_sql}) AS r "
+               "ON CONFLICT (mailing_id, contact_id) DO NOTHING")
+        cursor.execute(sql, [mailing.pk, *params])
+    from marketing.tasks import send_mailing
+
+    transaction.on_commit(lambda: send_mailing.delay(mailing.pk))
+    return True
+
+
+# --- Sending -----------------------------------------------------------------------------------
+
+
+def _claim(mailing_id: int, limit: int) -> list[int]:
+    """Pending rows → sending, committed before any is sent; rows another worker holds are skipped."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Delivery._meta.db_table} SET status = %s, claimed_at = %s
+                WHERE id IN (SELECT id FROM {Delivery._meta.db_table}
+                             WHERE mailing_id = %s AND status = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                RETURNING id""",  # noqa: S608 - table names are ours, values bound
+            [DeliveryStatus.SENDING, timezone.now(), mailing_id, DeliveryStatus.PENDING, limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def merge(text: str, contact: Contact) -> str:
+    """Fills {first_name}, {last_name}, {full_name}, {company}: nothing else of the contact is
+    reachable from a template."""
+    values = {"first_name": contact.first_name, "last_name": contact.last_name,
+              "full_name": contact.full_name or str(contact),
+              "company": contact.account.name if contact.account_id and contact.account else ""}
+    return MERGE.sub(lambda match: values[match.group(1)], text)
+
+
+def unsubscribe_token(delivery_id: int) -> str:
+    return signing.dumps(delivery_id, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def delivery_for_token(token: str) -> Delivery | None:
+    """The delivery a link names, or None when the link is forged or altered."""
+    try:
+        delivery_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(delivery_id, int):
+        return None
+    return Delivery.objects.select_related("contact", "mailing").filter(pk=delivery_id).first()
+
+
+class MailingMessage(EmailMessage):
+    """Headers folded only past 998 characters (RFC 5322's limit): folding at 78 would turn the long
+    List-Unsubscribe URL into RFC 2047 encoded words, which no mail client follows (RFC 2369 wants
+    the URL as it is, in angle brackets)."""
+
+    def message(self, *, policy: email.policy.Policy | None = None) -> email.message.EmailMessage:
+        return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
+
+
+def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
+    unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
+    body = merge(mailing.body, delivery.contact)
+    # Contacts have no language of their own yet: the footer is in the language of whoever wrote the mailing.
+    with translation.override(mailing.owner.language if mailing.owner_id else None):
+        footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
+                                  "click: %(url)s") % {"url": unsubscribe_url}
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+    return MailingMessage(
+        subject=merge(mailing.subject, delivery.contact), body=body + footer, to=[delivery.email],
+        headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
+                 "List-Unsubscribe": f"<{unsubscribe_url}>",
+                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+
+
+def _give_up_stale_claims(mailing_id: int, stale_after: timedelta) -> int:
+    return Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.SENDING,
+                                   claimed_at__lt=timezone.now() - stale_after).update(
+        status=DeliveryStatus.UNKNOWN, reason="interrupted while sending")
+
+
+def mailing_send(mailing_id: int, *, batch: int = BATCH, stale_after: timedelta = STALE_CLAIM) -> int:
+    """Sends the pending deliveries; returns how many this call sent. Safe to run twice at once."""
+    mailing = Mailing.objects.filter(pk=mailing_id, status=MailingStatus.SENDING).select_related("owner").first()
+    if mailing is None:
+        return 0
+    _give_up_stale_claims(mailing_id, stale_after)
+    sent = 0
+    mailer = mailers["default"]
+    # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
+    rounds = Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.PENDING).count() // batch + 1
+    for _round in range(rounds):
+        ids = _claim(mailing_id, batch)
+        if not ids:
+            break
+        for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
+            try:
+                mailer.send_messages([message_for(delivery, mailing)])
+            except Exception as error:  # noqa: BLE001 - the row records why, the others go on
+                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+                    status=DeliveryStatus.FAILED, reason=str(error)[:200])
+                continue
+            Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.SENT, sent_at=timezone.now())
+            sent += 1
+    if not Delivery.objects.filter(mailing_id=mailing_id,
+                                   status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).exists():
+        Mailing.objects.filter(pk=mailing_id, status=MailingStatus.SENDING).update(
+            status=MailingStatus.SENT, finished_at=timezone.now())
+    return sent
+
+
+# --- Figures and unsubscribing -------------------------------------------------------------------
+
+
+@dataclass
+class MailingCounts:
+    recipients: int = 0
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    suppressed: int = 0
+    failed: int = 0
+    unknown: int = 0
+    unsubscribed: int = 0
+
+
+def counts(mailing: Mailing) -> MailingCounts:
+    """All the mailing's figures in one query."""
+    by_status: dict[str, Any] = {status: Count("pk", filter=Q(status=status)) for status in DeliveryStatus.values}
+    row = Delivery.objects.filter(mailing=mailing).aggregate(
+        recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)), **by_status)
+    return MailingCounts(**row)
+
+
+@transaction.atomic
+def unsubscribe(*, delivery: Delivery) -> bool:
+    """The recipient opts out of marketing e-mail (recorded in the contact's history with its source);
+    False when they had already."""
+    now = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+    with pghistory.context(source="unsubscribe link", mailing=delivery.mailing_id):
+        changed = Contact.objects.filter(pk=delivery.contact_id, email_opted_out_at__isnull=True).update(
+            email_opt_in=False, email_opted_out_at=now, updated_at=now)
+    return bool(changed)

@@ -1,0 +1,347 @@
+"""Campaigns: the record (type, status, dates, budget, cost lines, expected revenue, parent), its
+members with their status, and the attribution of leads and deals to the campaign they came from.
+
+Attribution lives here, not on the sales rows: sales sits below marketing and must not know it.
+A lead or a deal has at most one source campaign (the attribution row's primary key is the
+lead's or the deal's), and the campaign page computes its figures from these rows."""
+
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.models import OwnedModel, OwnedQuerySet
+from crm.visibility import CAMPAIGN_DATA
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+LIVE = models.Q(deleted_at__isnull=True)
+
+
+class CampaignType(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    TELEMARKETING = "telemarketing", _("Telemarketing")
+    EVENT = "event", _("Event")
+    ADVERTISING = "advertising", _("Advertising")
+    WEBINAR = "webinar", _("Webinar")
+    OTHER = "other", _("Other")
+
+
+class CampaignStatus(models.TextChoices):
+    # "campaign status": Russian and Ukrainian agree the adjective with "campaign" (feminine).
+    PLANNED = "planned", pgettext_lazy("campaign status", "Planned")
+    ACTIVE = "active", pgettext_lazy("campaign status", "Active")
+    COMPLETED = "completed", pgettext_lazy("campaign status", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("campaign status", "Cancelled")
+
+
+class CampaignQuerySet(OwnedQuerySet):
+    def running(self):
+        return self.filter(status=CampaignStatus.ACTIVE)
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="CampaignEvent",
+)
+class Campaign(OwnedModel):
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    type = models.CharField(_("type"), max_length=20, choices=CampaignType.choices, default=CampaignType.EMAIL)
+    status = models.CharField(_("status"), max_length=20, choices=CampaignStatus.choices,
+                              default=CampaignStatus.PLANNED)
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    budget = models.DecimalField(_("budget"), default=Decimal(0), validators=[MinValueValidator(Decimal(0))],
+                                 **MONEY)
+    expected_revenue = models.DecimalField(_("expected revenue"), default=Decimal(0),
+                                           validators=[MinValueValidator(Decimal(0))], **MONEY)
+    parent = models.ForeignKey("self", verbose_name=_("parent campaign"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="children")
+    description = models.TextField(_("description"), blank=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        indexes = [
+            models.Index(fields=["-start_date", "-id"], name="campaign_start_idx", condition=LIVE),
+            models.Index(fields=["name", "id"], name="campaign_name_idx", condition=LIVE),
+            models.Index(fields=["status", "-start_date"], name="campaign_status_idx", condition=LIVE),
+            models.Index(fields=["owner", "-start_date"], name="campaign_owner_idx", condition=LIVE),
+            models.Index(fields=["parent"], name="campaign_parent_idx", condition=models.Q(parent__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__isnull=True) | models.Q(start_date__isnull=True)
+                                   | models.Q(end_date__gte=models.F("start_date")), name="campaign_dates_in_order"),
+            models.CheckConstraint(condition=models.Q(budget__gte=0) & models.Q(expected_revenue__gte=0),
+                                   name="campaign_money_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("marketing:campaign_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("The campaign cannot end before it starts.")})
+        if self.parent_id and self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A campaign cannot be its own parent.")})
+
+
+class CampaignCost(models.Model):
+    """One cost line (printing, ads, the venue …), in the campaign's currency."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="costs")
+    description = models.CharField(_("what for"), max_length=200)
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    incurred_on = models.DateField(_("date"), default=timezone.localdate)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["incurred_on", "id"]
+        verbose_name = _("cost line")
+        verbose_name_plural = _("cost lines")
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="campaign_cost_positive")]
+
+    def __str__(self):
+        return f"{self.description}: {self.amount}"
+
+
+class MemberStatus(models.TextChoices):
+    TARGETED = "targeted", _("Targeted")
+    SENT = "sent", _("Sent")
+    RESPONDED = "responded", _("Responded")
+    CONVERTED = "converted", _("Converted")
+
+
+class CampaignMember(models.Model):
+    """A contact the campaign reaches, once per campaign, with how far they got."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="campaign_memberships")
+    status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices,
+                              default=MemberStatus.TARGETED)
+    added_at = models.DateTimeField(_("added"), default=timezone.now, editable=False)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name = _("campaign member")
+        verbose_name_plural = _("campaign members")
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_member_once")]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="campaign_member_status_idx"),
+            models.Index(fields=["contact", "-added_at"], name="campaign_member_contact_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} in {self.campaign_id}: {self.status}"
+
+
+class LeadAttribution(models.Model):
+    """The campaign a lead came from."""
+
+    lead = models.OneToOneField("sales.Lead", on_delete=models.CASCADE, primary_key=True,
+                                related_name="attribution")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("source campaign"), on_delete=models.PROTECT,
+                                 related_name="lead_attributions")
+    attributed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-attributed_at"], name="lead_attribution_campaign_idx")]
+
+    def __str__(self):
+        return f"lead {self.lead_id} from campaign {self.campaign_id}"
+
+
+class DealAttribution(models.Model):
+    """The campaign a deal came from (carried over from its lead when the lead converts)."""
+
+    opportunity = models.OneToOneField("sales.Opportunity", on_delete=models.CASCADE, primary_key=True,
+                                       related_name="attribution")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("source campaign"), on_delete=models.PROTECT,
+                                 related_name="deal_attributions")
+    attributed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-attributed_at"], name="deal_attribution_campaign_idx")]
+
+    def __str__(self):
+        return f"deal {self.opportunity_id} from campaign {self.campaign_id}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="SegmentEvent",
+)
+class Segment(OwnedModel):
+    """A dynamic audience: criteria over contacts, their accounts and their purchases, built in a
+    form and evaluated as one query each time it is used (marketing/segments.py)."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    criteria = models.JSONField(_("criteria"), default=dict, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        indexes = [models.Index(fields=["name", "id"], name="segment_name_idx", condition=LIVE),
+                   models.Index(fields=["-updated_at", "-id"], name="segment_updated_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("marketing:segment_detail", args=[self.pk])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="StaticListEvent",
+)
+class StaticList(OwnedModel):
+    """A hand-picked list of contacts (a prospect list, the guests of an event): people are added
+    from any contacts list's ticked rows and removed one by one; it changes only when someone
+    changes it, unlike a segment."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("static list")
+        verbose_name_plural = _("static lists")
+        indexes = [models.Index(fields=["name", "id"], name="staticlist_name_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("marketing:static_list_detail", args=[self.pk])
+
+
+class StaticListMember(models.Model):
+    static_list = models.ForeignKey(StaticList, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="static_list_memberships")
+    added_at = models.DateTimeField(_("added"), default=timezone.now, editable=False)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name = _("static list member")
+        verbose_name_plural = _("static list members")
+        constraints = [models.UniqueConstraint(fields=["static_list", "contact"], name="static_list_member_once")]
+        indexes = [models.Index(fields=["contact", "-added_at"], name="static_list_member_contact_idx")]
+
+    def __str__(self):
+        return f"{self.contact_id} in list {self.static_list_id}"
+
+
+class MailingStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("mailing status", "Draft")
+    SENDING = "sending", pgettext_lazy("mailing status", "Sending")
+    SENT = "sent", pgettext_lazy("mailing status", "Sent")
+
+
+class Mailing(OwnedModel):
+    """An e-mail to everyone in a segment or a static list, for a campaign. Starting it freezes the
+    recipients into one Delivery row each; workers then send each delivery at most once."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="mailings")
+    segment = models.ForeignKey(Segment, verbose_name=_("segment"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    static_list = models.ForeignKey(StaticList, verbose_name=_("static list"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
+    base_url = models.CharField(max_length=300, blank=True, editable=False)  # for the links in the messages
+    started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("mailing")
+        verbose_name_plural = _("mailings")
+        constraints = [models.CheckConstraint(
+            condition=models.Q(segment__isnull=True, static_list__isnull=False)
+            | models.Q(segment__isnull=False, static_list__isnull=True), name="mailing_one_audience")]
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return reverse("marketing:mailing_detail", args=[self.pk])
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", pgettext_lazy("delivery status", "Sent")
+    SUPPRESSED = "suppressed", _("Suppressed")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown (interrupted)")
+
+
+class Delivery(models.Model):
+    """One recipient of one mailing. Never twice: the row is unique per (mailing, contact), a worker
+    claims it (pending → sending) in a committed compare-and-set before it sends, and marks it sent
+    in its own commit after. A row a dead worker left in "sending" becomes "unknown" and is not
+    sent again: the message may have gone out."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="deliveries")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="+")
+    email = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mailing recipient")
+        verbose_name_plural = _("mailing recipients")
+        constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once_per_contact")]
+        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx")]
+
+    def __str__(self):
+        return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"

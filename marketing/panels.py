@@ -1,0 +1,83 @@
+"""What marketing adds to other modules' record pages (crm/panels.py): the source campaign on a
+lead's and a deal's page (with a picker for those who may edit the record), and the campaigns a
+contact, or an account's people, take part in. Each panel is one bounded query through
+`visible_to`, and none shows to a role that reads no campaigns."""
+
+from django.db.models import Count, Window
+from django.urls import reverse
+
+from crm import panels
+from crm.visibility import can_edit, can_read
+from marketing.forms import AttributionForm
+from marketing.models import Campaign, CampaignMember, StaticList, StaticListMember
+
+ROWS = 5
+
+
+def _source_panel(request, record, campaign_filter: dict, action: str, panel_id: str, *, scripts: bool):
+    if not can_read(request.user, Campaign):
+        return None
+    campaign = Campaign.objects.visible_to(request.user).filter(**campaign_filter).only(
+        "id", "name", "type", "status", "start_date", "deleted_at").first()
+    editable = can_edit(request.user, record)
+    if campaign is None and not editable:
+        return None
+    form = AttributionForm(initial={"campaign": campaign.pk if campaign else None}, user=request.user,
+                           auto_id=f"{panel_id}-%s") if editable else None
+    return panels.Rendered("marketing/panels/source_campaign.html", {
+        "campaign": campaign, "form": form, "action": action, "panel_id": panel_id,
+        # The lead page loads no search-as-you-type script of its own; the deal page does.
+        "scripts": scripts and form is not None})
+
+
+@panels.register("sales.lead", slot=panels.MAIN, order=10)
+def lead_source_campaign(request, lead, page):
+    return _source_panel(request, lead, {"lead_attributions__lead": lead},
+                         reverse("marketing:lead_attribution", args=[lead.pk]), "lead-campaign", scripts=True)
+
+
+@panels.register("sales.opportunity", slot=panels.MAIN, order=10)
+def deal_source_campaign(request, deal, page):
+    return _source_panel(request, deal, {"deal_attributions__opportunity": deal},
+                         reverse("marketing:deal_attribution", args=[deal.pk]), "deal-campaign", scripts=False)
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=40)
+def contact_campaigns(request, contact, page):
+    if not can_read(request.user, Campaign):
+        return None
+    visible = Campaign.objects.visible_to(request.user)
+    rows = list(CampaignMember.objects.filter(contact=contact, campaign__in=visible).select_related("campaign")
+                .annotate(panel_total=Window(Count("id"))).order_by("-added_at", "-id")[:ROWS])
+    if not rows:
+        return None
+    return panels.Rendered("marketing/panels/contact_campaigns.html", {
+        "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-campaigns"})
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=60)
+def account_campaigns(request, account, page):
+    """The campaigns the account's people take part in, with how many of them and how far they got."""
+    if not can_read(request.user, Campaign):
+        return None
+    rows = list(Campaign.objects.visible_to(request.user).filter(members__contact__account=account,
+                                                                 members__contact__deleted_at__isnull=True)
+                .annotate(people=Count("members"), panel_total=Window(Count("id")))
+                .order_by("-start_date", "-id")[:ROWS])
+    if not rows:
+        return None
+    return panels.Rendered("marketing/panels/account_campaigns.html", {
+        "campaigns": rows, "total": rows[0].panel_total, "panel_id": "account-campaigns"})
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=41)
+def contact_static_lists(request, contact, page):
+    if not can_read(request.user, StaticList):
+        return None
+    visible = StaticList.objects.visible_to(request.user)
+    rows = list(StaticListMember.objects.filter(contact=contact, static_list__in=visible).select_related("static_list")
+                .annotate(panel_total=Window(Count("id"))).order_by("-added_at", "-id")[:ROWS])
+    if not rows:
+        return None
+    return panels.Rendered("marketing/panels/contact_lists.html", {
+        "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-lists"})

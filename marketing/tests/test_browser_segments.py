@@ -1,0 +1,64 @@
+"""Segments driven as a marketer would, in the system Chromium: build an audience in the form and
+watch the live count follow each criterion, save it, and put everyone in it into a campaign."""
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.tests.factories import AccountFactory
+from conftest import sign_in
+from contacts.tests.factories import ContactFactory
+from marketing.models import Segment
+from marketing.tests.factories import CampaignFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
+
+
+def count_is(page, expected: str) -> None:
+    """The live count after htmx has asked the server (a busy machine may take a few seconds)."""
+    expect(page.locator("#segment-count")).to_have_text(expected, timeout=15_000)
+
+
+def test_build_a_segment_see_its_count_and_fill_a_campaign(page, marketer, owner):
+    factory = AccountFactory(owner=owner, name="Berlin Tools", industry="Manufacturing", is_vip=True)
+    plant = AccountFactory(owner=owner, name="ООО «Уралмаш»", industry="Manufacturing")
+    ContactFactory(owner=owner, first_name="Anna", last_name="Berg", account=factory, email_opt_in=True)
+    ContactFactory(owner=owner, first_name="Иван", last_name="Петров", account=plant, email_opt_in=True)
+    ContactFactory(owner=owner, first_name="Ольга", last_name="Сидорова", account=plant,
+                   email_opted_out_at=timezone.now())
+    ContactFactory(owner=owner, first_name="Free", last_name="Agent", account=None)
+    CampaignFactory(owner=marketer, name="Autumn mailing", status="active")
+    sign_in(page, marketer)
+
+    page.goto("/marketing/")
+    page.locator("#overview-segments").click()
+    page.locator("#list-create").click()
+    count_is(page, "4")  # no criteria yet: everyone
+    page.locator("#id_industries").fill("manufacturing")
+    count_is(page, "3")
+    page.locator("#id_consent").select_option("opted_in")
+    count_is(page, "2")
+    expect(page.locator("#segment-sample")).to_contain_text("Anna Berg")
+    expect(page.locator("#segment-sample")).to_contain_text("Иван Петров")
+    page.locator("#id_vip").select_option("yes")
+    count_is(page, "1")
+    page.locator("#id_vip").select_option("")
+    count_is(page, "2")
+    page.locator("#id_no_purchase_months").fill("0")  # bad input: no count, nothing saved
+    expect(page.locator("#segment-preview")).to_contain_text("Correct the criteria", timeout=15_000)
+    page.locator("#id_no_purchase_months").fill("")
+    count_is(page, "2")
+
+    page.locator("#id_name").fill("Производство: согласие на рассылку")
+    page.locator("#segment-save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Производство: согласие на рассылку")
+    count_is(page, "2")
+    expect(page.locator("#segment-criteria")).to_contain_text("manufacturing")
+    assert Segment.objects.get().criteria == {"industries": ["manufacturing"], "consent": "opted_in"}
+
+    page.locator("#to-campaign").select_option(label="Autumn mailing")
+    page.get_by_role("button", name="Add to the campaign").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Autumn mailing")
+    expect(page.locator("#members-by-status [data-status=targeted]")).to_have_text("2")
+    expect(page.locator("#member-rows")).to_contain_text("Иван Петров")
+    assert page.console_errors == [] and page.failed_requests == []

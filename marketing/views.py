@@ -1,0 +1,447 @@
+"""Marketing pages: the overview, a campaign's create/edit/delete and its page (figures, cost
+lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Count, Exists, OuterRef, Q, Window
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from crm import panels
+from crm.history import CHANGES_SCANNED, history_for
+from crm.list_tools import to_int
+from crm.pagination import paginate
+from crm.visibility import (
+    can_create,
+    can_edit,
+    can_read,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    require_create,
+    require_read,
+    with_visibility_flag,
+)
+from marketing import mailings, segments, services
+from marketing.figures import campaign_figures, with_list_figures
+from marketing.forms import (
+    AttributionForm,
+    CampaignForm,
+    CostForm,
+    MailingForm,
+    MemberAddForm,
+    MemberStatusForm,
+    SegmentForm,
+    StaticListForm,
+)
+from marketing.models import (
+    Campaign,
+    CampaignCost,
+    CampaignMember,
+    CampaignStatus,
+    Mailing,
+    MailingStatus,
+    MemberStatus,
+    Segment,
+    StaticList,
+    StaticListMember,
+)
+from sales.models import Lead, Opportunity
+
+HISTORY_SHOWN = 50
+ROWS = 10
+MEMBER_ROWS = 25
+AUTOCOMPLETE_LIMIT = 20
+
+
+def overview(request):
+    """Campaigns running now and the ones planned next, with their cost and leads so far."""
+    require_read(request.user, Campaign)
+    campaigns = with_list_figures(Campaign.objects.visible_to(request.user).select_related("owner"))
+    sections = []
+    for key, status, title, empty, ordering in (
+        ("running", CampaignStatus.ACTIVE, _("Running now"), _("No campaign is running."), ("end_date", "id")),
+        ("planned", CampaignStatus.PLANNED, _("Coming up"), _("No campaign is planned. Plan the next one."),
+         ("start_date", "id")),
+    ):
+        rows, total = _rows_and_total(campaigns.filter(status=status).order_by(*ordering))
+        sections.append({"key": key, "status": status, "title": title, "empty": empty, "rows": rows, "total": total})
+    return render(request, "marketing/overview.html", {"sections": sections,
+                                                       "may_create": can_create(request.user, Campaign)})
+
+
+def _with_contact_flags(members, user):
+    """Member rows with their contact and its company, each named only to those who may open it."""
+    return (with_visibility_flag(members.select_related("contact__account"), user, "contact")
+            .annotate(contact_account_visible=Exists(Account.objects.visible_to(user)
+                                                     .filter(pk=OuterRef("contact__account_id")))))
+
+
+def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
+    rows = list(queryset.annotate(panel_total=Window(Count("pk")))[:limit])
+    return rows, (rows[0].panel_total if rows else 0)
+
+
+def campaign_detail(request, pk: int):
+    campaign = get_visible_or_404(Campaign.objects.select_related("owner", "team", "parent"), request.user, pk=pk)
+    history = history_for(campaign, user=request.user, limit=CHANGES_SCANNED)
+    editable = can_edit(request.user, campaign)
+    members, members_total = _rows_and_total(
+        _with_contact_flags(CampaignMember.objects.filter(campaign=campaign), request.user)
+        .order_by("-status_changed_at", "-id"), MEMBER_ROWS)
+    leads, leads_total = (_rows_and_total(
+        Lead.objects.visible_to(request.user).filter(attribution__campaign=campaign)
+        .select_related("owner").order_by("-created_at", "-id")) if can_read(request.user, Lead) else ([], 0))
+    deals, deals_total = (_rows_and_total(
+        Opportunity.objects.visible_to(request.user).filter(attribution__campaign=campaign)
+        .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
+        if can_read(request.user, Opportunity) else ([], 0))
+    figures = campaign_figures(campaign)
+    children = list(Campaign.objects.visible_to(request.user).filter(parent=campaign)
+                    .order_by("start_date", "id")[:ROWS])
+    context = {
+        "campaign": campaign,
+        "parent_visible": bool(campaign.parent_id) and can_see(request.user, campaign.parent),
+        "can_edit": editable,
+        "figures": figures,
+        "member_counts": [(value, label, figures.members.get(value, 0)) for value, label in MemberStatus.choices],
+        "costs": list(CampaignCost.objects.filter(campaign=campaign).select_related("created_by")),
+        "cost_form": CostForm(),
+        "members": members, "members_total": members_total,
+        "member_form": MemberAddForm(user=request.user) if editable else None,
+        "member_statuses": MemberStatus.choices,
+        "leads": leads, "leads_total": leads_total,
+        "deals": deals, "deals_total": deals_total,
+        "sees_leads": can_read(request.user, Lead), "sees_deals": can_read(request.user, Opportunity),
+        "children": children,
+        "mailings": list(Mailing.objects.visible_to(request.user).filter(campaign=campaign)
+                         .order_by("-created_at", "-id")[:ROWS]),
+        "history": history[:HISTORY_SHOWN],
+        "panels": panels.render(request, campaign, {"history": history}),
+    }
+    return render(request, "marketing/campaign_detail.html", context)
+
+
+def campaign_create(request):
+    require_create(request.user, Campaign)
+    form = CampaignForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        campaign = services.campaign_create(actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Campaign %(name)s was created.") % {"name": campaign.name})
+        return redirect(campaign)
+    return render(request, "marketing/campaign_form.html", {"form": form})
+
+
+def campaign_edit(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = CampaignForm(request.POST or None, instance=campaign, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.campaign_update(campaign=campaign, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Campaign %(name)s was saved.") % {"name": campaign.name})
+        return redirect(campaign)
+    return render(request, "marketing/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+def campaign_delete(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    if request.method == "POST":
+        services.campaign_delete(campaign=campaign, actor=request.user)
+        messages.success(request, _("Campaign %(name)s was deleted.") % {"name": campaign.name})
+        return redirect("marketing:campaign_list")
+    return render(request, "marketing/campaign_confirm_delete.html", {"campaign": campaign})
+
+
+@require_POST
+def cost_add(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = CostForm(request.POST)
+    if form.is_valid():
+        services.campaign_cost_add(campaign=campaign, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The cost line was added."))
+    else:
+        errors = "; ".join(str(error) for field_errors in form.errors.values() for error in field_errors)
+        messages.error(request, _("The cost line was not added: %(errors)s") % {"errors": errors})
+    return redirect(f"{campaign.get_absolute_url()}#costs")
+
+
+@require_POST
+def cost_remove(request, pk: int, cost_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    cost = get_object_or_404(CampaignCost, pk=cost_pk, campaign=campaign)
+    services.campaign_cost_remove(cost=cost, actor=request.user)
+    messages.success(request, _("The cost line was removed."))
+    return redirect(f"{campaign.get_absolute_url()}#costs")
+
+
+@require_POST
+def member_add(request, pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    form = MemberAddForm(request.POST, user=request.user)
+    if form.is_valid():
+        added = services.campaign_members_add(campaign=campaign, actor=request.user,
+                                              contacts=[form.cleaned_data["contact"]],
+                                              status=form.cleaned_data["status"])
+        if added:
+            messages.success(request, _("%(name)s was added to the campaign.") % {"name": form.cleaned_data["contact"]})
+        else:
+            messages.info(request, _("%(name)s is already in the campaign.") % {"name": form.cleaned_data["contact"]})
+    else:
+        messages.error(request, _("Choose a contact to add."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+@require_POST
+def member_status(request, pk: int, member_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    member = get_object_or_404(CampaignMember, pk=member_pk, campaign=campaign)
+    form = MemberStatusForm(request.POST)
+    if form.is_valid():
+        services.campaign_member_set_status(member=member, actor=request.user, status=form.cleaned_data["status"])
+        messages.success(request, _("The member's status was changed."))
+    else:
+        messages.error(request, _("Choose one of the offered statuses."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+@require_POST
+def member_remove(request, pk: int, member_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=pk)
+    member = get_object_or_404(CampaignMember, pk=member_pk, campaign=campaign)
+    services.campaign_member_remove(member=member, actor=request.user)
+    messages.success(request, _("The member was removed from the campaign."))
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+def _attribute(request, record, service, keyword):
+    form = AttributionForm(request.POST, user=request.user)
+    if form.is_valid():
+        service(**{keyword: record}, campaign=form.cleaned_data["campaign"], actor=request.user)
+        if form.cleaned_data["campaign"]:
+            messages.success(request, _("Source campaign set to %(name)s.") % {"name": form.cleaned_data["campaign"]})
+        else:
+            messages.success(request, _("The source campaign was cleared."))
+    else:
+        messages.error(request, _("Choose a campaign from the list."))
+    return redirect(record)
+
+
+@require_POST
+def lead_attribution(request, lead_pk: int):
+    lead = get_editable_or_404(Lead, request.user, pk=lead_pk)
+    return _attribute(request, lead, services.lead_attribute, "lead")
+
+
+@require_POST
+def deal_attribution(request, deal_pk: int):
+    deal = get_editable_or_404(Opportunity, request.user, pk=deal_pk)
+    return _attribute(request, deal, services.deal_attribute, "opportunity")
+
+
+def campaign_autocomplete(request):
+    if not can_read(request.user, Campaign):
+        raise Http404
+    term = request.GET.get("q", "").strip()
+    campaigns = Campaign.objects.visible_to(request.user)
+    if term:
+        campaigns = campaigns.filter(name__icontains=term)
+    rows = campaigns.filter(~Q(status=CampaignStatus.CANCELLED) | Q(name__iexact=term)).order_by(
+        "-start_date", "-id").values("id", "name", "start_date")[:AUTOCOMPLETE_LIMIT]
+    return JsonResponse({"results": [
+        {"id": row["id"], "text": row["name"] + (f" · {row['start_date']:%Y-%m}" if row["start_date"] else "")}
+        for row in rows]})
+
+
+
+# --- Segments -----------------------------------------------------------------------------
+
+
+def _segment_form_page(request, segment: Segment | None):
+    initial = SegmentForm.initial_from(segment) if segment else None
+    form = SegmentForm(request.POST or None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"],
+                  "criteria": form.criteria()}
+        if segment is None:
+            segment = services.segment_create(actor=request.user, **fields)
+            messages.success(request, _("Segment %(name)s was created.") % {"name": segment.name})
+        else:
+            services.segment_update(segment=segment, actor=request.user, **fields)
+            messages.success(request, _("Segment %(name)s was saved.") % {"name": segment.name})
+        return redirect(segment)
+    count, sample = (None, [])
+    if form.is_bound is False:
+        count, sample = segments.preview(segment.criteria if segment else {}, request.user)
+    return render(request, "marketing/segment_form.html", {
+        "form": form, "segment": segment, "count": count, "sample": sample})
+
+
+def segment_create(request):
+    require_create(request.user, Segment)
+    return _segment_form_page(request, None)
+
+
+def segment_edit(request, pk: int):
+    return _segment_form_page(request, get_editable_or_404(Segment, request.user, pk=pk))
+
+
+@require_POST
+def segment_preview(request):
+    """The live count and sample while the criteria are being chosen (htmx)."""
+    require_read(request.user, Segment)
+    form = SegmentForm(request.POST, user=request.user, preview=True)
+    count, sample = (segments.preview(form.criteria(), request.user) if form.is_valid() else (None, []))
+    return render(request, "marketing/segment_form.html#preview", {"form": form, "count": count, "sample": sample})
+
+
+def segment_detail(request, pk: int):
+    segment = get_visible_or_404(Segment.objects.select_related("owner"), request.user, pk=pk)
+    count, sample = segments.preview(segment.criteria, request.user)
+    campaigns = Campaign.objects.editable_by(request.user).exclude(
+        status__in=[CampaignStatus.COMPLETED, CampaignStatus.CANCELLED]).order_by("name", "id")[:ROWS * 10]
+    return render(request, "marketing/segment_detail.html", {
+        "segment": segment, "criteria": segments.describe(segment.criteria), "count": count, "sample": sample,
+        "can_edit": can_edit(request.user, segment), "campaigns": list(campaigns),
+        "member_statuses": MemberStatus.choices,
+        "history": history_for(segment, user=request.user, limit=HISTORY_SHOWN)})
+
+
+def segment_delete(request, pk: int):
+    segment = get_editable_or_404(Segment, request.user, pk=pk)
+    if request.method == "POST":
+        services.segment_delete(segment=segment, actor=request.user)
+        messages.success(request, _("Segment %(name)s was deleted.") % {"name": segment.name})
+        return redirect("marketing:segment_list")
+    return render(request, "marketing/segment_confirm_delete.html", {"segment": segment})
+
+
+@require_POST
+def segment_to_campaign(request, pk: int):
+    """Everyone in the segment joins a campaign the user may edit."""
+    segment = get_visible_or_404(Segment, request.user, pk=pk)
+    campaign = Campaign.objects.editable_by(request.user).filter(pk=to_int(request.POST.get("campaign"))).first()
+    status = request.POST.get("status", MemberStatus.TARGETED)
+    if campaign is None or status not in MemberStatus.values:
+        messages.error(request, _("Choose one of the offered campaigns and statuses."))
+        return redirect(segment)
+    added = services.campaign_members_add_segment(campaign=campaign, actor=request.user, segment=segment,
+                                                  status=status)
+    messages.success(request, ngettext("%(count)s person joined %(campaign)s.",
+                                       "%(count)s people joined %(campaign)s.", added)
+                     % {"count": added, "campaign": campaign.name})
+    return redirect(f"{campaign.get_absolute_url()}#members")
+
+
+# --- Static lists -------------------------------------------------------------------------
+
+
+def _static_list_form_page(request, static_list: StaticList | None):
+    form = StaticListForm(request.POST or None, instance=static_list)
+    if request.method == "POST" and form.is_valid():
+        if static_list is None:
+            static_list = services.static_list_create(actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Static list %(name)s was created.") % {"name": static_list.name})
+        else:
+            services.static_list_update(static_list=static_list, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("Static list %(name)s was saved.") % {"name": static_list.name})
+        return redirect(static_list)
+    return render(request, "marketing/static_list_form.html", {"form": form, "static_list": static_list})
+
+
+def static_list_create(request):
+    require_create(request.user, StaticList)
+    return _static_list_form_page(request, None)
+
+
+def static_list_edit(request, pk: int):
+    return _static_list_form_page(request, get_editable_or_404(StaticList, request.user, pk=pk))
+
+
+def static_list_detail(request, pk: int):
+    static_list = get_visible_or_404(StaticList.objects.select_related("owner"), request.user, pk=pk)
+    members = (_with_contact_flags(StaticListMember.objects.filter(static_list=static_list), request.user)
+               .select_related("added_by").order_by("-added_at", "-id"))
+    page = paginate(members, request.GET.get("page"), per_page=MEMBER_ROWS * 2)
+    return render(request, "marketing/static_list_detail.html", {
+        "static_list": static_list, "page": page, "can_edit": can_edit(request.user, static_list),
+        "contacts_url": reverse("contacts:list"),
+        "history": history_for(static_list, user=request.user, limit=HISTORY_SHOWN)})
+
+
+@require_POST
+def static_list_remove(request, pk: int):
+    static_list = get_editable_or_404(StaticList, request.user, pk=pk)
+    removed = services.static_list_remove(static_list=static_list, actor=request.user,
+                                          contact_ids=[to_int(raw) for raw in request.POST.getlist("contact")
+                                                       if to_int(raw)])
+    messages.success(request, ngettext("%(count)s contact removed from the list.",
+                                       "%(count)s contacts removed from the list.", removed) % {"count": removed})
+    return redirect(static_list)
+
+
+def static_list_delete(request, pk: int):
+    static_list = get_editable_or_404(StaticList, request.user, pk=pk)
+    if request.method == "POST":
+        services.static_list_delete(static_list=static_list, actor=request.user)
+        messages.success(request, _("Static list %(name)s was deleted.") % {"name": static_list.name})
+        return redirect("marketing:static_list_list")
+    return render(request, "marketing/static_list_confirm_delete.html", {"static_list": static_list})
+
+
+# --- Mailings -----------------------------------------------------------------------------
+
+
+def mailing_create(request, campaign_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
+    form = MailingForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.cleaned_data)
+        messages.success(request, _("The mailing was saved as a draft. Check it, then send it."))
+        return redirect(mailing)
+    return render(request, "marketing/mailing_form.html", {"form": form, "campaign": campaign,
+                                                           "merge_fields": mailings.MERGE_FIELDS})
+
+
+def mailing_detail(request, pk: int):
+    mailing = get_visible_or_404(Mailing.objects.select_related("campaign", "segment", "static_list", "owner"),
+                                 request.user, pk=pk)
+    context = {"mailing": mailing, "counts": mailings.counts(mailing), "can_edit": can_edit(request.user, mailing)}
+    if mailing.status == MailingStatus.DRAFT:
+        audience = mailings.audience(mailing, request.user)
+        context["audience_total"] = audience.count()
+        first = audience.select_related("account").order_by("last_name", "first_name", "id").first()
+        if first is not None:
+            context["preview"] = {"to": first, "subject": mailings.merge(mailing.subject, first),
+                                  "body": mailings.merge(mailing.body, first)}
+    if request.htmx and request.GET.get("part") == "counts":
+        return render(request, "marketing/mailing_detail.html#counts", context)
+    return render(request, "marketing/mailing_detail.html", context)
+
+
+@require_POST
+def mailing_send(request, pk: int):
+    mailing = get_editable_or_404(Mailing, request.user, pk=pk)
+    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=request.build_absolute_uri("/")):
+        messages.success(request, _("The mailing is being sent. Each recipient gets it once."))
+    else:
+        messages.info(request, _("This mailing was already sent: nothing was sent again."))
+    return redirect(mailing)
+
+
+@login_not_required
+@csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no session; the link is signed
+def unsubscribe(request, token: str):
+    """The public page behind every message's unsubscribe link: GET asks (so link scanners change
+    nothing), POST unsubscribes at once, with no sign-in."""
+    delivery = mailings.delivery_for_token(token)
+    if delivery is None:
+        return render(request, "marketing/unsubscribe.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        mailings.unsubscribe(delivery=delivery)
+        return render(request, "marketing/unsubscribe.html", {"done": True, "delivery": delivery})
+    return render(request, "marketing/unsubscribe.html", {"delivery": delivery})
