@@ -247,6 +247,15 @@ class Change:
         return cls(delta, percent)
 
     @property
+    def size(self) -> Decimal | None:
+        """The change without its sign (the arrow shows the direction)."""
+        return None if self.delta is None else abs(self.delta)
+
+    @property
+    def size_percent(self) -> Decimal | None:
+        return None if self.percent is None else abs(self.percent)
+
+    @property
     def direction(self) -> str:
         if not self.delta:
             return "flat"

@@ -1,0 +1,95 @@
+"""The pipeline dashboard driven as an executive would, in the system Chromium: the charts are drawn,
+a click on a bar opens the matching deals, the period picker and the filters live in the URL."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from conftest import sign_in
+from reports.pipeline import Period
+from sales.models import CurrencyRate
+from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
+
+INK = """(id) => {
+  const canvas = document.getElementById(id);
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let i = 3; i < pixels.length; i += 4) { if (pixels[i] > 0) { inked += 1; } }
+  return inked;
+}"""
+BAR = """([id, index]) => {
+  const chart = Chart.getChart(id);
+  const bar = chart.getDatasetMeta(0).data[index];
+  const box = chart.canvas.getBoundingClientRect();
+  return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
+}"""
+
+
+def test_executive_reads_the_dashboard_and_clicks_a_bar(page, executive, owner, outsider, team):
+    CurrencyRate.objects.create(currency="RUB", rate=Decimal("0.0105"))
+    pipeline = PipelineFactory(name="Новые продажи")
+    quarter = Period.containing("quarter", timezone.localdate())
+    proposal, negotiation = stage(pipeline, "Proposal"), stage(pipeline, "Negotiation")
+    OpportunityFactory(owner=owner, pipeline=pipeline, stage=proposal, amount=Decimal("2000000.00"), currency="RUB",
+                       expected_close_date=quarter.start, name="Поставка станков")
+    OpportunityFactory(owner=outsider, pipeline=pipeline, stage=negotiation, amount=Decimal("5000.00"),
+                       expected_close_date=quarter.start, name="Berlin rollout")
+    OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, "Won"), amount=Decimal("7000.00"),
+                       closed_at=timezone.now() - datetime.timedelta(minutes=5), name="Signed deal")
+
+    sign_in(page, executive)
+    page.get_by_role("link", name="Reports").click()
+    expect(page.get_by_role("heading", name="Pipeline dashboard")).to_be_visible()
+    expect(page.locator("#dashboard-period")).to_have_text(quarter.label)
+    expect(page.locator('[data-figure="open"] .figure-value')).to_have_text("26,000.00")
+    expect(page.locator('[data-figure="won"] .figure-value')).to_have_text("7,000.00")
+    expect(page.locator("#currency-note")).to_contain_text("1 RUB = 0.0105 EUR")
+    for chart in ("pipeline-by-stage", "pipeline-by-month"):
+        expect(page.locator(f"#{chart}")).to_be_visible()
+        assert page.evaluate(INK, chart) > 500, f"{chart} was not drawn"
+    table = page.locator("#pipeline-by-stage-table")
+    expect(table.get_by_role("row", name="Proposal")).to_contain_text("21,000.00")
+
+    # A click on the Proposal bar opens exactly the deals behind it.
+    page.locator("#pipeline-by-stage").scroll_into_view_if_needed()
+    position = page.evaluate(BAR, ["pipeline-by-stage", 2])
+    page.mouse.click(position["x"], position["y"])
+    page.wait_for_url(f"**/sales/opportunities/?*stage={proposal.pk}*")
+    rows = page.locator("#opportunity-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Поставка станков")
+    assert page.console_errors == [] and page.failed_requests == []
+
+    # Filters and the period go into the URL, and the figures follow.
+    page.go_back()
+    page.get_by_label("Owner").select_option(str(owner.pk))
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(f"**/reports/?*owner={owner.pk}*")
+    expect(page.locator('[data-figure="open"] .figure-value')).to_have_text("21,000.00")
+    page.get_by_label("Previous period").click()
+    expect(page.locator("#dashboard-period")).to_have_text(quarter.previous().label)
+    assert f"owner={owner.pk}" in page.url
+    expect(page.locator('[data-figure="won"] .figure-value')).to_have_text("0.00")
+    assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_a_rep_on_a_phone_reads_their_own_figures(page, owner, outsider):
+    pipeline = PipelineFactory()
+    quarter = Period.containing("quarter", timezone.localdate())
+    OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, "Proposal"), amount=Decimal("300.00"),
+                       expected_close_date=quarter.start)
+    OpportunityFactory(owner=outsider, pipeline=pipeline, stage=stage(pipeline, "Proposal"), amount=Decimal("9.00"),
+                       expected_close_date=quarter.start)
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, owner)
+    page.goto("/reports/")
+    expect(page.locator('[data-figure="open"] .figure-value')).to_have_text("300.00")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.locator('[data-figure="open"] .figure-value').click()
+    expect(page.locator("#opportunity-table tbody tr")).to_have_count(1)
+    assert page.console_errors == []
