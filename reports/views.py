@@ -3,6 +3,7 @@ marketing modules replace their pages when they land; reports grows into dashboa
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Account
 from crm import visibility
-from reports import pipeline
+from reports import analysis, pipeline
 from reports.forms import PERIODS, PipelineDashboardForm
 from sales.models import Opportunity
 
@@ -42,8 +43,12 @@ def section_marketing(request):
     return render(request, "reports/section_marketing.html", context)
 
 
+def _page_url(url_name: str, **params) -> str:
+    return reverse(url_name) + "?" + urlencode({name: value for name, value in params.items() if value})
+
+
 def _dashboard_url(**params) -> str:
-    return reverse("reports") + "?" + urlencode({name: value for name, value in params.items() if value})
+    return _page_url("reports", **params)
 
 
 def _chart(buckets: list, currency: str) -> dict:
@@ -57,6 +62,25 @@ def _chart(buckets: list, currency: str) -> dict:
     }
 
 
+def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
+    """The period picker and filter links shared by the report pages (`extra`: the page's own parameters)."""
+    period = filters.period
+    params = {"period": period.kind, "start": period.start.isoformat(), **filters.list_params(), **extra}
+    return {
+        "period": period,
+        "page_url": reverse(url_name),
+        "extra_params": extra,
+        "previous_url": _page_url(url_name, **{**params, "start": period.previous().start.isoformat()}),
+        "next_url": _page_url(url_name, **{**params, "start": period.next().start.isoformat()}),
+        "period_links": [(kind, label, _page_url(url_name, **{**params, "period": kind})) for kind, label in PERIODS],
+        "filtered": bool(filters.list_params()),
+        "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
+        "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
+                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params))],
+        "tab": url_name,
+    }
+
+
 def section_reports(request):
     """The executive pipeline dashboard: executives see the company, a manager their teams, a rep
     their own deals (the deals' policy); roles that see no deals get 404."""
@@ -64,12 +88,9 @@ def section_reports(request):
     form = PipelineDashboardForm(request.GET, user=request.user)
     filters = form.filters()
     dashboard = pipeline.build(request.user, filters)
-    period = filters.period
-    params = {"period": period.kind, "start": period.start.isoformat(), **filters.list_params()}
     context = {
         "form": form,
         "dashboard": dashboard,
-        "period": period,
         "current": dashboard.current,
         "previous": dashboard.previous,
         "changes": dashboard.changes,
@@ -81,10 +102,47 @@ def section_reports(request):
              "title": _("Open pipeline by expected close month"), "first_column": _("Month"),
              "buckets": dashboard.by_month, "data": _chart(dashboard.by_month, dashboard.currency)},
         ],
-        "previous_url": _dashboard_url(**{**params, "start": period.previous().start.isoformat()}),
-        "next_url": _dashboard_url(**{**params, "start": period.next().start.isoformat()}),
-        "period_links": [(kind, label, _dashboard_url(**{**params, "period": kind})) for kind, label in PERIODS],
-        "filtered": bool(filters.list_params()),
-        "clear_url": _dashboard_url(period=period.kind, start=period.start.isoformat()),
+        **_chrome("reports", filters),
     }
     return render(request, "reports/section_reports.html", context)
+
+
+def sales_analysis(request):
+    """The dashboard's period figures by owner, team, territory, industry, lead source or pipeline, and
+    the lost deals by reason; same filters, visibility and drill-down as the dashboard."""
+    visibility.require_read(request.user, Opportunity)
+    form = PipelineDashboardForm(request.GET, user=request.user)
+    filters = form.filters()
+    dimension = request.GET.get("by", "")
+    if dimension not in analysis.DIMENSIONS:
+        dimension = "team" if visibility.read_scope(request.user, Opportunity) == visibility.Scope.ALL else "owner"
+    result = analysis.breakdown(request.user, filters, dimension)
+    reasons = analysis.lost_reasons(request.user, filters)
+    charted = [row for row in result.rows if row.depth == 0][:15]
+    chrome = _chrome("reports_analysis", filters, by=dimension)
+    context = {
+        "form": form,
+        "breakdown": result,
+        "reasons": reasons,
+        "currency": settings.DEFAULT_CURRENCY,
+        "rates": pipeline.current_rates(),
+        "dimension_label": analysis.DIMENSIONS[dimension],
+        "dimension_links": [(key, label, _page_url("reports_analysis", **{
+            "period": filters.period.kind, "start": filters.period.start.isoformat(), **filters.list_params(),
+            "by": key})) for key, label in analysis.DIMENSIONS.items()],
+        "breakdown_chart": {
+            "labels": [row.label for row in charted], "currency": settings.DEFAULT_CURRENCY,
+            "datasets": [{"label": filters.period.label, "values": [float(row.won_amount) for row in charted]},
+                         {"label": filters.period.previous().label,
+                          "values": [float(row.previous_won) for row in charted]}],
+            "urls": [row.links.get("won", "") for row in charted],
+        },
+        "reasons_chart": {
+            "labels": [row.label for row in reasons], "currency": "",
+            "datasets": [{"label": filters.period.label, "values": [row.count for row in reasons]},
+                         {"label": filters.period.previous().label, "values": [row.previous_count for row in reasons]}],
+            "urls": [row.url for row in reasons],
+        },
+        **chrome,
+    }
+    return render(request, "reports/sales_analysis.html", context)

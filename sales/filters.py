@@ -10,7 +10,15 @@ from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
 from crm.roles import Role
-from sales.models import ForecastCategory, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
+from sales.models import (
+    ForecastCategory,
+    LostReason,
+    Opportunity,
+    OpportunityContactRole,
+    Pipeline,
+    Stage,
+    StageKind,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
@@ -58,6 +66,8 @@ class OpportunityFilter(django_filters.FilterSet):
     territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
                                                  method="in_territory")
     lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
+    industry = django_filters.CharFilter(label=_("Industry"), field_name="account__industry", lookup_expr="iexact")
+    lost_reason = django_filters.ChoiceFilter(label=_("Lost reason"), choices=LostReason.choices)
     close_from = django_filters.DateFilter(label=_("Closing from"), field_name="expected_close_date",
                                            lookup_expr="gte", widget=DATE_INPUT)
     close_to = django_filters.DateFilter(label=_("Closing until"), field_name="expected_close_date",

@@ -2,8 +2,6 @@
 generated data, every figure's link lists exactly the deals it counts, visibility per role, targets,
 bad input, the reader's language, and a constant number of queries."""
 
-import datetime
-import random
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
@@ -16,8 +14,9 @@ from django.utils import timezone
 
 from crm.tests.factories import TeamFactory
 from reports.pipeline import Period
+from reports.tests.data import at, deal, generate
 from sales.models import CurrencyRate, Opportunity, SalesTarget, StageChange, StageKind, TargetPeriod
-from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
+from sales.tests.factories import PipelineFactory
 
 RATES = {"USD": Decimal("0.92"), "RUB": Decimal("0.0105")}
 CENT = Decimal("0.01")
@@ -37,45 +36,6 @@ def pipeline(db):
 @pytest.fixture
 def quarter():
     return Period.containing("quarter", timezone.localdate())
-
-
-def deal(pipeline, owner, stage_name, amount, currency="EUR", *, closes=None, closed_at=None, entered=None, **extra):
-    """A deal as the services leave it: won/lost deals have closed_at, every deal its first StageChange."""
-    opportunity = OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, stage_name),
-                                     amount=Decimal(amount), currency=currency, closed_at=closed_at,
-                                     expected_close_date=closes or timezone.localdate(), **extra)
-    StageChange.objects.create(opportunity=opportunity, to_stage=opportunity.stage, amount=opportunity.amount,
-                               probability=opportunity.probability,
-                               changed_at=entered or (closed_at or timezone.now()) - datetime.timedelta(days=10))
-    return opportunity
-
-
-def at(day: datetime.date, hour=12) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=timezone.get_current_timezone())
-
-
-def generate(pipeline, people, quarter, seed=12, count=60):
-    """Deals of every kind spread over this quarter, the previous one and beyond, in three currencies."""
-    generator = random.Random(seed)
-    stages = ["Qualification", "Needs analysis", "Proposal", "Negotiation", "Won", "Lost"]
-    first = quarter.previous().start
-    span = (quarter.next().end - first).days
-    deals = []
-    for number in range(count):
-        name = generator.choice(stages)
-        day = first + datetime.timedelta(days=generator.randrange(span))
-        closed = None
-        extra = {}
-        if name in ("Won", "Lost"):
-            closed = at(day, generator.randrange(24))
-            if name == "Lost":
-                extra["lost_reason"] = "price"
-        entered = (closed or timezone.now()) - datetime.timedelta(days=generator.randrange(1, 90),
-                                                                   hours=generator.randrange(24))
-        deals.append(deal(pipeline, generator.choice(people), name, f"{generator.randrange(100, 900000)}.{number:02d}",
-                          generator.choice(["EUR", "USD", "RUB"]), closes=day, closed_at=closed, entered=entered,
-                          name=f"Сделка {number}", **extra))
-    return deals
 
 
 def in_eur(opportunity) -> Decimal:
