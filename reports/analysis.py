@@ -22,6 +22,7 @@ from crm.models import Team, Territory, User
 from reports.pipeline import (
     ZERO,
     Filters,
+    Rate,
     _closed_params,
     _money,
     _open_params,
@@ -105,12 +106,12 @@ def _group_key(dimension: str):
             "pipeline": F("pipeline_id")}[dimension]
 
 
-def breakdown(user: User, filters: Filters, dimension: str) -> Breakdown:
+def breakdown(user: User, filters: Filters, dimension: str, rates: list[Rate] | None = None) -> Breakdown:
     """One row per owner / team / … with the period's won, lost, win rate, average deal, cycle and the
     open pipeline closing in the period, plus the previous period's won amount."""
     period, previous = filters.period, filters.period.previous()
     open_ids, won_ids, lost_ids = _stage_ids(filters)
-    amount = converted_amount(current_rates())
+    amount = converted_amount(current_rates() if rates is None else rates)
     first, after = period.bounds()
     before_first, _before_after = previous.bounds()
     closed_now = Q(closed_at__gte=first, closed_at__lt=after)
@@ -263,11 +264,11 @@ class ReasonRow:
     previous_url: str = ""
 
 
-def lost_reasons(user: User, filters: Filters) -> list[ReasonRow]:
+def lost_reasons(user: User, filters: Filters, rates: list[Rate] | None = None) -> list[ReasonRow]:
     """The deals lost in the period (and the previous one) by the reason given, one aggregation."""
     period, previous = filters.period, filters.period.previous()
     _open_ids, _won_ids, lost_ids = _stage_ids(filters)
-    amount = converted_amount(current_rates())
+    amount = converted_amount(current_rates() if rates is None else rates)
     first, after = period.bounds()
     before_first, _before_after = previous.bounds()
     now = Q(closed_at__gte=first, closed_at__lt=after)
@@ -290,3 +291,85 @@ def lost_reasons(user: User, filters: Filters) -> list[ReasonRow]:
         rows.append(ReasonRow(key="", label=_("No reason given"), count=item["count"], amount=_money(item["amount"]),
                               previous_count=item["previous_count"]))
     return rows
+
+
+# --- Funnel ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    stage: Stage
+    reached: int = 0
+    url: str = ""
+    conversion: Decimal | None = None  # share of the previous step's deals that got this far
+    moved_on: int = 0  # deals that left this stage (to any other)
+    moved_on_url: str = ""
+    days: Decimal | None = None  # average time those deals spent in it
+
+
+@dataclass
+class Funnel:
+    pipeline: Pipeline | None
+    entered: int = 0
+    entered_amount: Decimal = ZERO
+    entered_url: str = ""
+    steps: list[Step] = field(default_factory=list)
+    won: int = 0
+    won_url: str = ""
+    won_conversion: Decimal | None = None
+    lost: int = 0
+    lost_url: str = ""
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if whole else None
+
+
+def funnel(user: User, filters: Filters, rates: list[Rate] | None = None) -> Funnel:
+    """The deals that entered one pipeline in the period (created in it), and how far they got: for each
+    open stage, how many reached it (sales/filters.py `reached_stage_condition`, shared with the list),
+    the conversion from the step before, and the average days spent in it by the deals that moved on;
+    then how many of them are won or lost by now. Two aggregations."""
+    from sales.filters import reached_stage_condition
+    from sales.services import default_pipeline
+
+    chosen = filters.pipeline or default_pipeline()
+    result = Funnel(pipeline=chosen)
+    if chosen is None:
+        return result
+    stages = list(Stage.objects.filter(pipeline=chosen).select_related("pipeline").order_by("position", "id"))
+    open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+    won_ids = [stage.pk for stage in stages if stage.kind == StageKind.WON]
+    lost_ids = [stage.pk for stage in stages if stage.kind == StageKind.LOST]
+    period = filters.period
+    first, after = period.bounds()
+    cohort = deals_in_view(user, filters).filter(pipeline=chosen, created_at__gte=first, created_at__lt=after)
+    sums = {f"reached_{stage.pk}": Count("id", filter=reached_stage_condition(stage)) for stage in open_stages}
+    amount = converted_amount(current_rates() if rates is None else rates)
+    found = cohort.aggregate(entered=Count("id"), amount=Sum(amount),
+                             won=Count("id", filter=Q(stage_id__in=won_ids)),
+                             lost=Count("id", filter=Q(stage_id__in=lost_ids)), **sums)
+    times = {row["from_stage"]: row for row in StageChange.objects
+             .filter(opportunity__in=cohort.values("pk"), from_stage__in=[stage.pk for stage in open_stages])
+             .values("from_stage").annotate(seconds=Sum("seconds_in_previous"),
+                                            deals=Count("opportunity", distinct=True)).order_by()}
+    base = {"pipeline": chosen.pk, "created_from": period.start, "created_to": period.last_day}
+    result.entered, result.entered_amount = found["entered"], _money(found["amount"])
+    result.entered_url = drill_query(filters, **base)
+    previous = result.entered
+    for stage in open_stages:
+        reached = found[f"reached_{stage.pk}"]
+        time = times.get(stage.pk, {})
+        moved = time.get("deals", 0)
+        result.steps.append(Step(
+            stage=stage, reached=reached, url=drill_query(filters, **base, reached_stage=stage.pk),
+            conversion=_share(reached, previous), moved_on=moved,
+            moved_on_url=drill_query(filters, **base, left_stage=stage.pk),
+            days=Decimal((time.get("seconds") or 0) / moved / 86400).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            if moved else None))
+        previous = reached
+    result.won, result.lost = found["won"], found["lost"]
+    result.won_conversion = _share(result.won, previous)
+    result.won_url = drill_query(filters, **base, status=StageKind.WON)
+    result.lost_url = drill_query(filters, **base, status=StageKind.LOST)
+    return result

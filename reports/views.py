@@ -78,6 +78,7 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
                  ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params))],
         "tab": url_name,
+        "nav_section": "reports",
     }
 
 
@@ -116,8 +117,10 @@ def sales_analysis(request):
     dimension = request.GET.get("by", "")
     if dimension not in analysis.DIMENSIONS:
         dimension = "team" if visibility.read_scope(request.user, Opportunity) == visibility.Scope.ALL else "owner"
-    result = analysis.breakdown(request.user, filters, dimension)
-    reasons = analysis.lost_reasons(request.user, filters)
+    rates = pipeline.current_rates()
+    result = analysis.breakdown(request.user, filters, dimension, rates)
+    reasons = analysis.lost_reasons(request.user, filters, rates)
+    funnel = analysis.funnel(request.user, filters, rates)
     charted = [row for row in result.rows if row.depth == 0][:15]
     chrome = _chrome("reports_analysis", filters, by=dimension)
     context = {
@@ -125,7 +128,7 @@ def sales_analysis(request):
         "breakdown": result,
         "reasons": reasons,
         "currency": settings.DEFAULT_CURRENCY,
-        "rates": pipeline.current_rates(),
+        "rates": rates,
         "dimension_label": analysis.DIMENSIONS[dimension],
         "dimension_links": [(key, label, _page_url("reports_analysis", **{
             "period": filters.period.kind, "start": filters.period.start.isoformat(), **filters.list_params(),
@@ -136,6 +139,12 @@ def sales_analysis(request):
                          {"label": filters.period.previous().label,
                           "values": [float(row.previous_won) for row in charted]}],
             "urls": [row.links.get("won", "") for row in charted],
+        },
+        "funnel": funnel,
+        "funnel_chart": {
+            "labels": [step.stage.name for step in funnel.steps] + [str(_("Won"))], "currency": "", "horizontal": True,
+            "datasets": [{"label": str(_("Deals")), "values": [step.reached for step in funnel.steps] + [funnel.won]}],
+            "urls": [step.url for step in funnel.steps] + [funnel.won_url],
         },
         "reasons_chart": {
             "labels": [row.label for row in reasons], "currency": "",

@@ -17,6 +17,7 @@ from sales.models import (
     OpportunityContactRole,
     Pipeline,
     Stage,
+    StageChange,
     StageKind,
 )
 
@@ -41,6 +42,16 @@ def teams_visible_to(user, model):
     if visibility.read_scope(user, model) == visibility.Scope.ALL:
         return Team.objects.all()
     return Team.objects.filter(pk__in=[*visibility.managed_team_ids(user), user.team_id])
+
+
+def reached_stage_condition(stage: Stage) -> Q:
+    """A deal reached an open stage when its history holds a move to that stage or a later open one (by
+    position) of the same pipeline, or when it was won there: the funnel counts (reports) and the list's
+    "got as far as" filter share this condition."""
+    later = StageChange.objects.filter(to_stage__pipeline_id=stage.pipeline_id, to_stage__kind=StageKind.OPEN,
+                                       to_stage__position__gte=stage.position).values("opportunity_id")
+    won = Stage.objects.filter(pipeline_id=stage.pipeline_id, kind=StageKind.WON).values("id")
+    return Q(pipeline_id=stage.pipeline_id) & (Q(pk__in=later) | Q(stage_id__in=won))
 
 
 def use_small_controls(filterset) -> None:
@@ -76,6 +87,18 @@ class OpportunityFilter(django_filters.FilterSet):
                                             widget=DATE_INPUT)
     closed_to = django_filters.DateFilter(label=_("Closed until"), field_name="closed_at", lookup_expr="date__lte",
                                           widget=DATE_INPUT)
+    created_from = django_filters.DateFilter(label=_("Created from"), field_name="created_at",
+                                             lookup_expr="date__gte", widget=DATE_INPUT)
+    created_to = django_filters.DateFilter(label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
+                                           widget=DATE_INPUT)
+    # The funnel's drill-down (reports): deals that got at least this far, and deals that moved on from a stage.
+    # Hidden: set by the funnel's links, shown as a chip (no extra select, no extra query on the list).
+    reached_stage = django_filters.ModelChoiceFilter(label=_("Got as far as"), method="filter_reached",
+                                                     queryset=Stage.objects.filter(kind=StageKind.OPEN),
+                                                     widget=forms.HiddenInput)
+    left_stage = django_filters.ModelChoiceFilter(label=_("Moved on from"), method="filter_left",
+                                                  queryset=Stage.objects.filter(kind=StageKind.OPEN),
+                                                  widget=forms.HiddenInput)
     amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(label=_("Amount up to"), field_name="amount", lookup_expr="lte")
     account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
@@ -89,6 +112,14 @@ class OpportunityFilter(django_filters.FilterSet):
         """Deals where the contact is the primary contact or has a role."""
         roles = OpportunityContactRole.objects.filter(contact_id=value).values("opportunity_id")
         return queryset.filter(Q(primary_contact_id=value) | Q(pk__in=roles))
+
+    def filter_reached(self, queryset, name, stage):
+        """Deals of the stage's pipeline that were once in this open stage or a later one, or that were won."""
+        return queryset.filter(reached_stage_condition(stage))
+
+    def filter_left(self, queryset, name, stage):
+        """Deals that moved on from this stage at least once."""
+        return queryset.filter(pk__in=StageChange.objects.filter(from_stage=stage).values("opportunity_id"))
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

@@ -93,3 +93,47 @@ def test_a_rep_on_a_phone_reads_their_own_figures(page, owner, outsider):
     page.locator('[data-figure="open"] .figure-value').click()
     expect(page.locator("#opportunity-table tbody tr")).to_have_count(1)
     assert page.console_errors == []
+
+
+def test_executive_breaks_down_by_territory_and_opens_a_region(page, executive, owner, outsider):
+    from accounts.tests.factories import AccountFactory
+    from crm.models import Territory
+
+    europe = Territory.objects.create(name="Europe")
+    bavaria = Territory.objects.create(name="Бавария", parent=Territory.objects.create(name="Germany", parent=europe))
+    pipeline = PipelineFactory(is_default=True)
+    closed = timezone.now() - datetime.timedelta(minutes=5)
+    for name, account, amount in (("Мюнхен", AccountFactory(owner=owner, territory=bavaria), "9000.00"),
+                                  ("Elsewhere", AccountFactory(owner=outsider), "1000.00")):
+        OpportunityFactory(owner=account.owner, account=account, pipeline=pipeline, stage=stage(pipeline, "Won"),
+                           amount=Decimal(amount), closed_at=closed, probability=100, name=name)
+    OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, "Lost"), amount=Decimal("50.00"),
+                       closed_at=closed, lost_reason="price", name="Too dear")
+
+    sign_in(page, executive)
+    page.goto("/reports/")
+    page.get_by_role("link", name="Sales analysis").click()
+    page.get_by_role("link", name="Territory").click()
+    table = page.locator("#breakdown-table")
+    expect(table.get_by_role("row", name="Europe")).to_contain_text("9,000.00")
+    expect(table.get_by_role("row", name="Бавария")).to_contain_text("9,000.00")
+    assert page.evaluate(INK, "breakdown-chart") > 500
+
+    page.locator("#breakdown-chart").scroll_into_view_if_needed()
+    position = page.evaluate(BAR, ["breakdown-chart", 0])  # Europe, the largest
+    page.mouse.click(position["x"], position["y"])
+    page.wait_for_url(f"**/sales/opportunities/?*territory={europe.pk}*")
+    expect(page.locator("#opportunity-table tbody tr")).to_have_count(1)
+    expect(page.locator("#opportunity-table tbody")).to_contain_text("Мюнхен")
+
+    page.go_back()
+    page.locator("#reasons-table").get_by_role("row", name="Price").get_by_role("link").first.click()
+    expect(page.locator("#opportunity-table tbody tr")).to_have_count(1)
+    expect(page.locator("#opportunity-table tbody")).to_contain_text("Too dear")
+
+    page.go_back()  # the funnel: the new deals, and the two won among them
+    expect(page.locator("#funnel-entered")).to_contain_text("3 deals entered the pipeline")
+    assert page.evaluate(INK, "funnel-chart") > 500
+    page.locator("#funnel-table").get_by_role("row", name="Won").get_by_role("link").click()
+    expect(page.locator("#opportunity-table tbody tr")).to_have_count(2)
+    assert page.console_errors == [] and page.failed_requests == []

@@ -2,6 +2,7 @@
 lists exactly the deals it counts, territories roll up their sub-regions, visibility per role, and a
 constant number of queries per breakdown."""
 
+import datetime
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
@@ -16,7 +17,7 @@ from crm.models import Territory
 from reports.analysis import DIMENSIONS
 from reports.pipeline import Period
 from reports.tests.data import INDUSTRIES, at, deal, generate
-from sales.models import CurrencyRate, LostReason, StageKind
+from sales.models import CurrencyRate, LostReason, Opportunity, StageKind
 from sales.tests.factories import PipelineFactory
 
 RATES = {"USD": Decimal("0.92"), "RUB": Decimal("0.0105")}
@@ -162,3 +163,61 @@ def test_a_constant_number_of_queries(client, executive, owner, outsider, settin
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(one) == len(many) <= 22
+
+
+# --- Funnel ----------------------------------------------------------------------------------------------
+
+
+def walked(pipeline, owner, created, path, **extra):
+    """A deal created at `created` that went through `path`: [(stage name, days spent in the stage before)]."""
+    from sales.models import StageChange
+    from sales.tests.factories import OpportunityFactory, stage
+
+    names = [name for name, _days in path]
+    final = stage(pipeline, names[-1])
+    closed = None
+    moment = created
+    for _name, days in path[:-1]:
+        moment += datetime.timedelta(days=days)
+    if final.kind != StageKind.OPEN:
+        closed = moment
+    opportunity = OpportunityFactory(owner=owner, pipeline=pipeline, stage=final, closed_at=closed,
+                                     lost_reason="price" if final.kind == StageKind.LOST else "", **extra)
+    Opportunity.objects.filter(pk=opportunity.pk).update(created_at=created)
+    moment, previous = created, None
+    for index, (name, days) in enumerate(path):
+        StageChange.objects.create(opportunity=opportunity, from_stage=previous, to_stage=stage(pipeline, name),
+                                   changed_at=moment, amount=opportunity.amount, probability=10,
+                                   seconds_in_previous=None if index == 0 else int(path[index - 1][1] * 86400))
+        previous = stage(pipeline, name)
+        moment += datetime.timedelta(days=days)
+    return opportunity
+
+
+def test_the_funnel_counts_how_far_new_deals_got(client, executive, manager, owner, outsider, setting):
+    quarter, pipeline = setting["quarter"], setting["pipeline"]
+    start = at(quarter.start)
+    walked(pipeline, owner, start, [("Qualification", 2), ("Needs analysis", 4), ("Proposal", 6), ("Won", 0)])
+    walked(pipeline, owner, start, [("Qualification", 3), ("Lost", 0)])
+    walked(pipeline, owner, start, [("Proposal", 0)])  # created further down the pipeline, still open
+    walked(pipeline, owner, start, [("Qualification", 1), ("Negotiation", 2), ("Qualification", 0)])
+    walked(pipeline, owner, at(quarter.previous().start), [("Qualification", 1), ("Won", 0)])  # not new this quarter
+    walked(pipeline, outsider, start, [("Qualification", 5), ("Needs analysis", 0)])
+
+    result = get(client, executive, start=quarter.start, pipeline=pipeline.pk).context["funnel"]
+    assert result.entered == 5
+    steps = {step.stage.name: step for step in result.steps}
+    assert [steps[name].reached for name in ("Qualification", "Needs analysis", "Proposal", "Negotiation")] == \
+        [5, 4, 3, 2]
+    assert steps["Needs analysis"].conversion == Decimal("80.0")
+    assert (result.won, result.lost, result.won_conversion) == (1, 1, Decimal("50.0"))
+    # Qualification: left by four deals after 2, 3, 1 and 5 days; Negotiation: once, after 2 days.
+    assert steps["Qualification"].moved_on == 4 and steps["Qualification"].days == Decimal("2.8")
+    assert steps["Negotiation"].days == Decimal("2.0") and steps["Proposal"].days == Decimal("6.0")
+
+    mine = get(client, manager, start=quarter.start, pipeline=pipeline.pk)
+    assert mine.context["funnel"].entered == 4  # the outsider's deal is another team's
+    found = {(unescape(url), int(count)) for url, count in LINK.findall(mine.content.decode()) if "created_" in url}
+    assert len(found) >= 8
+    for url, count in found:
+        assert client.get(url).context["page"].total == count, url

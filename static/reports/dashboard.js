@@ -1,5 +1,5 @@
 // Pipeline dashboard: draws every canvas.dashboard-chart from its "<id>-data" JSON block
-// ({labels, currency, datasets: [{label, values}], urls}). A click on a bar opens the list of the
+// ({labels, currency, datasets: [{label, values}], urls, horizontal}). A click on a bar opens the list of the
 // deals behind it (the same link as the table row under the chart). Numbers are formatted for the
 // page's language.
 (function () {
@@ -13,6 +13,10 @@
     var lang = document.documentElement.lang || undefined;
     var money = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
     var accent = getComputedStyle(document.documentElement).getPropertyValue("--crm-accent").trim();
+    var scales = {};
+    scales[data.horizontal ? "x" : "y"] = {
+      beginAtZero: true, ticks: { callback: function (value) { return money.format(value); } }
+    };
     new Chart(canvas, {
       type: "bar",
       data: {
@@ -25,14 +29,15 @@
       options: {
         maintainAspectRatio: false,
         animation: false,
+        indexAxis: data.horizontal ? "y" : "x",
         locale: lang,
         plugins: {
           legend: { position: "bottom" },
           tooltip: { callbacks: { label: function (item) {
-            return item.dataset.label + ": " + money.format(item.raw) + " " + data.currency;
+            return item.dataset.label + ": " + money.format(item.raw) + (data.currency ? " " + data.currency : "");
           } } }
         },
-        scales: { y: { beginAtZero: true, ticks: { callback: function (value) { return money.format(value); } } } },
+        scales: scales,
         onHover: function (event, elements) {
           event.native.target.classList.toggle("is-clickable", elements.length > 0);
         },
