@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Territory
+from reports.models import Frequency
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
 from sales.filters import people_visible_to, teams_visible_to
 from sales.models import Opportunity, Pipeline
@@ -49,3 +50,9 @@ class PipelineDashboardForm(forms.Form):
         period = Period.containing(data.get("period") or QUARTER, data.get("start") or timezone.localdate())
         return Filters(period=period, pipeline=data.get("pipeline"), team=data.get("team"), owner=data.get("owner"),
                        territory=data.get("territory"))
+
+
+class SubscribeForm(forms.Form):
+    frequency = forms.ChoiceField(label=_("E-mail me this dashboard"), choices=Frequency.choices,
+                                  error_messages={"invalid_choice": _("Choose how often to send it.")})
+    query = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)

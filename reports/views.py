@@ -4,15 +4,19 @@ marketing modules replace their pages when they land; reports grows into dashboa
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.db.models import Count
-from django.shortcuts import render
+from django.http import QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, pipeline
-from reports.forms import PERIODS, PipelineDashboardForm
+from reports import analysis, pipeline, scheduling
+from reports.forms import PERIODS, PipelineDashboardForm, SubscribeForm
+from reports.models import ReportSubscription
 from sales.models import Opportunity
 
 
@@ -103,6 +107,7 @@ def section_reports(request):
              "title": _("Open pipeline by expected close month"), "first_column": _("Month"),
              "buckets": dashboard.by_month, "data": _chart(dashboard.by_month, dashboard.currency)},
         ],
+        "subscribe_form": SubscribeForm(initial={"query": request.GET.urlencode()}),
         **_chrome("reports", filters),
     }
     return render(request, "reports/section_reports.html", context)
@@ -155,3 +160,51 @@ def sales_analysis(request):
         **chrome,
     }
     return render(request, "reports/sales_analysis.html", context)
+
+
+# --- Scheduled reports -----------------------------------------------------------------------------------
+
+
+def report_subscriptions(request):
+    """The user's e-mailed dashboards (GET), or a new one (POST from the dashboard's form)."""
+    visibility.require_read(request.user, Opportunity)
+    if request.method == "POST":
+        form = SubscribeForm(request.POST)
+        if form.is_valid():
+            scheduling.report_subscribe(user=request.user, query=form.cleaned_data["query"],
+                                        frequency=form.cleaned_data["frequency"],
+                                        base_url=request.build_absolute_uri("/"))
+            messages.success(request, _("Subscribed: the dashboard will be e-mailed to %(email)s.")
+                             % {"email": request.user.email})
+            return redirect("report_subscriptions")
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user).order_by("created_at", "id"))
+    form = PipelineDashboardForm(user=request.user)
+    for subscription in subscriptions:
+        subscription.page_url = reverse("reports") + "?" + subscription.query
+        subscription.chips = _filter_chips(form, subscription.query)
+    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "nav_section": "reports"})
+
+
+def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:
+    """The subscription's filters in words ("Quarter", "Team: North"), from the form's own choices."""
+    data = QueryDict(query)
+    chips = []
+    for name, field in form.fields.items():
+        value = data.get(name)
+        if not value:
+            continue
+        label = next((str(text) for key, text in field.choices if str(key) == value), value) \
+            if hasattr(field, "choices") else value
+        chips.append(label if name == "period" else f"{field.label}: {label}")
+    return chips
+
+
+@require_POST
+def report_unsubscribe(request, pk: int):
+    if scheduling.report_unsubscribe(user=request.user, subscription_id=pk):
+        messages.success(request, _("The e-mails of this dashboard are stopped."))
+    return redirect("report_subscriptions")

@@ -137,3 +137,35 @@ def test_executive_breaks_down_by_territory_and_opens_a_region(page, executive, 
     page.locator("#funnel-table").get_by_role("row", name="Won").get_by_role("link").click()
     expect(page.locator("#opportunity-table tbody tr")).to_have_count(2)
     assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_manager_subscribes_to_the_dashboard_and_gets_it_by_email(page, manager, owner, team):
+    from django.core import mail
+
+    from crm import scheduler
+    from reports.models import ReportSubscription
+
+    pipeline = PipelineFactory()
+    OpportunityFactory(owner=owner, pipeline=pipeline, stage=stage(pipeline, "Won"), amount=Decimal("4200.00"),
+                       closed_at=timezone.now() - datetime.timedelta(minutes=5), probability=100)
+    sign_in(page, manager)
+    page.goto(f"/reports/?period=month&owner={owner.pk}")
+    page.get_by_label("E-mail me this dashboard").select_option("daily")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", name="Dashboards by e-mail")).to_be_visible()
+    row = page.locator("#subscription-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Every day")
+    expect(row).to_contain_text(f"Owner: {owner}")
+
+    subscription = ReportSubscription.objects.get()
+    assert subscription.query == f"period=month&owner={owner.pk}"
+    scheduler.tick(now=subscription.next_run_at + datetime.timedelta(minutes=1))  # time moves to the next 07:00
+    [message] = mail.outbox
+    assert message.to == [manager.email] and "4,200.00" in message.body
+    assert message.attachments[0][0].endswith(".csv")
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".empty-state")).to_contain_text("e-mailed to you")
+    assert not ReportSubscription.objects.exists()
+    assert page.console_errors == [] and page.failed_requests == []
