@@ -253,6 +253,7 @@ def test_numbers_and_dates_in_the_readers_language(client, executive, owner, pip
     deal(pipeline, owner, "Proposal", "1234567.50", closes=quarter.start)
     content = get(client, executive, {"start": quarter.start}).content.decode()
     assert "1\xa0234\xa0567,50" in content
+    assert "Сводка по воронке продаж" in content and "Открытая воронка по этапам" in content
     assert "1 RUB = 0,0105 EUR" in content
 
 
