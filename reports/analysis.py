@@ -11,8 +11,9 @@ shown without links.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Func, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -100,10 +101,11 @@ def _stage_ids(filters: Filters) -> tuple[list[int], list[int], list[int]]:
     return ids[StageKind.OPEN], ids[StageKind.WON], ids[StageKind.LOST]
 
 
-def _group_key(dimension: str):
-    return {"owner": F("owner_id"), "team": F("team_id"), "territory": F("account__territory_id"),
-            "industry": Lower("account__industry"), "lead_source": F("lead_source"),
-            "pipeline": F("pipeline_id")}[dimension]
+def _group_key(dimension: str) -> F | Func:
+    keys: dict[str, F | Func] = {
+        "owner": F("owner_id"), "team": F("team_id"), "territory": F("account__territory_id"),
+        "industry": Lower("account__industry"), "lead_source": F("lead_source"), "pipeline": F("pipeline_id")}
+    return keys[dimension]
 
 
 def breakdown(user: User, filters: Filters, dimension: str, rates: list[Rate] | None = None) -> Breakdown:
@@ -162,7 +164,7 @@ def breakdown(user: User, filters: Filters, dimension: str, rates: list[Rate] | 
     return Breakdown(dimension=dimension, rows=rows, total=total, truncated=truncated)
 
 
-def _drill_param(dimension: str, row: Row) -> dict | None:
+def _drill_param(dimension: str, row: Row) -> dict[str, object] | None:
     if row.key in (None, ""):
         return None
     if dimension == "industry":
@@ -194,7 +196,8 @@ def _teams(user: User, rows: list[Row]) -> list[Row]:
 
 
 def _pipelines(user: User, rows: list[Row]) -> list[Row]:
-    names = dict(Pipeline.objects.filter(pk__in=[row.key for row in rows]).values_list("id", "name"))
+    names: dict[object, str] = dict(Pipeline.objects.filter(pk__in=[row.key for row in rows])
+                                    .values_list("id", "name"))
     for row in rows:
         row.label = names.get(row.key, "")
     return rows
@@ -208,7 +211,7 @@ def _industries(user: User, rows: list[Row]) -> list[Row]:
 
 
 def _sources(user: User, rows: list[Row]) -> list[Row]:
-    labels = dict(LeadSource.choices)
+    labels: dict[object, object] = dict(LeadSource.choices)
     for row in rows:
         row.label = str(labels.get(row.key, row.key)) if row.key else _("No lead source")
     return rows
@@ -359,7 +362,7 @@ def funnel(user: User, filters: Filters, rates: list[Rate] | None = None) -> Fun
     previous = result.entered
     for stage in open_stages:
         reached = found[f"reached_{stage.pk}"]
-        time = times.get(stage.pk, {})
+        time: dict[str, Any] = dict(times.get(stage.pk, {}))
         moved = time.get("deals", 0)
         result.steps.append(Step(
             stage=stage, reached=reached, url=drill_query(filters, **base, reached_stage=stage.pk),

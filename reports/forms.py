@@ -2,11 +2,13 @@
 figure's link to the list keeps every filter, and a forged id of a hidden team or person fails
 validation like a missing one."""
 
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Territory
+from crm.models import Territory, User
 from reports.models import Frequency
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
 from sales.filters import people_visible_to, teams_visible_to
@@ -26,7 +28,7 @@ class PipelineDashboardForm(forms.Form):
     territory = forms.ModelChoiceField(label=_("Territory"), queryset=Territory.objects.all(), required=False,
                                        empty_label=_("All territories"))
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams_visible_to(user, Opportunity).order_by("name")
         self.fields["owner"].queryset = people_visible_to(user, Opportunity)

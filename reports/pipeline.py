@@ -23,6 +23,7 @@ rate of its last save (`amount_base`).
 import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -35,6 +36,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Min,
+    Model,
     OuterRef,
     Q,
     Subquery,
@@ -49,8 +51,18 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from crm import visibility
-from crm.models import Team, User
-from sales.models import CurrencyRate, Opportunity, SalesTarget, Stage, StageChange, StageKind, TargetPeriod
+from crm.models import Team, Territory, User
+from sales.models import (
+    CurrencyRate,
+    Opportunity,
+    OpportunityQuerySet,
+    Pipeline,
+    SalesTarget,
+    Stage,
+    StageChange,
+    StageKind,
+    TargetPeriod,
+)
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -122,29 +134,30 @@ class Filters:
     """The dashboard's filters (already checked against what the user may see)."""
 
     period: Period
-    pipeline: object = None
+    pipeline: Pipeline | None = None
     team: Team | None = None
     owner: User | None = None
-    territory: object = None
+    territory: Territory | None = None
 
-    def list_params(self) -> dict:
+    def list_params(self) -> dict[str, int]:
         """The opportunity list's parameters for the same narrowing (sales/filters.py)."""
-        return {name: obj.pk for name, obj in (("pipeline", self.pipeline), ("team", self.team),
-                                               ("owner", self.owner), ("territory", self.territory)) if obj}
+        chosen: tuple[tuple[str, Model | None], ...] = (
+            ("pipeline", self.pipeline), ("team", self.team), ("owner", self.owner), ("territory", self.territory))
+        return {name: obj.pk for name, obj in chosen if obj is not None}
 
 
-def drill_query(filters: Filters, **params) -> str:
+def drill_query(filters: Filters, **params: object) -> str:
     """The opportunity list showing the records behind a figure."""
     query = {**filters.list_params(), **params}
     return reverse("sales:opportunity_list") + "?" + urlencode(
         {name: value.isoformat() if isinstance(value, datetime.date) else value for name, value in query.items()})
 
 
-def _closed_params(kind: str, period: Period) -> dict:
+def _closed_params(kind: str, period: Period) -> dict[str, object]:
     return {"status": kind, "closed_from": period.start, "closed_to": period.last_day}
 
 
-def _open_params(first: datetime.date, last: datetime.date, **extra) -> dict:
+def _open_params(first: datetime.date, last: datetime.date, **extra: object) -> dict[str, object]:
     return {"status": StageKind.OPEN, "close_from": first, "close_to": last, **extra}
 
 
@@ -169,7 +182,7 @@ def current_rates() -> list[Rate]:
             for row in CurrencyRate.objects.exclude(currency=base).order_by("currency")]
 
 
-def converted_amount(rates: list[Rate]):
+def converted_amount(rates: list[Rate]) -> Case:
     """A deal's amount in DEFAULT_CURRENCY at today's rates (the rates table is short: one WHEN each)."""
     whens = [When(currency=settings.DEFAULT_CURRENCY, then=F("amount"))]
     whens += [When(currency=rate.currency, then=ExpressionWrapper(F("amount") * Value(rate.rate),
@@ -177,7 +190,7 @@ def converted_amount(rates: list[Rate]):
     return Case(*whens, default=F("amount_base"), output_field=MONEY_FIELD)
 
 
-def _money(value) -> Decimal:
+def _money(value: Decimal | float | int | None) -> Decimal:
     return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -239,7 +252,7 @@ class Change:
     percent: Decimal | None
 
     @classmethod
-    def between(cls, current, previous) -> "Change":
+    def between(cls, current: Decimal | int | None, previous: Decimal | int | None) -> "Change":
         if current is None or previous is None:
             return cls(None, None)
         delta = Decimal(current) - Decimal(previous)
@@ -276,7 +289,7 @@ class Dashboard:
     changes: dict[str, Change] = field(default_factory=dict)
 
 
-def deals_in_view(user: User, filters: Filters):
+def deals_in_view(user: User, filters: Filters) -> OpportunityQuerySet:
     """The visible deals narrowed by the filters: the same rows the opportunity list starts from."""
     deals = Opportunity.objects.visible_to(user)
     if filters.pipeline is not None:
@@ -355,7 +368,7 @@ def build(user: User, filters: Filters) -> Dashboard:
     return dashboard
 
 
-def _closed_figures(deals, stages, amount, filters: Filters, period: Period,
+def _closed_figures(deals: OpportunityQuerySet, stages: list[Stage], amount: Case, filters: Filters, period: Period,
                     previous: Period) -> tuple[PeriodFigures, PeriodFigures]:
     """Won, lost and the sales cycle of this period and the previous one: one aggregation."""
     won_ids, lost_ids = _stage_ids(stages, StageKind.WON), _stage_ids(stages, StageKind.LOST)
@@ -423,7 +436,7 @@ def _targets(user: User, filters: Filters, *figures: PeriodFigures) -> str:
     return note
 
 
-def _target_of(period: Period, targets: list[dict], subject: str) -> Decimal | None:
+def _target_of(period: Period, targets: list[dict[str, Any]], subject: str) -> Decimal | None:
     """A month: its month targets. A quarter: its quarter target, or the sum of its month targets when
     it has none. A year: the same, quarter by quarter. Summed over the subjects; None when none is set."""
     quarters = [period.start] if period.kind == MONTH else \

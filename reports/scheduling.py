@@ -163,7 +163,7 @@ def report_send(*, subscription: ReportSubscription, now: datetime.datetime) -> 
 
 
 def _advance(subscription: ReportSubscription, following: datetime.datetime, error: str | None = None) -> None:
-    changes: dict = {"next_run_at": following, "claimed_at": None, "attempts": 0}
+    changes: dict[str, object] = {"next_run_at": following, "claimed_at": None, "attempts": 0}
     if error is not None:
         changes["last_error"] = error
     ReportSubscription.objects.filter(pk=subscription.pk).update(**changes)

@@ -2,7 +2,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm import custom_fields, visibility
@@ -29,7 +29,7 @@ STATUSES = [(StageKind.OPEN, _("Open")), (StageKind.WON, _("Won")), (StageKind.L
 SELLERS = [Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP]
 
 
-def people_visible_to(user, model):
+def people_visible_to(user: User, model: type[Model]) -> QuerySet[User]:
     """People who own deals and whose deals the user may see (to offer as an owner filter)."""
     people = User.objects.filter(is_active=True, role__in=SELLERS)
     if visibility.read_scope(user, model) != visibility.Scope.ALL:
@@ -37,7 +37,7 @@ def people_visible_to(user, model):
     return people.order_by("first_name", "last_name")
 
 
-def teams_visible_to(user, model):
+def teams_visible_to(user: User, model: type[Model]) -> QuerySet[Team]:
     """All teams for a user who sees every deal; else their own team and the ones they manage."""
     if visibility.read_scope(user, model) == visibility.Scope.ALL:
         return Team.objects.all()
