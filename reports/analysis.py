@@ -13,14 +13,30 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Func, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Lower
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.choices import LeadSource
 from crm.models import Team, Territory, User
 from reports.pipeline import (
+    MONEY_FIELD,
     ZERO,
     Filters,
     Rate,
@@ -33,7 +49,7 @@ from reports.pipeline import (
     drill_query,
 )
 from sales.filters import people_visible_to, teams_visible_to
-from sales.models import LostReason, Opportunity, Pipeline, Stage, StageChange, StageKind
+from sales.models import LostReason, Opportunity, OpportunityLine, Pipeline, Stage, StageChange, StageKind
 
 DIMENSIONS = {
     "owner": gettext_lazy("Owner"),
@@ -376,3 +392,60 @@ def funnel(user: User, filters: Filters, rates: list[Rate] | None = None) -> Fun
     result.won_url = drill_query(filters, **base, status=StageKind.WON)
     result.lost_url = drill_query(filters, **base, status=StageKind.LOST)
     return result
+
+
+# --- Product families -------------------------------------------------------------------------------
+
+
+@dataclass
+class FamilyRow:
+    key: str
+    label: str
+    deals: int = 0
+    amount: Decimal = ZERO
+    previous_deals: int = 0
+    previous_amount: Decimal = ZERO
+    url: str = ""
+    previous_url: str = ""
+
+
+def product_families(user: User, filters: Filters, rates: list[Rate] | None = None) -> list[FamilyRow]:
+    """Won deals by the product families on their lines, this period and the previous one: the deals
+    with a line of the family, and those lines' amounts (quantity × price − line discount, in the base
+    currency). A deal with lines of several families counts in each. One aggregation over the lines."""
+    period, previous = filters.period, filters.period.previous()
+    _open_ids, won_ids, _lost_ids = _stage_ids(filters)
+    first, after = period.bounds()
+    before_first, _before_after = previous.bounds()
+    rates = current_rates() if rates is None else rates
+    line_amount = ExpressionWrapper(F("quantity") * F("unit_price") * (100 - F("discount_pct")) / 100,
+                                    output_field=MONEY_FIELD)
+    whens = [When(opportunity__currency=settings.DEFAULT_CURRENCY, then=line_amount)]
+    whens += [When(opportunity__currency=rate.currency, then=ExpressionWrapper(
+        line_amount * Value(rate.rate), output_field=MONEY_FIELD)) for rate in rates]
+    # A currency without a rate any more: the deal's own conversion at its last save (amount_base / amount).
+    saved_rate = F("opportunity__amount_base") / NullIf(F("opportunity__amount"), Value(0))
+    amount = Case(*whens, default=ExpressionWrapper(line_amount * saved_rate, output_field=MONEY_FIELD),
+                  output_field=MONEY_FIELD)
+    now = Q(opportunity__closed_at__gte=first, opportunity__closed_at__lt=after)
+    before = Q(opportunity__closed_at__gte=before_first, opportunity__closed_at__lt=first)
+    deals = deals_in_view(user, filters).filter(stage_id__in=won_ids, closed_at__gte=before_first,
+                                                closed_at__lt=after)
+    found = (OpportunityLine.objects.filter(opportunity__in=deals.values("pk"))
+             .annotate(group=Coalesce(Lower("product__family"), Value(""))).values("group")
+             .annotate(label=Min("product__family"), deals=Count("opportunity", distinct=True, filter=now),
+                       amount=Sum(amount, filter=now),
+                       previous_deals=Count("opportunity", distinct=True, filter=before),
+                       previous_amount=Sum(amount, filter=before)).order_by())
+    rows = []
+    for item in found:
+        family = item["label"] or ""
+        row = FamilyRow(key=item["group"] or "", label=family or _("No product family"), deals=item["deals"],
+                        amount=_money(item["amount"]), previous_deals=item["previous_deals"],
+                        previous_amount=_money(item["previous_amount"]))
+        if family:
+            row.url = drill_query(filters, **_closed_params(StageKind.WON, period), product_family=family)
+            row.previous_url = drill_query(filters, **_closed_params(StageKind.WON, previous), product_family=family)
+        rows.append(row)
+    rows.sort(key=lambda row: (-row.amount, -row.previous_amount, row.label.lower()))
+    return rows[:MAX_ROWS]

@@ -126,6 +126,7 @@ def sales_analysis(request):
     result = analysis.breakdown(request.user, filters, dimension, rates)
     reasons = analysis.lost_reasons(request.user, filters, rates)
     funnel = analysis.funnel(request.user, filters, rates)
+    families = analysis.product_families(request.user, filters, rates)
     charted = [row for row in result.rows if row.depth == 0][:15]
     chrome = _chrome("reports_analysis", filters, by=dimension)
     context = {
@@ -146,6 +147,14 @@ def sales_analysis(request):
             "urls": [row.links.get("won", "") for row in charted],
         },
         "funnel": funnel,
+        "families": families,
+        "families_chart": {
+            "labels": [row.label for row in families[:15]], "currency": settings.DEFAULT_CURRENCY,
+            "datasets": [{"label": filters.period.label, "values": [float(row.amount) for row in families[:15]]},
+                         {"label": filters.period.previous().label,
+                          "values": [float(row.previous_amount) for row in families[:15]]}],
+            "urls": [row.url for row in families[:15]],
+        },
         "funnel_chart": {
             "labels": [step.stage.name for step in funnel.steps] + [str(_("Won"))], "currency": "", "horizontal": True,
             "datasets": [{"label": str(_("Deals")), "values": [step.reached for step in funnel.steps] + [funnel.won]}],

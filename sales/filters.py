@@ -15,6 +15,7 @@ from sales.models import (
     LostReason,
     Opportunity,
     OpportunityContactRole,
+    OpportunityLine,
     Pipeline,
     Stage,
     StageChange,
@@ -79,6 +80,7 @@ class OpportunityFilter(django_filters.FilterSet):
     lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
     industry = django_filters.CharFilter(label=_("Industry"), field_name="account__industry", lookup_expr="iexact")
     lost_reason = django_filters.ChoiceFilter(label=_("Lost reason"), choices=LostReason.choices)
+    product_family = django_filters.CharFilter(label=_("Product family"), method="with_product_family")
     close_from = django_filters.DateFilter(label=_("Closing from"), field_name="expected_close_date",
                                            lookup_expr="gte", widget=DATE_INPUT)
     close_to = django_filters.DateFilter(label=_("Closing until"), field_name="expected_close_date",
@@ -112,6 +114,14 @@ class OpportunityFilter(django_filters.FilterSet):
         """Deals where the contact is the primary contact or has a role."""
         roles = OpportunityContactRole.objects.filter(contact_id=value).values("opportunity_id")
         return queryset.filter(Q(primary_contact_id=value) | Q(pk__in=roles))
+
+    def with_product_family(self, queryset, name, value):
+        """Deals with at least one line of a product of this family (any case)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        lines = OpportunityLine.objects.filter(product__family__iexact=value).values("opportunity_id")
+        return queryset.filter(pk__in=lines)
 
     def filter_reached(self, queryset, name, stage):
         """Deals of the stage's pipeline that were once in this open stage or a later one, or that were won."""

@@ -221,3 +221,43 @@ def test_the_funnel_counts_how_far_new_deals_got(client, executive, manager, own
     assert len(found) >= 8
     for url, count in found:
         assert client.get(url).context["page"].total == count, url
+
+
+# --- Product families --------------------------------------------------------------------------------
+
+
+def test_won_by_product_family(client, executive, manager, owner, outsider, setting):
+    from sales.models import OpportunityLine
+    from sales.tests.factories import ProductFactory
+
+    quarter, pipeline = setting["quarter"], setting["pipeline"]
+    software, hardware = ProductFactory(family="Software"), ProductFactory(family="Hardware")
+    lowercase = ProductFactory(family="software")  # the same family, typed differently
+
+    def won(owner, currency, closed, *lines):
+        opportunity = deal(pipeline, owner, "Won", "1.00", currency, closed_at=closed)
+        for product, quantity, price, discount in lines:
+            OpportunityLine.objects.create(opportunity=opportunity, product=product, name=product.name,
+                                           quantity=Decimal(quantity), unit_price=Decimal(price),
+                                           discount_pct=Decimal(discount))
+        return opportunity
+
+    now, before = at(quarter.start), at(quarter.previous().start)
+    won(owner, "EUR", now, (software, "2", "100.00", "10"), (hardware, "1", "50.00", "0"))
+    won(owner, "RUB", now, (lowercase, "1", "10000.00", "0"))
+    won(outsider, "EUR", now, (hardware, "1", "7.00", "0"))
+    won(owner, "EUR", before, (software, "1", "300.00", "0"))
+    lost = deal(pipeline, owner, "Lost", "1.00", closed_at=now, lost_reason="price")
+    OpportunityLine.objects.create(opportunity=lost, product=software, name="x", unit_price=Decimal("999.00"))
+
+    rows = {row.key: row for row in get(client, executive, start=quarter.start).context["families"]}
+    assert (rows["software"].deals, rows["software"].amount) == (2, Decimal("285.00"))  # 180 + 10000 × 0.0105
+    assert (rows["software"].previous_deals, rows["software"].previous_amount) == (1, Decimal("300.00"))
+    assert (rows["hardware"].deals, rows["hardware"].amount) == (2, Decimal("57.00"))
+
+    response = get(client, manager, start=quarter.start)
+    mine = {row.key: row for row in response.context["families"]}
+    assert (mine["hardware"].deals, mine["hardware"].amount) == (1, Decimal("50.00"))  # not the other team's
+    for row in mine.values():
+        for url, count in ((row.url, row.deals), (row.previous_url, row.previous_deals)):
+            assert client.get(url).context["page"].total == count, url
