@@ -177,7 +177,8 @@ def render_email(subscription: ReportSubscription, now: datetime.datetime) -> Em
         form = PipelineDashboardForm(QueryDict(subscription.query), user=user)
         filters = form.filters()
         filters.period = pipeline.Period.containing(filters.period.kind, timezone.localdate(now))
-        dashboard = pipeline.build(user, filters)
+        with pipeline.without_jit():
+            dashboard = pipeline.build(user, filters)
         site = subscription.base_url.rstrip("/")
         context = {"dashboard": dashboard, "user": user, "subscription": subscription, "site": site,
                    "page_url": site + reverse("reports") + "?" + subscription.query,

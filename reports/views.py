@@ -92,7 +92,8 @@ def section_reports(request):
     visibility.require_read(request.user, Opportunity)
     form = PipelineDashboardForm(request.GET, user=request.user)
     filters = form.filters()
-    dashboard = pipeline.build(request.user, filters)
+    with pipeline.without_jit():
+        dashboard = pipeline.build(request.user, filters)
     context = {
         "form": form,
         "dashboard": dashboard,
@@ -122,11 +123,12 @@ def sales_analysis(request):
     dimension = request.GET.get("by", "")
     if dimension not in analysis.DIMENSIONS:
         dimension = "team" if visibility.read_scope(request.user, Opportunity) == visibility.Scope.ALL else "owner"
-    rates = pipeline.current_rates()
-    result = analysis.breakdown(request.user, filters, dimension, rates)
-    reasons = analysis.lost_reasons(request.user, filters, rates)
-    funnel = analysis.funnel(request.user, filters, rates)
-    families = analysis.product_families(request.user, filters, rates)
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        result = analysis.breakdown(request.user, filters, dimension, rates)
+        reasons = analysis.lost_reasons(request.user, filters, rates)
+        funnel = analysis.funnel(request.user, filters, rates)
+        families = analysis.product_families(request.user, filters, rates)
     charted = [row for row in result.rows if row.depth == 0][:15]
     chrome = _chrome("reports_analysis", filters, by=dimension)
     context = {
