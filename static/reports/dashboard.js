@@ -15,7 +15,9 @@
     var accent = getComputedStyle(document.documentElement).getPropertyValue("--crm-accent").trim();
     var scales = {};
     scales[data.horizontal ? "x" : "y"] = {
-      beginAtZero: true, ticks: { callback: function (value) { return money.format(value); } }
+      beginAtZero: true,
+      // Counts (no currency) step by whole numbers; amounts are shown without their cents.
+      ticks: { precision: data.currency ? undefined : 0, callback: function (value) { return money.format(value); } }
     };
     new Chart(canvas, {
       type: "bar",
