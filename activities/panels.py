@@ -58,3 +58,11 @@ def log_buttons(request, record, page):
 for target in LINK_FIELD:
     panels.register(target, slot=panels.MAIN, order=100)(timeline)
     panels.register(target, slot=panels.ACTIONS, order=10)(log_buttons)
+
+
+@panels.register("service.hotline", slot=panels.MAIN, order=20)
+def caller_interactions(request, contact, page):
+    """The hotline's "last interactions" with the caller: their five latest activities."""
+    recent = (Activity.objects.visible_to(request.user).filter(contact=contact).select_related("owner")
+              .order_by("-occurred_at", "-id")[:5])
+    return panels.Rendered("activities/panels/recent.html", {"activities": list(recent), "contact": contact})

@@ -32,7 +32,10 @@ ACCOUNT_GROUP_FIGURES = "account.group_figures"  # account_ids, user -> ["12 con
 CONTACT_PERSONAL_DATA = "contact.personal_data"  # contact -> {section name: JSON-able rows}
 CONTACT_ERASE = "contact.erase"  # contact, actor: remove what the module keeps about the person
 
-KNOWN = {ACCOUNT_GROUP_FIGURES, LEAD_CONVERTED, QUOTE_SENT, CONTACT_PERSONAL_DATA, CONTACT_ERASE}
+# Service
+TICKET_RESOLVED = "ticket.resolved"  # ticket, actor, now: a ticket has just been resolved (survey, portal)
+
+KNOWN = {ACCOUNT_GROUP_FIGURES, LEAD_CONVERTED, QUOTE_SENT, CONTACT_PERSONAL_DATA, CONTACT_ERASE, TICKET_RESOLVED}
 
 _SUBSCRIBERS: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 

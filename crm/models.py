@@ -237,6 +237,7 @@ class NotificationKind(models.TextChoices):
     ASSIGNMENT = "assignment", _("Assignment")
     HANDOVER = "handover", _("Hand-over")
     MENTION = "mention", _("Mention")
+    ALERT = "alert", _("Alert")
 
 
 class Notification(models.Model):

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "accounts",
     "contacts",
     "sales",
+    "service",
     "activities",
     "reports",
     "demo",

@@ -53,6 +53,7 @@ urlpatterns = [
                                                                  query_string=True)),
     path("contacts/", include("contacts.urls")),
     path("sales/", include("sales.urls")),
+    path("service/", include("service.urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
     path("", include("activities.urls")),

@@ -26,19 +26,6 @@ def _accounts_by(user, field: str, limit: int = 12):
     )
 
 
-def section_service(request):
-    query = request.GET.get("q", "").strip()
-    found = None
-    if len(query) >= 2:
-        found = (
-            Account.objects.visible_to(request.user)
-            .filter(name__icontains=query)
-            .select_related("owner")
-            .order_by("name")[:25]
-        )
-    return render(request, "reports/section_service.html", {"query": query, "found": found})
-
-
 def section_marketing(request):
     context = {
         "by_industry": _accounts_by(request.user, "industry"),

@@ -12,7 +12,7 @@ from conftest import PASSWORD
 
 
 def test_pages_require_sign_in(client, db):
-    for name in ("home", "sales:overview", "service", "marketing", "reports", "accounts:list", "user_list"):
+    for name in ("home", "sales:overview", "service:home", "marketing", "reports", "accounts:list", "user_list"):
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))

@@ -17,6 +17,8 @@ from crm.phones import normalize_phone
 from demo import pipeline_history
 from sales import demo as sales_demo
 from sales.models import Pipeline
+from service import demo as service_demo
+from service.models import Queue
 
 DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105 - a published demo password, only for demo data
 
@@ -121,6 +123,10 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 made = pipeline_history.load(random.Random(2028))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS(f"A year of deal history loaded ({made} closed deals)."))
+        if not Queue.objects.exists() and User.objects.filter(email="support@demo.crm").exists():
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                service_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
+            self.stdout.write(self.style.SUCCESS("Service demo data loaded."))
         logins = "\n".join(
             f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
         )

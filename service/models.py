@@ -1,0 +1,722 @@
+"""The service desk: tickets and their conversation, queues, SLA policies and business calendars.
+
+A ticket's `owner` is its assignee (None while it waits in its queue); `team` follows the assignee.
+SLA due times, the moments a ticket goes "at risk", and the figures reports read (first response
+and resolution in business minutes, compliance) are stored on the ticket by service/sla_clock.py.
+"""
+
+from datetime import time
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
+from crm.roles import Role
+from crm.visibility import Policy, Scope
+from service.sla import Hours
+
+# Tickets: the support desk works every ticket (an agent answers whichever customer calls);
+# executives read them all; sales reads its own customers' tickets (TicketQuerySet.visible_to);
+# marketers none.
+TICKET_DATA = Policy(
+    read={
+        Role.ADMIN: Scope.ALL,
+        Role.EXECUTIVE: Scope.ALL,
+        Role.SUPPORT_LEAD: Scope.ALL,
+        Role.SUPPORT_AGENT: Scope.ALL,
+        Role.SALES_MANAGER: Scope.OWN,  # widened to their customers' tickets by TicketQuerySet
+        Role.SALES_REP: Scope.OWN,
+    },
+    write={
+        Role.ADMIN: Scope.ALL,
+        Role.SUPPORT_LEAD: Scope.ALL,
+        Role.SUPPORT_AGENT: Scope.ALL,
+    },
+)
+
+# The desk's set-up (queues, SLA policies, calendars, canned responses): the desk reads it, the
+# support lead and admins keep it. No owner: the scope is ALL or NONE.
+SERVICE_SETUP = Policy(
+    read={Role.ADMIN: Scope.ALL, Role.EXECUTIVE: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL,
+          Role.SUPPORT_AGENT: Scope.ALL},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL},
+)
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    WEB = "web", _("Web form")
+    PORTAL = "portal", _("Portal")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+class Category(models.TextChoices):
+    QUESTION = "question", _("Question")
+    INCIDENT = "incident", _("Incident")
+    PROBLEM = "problem", _("Problem")
+    REQUEST = "request", _("Service request")
+    COMPLAINT = "complaint", _("Complaint")
+    BILLING = "billing", _("Billing")
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 1, _("Urgent")
+    HIGH = 2, _("High")
+    NORMAL = 3, _("Normal")
+    LOW = 4, _("Low")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending customer")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+# The resolution clock stops while the customer is expected to answer and once the ticket is solved.
+CLOCK_STOPPED = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
+
+
+class SlaState(models.TextChoices):
+    OK = "ok", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    BREACHED = "breached", _("Breached")
+
+
+class AssignmentMode(models.TextChoices):
+    MANUAL = "manual", _("Manual (agents take tickets)")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_LOADED = "least_loaded", _("Least loaded")
+
+
+class BusinessCalendar(models.Model):
+    """Opening hours in a time zone, with holidays: what SLA clocks count."""
+
+    visibility_policy = SERVICE_SETUP
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    work_days = ArrayField(models.PositiveSmallIntegerField(), verbose_name=_("working days"),
+                           default=list, blank=True, help_text=_("0 is Monday, 6 is Sunday."))
+    opens_at = models.TimeField(_("opens at"), default=time(9))
+    closes_at = models.TimeField(_("closes at"), default=time(18))
+    around_the_clock = models.BooleanField(_("24 × 7"), default=False,
+                                           help_text=_("Every hour of every day counts; holidays too."))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+
+    def __str__(self):
+        return self.name
+
+    def hours(self, holidays=None) -> Hours:
+        if self.around_the_clock:
+            return Hours(self.time_zone, tuple(((0, 1440),) for _ in range(7)))
+        if holidays is None:
+            holidays = self.holidays.values_list("date", flat=True)
+        minutes = (self.opens_at.hour * 60 + self.opens_at.minute,
+                   self.closes_at.hour * 60 + self.closes_at.minute or 1440)
+        week = tuple((minutes,) if day in self.work_days and minutes[0] < minutes[1] else () for day in range(7))
+        return Hours(self.time_zone, week, frozenset(holidays))
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_date")]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"
+
+
+class SlaPolicy(models.Model):
+    """Targets for one priority, optionally for one account tier, counted on a calendar."""
+
+    visibility_policy = SERVICE_SETUP
+
+    name = models.CharField(_("name"), max_length=100)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices)
+    account_tier = models.CharField(_("account tier"), max_length=20, blank=True,
+                                    help_text=_("Empty: every tier without a policy of its own."))
+    first_response_minutes = models.PositiveIntegerField(_("first response within (business minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution within (business minutes)"))
+    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (% of the target)"), default=80)
+    calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("business hours"), on_delete=models.PROTECT,
+                                 related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["priority", "account_tier", "name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(fields=["priority", "account_tier"], condition=Q(is_active=True),
+                                    name="slapolicy_one_active_per_priority_tier"),
+            models.CheckConstraint(condition=Q(at_risk_percent__gte=1, at_risk_percent__lte=99),
+                                   name="slapolicy_at_risk_percent_range"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class EscalationEvent(models.TextChoices):
+    AT_RISK = "at_risk", _("Goes at risk")
+    BREACHED = "breached", _("Is breached")
+
+
+class EscalationTarget(models.TextChoices):
+    QUEUE_LEAD = "queue_lead", _("The queue's lead")
+    USER = "user", _("A named person")
+
+
+class EscalationRule(models.Model):
+    """Who else hears when a ticket's SLA goes at risk or is breached (the assignee always does).
+    A rule with no policy applies to every policy; it may also raise the ticket's priority."""
+
+    visibility_policy = SERVICE_SETUP
+
+    policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="escalation_rules")
+    event = models.CharField(_("when the SLA"), max_length=10, choices=EscalationEvent.choices)
+    notify = models.CharField(_("tell"), max_length=12, choices=EscalationTarget.choices,
+                              default=EscalationTarget.QUEUE_LEAD)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+    raise_priority_to = models.PositiveSmallIntegerField(_("and raise the priority to"), choices=Priority.choices,
+                                                         null=True, blank=True)
+
+    class Meta:
+        ordering = ["event", "id"]
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
+
+    def __str__(self):
+        return f"{self.get_event_display()}: {self.get_notify_display()}"
+
+
+class Queue(models.Model):
+    visibility_policy = SERVICE_SETUP
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("queue lead"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("agents"), blank=True,
+                                     related_name="service_queues")
+    assignment = models.CharField(_("assignment"), max_length=20, choices=AssignmentMode.choices,
+                                  default=AssignmentMode.MANUAL)
+    categories = ArrayField(models.CharField(max_length=20, choices=Category.choices),
+                            verbose_name=_("categories routed here"), default=list, blank=True)
+    is_default = models.BooleanField(_("default queue"), default=False,
+                                     help_text=_("Tickets no other queue takes land here."))
+    last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, editable=False,
+                                      on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+        constraints = [models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
+                                               name="queue_one_default")]
+
+    def __str__(self):
+        return self.name
+
+
+SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
+
+
+class TicketQuerySet(OwnedQuerySet):
+    def visible_to(self, user):
+        """Support, executives and admins read every ticket; sales reads the tickets of the customers it
+        may see (its own accounts, its team's for a manager)."""
+        if user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser:
+            from accounts.models import Account
+
+            return self.filter(deleted_at__isnull=True, account__in=Account.objects.visible_to(user).values("pk"))
+        return super().visible_to(user)
+
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at", "sla_next_at", "search_text"],
+    model_name="TicketEvent",
+)
+class Ticket(OwnedModel):
+    visibility_policy = TICKET_DATA
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    subject = models.CharField(_("subject"), max_length=250)
+    description = models.TextField(_("description"), blank=True)
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.QUESTION)
+    product = models.ForeignKey("sales.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
+    queue = models.ForeignKey(Queue, verbose_name=_("queue"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="tickets")
+    sla_policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    contract = models.ForeignKey("service.Contract", verbose_name=_("contract or warranty"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="tickets")
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    custom = models.JSONField(_("additional fields"), default=dict, blank=True)
+    # Queue order: a smaller rank is served first (service/routing.py, rank_for).
+    queue_rank = models.PositiveSmallIntegerField(default=6, editable=False)
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    # SLA clock (service/sla_clock.py).
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True, editable=False)
+    first_response_risk_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_due = models.DateTimeField(_("resolution due"), null=True, blank=True, editable=False)
+    resolution_risk_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_left_seconds = models.FloatField(null=True, blank=True, editable=False)  # while the clock is stopped
+    clock_stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_seconds = models.FloatField(default=0, editable=False)  # business seconds spent stopped
+    sla_next_at = models.DateTimeField(null=True, blank=True, editable=False)  # the next check the tick makes
+    sla_state = models.CharField(_("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.OK)
+    first_response_at_risk_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_at_risk_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Figures stored for reports.
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True, editable=False)
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True, editable=False)
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+    sla_met = models.BooleanField(null=True, blank=True, editable=False)
+    reopened_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    last_customer_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    search_text = models.CharField(max_length=600, editable=False, default="")  # number + subject, for search
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ticket_live_created_idx",
+                         condition=Q(deleted_at__isnull=True)),
+            # "Take next": the waiting tickets of a queue in serving order.
+            models.Index(fields=["queue", "queue_rank", "resolution_due", "id"], name="ticket_queue_waiting_idx",
+                         condition=Q(owner__isnull=True, status__in=["new", "open", "on_hold"],
+                                     deleted_at__isnull=True)),
+            models.Index(fields=["owner", "status", "-created_at"], name="ticket_owner_status_idx"),
+            models.Index(fields=["account", "-created_at"], name="ticket_account_idx"),
+            models.Index(fields=["contact", "-created_at"], name="ticket_contact_idx"),
+            models.Index(fields=["sla_next_at"], name="ticket_sla_due_idx", condition=Q(sla_next_at__isnull=False)),
+            GinIndex(OpClass(Upper("search_text"), name="gin_trgm_ops"), name="ticket_search_up_trgm"),
+            models.Index(OpClass("number", name="varchar_pattern_ops"), name="ticket_number_prefix_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.subject}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = f"{self.number} {self.subject}"[:600]
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("service:ticket_detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def clock_running(self) -> bool:
+        return self.status not in CLOCK_STOPPED
+
+    def visible_through(self, user) -> bool:
+        """Sales reads a ticket through its account (TicketQuerySet.visible_to says the same)."""
+        if user.role not in SALES_ROLES or self.account_id is None:
+            return False
+        from accounts.models import Account
+
+        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
+
+
+class MessageKind(models.TextChoices):
+    REPLY = "reply", _("Reply to the customer")
+    NOTE = "note", _("Internal note")
+    CUSTOMER = "customer", _("From the customer")
+    CALL = "call", _("Call")
+
+
+class TicketMessage(models.Model):
+    """One entry of a ticket's conversation. Internal notes never leave the staff pages."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=10, choices=MessageKind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(default=timezone.now)
+    # A reply is e-mailed once: the sender claims the row (emailed_at) before sending.
+    emailed_to = models.CharField(max_length=254, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_message_id = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["ticket", "created_at", "id"], name="ticketmessage_ticket_idx"),
+            models.Index(fields=["id"], name="ticketmessage_unsent_idx",
+                         condition=Q(kind="reply", emailed_at__isnull=True) & ~Q(emailed_to="")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != MessageKind.NOTE
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"tickets/{instance.ticket_id}/{timezone.now():%Y%m%d%H%M%S}-{filename}"
+
+
+class TicketAttachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(TicketMessage, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class CannedResponse(models.Model):
+    """A reply text with merge fields ({contact.first_name}, {ticket.number}…), shared by the desk."""
+
+    visibility_policy = SERVICE_SETUP
+
+    title = models.CharField(_("title"), max_length=150)
+    body = models.TextField(_("text"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+
+    def __str__(self):
+        return self.title
+
+
+# --- Knowledge base ------------------------------------------------------------------------------
+
+# Articles: everyone on the staff reads the knowledge base (a rep answers a known problem too); the
+# desk writes it. Public articles also show in the customer portal.
+KNOWLEDGE_DATA = Policy(
+    read={role: Scope.ALL for role in Role.values},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL, Role.SUPPORT_AGENT: Scope.ALL},
+)
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class ArticleAudience(models.TextChoices):
+    INTERNAL = "internal", _("Internal (staff only)")
+    PUBLIC = "public", _("Public (customers too)")
+
+
+class ArticleCategory(models.Model):
+    visibility_policy = KNOWLEDGE_DATA
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("article category")
+        verbose_name_plural = _("article categories")
+
+    def __str__(self):
+        return self.name
+
+
+class ArticleQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff read every live article (drafts too: they are being written for them)."""
+        from crm.visibility import can_read
+
+        live = self.filter(deleted_at__isnull=True)
+        return live if can_read(user, Article) else live.none()
+
+    def editable_by(self, user):
+        from crm.visibility import can_create
+
+        return self.visible_to(user) if can_create(user, Article) else self.none()
+
+    def published(self):
+        return self.filter(status=ArticleStatus.PUBLISHED)
+
+    def public(self):
+        return self.published().filter(audience=ArticleAudience.PUBLIC)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at", "search_vector", "views", "helpful_yes", "helpful_no"],
+                 model_name="ArticleEvent")
+class Article(models.Model):
+    """A known problem and its answer. Found with PostgreSQL full-text search in English and Russian
+    (service/kb_services.py keeps `search_vector` current)."""
+
+    visibility_policy = KNOWLEDGE_DATA
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    category = models.ForeignKey(ArticleCategory, verbose_name=_("category"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="articles")
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT)
+    audience = models.CharField(_("who may read it"), max_length=10, choices=ArticleAudience.choices,
+                                default=ArticleAudience.INTERNAL)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    views = models.PositiveIntegerField(_("views"), default=0, editable=False)
+    helpful_yes = models.PositiveIntegerField(default=0, editable=False)
+    helpful_no = models.PositiveIntegerField(default=0, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        indexes = [
+            GinIndex(fields=["search_vector"], name="article_search_gin"),
+            models.Index(fields=["-updated_at", "-id"], name="article_live_updated_idx",
+                         condition=Q(deleted_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("service:article_detail", args=[self.pk])
+
+    @property
+    def helpful_share(self) -> int | None:
+        votes = self.helpful_yes + self.helpful_no
+        return round(100 * self.helpful_yes / votes) if votes else None
+
+
+class ArticleVote(models.Model):
+    """One "helpful?" answer per reader and article; a changed mind replaces the old answer."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    helpful = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "user"], name="articlevote_once")]
+
+    def __str__(self):
+        return f"{self.article_id} {self.helpful}"
+
+
+class TicketArticle(models.Model):
+    """An article used to answer a ticket (inserted into a reply)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="article_links")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="ticket_links")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "article"], name="ticketarticle_once")]
+
+    def __str__(self):
+        return f"{self.ticket_id} → {self.article_id}"
+
+
+# --- Contracts and warranties --------------------------------------------------------------------
+
+# Contracts and warranties: sold and renewed by sales (each rep their own customers'), read by the
+# whole desk (is this caller covered?), kept by the support lead too.
+CONTRACT_DATA = Policy(
+    read={Role.ADMIN: Scope.ALL, Role.EXECUTIVE: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL,
+          Role.SUPPORT_AGENT: Scope.ALL, Role.SALES_MANAGER: Scope.TEAM, Role.SALES_REP: Scope.OWN},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL, Role.SALES_MANAGER: Scope.TEAM,
+           Role.SALES_REP: Scope.OWN},
+)
+
+
+class ContractKind(models.TextChoices):
+    SUPPORT = "support", _("Support contract")
+    MAINTENANCE = "maintenance", _("Maintenance contract")
+    WARRANTY = "warranty", _("Warranty")
+
+
+class Entitlement(models.TextChoices):
+    UNLIMITED = "unlimited", _("Unlimited")
+    TICKETS = "tickets", _("A number of tickets")
+    HOURS = "hours", _("Support hours")
+
+
+class ContractState(models.TextChoices):
+    UPCOMING = "upcoming", _("Not started")
+    ACTIVE = "active", _("Active")
+    EXPIRING = "expiring", _("Expiring")
+    EXPIRED = "expired", _("Expired")
+
+
+class ContractQuerySet(OwnedQuerySet):
+    def in_force(self, on):
+        return self.filter(starts_on__lte=on, ends_on__gte=on, deleted_at__isnull=True)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at"], model_name="ContractEvent")
+class Contract(OwnedModel):
+    """A service contract or a warranty of an account, optionally for one product and serial number."""
+
+    visibility_policy = CONTRACT_DATA
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=15, choices=ContractKind.choices, default=ContractKind.SUPPORT)
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="+")
+    product = models.ForeignKey("sales.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    entitlement = models.CharField(_("entitlement"), max_length=10, choices=Entitlement.choices,
+                                   default=Entitlement.UNLIMITED)
+    entitled_amount = models.DecimalField(_("tickets or hours included"), max_digits=8, decimal_places=2,
+                                          null=True, blank=True)
+    sla_policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   help_text=_("Empty: the policy for the ticket's priority and the customer's tier."))
+    notice_days = models.PositiveSmallIntegerField(_("tell the owner this many days before it ends"), default=30)
+    expiry_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    renewal = models.ForeignKey("sales.Opportunity", verbose_name=_("renewal deal"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+", editable=False)
+    description = models.TextField(_("terms"), blank=True)
+
+    objects = ContractQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ends_on", "id"]
+        verbose_name = _("contract or warranty")
+        verbose_name_plural = _("contracts and warranties")
+        indexes = [
+            models.Index(fields=["account", "ends_on"], name="contract_account_idx"),
+            models.Index(fields=["ends_on", "id"], name="contract_live_end_idx", condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["serial_number"], name="contract_serial_idx", condition=~Q(serial_number="")),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
+                                              name="contract_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("service:contract_detail", args=[self.pk])
+
+    def state(self, today=None) -> str:
+        today = today or timezone.localdate()
+        if today < self.starts_on:
+            return ContractState.UPCOMING
+        if today > self.ends_on:
+            return ContractState.EXPIRED
+        if (self.ends_on - today).days <= self.notice_days:
+            return ContractState.EXPIRING
+        return ContractState.ACTIVE
+
+    def get_state_display(self) -> str:
+        return str(ContractState(self.state()).label)
+
+
+# --- Work logs -----------------------------------------------------------------------------------
+
+
+class WorkKind(models.TextChoices):
+    TIME = "time", _("Time")
+    MATERIAL = "material", _("Material")
+    EXPENSE = "expense", _("Expense")
+
+
+class WorkLog(models.Model):
+    """Time, materials (products from the catalogue) and expenses spent on a ticket. They roll up per
+    ticket, contract and account; support hours on a contract are drawn down from the time logged."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="work_logs")
+    kind = models.CharField(_("kind"), max_length=10, choices=WorkKind.choices, default=WorkKind.TIME)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+                             related_name="+")
+    minutes = models.PositiveIntegerField(_("minutes"), null=True, blank=True)
+    product = models.ForeignKey("sales.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    worked_on = models.DateField(_("date"), default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["worked_on", "id"]
+        indexes = [models.Index(fields=["ticket", "kind"], name="worklog_ticket_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id}"

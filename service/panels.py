@@ -1,0 +1,83 @@
+"""What the service desk adds to other modules' record pages (crm/panels.py): the customer's tickets on
+the account and contact pages (open first), with the open and at-risk counts as key figures. One
+query per page through `visible_to`: rows and totals together, by window counts."""
+
+from django.db.models import Case, Count, Q, Value, When, Window
+from django.urls import reverse
+
+from crm import panels
+from crm.visibility import can_create, can_read
+from service.models import ACTIVE_STATUSES, Contract, SlaState, Ticket
+
+ROWS = 5
+
+
+def _tickets(request, record, page, field: str) -> list:
+    key = f"service.tickets.{field}"
+    if key not in page:
+        active = Q(status__in=ACTIVE_STATUSES)
+        rows = (Ticket.objects.visible_to(request.user).filter(**{field: record})
+                .select_related("owner")
+                .annotate(open_first=Case(When(active, then=Value(0)), default=Value(1)),
+                          panel_total=Window(Count("id")),
+                          open_count=Window(Count("id", filter=active)),
+                          risk_count=Window(Count("id", filter=active & Q(sla_state__in=[SlaState.AT_RISK,
+                                                                                          SlaState.BREACHED]))))
+                .order_by("open_first", "-created_at", "-id")[:ROWS])
+        page[key] = list(rows)
+    return page[key]
+
+
+def _panel(request, record, page, field: str):
+    if not can_read(request.user, Ticket):
+        return None
+    rows = _tickets(request, record, page, field)
+    first = rows[0] if rows else None
+    return panels.Rendered("service/panels/tickets.html", {
+        "tickets": rows, "total": getattr(first, "panel_total", 0), "open_count": getattr(first, "open_count", 0),
+        "list_url": f"{reverse('service:ticket_list')}?{field}={record.pk}&view=all",
+        "new_url": f"{reverse('service:ticket_create')}?{field}={record.pk}" if can_create(request.user, Ticket)
+        else "", "panel_id": f"{field}-tickets",
+    })
+
+
+def _figures(request, record, page, field: str):
+    if not can_read(request.user, Ticket):
+        return None
+    rows = _tickets(request, record, page, field)
+    first = rows[0] if rows else None
+    return panels.Rendered("service/panels/figures.html", {
+        "open_count": getattr(first, "open_count", 0), "risk_count": getattr(first, "risk_count", 0),
+        "open_url": f"{reverse('service:ticket_list')}?{field}={record.pk}",
+    })
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=40)
+def account_tickets(request, account, page):
+    return _panel(request, account, page, "account")
+
+
+@panels.register("accounts.account", slot=panels.FIGURES, order=40)
+def account_ticket_figures(request, account, page):
+    return _figures(request, account, page, "account")
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=40)
+def contact_tickets(request, contact, page):
+    return _panel(request, contact, page, "contact")
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=40)
+def account_contracts(request, account, page):
+    """The account's contracts and warranties, the latest ending first, with whether it is covered today."""
+    if not can_read(request.user, Contract):
+        return None
+    rows = list(Contract.objects.visible_to(request.user).filter(account=account).select_related("product")
+                .annotate(panel_total=Window(Count("id"))).order_by("-ends_on", "-id")[:ROWS])
+    return panels.Rendered("service/panels/contracts.html", {
+        "contracts": rows, "total": rows[0].panel_total if rows else 0,
+        "covered": any(contract.state() in ("active", "expiring") for contract in rows),
+        "list_url": f"{reverse('service:contract_list')}?account={account.pk}",
+        "new_url": f"{reverse('service:contract_create')}?account={account.pk}"
+        if can_create(request.user, Contract) else "",
+    })

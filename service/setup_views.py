@@ -1,0 +1,105 @@
+"""The desk's set-up: queues, SLA policies, business calendars, escalation rules and canned responses.
+The desk reads it; the support lead and admins change it (SERVICE_SETUP)."""
+
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import ProtectedError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm.visibility import can_create, require_create, require_read
+from service import forms
+from service.models import ArticleCategory, BusinessCalendar, CannedResponse, EscalationRule, Queue, SlaPolicy
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    model: type
+    form: type
+    title: Any
+    new_label: Any
+    columns: tuple[tuple[Any, str], ...]
+    related: tuple[str, ...] = ()
+
+
+KINDS = {kind.key: kind for kind in (
+    Kind("queues", Queue, forms.QueueForm, gettext_lazy("Queues"), gettext_lazy("New queue"),
+         ((gettext_lazy("Name"), "name"), (gettext_lazy("Lead"), "lead"),
+          (gettext_lazy("Assignment"), "get_assignment_display"), (gettext_lazy("Default"), "is_default")),
+         ("lead",)),
+    Kind("sla", SlaPolicy, forms.SlaPolicyForm, gettext_lazy("SLA policies"), gettext_lazy("New SLA policy"),
+         ((gettext_lazy("Name"), "name"), (gettext_lazy("Priority"), "get_priority_display"),
+          (gettext_lazy("Tier"), "account_tier"), (gettext_lazy("First response, min"), "first_response_minutes"),
+          (gettext_lazy("Resolution, min"), "resolution_minutes"), (gettext_lazy("Business hours"), "calendar"),
+          (gettext_lazy("Active"), "is_active")), ("calendar",)),
+    Kind("calendars", BusinessCalendar, forms.CalendarForm, gettext_lazy("Business hours"),
+         gettext_lazy("New calendar"),
+         ((gettext_lazy("Name"), "name"), (gettext_lazy("Time zone"), "time_zone"),
+          (gettext_lazy("Opens"), "opens_at"), (gettext_lazy("Closes"), "closes_at"),
+          (gettext_lazy("24 × 7"), "around_the_clock"))),
+    Kind("escalation", EscalationRule, forms.EscalationRuleForm, gettext_lazy("Escalation rules"),
+         gettext_lazy("New rule"),
+         ((gettext_lazy("SLA policy"), "policy"), (gettext_lazy("When the SLA"), "get_event_display"),
+          (gettext_lazy("Tell"), "get_notify_display"), (gettext_lazy("Person"), "user"),
+          (gettext_lazy("Raise priority to"), "get_raise_priority_to_display")), ("policy", "user")),
+    Kind("article-categories", ArticleCategory, forms.ArticleCategoryForm, gettext_lazy("Article categories"),
+         gettext_lazy("New category"), ((gettext_lazy("Name"), "name"),)),
+    Kind("canned", CannedResponse, forms.CannedResponseForm, gettext_lazy("Canned responses"),
+         gettext_lazy("New canned response"), ((gettext_lazy("Title"), "title"),)),
+)}
+
+
+def _kind(key: str) -> Kind:
+    kind = KINDS.get(key)
+    if kind is None:
+        raise Http404
+    return kind
+
+
+def setup_list(request, kind: str):
+    spec = _kind(kind)
+    require_read(request.user, spec.model)
+    rows = [(row.pk, [_display(row, attr) for _header, attr in spec.columns])
+            for row in spec.model.objects.select_related(*spec.related)]
+    return render(request, "service/setup_list.html", {
+        "spec": spec, "rows": rows, "kinds": KINDS.values(), "can_change": can_create(request.user, spec.model)})
+
+
+def _display(row, attr: str) -> str:
+    value = getattr(row, attr)
+    value = value() if callable(value) else value
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return "" if value is None else str(value)
+
+
+def setup_edit(request, kind: str, pk: int | None = None):
+    spec = _kind(kind)
+    require_create(request.user, spec.model)
+    instance = get_object_or_404(spec.model, pk=pk) if pk else None
+    form = spec.form(request.POST or None, instance=instance)
+    if request.method == "POST":
+        if request.POST.get("delete") and instance is not None:
+            try:
+                instance.delete()
+            except ProtectedError:
+                messages.error(request, _("%(name)s is in use by tickets and cannot be deleted.") % {"name": instance})
+                return redirect("service:setup_edit", kind=kind, pk=instance.pk)
+            messages.success(request, _("%(name)s was deleted.") % {"name": instance})
+            return redirect("service:setup", kind=kind)
+        if form.is_valid():
+            saved = form.save()
+            if spec.model is CannedResponse and instance is None:
+                CannedResponse.objects.filter(pk=saved.pk).update(created_by=request.user)
+            messages.success(request, _("%(name)s was saved.") % {"name": saved})
+            return redirect("service:setup", kind=kind)
+    return render(request, "service/setup_form.html", {"spec": spec, "form": form, "instance": instance,
+                                                        "kinds": KINDS.values()})
