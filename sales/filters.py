@@ -96,9 +96,11 @@ class OpportunityFilter(django_filters.FilterSet):
     # The funnel's drill-down (reports): deals that got at least this far, and deals that moved on from a stage.
     # Hidden: set by the funnel's links, shown as a chip (no extra select, no extra query on the list).
     reached_stage = django_filters.ModelChoiceFilter(label=_("Got as far as"), method="filter_reached",
+                                                     field_name="stage",
                                                      queryset=Stage.objects.filter(kind=StageKind.OPEN),
                                                      widget=forms.HiddenInput)
     left_stage = django_filters.ModelChoiceFilter(label=_("Moved on from"), method="filter_left",
+                                                  field_name="stage",
                                                   queryset=Stage.objects.filter(kind=StageKind.OPEN),
                                                   widget=forms.HiddenInput)
     amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
