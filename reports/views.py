@@ -1,10 +1,23 @@
 """The Service and Reports section pages: figures read across the modules. The service module
 replaces its page when it lands (marketing has its own overview); reports grows into dashboards (issue 12)."""
 
-from django.db.models import Count
-from django.shortcuts import render
+from urllib.parse import urlencode
 
-from accounts.models import Account, AccountType
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Account
+from crm import visibility
+from reports import analysis, pipeline, scheduling
+from reports.forms import PERIODS, PipelineDashboardForm, SubscribeForm
+from reports.models import ReportSubscription
+from sales.models import Opportunity
 
 
 def _accounts_by(user, field: str, limit: int = 12):
@@ -15,17 +28,175 @@ def _accounts_by(user, field: str, limit: int = 12):
 
 
 
-def section_reports(request):
-    by_owner = list(
-        Account.objects.visible_to(request.user)
-        .values("owner__first_name", "owner__last_name", "owner__email")
-        .annotate(total=Count("id"))
-        .order_by("-total")[:20]
-    )
-    by_type = _accounts_by(request.user, "type")
-    labels = dict(AccountType.choices)
-    chart = {
-        "labels": [str(labels.get(row["type"], row["type"])) for row in by_type],
-        "values": [row["total"] for row in by_type],
+def _page_url(url_name: str, **params) -> str:
+    return reverse(url_name) + "?" + urlencode({name: value for name, value in params.items() if value})
+
+
+def _dashboard_url(**params) -> str:
+    return _page_url("reports", **params)
+
+
+def _chart(buckets: list, currency: str) -> dict:
+    """A chart's data for static/reports/dashboard.js: the bars, and where a click on each one leads."""
+    return {
+        "labels": [bucket.label for bucket in buckets],
+        "currency": currency,
+        "datasets": [{"label": str(_("Open pipeline")), "values": [float(bucket.amount) for bucket in buckets]},
+                     {"label": str(_("Weighted")), "values": [float(bucket.weighted) for bucket in buckets]}],
+        "urls": [bucket.url for bucket in buckets],
     }
-    return render(request, "reports/section_reports.html", {"by_owner": by_owner, "chart": chart})
+
+
+def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
+    """The period picker and filter links shared by the report pages (`extra`: the page's own parameters)."""
+    period = filters.period
+    params = {"period": period.kind, "start": period.start.isoformat(), **filters.list_params(), **extra}
+    return {
+        "period": period,
+        "page_url": reverse(url_name),
+        "extra_params": extra,
+        "previous_url": _page_url(url_name, **{**params, "start": period.previous().start.isoformat()}),
+        "next_url": _page_url(url_name, **{**params, "start": period.next().start.isoformat()}),
+        "period_links": [(kind, label, _page_url(url_name, **{**params, "period": kind})) for kind, label in PERIODS],
+        "filtered": bool(filters.list_params()),
+        "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
+        "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
+                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params))],
+        "tab": url_name,
+        "nav_section": "reports",
+    }
+
+
+def section_reports(request):
+    """The executive pipeline dashboard: executives see the company, a manager their teams, a rep
+    their own deals (the deals' policy); roles that see no deals get 404."""
+    visibility.require_read(request.user, Opportunity)
+    form = PipelineDashboardForm(request.GET, user=request.user)
+    filters = form.filters()
+    with pipeline.without_jit():
+        dashboard = pipeline.build(request.user, filters)
+    context = {
+        "form": form,
+        "dashboard": dashboard,
+        "current": dashboard.current,
+        "previous": dashboard.previous,
+        "changes": dashboard.changes,
+        "charts": [
+            {"id": "pipeline-by-stage", "data_id": "pipeline-by-stage-data", "title": _("Open pipeline by stage"),
+             "first_column": _("Stage"), "buckets": dashboard.by_stage,
+             "data": _chart(dashboard.by_stage, dashboard.currency)},
+            {"id": "pipeline-by-month", "data_id": "pipeline-by-month-data",
+             "title": _("Open pipeline by expected close month"), "first_column": _("Month"),
+             "buckets": dashboard.by_month, "data": _chart(dashboard.by_month, dashboard.currency)},
+        ],
+        "subscribe_form": SubscribeForm(initial={"query": request.GET.urlencode()}),
+        **_chrome("reports", filters),
+    }
+    return render(request, "reports/section_reports.html", context)
+
+
+def sales_analysis(request):
+    """The dashboard's period figures by owner, team, territory, industry, lead source or pipeline, and
+    the lost deals by reason; same filters, visibility and drill-down as the dashboard."""
+    visibility.require_read(request.user, Opportunity)
+    form = PipelineDashboardForm(request.GET, user=request.user)
+    filters = form.filters()
+    dimension = request.GET.get("by", "")
+    if dimension not in analysis.DIMENSIONS:
+        dimension = "team" if visibility.read_scope(request.user, Opportunity) == visibility.Scope.ALL else "owner"
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        result = analysis.breakdown(request.user, filters, dimension, rates)
+        reasons = analysis.lost_reasons(request.user, filters, rates)
+        funnel = analysis.funnel(request.user, filters, rates)
+        families = analysis.product_families(request.user, filters, rates)
+    charted = [row for row in result.rows if row.depth == 0][:15]
+    chrome = _chrome("reports_analysis", filters, by=dimension)
+    context = {
+        "form": form,
+        "breakdown": result,
+        "reasons": reasons,
+        "currency": settings.DEFAULT_CURRENCY,
+        "rates": rates,
+        "dimension_label": analysis.DIMENSIONS[dimension],
+        "dimension_links": [(key, label, _page_url("reports_analysis", **{
+            "period": filters.period.kind, "start": filters.period.start.isoformat(), **filters.list_params(),
+            "by": key})) for key, label in analysis.DIMENSIONS.items()],
+        "breakdown_chart": {
+            "labels": [row.label for row in charted], "currency": settings.DEFAULT_CURRENCY,
+            "datasets": [{"label": filters.period.label, "values": [float(row.won_amount) for row in charted]},
+                         {"label": filters.period.previous().label,
+                          "values": [float(row.previous_won) for row in charted]}],
+            "urls": [row.links.get("won", "") for row in charted],
+        },
+        "funnel": funnel,
+        "families": families,
+        "families_chart": {
+            "labels": [row.label for row in families[:15]], "currency": settings.DEFAULT_CURRENCY,
+            "datasets": [{"label": filters.period.label, "values": [float(row.amount) for row in families[:15]]},
+                         {"label": filters.period.previous().label,
+                          "values": [float(row.previous_amount) for row in families[:15]]}],
+            "urls": [row.url for row in families[:15]],
+        },
+        "funnel_chart": {
+            "labels": [step.stage.name for step in funnel.steps] + [str(_("Won"))], "currency": "", "horizontal": True,
+            "datasets": [{"label": str(_("Deals")), "values": [step.reached for step in funnel.steps] + [funnel.won]}],
+            "urls": [step.url for step in funnel.steps] + [funnel.won_url],
+        },
+        "reasons_chart": {
+            "labels": [row.label for row in reasons], "currency": "",
+            "datasets": [{"label": filters.period.label, "values": [row.count for row in reasons]},
+                         {"label": filters.period.previous().label, "values": [row.previous_count for row in reasons]}],
+            "urls": [row.url for row in reasons],
+        },
+        **chrome,
+    }
+    return render(request, "reports/sales_analysis.html", context)
+
+
+# --- Scheduled reports -----------------------------------------------------------------------------------
+
+
+def report_subscriptions(request):
+    """The user's e-mailed dashboards (GET), or a new one (POST from the dashboard's form)."""
+    visibility.require_read(request.user, Opportunity)
+    if request.method == "POST":
+        form = SubscribeForm(request.POST)
+        if form.is_valid():
+            scheduling.report_subscribe(user=request.user, query=form.cleaned_data["query"],
+                                        frequency=form.cleaned_data["frequency"],
+                                        base_url=request.build_absolute_uri("/"))
+            messages.success(request, _("Subscribed: the dashboard will be e-mailed to %(email)s.")
+                             % {"email": request.user.email})
+            return redirect("report_subscriptions")
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user).order_by("created_at", "id"))
+    form = PipelineDashboardForm(user=request.user)
+    for subscription in subscriptions:
+        subscription.page_url = reverse("reports") + "?" + subscription.query
+        subscription.chips = _filter_chips(form, subscription.query)
+    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "nav_section": "reports"})
+
+
+def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:
+    """The subscription's filters in words ("Quarter", "Team: North"), from the form's own choices."""
+    data = QueryDict(query)
+    chips = []
+    for name, field in form.fields.items():
+        value = data.get(name)
+        if not value:
+            continue
+        label = next((str(text) for key, text in field.choices if str(key) == value), value) \
+            if hasattr(field, "choices") else value
+        chips.append(label if name == "period" else f"{field.label}: {label}")
+    return chips
+
+
+@require_POST
+def report_unsubscribe(request, pk: int):
+    if scheduling.report_unsubscribe(user=request.user, subscription_id=pk):
+        messages.success(request, _("The e-mails of this dashboard are stopped."))
+    return redirect("report_subscriptions")

@@ -2,7 +2,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from crm import custom_fields, visibility
@@ -10,7 +10,17 @@ from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
 from crm.roles import Role
-from sales.models import ForecastCategory, Opportunity, OpportunityContactRole, Pipeline, Stage, StageKind
+from sales.models import (
+    ForecastCategory,
+    LostReason,
+    Opportunity,
+    OpportunityContactRole,
+    OpportunityLine,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageKind,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
@@ -20,7 +30,7 @@ STATUSES = [(StageKind.OPEN, _("Open")), (StageKind.WON, _("Won")), (StageKind.L
 SELLERS = [Role.ADMIN, Role.SALES_MANAGER, Role.SALES_REP]
 
 
-def people_visible_to(user, model):
+def people_visible_to(user: User, model: type[Model]) -> QuerySet[User]:
     """People who own deals and whose deals the user may see (to offer as an owner filter)."""
     people = User.objects.filter(is_active=True, role__in=SELLERS)
     if visibility.read_scope(user, model) != visibility.Scope.ALL:
@@ -28,11 +38,21 @@ def people_visible_to(user, model):
     return people.order_by("first_name", "last_name")
 
 
-def teams_visible_to(user, model):
+def teams_visible_to(user: User, model: type[Model]) -> QuerySet[Team]:
     """All teams for a user who sees every deal; else their own team and the ones they manage."""
     if visibility.read_scope(user, model) == visibility.Scope.ALL:
         return Team.objects.all()
     return Team.objects.filter(pk__in=[*visibility.managed_team_ids(user), user.team_id])
+
+
+def reached_stage_condition(stage: Stage) -> Q:
+    """A deal reached an open stage when its history holds a move to that stage or a later open one (by
+    position) of the same pipeline, or when it was won there: the funnel counts (reports) and the list's
+    "got as far as" filter share this condition."""
+    later = StageChange.objects.filter(to_stage__pipeline_id=stage.pipeline_id, to_stage__kind=StageKind.OPEN,
+                                       to_stage__position__gte=stage.position).values("opportunity_id")
+    won = Stage.objects.filter(pipeline_id=stage.pipeline_id, kind=StageKind.WON).values("id")
+    return Q(pipeline_id=stage.pipeline_id) & (Q(pk__in=later) | Q(stage_id__in=won))
 
 
 def use_small_controls(filterset) -> None:
@@ -58,6 +78,9 @@ class OpportunityFilter(django_filters.FilterSet):
     territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
                                                  method="in_territory")
     lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
+    industry = django_filters.CharFilter(label=_("Industry"), field_name="account__industry", lookup_expr="iexact")
+    lost_reason = django_filters.ChoiceFilter(label=_("Lost reason"), choices=LostReason.choices)
+    product_family = django_filters.CharFilter(label=_("Product family"), method="with_product_family")
     close_from = django_filters.DateFilter(label=_("Closing from"), field_name="expected_close_date",
                                            lookup_expr="gte", widget=DATE_INPUT)
     close_to = django_filters.DateFilter(label=_("Closing until"), field_name="expected_close_date",
@@ -66,6 +89,20 @@ class OpportunityFilter(django_filters.FilterSet):
                                             widget=DATE_INPUT)
     closed_to = django_filters.DateFilter(label=_("Closed until"), field_name="closed_at", lookup_expr="date__lte",
                                           widget=DATE_INPUT)
+    created_from = django_filters.DateFilter(label=_("Created from"), field_name="created_at",
+                                             lookup_expr="date__gte", widget=DATE_INPUT)
+    created_to = django_filters.DateFilter(label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
+                                           widget=DATE_INPUT)
+    # The funnel's drill-down (reports): deals that got at least this far, and deals that moved on from a stage.
+    # Hidden: set by the funnel's links, shown as a chip (no extra select, no extra query on the list).
+    reached_stage = django_filters.ModelChoiceFilter(label=_("Got as far as"), method="filter_reached",
+                                                     field_name="stage",
+                                                     queryset=Stage.objects.filter(kind=StageKind.OPEN),
+                                                     widget=forms.HiddenInput)
+    left_stage = django_filters.ModelChoiceFilter(label=_("Moved on from"), method="filter_left",
+                                                  field_name="stage",
+                                                  queryset=Stage.objects.filter(kind=StageKind.OPEN),
+                                                  widget=forms.HiddenInput)
     amount_min = django_filters.NumberFilter(label=_("Amount from"), field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(label=_("Amount up to"), field_name="amount", lookup_expr="lte")
     account = django_filters.NumberFilter(field_name="account_id", widget=forms.HiddenInput)
@@ -79,6 +116,22 @@ class OpportunityFilter(django_filters.FilterSet):
         """Deals where the contact is the primary contact or has a role."""
         roles = OpportunityContactRole.objects.filter(contact_id=value).values("opportunity_id")
         return queryset.filter(Q(primary_contact_id=value) | Q(pk__in=roles))
+
+    def with_product_family(self, queryset, name, value):
+        """Deals with at least one line of a product of this family (any case)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        lines = OpportunityLine.objects.filter(product__family__iexact=value).values("opportunity_id")
+        return queryset.filter(pk__in=lines)
+
+    def filter_reached(self, queryset, name, stage):
+        """Deals of the stage's pipeline that were once in this open stage or a later one, or that were won."""
+        return queryset.filter(reached_stage_condition(stage))
+
+    def filter_left(self, queryset, name, stage):
+        """Deals that moved on from this stage at least once."""
+        return queryset.filter(pk__in=StageChange.objects.filter(from_stage=stage).values("opportunity_id"))
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

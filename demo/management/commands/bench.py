@@ -30,6 +30,7 @@ from crm.models import Role, User
 LIST_BUDGET_MS = 100  # p95, lists and detail pages
 SEARCH_BUDGET_MS = 150  # p95, global search
 BOARD_BUDGET_MS = 300  # p95, the kanban board (issue 5: 2,000 open deals in a pipeline)
+DASHBOARD_BUDGET_MS = 500  # p95, the report dashboards (issue 12: 500,000 deals)
 MAX_QUERIES = 15
 
 
@@ -105,6 +106,13 @@ class Command(BaseCommand):
                  max_queries=20),
             Page("forecast (month, by owner)", "sales:forecast"),
             Page("forecast (quarter, by team)", "sales:forecast", query="period=quarter&group=team"),
+            Page("pipeline dashboard (quarter)", "reports", budget_ms=DASHBOARD_BUDGET_MS, max_queries=25),
+            Page("pipeline dashboard (year)", "reports", query="period=year", budget_ms=DASHBOARD_BUDGET_MS,
+                 max_queries=25),
+            Page("sales analysis (quarter, by owner)", "reports_analysis", query="by=owner",
+                 budget_ms=DASHBOARD_BUDGET_MS, max_queries=25),
+            Page("sales analysis (year, by territory)", "reports_analysis", query="period=year&by=territory",
+                 budget_ms=DASHBOARD_BUDGET_MS, max_queries=25),
             *self.service_pages(),
         ]
         users["support agent"] = self.bench_agent()
@@ -137,7 +145,7 @@ class Command(BaseCommand):
                 "repeat": repeat,
                 "data": sizes,
                 "budget": {"list_p95_ms": LIST_BUDGET_MS, "search_p95_ms": SEARCH_BUDGET_MS,
-                           "board_p95_ms": BOARD_BUDGET_MS,
+                           "board_p95_ms": BOARD_BUDGET_MS, "dashboard_p95_ms": DASHBOARD_BUDGET_MS,
                            "max_queries": MAX_QUERIES},
                 "results": [asdict(result) for result in results],
             }

@@ -14,6 +14,7 @@ from activities import services as activity_services
 from contacts import services as contact_services
 from crm.models import CustomField, Role, Team, Territory, User
 from crm.phones import normalize_phone
+from demo import pipeline_history
 from marketing import demo as marketing_demo
 from marketing.models import Campaign
 from sales import demo as sales_demo
@@ -122,6 +123,10 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 sales_demo.load(random.Random(2027))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS("Sales demo data loaded."))
+        if pipeline_history.needed():  # a year of closed deals for the pipeline dashboard
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                made = pipeline_history.load(random.Random(2028))  # noqa: S311 - demo data, not security
+            self.stdout.write(self.style.SUCCESS(f"A year of deal history loaded ({made} closed deals)."))
         if not Queue.objects.exists() and User.objects.filter(email="support@demo.crm").exists():
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 service_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
