@@ -69,6 +69,8 @@ def add_business_seconds(hours: Hours, start: datetime, seconds: float) -> datet
     if not hours.ever_open:
         raise ValueError("The calendar is never open.")
     start = start.astimezone(UTC)
+    if seconds == 0:
+        return start  # due at once; so adding in two steps always equals adding in one
     left = timedelta(seconds=seconds)
     for begin, end in _open_periods(hours, start):
         if end <= start:
