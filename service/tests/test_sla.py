@@ -106,3 +106,11 @@ def test_weekends_and_holidays_hold_no_business_time(day):
     seconds = business_seconds_between(OFFICE, start, start + timedelta(days=1))
     closed = day.weekday() >= 5 or day in OFFICE.holidays
     assert seconds == (0 if closed else 8 * 3600)
+
+
+def test_two_steps_ending_at_closing_time_equal_one():
+    """The counter-example hypothesis found: a first step that ends exactly at closing time."""
+    evenings = CALENDARS[3]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    middle = add_business_minutes(evenings, start, 120)
+    assert add_business_minutes(evenings, middle, 0) == middle == add_business_minutes(evenings, start, 120)
