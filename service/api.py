@@ -99,7 +99,7 @@ class TicketViewSet(OwnedViewSet):
         services.ticket_delete(ticket=instance, actor=self.request.user)
 
     @extend_schema(summary="A ticket's conversation", responses=MessageSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def messages(self, request, pk=None):
         ticket = self.get_object()
         rows = ticket.messages.order_by("created_at", "id")[:500]

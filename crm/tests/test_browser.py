@@ -10,7 +10,7 @@ from conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
-SECTIONS = [("Marketing", "Marketing"), ("Reports", "Reports")]
+SECTIONS = [("Marketing", "Marketing"), ("Reports", "Pipeline dashboard")]
 
 
 def test_sign_in_visit_every_section_and_sign_out(page, owner):
