@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "contacts",
     "sales",
     "service",
+    "portal",
     "activities",
     "reports",
     "demo",
@@ -185,6 +186,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- i18n --------------------------------------------------------------------

@@ -54,6 +54,8 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("sales/", include("sales.urls")),
     path("service/", include("service.urls")),
+    path("portal/", include("portal.urls")),
+    path("portal-admin/", include("portal.staff_urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
     path("", include("activities.urls")),
