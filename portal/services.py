@@ -10,7 +10,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -199,14 +198,16 @@ def portal_authenticate(*, email: str, password: str, now: datetime | None = Non
                           locked=True)
     if not check_password(password, portal_user.password):
         with transaction.atomic():
-            # Counted in the database: two wrong passwords at once both count.
-            PortalUser.objects.filter(pk=portal_user.pk).update(failed_logins=F("failed_logins") + 1)
-            failed = PortalUser.objects.filter(pk=portal_user.pk).values_list("failed_logins", flat=True).get()
-            if failed >= MAX_FAILED_LOGINS:
-                PortalUser.objects.filter(pk=portal_user.pk).update(failed_logins=0, locked_until=now + LOCKOUT)
-                raise SignInError(_("Too many wrong passwords: sign-in is locked for %(minutes)s minutes. "
-                                    "Try again later or reset your password.")
-                                  % {"minutes": int(LOCKOUT.total_seconds() // 60)}, locked=True)
+            # Counted in the database under the row's lock: two wrong passwords at once both count.
+            failed = (PortalUser.objects.select_for_update().filter(pk=portal_user.pk)
+                      .values_list("failed_logins", flat=True).get()) + 1
+            locked = failed >= MAX_FAILED_LOGINS
+            PortalUser.objects.filter(pk=portal_user.pk).update(
+                failed_logins=0 if locked else failed, locked_until=now + LOCKOUT if locked else None)
+        if locked:
+            raise SignInError(_("Too many wrong passwords: sign-in is locked for %(minutes)s minutes. "
+                                "Try again later or reset your password.")
+                              % {"minutes": int(LOCKOUT.total_seconds() // 60)}, locked=True)
         raise SignInError(generic)
     PortalUser.objects.filter(pk=portal_user.pk).update(failed_logins=0, locked_until=None, last_login=now)
     return portal_user

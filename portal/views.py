@@ -27,7 +27,8 @@ PAGE_ROWS = 25
 
 def not_found(request):
     """One page for "missing" and "not yours": nothing tells them apart."""
-    return render(request, "portal/not_found.html", status=404)
+    # The page names no path (the language switch returns home), so both answers are the same bytes.
+    return render(request, "portal/not_found.html", {"language_next": reverse("portal:home")}, status=404)
 
 
 def _next_url(request, default: str) -> str:
