@@ -181,6 +181,12 @@ class SignInError(Exception):
         self.locked = locked
 
 
+def _locked_error() -> SignInError:
+    return SignInError(_("Too many wrong passwords: sign-in is locked for %(minutes)s minutes. "
+                         "Try again later or reset your password.") % {"minutes": int(LOCKOUT.total_seconds() // 60)},
+                       locked=True)
+
+
 def portal_authenticate(*, email: str, password: str, now: datetime | None = None) -> PortalUser:
     """Checks the password. MAX_FAILED_LOGINS wrong passwords in a row lock the account for LOCKOUT;
     while locked, even the right password is refused. Unknown e-mails and wrong passwords get the same
@@ -193,9 +199,7 @@ def portal_authenticate(*, email: str, password: str, now: datetime | None = Non
         make_password(password)  # the same work as a real check
         raise SignInError(generic)
     if portal_user.locked_until and portal_user.locked_until > now:
-        raise SignInError(_("Too many wrong passwords: sign-in is locked for %(minutes)s minutes. "
-                            "Try again later or reset your password.") % {"minutes": int(LOCKOUT.total_seconds() // 60)},
-                          locked=True)
+        raise _locked_error()
     if not check_password(password, portal_user.password):
         with transaction.atomic():
             # Counted in the database under the row's lock: two wrong passwords at once both count.
@@ -205,9 +209,7 @@ def portal_authenticate(*, email: str, password: str, now: datetime | None = Non
             PortalUser.objects.filter(pk=portal_user.pk).update(
                 failed_logins=0 if locked else failed, locked_until=now + LOCKOUT if locked else None)
         if locked:
-            raise SignInError(_("Too many wrong passwords: sign-in is locked for %(minutes)s minutes. "
-                                "Try again later or reset your password.")
-                              % {"minutes": int(LOCKOUT.total_seconds() // 60)}, locked=True)
+            raise _locked_error()
         raise SignInError(generic)
     PortalUser.objects.filter(pk=portal_user.pk).update(failed_logins=0, locked_until=None, last_login=now)
     return portal_user

@@ -201,7 +201,8 @@ def ticket_reply(request, pk: int):
 @portal_login_required
 def ticket_rate(request, pk: int):
     ticket = _ticket_or_none(request, pk)
-    survey = Survey.objects.filter(ticket=ticket, pk=to_int(request.POST.get("survey")) or 0).first() if ticket else None
+    survey_id = to_int(request.POST.get("survey")) or 0
+    survey = Survey.objects.filter(ticket=ticket, pk=survey_id).first() if ticket is not None else None
     if survey is None:
         return not_found(request)
     form = SurveyForm(request.POST)
