@@ -14,12 +14,15 @@ class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     view = django_filters.ChoiceFilter(label=_("Show"), choices=VIEWS[1:], empty_label=VIEWS[0][1],
                                        method="by_view")
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices)
-    priority = django_filters.TypedChoiceFilter(label=_("Priority"), choices=Priority.choices, coerce=int)
-    sla_state = django_filters.ChoiceFilter(label=_("SLA"), choices=SlaState.choices)
-    queue = django_filters.ModelChoiceFilter(label=_("Queue"), queryset=Queue.objects.all())
-    category = django_filters.ChoiceFilter(label=_("Category"), choices=Category.choices)
-    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices, empty_label=_("Any status"))
+    priority = django_filters.TypedChoiceFilter(label=_("Priority"), coerce=int,
+                                                choices=[("", _("Any priority")), *Priority.choices])
+    sla_state = django_filters.ChoiceFilter(label=_("SLA"), choices=SlaState.choices, empty_label=_("Any"))
+    queue = django_filters.ModelChoiceFilter(label=_("Queue"), queryset=Queue.objects.all(),
+                                             empty_label=_("Any queue"))
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=Category.choices,
+                                           empty_label=_("Any category"))
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
     account = django_filters.NumberFilter(label=_("Account"), field_name="account_id", widget=forms.HiddenInput)
     contact = django_filters.NumberFilter(label=_("Contact"), field_name="contact_id", widget=forms.HiddenInput)
     created_after = django_filters.DateFilter(label=_("Opened from"), field_name="created_at",

@@ -97,7 +97,7 @@ class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
     internal = forms.BooleanField(label=_("Internal note (never shown to the customer)"), required=False,
                                   widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
-    status = forms.ChoiceField(label=_("Then set the ticket to"), choices=[("", _("Leave as it is")), *REPLY_STATUSES],
+    status = forms.ChoiceField(label=_("Then set the ticket to"), choices=[("", _("Automatic (a reply waits for the customer)")), *REPLY_STATUSES],
                                required=False, widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     files = MultipleFileField(label=_("Attachments"),
                               help_text=_("PDF, PNG, JPEG, DOCX or XLSX, up to 10 MB each."))

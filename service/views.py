@@ -17,6 +17,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm import panels
 from crm.forms import add_service_errors
+from crm.history import history_for
 from crm.list_tools import to_int
 from crm.phones import format_phone, normalize_phone
 from crm.visibility import (
@@ -48,6 +49,7 @@ from service.models import (
 )
 
 MY_ROWS = 25
+HISTORY_SHOWN = 30
 HOTLINE_ROWS = 10
 
 
@@ -134,6 +136,7 @@ def ticket_detail(request, pk: int):
         "account_visible": ticket.account_id and Account.objects.visible_to(user).filter(pk=ticket.account_id).exists(),
         "contact_visible": ticket.contact_id and Contact.objects.visible_to(user).filter(pk=ticket.contact_id).exists(),
         "countdown": sla_clock.countdown_seconds(ticket, now), "now": now,
+        "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
     if editable:
@@ -192,6 +195,10 @@ def ticket_status(request, pk: int):
 @require_POST
 def ticket_assign(request, pk: int):
     ticket = get_editable_or_404(Ticket, request.user, pk=pk)
+    if request.POST.get("take"):
+        services.ticket_assign(ticket=ticket, actor=request.user, owner=request.user)
+        messages.success(request, _("Ticket %(number)s is yours.") % {"number": ticket.number})
+        return redirect(ticket)
     form = AssignForm(request.POST)
     if form.is_valid():
         services.ticket_assign(ticket=ticket, actor=request.user, owner=form.cleaned_data["owner"],

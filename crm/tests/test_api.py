@@ -436,7 +436,7 @@ def test_each_module_registers_its_routes():
     assert {route.prefix: route.basename for route in routes.ROUTES.values()} == {
         "activities": "activity", "accounts": "account", "contacts": "contact", "opportunities": "opportunity",
         "pipelines": "pipeline", "orders": "order", "invoices": "invoice", "payments": "payment",
-        "products": "product", "price-books": "price-book", "quotes": "quote", "leads": "lead",
+        "products": "product", "price-books": "price-book", "quotes": "quote", "leads": "lead", "tickets": "ticket",
     }
     assert {routes.ROUTES[prefix].viewset.__module__ for prefix in ("accounts", "contacts", "leads", "quotes")} == {
         "accounts.api", "contacts.api", "sales.api.leads", "sales.api.quotes"}
