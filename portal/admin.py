@@ -6,7 +6,7 @@ from portal.models import PortalUser, Survey
 @admin.register(Survey)
 class SurveyAdmin(admin.ModelAdmin):
     list_display = ("ticket", "resolved_at", "rating", "answered_at", "emailed_at")
-    raw_id_fields = ("ticket", "contact", "agent")
+    raw_id_fields = ("ticket", "agent")
 
 
 @admin.register(PortalUser)

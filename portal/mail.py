@@ -41,13 +41,13 @@ def survey_send(*, survey_id: int) -> bool:
         emailed_to="").update(emailed_at=timezone.now())
     if not claimed:
         return False
-    survey = Survey.objects.select_related("ticket", "contact").get(pk=survey_id)
+    survey = Survey.objects.select_related("ticket", "ticket__contact").get(pk=survey_id)
     ticket = survey.ticket
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("[%(number)s] How did we do?") % {"number": ticket.number}
         url = survey_url(survey)
         body = render_to_string("portal/email/survey.txt", {
-            "ticket": ticket, "contact": survey.contact, "url": url,
+            "ticket": ticket, "contact": ticket.contact, "url": url,
             "ratings": [(value, f"{url}?rating={value}") for value in range(1, 6)],
         })
     try:

@@ -1,7 +1,8 @@
 """Satisfaction surveys and the customer portal's sign-in.
 
 A survey is one row per resolution of a ticket (unique on ticket + resolution time); its answer is
-taken once, with a compare-and-set UPDATE. The agent and queue are copied from the ticket when it is
+taken once, with a compare-and-set UPDATE. It names no contact of its own (the ticket does), so merging
+contacts has one relation less to move. The agent and queue are copied from the ticket when it is
 resolved, so the desk's figures read one table and later re-assignments do not move old ratings.
 
 A portal user is a contact allowed into the portal. It is not a staff `User`: it has its own password,
@@ -43,8 +44,6 @@ class Survey(models.Model):
 
     ticket = models.ForeignKey("service.Ticket", on_delete=models.CASCADE, related_name="+")
     resolved_at = models.DateTimeField(_("resolved"))
-    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("agent"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
     queue = models.ForeignKey("service.Queue", verbose_name=_("queue"), null=True, blank=True,

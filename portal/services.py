@@ -36,7 +36,7 @@ def survey_create(*, ticket, now: datetime) -> Survey | None:
     email = contact.primary_email if contact is not None and contact.deleted_at is None else ""
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not break the resolving transaction
-            return Survey.objects.create(ticket=ticket, resolved_at=ticket.resolved_at or now, contact=contact,
+            return Survey.objects.create(ticket=ticket, resolved_at=ticket.resolved_at or now,
                                          agent_id=ticket.owner_id, queue_id=ticket.queue_id, emailed_to=email,
                                          created_at=now)
     except IntegrityError:

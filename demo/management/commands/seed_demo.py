@@ -14,6 +14,8 @@ from activities import services as activity_services
 from contacts import services as contact_services
 from crm.models import CustomField, Role, Team, Territory, User
 from crm.phones import normalize_phone
+from portal import demo as portal_demo
+from portal.models import PortalUser
 from sales import demo as sales_demo
 from sales.models import Pipeline
 from service import demo as service_demo
@@ -122,9 +124,15 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 service_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS("Service demo data loaded."))
+        if not PortalUser.objects.exists() and Queue.objects.exists():
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                portal_demo.load(DEMO_PASSWORD)
+            self.stdout.write(self.style.SUCCESS("Portal demo data loaded."))
         logins = "\n".join(
             f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
         )
+        if portal_login := portal_demo.login_line():
+            logins += "\n" + portal_login
         if logins_file:
             path = Path(logins_file)
             path.parent.mkdir(parents=True, exist_ok=True)
