@@ -3,8 +3,8 @@ opened and changed through service.services; `/api/tickets/<id>/messages/` reads
 conversation and internal notes (staff only: the API is for staff tokens)."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -15,10 +15,11 @@ from crm.api.routes import register
 from crm.api.serializers import OwnedSerializer, TagsField
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import User
+from crm.visibility import get_visible_or_404
 from service import services
-from service.filters import TicketFilter
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
 from service.forms import support_people
-from service.models import Queue, Ticket, TicketMessage
+from service.models import Article, Contract, Queue, Ticket, TicketMessage
 
 
 class TicketSerializer(OwnedSerializer):
@@ -106,3 +107,82 @@ class TicketViewSet(OwnedViewSet):
 
 
 register("tickets", TicketViewSet, basename="ticket")
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    """A knowledge-base article (read-only through the API)."""
+
+    class Meta:
+        model = Article
+        fields = ["id", "title", "body", "category", "tags", "status", "audience", "views", "helpful_yes",
+                  "helpful_no", "created_at", "updated_at", "published_at"]
+        read_only_fields = fields
+
+
+class ArticleApiFilter(ArticleFilter):
+    class Meta(ArticleFilter.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List knowledge-base articles",
+                       description="`q` is a full-text search (English and Russian word forms). Cursor-paginated."),
+    retrieve=extend_schema(summary="Read one article", description="404 when the article is missing or deleted."),
+)
+class ArticleViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ArticleSerializer
+    filterset_class = ArticleApiFilter
+    ordering = ("-id",)
+    ordering_fields = ("id", "title", "updated_at", "views")
+
+    def get_queryset(self):
+        return Article.objects.visible_to(self.request.user)
+
+    def get_object(self):
+        return get_visible_or_404(Article, self.request.user, pk=self.kwargs["pk"])
+
+
+register("articles", ArticleViewSet, basename="article")
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    """A service contract or warranty (read-only through the API)."""
+
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contract
+        fields = ["id", "number", "name", "kind", "account", "product", "serial_number", "starts_on", "ends_on",
+                  "state", "entitlement", "entitled_amount", "sla_policy", "notice_days", "owner", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+    def get_state(self, contract) -> str:
+        return contract.state()
+
+
+class ContractApiFilter(ChangedFilters, ContractFilter):
+    class Meta(ContractFilter.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contracts and warranties",
+                       description="The contracts you may see; `state` is in_force, expiring, expired or upcoming."),
+    retrieve=extend_schema(summary="Read one contract or warranty",
+                           description="404 when it is missing, deleted or hidden."),
+)
+class ContractViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ContractSerializer
+    filterset_class = ContractApiFilter
+    ordering = ("-id",)
+    ordering_fields = ("id", "ends_on", "updated_at")
+
+    def get_queryset(self):
+        return Contract.objects.visible_to(self.request.user)
+
+    def get_object(self):
+        return get_visible_or_404(Contract, self.request.user, pk=self.kwargs["pk"])
+
+
+register("contracts", ContractViewSet, basename="contract")

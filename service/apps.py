@@ -7,7 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
-        from service import mail, sla_clock  # noqa: F401 - their scheduler sources register on import
+        from service import contract_services, mail, sla_clock  # noqa: F401 - their scheduler sources register
         from webhooks.events import register
 
         for name, label in [
@@ -15,5 +15,13 @@ class ServiceConfig(AppConfig):
             ("ticket.updated", _("Ticket updated")),
             ("ticket.resolved", _("Ticket resolved")),
             ("ticket.deleted", _("Ticket deleted")),
+            ("article.created", _("Knowledge-base article created")),
+            ("article.published", _("Knowledge-base article published")),
+            ("article.updated", _("Knowledge-base article updated")),
+            ("article.deleted", _("Knowledge-base article deleted")),
+            ("contract.created", _("Contract or warranty created")),
+            ("contract.updated", _("Contract or warranty updated")),
+            ("contract.expiring", _("Contract or warranty about to end")),
+            ("contract.deleted", _("Contract or warranty deleted")),
         ]:
             register(name, label)

@@ -4,18 +4,26 @@ support@demo.crm. Loaded by demo's seed_demo; time is moved by opening tickets i
 
 import random
 from datetime import date, time, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.models import Account
 from contacts.models import Contact
 from crm.models import User
-from service import services, sla_clock
+from sales.models import Product
+from service import contract_services, kb_services, services, sla_clock
 from service.models import (
+    Article,
+    ArticleCategory,
+    ArticleStatus,
     AssignmentMode,
     BusinessCalendar,
     CannedResponse,
     Category,
     Channel,
+    ContractKind,
+    Entitlement,
     EscalationEvent,
     EscalationRule,
     EscalationTarget,
@@ -51,6 +59,29 @@ CANNED = [
      "wrong, just reply to this e-mail and the ticket opens again.\n\n{agent.name}"),
     ("Ответ: приняли в работу", "Здравствуйте, {contact.first_name}!\n\nСпасибо за обращение «{ticket.subject}». "
      "Мы уже занимаемся им и скоро сообщим о результате.\n\nС уважением,\n{agent.name}"),
+]
+
+
+ARTICLES = [
+    ("Printing", "The printer prints blank pages", "public", ["printer", "toner"],
+     "Blank pages almost always mean the toner cartridge is empty or its seal was not removed.\n\n"
+     "1. Open the front cover and take the cartridge out.\n2. Pull the orange tape off the new cartridge.\n"
+     "3. Print a test page from the printer's menu."),
+    ("Access", "Resetting your customer-area password", "public", ["password", "sign-in"],
+     "Use “Forgot password?” on the sign-in page. The link in the e-mail works for three days and only once.\n\n"
+     "If no e-mail arrives within ten minutes, check the spam folder, then call the hotline."),
+    ("Billing", "Why is the VAT number on my invoice wrong?", "public", ["invoice", "VAT"],
+     "Invoices use the VAT number stored on your account when the invoice is issued. Send us the new number; "
+     "we correct the account and re-issue open invoices."),
+    ("Оборудование", "Терминал на складе не включается", "internal", ["терминал", "склад"],
+     "Проверьте блок питания и зарядную станцию. Если индикатор не горит, замените блок питания из "
+     "подменного фонда и оформите заявку на ремонт."),
+    ("Оплата", "Счёт на оплату не пришёл на почту", "public", ["счёт", "почта"],
+     "Счета отправляются с адреса billing@demo.crm. Попросите клиента проверить папку «Спам» и добавить "
+     "адрес в контакты. При необходимости перешлите счёт из карточки клиента."),
+    ("Delivery", "What to do when a delivery arrives damaged", "internal", ["delivery", "complaint"],
+     "Ask for photos of the packaging and the goods, log a complaint ticket, and arrange a replacement "
+     "through the order. Offer a goodwill credit for VIP customers."),
 ]
 
 
@@ -97,6 +128,7 @@ def load(rng: random.Random) -> None:
     for title, body in CANNED:
         CannedResponse.objects.create(title=title, body=body, created_by=lead)
 
+    _contracts(rng, lead, policies)
     contacts = list(Contact.objects.filter(deleted_at__isnull=True).exclude(emails=[])
                     .select_related("account").order_by("id"))
     russian = [c for c in contacts if any("\u0400" <= ch <= "\u04ff" for ch in c.full_name)] or contacts
@@ -127,4 +159,30 @@ def load(rng: random.Random) -> None:
         if story == "open":
             services.ticket_reply(ticket=ticket, actor=lead, internal=True, now=opened + timedelta(hours=1),
                                   body="Checked with accounts: the VAT number on file is the old one.")
+    categories = {}
+    for category, title, audience, tags, body in ARTICLES:
+        if category not in categories:
+            categories[category] = ArticleCategory.objects.create(name=category)
+        article = kb_services.article_create(actor=lead, title=title, body=body, tags=tags, audience=audience,
+                                             category=categories[category], status=ArticleStatus.PUBLISHED)
+        Article.objects.filter(pk=article.pk).update(views=rng.randint(5, 120))
     sla_clock.check_sla(now)
+    contract_services.notify_expiring_contracts(now)
+
+
+def _contracts(rng: random.Random, lead, policies) -> None:
+    """A support contract per key customer, a warranty about to end, one that ended, one in hours."""
+    today = timezone.localdate()
+    accounts = list(Account.objects.filter(deleted_at__isnull=True).order_by("id"))
+    products = list(Product.objects.filter(active=True).order_by("id")[:3])
+    for index, account in enumerate(accounts[:8]):
+        kind = (ContractKind.SUPPORT, ContractKind.WARRANTY, ContractKind.MAINTENANCE)[index % 3]
+        ends = today + timedelta(days=(12, 200, -20, 45, 330, 25, 90, 160)[index])
+        product = products[index % len(products)] if products and kind == ContractKind.WARRANTY else None
+        contract_services.contract_create(
+            actor=lead, name=f"{kind.label} {today.year}" if kind != ContractKind.WARRANTY else f"Warranty: {product}",
+            kind=kind, account=account, product=product, serial_number=f"SN-{rng.randint(100000, 999999)}"
+            if product else "", starts_on=ends - timedelta(days=365), ends_on=ends,
+            entitlement=(Entitlement.TICKETS, Entitlement.UNLIMITED, Entitlement.HOURS)[index % 3],
+            entitled_amount=(Decimal(20), None, Decimal(40))[index % 3],
+            sla_policy=policies[1] if account.tier == "strategic" else None)

@@ -4,8 +4,8 @@ tickets page, through the visibility policy."""
 from django.utils.translation import gettext_lazy as _
 
 from exports.registry import Exporter, join_list, register
-from service.filters import TicketFilter
-from service.models import Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
+from service.models import Article, Contract, Ticket
 
 
 def _tickets(user):
@@ -32,5 +32,49 @@ register(Exporter(
         (_("Resolution (business minutes)"), lambda t: t.resolution_minutes), (_("SLA met"), lambda t: t.sla_met),
         (_("Tags"), lambda t: join_list(t.tags)), (_("Opened"), lambda t: t.created_at),
         (_("Resolved"), lambda t: t.resolved_at),
+    ],
+))
+
+
+def _articles(user):
+    return Article.objects.visible_to(user).select_related("category").order_by("title", "id")
+
+
+def _article_filter():
+    return ArticleFilter
+
+
+register(Exporter(
+    target="service.article", label=_("Knowledge-base articles"), list_url="service:article_list",
+    queryset=_articles, filterset=_article_filter,
+    columns=[
+        (_("ID"), lambda a: a.pk), (_("Title"), lambda a: a.title), (_("Category"), lambda a: a.category),
+        (_("Status"), lambda a: a.get_status_display()), (_("Readers"), lambda a: a.get_audience_display()),
+        (_("Tags"), lambda a: join_list(a.tags)), (_("Views"), lambda a: a.views),
+        (_("Helpful"), lambda a: a.helpful_yes), (_("Not helpful"), lambda a: a.helpful_no),
+        (_("Text"), lambda a: a.body), (_("Updated"), lambda a: a.updated_at),
+    ],
+))
+
+
+def _contracts(user):
+    return (Contract.objects.visible_to(user).select_related("account", "owner", "product")
+            .order_by("ends_on", "id"))
+
+
+def _contract_filter():
+    return ContractFilter
+
+
+register(Exporter(
+    target="service.contract", label=_("Contracts and warranties"), list_url="service:contract_list",
+    queryset=_contracts, filterset=_contract_filter,
+    columns=[
+        (_("ID"), lambda c: c.pk), (_("Number"), lambda c: c.number), (_("Name"), lambda c: c.name),
+        (_("Type"), lambda c: c.get_kind_display()), (_("Account"), lambda c: c.account),
+        (_("Product"), lambda c: c.product), (_("Serial number"), lambda c: c.serial_number),
+        (_("Starts"), lambda c: c.starts_on), (_("Ends"), lambda c: c.ends_on),
+        (_("State"), lambda c: c.get_state_display()), (_("Entitlement"), lambda c: c.get_entitlement_display()),
+        (_("Included"), lambda c: c.entitled_amount), (_("Owner"), lambda c: c.owner),
     ],
 ))

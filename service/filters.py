@@ -1,10 +1,29 @@
+from datetime import timedelta
+
 import django_filters
 from django import forms
+from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.pagination import bounded_matches
-from service.models import ACTIVE_STATUSES, Category, Channel, Priority, Queue, SlaState, Status, Ticket
+from service.models import (
+    ACTIVE_STATUSES,
+    Article,
+    ArticleAudience,
+    ArticleCategory,
+    ArticleStatus,
+    Category,
+    Channel,
+    Contract,
+    ContractKind,
+    Priority,
+    Queue,
+    SlaState,
+    Status,
+    Ticket,
+)
 
 VIEWS = [("", _("Open tickets")), ("mine", _("My open tickets")), ("unassigned", _("Unassigned")),
          ("all", _("All, solved and closed too"))]
@@ -53,4 +72,67 @@ class TicketFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         if not data.get("view") and not data.get("status"):
             queryset = queryset.filter(status__in=ACTIVE_STATUSES)
+        return queryset
+
+
+class ArticleFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ArticleStatus.choices, empty_label=_("Any status"))
+    audience = django_filters.ChoiceFilter(label=_("Readers"), choices=ArticleAudience.choices, empty_label=_("Anyone"))
+    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=ArticleCategory.objects.all(),
+                                                empty_label=_("Any category"))
+    tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")
+
+    class Meta:
+        model = Article
+        fields = []
+
+    def search(self, queryset, name, value):
+        """Every word of the search, in English or Russian word forms (full text)."""
+        value = " ".join(value.split())[:200]
+        if not value:
+            return queryset
+        query = None
+        for config in ("english", "russian"):
+            part = SearchQuery(value, config=config, search_type="websearch")
+            query = part if query is None else query | part
+        return queryset.filter(search_vector=query)
+
+    def with_tag(self, queryset, name, value):
+        return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset
+
+
+CONTRACT_STATES = [("in_force", _("In force")), ("expiring", _("Ending within 60 days")), ("expired", _("Expired")),
+                   ("upcoming", _("Not started"))]
+
+
+class ContractFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    state = django_filters.ChoiceFilter(label=_("State"), choices=CONTRACT_STATES, empty_label=_("Any"),
+                                        method="in_state")
+    kind = django_filters.ChoiceFilter(label=_("Type"), choices=ContractKind.choices, empty_label=_("Any type"))
+    account = django_filters.NumberFilter(label=_("Account"), field_name="account_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Contract
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return bounded_matches(queryset, Q(name__icontains=value) | Q(number__iexact=value)
+                               | Q(serial_number__iexact=value))
+
+    def in_state(self, queryset, name, value):
+        today = timezone.localdate()
+        if value == "in_force":
+            return queryset.filter(starts_on__lte=today, ends_on__gte=today)
+        if value == "expiring":
+            return queryset.filter(starts_on__lte=today, ends_on__gte=today,
+                                   ends_on__lte=today + timedelta(days=60))
+        if value == "expired":
+            return queryset.filter(ends_on__lt=today)
+        if value == "upcoming":
+            return queryset.filter(starts_on__gt=today)
         return queryset

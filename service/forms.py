@@ -11,9 +11,13 @@ from crm.roles import Role
 from crm.widgets import use_autocomplete
 from sales.models import Product
 from service.models import (
+    Article,
+    ArticleCategory,
     BusinessCalendar,
     CannedResponse,
     Category,
+    Contract,
+    Entitlement,
     EscalationRule,
     EscalationTarget,
     Holiday,
@@ -22,6 +26,7 @@ from service.models import (
     SlaPolicy,
     Status,
     Ticket,
+    WorkKind,
 )
 
 SUPPORT_ROLES = (Role.SUPPORT_AGENT, Role.SUPPORT_LEAD, Role.ADMIN)
@@ -97,8 +102,9 @@ class ReplyForm(forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}), max_length=20000)
     internal = forms.BooleanField(label=_("Internal note (never shown to the customer)"), required=False,
                                   widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
-    status = forms.ChoiceField(label=_("Then set the ticket to"), choices=[("", _("Automatic (a reply waits for the customer)")), *REPLY_STATUSES],
-                               required=False, widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    status = forms.ChoiceField(label=_("Then set the ticket to"), required=False,
+                               choices=[("", _("Automatic (a reply waits for the customer)")), *REPLY_STATUSES],
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     files = MultipleFileField(label=_("Attachments"),
                               help_text=_("PDF, PNG, JPEG, DOCX or XLSX, up to 10 MB each."))
 
@@ -262,3 +268,93 @@ class EscalationRuleForm(forms.ModelForm):
         if data.get("notify") == EscalationTarget.USER and not data.get("user"):
             self.add_error("user", _("Choose whom to tell."))
         return data
+
+
+class ArticleForm(forms.ModelForm):
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+
+    class Meta:
+        model = Article
+        fields = ["title", "category", "status", "audience", "tags", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 14})}
+        help_texts = {"body": _("Plain text; blank lines start new paragraphs, links become clickable.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["tags"].initial = ", ".join(self.instance.tags)
+
+    def clean_tags(self):
+        raw = self.cleaned_data.get("tags", "")
+        return sorted({tag.strip()[:50] for tag in raw.split(",") if tag.strip()})
+
+
+class ArticleCategoryForm(forms.ModelForm):
+    class Meta:
+        model = ArticleCategory
+        fields = ["name"]
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = Contract
+        fields = ["name", "kind", "account", "product", "serial_number", "starts_on", "ends_on", "entitlement",
+                  "entitled_amount", "sla_policy", "notice_days", "owner", "description"]
+        widgets = {"starts_on": DATE_INPUT, "ends_on": DATE_INPUT, "description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        from crm.visibility import assignable_owners
+
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user).only("id", "name")
+        use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
+        self.fields["product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+        self.fields["sla_policy"].queryset = SlaPolicy.objects.filter(is_active=True)
+        owners = assignable_owners(user)
+        if self.instance.pk:
+            owners = owners | User.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners.distinct()
+        self.fields["owner"].required = False
+        self.fields["owner"].help_text = _("Who renews it. Empty: the account's owner.")
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", _("A contract cannot end before it starts."))
+        if data.get("entitlement") in (Entitlement.TICKETS, Entitlement.HOURS) and not data.get("entitled_amount"):
+            self.add_error("entitled_amount", _("Say how many tickets or hours are included."))
+        return data
+
+
+class WorkLogForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What"), choices=WorkKind.choices, initial=WorkKind.TIME,
+                             widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=24 * 60, required=False,
+                                 widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"}))
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none(), required=False,
+                                     widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    quantity = forms.DecimalField(label=_("Quantity"), min_value=0, max_digits=10, decimal_places=2, required=False,
+                                  widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
+                                                                  "step": "0.01"}))
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2, required=False,
+                                widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
+                                                                "step": "0.01"}))
+    currency = forms.CharField(label=_("Currency"), max_length=3, required=False,
+                               widget=forms.TextInput(attrs={"class": "form-control form-control-sm",
+                                                             "placeholder": "RUB"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False,
+                           widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            raise forms.ValidationError(_("Use a three-letter currency code such as RUB."))
+        return currency

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
-from service.filters import TicketFilter
-from service.models import Status, Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter
+from service.models import Article, Contract, Status, Ticket
 
 
 def assign(request, tickets):
@@ -102,3 +102,86 @@ class TicketList(ListPage):
 
     def export_rows(self, ids):
         return super().export_rows(ids).select_related("owner", "queue", "account", "contact")
+
+
+class ArticleList(ListPage):
+    model = Article
+    filterset = ArticleFilter
+    title = _("Knowledge base")
+    url_name = "service:article_list"
+    table_id = "article-table"
+    columns = (
+        Column(_("Article"), template="service/list_cells.html#article", sort="title", card="title"),
+        Column(_("Category"), value="category", card="sub"),
+        Column(_("Status"), template="service/list_cells.html#article_status", card="status"),
+        Column(_("Views"), value="views", sort="views", numeric=True),
+        Column(_("Helpful"), template="service/list_cells.html#helpful", sort="helpful", numeric=True),
+        Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
+    )
+    sorts = {**both_ways(title=("title", "id"), updated=("updated_at", "id"), views=("views", "id"),
+                         helpful=("helpful_yes", "id"))}
+    default_sort = "title"
+    primary_filters = ("q", "status", "audience")
+    export_columns = (
+        ExportColumn(_("Title"), "title"), ExportColumn(_("Category"), "category"),
+        ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Readers"), "get_audience_display"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Views"), "views"), ExportColumn(_("Helpful"), "helpful_yes"),
+        ExportColumn(_("Not helpful"), "helpful_no"), ExportColumn(_("Text"), "body"),
+    )
+    export_filename = "articles"
+    export_target = "service.article"
+    saved_views = "service.article"
+    built_in_views = (
+        (_("Published for customers"), "status=published&audience=public"),
+        (_("Drafts"), "status=draft"),
+        (_("Most read"), "sort=-views"),
+    )
+    noun_plural = _("articles")
+    empty_icon = "journal-text"
+    empty_text = _("Articles hold known problems and their answers. Agents insert them into replies; public ones "
+                   "show in the customer portal.")
+    empty_filtered_text = _("No article matches. Try fewer words, or another form of them.")
+    create_url_name = "service:article_create"
+    create_label = _("New article")
+
+    def queryset(self):
+        return Article.objects.visible_to(self.user).select_related("category")
+
+
+class ContractList(ListPage):
+    model = Contract
+    filterset = ContractFilter
+    title = _("Contracts and warranties")
+    url_name = "service:contract_list"
+    table_id = "contract-table"
+    columns = (
+        Column(_("Contract"), template="service/list_cells.html#contract", sort="number", card="title"),
+        Column(_("Account"), value="account", card="sub"),
+        Column(_("Type"), value="get_kind_display"),
+        Column(_("State"), template="service/list_cells.html#contract_state", card="status"),
+        Column(_("Ends"), value="ends_on", format="date", sort="ends", card="date", nowrap=True),
+        Column(_("Owner"), value="owner", card="owner"),
+    )
+    sorts = {**both_ways(number=("number", "id"), ends=("ends_on", "id"))}
+    default_sort = "ends"
+    primary_filters = ("q", "state", "kind")
+    export_columns = (
+        ExportColumn(_("Number"), "number"), ExportColumn(_("Name"), "name"), ExportColumn(_("Account"), "account"),
+        ExportColumn(_("Type"), "get_kind_display"), ExportColumn(_("Product"), "product"),
+        ExportColumn(_("Serial number"), "serial_number"), ExportColumn(_("Starts"), "starts_on"),
+        ExportColumn(_("Ends"), "ends_on"), ExportColumn(_("State"), "get_state_display"),
+        ExportColumn(_("Owner"), "owner"),
+    )
+    export_filename = "contracts"
+    export_target = "service.contract"
+    saved_views = "service.contract"
+    built_in_views = ((_("Ending within 60 days"), "state=expiring"), (_("Warranties"), "kind=warranty&state=in_force"))
+    noun_plural = _("contracts")
+    empty_icon = "file-earmark-check"
+    empty_text = _("Service contracts and warranties say which customers are covered, for what and until when. "
+                   "The owner hears before one ends and can make the renewal deal in one click.")
+    create_url_name = "service:contract_create"
+    create_label = _("New contract")
+
+    def queryset(self):
+        return Contract.objects.visible_to(self.user).select_related("account", "owner", "product")

@@ -11,6 +11,7 @@ import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -288,6 +289,8 @@ class Ticket(OwnedModel):
                               related_name="tickets")
     sla_policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
+    contract = models.ForeignKey("service.Contract", verbose_name=_("contract or warranty"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="tickets")
     tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
     custom = models.JSONField(_("additional fields"), default=dict, blank=True)
     # Queue order: a smaller rank is served first (service/routing.py, rank_for).
@@ -446,3 +449,274 @@ class CannedResponse(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --- Knowledge base ------------------------------------------------------------------------------
+
+# Articles: everyone on the staff reads the knowledge base (a rep answers a known problem too); the
+# desk writes it. Public articles also show in the customer portal.
+KNOWLEDGE_DATA = Policy(
+    read={role: Scope.ALL for role in Role.values},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL, Role.SUPPORT_AGENT: Scope.ALL},
+)
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class ArticleAudience(models.TextChoices):
+    INTERNAL = "internal", _("Internal (staff only)")
+    PUBLIC = "public", _("Public (customers too)")
+
+
+class ArticleCategory(models.Model):
+    visibility_policy = KNOWLEDGE_DATA
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("article category")
+        verbose_name_plural = _("article categories")
+
+    def __str__(self):
+        return self.name
+
+
+class ArticleQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff read every live article (drafts too: they are being written for them)."""
+        from crm.visibility import can_read
+
+        live = self.filter(deleted_at__isnull=True)
+        return live if can_read(user, Article) else live.none()
+
+    def editable_by(self, user):
+        from crm.visibility import can_create
+
+        return self.visible_to(user) if can_create(user, Article) else self.none()
+
+    def published(self):
+        return self.filter(status=ArticleStatus.PUBLISHED)
+
+    def public(self):
+        return self.published().filter(audience=ArticleAudience.PUBLIC)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at", "search_vector", "views", "helpful_yes", "helpful_no"],
+                 model_name="ArticleEvent")
+class Article(models.Model):
+    """A known problem and its answer. Found with PostgreSQL full-text search in English and Russian
+    (service/kb_services.py keeps `search_vector` current)."""
+
+    visibility_policy = KNOWLEDGE_DATA
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    category = models.ForeignKey(ArticleCategory, verbose_name=_("category"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="articles")
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT)
+    audience = models.CharField(_("who may read it"), max_length=10, choices=ArticleAudience.choices,
+                                default=ArticleAudience.INTERNAL)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    views = models.PositiveIntegerField(_("views"), default=0, editable=False)
+    helpful_yes = models.PositiveIntegerField(default=0, editable=False)
+    helpful_no = models.PositiveIntegerField(default=0, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        indexes = [
+            GinIndex(fields=["search_vector"], name="article_search_gin"),
+            models.Index(fields=["-updated_at", "-id"], name="article_live_updated_idx",
+                         condition=Q(deleted_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("service:article_detail", args=[self.pk])
+
+    @property
+    def helpful_share(self) -> int | None:
+        votes = self.helpful_yes + self.helpful_no
+        return round(100 * self.helpful_yes / votes) if votes else None
+
+
+class ArticleVote(models.Model):
+    """One "helpful?" answer per reader and article; a changed mind replaces the old answer."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    helpful = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["article", "user"], name="articlevote_once")]
+
+    def __str__(self):
+        return f"{self.article_id} {self.helpful}"
+
+
+class TicketArticle(models.Model):
+    """An article used to answer a ticket (inserted into a reply)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="article_links")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="ticket_links")
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "article"], name="ticketarticle_once")]
+
+    def __str__(self):
+        return f"{self.ticket_id} → {self.article_id}"
+
+
+# --- Contracts and warranties --------------------------------------------------------------------
+
+# Contracts and warranties: sold and renewed by sales (each rep their own customers'), read by the
+# whole desk (is this caller covered?), kept by the support lead too.
+CONTRACT_DATA = Policy(
+    read={Role.ADMIN: Scope.ALL, Role.EXECUTIVE: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL,
+          Role.SUPPORT_AGENT: Scope.ALL, Role.SALES_MANAGER: Scope.TEAM, Role.SALES_REP: Scope.OWN},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL, Role.SALES_MANAGER: Scope.TEAM,
+           Role.SALES_REP: Scope.OWN},
+)
+
+
+class ContractKind(models.TextChoices):
+    SUPPORT = "support", _("Support contract")
+    MAINTENANCE = "maintenance", _("Maintenance contract")
+    WARRANTY = "warranty", _("Warranty")
+
+
+class Entitlement(models.TextChoices):
+    UNLIMITED = "unlimited", _("Unlimited")
+    TICKETS = "tickets", _("A number of tickets")
+    HOURS = "hours", _("Support hours")
+
+
+class ContractState(models.TextChoices):
+    UPCOMING = "upcoming", _("Not started")
+    ACTIVE = "active", _("Active")
+    EXPIRING = "expiring", _("Expiring")
+    EXPIRED = "expired", _("Expired")
+
+
+class ContractQuerySet(OwnedQuerySet):
+    def in_force(self, on):
+        return self.filter(starts_on__lte=on, ends_on__gte=on, deleted_at__isnull=True)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at"], model_name="ContractEvent")
+class Contract(OwnedModel):
+    """A service contract or a warranty of an account, optionally for one product and serial number."""
+
+    visibility_policy = CONTRACT_DATA
+
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=15, choices=ContractKind.choices, default=ContractKind.SUPPORT)
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+                                related_name="+")
+    product = models.ForeignKey("sales.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    serial_number = models.CharField(_("serial number"), max_length=100, blank=True)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    entitlement = models.CharField(_("entitlement"), max_length=10, choices=Entitlement.choices,
+                                   default=Entitlement.UNLIMITED)
+    entitled_amount = models.DecimalField(_("tickets or hours included"), max_digits=8, decimal_places=2,
+                                          null=True, blank=True)
+    sla_policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   help_text=_("Empty: the policy for the ticket's priority and the customer's tier."))
+    notice_days = models.PositiveSmallIntegerField(_("tell the owner this many days before it ends"), default=30)
+    expiry_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    renewal = models.ForeignKey("sales.Opportunity", verbose_name=_("renewal deal"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+", editable=False)
+    description = models.TextField(_("terms"), blank=True)
+
+    objects = ContractQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ends_on", "id"]
+        verbose_name = _("contract or warranty")
+        verbose_name_plural = _("contracts and warranties")
+        indexes = [
+            models.Index(fields=["account", "ends_on"], name="contract_account_idx"),
+            models.Index(fields=["ends_on", "id"], name="contract_live_end_idx", condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["serial_number"], name="contract_serial_idx", condition=~Q(serial_number="")),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
+                                              name="contract_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("service:contract_detail", args=[self.pk])
+
+    def state(self, today=None) -> str:
+        today = today or timezone.localdate()
+        if today < self.starts_on:
+            return ContractState.UPCOMING
+        if today > self.ends_on:
+            return ContractState.EXPIRED
+        if (self.ends_on - today).days <= self.notice_days:
+            return ContractState.EXPIRING
+        return ContractState.ACTIVE
+
+    def get_state_display(self) -> str:
+        return str(ContractState(self.state()).label)
+
+
+# --- Work logs -----------------------------------------------------------------------------------
+
+
+class WorkKind(models.TextChoices):
+    TIME = "time", _("Time")
+    MATERIAL = "material", _("Material")
+    EXPENSE = "expense", _("Expense")
+
+
+class WorkLog(models.Model):
+    """Time, materials (products from the catalogue) and expenses spent on a ticket. They roll up per
+    ticket, contract and account; support hours on a contract are drawn down from the time logged."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="work_logs")
+    kind = models.CharField(_("kind"), max_length=10, choices=WorkKind.choices, default=WorkKind.TIME)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
+                             related_name="+")
+    minutes = models.PositiveIntegerField(_("minutes"), null=True, blank=True)
+    product = models.ForeignKey("sales.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    worked_on = models.DateField(_("date"), default=timezone.localdate)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["worked_on", "id"]
+        indexes = [models.Index(fields=["ticket", "kind"], name="worklog_ticket_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id}"

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from crm import panels
 from crm.visibility import can_create, can_read
-from service.models import ACTIVE_STATUSES, SlaState, Ticket
+from service.models import ACTIVE_STATUSES, Contract, SlaState, Ticket
 
 ROWS = 5
 
@@ -65,3 +65,19 @@ def account_ticket_figures(request, account, page):
 @panels.register("contacts.contact", slot=panels.MAIN, order=40)
 def contact_tickets(request, contact, page):
     return _panel(request, contact, page, "contact")
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=40)
+def account_contracts(request, account, page):
+    """The account's contracts and warranties, the latest ending first, with whether it is covered today."""
+    if not can_read(request.user, Contract):
+        return None
+    rows = list(Contract.objects.visible_to(request.user).filter(account=account).select_related("product")
+                .annotate(panel_total=Window(Count("id"))).order_by("-ends_on", "-id")[:ROWS])
+    return panels.Rendered("service/panels/contracts.html", {
+        "contracts": rows, "total": rows[0].panel_total if rows else 0,
+        "covered": any(contract.state() in ("active", "expiring") for contract in rows),
+        "list_url": f"{reverse('service:contract_list')}?account={account.pk}",
+        "new_url": f"{reverse('service:contract_create')}?account={account.pk}"
+        if can_create(request.user, Contract) else "",
+    })

@@ -37,8 +37,11 @@ def queue_for(category: str) -> Queue | None:
     return queues[0] if queues else None
 
 
-def policy_for(priority: int, account=None) -> SlaPolicy | None:
-    """The active policy for the priority and the account's tier, else the one for every tier."""
+def policy_for(priority: int, account=None, contract=None) -> SlaPolicy | None:
+    """The contract's own policy when it names one; else the active policy for the priority and the
+    account's tier, else the one for every tier."""
+    if contract is not None and contract.sla_policy_id and contract.sla_policy.is_active:
+        return contract.sla_policy
     tier = account.tier if account is not None else ""
     candidates = SlaPolicy.objects.filter(is_active=True, priority=priority).filter(
         Q(account_tier="") | Q(account_tier=tier)).select_related("calendar")

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import search
 from crm.search import Hit, Kind, Query
-from service.models import Ticket
+from service import kb_services
+from service.models import Article, Ticket
 
 
 def _hit(ticket: Ticket) -> Hit:
@@ -37,3 +38,20 @@ class TicketSearch(search.SearchProvider):
         text = query.text
         return [_hit(t) for t in search.ranked(tickets, "search_text", text, Q(search_text__icontains=text), limit,
                                                 ("-created_at", "-id"))]
+
+
+@search.register
+class ArticleSearch(search.SearchProvider):
+    """Published and draft articles by full text (English and Russian word forms)."""
+
+    key = "articles"
+    label = _("Knowledge base")
+    icon = "journal-text"
+    order = 50
+
+    def search(self, user, query: Query, limit: int) -> list[Hit]:
+        if query.kind != Kind.WORDS:
+            return []
+        found = kb_services.search(Article.objects.visible_to(user).select_related("category"), query.text, limit)
+        return [Hit(title=article.title, subtitle=search.joined(article.category, article.get_status_display()),
+                    url=article.get_absolute_url(), record=article) for article in found]

@@ -16,6 +16,7 @@ from crm.models import Notification, NotificationKind, User
 from sales.models import NumberSequence
 from sales.product_services import check_document
 from service import routing, sla_clock
+from service.contract_services import covering_contract
 from service.models import (
     CLOCK_STOPPED,
     CannedResponse,
@@ -79,7 +80,11 @@ def ticket_create(*, actor: User | None, subject: str, now: datetime | None = No
     ticket.owner = owner
     ticket.team_id = owner.team_id if owner else None
     ticket.status = Status.OPEN if owner else Status.NEW
-    ticket.sla_policy = routing.policy_for(ticket.priority, ticket.account if ticket.account_id else None)
+    if ticket.contract_id is None:
+        ticket.contract = covering_contract(account_id=ticket.account_id, product_id=ticket.product_id,
+                                            on=timezone.localdate(now))
+    ticket.sla_policy = routing.policy_for(ticket.priority, ticket.account if ticket.account_id else None,
+                                           ticket.contract)
     ticket.queue_rank = routing.rank_for(ticket)
     ticket.number = "-"
     ticket.full_clean(exclude=["number"])
@@ -114,7 +119,11 @@ def ticket_update(*, ticket: Ticket, actor: User, now: datetime | None = None, *
         ticket.account_id = ticket.contact.account_id
     ticket.full_clean()
     if (ticket.priority, ticket.account_id) != before:
-        ticket.sla_policy = routing.policy_for(ticket.priority, ticket.account if ticket.account_id else None)
+        if ticket.account_id != before[1]:
+            ticket.contract = covering_contract(account_id=ticket.account_id, product_id=ticket.product_id,
+                                                on=timezone.localdate(now))
+        ticket.sla_policy = routing.policy_for(ticket.priority, ticket.account if ticket.account_id else None,
+                                               ticket.contract)
         ticket.queue_rank = routing.rank_for(ticket)
         sla_clock.start(ticket, now)
     ticket.lock_version += 1

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.visibility import can_create, require_create, require_read
 from service import forms
-from service.models import BusinessCalendar, CannedResponse, EscalationRule, Queue, SlaPolicy
+from service.models import ArticleCategory, BusinessCalendar, CannedResponse, EscalationRule, Queue, SlaPolicy
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ KINDS = {kind.key: kind for kind in (
          ((gettext_lazy("SLA policy"), "policy"), (gettext_lazy("When the SLA"), "get_event_display"),
           (gettext_lazy("Tell"), "get_notify_display"), (gettext_lazy("Person"), "user"),
           (gettext_lazy("Raise priority to"), "get_raise_priority_to_display")), ("policy", "user")),
+    Kind("article-categories", ArticleCategory, forms.ArticleCategoryForm, gettext_lazy("Article categories"),
+         gettext_lazy("New category"), ((gettext_lazy("Name"), "name"),)),
     Kind("canned", CannedResponse, forms.CannedResponseForm, gettext_lazy("Canned responses"),
          gettext_lazy("New canned response"), ((gettext_lazy("Title"), "title"),)),
 )}

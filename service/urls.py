@@ -1,8 +1,8 @@
 from django.urls import path
 
 from crm.lists import ListView
-from service import setup_views, views
-from service.lists import TicketList
+from service import contract_views, kb_views, setup_views, views
+from service.lists import ArticleList, ContractList, TicketList
 
 app_name = "service"
 
@@ -23,6 +23,18 @@ urlpatterns = [
     path("tickets/<int:pk>/delete/", views.ticket_delete, name="ticket_delete"),
     path("tickets/<int:pk>/canned/", views.canned_fill, name="canned_fill"),
     path("tickets/<int:pk>/files/<int:attachment_pk>/", views.attachment_download, name="attachment"),
+    path("tickets/<int:pk>/articles/", kb_views.article_insert, name="article_insert"),
+    path("kb/", ListView.as_view(page=ArticleList), name="article_list"),
+    path("kb/new/", kb_views.article_create, name="article_create"),
+    path("kb/<int:pk>/", kb_views.article_detail, name="article_detail"),
+    path("kb/<int:pk>/edit/", kb_views.article_edit, name="article_edit"),
+    path("kb/<int:pk>/vote/", kb_views.article_vote, name="article_vote"),
+    path("tickets/<int:pk>/work/", contract_views.work_log_add, name="work_log_add"),
+    path("contracts/", ListView.as_view(page=ContractList), name="contract_list"),
+    path("contracts/new/", contract_views.contract_create, name="contract_create"),
+    path("contracts/<int:pk>/", contract_views.contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/edit/", contract_views.contract_edit, name="contract_edit"),
+    path("contracts/<int:pk>/renew/", contract_views.contract_renew, name="contract_renew"),
     path("setup/<slug:kind>/", setup_views.setup_list, name="setup"),
     path("setup/<slug:kind>/new/", setup_views.setup_edit, name="setup_new"),
     path("setup/<slug:kind>/<int:pk>/", setup_views.setup_edit, name="setup_edit"),

@@ -29,7 +29,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from service import routing, services, sla_clock
+from service import contract_services, kb_services, routing, services, sla_clock
 from service.forms import (
     AssignForm,
     HotlineCallForm,
@@ -37,11 +37,14 @@ from service.forms import (
     ReplyForm,
     StatusForm,
     TicketForm,
+    WorkLogForm,
 )
 from service.models import (
     ACTIVE_STATUSES,
+    Article,
     CannedResponse,
     Channel,
+    Contract,
     Queue,
     SlaState,
     Ticket,
@@ -122,7 +125,7 @@ def ticket_create(request):
 
 def ticket_detail(request, pk: int):
     user = request.user
-    ticket = get_visible_or_404(_tickets(user).select_related("sla_policy", "product"), user, pk=pk)
+    ticket = get_visible_or_404(_tickets(user).select_related("sla_policy", "product", "contract"), user, pk=pk)
     editable = can_edit(user, ticket)
     conversation = list(ticket.messages.select_related("author").prefetch_related("attachments"))
     others = []
@@ -139,8 +142,20 @@ def ticket_detail(request, pk: int):
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
+    work_logs = list(ticket.work_logs.select_related("user", "product"))
+    context["work_logs"] = work_logs
+    context["work"] = contract_services.work_totals(ticket.work_logs.all()) if work_logs else None
+    if ticket.contract_id:
+        used = contract_services.usage([ticket.contract])[ticket.contract_id]
+        context["coverage"] = {"contract": ticket.contract, "used": used,
+                               "remaining": contract_services.remaining(ticket.contract, used),
+                               "in_force": ticket.contract.state() not in ("expired", "upcoming")}
+    articles = Article.objects.visible_to(user)
+    context["linked_articles"] = [link.article for link in ticket.article_links.select_related("article")]
     if editable:
         context.update({
+            "suggestions": kb_services.suggestions_for(ticket, articles),
+            "work_form": WorkLogForm(),
             "reply_form": ReplyForm(), "status_form": StatusForm(initial={"status": ticket.status}),
             "assign_form": AssignForm(initial={"owner": ticket.owner_id, "queue": ticket.queue_id}),
             "canned": list(CannedResponse.objects.only("id", "title")),
@@ -270,9 +285,14 @@ def hotline(request):
             related |= Q(account=account)
         tickets = list(_tickets(user).filter(related, status__in=ACTIVE_STATUSES)
                        .order_by("queue_rank", "created_at")[:HOTLINE_ROWS])
+    contracts = []
+    if account is not None:
+        contracts = list(Contract.objects.visible_to(user).filter(account=account).select_related("product")
+                         .order_by("-ends_on")[:HOTLINE_ROWS])
     context = {
         "raw": raw, "e164": e164, "formatted": format_phone(e164) if e164 else "", "contacts": contacts,
-        "accounts": accounts, "caller": caller, "account": account, "tickets": tickets,
+        "accounts": accounts, "caller": caller, "account": account, "tickets": tickets, "contracts": contracts,
+        "covered": any(contract.state() in ("active", "expiring") for contract in contracts),
         "boost": routing.boost_for(account), "can_work": can_create(user, Ticket),
         "new_form": HotlineTicketForm(), "call_form": HotlineCallForm(),
         "panels": panels.render(request, caller, target="service.hotline") if caller is not None else {},

@@ -17,6 +17,7 @@ from contacts.tests.factories import ContactFactory
 from sales.models import Invoice, Order, Quote
 from sales.tests.factories import LeadFactory, OpportunityFactory
 from service import services as ticket_services
+from service.models import Contract
 
 
 def make_task(*, owner, shared_with_team, name):
@@ -61,6 +62,17 @@ def make_ticket(*, owner, shared_with_team, name):
     return ticket_services.ticket_create(actor=owner, subject=name, account=account)
 
 
+def make_contract(*, owner, shared_with_team, name):
+    from service import contract_services
+
+    account = AccountFactory(owner=owner, name=f"{name} customer")
+    contract = contract_services.contract_create(actor=owner, name=name, account=account,
+                                                 starts_on=datetime.date(2026, 1, 1), ends_on=datetime.date(2027, 1, 1))
+    Contract.objects.filter(pk=contract.pk).update(shared_with_team=shared_with_team)
+    contract.refresh_from_db()
+    return contract
+
+
 # Who sees / edits a record that `owner` keeps private (not shared with the team).
 PRIVATE = {
     # actor: (visible, editable)
@@ -79,6 +91,8 @@ SALES_PRIVATE = {**PRIVATE, "support_agent": (False, False), "marketer": (False,
 LEAD_PRIVATE = {**PRIVATE, "support_agent": (False, False)}
 # Tickets of a customer `owner` keeps: sales reads its customers' tickets, support works every ticket,
 # marketing none (service.models.TICKET_DATA).
+# Contracts of the owner's customer: sales as for its own records, the desk reads, marketing none.
+CONTRACT_PRIVATE = {**PRIVATE, "marketer": (False, False)}
 TICKET_PRIVATE = {**PRIVATE, "owner": (True, False), "manager": (True, False), "support_agent": (True, True),
                   "marketer": (False, False)}
 
@@ -118,6 +132,9 @@ OWNED_MODELS = [
     # A customer shared with the team shows its tickets to teammates, read-only.
     OwnedCase("ticket", make_ticket, "service:ticket_list", "service:ticket_detail", "service:ticket_edit",
               "service:ticket_delete", TICKET_PRIVATE, shared_rules={**TICKET_PRIVATE, "teammate": (True, False)}),
+    # Deleting a contract is a button on its edit page (POST): covered in service/tests/test_contracts.py.
+    OwnedCase("contract", make_contract, "service:contract_list", "service:contract_detail", "service:contract_edit",
+              None, CONTRACT_PRIVATE),
 ]
 
 

@@ -114,3 +114,64 @@ def test_the_hotline_fits_a_phone(page, desk):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.goto(reverse("service:home"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_answer_with_a_suggested_article(page, desk):
+    from service import kb_services
+    from service.models import ArticleStatus
+
+    article = kb_services.article_create(actor=desk["lead"], title="Счёт на оплату не пришёл на почту",
+                                         body="Проверьте папку «Спам».", status=ArticleStatus.PUBLISHED)
+    ticket = services.ticket_create(actor=desk["agent"], subject="Не пришёл счёт", contact=desk["contact"],
+                                    owner=desk["agent"])
+    sign_in(page, desk["agent"])
+    page.goto(ticket.get_absolute_url())
+    suggestions = page.locator("#suggested-articles")
+    expect(suggestions).to_contain_text(article.title)
+    page.locator("#id_body").fill("Здравствуйте!")
+    suggestions.get_by_role("button", name="Insert").click()
+    expect(page.locator("#id_body")).to_have_value(f"Здравствуйте!\n\n{article.title}\n\nПроверьте папку «Спам».")
+    page.locator("#send-reply").click()
+    expect(page.locator("#conversation")).to_contain_text("Проверьте папку «Спам».")
+    expect(suggestions).to_contain_text("sent")
+    assert ticket.article_links.get().article == article
+
+
+def test_renew_a_contract_and_log_work_on_a_covered_ticket(page, desk, owner):
+    from datetime import date
+
+    from sales.tests.factories import PipelineFactory, ProductFactory
+    from service import contract_services
+
+    PipelineFactory(name="Renewals")
+    cable = ProductFactory(name="Кабель HDMI", default_price="250.00", currency="RUB")
+    contract = contract_services.contract_create(
+        actor=desk["lead"], name="Поддержка 2026", account=desk["account"], starts_on=date(2026, 1, 1),
+        ends_on=timezone.localdate() + timedelta(days=20), entitlement="hours", entitled_amount=10)
+    ticket = services.ticket_create(actor=desk["agent"], subject="Нет изображения", contact=desk["contact"],
+                                    owner=desk["agent"])
+    assert ticket.contract == contract
+    sign_in(page, desk["agent"])
+    page.goto(ticket.get_absolute_url())
+    expect(page.locator("#ticket-coverage")).to_contain_text("Covered")
+    work = page.locator("#work-log-form")
+    work.get_by_label("Minutes").fill("90")
+    work.get_by_label("Note").fill("Выезд к клиенту")
+    page.locator("#log-work").click()
+    expect(page.locator("#work-log")).to_contain_text("90 min")
+    work = page.locator("#work-log-form")
+    work.get_by_label("What").select_option("material")
+    work.get_by_label("Product").select_option(label=str(cable))
+    work.get_by_label("Quantity").fill("2")
+    page.locator("#log-work").click()
+    expect(page.locator("#work-log")).to_contain_text("500.00")
+    expect(page.locator("#ticket-coverage")).to_contain_text("1.50 of 10.00 used")
+
+    page.context.clear_cookies()
+    sign_in(page, owner)
+    page.goto(contract.get_absolute_url())
+    expect(page.locator("#contract-state")).to_have_text("Expiring")
+    page.locator("#renew-contract").click()
+    expect(page.locator("#renewal-deal")).to_be_visible()
+    page.locator("#renewal-deal").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Renewal: Поддержка 2026")
