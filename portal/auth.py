@@ -13,13 +13,16 @@ keeps a digest of the password hash).
 """
 
 import time
+from collections.abc import Callable
 from functools import wraps
 from importlib import import_module
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.sessions.backends.base import SessionBase
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -33,29 +36,34 @@ HASH_KEY = "portal_password_digest"
 SEEN_KEY = "portal_seen"
 TOUCH_EVERY = 60
 
+# The portal keeps its state on the request (portal_session, portal_user, portal_expired), which
+# HttpRequest does not declare: requests are typed Any here, at that boundary.
+Request = Any
+View = Callable[..., HttpResponse]
+
 
 def idle_seconds() -> int:
     return int(getattr(settings, "PORTAL_IDLE_SECONDS", settings.SESSION_COOKIE_AGE))
 
 
 def _store_class() -> type[SessionBase]:
-    return import_module(settings.SESSION_ENGINE).SessionStore
+    return cast(type[SessionBase], import_module(settings.SESSION_ENGINE).SessionStore)
 
 
 def password_digest(portal_user: PortalUser) -> str:
     return salted_hmac("portal.session", portal_user.password, algorithm="sha256").hexdigest()
 
 
-def _load(request) -> SessionBase:
+def _load(request: Request) -> SessionBase:
     if not hasattr(request, "portal_session"):
         request.portal_session = _store_class()(request.COOKIES.get(COOKIE_NAME))
-    return request.portal_session
+    return cast(SessionBase, request.portal_session)
 
 
-def current_user(request) -> PortalUser | None:
+def current_user(request: Request) -> PortalUser | None:
     """The signed-in portal user, or None (no session, idle too long, password changed, access revoked)."""
     if hasattr(request, "portal_user"):
-        return request.portal_user
+        return cast(PortalUser | None, request.portal_user)
     session = _load(request)
     request.portal_user = None
     request.portal_expired = False
@@ -78,7 +86,7 @@ def current_user(request) -> PortalUser | None:
     return portal_user
 
 
-def sign_in(request, portal_user: PortalUser) -> None:
+def sign_in(request: Request, portal_user: PortalUser) -> None:
     """A fresh session key on every sign-in (no fixation), holding only the portal user."""
     session = _load(request)
     session.flush()
@@ -88,12 +96,12 @@ def sign_in(request, portal_user: PortalUser) -> None:
     request.portal_user = portal_user
 
 
-def sign_out(request) -> None:
+def sign_out(request: Request) -> None:
     _load(request).flush()
     request.portal_user = None
 
 
-def _save(request, response):
+def _save(request: Request, response: HttpResponse) -> HttpResponse:
     session = getattr(request, "portal_session", None)
     if session is None:
         return response
@@ -109,23 +117,23 @@ def _save(request, response):
     return response
 
 
-def portal_page(view):
+def portal_page(view: View) -> View:
     """A public portal page (sign-in, reset, invitation, survey): no staff sign-in needed."""
 
     @login_not_required
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         return _save(request, view(request, *args, **kwargs))
 
     return wrapped
 
 
-def portal_login_required(view):
+def portal_login_required(view: View) -> View:
     """A page for signed-in portal users; others go to the portal's sign-in page."""
 
     @login_not_required
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         if current_user(request) is None:
             query = {"next": request.get_full_path()}
             if request.portal_expired:

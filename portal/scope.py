@@ -2,7 +2,7 @@
 access says so; of each ticket only the public conversation (replies and the customer's own messages,
 never an internal note or an agent's call log) and its attachments."""
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from portal.models import PortalUser
 from service.models import MessageKind, Ticket, TicketAttachment, TicketMessage
@@ -11,7 +11,7 @@ from service.models import MessageKind, Ticket, TicketAttachment, TicketMessage
 PUBLIC_KINDS = (MessageKind.REPLY, MessageKind.CUSTOMER)
 
 
-def tickets_for(portal_user: PortalUser):
+def tickets_for(portal_user: PortalUser) -> "QuerySet[Ticket]":
     contact = portal_user.contact
     scope = Q(contact_id=contact.pk)
     if portal_user.sees_account_tickets and contact.account_id:
@@ -19,9 +19,9 @@ def tickets_for(portal_user: PortalUser):
     return Ticket.objects.filter(scope, deleted_at__isnull=True)
 
 
-def public_messages(ticket: Ticket):
+def public_messages(ticket: Ticket) -> "QuerySet[TicketMessage]":
     return TicketMessage.objects.filter(ticket=ticket, kind__in=PUBLIC_KINDS)
 
 
-def public_attachments(ticket: Ticket):
+def public_attachments(ticket: Ticket) -> "QuerySet[TicketAttachment]":
     return TicketAttachment.objects.filter(ticket=ticket, message__kind__in=PUBLIC_KINDS)

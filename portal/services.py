@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm.models import User
 from portal.models import PortalToken, PortalUser, Survey, TokenPurpose
+from service.models import Ticket
 
 SURVEY_SALT = "portal.survey"
 SURVEY_VALID_FOR = timedelta(days=30)
@@ -29,7 +30,7 @@ MAX_COMMENT = 2000
 # --- Surveys ------------------------------------------------------------------------------------
 
 
-def survey_create(*, ticket, now: datetime) -> Survey | None:
+def survey_create(*, ticket: Ticket, now: datetime) -> Survey | None:
     """One survey per resolution (the unique constraint makes a repeated hook a no-op). Runs inside the
     resolving transaction; the caller sends the e-mail once that commits."""
     contact = ticket.contact if ticket.contact_id else None
