@@ -1,11 +1,12 @@
 """What a portal user may see: the tickets that name them, or every ticket of their company when their
 access says so; of each ticket only the public conversation (replies and the customer's own messages,
-never an internal note or an agent's call log) and its attachments."""
+never an internal note or an agent's call log) and its attachments; of the knowledge base only the
+published public articles."""
 
 from django.db.models import Q, QuerySet
 
 from portal.models import PortalUser
-from service.models import MessageKind, Ticket, TicketAttachment, TicketMessage
+from service.models import Article, MessageKind, Ticket, TicketAttachment, TicketMessage
 
 # A whitelist: a kind added later stays hidden until someone decides it is for the customer.
 PUBLIC_KINDS = (MessageKind.REPLY, MessageKind.CUSTOMER)
@@ -25,3 +26,8 @@ def public_messages(ticket: Ticket) -> "QuerySet[TicketMessage]":
 
 def public_attachments(ticket: Ticket) -> "QuerySet[TicketAttachment]":
     return TicketAttachment.objects.filter(ticket=ticket, message__kind__in=PUBLIC_KINDS)
+
+
+def public_articles() -> "QuerySet[Article]":
+    """The knowledge base as customers see it: published, public, not deleted."""
+    return Article.objects.public().filter(deleted_at__isnull=True)

@@ -18,5 +18,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
     path("tickets/<int:pk>/rate/", views.ticket_rate, name="ticket_rate"),
     path("tickets/<int:pk>/files/<int:attachment_pk>/", views.attachment, name="attachment"),
+    path("help/", views.help_list, name="help"),
+    path("help/<int:pk>/", views.help_article, name="help_article"),
     path("survey/<str:token>/", views.survey, name="survey"),
 ]

@@ -18,7 +18,8 @@ from portal import auth, mail, services
 from portal.auth import portal_login_required, portal_page
 from portal.forms import PasswordForm, PortalReplyForm, PortalTicketForm, ResetRequestForm, SignInForm, SurveyForm
 from portal.models import PortalUser, Survey, TokenPurpose
-from portal.scope import public_attachments, public_messages, tickets_for
+from portal.scope import public_articles, public_attachments, public_messages, tickets_for
+from service import kb_services
 from service import services as desk
 from service.models import ACTIVE_STATUSES, Channel, MessageKind, Status
 
@@ -231,6 +232,30 @@ def attachment(request, pk: int, attachment_pk: int):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- Help articles (the public part of the knowledge base) ------------------------------------------
+
+HELP_ROWS = 20
+
+
+@portal_login_required
+def help_list(request):
+    """Search the public articles (full text, English and Russian); without words, the latest ones."""
+    text = request.GET.get("q", "").strip()[:200]
+    articles = (kb_services.search(public_articles(), text, limit=HELP_ROWS) if text else
+                list(public_articles().select_related("category").order_by("-published_at", "-id")[:HELP_ROWS]))
+    return render(request, "portal/help_list.html", {"articles": articles, "q": text,
+                                                     "portal_user": request.portal_user})
+
+
+@portal_login_required
+def help_article(request, pk: int):
+    article = public_articles().select_related("category").filter(pk=pk).first()
+    if article is None:
+        return not_found(request)
+    kb_services.article_viewed(article)
+    return render(request, "portal/help_article.html", {"article": article, "portal_user": request.portal_user})
 
 
 # --- The survey link (no sign-in) -----------------------------------------------------------------

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from conftest import sign_in
 from portal.tests.factories import PORTAL_PASSWORD
-from service import services
-from service.models import Ticket
+from service import kb_services, services
+from service.models import ArticleAudience, ArticleStatus, Ticket
 
 pytestmark = [
     pytest.mark.browser,
@@ -97,6 +97,16 @@ def test_a_portal_user_opens_a_ticket_cannot_reach_another_and_never_sees_a_note
     # A staff page with only a portal session: the staff sign-in.
     page.goto(f"/service/tickets/{desk['foreign'].pk}/")
     expect(page).to_have_url(re.compile(r"/auth/login/"))
+
+    # The public knowledge base, searched by words.
+    kb_services.article_create(actor=desk["lead"], title="Счета приходят в спам", body="Добавьте наш адрес в контакты.",
+                               status=ArticleStatus.PUBLISHED, audience=ArticleAudience.PUBLIC)
+    page.goto("/portal/")
+    page.locator("#portal-help").click()
+    page.get_by_label("Search the help articles").fill("спам")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Счета приходят в спам").click()
+    expect(page.locator("#help-article-body")).to_contain_text("Добавьте наш адрес")
 
     page.goto("/portal/")
     page.locator("#portal-sign-out").click()
