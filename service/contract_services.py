@@ -180,8 +180,12 @@ def work_log_add(*, ticket: Ticket, actor: User, **fields) -> WorkLog:
 
 
 def work_totals(logs) -> dict:
-    """Minutes, and money per currency, of a set of work logs (one query)."""
-    rows = logs.values("kind", "currency").annotate(minutes=Sum("minutes"), amount=Sum("amount"))
+    """Minutes, and money per currency, of work logs: a QuerySet is summed in the database (one query),
+    a list of logs already read in Python."""
+    if hasattr(logs, "values"):
+        rows = logs.values("currency").annotate(minutes=Sum("minutes"), amount=Sum("amount"))
+    else:
+        rows = [{"currency": log.currency, "minutes": log.minutes, "amount": log.amount} for log in logs]
     totals = {"minutes": 0, "money": {}}
     for row in rows:
         totals["minutes"] += row["minutes"] or 0

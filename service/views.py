@@ -125,7 +125,8 @@ def ticket_create(request):
 
 def ticket_detail(request, pk: int):
     user = request.user
-    ticket = get_visible_or_404(_tickets(user).select_related("sla_policy", "product", "contract"), user, pk=pk)
+    tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
+    ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
     conversation = list(ticket.messages.select_related("author").prefetch_related("attachments"))
     others = []
@@ -136,15 +137,15 @@ def ticket_detail(request, pk: int):
     now = timezone.now()
     context = {
         "ticket": ticket, "conversation": conversation, "can_edit": editable, "others": others,
-        "account_visible": ticket.account_id and Account.objects.visible_to(user).filter(pk=ticket.account_id).exists(),
-        "contact_visible": ticket.contact_id and Contact.objects.visible_to(user).filter(pk=ticket.contact_id).exists(),
+        "account_visible": ticket.account_id and ticket.account_visible,
+        "contact_visible": ticket.contact_id and ticket.contact_visible,
         "countdown": sla_clock.countdown_seconds(ticket, now), "now": now,
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
     work_logs = list(ticket.work_logs.select_related("user", "product"))
     context["work_logs"] = work_logs
-    context["work"] = contract_services.work_totals(ticket.work_logs.all()) if work_logs else None
+    context["work"] = contract_services.work_totals(work_logs) if work_logs else None
     if ticket.contract_id:
         used = contract_services.usage([ticket.contract])[ticket.contract_id]
         context["coverage"] = {"contract": ticket.contract, "used": used,
