@@ -22,6 +22,8 @@ def ticket_surveys(request, ticket, page):
     """The ticket's surveys, newest resolution first (the page already checked the ticket is visible)."""
     if not can_read(request.user, Survey):
         return None
+    if ticket.resolved_at is None and not ticket.reopened_count:
+        return None  # never resolved: no survey yet, and the open ticket's page keeps its query budget
     surveys = list(Survey.objects.filter(ticket=ticket).order_by("-resolved_at", "-id")[:TICKET_ROWS])
     if not surveys:
         return None

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from accounts.tests.factories import AccountFactory
 from contacts.tests.factories import ContactFactory
@@ -36,3 +37,11 @@ def desk(db, owner):
 @pytest.fixture
 def customer(desk):
     return PortalUserFactory(contact=desk["contact"], email="petr@vector.ru")
+
+
+@pytest.fixture(autouse=True)
+def _language_back_to_english(settings):
+    """A request with Accept-Language (the survey page in Russian) leaves its language active in the
+    thread; later tests in this worker must start in English."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -120,3 +120,10 @@ def test_the_feedback_list_costs_constant_queries(client, desk, rows, django_ass
     for group in ("product", "category", "account"):
         with django_assert_max_num_queries(14):
             assert client.get(reverse("portal_staff:feedback") + f"?group={group}").status_code == 200
+
+
+def test_a_ticket_never_resolved_costs_the_panel_no_query(client, desk, django_assert_num_queries, rf):
+    request = rf.get("/")
+    request.user = desk["agent"]
+    with django_assert_num_queries(0):
+        assert portal_panels.ticket_surveys(request, desk["ticket"], {}) is None
