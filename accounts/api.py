@@ -9,10 +9,10 @@ from accounts.filters import AccountFilter
 from accounts.models import Account
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.routes import register
-from crm.api.serializers import INVALID_PHONE, OwnedSerializer, TagsField
+from crm.api.serializers import OwnedSerializer, TagsField
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget
-from crm.phones import normalize_phone
+from crm.phones import international, invalid_phone_message, normalize_phone
 
 
 class AccountSerializer(OwnedSerializer):
@@ -45,9 +45,12 @@ class AccountSerializer(OwnedSerializer):
 
     def validate_phone(self, value):
         value = value.strip()
-        if value and normalize_phone(value) is None:
-            raise serializers.ValidationError(INVALID_PHONE % {"value": value})
-        return value
+        if not value:
+            return value
+        region = self.phone_region()
+        if normalize_phone(value, region) is None:
+            raise serializers.ValidationError(invalid_phone_message(value, region))
+        return international(value, region)
 
     def validate_parent(self, parent):
         if parent is not None and self.instance is not None and getattr(self.instance, "pk", None):

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from crm import duplicates
 from crm.duplicates import Match
-from crm.phones import normalize_phone
+from crm.phones import normalize_phone, phone_region
 
 
 def account_duplicates(*, user, name: str = "", tax_number: str = "", phone_e164: str = "", email: str = "",
@@ -41,14 +41,16 @@ def account_duplicates(*, user, name: str = "", tax_number: str = "", phone_e164
 def duplicates_of(user, account: Account) -> list[Match]:
     """Other accounts that may be this one (the merge page's candidates)."""
     return account_duplicates(user=user, name=account.name, tax_number=account.tax_number,
-                              phone_e164=account.phone_e164 or normalize_phone(account.phone) or "",
+                              phone_e164=account.phone_e164
+                              or normalize_phone(account.phone, phone_region(user, account.country)) or "",
                               email=account.email, exclude_pk=account.pk)
 
 
 def _entry_check(user, data, exclude_pk: int | None) -> list[Match]:
     return account_duplicates(user=user, name=data.get("name", ""), tax_number=data.get("tax_number", ""),
-                              phone_e164=normalize_phone(data.get("phone", "")) or "", email=data.get("email", ""),
-                              exclude_pk=exclude_pk)
+                              phone_e164=normalize_phone(data.get("phone", ""),
+                                                         phone_region(user, data.get("country"))) or "",
+                              email=data.get("email", ""), exclude_pk=exclude_pk)
 
 
 duplicates.register_entry_check("account", _entry_check)

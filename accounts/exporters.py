@@ -25,6 +25,8 @@ register(Exporter(
         (_("Tier"), lambda a: a.get_tier_display()), (_("VIP"), lambda a: a.is_vip),
         (_("Tax number"), lambda a: a.tax_number), (_("Phone"), lambda a: a.phone), (_("E-mail"), lambda a: a.email),
         (_("Website"), lambda a: a.website), (_("Country"), lambda a: a.country), (_("City"), lambda a: a.city),
+        (_("Billing address"), lambda a: a.address), (_("Shipping address"), lambda a: a.shipping_address),
+        (_("Lead source"), lambda a: a.get_lead_source_display()), (_("Description"), lambda a: a.description),
         (_("Territory"), lambda a: a.territory), (_("Owner"), lambda a: a.owner),
         (_("Tags"), lambda a: join_list(a.tags)),
         (_("Annual revenue"), lambda a: a.annual_revenue), (_("Employees"), lambda a: a.employees),

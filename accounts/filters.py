@@ -8,7 +8,7 @@ from crm import custom_fields, visibility
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Territory, User
 from crm.pagination import bounded_matches
-from crm.phones import looks_like_phone, normalize_phone
+from crm.phones import looks_like_phone, phone_candidates, search_regions
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
@@ -56,8 +56,10 @@ class AccountFilter(django_filters.FilterSet):
         if not value:
             return queryset
         condition = Q(name__icontains=value) | Q(email__iexact=value) | Q(tax_number=value)
-        if looks_like_phone(value) and normalize_phone(value):
-            condition |= Q(phone_e164=normalize_phone(value))
+        numbers = phone_candidates(value, search_regions(getattr(self.request, "user", None))) \
+            if looks_like_phone(value) else []
+        if numbers:
+            condition |= Q(phone_e164__in=numbers)
         return bounded_matches(queryset, condition)
 
     def by_scope(self, queryset, name, value):

@@ -6,7 +6,7 @@ from accounts.models import Account
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import TagsField
 from crm.models import CustomFieldTarget, User
-from crm.phones import normalize_phone
+from crm.phones import example_phone, international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
 
 
@@ -36,6 +36,7 @@ class AccountForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["parent"].queryset = parents
         use_autocomplete(self.fields["parent"], reverse_lazy("autocomplete_accounts"))
         self.setup_owned_fields(user)
+        self.fields["phone"].widget.attrs["placeholder"] = example_phone(phone_region(user, self.instance.country))
 
     def clean_parent(self):
         parent = self.cleaned_data.get("parent")
@@ -46,9 +47,14 @@ class AccountForm(OwnedRecordFormMixin, forms.ModelForm):
         return parent
 
     def clean_phone(self):
+        """Read in the country typed into the form (else the record's, else the user's) and kept in
+        international format, so every later reader gets the same number."""
         phone = self.cleaned_data.get("phone", "").strip()
-        if phone and normalize_phone(phone) is None:
-            raise forms.ValidationError(
-                _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000."),
-                params={"value": phone})
-        return phone
+        if not phone:
+            return phone
+        country = self.data.get(self.add_prefix("country"), self.instance.country) if self.is_bound \
+            else self.instance.country
+        region = phone_region(self.user, country)
+        if normalize_phone(phone, region) is None:
+            raise forms.ValidationError(invalid_phone_message(phone, region))
+        return international(phone, region)

@@ -38,8 +38,8 @@ class AccountImporter(Importer):
 
         return [
             FieldSpec("name", _("Name"), max_length=200, required=True,
-                      aliases=("company", "account", "account name", "company name", "название", "компания",
-                               "наименование", "организация")),
+                      aliases=(_("Company name"), "company", "account", "account name", "company name", "название",
+                               "компания", "наименование", "организация")),
             FieldSpec("legal_name", _("Legal name"), max_length=300,
                       aliases=("полное наименование", "юридическое название", "юр. название")),
             FieldSpec("tax_number", _("Tax number"), max_length=40,

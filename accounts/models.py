@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
-from crm.phones import normalize_phone
+from crm.phones import normalize_phone, region_for_country
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -114,6 +114,9 @@ class Account(OwnedModel):
             models.Index(fields=["-updated_at", "-id"], name="account_live_updated_idx",
                          condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["phone_e164"], name="account_phone_idx", condition=~models.Q(phone_e164="")),
+            # The end of a number ("638-38-11"): phone_e164 LIKE '%6383811'.
+            GinIndex(fields=["phone_e164"], name="account_phone_trgm", opclasses=["gin_trgm_ops"],
+                     condition=~models.Q(phone_e164="")),
             models.Index(fields=["tax_number"], name="account_tax_number_idx", condition=~models.Q(tax_number="")),
             models.Index(fields=["parent"], name="account_parent_idx", condition=models.Q(parent__isnull=False)),
             GinIndex(fields=["tags"], name="account_tags_gin"),
@@ -124,7 +127,8 @@ class Account(OwnedModel):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.phone_e164 = normalize_phone(self.phone) or ""
+        # The forms store numbers in international format; a national one is read in the country's region.
+        self.phone_e164 = normalize_phone(self.phone, region_for_country(self.country)) or ""
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
         super().save(*args, **kwargs)

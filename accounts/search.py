@@ -33,7 +33,9 @@ class AccountSearch(search.SearchProvider):
             found = accounts.filter(email__iexact=query.email)[:limit]
         elif query.kind == Kind.PHONE:
             # Digits that are no valid phone: maybe a tax number.
-            condition = Q(tax_number=query.text) | (Q(phone_e164=query.e164) if query.e164 else Q(pk__in=[]))
+            condition = Q(tax_number=query.text) | (Q(phone_e164__in=query.e164s) if query.e164s else Q(pk__in=[]))
+            if query.tail:  # the end of a number (account_phone_trgm)
+                condition |= Q(phone_e164__endswith=query.tail) & ~Q(phone_e164="")
             found = accounts.filter(condition)[:limit]
         else:
             found = search.ranked(accounts, "name", query.text, Q(name__icontains=query.text)
@@ -46,4 +48,5 @@ class AccountSearch(search.SearchProvider):
 
     def caller_hits(self, user, e164: str, limit: int) -> list[CallerHit]:
         return [CallerHit(text=str(account), links={"account": (account.pk, str(account))})
-                for account in Account.objects.visible_to(user).filter(phone_e164=e164)[:limit]]
+                for account in Account.objects.visible_to(user).filter(
+                    phone_e164__in=search.phone_numbers(e164))[:limit]]

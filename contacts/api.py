@@ -10,10 +10,10 @@ from contacts.filters import ContactFilter
 from contacts.models import Contact
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.routes import register
-from crm.api.serializers import INVALID_PHONE, OwnedSerializer, TagsField
+from crm.api.serializers import OwnedSerializer, TagsField
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget
-from crm.phones import normalize_phone
+from crm.phones import invalid_phone_message, normalize_phone
 
 
 class ContactSerializer(OwnedSerializer):
@@ -53,12 +53,21 @@ class ContactSerializer(OwnedSerializer):
                 emails.append(email.lower())
         return emails
 
+    def _account_country(self) -> str:
+        """The country of the account sent (else the contact's current one)."""
+        data = self.initial_data if isinstance(getattr(self, "initial_data", None), dict) else {}
+        account_id = data["account"] if "account" in data else getattr(self.instance, "account_id", None)
+        if not str(account_id or "").isdigit():
+            return ""
+        return self.fields["account"].queryset.filter(pk=account_id).values_list("country", flat=True).first() or ""
+
     def validate_phones(self, value):
         phones, errors = [], []
+        region = self.phone_region(self._account_country())
         for raw in value:
-            normalized = normalize_phone(raw)
+            normalized = normalize_phone(raw, region)
             if normalized is None:
-                errors.append(INVALID_PHONE % {"value": raw.strip()})
+                errors.append(invalid_phone_message(raw.strip(), region))
             elif normalized not in phones:
                 phones.append(normalized)
         if errors:

@@ -8,6 +8,7 @@ from contacts.models import Contact
 from crm import duplicates
 from crm.duplicates import Match
 from crm.fields import MultiEmailField, MultiPhoneField
+from crm.phones import user_region
 
 
 def contact_duplicates(*, user, full_name: str = "", emails=(), phones=(), exclude_pk: int | None = None
@@ -47,7 +48,8 @@ def _entry_check(user, data, exclude_pk: int | None) -> list[Match]:
     full_name = " ".join(data.get(part, "").strip() for part in ("first_name", "middle_name", "last_name"))
     return contact_duplicates(user=user, full_name=full_name,
                               emails=duplicates.lenient_values(MultiEmailField(), data.get("emails", "")),
-                              phones=duplicates.lenient_values(MultiPhoneField(), data.get("phones", "")),
+                              phones=duplicates.lenient_values(MultiPhoneField(region=user_region(user)),
+                                                               data.get("phones", "")),
                               exclude_pk=exclude_pk)
 
 

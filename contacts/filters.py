@@ -7,7 +7,7 @@ from contacts.models import Contact, LeadSource
 from crm import custom_fields
 from crm.models import CustomFieldTarget
 from crm.pagination import bounded_matches
-from crm.phones import looks_like_phone, normalize_phone
+from crm.phones import looks_like_phone, phone_candidates, search_regions
 
 
 class ContactFilter(django_filters.FilterSet):
@@ -37,8 +37,8 @@ class ContactFilter(django_filters.FilterSet):
         if "@" in value:
             return queryset.with_email(value)
         if looks_like_phone(value):
-            e164 = normalize_phone(value)
-            return queryset.with_phone(e164) if e164 else queryset.none()
+            numbers = phone_candidates(value, search_regions(getattr(self.request, "user", None)))
+            return queryset.with_phone(numbers) if numbers else queryset.none()
         return bounded_matches(queryset, Q(full_name__icontains=value))
 
     def with_tag(self, queryset, name, value):

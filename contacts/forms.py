@@ -7,6 +7,7 @@ from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.fields import MultiEmailField, MultiPhoneField, TagsField
 from crm.models import CustomFieldTarget, User
+from crm.phones import example_phone, phone_region
 from crm.widgets import use_autocomplete
 
 
@@ -15,6 +16,10 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
     emails = MultiEmailField(label=_("E-mails"), required=False, help_text=_("One per line."))
     phones = MultiPhoneField(label=_("Phones"), required=False, help_text=_("Any format; one per line."))
     tags = TagsField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
+    phones_to_check = TagsField(
+        label=_("Numbers to check"), required=False,
+        help_text=_("Kept as written because they are not valid numbers: type them correctly under Phones, "
+                    "then remove them here."))
     confirm_duplicates = forms.BooleanField(
         label=_("I checked the possible duplicates: save anyway"), required=False
     )
@@ -23,6 +28,7 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         model = Contact
         fields = [
             "first_name", "middle_name", "last_name", "title", "department", "account", "emails", "phones",
+            "phones_to_check",
             "preferred_channel", "birthday", "lead_source", "tags", "address", "description", "owner",
             "shared_with_team", "email_opt_in", "email_opt_in_source", "email_opt_in_wording", "do_not_call",
         ]
@@ -39,3 +45,17 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["account"].queryset = Account.objects.visible_to(user)
         use_autocomplete(self.fields["account"], reverse_lazy("autocomplete_accounts"))
         self.setup_owned_fields(user)
+        self.fields["phones"].region = phone_region(user, self._account_country())
+        self.fields["phones"].widget.attrs["placeholder"] = example_phone(self.fields["phones"].region)
+        if not self.instance.phones_to_check:
+            del self.fields["phones_to_check"]  # only numbers an import kept unread are shown for review
+
+    def _account_country(self) -> str:
+        """The country of the account the contact works for (the one typed into the form, else its
+        current one): a number without a country code is read as that country's."""
+        account_id = self.data.get(self.add_prefix("account")) if self.is_bound else None
+        if account_id is None:
+            account_id = self.instance.account_id
+        if not str(account_id or "").isdigit():
+            return ""
+        return self.fields["account"].queryset.filter(pk=account_id).values_list("country", flat=True).first() or ""

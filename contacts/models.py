@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource  # noqa: F401 - re-exported for contacts.*
 from crm.models import OwnedModel, OwnedQuerySet
+from crm.phones import TAIL_SEPARATOR, PhoneTails
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -22,8 +23,15 @@ class PreferredChannel(models.TextChoices):
 
 
 class ContactQuerySet(OwnedQuerySet):
-    def with_phone(self, e164: str):
-        return self.filter(phones__contains=[e164])
+    def with_phone(self, e164: str | list[str], tail: str = ""):
+        """Contacts with this number (E.164), or with any of these numbers (a list), or (`tail`)
+        with a number ending in these digits (contact_phone_tails_trgm serves it)."""
+        numbers = [e164] if isinstance(e164, str) else [number for number in e164 if number]
+        condition = models.Q(phones__overlap=numbers) if len(numbers) > 1 else models.Q(phones__contains=numbers)
+        if not tail:
+            return self.filter(condition)
+        tails = models.Q(phone_tails__contains=tail + TAIL_SEPARATOR)
+        return self.alias(phone_tails=PhoneTails("phones")).filter((condition | tails) if numbers else tails)
 
     def with_email(self, email: str):
         return self.filter(emails__contains=[email.strip().lower()])
@@ -51,6 +59,9 @@ class Contact(OwnedModel):
     )
     emails = ArrayField(models.EmailField(), verbose_name=_("e-mails"), default=list, blank=True)
     phones = ArrayField(models.CharField(max_length=20), verbose_name=_("phones"), default=list, blank=True)
+    # Numbers an import could not read, kept as written for someone to check (never dropped).
+    phones_to_check = ArrayField(models.CharField(max_length=40), verbose_name=_("phone numbers to check"),
+                                 default=list, blank=True)
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=20, choices=PreferredChannel.choices, blank=True
     )
@@ -83,6 +94,8 @@ class Contact(OwnedModel):
             # No pending list: imports match 1,000 e-mails per query, which would scan it linearly.
             GinIndex(fields=["emails"], name="contact_emails_gin", fastupdate=False),
             GinIndex(fields=["phones"], name="contact_phones_gin", fastupdate=False),
+            # The end of a number ("638-38-11"): crm_phone_tails(phones) LIKE '%6383811|%'.
+            GinIndex(OpClass(PhoneTails("phones"), name="gin_trgm_ops"), name="contact_phone_tails_trgm"),
             GinIndex(fields=["full_name"], name="contact_full_name_trgm", opclasses=["gin_trgm_ops"]),
             # icontains compiles to UPPER(full_name) LIKE UPPER(%s): this index serves it.
             GinIndex(OpClass(Upper("full_name"), name="gin_trgm_ops"), name="contact_full_name_up_trgm"),

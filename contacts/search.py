@@ -38,9 +38,9 @@ class ContactSearch(search.SearchProvider):
         if query.kind == Kind.EMAIL:
             found = contacts.with_email(query.email)[:limit]
         elif query.kind == Kind.PHONE:
-            if not query.e164:
+            if not query.e164s and not query.tail:
                 return []
-            found = contacts.with_phone(query.e164)[:limit]
+            found = contacts.with_phone(list(query.e164s), tail=query.tail)[:limit]
         else:
             found = search.ranked(contacts, "full_name", query.text, Q(full_name__icontains=query.text), limit,
                                   ("last_name", "id"))
@@ -53,7 +53,7 @@ class ContactSearch(search.SearchProvider):
 
     def caller_hits(self, user, e164: str, limit: int) -> list[CallerHit]:
         hits = []
-        for contact in _visible(user).with_phone(e164)[:limit]:
+        for contact in _visible(user).with_phone(search.phone_numbers(e164))[:limit]:
             links = {"contact": (contact.pk, str(contact))}
             if contact.account_visible and contact.account_id:
                 links["account"] = (contact.account_id, str(contact.account))

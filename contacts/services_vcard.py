@@ -13,7 +13,7 @@ from accounts.models import Account
 from contacts.models import Contact, LeadSource
 from contacts.vcard import VCardContact, VCardResult, parse_vcards
 from crm.models import User
-from crm.phones import default_region, normalize_phone
+from crm.phones import normalize_phone, region_name, user_region
 from crm.visibility import require_create
 
 BATCH_SIZE = 500
@@ -63,7 +63,7 @@ def contacts_import_vcard(*, actor: User, data: bytes) -> VCardImportReport:
         contact.full_name = contact.compose_full_name()  # save() would do it; bulk_create does not call save()
         pending.append(contact)
 
-    with pghistory.context(source="vcard_import"):
+    with pghistory.context(source="vcard_import", actor=actor.pk):
         for start in range(0, len(pending), BATCH_SIZE):
             created = Contact.objects.bulk_create(pending[start : start + BATCH_SIZE])
             report.contact_ids.extend(contact.pk for contact in created)
@@ -98,13 +98,14 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
         if email not in emails:
             emails.append(email)
     phones: list[str] = []
+    region = user_region(actor)
     for raw in card.phones:
-        phone = normalize_phone(raw)
+        phone = normalize_phone(raw, region)
         if phone is None:
             warnings.append(
                 _("%(card)s: “%(value)s” is not a valid phone number and was not imported. "
                   "Numbers without a country code are read as %(region)s numbers.")
-                % {"card": result.label, "value": raw, "region": default_region()}
+                % {"card": result.label, "value": raw, "region": region_name(region)}
             )
             continue
         if phone not in phones:

@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from crm.phones import normalize_phone
+from crm.phones import default_region, invalid_phone_message, normalize_phone
 
 
 def _split(value: str) -> list[str]:
@@ -33,9 +33,14 @@ class MultiEmailField(forms.CharField):
 
 
 class MultiPhoneField(forms.CharField):
-    """Several phone numbers in any format; stored as E.164 (+442079460000)."""
+    """Several phone numbers in any format; stored as E.164 (+442079460000). A number without a
+    country code is read in `region` (the form sets it from the record's or the user's country)."""
 
     widget = forms.Textarea(attrs={"rows": 2})
+
+    def __init__(self, *args, region: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region
 
     def prepare_value(self, value):
         return "\n".join(value) if isinstance(value, list) else value
@@ -43,12 +48,9 @@ class MultiPhoneField(forms.CharField):
     def to_python(self, value):
         phones = []
         for item in _split(value):
-            normalized = normalize_phone(item)
+            normalized = normalize_phone(item, self.region)
             if normalized is None:
-                raise forms.ValidationError(
-                    _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000."),
-                    params={"value": item},
-                )
+                raise forms.ValidationError(invalid_phone_message(item, self.region or default_region()))
             if normalized not in phones:
                 phones.append(normalized)
         return phones

@@ -30,7 +30,7 @@ class UserEditForm(forms.ModelForm):
 class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
-        fields = ["name", "manager"]
+        fields = ["name", "manager", "country"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,7 +55,7 @@ class TerritoryForm(forms.ModelForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "phone", "time_zone", "language"]
+        fields = ["first_name", "last_name", "phone", "time_zone", "language", "phone_region"]
 
 
 class CustomFieldForm(forms.ModelForm):

@@ -13,6 +13,7 @@ import pghistory.models
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.models import User
 
@@ -124,8 +125,13 @@ def _reason(context: dict) -> str:
     if context.get("merge"):
         return _("merge")
     if context.get("source"):
-        return str(context["source"])
+        return str(SOURCES.get(context["source"], context["source"]))
     return ""
+
+
+# What wrote a change, as the history shows it (pghistory.context(source=...)).
+SOURCES = {"import": gettext_lazy("import"), "import-undo": gettext_lazy("import undone"),
+           "vcard_import": gettext_lazy("vCard import"), "seed_demo": gettext_lazy("demo data")}
 
 
 def _user_id(event) -> int | None:

@@ -2,10 +2,13 @@
 CSV export of a selection with spreadsheet formulas neutralised."""
 
 import csv
+import re
 from dataclasses import dataclass
 
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
+
+from crm.phones import normalize_phone
 
 MAX_SELECTION = 1000
 IGNORED_PARAMS = {"page", "csrfmiddlewaretoken"}
@@ -50,12 +53,19 @@ def selected_ids(request) -> list[int]:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+_PHONE_TEXT = re.compile(r"^\+[\d ()-]+$")
 
 
 def neutralise(value) -> str:
-    """A spreadsheet must not run a cell as a formula: prefix risky starts with a quote."""
+    """A spreadsheet must not run a cell as a formula: prefix risky starts with a quote. A number
+    ("-12.50") or a valid phone number ("+7 916 638-38-11") cannot be one and stays as it is."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if not text.startswith(FORMULA_STARTS):
+        return text
+    if _NUMBER.match(text) or (_PHONE_TEXT.match(text) and normalize_phone(text)):
+        return text
+    return "'" + text
 
 
 def csv_response(filename: str, header: list[str], rows) -> HttpResponse:

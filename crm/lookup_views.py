@@ -13,7 +13,7 @@ from crm import duplicates, list_tools, search
 from crm.lists import saved_view_list_url
 from crm.models import Notification, SavedView
 from crm.pagination import paginate
-from crm.phones import normalize_phone
+from crm.phones import phone_candidates, search_regions
 
 
 def search_view(request):
@@ -27,11 +27,17 @@ def lookup_phone(request):
     """Caller lookup: who has this number, typed in any format, over every search provider that
     matches phones (contacts, accounts, leads). Each hit names the records it fills in on the
     call form; a linked record the user may not see is left out."""
-    e164 = normalize_phone(request.GET.get("phone", ""))
-    if not e164:
+    numbers = phone_candidates(request.GET.get("phone", ""), search_regions(request.user))
+    if not numbers:
         return JsonResponse({"phone": None, "results": []})
-    results = []
-    for hit in search.caller_lookup(request.user, e164):
+    results, e164 = [], numbers[0]
+    hits = search.caller_lookup(request.user, e164)
+    if not hits and len(numbers) > 1:
+        # Read in the user's country it is nobody's: perhaps a Russian "8 9xx…" typed by a UK agent.
+        hits = search.caller_lookup(request.user, numbers[1:])
+        if hits:
+            e164 = numbers[1]
+    for hit in hits:
         row = {"text": hit.text}
         for name in ("contact", "account", *hit.links):
             pk, text = hit.links.get(name, (None, ""))

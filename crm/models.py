@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.phones import region_choices
 from crm.roles import Role
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -27,6 +28,10 @@ class Team(models.Model):
         on_delete=models.SET_NULL,
         related_name="managed_teams",
     )
+    # Numbers the team types without a country code are read as this country's (crm/phones.py).
+    country = models.CharField(_("country for phone numbers"), max_length=2, blank=True, choices=region_choices,
+                               help_text=_("Phone numbers typed without a country code are read as this "
+                                           "country's."))
 
     class Meta:
         ordering = ["name"]
@@ -111,6 +116,9 @@ class User(AbstractUser):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    phone_region = models.CharField(_("country for phone numbers"), max_length=2, blank=True, choices=region_choices,
+                                    help_text=_("Phone numbers you type without a country code are read as this "
+                                                "country's. Empty: your team's country."))
     # Secret for the private iCalendar subscription URL; regenerating it cuts off old subscribers.
     calendar_token = models.CharField(max_length=43, default=new_calendar_token, unique=True, editable=False)
 

@@ -21,7 +21,7 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Model, Q, QuerySet
 from django.db.models.functions import Greatest
 
-from crm.phones import looks_like_phone, normalize_phone
+from crm.phones import looks_like_phone, phone_candidates, phone_tail, search_regions
 
 MIN_LENGTH = 3
 PER_GROUP = 8
@@ -45,16 +45,23 @@ class Query:
     text: str  # whitespace collapsed, at most MAX_LENGTH characters
     kind: Kind
     email: str = ""  # lower-cased, for Kind.EMAIL
-    e164: str = ""  # for Kind.PHONE, when the digits are a valid number
+    e164: str = ""  # for Kind.PHONE, when the digits are a valid number: its best reading
     number: str = ""  # upper-cased, for Kind.NUMBER
+    # For Kind.PHONE: every number the digits can be, read in the user's country first, then in
+    # PHONE_SEARCH_REGIONS' ("8 916 638-38-11" is Russian whoever types it).
+    e164s: tuple[str, ...] = ()
+    tail: str = ""  # for Kind.PHONE: 6-8 digits, the end of a number ("638-38-11")
 
     @classmethod
-    def parse(cls, raw: str) -> "Query":
+    def parse(cls, raw: str, regions: list[str] | tuple[str, ...] | None = None) -> "Query":
+        """`regions`: where a number typed without a country code is read, best first."""
         text = " ".join(raw.split())[:MAX_LENGTH]
         if "@" in text:
             return cls(text=text, kind=Kind.EMAIL, email=text.lower())
         if looks_like_phone(text):
-            return cls(text=text, kind=Kind.PHONE, e164=normalize_phone(text) or "")
+            numbers = tuple(phone_candidates(text, tuple(regions or ())))
+            return cls(text=text, kind=Kind.PHONE, e164=numbers[0] if numbers else "", e164s=numbers,
+                       tail=phone_tail(text))
         if DOCUMENT_NUMBER.match(text):
             return cls(text=text, kind=Kind.NUMBER, number=text.upper())
         return cls(text=text, kind=Kind.WORDS)
@@ -98,7 +105,8 @@ class SearchProvider:
         """Runs only when no provider found anything: the similarity (typo) search."""
         return []
 
-    def caller_hits(self, user: Any, e164: str, limit: int) -> list[CallerHit]:
+    def caller_hits(self, user: Any, e164: str | Sequence[str], limit: int) -> list[CallerHit]:
+        """Rows with this E.164 number, or with any of these (a list: `phone_numbers(e164)`)."""
         return []
 
 
@@ -143,7 +151,10 @@ class SearchResults:
 
 
 def search(user: Any, raw: str, per_group: int = PER_GROUP) -> SearchResults:
-    query = Query.parse(raw)
+    text = " ".join(raw.split())
+    # A number with its country code (+44…, 0044…) is read as written: no need for the user's country.
+    national = looks_like_phone(text) and not text.startswith(("+", "00"))
+    query = Query.parse(raw, search_regions(user) if national else None)
     if len(query.text) < MIN_LENGTH:
         return SearchResults(query=query.text, too_short=True)
     found = [(provider, provider.search(user, query, per_group)) for provider in providers()]
@@ -155,8 +166,14 @@ def search(user: Any, raw: str, per_group: int = PER_GROUP) -> SearchResults:
         for provider, hits in found if hits])
 
 
-def caller_lookup(user: Any, e164: str, per_provider: int = 10) -> list[CallerHit]:
-    """Who has this number: every provider that can match a phone, in provider order."""
+def phone_numbers(e164: str | Sequence[str]) -> list[str]:
+    """One E.164 number or several, as a list (providers take either)."""
+    return [e164] if isinstance(e164, str) else [number for number in e164 if number]
+
+
+def caller_lookup(user: Any, e164: str | Sequence[str], per_provider: int = 10) -> list[CallerHit]:
+    """Who has this number (or any of these readings of one): every provider that can match a
+    phone, in provider order."""
     matching = sorted((provider for provider in providers() if provider.matches_phone),
                       key=lambda provider: provider.caller_order)
     return [hit for provider in matching for hit in provider.caller_hits(user, e164, per_provider)]

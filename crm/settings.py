@@ -184,6 +184,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # EMAIL_URL like smtp://user:pass@host:587?tls=1. Unset: mail goes to the
 # outbox folder (var/mail/), readable by admins in the app.
 EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
+# The support mailbox, a Maildir (new/, cur/, tmp/) that an MTA or fetchmail/getmail delivers into; the
+# scheduler tick turns each message into a ticket or a reply (service/inbound.py, docs/service.md).
+SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
@@ -195,6 +198,8 @@ LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("uk", _("Ukrainian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")  # for numbers typed without a country code
+# Search and the caller lookup also read a typed number in these countries (after the user's own).
+PHONE_SEARCH_REGIONS = [code.upper() for code in env_list("PHONE_SEARCH_REGIONS", "RU,UA,GB")]
 # ISO 4217 code of the currency targets, forecasts and board sums are shown in.
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True

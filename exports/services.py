@@ -3,11 +3,13 @@ requester only, for 24 hours. Each job row is the audit record (who, what, how m
 
 import csv
 import logging
-from datetime import datetime, timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm import custom_fields, scheduler
 from crm.list_tools import neutralise
@@ -46,7 +48,8 @@ def _cell(value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        # The reader's time zone (run_export sets it), with its offset, so the value is unambiguous.
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %z")
     return value if isinstance(value, int | float) else neutralise(value)
 
 
@@ -60,13 +63,10 @@ def run_export(job_id: int) -> None:
         return
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     try:
-        rows = filtered_rows(EXPORTERS[job.target], job.user, job.query)
-        job.total_rows = rows.count()
-        job.save(update_fields=["total_rows"])
-        job.path.parent.mkdir(parents=True, exist_ok=True)
-        columns = _columns(job.target)
-        writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
-        count = writer(job, rows, columns)
+        # Headers in the reader's language, times in their time zone (the headers say which).
+        with translation.override(job.user.language or settings.LANGUAGE_CODE), \
+                timezone.override(zoneinfo.ZoneInfo(job.user.time_zone or settings.TIME_ZONE)):
+            count = _write(job)
     except Exception as error:
         logger.exception("Export %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(status=ExportStatus.FAILED, error=str(error)[:1000],
@@ -78,6 +78,16 @@ def run_export(job_id: int) -> None:
         status=ExportStatus.DONE, processed_rows=count, total_rows=count, finished_at=finished,
         expires_at=finished + DOWNLOAD_LIFETIME,
         file_name=f"{label}-{timezone.localtime(finished):%Y-%m-%d}.{job.format}")
+
+
+def _write(job: ExportJob) -> int:
+    rows = filtered_rows(EXPORTERS[job.target], job.user, job.query)
+    job.total_rows = rows.count()
+    job.save(update_fields=["total_rows"])
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    columns = _columns(job.target)
+    writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
+    return writer(job, rows, columns)
 
 
 def _progress(job: ExportJob, count: int) -> None:
@@ -105,20 +115,36 @@ def _write_xlsx(job, rows, columns) -> int:
     sheet.append([str(header) for header, _get in columns])
     count = 0
     for row in rows.iterator(chunk_size=2000):
-        sheet.append([_xlsx_cell(get(row)) for _header, get in columns])
+        sheet.append([_xlsx_cell(sheet, get(row)) for _header, get in columns])
         count += 1
         _progress(job, count)
     workbook.save(job.path)
     return count
 
 
-def _xlsx_cell(value):
+def _xlsx_cell(sheet, value):
+    """A typed cell: dates and times as dates with a number format (times in the reader's time
+    zone), numbers as numbers, yes/no as booleans, everything else as text. A text cell is never
+    read as a formula, so "=…" stays exactly what was typed, without an apostrophe."""
     from decimal import Decimal
 
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None or isinstance(value, bool | int | float):
+        return value
     if isinstance(value, Decimal):
         return float(value)
-    cell = _cell(value)
-    return cell if isinstance(cell, int | float) else str(cell)
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=timezone.localtime(value).replace(tzinfo=None))
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    cell = WriteOnlyCell(sheet, value=str(value))
+    cell.data_type = "s"  # text, even when it starts with "=": Excel shows it, never runs it
+    return cell
 
 
 @scheduler.source("expired_exports")

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.phones import region_choices
 from imports.models import DuplicatePolicy
 
 
@@ -19,12 +20,21 @@ class MappingForm(forms.Form):
                                          choices=DuplicatePolicy.choices, widget=forms.RadioSelect,
                                          initial=DuplicatePolicy.SKIP)
     clear_empty = forms.BooleanField(label=_("Empty cells clear fields (when updating)"), required=False)
+    phone_region = forms.ChoiceField(
+        label=_("Phone numbers without a country code are from"), choices=region_choices, required=False,
+        help_text=_("Numbers written with a country code (+7 …, +44 …) are read as written."))
+    create_accounts = forms.BooleanField(
+        label=_("Create the accounts that do not exist yet"), required=False,
+        help_text=_("Rows are linked to an existing account by tax number, then by name; an organisation not "
+                    "found becomes a new account that you own."))
     template_name = forms.CharField(label=_("Save this mapping as"), max_length=80, required=False)
     template_shared = forms.BooleanField(label=_("Share the mapping with everyone"), required=False)
 
     def __init__(self, *args, job, specs, **kwargs):
         super().__init__(*args, **kwargs)
         self.specs = specs
+        if not {"account_name", "account_tax"} & {spec.key for spec in specs}:
+            del self.fields["create_accounts"]  # only importers that link accounts create them
         choices = [("", _("— do not import —"))] + [(spec.key, spec.label) for spec in specs]
         self.column_names = []
         for index, header in enumerate(job.headers):

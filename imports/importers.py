@@ -32,7 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import visibility
 from crm.models import CustomField, CustomFieldKind
-from crm.phones import normalize_phone
+from crm.phones import international, normalize_phone, region_for_country, user_region
 
 log = logging.getLogger(__name__)
 REGISTRY: dict[str, type["Importer"]] = {}
@@ -58,17 +58,18 @@ def importers_for(user) -> list["Importer"]:
 
 
 # --- Cell conversion -----------------------------------------------------------------
-_PHONE_CACHE: dict[str, str | None] = {}
+_PHONE_CACHE: dict[tuple[str, str | None], str | None] = {}
 
 
-def cached_phone(raw: str) -> str | None:
-    """phonenumbers is slow (tens of µs a number); files repeat numbers, so remember them."""
+def cached_phone(raw: str, region: str | None = None) -> str | None:
+    """phonenumbers is slow (tens of µs a number); files repeat numbers, so remember them.
+    `region`: where a number without a country code is read (the job's choice)."""
     try:
-        return _PHONE_CACHE[raw]
+        return _PHONE_CACHE[raw, region]
     except KeyError:
         if len(_PHONE_CACHE) > 200_000:
             _PHONE_CACHE.clear()
-        result = _PHONE_CACHE[raw] = normalize_phone(raw)
+        result = _PHONE_CACHE[raw, region] = normalize_phone(raw, region)
         return result
 
 
@@ -80,6 +81,18 @@ _FALSE = {"0", "no", "n", "false", "нет", "-", "ні"}
 
 class CellError(ValueError):
     pass
+
+
+class CellWarning(ValueError):
+    """A cell kept with a warning: `value` is stored, `unread` (what could not be read) is kept as
+    written for review, and the row still imports."""
+
+    def __init__(self, message: str, value, unread: list[str]):
+        super().__init__(message)
+        self.value, self.unread = value, unread
+
+
+PHONES_TO_CHECK = "phones_to_check"  # the values key for numbers kept unread (importers map it to a field)
 
 
 def parse_decimal(raw: str) -> Decimal:
@@ -119,8 +132,9 @@ class FieldSpec:
     multiple: bool = False  # several columns may feed it (e-mails, phones, tags)
     custom: CustomField | None = None
 
-    def convert(self, raw: str):
-        """The value to store, or None for an empty cell; CellError for a bad one."""
+    def convert(self, raw: str, region: str | None = None):
+        """The value to store, or None for an empty cell; CellError for a bad one. `region`: where
+        a phone number without a country code is read."""
         raw = raw.strip()
         if raw == "":
             return None
@@ -144,19 +158,24 @@ class FieldSpec:
             return emails[0] if kind == "email" and emails else emails or None
         if kind in ("phone", "phones"):
             if kind == "phone":
-                if cached_phone(raw) is None:
-                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
-                return raw
-            phones = []
+                if cached_phone(raw, region) is None:
+                    # Kept as written (the record's phone field) for review; the row still imports.
+                    raise CellWarning(_("“%(value)s” is not a valid phone number: kept as written, to check.")
+                                      % {"value": raw}, raw, [raw])
+                return international(raw, region)  # unambiguous for every later reader
+            phones, unread = [], []
             for item in _SPLIT.split(raw):
                 item = item.strip()
                 if not item:
                     continue
-                normalized = cached_phone(item)
+                normalized = cached_phone(item, region)
                 if normalized is None:
-                    raise CellError(_("“%(value)s” is not a valid phone number.") % {"value": item})
-                if normalized not in phones:
+                    unread.append(item[:40])
+                elif normalized not in phones:
                     phones.append(normalized)
+            if unread:
+                raise CellWarning(_("“%(value)s” is not a valid phone number: kept as written, to check.")
+                                  % {"value": ", ".join(unread)}, phones or None, unread)
             return phones or None
         if kind == "url":
             url = raw if "://" in raw else "https://" + raw
@@ -409,6 +428,7 @@ class RowOutcome:
     reason: str = ""
     values: dict = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the row imports; the user should check these
     obj: object = None
     previous: dict | None = None
     match_kind: str = ""
@@ -427,6 +447,9 @@ class Importer:
     match_keys: tuple[str, ...] = (EXTERNAL_ID,)
     match_labels = {EXTERNAL_ID: gettext_lazy("same external id")}
     derived_fields: tuple[str, ...] = ()
+    _phone_region: str | None = None  # set by prepare() from the job
+    _create_accounts = False  # set by prepare(): create the organisations a row names that do not exist
+    _policy = ""
 
     # -- the fields ----------------------------------------------------------------
     def base_fields(self) -> list[FieldSpec]:
@@ -459,10 +482,21 @@ class Importer:
     def parse(self, outcome: RowOutcome, columns: list[tuple[int, FieldSpec]]) -> None:
         values = outcome.values
         cells = outcome.cells
+        # A number without a country code is read in the row's own country, when it has one.
+        region = self._phone_region
+        for index, spec in columns:
+            if spec.key == "country" and index < len(cells):
+                region = region_for_country(cells[index]) or region
         for index, spec in columns:
             raw = cells[index] if index < len(cells) else ""
             try:
-                value = spec.convert(raw)
+                value = spec.convert(raw, region)
+            except CellWarning as warning:
+                outcome.warnings.append(f"{spec.label}: {warning}")
+                value = warning.value
+                if spec.kind == "phones":
+                    kept = values.setdefault(PHONES_TO_CHECK, [])
+                    kept += [item for item in warning.unread if item not in kept]
             except CellError as error:
                 outcome.errors.append(f"{spec.label}: {error}")
                 continue
@@ -486,6 +520,12 @@ class Importer:
         self._mapped_keys = {spec.key for _, spec in columns}
         self._required = [spec for spec in specs if spec.required]
         self._custom = {spec.key: spec.custom for spec in specs if spec.custom}
+        self._create_accounts = bool(getattr(job, "create_accounts", False))
+        self._policy = job.duplicate_policy
+        self.accounts_created: list[int] = []  # by resolve(), for the job's record
+        self._phone_region = getattr(job, "phone_region", "") or None
+        if self._phone_region is None and any(spec.kind in ("phone", "phones") for _, spec in columns):
+            self._phone_region = user_region(job.user)
 
     def parse_batch(self, batch: list[tuple[int, list[str]]]) -> list[RowOutcome]:
         """Cell conversion and validation only: no database, so a job runs it in a thread for the next
@@ -503,10 +543,12 @@ class Importer:
 
         user = job.user
         outcomes = parsed if parsed is not None else self.parse_batch(batch)
+        if job.duplicate_policy != DuplicatePolicy.CREATE:
+            self.skip_repeated_rows(outcomes)
         good = [o for o in outcomes if not o.errors]
         self.resolve(good, user)
         for outcome in outcomes:
-            if outcome.errors:
+            if outcome.errors and not outcome.action:
                 outcome.action, outcome.reason = RowAction.FAILED, "; ".join(outcome.errors)
         good = [o for o in outcomes if not o.errors]
 
@@ -605,7 +647,28 @@ class Importer:
             if links:
                 insert_rows(ImportedRecord, ["target", "external_id", "object_id", "job", "created_at"], links)
             self.keep_statistics_fresh(len(new_objects), [self.model, ImportedRecord])
+        for outcome in outcomes:
+            if outcome.warnings and outcome.action in (RowAction.CREATED, RowAction.UPDATED):
+                outcome.reason = "; ".join(outcome.warnings)
         return outcomes
+
+    def skip_repeated_rows(self, outcomes: list[RowOutcome]) -> None:
+        """A row with errors that repeats an earlier, importable row of the batch (same e-mail, phone
+        or external id) is a duplicate before it is an error: skipped, naming the row it repeats.
+        Rows without errors are matched later, with the records in the database."""
+        from imports.models import RowAction
+
+        first_seen: dict[tuple[str, str], int] = {}
+        for outcome in sorted(outcomes, key=lambda o: o.row_number):
+            row_keys = self.keys_of(outcome.values)
+            if not outcome.errors:
+                for key in row_keys:
+                    first_seen.setdefault(key, outcome.row_number)
+                continue
+            earlier = next((first_seen[key] for key in row_keys if key in first_seen), None)
+            if earlier is not None:
+                outcome.action = RowAction.SKIPPED
+                outcome.reason = _("Skipped: same as row %(row)s of this file.") % {"row": earlier}
 
     def keep_statistics_fresh(self, inserted: int, models) -> None:
         """ANALYZE the tables an import grows each time it has doubled them. A large import into a
@@ -636,6 +699,10 @@ class Importer:
     # -- hooks -----------------------------------------------------------------------
     def resolve(self, outcomes: list[RowOutcome], user) -> None:
         """Turns references (an account by name) into ids; appends an error to a row that cannot."""
+
+    def plan(self, job, rows) -> list[str]:
+        """Lines about the whole file for the preview ("7 accounts will be created"); `rows`: its cells."""
+        return []
 
     def keys_of(self, values: dict) -> list[tuple[str, str]]:
         external_id = values.get(EXTERNAL_ID)

@@ -1,6 +1,8 @@
 """Spreadsheet imports: the job, what it did per row (for the report and undo), external ids,
 and reusable column mappings."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -31,6 +33,11 @@ class RowAction(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# A worker reports after each batch (a batch takes a second or two): a job not heard from for a
+# minute lost its worker. It is shown as stalled and taken over by the next worker.
+STALE_CLAIM = timedelta(minutes=1)
+
+
 class ImportJobQuerySet(models.QuerySet):
     def of_user(self, user):
         """A user's own jobs: the only ones they may open (someone else's answer 404)."""
@@ -53,6 +60,9 @@ class ImportJob(models.Model):
         _("when a record already exists"), max_length=10, choices=DuplicatePolicy.choices,
         default=DuplicatePolicy.SKIP)
     clear_empty = models.BooleanField(_("empty cells clear fields"), default=False)
+    # Where phone numbers without a country code are read (chosen on the mapping page); "" = the
+    # default region (jobs from before the choice existed).
+    phone_region = models.CharField(_("phone numbers without a country code are from"), max_length=2, blank=True)
     batch_size = models.PositiveIntegerField(default=1000)
     # Progress, committed with each batch: a restarted job resumes after the last committed batch.
     batches_done = models.PositiveIntegerField(default=0)
@@ -61,6 +71,10 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(default=0)  # rows imported with something to check
+    # Contacts: create the accounts a row names (by tax number, then name) that do not exist yet.
+    create_accounts = models.BooleanField(_("create missing accounts"), default=True)
+    accounts_created = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -92,6 +106,12 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, and no worker has reported for STALE_CLAIM: its worker died (or none
+        runs). The scheduler tick hands it to a worker again, which resumes after the last batch."""
+        return self.is_active and self.claimed_at is not None and self.claimed_at < timezone.now() - STALE_CLAIM
 
     @property
     def can_undo(self) -> bool:

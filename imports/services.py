@@ -16,8 +16,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.phones import user_region
 from imports import reader
 from imports.importers import RowOutcome, get_importer, insert_rows
+from imports.models import STALE_CLAIM as STALE_CLAIM  # a job not heard from for this long lost its worker
 from imports.models import (
     DuplicatePolicy,
     ImportedRecord,
@@ -30,7 +32,6 @@ from imports.models import (
 
 log = logging.getLogger(__name__)
 PREVIEW_ROWS = 20
-STALE_CLAIM = timedelta(minutes=5)  # a running job not heard from for this long lost its worker
 ABANDON_AFTER = timedelta(hours=24)  # an upload never started is deleted after this
 UNDO_REPORT_LIMIT = 1000
 
@@ -71,17 +72,23 @@ def job_create(*, user, target: str, upload) -> ImportJob:
         raise
     job = ImportJob(user=user, target=target, original_name=Path(upload.name).name[:255], file_path=relative,
                     file_format=file_format, encoding=table.encoding, delimiter=table.delimiter,
-                    headers=table.headers, total_rows=table.total_rows)
+                    headers=table.headers, total_rows=table.total_rows, phone_region=user_region(user))
     job.mapping = importer.auto_map(table.headers, importer.fields())
     job.save()
     return job
 
 
-def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool) -> None:
+def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool,
+                    phone_region: str | None = None, create_accounts: bool | None = None) -> None:
+    """`phone_region`: where numbers without a country code are read; None: the user's region.
+    `create_accounts`: create the organisations rows name that do not exist (None: unchanged)."""
     job.mapping = {k: v for k, v in mapping.items() if v}
     job.duplicate_policy = duplicate_policy
     job.clear_empty = clear_empty
-    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty"])
+    job.phone_region = phone_region or user_region(job.user)
+    if create_accounts is not None:
+        job.create_accounts = create_accounts
+    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region", "create_accounts"])
 
 
 def mapping_template_save(*, job: ImportJob, user, name: str, shared: bool) -> MappingTemplate:
@@ -123,11 +130,20 @@ def job_preview(*, job: ImportJob) -> tuple[list, list[RowOutcome]]:
     return mapped, outcomes
 
 
+def job_plan(*, job: ImportJob) -> list[str]:
+    """What the import will do beyond its rows, over the whole file ("7 accounts will be created")."""
+    importer = job.importer
+    importer.prepare(job, importer.fields())
+    return importer.plan(job, _data_rows(job))
+
+
 # --- The run ------------------------------------------------------------------------------
 def job_start(*, job: ImportJob) -> bool:
     from imports.tasks import run_import
 
-    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(status=ImportStatus.QUEUED)
+    # claimed_at: when it was queued, so a job no worker picks up shows as stalled too.
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(
+        status=ImportStatus.QUEUED, claimed_at=timezone.now())
     if started:
         transaction.on_commit(lambda: run_import.delay(job.pk))
     return bool(started)
@@ -152,7 +168,9 @@ def job_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     try:
-        _run_batches(job)
+        # The row reports are read by the person who ran the import: in their language.
+        with translation.override(job.user.language or settings.LANGUAGE_CODE):
+            _run_batches(job)
     except LostClaim:
         return None
     except Exception as error:
@@ -202,17 +220,23 @@ def _run_batches(job: ImportJob) -> None:
 
 
 def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
-    with transaction.atomic(), pghistory.context(source="import", import_job=job.pk):
+    # `actor`: the history names the person who ran the import, not "system".
+    with transaction.atomic(), pghistory.context(source="import", import_job=job.pk, actor=job.user_id):
+        importer.accounts_created = []
         outcomes = importer.process_batch(job, [], write=True, parsed=parsed)
         insert_rows(ImportRow, ROW_COLUMNS, [_row_record(job, o) for o in outcomes])
         counts = {action: 0 for action in RowAction.values}
+        warnings = 0
         for outcome in outcomes:
             counts[outcome.action] += 1
+            warnings += bool(outcome.warnings) and outcome.action in (RowAction.CREATED, RowAction.UPDATED)
         moved = ImportJob.objects.filter(
             pk=job.pk, status=ImportStatus.RUNNING, batches_done=job.batches_done,
         ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
                  created=F("created") + counts["created"], updated=F("updated") + counts["updated"],
                  skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
+                 warnings=F("warnings") + warnings,
+                 accounts_created=F("accounts_created") + len(getattr(importer, "accounts_created", ())),
                  claimed_at=timezone.now())
         if moved != 1:
             raise LostClaim  # another worker took the job over: roll this batch back
@@ -321,7 +345,8 @@ def cleanup(now=None) -> int:
     count = 0
     for job in ImportJob.objects.filter(status=ImportStatus.MAPPING, created_at__lt=now - ABANDON_AFTER):
         count += job_abandon(job=job)
-    stale = ImportJob.objects.filter(status=ImportStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+    stale = ImportJob.objects.filter(status__in=[ImportStatus.RUNNING, ImportStatus.QUEUED],
+                                     claimed_at__lt=now - STALE_CLAIM)
     for job_id in stale.values_list("pk", flat=True):
         transaction.on_commit(lambda job_id=job_id: run_import.delay(job_id))
         count += 1

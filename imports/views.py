@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from crm.list_tools import neutralise
 from crm.pagination import paginate
+from crm.phones import user_region
 from imports import reader, services
 from imports.forms import MappingForm, UploadForm
 from imports.importers import get_importer, importers_for
@@ -78,12 +79,15 @@ def mapping(request, pk):
             raise Http404
         current = services.mapping_from_template(job, template)
     initial = {f"col_{i}": key for i, key in current.items()}
-    initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty)
+    initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty,
+                   create_accounts=job.create_accounts, phone_region=job.phone_region or user_region(request.user))
     form = MappingForm(request.POST or None, job=job, specs=specs, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.job_set_mapping(job=job, mapping=form.mapping(),
                                  duplicate_policy=form.cleaned_data["duplicate_policy"],
-                                 clear_empty=form.cleaned_data["clear_empty"])
+                                 clear_empty=form.cleaned_data["clear_empty"],
+                                 phone_region=form.cleaned_data["phone_region"],
+                                 create_accounts=form.cleaned_data.get("create_accounts"))
         if form.cleaned_data["template_name"]:
             services.mapping_template_save(job=job, user=request.user, name=form.cleaned_data["template_name"],
                                            shared=form.cleaned_data["template_shared"])
@@ -109,7 +113,7 @@ def preview(request, pk):
     specs, outcomes = services.job_preview(job=job)
     failing = sum(1 for o in outcomes if o.action == RowAction.FAILED)
     return render(request, "imports/preview.html", {"job": job, "specs": specs, "outcomes": outcomes,
-                                                    "failing": failing})
+                                                    "failing": failing, "plan": services.job_plan(job=job)})
 
 
 @require_POST
@@ -118,6 +122,9 @@ def start(request, pk):
     if services.job_start(job=job):
         messages.success(request, _("The import has started. You can leave this page and come back."))
     return redirect("imports:detail", pk=job.pk)
+
+
+WARNED_SHOWN = 50
 
 
 def job_detail(request, pk):
@@ -129,18 +136,42 @@ def job_detail(request, pk):
         return response
     failed = paginate(ImportRow.objects.filter(job=job, action=RowAction.FAILED).order_by("row_number"),
                       request.GET.get("page"), per_page=50)
-    return render(request, "imports/job_detail.html", {"job": job, "failed": failed})
+    # The first rows imported with something to check (numbers kept as written): the index on
+    # (job, action, row_number) serves it.
+    warned = list(ImportRow.objects.filter(job=job, action__in=[RowAction.CREATED, RowAction.UPDATED])
+                  .exclude(reason="").order_by("row_number")[:WARNED_SHOWN]) if job.warnings else []
+    return render(request, "imports/job_detail.html", {"job": job, "failed": failed, "warned": warned})
+
+
+class _Encoded:
+    """A file-like writer that encodes into the response in the uploaded file's encoding (a
+    character the encoding lacks becomes "?", so a cp1251 file stays cp1251)."""
+
+    def __init__(self, response: HttpResponse, encoding: str):
+        self.response, self.encoding = response, encoding
+
+    def write(self, text: str) -> None:
+        self.response.write(text.encode(self.encoding, errors="replace"))
 
 
 def errors_csv(request, pk):
+    """The failed rows to fix and upload again, in the encoding and with the delimiter of the
+    uploaded CSV (cp1251 with ";" stays cp1251 with ";", so the same Excel or 1C opens it); an
+    XLSX or UTF-8 upload gets UTF-8 with a BOM."""
     job = _job(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    encoding = job.encoding if job.file_format == "csv" and job.encoding else "utf-8"
+    if encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig", "ascii"):
+        encoding = "utf-8"
+    response = HttpResponse(content_type=f"text/csv; charset={encoding}")
     stem = job.original_name.rsplit(".", 1)[0] or "import"
     safe = "".join(ch for ch in stem if ch.isalnum() or ch in "-_")[:60] or "import"
     # filename*= (RFC 6266) so a Cyrillic file name reaches the browser intact
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{safe}-errors.csv")
-    response.write("\ufeff")
-    writer = csv.writer(response, lineterminator="\r\n")
+    out = _Encoded(response, encoding)
+    if encoding == "utf-8":
+        out.write("\ufeff")
+    delimiter = job.delimiter if job.file_format == "csv" and job.delimiter else ","
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in job.headers] + [_("reason")])
     rows = ImportRow.objects.filter(job=job, action=RowAction.FAILED).order_by("row_number")
     for row in rows.values_list("values", "reason").iterator(chunk_size=2000):

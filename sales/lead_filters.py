@@ -6,7 +6,7 @@ from contacts.models import LeadSource
 from crm import custom_fields
 from crm.models import CustomFieldTarget
 from crm.pagination import bounded_matches
-from crm.phones import looks_like_phone, normalize_phone
+from crm.phones import looks_like_phone, phone_candidates, search_regions
 from sales.models import Lead, LeadRating, LeadStatus
 
 OWNER_CHOICES_SHOWN = 200
@@ -45,8 +45,8 @@ class LeadFilter(django_filters.FilterSet):
         if "@" in value:
             return queryset.filter(email=value.lower())  # stored lower-cased
         if looks_like_phone(value):
-            e164 = normalize_phone(value)
-            return queryset.filter(phone_e164=e164) if e164 else queryset.none()
+            numbers = phone_candidates(value, search_regions(getattr(self.request, "user", None)))
+            return queryset.filter(phone_e164__in=numbers) if numbers else queryset.none()
         return bounded_matches(queryset, Q(last_name__icontains=value) | Q(company__icontains=value))
 
     def with_status(self, queryset, name, value):

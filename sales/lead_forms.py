@@ -11,11 +11,9 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, Team, Territory, User
-from crm.phones import normalize_phone
+from crm.phones import example_phone, international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
 from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
-
-INVALID_PHONE = _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000.")
 
 
 class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
@@ -39,16 +37,24 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["territory"].queryset = Territory.objects.order_by("name")
         self.setup_owned_fields(user)
+        self.fields["phone"].widget.attrs["placeholder"] = example_phone(phone_region(user, self.instance.country))
         if self.instance.pk:
             del self.fields["distribute"]
             if self.instance.owner_id is None:
                 self.fields["owner"].help_text = _("Empty: it stays in the queue.")
 
     def clean_phone(self):
+        """Read in the country typed into the form (else the record's, else the user's) and kept in
+        international format, so every later reader gets the same number."""
         phone = self.cleaned_data.get("phone", "").strip()
-        if phone and not normalize_phone(phone):
-            raise forms.ValidationError(INVALID_PHONE % {"value": phone})
-        return phone
+        if not phone:
+            return phone
+        country = self.data.get(self.add_prefix("country"), self.instance.country) if self.is_bound \
+            else self.instance.country
+        region = phone_region(self.user, country)
+        if normalize_phone(phone, region) is None:
+            raise forms.ValidationError(invalid_phone_message(phone, region))
+        return international(phone, region)
 
     def clean_email(self):
         return self.cleaned_data.get("email", "").strip().lower()

@@ -21,7 +21,7 @@ from contacts.duplicates import contact_duplicates
 from contacts.models import Contact
 from crm import duplicates, hooks
 from crm.models import Notification, NotificationKind, Territory, User
-from crm.phones import normalize_phone
+from crm.phones import normalize_phone, phone_region
 from crm.roles import Role
 from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Stage
 from webhooks.services import emit
@@ -238,13 +238,13 @@ def leads_distribute(*, leads, actor: User | None) -> Distribution:
 
 
 def lead_duplicates(*, user, first_name: str = "", last_name: str = "", company: str = "", email: str = "",
-                    phone: str = "", exclude_pk: int | None = None) -> list[duplicates.Match]:
+                    phone: str = "", exclude_pk: int | None = None, country: str = "") -> list[duplicates.Match]:
     """Existing leads, contacts and accounts that may be this lead: same e-mail or phone, the same
     person's name, or (accounts and leads) the same company. Hidden rows show only their owner."""
     from crm import visibility
 
     email = email.strip().lower()
-    phone_e164 = normalize_phone(phone) if phone else ""
+    phone_e164 = normalize_phone(phone, phone_region(user, country)) if phone else ""
     phone_e164 = phone_e164 or ""
     first_name, last_name, company = first_name.strip(), last_name.strip(), company.strip()
     condition = Q(pk__in=[])

@@ -116,7 +116,7 @@ def lead_duplicates(request):
     matches = services.lead_duplicates(
         user=request.user, first_name=data.get("first_name", ""), last_name=data.get("last_name", ""),
         company=data.get("company", ""), email=data.get("email", ""), phone=data.get("phone", ""),
-        exclude_pk=exclude)
+        exclude_pk=exclude, country=data.get("country", ""))
     return render(request, "sales/_lead_duplicates.html", {"matches": matches})
 
 

@@ -929,6 +929,8 @@ class Lead(OwnedModel):
                          condition=models.Q(deleted_at__isnull=True, owner__isnull=True)),
             models.Index(fields=["email"], name="lead_email_idx", condition=~models.Q(email="")),
             models.Index(fields=["phone_e164"], name="lead_phone_idx", condition=~models.Q(phone_e164="")),
+            GinIndex(fields=["phone_e164"], name="lead_phone_trgm", opclasses=["gin_trgm_ops"],
+                     condition=~models.Q(phone_e164="")),  # the end of a number: LIKE '%6383811'
             GinIndex(OpClass(Upper("last_name"), name="gin_trgm_ops"), name="lead_last_name_up_trgm"),
             GinIndex(OpClass(Upper("company"), name="gin_trgm_ops"), name="lead_company_up_trgm"),
         ]
@@ -938,9 +940,9 @@ class Lead(OwnedModel):
         return f"{name} ({self.company})" if self.company else name
 
     def save(self, *args, **kwargs):
-        from crm.phones import normalize_phone
+        from crm.phones import normalize_phone, region_for_country
 
-        self.phone_e164 = normalize_phone(self.phone) or ""
+        self.phone_e164 = normalize_phone(self.phone, region_for_country(self.country)) or ""
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "phone_e164"}
         super().save(*args, **kwargs)

@@ -38,9 +38,12 @@ class LeadSearch(search.SearchProvider):
         if query.kind == Kind.EMAIL:
             found = leads.filter(email=query.email)[:limit]  # stored lower-cased
         elif query.kind == Kind.PHONE:
-            if not query.e164:
+            if not query.e164s and not query.tail:
                 return []
-            found = leads.filter(phone_e164=query.e164)[:limit]
+            condition = Q(phone_e164__in=query.e164s)
+            if query.tail:  # the end of a number (lead_phone_trgm)
+                condition |= Q(phone_e164__endswith=query.tail) & ~Q(phone_e164="")
+            found = leads.filter(condition)[:limit]
         else:
             found = search.ranked(leads, ("last_name", "company"), query.text,
                                   Q(last_name__icontains=query.text) | Q(company__icontains=query.text), limit,
@@ -50,7 +53,8 @@ class LeadSearch(search.SearchProvider):
 
     def caller_hits(self, user, e164: str, limit: int) -> list[CallerHit]:
         return [CallerHit(text=str(lead), links={"lead": (lead.pk, str(lead))})
-                for lead in Lead.objects.visible_to(user).filter(phone_e164=e164)[:limit]]
+                for lead in Lead.objects.visible_to(user).filter(
+                    phone_e164__in=search.phone_numbers(e164))[:limit]]
 
 
 @search.register

@@ -7,7 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
-        from service import contract_services, mail, sla_clock  # noqa: F401 - their scheduler sources register
+        from service import contract_services, inbound, mail, sla_clock  # noqa: F401 - their scheduler sources
         from webhooks.events import register
 
         for name, label in [

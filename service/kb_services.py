@@ -11,7 +11,7 @@ import re
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,6 +101,22 @@ def suggestions_for(ticket: Ticket, articles, limit: int = 3) -> list[Article]:
         return []
     return list(articles.published().filter(search_vector=query)
                 .annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "id")[:limit])
+
+
+def for_ticket(ticket: Ticket, articles, limit: int = 3) -> tuple[list[Article], list[Article]]:
+    """The articles already sent on the ticket, and up to `limit` published suggestions: one query."""
+    words = WORD.findall(f"{ticket.subject} {ticket.description}".lower())
+    query = _query(sorted(set(words), key=lambda word: (-len(word), word))[:SUGGESTION_WORDS])
+    linked = Exists(TicketArticle.objects.filter(ticket=ticket, article=OuterRef("pk")))
+    condition = Q(ticket_links__ticket=ticket)
+    rank = Value(0.0)
+    if query is not None:
+        condition |= Q(status=ArticleStatus.PUBLISHED, search_vector=query)
+        rank = SearchRank(F("search_vector"), query)
+    rows = list(articles.filter(condition).distinct().annotate(linked=linked, rank=rank)
+                .order_by("-linked", "-rank", "id")[:limit + 20])
+    sent = [article for article in rows if article.linked]
+    return sent, [article for article in rows if not article.linked][:limit]
 
 
 def article_viewed(article: Article) -> None:

@@ -18,6 +18,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
@@ -77,7 +78,7 @@ class Priority(models.IntegerChoices):
 
 
 class Status(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("ticket status", "New")
     OPEN = "open", _("Open")
     PENDING = "pending", _("Pending customer")
     ON_HOLD = "on_hold", _("On hold")
@@ -159,7 +160,7 @@ class SlaPolicy(models.Model):
                                     help_text=_("Empty: every tier without a policy of its own."))
     first_response_minutes = models.PositiveIntegerField(_("first response within (business minutes)"))
     resolution_minutes = models.PositiveIntegerField(_("resolution within (business minutes)"))
-    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (% of the target)"), default=80)
+    at_risk_percent = models.PositiveSmallIntegerField(_("at risk after (percent of the target)"), default=80)
     calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("business hours"), on_delete=models.PROTECT,
                                  related_name="+")
     is_active = models.BooleanField(_("active"), default=True)
@@ -244,6 +245,7 @@ class Queue(models.Model):
 
 
 SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
+ACTIVE_ROWS = Q(status__in=["new", "open", "pending", "on_hold"], deleted_at__isnull=True)
 
 
 class TicketQuerySet(OwnedQuerySet):
@@ -264,7 +266,12 @@ class TicketQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "sla_next_at", "search_text"],
+    # The clock's working columns change on every tick and pause; the history keeps what a reader follows
+    # (status, owner, priority, the SLA state and due times, the stored figures).
+    exclude=["updated_at", "sla_next_at", "search_text", "queue_rank", "lock_version", "first_response_risk_at",
+             "resolution_risk_at", "resolution_left_seconds", "clock_stopped_at", "paused_seconds",
+             "first_response_at_risk_at", "resolution_at_risk_at", "first_response_breached_at",
+             "resolution_breached_at"],
     model_name="TicketEvent",
 )
 class Ticket(OwnedModel):
@@ -336,6 +343,17 @@ class Ticket(OwnedModel):
                          condition=Q(owner__isnull=True, status__in=["new", "open", "on_hold"],
                                      deleted_at__isnull=True)),
             models.Index(fields=["owner", "status", "-created_at"], name="ticket_owner_status_idx"),
+            # Open work: a small, hot part of a table that grows by the million (the desk's counts, "my open
+            # tickets", the open list, the unassigned list and what is at risk read only these).
+            models.Index(fields=["-created_at", "-id"], name="ticket_active_created_idx", condition=ACTIVE_ROWS),
+            models.Index(fields=["queue", "sla_state", "status", "owner"], name="ticket_active_queue_idx",
+                         include=["id"], condition=ACTIVE_ROWS),  # the desk's counts read the index only
+            models.Index(fields=["owner", "resolution_due", "priority", "id"], name="ticket_active_owner_idx",
+                         condition=ACTIVE_ROWS),
+            models.Index(fields=["priority", "resolution_due", "id"], name="ticket_unassigned_idx",
+                         condition=ACTIVE_ROWS & Q(owner__isnull=True)),
+            models.Index(fields=["resolution_due", "id"], name="ticket_active_risk_idx",
+                         condition=ACTIVE_ROWS & Q(sla_state__in=["at_risk", "breached"])),
             models.Index(fields=["account", "-created_at"], name="ticket_account_idx"),
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_idx"),
             models.Index(fields=["sla_next_at"], name="ticket_sla_due_idx", condition=Q(sla_next_at__isnull=False)),
@@ -720,3 +738,35 @@ class WorkLog(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+# --- E-mail to ticket ----------------------------------------------------------------------------
+
+
+class InboundOutcome(models.TextChoices):
+    NEW_TICKET = "new_ticket", _("Opened a ticket")
+    REPLY = "reply", _("Added to a ticket")
+    AUTO_REPLY = "auto_reply", _("Ignored: an automatic reply")
+    LOOP = "loop", _("Ignored: a mail loop")
+    REFUSED = "refused", _("Refused")
+
+
+class InboundEmail(models.Model):
+    """One message read from the support mailbox. The unique Message-ID makes each message count once:
+    the row is written in the same transaction as the ticket it opens or the reply it adds."""
+
+    message_id = models.CharField(max_length=300, unique=True)
+    sender = models.EmailField(_("from"), max_length=254, blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=InboundOutcome.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["sender", "-received_at"], name="inboundemail_sender_idx")]
+
+    def __str__(self):
+        return f"{self.sender}: {self.subject}"

@@ -218,6 +218,12 @@ def _attach(ticket: Ticket, message: TicketMessage, uploads, actor: User | None)
 
 
 @transaction.atomic
+def ticket_attach(*, ticket: Ticket, uploads, actor: User | None = None) -> list[TicketAttachment]:
+    """Files that came with the ticket itself (an e-mail's attachments), checked like any other."""
+    return _attach(ticket, None, uploads, actor)
+
+
+@transaction.atomic
 def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = False, uploads=(),
                  status: str | None = None, article=None, now: datetime | None = None) -> TicketMessage:
     """A public reply (e-mailed to the contact, counts as the first response) or an internal note

@@ -35,6 +35,7 @@ urlpatterns = [
     path("contracts/<int:pk>/", contract_views.contract_detail, name="contract_detail"),
     path("contracts/<int:pk>/edit/", contract_views.contract_edit, name="contract_edit"),
     path("contracts/<int:pk>/renew/", contract_views.contract_renew, name="contract_renew"),
+    path("mailbox/", views.inbound_log, name="inbound_log"),
     path("setup/<slug:kind>/", setup_views.setup_list, name="setup"),
     path("setup/<slug:kind>/new/", setup_views.setup_edit, name="setup_new"),
     path("setup/<slug:kind>/<int:pk>/", setup_views.setup_edit, name="setup_edit"),

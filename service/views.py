@@ -19,7 +19,7 @@ from crm import panels
 from crm.forms import add_service_errors
 from crm.history import history_for
 from crm.list_tools import to_int
-from crm.phones import format_phone, normalize_phone
+from crm.phones import format_phone, phone_candidates, search_regions
 from crm.visibility import (
     can_create,
     can_edit,
@@ -45,6 +45,7 @@ from service.models import (
     CannedResponse,
     Channel,
     Contract,
+    InboundEmail,
     Queue,
     SlaState,
     Ticket,
@@ -52,6 +53,7 @@ from service.models import (
 )
 
 MY_ROWS = 25
+INBOUND_ROWS = 200
 HISTORY_SHOWN = 30
 HOTLINE_ROWS = 10
 
@@ -69,14 +71,18 @@ def desk_home(request):
     mine = list(tickets.filter(owner=user, status__in=ACTIVE_STATUSES)
                 .order_by("resolution_due", "priority", "id")[:MY_ROWS])
     queues = Queue.objects.all() if can_create(user, Queue) else Queue.objects.filter(members=user)
-    waiting = Q(tickets__owner__isnull=True, tickets__status__in=routing.WAITING, tickets__deleted_at__isnull=True)
-    active = Q(tickets__status__in=ACTIVE_STATUSES, tickets__deleted_at__isnull=True)
-    queue_rows = list(queues.annotate(
-        waiting=Count("tickets", filter=waiting),
-        open=Count("tickets", filter=active),
-        at_risk=Count("tickets", filter=active & Q(tickets__sla_state=SlaState.AT_RISK)),
-        breached=Count("tickets", filter=active & Q(tickets__sla_state=SlaState.BREACHED)),
-    ).order_by("name"))
+    queue_rows = list(queues.order_by("name"))
+    # One pass over the open tickets of these queues (a partial index holds only open work).
+    waiting = Q(owner__isnull=True, status__in=routing.WAITING)
+    counts = {row["queue"]: row for row in Ticket.objects.filter(
+        queue__in=[queue.pk for queue in queue_rows], status__in=ACTIVE_STATUSES, deleted_at__isnull=True,
+    ).values("queue").annotate(waiting=Count("id", filter=waiting), open=Count("id"),
+                               at_risk=Count("id", filter=Q(sla_state=SlaState.AT_RISK)),
+                               breached=Count("id", filter=Q(sla_state=SlaState.BREACHED)))}
+    for queue in queue_rows:
+        row = counts.get(queue.pk, {})
+        for name in ("waiting", "open", "at_risk", "breached"):
+            setattr(queue, name, row.get(name, 0))
     urgent = list(tickets.filter(status__in=ACTIVE_STATUSES, sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED])
                   .filter(Q(owner=user) | Q(queue__in=[q.pk for q in queue_rows]))
                   .order_by("resolution_due", "id")[:MY_ROWS])
@@ -128,7 +134,12 @@ def ticket_detail(request, pk: int):
     tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
     ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
-    conversation = list(ticket.messages.select_related("author").prefetch_related("attachments"))
+    conversation = list(ticket.messages.select_related("author"))
+    files_by_message: dict[int | None, list] = {}
+    for attachment in ticket.attachments.all():  # one query for the files of every message and of the ticket
+        files_by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in conversation:
+        message.files = files_by_message.get(message.pk, [])
     others = []
     if ticket.contact_id or ticket.account_id:
         related = Q(contact_id=ticket.contact_id) if ticket.contact_id else Q(account_id=ticket.account_id)
@@ -143,6 +154,7 @@ def ticket_detail(request, pk: int):
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
     }
+    context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
     context["work_logs"] = work_logs
     context["work"] = contract_services.work_totals(work_logs) if work_logs else None
@@ -151,11 +163,10 @@ def ticket_detail(request, pk: int):
         context["coverage"] = {"contract": ticket.contract, "used": used,
                                "remaining": contract_services.remaining(ticket.contract, used),
                                "in_force": ticket.contract.state() not in ("expired", "upcoming")}
-    articles = Article.objects.visible_to(user)
-    context["linked_articles"] = [link.article for link in ticket.article_links.select_related("article")]
+    context["linked_articles"], suggestions = kb_services.for_ticket(ticket, Article.objects.visible_to(user))
     if editable:
         context.update({
-            "suggestions": kb_services.suggestions_for(ticket, articles),
+            "suggestions": suggestions,
             "work_form": WorkLogForm(),
             "reply_form": ReplyForm(), "status_form": StatusForm(initial={"status": ticket.status}),
             "assign_form": AssignForm(initial={"owner": ticket.owner_id, "queue": ticket.queue_id}),
@@ -266,13 +277,22 @@ def hotline(request):
     user = request.user
     require_read(user, Ticket)
     raw = request.GET.get("phone", "").strip()
-    e164 = normalize_phone(raw) if raw else None
+    # A number typed without a country code is read in the agent's country first, then the others the
+    # desk serves ("8 (916) 638-38-11" is Moscow, "020 7946 0000" London): the caller may be either.
+    candidates = phone_candidates(raw, search_regions(user)) if raw else []
+    e164 = candidates[0] if candidates else None
     contacts, accounts, caller, tickets = [], [], None, []
-    if e164:
-        contacts = list(with_visibility_flag(
-            Contact.objects.visible_to(user).with_phone(e164).select_related("account"), user, "account")
-            .order_by("last_name", "id")[:HOTLINE_ROWS])
-        accounts = list(Account.objects.visible_to(user).filter(phone_e164=e164).order_by("name")[:HOTLINE_ROWS])
+    if candidates:
+        # No ORDER BY in SQL: the phones index finds the few people with the number; sorted here.
+        contacts = sorted(with_visibility_flag(
+            Contact.objects.visible_to(user).filter(phones__overlap=candidates).select_related("account"), user,
+            "account").order_by()[:HOTLINE_ROWS], key=lambda contact: (contact.last_name, contact.pk))
+        accounts = list(Account.objects.visible_to(user).filter(phone_e164__in=candidates)
+                        .order_by("name")[:HOTLINE_ROWS])
+        matched = [number for number in candidates
+                   if any(number in contact.phones for contact in contacts)
+                   or any(account.phone_e164 == number for account in accounts)]
+        e164 = matched[0] if matched else e164
         chosen = to_int(request.GET.get("contact"))
         caller = next((c for c in contacts if c.pk == chosen), contacts[0] if len(contacts) == 1 else None)
     account = None
@@ -340,3 +360,10 @@ def hotline_call(request):
     services.ticket_customer_message(ticket=ticket, body=form.cleaned_data["call_note"], kind="call", author=user)
     messages.success(request, _("The call was added to %(number)s.") % {"number": ticket.number})
     return redirect(ticket)
+
+
+def inbound_log(request):
+    """What the support mailbox brought in, and what became of each message (the desk's set-up readers)."""
+    require_read(request.user, Queue)
+    rows = InboundEmail.objects.select_related("ticket").order_by("-received_at", "-id")[:INBOUND_ROWS]
+    return render(request, "service/inbound_log.html", {"rows": rows})

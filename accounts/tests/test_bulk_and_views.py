@@ -62,9 +62,16 @@ def test_export_leaves_out_hidden_rows(client, owner, outsider):
 
 
 def test_formula_cells_are_neutralised():
-    for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
-        assert neutralise(risky).startswith("'")
+    for risky in ["=1+1", "+1+1", "-1+cmd|' /C calc'!A0", "@SUM(A1)", "\tx", "\rx", "+44 20 7946 0000)*cmd",
+                  "-(1)", "+7 916 638-38-11 =A1"]:
+        assert neutralise(risky).startswith("'"), risky
     assert neutralise("Plain") == "Plain" and neutralise(None) == ""
+
+
+def test_phones_and_numbers_are_not_prefixed():
+    """They cannot be formulas: a phone or an amount keeps its text (issue 17)."""
+    for safe in ["+7 916 638-38-11", "+44 20 7946 0000", "+442079460000", "-12.50", "+1", "-1", "1234,56"]:
+        assert neutralise(safe) == safe
 
 
 def test_saved_views_private_and_shared(client, owner, teammate):

@@ -676,6 +676,7 @@ def test_import_is_recorded_in_the_history(owner):
     event_model = apps.get_model("contacts", "ContactEvent")
     event = event_model.objects.get(pgh_obj=Contact.objects.get())
     assert event.pgh_label == "insert" and event.pgh_context.metadata["source"] == "vcard_import"
+    assert event.pgh_context.metadata["actor"] == owner.pk  # the history names who imported, not "system"
 
 
 # --- Views ----------------------------------------------------------------------------------

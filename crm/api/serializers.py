@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from crm import custom_fields
 from crm.models import User
+from crm.phones import phone_region
 from crm.visibility import assignable_owners
 
 INVALID_PHONE = _("“%(value)s” is not a valid phone number. Add the country code, e.g. +44 20 7946 0000.")
@@ -49,6 +50,15 @@ class OwnedSerializer(serializers.ModelSerializer):
     custom_target = ""
 
     common_fields = ["owner", "team", "shared_with_team", "created_at", "updated_at"]
+
+    def phone_region(self, country: str | None = None) -> str:
+        """Where a number without a country code is read: the record's country (as sent, else as
+        stored), else the user's (crm/phones.py)."""
+        if country is None:
+            sent = self.initial_data.get("country") if isinstance(getattr(self, "initial_data", None), dict) else None
+            country = sent if sent is not None else getattr(self.instance, "country", "")
+        request = self.context.get("request")
+        return phone_region(request.user if request else None, country)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -33,6 +33,15 @@ def phone(value: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
+def phone_example(context) -> str:
+    """A number of the reader's country, as people there type it (placeholders)."""
+    from crm.phones import example_phone, user_region
+
+    request = context.get("request")
+    return example_phone(user_region(getattr(request, "user", None)))
+
+
+@register.simple_tag(takes_context=True)
 def list_cell(context, row, bound):
     """One list cell: the column's partial rendered with `row` in the context (no {% include %}:
     it runs for every cell of the page), or the row's attribute, escaped; dates in the reader's format."""

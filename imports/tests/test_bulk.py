@@ -64,3 +64,13 @@ def test_an_import_records_history_in_its_context(owner):
     assert sorted(events.values_list("pgh_label", "last_name")) == [("insert", "Иванов"), ("update", "Петров")]
     assert events.get(pgh_label="update").pgh_obj_id == existing.pk
     assert {e.pgh_context.metadata["source"] for e in events} == {"import"}
+    assert {e.pgh_context.metadata["actor"] for e in events} == {owner.pk}
+
+
+def test_the_history_names_who_ran_the_import_not_system(owner, client):
+    job = run(owner, [["Иванов", "Иван", "i@example.com", "", "", ""]])
+    assert job.created == 1
+    client.force_login(owner)
+    page = client.get(Contact.objects.get(last_name="Иванов").get_absolute_url()).content.decode()
+    history = page[page.index('id="history"'):] if 'id="history"' in page else page
+    assert str(owner) in history and "system" not in history

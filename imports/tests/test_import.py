@@ -65,17 +65,21 @@ def test_counts_add_up_and_error_csv(owner, client):
     job = run(owner, [
         ["Иванов", "Иван", "ivan@example.com", "+44 20 7946 0001", "Рога и копыта", "Директор"],
         ["Петров", "", "=cmd", "", "", ""],
-        ["Сидоров", "", "", "", "Нет такой", ""],
+        ["Сидоров", "", "", "", "Нет такой", ""],  # an account not found: created (the default)
         ["Иванов", "Иван", "ivan@example.com", "", "", ""],
     ])
-    assert (job.created, job.updated, job.skipped, job.failed) == (1, 0, 1, 2)
+    assert (job.created, job.updated, job.skipped, job.failed) == (2, 0, 1, 1)
     assert job.created + job.updated + job.skipped + job.failed == job.total_rows == 4
-    contact = Contact.objects.get()
+    assert Contact.objects.get(last_name="Сидоров").account.name == "Нет такой" and job.accounts_created == 1
+    contact = Contact.objects.get(last_name="Иванов")
     assert contact.full_name == "Иван Иванов" and contact.phones == ["+442079460001"]
     assert contact.account.name == "Рога и копыта" and contact.owner == owner
     client.force_login(owner)
-    body = client.get(f"/imports/{job.pk}/errors.csv").content.decode("utf-8-sig")
-    lines = list(csv.reader(io.StringIO(body)))
+    response = client.get(f"/imports/{job.pk}/errors.csv")
+    # As uploaded: Windows-1251 with semicolons, so the Excel or 1C that made the file opens it.
+    assert response["Content-Type"] == "text/csv; charset=cp1251"
+    body = response.content.decode("cp1251")
+    lines = list(csv.reader(io.StringIO(body), delimiter=";"))
     assert lines[0] == [*HEADER, "reason"]
     assert lines[1][2] == "'=cmd" and "e-mail" in lines[1][-1]
     assert not (services.job_path(job)).exists() or job.file_path == ""
@@ -199,3 +203,39 @@ def test_an_import_upload_over_the_limit_is_refused_with_a_message(client, owner
                            CONTENT_LENGTH=str(reader.MAX_UPLOAD_BYTES + 2 * 1024 * 1024))
     assert response.status_code == 413
     assert "larger than 50 MB" in response.content.decode()
+
+
+def test_a_stalled_import_shows_within_a_minute_and_the_tick_resumes_it(owner, client, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    rows = [[f"N{i}", "", f"s{i}@example.com", "", "", ""] for i in range(25)]
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv(rows))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, batch_size=10)
+
+    def crash(job):
+        raise Crash  # the worker dies after its first batch
+
+    monkeypatch.setattr(services, "after_batch", crash)
+    with pytest.raises(Crash):
+        services.job_run(job_id=job.pk)
+    client.force_login(owner)
+    assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()  # heard from just now
+    # 61 seconds without a report: stalled (it used to take five minutes)
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    assert ImportJob.objects.get(pk=job.pk).is_stalled
+    assert 'id="import-stalled"' in client.get(f"/imports/{job.pk}/").content.decode()
+    # A worker is back: the scheduler tick hands the job over, and it resumes after the committed batch.
+    monkeypatch.setattr(services, "after_batch", lambda job: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cleanup() == 1
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.created == 25 and not job.is_stalled
+    assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()
+
+
+def test_a_queued_job_no_worker_picks_up_shows_as_stalled(owner, client):
+    job = services.job_create(user=owner, target="contacts.contact", upload=make_csv([["N", "", "", "", "", ""]]))
+    services.job_start(job=job)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.QUEUED and not job.is_stalled
+    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    assert ImportJob.objects.get(pk=job.pk).is_stalled

@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm.api.filters import ChangedFilters, IdFilter
-from crm.api.serializers import INVALID_PHONE, OwnedSerializer
+from crm.api.serializers import OwnedSerializer
 from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget
-from crm.phones import normalize_phone
+from crm.phones import international, invalid_phone_message, normalize_phone
 from sales import lead_services
 from sales.lead_filters import LeadFilter
 from sales.models import Lead, LeadStatus
@@ -48,9 +48,12 @@ class LeadSerializer(OwnedSerializer):
 
     def validate_phone(self, value):
         value = value.strip()
-        if value and normalize_phone(value) is None:
-            raise serializers.ValidationError(INVALID_PHONE % {"value": value})
-        return value
+        if not value:
+            return value
+        region = self.phone_region()
+        if normalize_phone(value, region) is None:
+            raise serializers.ValidationError(invalid_phone_message(value, region))
+        return international(value, region)
 
     def validate_email(self, value):
         return value.strip().lower()

@@ -105,6 +105,9 @@ def test_one_query_per_provider_at_most_whatever_the_row_count(owner, deals):
     assert _provider_queries(owner, deals["invoice"].number) == 8
     assert _provider_queries(owner, "q.blackwood@brightline.example") == 3
     assert _provider_queries(owner, "+44 20 7946 0555") == 4  # accounts, contacts, leads, products (a SKU)
+    # A national number needs the user's country once (then remembered on the user).
+    assert _provider_queries(owner, "020 7946 0555") == 4 + 1
+    assert _provider_queries(owner, "020 7946 0555") == 4
     for number in range(20):
         OpportunityFactory(owner=owner, name=f"Renewal {number}")
         LeadFactory(owner=owner, last_name=f"Renewal{number}")

@@ -175,3 +175,32 @@ def test_renew_a_contract_and_log_work_on_a_covered_ticket(page, desk, owner):
     expect(page.locator("#renewal-deal")).to_be_visible()
     page.locator("#renewal-deal").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Renewal: Поддержка 2026")
+
+
+def test_mail_to_the_desk_becomes_a_ticket(page, desk, tmp_path, settings):
+    import mailbox
+    from email.message import EmailMessage
+
+    from service import inbound
+
+    settings.SERVICE_MAILDIR = tmp_path / "support"
+    box = mailbox.Maildir(tmp_path / "support", create=True)
+    for subject, extra in (("Счёт за ноябрь", {}), ("Автоответ: в отпуске", {"Auto-Submitted": "auto-replied"})):
+        message = EmailMessage()
+        message["From"], message["Subject"] = "Пётр Смирнов <petr@vector.ru>", subject
+        for name, value in extra.items():
+            message[name] = value
+        message.set_content("Пришлите, пожалуйста, счёт ещё раз.")
+        box.add(message)
+    inbound.read_mailbox()
+    sign_in(page, desk["lead"])
+    page.locator("#service-menu").click()
+    page.get_by_role("link", name="Support mailbox").click()
+    table = page.locator("#inbound-table")
+    expect(table).to_contain_text("Ignored: an automatic reply")
+    expect(table).to_contain_text("Opened a ticket")
+    table.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Счёт за ноябрь")
+    expect(page.locator("#description-heading")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Пришлите, пожалуйста, счёт ещё раз.")
+    expect(page.locator("main")).to_contain_text("Пётр Смирнов")  # the known contact, matched by address

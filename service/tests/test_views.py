@@ -95,7 +95,7 @@ def test_a_disguised_file_is_refused_with_a_message(client, desk):
 
 def test_the_hotline_finds_the_caller_by_phone_in_any_format(client, desk):
     client.force_login(desk["agent"])
-    for typed in ("+7 916 638-38-11", "+79166383811", "007 (916) 638 38 11"):
+    for typed in ("+7 916 638-38-11", "+79166383811", "007 (916) 638 38 11", "8 (916) 638-38-11", "89166383811"):
         page = client.get(reverse("service:hotline"), {"phone": typed}).content.decode()
         assert "Пётр Смирнов" in page and "Не печатает принтер" in page, typed
 

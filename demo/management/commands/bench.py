@@ -41,6 +41,7 @@ class Page:
     query: str = ""
     budget_ms: int = LIST_BUDGET_MS
     max_queries: int = MAX_QUERIES
+    scopes: tuple = ("sales manager", "executive")  # who opens it
 
 
 @dataclass
@@ -104,7 +105,9 @@ class Command(BaseCommand):
                  max_queries=20),
             Page("forecast (month, by owner)", "sales:forecast"),
             Page("forecast (quarter, by team)", "sales:forecast", query="period=quarter&group=team"),
+            *self.service_pages(),
         ]
+        users["support agent"] = self.bench_agent()
         self.warn_about_pending_migrations()
         sizes = self.data_sizes()
         self.stdout.write(
@@ -153,6 +156,31 @@ class Command(BaseCommand):
             )
             row = cursor.fetchone()
         return (row[0], row[1]) if row else (None, 0)
+
+    def service_pages(self) -> list[Page]:
+        """The desk at scale (`seed_tickets`): the agent's queue view, the ticket list, a ticket, the hotline."""
+        from service.models import Ticket
+
+        ticket = Ticket.objects.filter(status="open", contact__isnull=False).order_by("-id").values(
+            "id", "contact__phones").first()
+        if ticket is None:
+            return []
+        phone = (ticket["contact__phones"] or ["+442079460000"])[0]
+        agent = ("support agent",)
+        return [
+            Page("desk: my work and queues", "service:home", scopes=agent),
+            Page("ticket list (open)", "service:ticket_list", scopes=agent),
+            Page("ticket list ?view=unassigned&sort=priority", "service:ticket_list",
+                 query="view=unassigned&sort=priority", scopes=agent),
+            Page("ticket list ?view=all&page=200", "service:ticket_list", query="view=all&page=200", scopes=agent),
+            Page("ticket page", "service:ticket_detail", args=(ticket["id"],), scopes=agent),
+            Page("hotline lookup", "service:hotline", query=urlencode({"phone": phone}), scopes=agent),
+            Page("ticket list (sales manager: the team's customers)", "service:ticket_list"),
+        ]
+
+    def bench_agent(self) -> User | None:
+        return User.objects.filter(email="agent2@bench.crm", is_active=True).first() or User.objects.filter(
+            role=Role.SUPPORT_AGENT, is_active=True).order_by("id").first()
 
     def bench_board(self) -> tuple[int | None, int]:
         """The pipeline `seed_sales` made for the kanban budget, and its open deals."""
@@ -225,7 +253,7 @@ class Command(BaseCommand):
 
     def data_sizes(self) -> dict[str, int]:
         tables = {"accounts": "accounts_account", "contacts": "contacts_contact", "activities": "crm_activity",
-                  "opportunities": "sales_opportunity"}
+                  "opportunities": "sales_opportunity", "tickets": "service_ticket"}
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(%s)",
@@ -240,7 +268,7 @@ class Command(BaseCommand):
         client = Client(raise_request_exception=False)
         if user is not None:
             client.force_login(user)
-        return [self.measure(client, page, scope, user, repeat) for page in pages]
+        return [self.measure(client, page, scope, user, repeat) for page in pages if scope in page.scopes]
 
     def measure(self, client: Client, page: Page, scope: str, user: User | None, repeat: int) -> Result:
         try:

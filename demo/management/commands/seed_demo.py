@@ -44,6 +44,8 @@ PEOPLE = [
 ]
 MANAGERS = {"Europe Sales": "manager@demo.crm", "Продажи Россия": "manager.ru@demo.crm",
             "Customer Care": "support.lead@demo.crm"}
+# Phone numbers a team types without a country code are read as this country's.
+TEAM_COUNTRIES = {"Europe Sales": "GB", "Продажи Россия": "RU", "Customer Care": "GB"}
 
 ACCOUNTS_EN = [
     ("Northwind Traders", "Wholesale", "United Kingdom", "London"),
@@ -149,7 +151,7 @@ class Command(BaseCommand):
                 add(children, territories[name])
 
         add(TERRITORIES, None)
-        teams = {name: Team.objects.create(name=name) for name in MANAGERS}
+        teams = {name: Team.objects.create(name=name, country=TEAM_COUNTRIES.get(name, "")) for name in MANAGERS}
         users = {}
         for email, first, last, role, team in PEOPLE:
             user = User.objects.create_user(
