@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "contacts",
     "sales",
     "service",
+    "portal",
     "activities",
     "marketing",
     "reports",
@@ -189,6 +190,7 @@ EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
 SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- i18n --------------------------------------------------------------------

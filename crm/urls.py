@@ -55,6 +55,8 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("service/", include("service.urls")),
     path("marketing/", include("marketing.urls")),
+    path("portal/", include("portal.urls")),
+    path("portal-admin/", include("portal.staff_urls")),
     path("exports/", include("exports.urls")),
     path("imports/", include("imports.urls")),
     path("", include("activities.urls")),

@@ -50,19 +50,20 @@ def _locked(ticket: Ticket) -> Ticket:
     return fresh
 
 
-def _notify_assignee(ticket: Ticket, actor: User) -> None:
+def _notify_assignee(ticket: Ticket, actor: User | None) -> None:
     owner = ticket.owner
-    if owner is None or owner.pk == actor.pk or not owner.is_active:
+    if owner is None or (actor is not None and owner.pk == actor.pk) or not owner.is_active:
         return
     with translation.override(owner.language or "en"):
         text = _("%(actor)s assigned you ticket %(number)s “%(subject)s”.") % {
-            "actor": actor, "number": ticket.number, "subject": ticket.subject}
+            "actor": actor if actor is not None else _("The customer portal"), "number": ticket.number,
+            "subject": ticket.subject}
     Notification.objects.create(user=owner, kind=NotificationKind.ASSIGNMENT, text=text[:300],
                                 url=ticket.get_absolute_url())
 
 
 @transaction.atomic
-def ticket_create(*, actor: User, subject: str, now: datetime | None = None, queue: Queue | None = None,
+def ticket_create(*, actor: User | None, subject: str, now: datetime | None = None, queue: Queue | None = None,
                   owner: User | None = None, call_note: str = "", **fields) -> Ticket:
     """Opens a ticket: numbered, routed to a queue (by category unless given), assigned by the queue's
     rule unless an assignee is given, with the SLA policy for its priority and customer tier."""

@@ -102,7 +102,8 @@ def test_answer_with_a_canned_response_and_resolve(page, desk):
     expect(page.locator("#conversation")).to_contain_text("в работе")
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED and ticket.first_response_minutes is not None
-    assert [message.subject for message in mail.outbox] == [f"[{ticket.number}] Не печатает принтер"]
+    # The reply is e-mailed once (a module above the desk may send more, e.g. the portal's survey).
+    assert [message.subject for message in mail.outbox].count(f"[{ticket.number}] Не печатает принтер") == 1
 
 
 def test_the_hotline_fits_a_phone(page, desk):

@@ -17,6 +17,8 @@ from crm.phones import normalize_phone
 from demo import pipeline_history
 from marketing import demo as marketing_demo
 from marketing.models import Campaign
+from portal import demo as portal_demo
+from portal.models import PortalUser
 from sales import demo as sales_demo
 from sales.models import Pipeline
 from service import demo as service_demo
@@ -136,9 +138,15 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 marketing_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS("Marketing demo data loaded."))
+        if not PortalUser.objects.exists() and Queue.objects.exists():
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                portal_demo.load(DEMO_PASSWORD)
+            self.stdout.write(self.style.SUCCESS("Portal demo data loaded."))
         logins = "\n".join(
             f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
         )
+        if portal_login := portal_demo.login_line():
+            logins += "\n" + portal_login
         if logins_file:
             path = Path(logins_file)
             path.parent.mkdir(parents=True, exist_ok=True)
