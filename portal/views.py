@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.downloads import private_download
 from crm.list_tools import to_int
 from portal import auth, mail, services
 from portal.auth import portal_login_required, portal_page
@@ -225,13 +226,9 @@ def attachment(request, pk: int, attachment_pk: int):
     if found is None:
         return not_found(request)
     try:
-        handle = found.file.open("rb")
-    except (FileNotFoundError, OSError):
-        return not_found(request)
-    response = FileResponse(handle, as_attachment=True, filename=found.name, content_type=found.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+        return private_download(found.file, filename=found.name, content_type=found.content_type)
+    except Http404:
+        return not_found(request)  # the portal's own 404 page
 
 
 # --- Help articles (the public part of the knowledge base) ------------------------------------------

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm.downloads import private_download
 from crm.forms import add_service_errors
 from crm.list_tools import to_int
 from crm.pagination import paginate
@@ -154,15 +155,8 @@ def _document(request, pk: int, document_pk: int) -> ProductDocument:
 def product_document_download(request, pk: int, document_pk: int):
     """Signed-in users only (LoginRequiredMiddleware); always a download, never rendered inline."""
     document = _document(request, pk, document_pk)
-    try:
-        handle = document.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=services.document_download_name(document),
+    return private_download(document.file, filename=services.document_download_name(document),
                             content_type=document.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @require_POST

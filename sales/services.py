@@ -47,15 +47,16 @@ def bump_version(instance) -> None:
     instance.lock_version = F("lock_version") + 1
 
 
-def next_number(kind: str, prefix: str, *, on: datetime.date | None = None) -> str:
-    """The next gap-free number of a document kind in the year: Q-2026-0001. The sequence row is
-    locked until the caller's transaction ends, so two documents never share a number."""
+def next_number(kind: str, prefix: str, *, on: datetime.date | None = None, digits: int = 4) -> str:
+    """The next gap-free number of a document kind in the year: Q-2026-0001 (T-2026-000123 with six
+    digits). The sequence row is locked until the caller's transaction ends, so two documents never
+    share a number."""
     year = (on or timezone.localdate()).year
     NumberSequence.objects.get_or_create(kind=kind, year=year)
     sequence = NumberSequence.objects.select_for_update().get(kind=kind, year=year)
     sequence.last_value += 1
     sequence.save(update_fields=["last_value"])
-    return f"{prefix}-{year}-{sequence.last_value:04d}"
+    return f"{prefix}-{year}-{sequence.last_value:0{digits}d}"
 
 
 def amount_in_base(amount, currency: str):

@@ -14,19 +14,11 @@ from django.utils.translation import gettext as _
 from crm import scheduler
 from crm.models import Notification, NotificationKind, User
 from sales import services as sales_services
-from sales.models import NumberSequence, Pipeline, StageKind
+from sales.models import Pipeline, StageKind
 from service.models import Contract, Entitlement, Ticket, WorkKind, WorkLog
 from webhooks.services import emit
 
 BATCH = 500
-
-
-def next_contract_number(on: datetime.date) -> str:
-    NumberSequence.objects.get_or_create(kind="contract", year=on.year)
-    sequence = NumberSequence.objects.select_for_update().get(kind="contract", year=on.year)
-    sequence.last_value += 1
-    sequence.save(update_fields=["last_value"])
-    return f"C-{on.year}-{sequence.last_value:04d}"
 
 
 @transaction.atomic
@@ -37,7 +29,7 @@ def contract_create(*, actor: User, owner: User | None = None, **fields) -> Cont
     contract.team_id = contract.owner.team_id
     contract.number = "-"
     contract.full_clean(exclude=["number"])
-    contract.number = next_contract_number(timezone.localdate())
+    contract.number = sales_services.next_number("contract", "C")
     contract.save()
     emit("contract.created", contract, actor=actor)
     return contract

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from crm.forms import add_service_errors
 from crm.list_tools import to_int
-from crm.visibility import can_edit, get_editable_or_404, get_visible_or_404, require_create
+from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
+from sales.models import Opportunity
 from service import contract_services
 from service.forms import ContractForm, WorkLogForm
 from service.models import Contract, Ticket, WorkLog
@@ -30,6 +31,7 @@ def contract_detail(request, pk: int):
     return render(request, "service/contract_detail.html", {
         "contract": contract, "used": used, "remaining": contract_services.remaining(contract, used),
         "tickets": tickets, "can_edit": can_edit(request.user, contract),
+        "can_renew": can_edit(request.user, contract) and can_create(request.user, Opportunity),
         "work": contract_services.work_totals(WorkLog.objects.filter(ticket__contract=contract)),
         "renewal_visible": contract.renewal_id is not None and _sees(request.user, contract.renewal),
     })
@@ -83,6 +85,7 @@ def contract_edit(request, pk: int):
 @require_POST
 def contract_renew(request, pk: int):
     contract = get_editable_or_404(Contract, request.user, pk=pk)
+    require_create(request.user, Opportunity)  # the renewal is a deal: the desk keeps contracts, sales sells
     try:
         deal = contract_services.contract_renew(contract=contract, actor=request.user)
     except ValidationError as error:

@@ -2,12 +2,12 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchQuery
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.pagination import bounded_matches
+from service.kb_services import text_query
 from service.models import (
     ACTIVE_STATUSES,
     Article,
@@ -89,14 +89,8 @@ class ArticleFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         """Every word of the search, in English or Russian word forms (full text)."""
-        value = " ".join(value.split())[:200]
-        if not value:
-            return queryset
-        query = None
-        for config in ("english", "russian"):
-            part = SearchQuery(value, config=config, search_type="websearch")
-            query = part if query is None else query | part
-        return queryset.filter(search_vector=query)
+        query = text_query(value)
+        return queryset if query is None else queryset.filter(search_vector=query)
 
     def with_tag(self, queryset, name, value):
         return queryset.filter(tags__contains=[value.strip()]) if value.strip() else queryset

@@ -79,15 +79,23 @@ def _query(words: list[str]) -> SearchQuery | None:
     return query
 
 
-def search(articles, text: str, limit: int = 20) -> list[Article]:
-    """Articles matching every word of `text` (in either language), best first; one query."""
+def text_query(text: str) -> SearchQuery | None:
+    """Every word of `text` (web-search syntax), in either language's word forms; None for no text."""
     text = " ".join(text.split())[:200]
     if not text:
-        return []
+        return None
     query = None
     for config in CONFIGS:
         part = SearchQuery(text, config=config, search_type="websearch")
         query = part if query is None else query | part
+    return query
+
+
+def search(articles, text: str, limit: int = 20) -> list[Article]:
+    """Articles matching every word of `text` (in either language), best first; one query."""
+    query = text_query(text)
+    if query is None:
+        return []
     return list(articles.filter(search_vector=query)
                 .annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "id")[:limit])
 

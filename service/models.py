@@ -701,6 +701,10 @@ class Contract(OwnedModel):
             return ContractState.EXPIRING
         return ContractState.ACTIVE
 
+    @property
+    def in_force(self) -> bool:
+        return self.state() in (ContractState.ACTIVE, ContractState.EXPIRING)
+
     def get_state_display(self) -> str:
         return str(ContractState(self.state()).label)
 

@@ -76,7 +76,7 @@ def account_contracts(request, account, page):
                 .annotate(panel_total=Window(Count("id"))).order_by("-ends_on", "-id")[:ROWS])
     return panels.Rendered("service/panels/contracts.html", {
         "contracts": rows, "total": rows[0].panel_total if rows else 0,
-        "covered": any(contract.state() in ("active", "expiring") for contract in rows),
+        "covered": any(contract.in_force for contract in rows),
         "list_url": f"{reverse('service:contract_list')}?account={account.pk}",
         "new_url": f"{reverse('service:contract_create')}?account={account.pk}"
         if can_create(request.user, Contract) else "",

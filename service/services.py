@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from crm import hooks
 from crm.models import Notification, NotificationKind, User
-from sales.models import NumberSequence
 from sales.product_services import check_document
+from sales.services import next_number
 from service import routing, sla_clock
 from service.contract_services import covering_contract
 from service.models import (
@@ -35,13 +35,8 @@ MAX_ATTACHMENTS = 10
 
 
 def next_ticket_number(on: datetime) -> str:
-    """T-2026-000123: gap-free per year, taken under the sequence row's lock."""
-    year = timezone.localdate(on).year
-    NumberSequence.objects.get_or_create(kind="ticket", year=year)
-    sequence = NumberSequence.objects.select_for_update().get(kind="ticket", year=year)
-    sequence.last_value += 1
-    sequence.save(update_fields=["last_value"])
-    return f"T-{year}-{sequence.last_value:06d}"
+    """T-2026-000123: gap-free per year (the documents' numbering, sales.services.next_number)."""
+    return next_number("ticket", "T", on=timezone.localdate(on), digits=6)
 
 
 def _locked(ticket: Ticket) -> Ticket:

@@ -6,7 +6,6 @@ customers'); writes need the ticket policy's write scope (support and admins), e
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from contacts.models import Contact
 from crm import panels
+from crm.downloads import private_download
 from crm.forms import add_service_errors
 from crm.history import history_for
 from crm.list_tools import to_int
@@ -162,7 +162,7 @@ def ticket_detail(request, pk: int):
         used = contract_services.usage([ticket.contract])[ticket.contract_id]
         context["coverage"] = {"contract": ticket.contract, "used": used,
                                "remaining": contract_services.remaining(ticket.contract, used),
-                               "in_force": ticket.contract.state() not in ("expired", "upcoming")}
+                               "in_force": ticket.contract.in_force}
     context["linked_articles"], suggestions = kb_services.for_ticket(ticket, Article.objects.visible_to(user))
     if editable:
         context.update({
@@ -247,15 +247,7 @@ def attachment_download(request, pk: int, attachment_pk: int):
     """Only through the ticket's visibility; always a download, never rendered inline."""
     ticket = get_visible_or_404(Ticket, request.user, pk=pk)
     attachment = get_object_or_404(TicketAttachment, pk=attachment_pk, ticket=ticket)
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.name,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(attachment.file, filename=attachment.name, content_type=attachment.content_type)
 
 
 def canned_fill(request, pk: int):
@@ -313,7 +305,7 @@ def hotline(request):
     context = {
         "raw": raw, "e164": e164, "formatted": format_phone(e164) if e164 else "", "contacts": contacts,
         "accounts": accounts, "caller": caller, "account": account, "tickets": tickets, "contracts": contracts,
-        "covered": any(contract.state() in ("active", "expiring") for contract in contracts),
+        "covered": any(contract.in_force for contract in contracts),
         "boost": routing.boost_for(account), "can_work": can_create(user, Ticket),
         "new_form": HotlineTicketForm(), "call_form": HotlineCallForm(),
         "panels": panels.render(request, caller, target="service.hotline") if caller is not None else {},

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
-from crm.models import Notification
+from crm.models import Notification, Role
+from crm.tests.factories import UserFactory
 from sales.models import Opportunity
 from sales.tests.factories import PipelineFactory, ProductFactory
 from service import contract_services, services
@@ -123,6 +124,16 @@ def test_visibility_follows_the_account_for_sales(client, customer, owner, outsi
         assert client.get(contract.get_absolute_url()).status_code == status, user
     client.force_login(support_agent)
     assert client.get(reverse("service:contract_edit", args=[contract.pk])).status_code == 403
+
+
+def test_the_desk_keeps_contracts_but_does_not_make_deals(client, customer):
+    PipelineFactory(name="Renewals")
+    lead = UserFactory(role=Role.SUPPORT_LEAD, email="lead-renew@example.com")
+    contract = make(customer, agent(), ends_on=TODAY + timedelta(days=20))
+    client.force_login(lead)
+    assert "renew-contract" not in client.get(contract.get_absolute_url()).content.decode()
+    assert client.post(reverse("service:contract_renew", args=[contract.pk])).status_code == 403
+    assert not Opportunity.objects.exists()
 
 
 def test_renewal_in_one_click_from_the_page(client, customer, owner):
