@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm.models import CustomField, CustomFieldKind, Role, Team, Territory, User
 
@@ -86,3 +88,66 @@ def add_service_errors(form, error) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+# --- Sign-in: lockout and two-factor -------------------------------------------------------
+
+
+def locked_message(lock) -> str:
+    from math import ceil
+
+    from django.utils import timezone
+
+    minutes = max(1, ceil((lock.until - timezone.now()).total_seconds() / 60))
+    if lock.by_ip:
+        text = ngettext("Too many failed sign-ins from your network. Try again in %(minutes)d minute.",
+                        "Too many failed sign-ins from your network. Try again in %(minutes)d minutes.", minutes)
+    else:
+        text = ngettext("Too many failed sign-ins: this account is locked. Try again in %(minutes)d minute, "
+                        "or ask an administrator to unlock it.",
+                        "Too many failed sign-ins: this account is locked. Try again in %(minutes)d minutes, "
+                        "or ask an administrator to unlock it.", minutes)
+    return text % {"minutes": minutes}
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form with the lockout (crm/security.py): a locked address or IP is refused
+    before the password is checked, so even the right password is refused while locked."""
+
+    def clean(self):
+        from crm import security
+
+        email = self.data.get("username", "") or ""
+        lock = security.sign_in_lock(email, self.request)
+        if lock is not None:
+            raise forms.ValidationError(locked_message(lock), code="locked")
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if email and self.data.get("password"):
+                lock = security.sign_in_failed(email, self.request)
+                if lock is not None:
+                    raise forms.ValidationError(locked_message(lock), code="locked") from error
+            raise
+
+
+class SignInCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=20, widget=forms.TextInput(attrs={
+        "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        help_text=_("The six digits from your authenticator app, or one of your recovery codes."))
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(label=_("Code from the app"), max_length=10, widget=forms.TextInput(attrs={
+        "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}))
+
+
+class ResetRequestForm(PasswordResetForm):
+    """At most PASSWORD_RESET_PER_HOUR e-mails per address (crm/security.py). The page that follows
+    is the same whether a mail went out or not."""
+
+    def save(self, *args, request=None, **kwargs):
+        from crm import security
+
+        if security.password_reset_allowed(self.cleaned_data["email"], request):
+            super().save(*args, request=request, **kwargs)

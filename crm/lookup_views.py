@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import duplicates, list_tools, search
+from crm import duplicates, list_tools, search, security
 from crm.lists import saved_view_list_url
-from crm.models import Notification, SavedView
+from crm.models import Notification, SavedView, SecurityEventKind
 from crm.pagination import paginate
 from crm.phones import phone_candidates, search_regions
 
@@ -50,9 +50,20 @@ def duplicates_check(request):
     """htmx: possible duplicates of the record being typed into a form; the module that owns
     the form registered the check (`entity`: account, contact…)."""
     data = request.POST if request.method == "POST" else request.GET
+    if not security.duplicate_check_allowed(request.user):
+        # The check tells a user that hidden records exist (docs/architecture.md, "Duplicate
+        # check"): a script must not walk it through every tax number or phone.
+        # htmx swaps only 2xx answers into the form; a script gets the 429.
+        return render(request, "components/duplicates.html", {"limited": True}, status=200 if request.htmx else 429)
     exclude = int(data["record_id"]) if data.get("record_id", "").isdigit() else None
-    check = duplicates.entry_check(data.get("entity", ""))
+    entity = data.get("entity", "")
+    check = duplicates.entry_check(entity)
     matches = check(request.user, data, exclude) if check else []
+    hidden = [match for match in matches if match.hidden]
+    if hidden:
+        security.log(SecurityEventKind.HIDDEN_DUPLICATE, request=request, user=request.user, entity=entity,
+                     matches=[f"{match.kind}:{match.pk}" for match in hidden],
+                     reasons=sorted({reason for match in hidden for reason in match.reasons})[:10])
     return render(request, "components/duplicates.html", {"matches": matches})
 
 

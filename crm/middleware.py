@@ -76,3 +76,37 @@ def _form_has_nul(request) -> bool:
     # Only small url-encoded forms: parsing a multipart body here would read a whole upload
     # before the view could refuse it by its declared size.
     return request.content_type == "application/x-www-form-urlencoded" and _has_nul(request.POST)
+
+
+class TwoFactorRequiredMiddleware:
+    """A user whose role requires two-factor sign-in (crm/two_factor.py) but who has no authenticator
+    yet can open only the enrolment page (and sign out) until they set one up. The answer is kept
+    in the session, so this costs queries once per session, not per request."""
+
+    ALLOWED = {"two_factor_enrol", "logout", "set_language", "healthz", "javascript-catalog"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from crm.security_views import MARK
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        mark = request.session.get(MARK)
+        if mark is None:
+            from crm import two_factor
+
+            required = two_factor.is_required(user) and not two_factor.is_enrolled(user)
+            mark = request.session[MARK] = "enrol" if required else "ok"
+        if mark != "enrol" or (request.resolver_match and request.resolver_match.url_name in self.ALLOWED):
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": str(_("Set up two-factor sign-in in the browser first."))}, status=403)
+        from django.shortcuts import redirect
+
+        return redirect("two_factor_enrol")

@@ -228,12 +228,14 @@ class UserSession(models.Model):
         return f"session of user {self.user_id}"
 
     @classmethod
-    def end_all_for(cls, user) -> int:
+    def end_all_for(cls, user, keep: str | None = None) -> int:
+        """Ends the user's sessions (all but `keep`, the current one, when given)."""
         from django.contrib.sessions.models import Session
 
-        keys = list(cls.objects.filter(user=user).values_list("session_key", flat=True))
+        rows = cls.objects.filter(user=user).exclude(session_key=keep or "")
+        keys = list(rows.values_list("session_key", flat=True))
         Session.objects.filter(session_key__in=keys).delete()
-        cls.objects.filter(user=user).delete()
+        rows.delete()
         return len(keys)
 
 
@@ -373,3 +375,100 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# --- Security: the security log, two-factor sign-in ----------------------------------------
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGN_IN = "sign_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Failed sign-in")
+    LOCKED = "locked", _("Locked out")
+    UNLOCKED = "unlocked", _("Unlocked by an admin")
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", _("Password reset requested")
+    TWO_FACTOR_ENABLED = "two_factor_enabled", _("Two-factor sign-in turned on")
+    TWO_FACTOR_DISABLED = "two_factor_disabled", _("Two-factor sign-in turned off")
+    TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor sign-in reset by an admin")
+    RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+    TWO_FACTOR_POLICY = "two_factor_policy", _("Two-factor rule for a role changed")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    TEAM_CHANGED = "team_changed", _("Team changed")
+    USER_DEACTIVATED = "user_deactivated", _("User deactivated")
+    USER_ACTIVATED = "user_activated", _("User reactivated")
+    EXPORT = "export", _("Export")
+    API_TOKEN_USED = "api_token_used", _("API token used")
+    HANDOVER = "handover", _("Hand-over")
+    ERASURE = "erasure", _("Personal data erased")
+    HIDDEN_DUPLICATE = "hidden_duplicate", _("Duplicate check matched a hidden record")
+
+
+class SecurityEvent(models.Model):
+    """One line of the security log (crm/security.py writes it; admins read it at
+    /admin-tools/security-log/; rows older than SECURITY_LOG_DAYS are purged by the scheduler).
+    Failed sign-ins are counted from here for the lockout, by address and by IP."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    kind = models.CharField(_("event"), max_length=30, choices=SecurityEventKind.choices)
+    # Whom the event concerns, and who did it when that is someone else (an admin).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    email = models.CharField(_("e-mail address"), max_length=254, blank=True)  # as typed, lower-cased
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        indexes = [
+            models.Index(fields=["-at"], name="securityevent_at_idx"),
+            models.Index(fields=["email", "-at"], name="securityevent_email_idx"),
+            models.Index(fields=["user", "-at"], name="securityevent_user_idx"),
+            models.Index(fields=["ip", "-at"], name="securityevent_failed_ip_idx",
+                         condition=models.Q(kind="sign_in_failed")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.email or self.user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TwoFactorDevice(models.Model):
+    """A user's authenticator app (TOTP, RFC 6238). `confirmed_at` is set once the user has typed
+    a first code; `last_step` is the last 30-second step accepted, so a code works only once."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"authenticator of user {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A single-use code for a lost phone. Only its SHA-256 digest is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recoverycode_unique")]
+
+    def __str__(self):
+        return f"recovery code of user {self.user_id}"
+
+
+class RoleSecurity(models.Model):
+    """An admin's choice for a role; a role without a row follows TWO_FACTOR_REQUIRED_ROLES."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, unique=True)
+    two_factor_required = models.BooleanField(_("two-factor sign-in required"), default=False)
+
+    def __str__(self):
+        return self.get_role_display()

@@ -47,13 +47,23 @@ def user_invite(
 
 @transaction.atomic
 def user_update(*, user: User, role: str, team: Team | None, territories: list[Territory],
-                first_name: str, last_name: str) -> User:
+                first_name: str, last_name: str, actor: User | None = None, request=None) -> User:
+    from crm import security
+    from crm.models import SecurityEventKind
+
+    before = User.objects.values("role", "team_id").get(pk=user.pk)
+    team_changed = before["team_id"] != (team.pk if team else None)
+    if before["role"] != role:
+        security.log(SecurityEventKind.ROLE_CHANGED, request=request, user=user, actor=actor,
+                     before=before["role"], after=role)
+    if team_changed:
+        security.log(SecurityEventKind.TEAM_CHANGED, request=request, user=user, actor=actor,
+                     before=before["team_id"], after=team.pk if team else None)
     user.role = role
     user.team = team
     user.first_name = first_name
     user.last_name = last_name
     user.is_staff = role == Role.ADMIN
-    team_changed = User.objects.filter(pk=user.pk).exclude(team=team).exists()
     user.save(update_fields=["role", "team", "first_name", "last_name", "is_staff"])
     user.territories.set(territories)
     if team_changed:
@@ -70,13 +80,18 @@ def _move_records_to_team(user: User) -> None:
 
 
 @transaction.atomic
-def user_set_active(*, user: User, active: bool, actor: User) -> User:
+def user_set_active(*, user: User, active: bool, actor: User, request=None) -> User:
     """Deactivating ends the user's sessions at once: Django's ModelBackend refuses an
     inactive user on every request, and we also delete their stored sessions."""
     if user.pk == actor.pk and not active:
         raise ValueError(_("You cannot deactivate yourself."))
+    from crm import security
+    from crm.models import SecurityEventKind
+
     user.is_active = active
     user.save(update_fields=["is_active"])
+    security.log(SecurityEventKind.USER_ACTIVATED if active else SecurityEventKind.USER_DEACTIVATED,
+                 request=request, user=user, actor=actor)
     if not active:
         from crm.models import UserSession
 

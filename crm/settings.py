@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "crm.middleware.TwoFactorRequiredMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -154,6 +155,17 @@ SESSION_SAVE_EVERY_REQUEST = False  # crm.middleware.IdleSessionMiddleware renew
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600  # invitations use the same token
+# Lockout (crm/security.py): this many wrong passwords within the window lock the address for the
+# window; this many failures from one IP (any addresses) lock the IP.
+SIGNIN_LOCKOUT_FAILURES = env_int("SIGNIN_LOCKOUT_FAILURES", 5)
+SIGNIN_LOCKOUT_MINUTES = env_int("SIGNIN_LOCKOUT_MINUTES", 15)
+SIGNIN_IP_FAILURES = env_int("SIGNIN_IP_FAILURES", 50)
+PASSWORD_RESET_PER_HOUR = env_int("PASSWORD_RESET_PER_HOUR", 3)
+DUPLICATE_CHECKS_PER_MINUTE = env_int("DUPLICATE_CHECKS_PER_MINUTE", 30)
+SECURITY_LOG_DAYS = env_int("SECURITY_LOG_DAYS", 365)
+# Roles that must use two-factor sign-in unless an admin decides otherwise (Admin tools → Security).
+TWO_FACTOR_REQUIRED_ROLES = env_list("TWO_FACTOR_REQUIRED_ROLES", "admin")
+TWO_FACTOR_ISSUER = env_str("TWO_FACTOR_ISSUER", "CRM")
 
 # --- Security ----------------------------------------------------------------
 SECURE_CSP = {
@@ -172,7 +184,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# The Secure flag whenever HTTPS is configured (redirect or proxy), unless explicitly switched off.
+SESSION_COOKIE_SECURE = env_bool(
+    "SECURE_COOKIES", env_bool("SECURE_SSL_REDIRECT", False) or env_bool("BEHIND_TLS_PROXY", False))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0

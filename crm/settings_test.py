@@ -16,3 +16,4 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 WHITENOISE_USE_FINDERS = True
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"}}
 ALLOWED_HOSTS = ["*"]
+TWO_FACTOR_REQUIRED_ROLES: list[str] = []  # tests that check the rule turn it on for themselves

@@ -1,21 +1,22 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path, re_path, reverse_lazy
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from crm import handover_views, lookup_views, token_views, views
+from crm import handover_views, lookup_views, security_views, token_views, views
 
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", security_views.SignInView.as_view(), name="login"),
+    path("login/code/", security_views.sign_in_code, name="sign_in_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/", security_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", security_views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("password_reset_complete")),
+        security_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
@@ -27,6 +28,10 @@ admin_tools = [
     path("users/invite/", views.user_invite, name="user_invite"),
     path("users/<int:pk>/", views.user_edit, name="user_edit"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
+    path("users/<int:pk>/unlock/", security_views.user_unlock, name="user_unlock"),
+    path("users/<int:pk>/two-factor-reset/", security_views.user_two_factor_reset, name="user_two_factor_reset"),
+    path("security/", security_views.security_settings, name="security_settings"),
+    path("security-log/", security_views.security_log, name="security_log"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:pk>/", views.team_list, name="team_edit"),
     path("territories/", views.territory_list, name="territory_list"),
@@ -43,6 +48,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("reports.urls")),
     path("profile/", views.profile, name="profile"),
+    path("profile/security/", security_views.profile_security, name="profile_security"),
+    path("profile/security/two-factor/", security_views.two_factor_enrol, name="two_factor_enrol"),
+    path("profile/security/two-factor/off/", security_views.two_factor_disable, name="two_factor_disable"),
+    path("profile/security/recovery-codes/", security_views.recovery_codes_new, name="recovery_codes_new"),
+    path("profile/security/sign-out-everywhere/", security_views.sign_out_everywhere, name="sign_out_everywhere"),
     path("profile/tokens/", token_views.token_list, name="api_tokens"),
     path("profile/tokens/<int:pk>/revoke/", token_views.token_revoke, name="api_token_revoke"),
     path("calendar/", include("activities.calendar_urls")),

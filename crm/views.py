@@ -89,7 +89,13 @@ def profile(request):
 
 @admin_required
 def user_list(request):
-    users = User.objects.select_related("team").prefetch_related("territories").order_by("-is_active", "first_name")
+    from crm import security
+
+    users = list(User.objects.select_related("team").prefetch_related("territories")
+                 .order_by("-is_active", "first_name"))
+    locked = security.locked_addresses([person.email for person in users])
+    for person in users:
+        person.locked_until = locked.get(person.email.lower())
     return render(request, "crm/admin/user_list.html", {"users": users})
 
 
@@ -115,10 +121,17 @@ def user_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         services.user_update(user=user, role=data["role"], team=data["team"], territories=list(data["territories"]),
-                             first_name=data["first_name"], last_name=data["last_name"])
+                             first_name=data["first_name"], last_name=data["last_name"], actor=request.user,
+                             request=request)
         messages.success(request, _("%(user)s was saved.") % {"user": user})
         return redirect("user_list")
-    return render(request, "crm/admin/user_form.html", {"form": form, "title": user, "edited": user})
+    from crm import security, two_factor
+
+    return render(request, "crm/admin/user_form.html", {
+        "form": form, "title": user, "edited": user,
+        "locked_until": security.locked_addresses([user.email]).get(user.email.lower()),
+        "two_factor_on": two_factor.is_enrolled(user),
+    })
 
 
 @admin_required
@@ -128,7 +141,7 @@ def user_set_active(request, pk: int):
     user = get_object_or_404(User, pk=pk)
     active = request.POST.get("active") == "1"
     try:
-        services.user_set_active(user=user, active=active, actor=request.user)
+        services.user_set_active(user=user, active=active, actor=request.user, request=request)
     except ValueError as error:
         messages.error(request, str(error))
     else:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountType
 from activities import services as activity_services
 from contacts import services as contact_services
-from crm.models import CustomField, Role, Team, Territory, User
+from crm.models import CustomField, Role, RoleSecurity, Team, Territory, User
 from crm.phones import normalize_phone
 from demo import pipeline_history
 from marketing import demo as marketing_demo
@@ -142,6 +142,9 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 portal_demo.load(DEMO_PASSWORD)
             self.stdout.write(self.style.SUCCESS("Portal demo data loaded."))
+        # Two-factor sign-in is required for admins by default; the demo admin may try the CRM without
+        # an authenticator app (an admin turns the rule back on under Administration → Security).
+        RoleSecurity.objects.get_or_create(role=Role.ADMIN, defaults={"two_factor_required": False})
         logins = "\n".join(
             f"  {email:<26} {role.label}" for email, _first, _last, role, _team in PEOPLE
         )
