@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from crm import hooks
+from crm import hooks, security
+from crm.models import SecurityEventKind
 
 PERSONAL_FIELDS = [
     "first_name", "middle_name", "last_name", "title", "department", "emails", "phones", "preferred_channel",
@@ -85,6 +86,7 @@ def contact_erase(*, contact: Contact, actor) -> Contact:
         contact.do_not_call = True
         contact.save()
     _erase_copies(contact)
+    security.log(SecurityEventKind.ERASURE, actor=actor, contact=contact.pk)
     return contact
 
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from crm.models import HandOver, Notification, NotificationKind, User
+from crm import security
+from crm.models import HandOver, Notification, NotificationKind, SecurityEventKind, User
 
 PREVIEW_ROWS = 20
 
@@ -89,6 +90,7 @@ def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable
             move = KINDS[key].move or give_to
             counts[key] = move(sets[key], from_user, to_user)
     record = HandOver.objects.create(from_user=from_user, to_user=to_user, actor=actor, counts=counts, note=note)
+    security.log(SecurityEventKind.HANDOVER, user=from_user, actor=actor, to_user=to_user.email, counts=counts)
     moved = describe(counts)
     Notification.objects.create(
         user=to_user, kind=NotificationKind.HANDOVER, url="/",

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
-from crm import custom_fields, scheduler
+from crm import custom_fields, scheduler, security
 from crm.list_tools import neutralise
+from crm.models import SecurityEventKind
 from exports.models import DOWNLOAD_LIFETIME, ExportFormat, ExportJob, ExportStatus
 from exports.registry import EXPORTERS, filtered_rows
 
@@ -29,6 +30,7 @@ def export_start(*, user, target: str, query: str, format: str) -> ExportJob:
     if format not in ExportFormat.values:
         format = ExportFormat.CSV
     job = ExportJob.objects.create(user=user, target=target, query=query[:1000], format=format)
+    security.log(SecurityEventKind.EXPORT, user=user, target=target, format=format, job=job.pk)
     from exports.tasks import run_export
 
     transaction.on_commit(lambda: run_export.delay(job.pk))

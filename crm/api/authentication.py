@@ -32,7 +32,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         # A revoked token, a deactivated user and a key that never existed answer alike.
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        tokens.mark_used(token)
+        tokens.mark_used(token, request._request)  # the Django request: DRF's is still authenticating
         _use_preferences(token.user)
         return token.user, token
 

@@ -12,10 +12,12 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import ApiToken, User
+from crm import security
+from crm.models import ApiToken, SecurityEventKind, User
 
 KEY_PREFIX = "crm_"
 PREFIX_LENGTH = 12  # "crm_" and 8 random characters
@@ -35,14 +37,18 @@ def find_active(key: str) -> ApiToken | None:
     return ApiToken.objects.select_related("user").filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
 
 
-def mark_used(token: ApiToken) -> None:
+def mark_used(token: ApiToken, request: HttpRequest | None = None) -> None:
+    """Stamps the token's last use, at most once per LAST_USED_PRECISION; each stamp is also a line
+    in the security log (which token, from which IP)."""
     now = timezone.now()
     if token.last_used_at is not None and token.last_used_at > now - LAST_USED_PRECISION:
         return
-    ApiToken.objects.filter(pk=token.pk).filter(
+    stamped = ApiToken.objects.filter(pk=token.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
     ).update(last_used_at=now)
     token.last_used_at = now
+    if stamped:
+        security.log(SecurityEventKind.API_TOKEN_USED, request=request, user=token.user, token=token.prefix)
 
 
 @transaction.atomic

@@ -460,3 +460,33 @@ def test_duplicate_checks_are_limited_per_user_and_minute(client, owner, teammat
     other = Client()
     other.force_login(teammate)  # the limit is per user
     assert other.post(reverse("duplicates_check"), {"entity": "contact"}).status_code == 200
+
+
+# --- What else the log records ------------------------------------------------------------------------
+
+
+def test_api_token_use_is_logged_at_most_once_a_minute(owner):
+    from crm.tests.api_helpers import api_for
+
+    api = api_for(owner)
+    for _ in range(3):
+        assert api.get("/api/accounts/").status_code == 200
+    events = SecurityEvent.objects.filter(kind=Kind.API_TOKEN_USED, user=owner)
+    assert events.count() == 1
+    assert events.get().detail["token"] == api.token.prefix and events.get().ip == "127.0.0.1"
+
+
+def test_exports_hand_overs_and_erasures_are_logged(owner, teammate, manager, admin_user):
+    from contacts.privacy import contact_erase
+    from contacts.tests.factories import ContactFactory
+    from crm.handover import handover_run
+    from exports.services import export_start
+
+    export_start(user=owner, target="accounts.account", query="", format="csv")
+    handover_run(actor=manager, from_user=owner, to_user=teammate, kinds=["accounts"])
+    contact = ContactFactory(owner=owner, team=owner.team)
+    contact_erase(contact=contact, actor=admin_user)
+    assert SecurityEvent.objects.get(kind=Kind.EXPORT).detail["target"] == "accounts.account"
+    handover = SecurityEvent.objects.get(kind=Kind.HANDOVER)
+    assert handover.user == owner and handover.actor == manager and handover.detail["to_user"] == teammate.email
+    assert SecurityEvent.objects.get(kind=Kind.ERASURE).actor == admin_user
