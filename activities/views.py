@@ -5,7 +5,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,13 +17,7 @@ from contacts.models import Contact
 from crm import panels, visibility
 from crm.history import history_for
 from crm.list_tools import to_int
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return fallback
+from crm.redirects import safe_next
 
 
 def can_see_account(user, account) -> bool:
@@ -63,10 +56,10 @@ def activity_create(request):
         activity = services.activity_create(actor=request.user, kind=kind, **data)
         messages.success(request, _("%(kind)s “%(subject)s” was saved.") % {
             "kind": activity.get_kind_display(), "subject": activity.subject})
-        return redirect(_safe_next(request, activity.get_absolute_url()))
+        return redirect(safe_next(request, activity.get_absolute_url()))
     return render(request, "activities/activity_form.html", {"form": form, "kind": kind,
                                                       "kind_label": ActivityKind(kind).label,
-                                                      "next": _safe_next(request, "")})
+                                                      "next": safe_next(request, "")})
 
 
 
@@ -103,7 +96,7 @@ def activity_complete(request, pk: int):
     activity = visibility.get_editable_or_404(Activity, request.user, pk=pk, kind=ActivityKind.TASK)
     services.activity_complete(activity=activity, actor=request.user)
     messages.success(request, _("Task “%(subject)s” is done.") % {"subject": activity.subject})
-    return redirect(_safe_next(request, activity.get_absolute_url()))
+    return redirect(safe_next(request, activity.get_absolute_url()))
 
 
 def activity_delete(request, pk: int):

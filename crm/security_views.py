@@ -62,6 +62,7 @@ def sign_in_code(request):
             del request.session[PENDING]
             login(request, user, backend="crm.backends.EmailBackend")
             security.signed_in(user, request, two_factor=True)
+            # LoginView checked `next` already; it is checked again where it is followed.
             next_url = pending.get("next") or ""
             if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
                 next_url = reverse("home")

@@ -9,12 +9,12 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.downloads import private_download
 from crm.list_tools import to_int
+from crm.redirects import safe_next
 from portal import auth, mail, services
 from portal.auth import portal_login_required, portal_page
 from portal.forms import PasswordForm, PortalReplyForm, PortalTicketForm, ResetRequestForm, SignInForm, SurveyForm
@@ -34,11 +34,7 @@ def not_found(request):
 
 
 def _next_url(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith(auth.COOKIE_PATH) and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
+    return safe_next(request, default, within=auth.COOKIE_PATH)
 
 
 # --- Signing in ---------------------------------------------------------------------------------

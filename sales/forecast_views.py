@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from crm import visibility
 from crm.models import Team, User
+from crm.redirects import safe_next
 from sales import forecast_services as fs
 from sales.forecast_forms import DealCategoryForm, DrillDownForm, ForecastFilterForm, TargetCellForm, TargetsFilterForm
 from sales.models import ForecastCategory, Opportunity, SalesTarget, StageKind, TargetPeriod
@@ -188,7 +189,7 @@ def forecast_deal_category(request, pk):
             notice, level = " ".join(error.messages), "danger"
     if not request.htmx:
         (messages.success if level == "success" else messages.error)(request, notice)
-        return redirect(request.POST.get("next") if _safe_next(request) else reverse("sales:forecast"))
+        return redirect(safe_next(request, reverse("sales:forecast")))
     deal.can_edit = visibility.can_edit(request.user, deal)
     response = render(request, "sales/forecast_deals.html#deal-row", {
         "deal": deal, "notice": notice, "notice_level": level, "categories": ForecastCategory.choices,
@@ -196,13 +197,6 @@ def forecast_deal_category(request, pk):
     if changed:
         response["HX-Trigger"] = "forecast-changed"
     return response
-
-
-def _safe_next(request) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    return url_has_allowed_host_and_scheme(request.POST.get("next", ""), allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure())
 
 
 # --- Targets ---------------------------------------------------------------------------------------

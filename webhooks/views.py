@@ -10,11 +10,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.pagination import paginate
+from crm.redirects import safe_next
 from crm.views import admin_required
 from webhooks import events, services
 from webhooks.filters import DeliveryFilter
@@ -116,8 +116,4 @@ def delivery_resend(request, pk: int):
     else:
         messages.success(request, _("Delivery #%(id)s was queued again as #%(copy)s.") % {
             "id": delivery.pk, "copy": copy.pk})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        target = _log_url()
-    return redirect(target)
+    return redirect(safe_next(request, _log_url()))
