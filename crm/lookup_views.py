@@ -51,7 +51,7 @@ def duplicates_check(request):
     the form registered the check (`entity`: account, contact…)."""
     data = request.POST if request.method == "POST" else request.GET
     if not security.duplicate_check_allowed(request.user):
-        # The check tells a user that hidden records exist (docs/architecture.md, "Duplicate
+        # The check tells a user that hidden records exist (docs/security.md, "The duplicate
         # check"): a script must not walk it through every tax number or phone.
         # htmx swaps only 2xx answers into the form; a script gets the 429.
         return render(request, "components/duplicates.html", {"limited": True}, status=200 if request.htmx else 429)
