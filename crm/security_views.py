@@ -8,9 +8,11 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.sessions.models import Session
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -116,7 +118,8 @@ def profile_security(request):
     return render(request, "crm/security/profile_security.html", {
         "device": device, "required": two_factor.is_required(user), "events": events,
         "codes_left": user.recovery_codes.filter(used_at__isnull=True).count() if device else 0,
-        "sessions": UserSession.objects.filter(user=user).count(),
+        "sessions": Session.objects.filter(expire_date__gt=timezone.now(), session_key__in=UserSession.objects.filter(
+            user=user).values("session_key")).count(),
     })
 
 

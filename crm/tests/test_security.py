@@ -170,11 +170,14 @@ def test_sign_out_everywhere_ends_every_session(owner):
     sign_in(phone, owner.email)
     sign_in(laptop, owner.email)
     assert signed_in(phone) and signed_in(laptop)
+    Session.objects.create(session_key="x" * 32, session_data="", expire_date=timezone.now() - timedelta(days=1))
+    UserSession.objects.create(user=owner, session_key="x" * 32)  # an expired one is not counted
+    assert "signed in on 2 devices" in laptop.get(reverse("profile_security")).content.decode()
     response = laptop.post(reverse("sign_out_everywhere"))
     assert response["Location"] == reverse("login")
     assert not signed_in(phone) and not signed_in(laptop)
     assert not UserSession.objects.filter(user=owner).exists()
-    assert SecurityEvent.objects.filter(kind=Kind.SIGNED_OUT_EVERYWHERE, user=owner, detail__sessions=2).exists()
+    assert SecurityEvent.objects.filter(kind=Kind.SIGNED_OUT_EVERYWHERE, user=owner, detail__sessions=3).exists()
 
 
 def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(owner):
