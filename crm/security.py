@@ -140,7 +140,7 @@ def locked_addresses(emails: list[str]) -> dict[str, datetime]:
 # --- Password reset and the duplicate check: limits per address / per user ------------------------
 
 
-def password_reset_allowed(email: str, request: HttpRequest | None) -> bool:
+def password_reset_allowed(email: str, request: HttpRequest | None, **detail: object) -> bool:
     """At most PASSWORD_RESET_PER_HOUR reset e-mails per address and three times that per IP in an
     hour. The request is logged either way; the answer page is the same either way."""
     email = email.strip().lower()
@@ -150,7 +150,7 @@ def password_reset_allowed(email: str, request: HttpRequest | None) -> bool:
     ip = client_ip(request)
     allowed = (recent.filter(email=email, detail__sent=True).count() < per_address
                and (ip is None or recent.filter(ip=ip).count() < 3 * per_address))
-    log(Kind.PASSWORD_RESET_REQUESTED, request=request, email=email, sent=allowed)
+    log(Kind.PASSWORD_RESET_REQUESTED, request=request, email=email, sent=allowed, **detail)
     return allowed
 
 

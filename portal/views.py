@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import security
 from crm.downloads import private_download
 from crm.list_tools import to_int
 from crm.redirects import safe_next
@@ -74,9 +75,12 @@ def reset_request(request):
     """Always the same answer, whether or not the address has portal access."""
     form = ResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        # The same limit as the staff form (crm/security.py): a few mails per address an hour.
+        allowed = security.password_reset_allowed(email, request, portal=True)
         portal_user = PortalUser.objects.select_related("contact").filter(
-            email__iexact=form.cleaned_data["email"], is_active=True, contact__deleted_at__isnull=True).first()
-        if portal_user is not None:
+            email__iexact=email, is_active=True, contact__deleted_at__isnull=True).first()
+        if portal_user is not None and allowed:
             token = services.token_issue(portal_user=portal_user, purpose=TokenPurpose.RESET)
             url = request.build_absolute_uri(reverse("portal:set_password", args=[token]))
             mail.link_send(portal_user=portal_user, url=url, purpose=TokenPurpose.RESET)

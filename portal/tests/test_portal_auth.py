@@ -223,3 +223,9 @@ def test_another_portal_user_cannot_take_the_same_address(desk, customer):
         assert "already signs in" in str(error)
     else:
         raise AssertionError("the invitation should have been refused")
+
+
+def test_reset_mails_are_limited_per_address(client, customer, settings):
+    for _ in range(5):
+        assert client.post(reverse("portal:password_reset"), {"email": customer.email}).status_code == 200
+    assert len(mail.outbox) == settings.PASSWORD_RESET_PER_HOUR
