@@ -281,11 +281,16 @@ def work_order_bill(*, work_order: WorkOrder, actor: User, labour: Product | Non
     return order, invoice
 
 
-def work_rollup(logs: QuerySet[WorkLog]) -> dict:
-    """Minutes and money of work logs (contract_services.work_totals), with what is not billed yet."""
+def work_rollup(logs: QuerySet[WorkLog] | list[WorkLog]) -> dict:
+    """Minutes and money of work logs (contract_services.work_totals), with what is not billed yet: a
+    QuerySet is summed in the database (two queries), a list of logs already read in Python."""
     totals = contract_services.work_totals(logs)
-    unbilled = logs.filter(billed_order__isnull=True).values("currency").annotate(
-        minutes=Sum("minutes"), amount=Sum("amount"))
+    if isinstance(logs, list):
+        unbilled = [{"currency": log.currency, "minutes": log.minutes, "amount": log.amount} for log in logs
+                    if log.billed_order_id is None]
+    else:
+        unbilled = list(logs.filter(billed_order__isnull=True).values("currency").annotate(
+            minutes=Sum("minutes"), amount=Sum("amount")))
     totals["unbilled_minutes"], totals["unbilled"] = 0, {}
     for row in unbilled:
         totals["unbilled_minutes"] += row["minutes"] or 0

@@ -777,6 +777,10 @@ class Skill(models.Model):
     def __str__(self):
         return self.name
 
+    def specialist_names(self) -> str:
+        """Read from prefetched rows (the set-up list prefetches them)."""
+        return ", ".join(sorted(str(user) for user in self.specialists.all()))
+
 
 class WorkOrderStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("work order status", "New")

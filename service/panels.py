@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from crm import panels
 from crm.visibility import can_create, can_read
-from service.models import ACTIVE_STATUSES, Contract, SlaState, Ticket
+from service.field_services import work_rollup
+from service.models import ACTIVE_STATUSES, OPEN_WORK_ORDER_STATUSES, Contract, SlaState, Ticket, WorkLog, WorkOrder
 
 ROWS = 5
 
@@ -80,4 +81,26 @@ def account_contracts(request, account, page):
         "list_url": f"{reverse('service:contract_list')}?account={account.pk}",
         "new_url": f"{reverse('service:contract_create')}?account={account.pk}"
         if can_create(request.user, Contract) else "",
+    })
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=45)
+def account_field_work(request, account, page):
+    """The account's visits (open first) and the work logged for it, with what is not billed yet: two
+    bounded queries (the rows with their counts by window; the logs summed per currency)."""
+    if not can_read(request.user, WorkOrder):
+        return None
+    rows = list(WorkOrder.objects.visible_to(request.user).filter(account=account).select_related("owner", "ticket")
+                .annotate(open_first=Case(When(status__in=OPEN_WORK_ORDER_STATUSES, then=Value(0)), default=Value(1)),
+                          panel_total=Window(Count("id")),
+                          open_count=Window(Count("id", filter=Q(status__in=OPEN_WORK_ORDER_STATUSES))))
+                .order_by("open_first", "-scheduled_start", "-id")[:ROWS])
+    tickets = Ticket.objects.visible_to(request.user).filter(account=account).values("pk")
+    work = work_rollup(WorkLog.objects.filter(ticket__in=tickets))
+    if not rows and not work["minutes"] and not work["money"]:
+        return None
+    first = rows[0] if rows else None
+    return panels.Rendered("service/panels/field_work.html", {
+        "work_orders": rows, "total": getattr(first, "panel_total", 0), "open_count": getattr(first, "open_count", 0),
+        "work": work, "list_url": f"{reverse('service:work_order_list')}?account={account.pk}",
     })

@@ -29,7 +29,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from service import contract_services, kb_services, routing, services, sla_clock
+from service import contract_services, field_services, kb_services, routing, services, sla_clock
 from service.forms import (
     AssignForm,
     HotlineCallForm,
@@ -157,7 +157,9 @@ def ticket_detail(request, pk: int):
     context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
     context["work_logs"] = work_logs
-    context["work"] = contract_services.work_totals(work_logs) if work_logs else None
+    context["work"] = field_services.work_rollup(work_logs) if work_logs else None
+    context["work_orders"] = list(ticket.work_orders.filter(deleted_at__isnull=True).select_related("owner")
+                                  .order_by("-created_at", "-id")[:HISTORY_SHOWN])
     if ticket.contract_id:
         used = contract_services.usage([ticket.contract])[ticket.contract_id]
         context["coverage"] = {"contract": ticket.contract, "used": used,
