@@ -196,8 +196,12 @@ def my_day(request):
     except ValueError:
         day = today
     visits = list(with_visibility_flag(field_services.day_list(user, day), user, "contact"))
-    for visit in visits:  # one form per visit, each with its own element ids
-        visit.log_form = WorkLogForm(auto_id=f"visit-{visit.pk}-%s")
+    products = None
+    for visit in visits:  # one form per visit, each with its own element ids; the catalogue read once
+        visit.log_form = WorkLogForm(auto_id=f"log-{visit.pk}-%s")
+        if products is None:
+            products = list(visit.log_form.fields["product"].choices)
+        visit.log_form.fields["product"].widget.choices = products
     return render(request, "service/my_day.html", {
         "visits": visits, "day": day, "today": today,
         "previous": (day - timedelta(days=1)).isoformat(), "next": (day + timedelta(days=1)).isoformat(),
