@@ -12,9 +12,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import JSONObject
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,6 +28,7 @@ from sales.models import Invoice, Order, OrderLine, Product
 from sales.services import next_number
 from service import contract_services
 from service.models import (
+    OPEN_WORK_ORDER_STATUSES,
     Skill,
     Ticket,
     WorkKind,
@@ -296,6 +300,67 @@ def work_rollup(logs: QuerySet[WorkLog] | list[WorkLog]) -> dict:
         totals["unbilled_minutes"] += row["minutes"] or 0
         if row["amount"] is not None:
             totals["unbilled"][row["currency"]] = totals["unbilled"].get(row["currency"], Decimal(0)) + row["amount"]
+    return totals
+
+
+# --- Read models for panels: visits and roll-ups inside the page's own query ---------------------
+
+
+@dataclass
+class Visit:
+    """A work order as a record page lists it (read through `visit_rows`, no query of its own)."""
+
+    pk: int
+    number: str
+    status: str
+    starts: datetime | None
+    owner_name: str
+
+    def get_absolute_url(self) -> str:
+        return reverse("service:work_order_detail", args=[self.pk])
+
+    def get_status_display(self) -> str:
+        return str(WorkOrderStatus(self.status).label)
+
+
+def visit_rows(work_orders: QuerySet[WorkOrder], limit: int) -> ArraySubquery:
+    """An annotation: the first `limit` work orders as JSON, open ones first, then by visit time."""
+    rows = (work_orders.annotate(open_first=Case(When(status__in=OPEN_WORK_ORDER_STATUSES, then=Value(0)),
+                                                 default=Value(1)))
+            .order_by("open_first", F("scheduled_start").desc(nulls_first=True), "-id")
+            .values(json=JSONObject(id="id", number="number", status="status", starts="scheduled_start",
+                                    first="owner__first_name", last="owner__last_name", email="owner__email"))[:limit])
+    return ArraySubquery(rows)
+
+
+def visits_from(rows: list[dict] | None) -> list[Visit]:
+    visits = []
+    for row in rows or []:
+        name = f"{row['first'] or ''} {row['last'] or ''}".strip() or (row["email"] or "")
+        visits.append(Visit(pk=row["id"], number=row["number"], status=row["status"], owner_name=name,
+                            starts=datetime.fromisoformat(row["starts"]) if row["starts"] else None))
+    return visits
+
+
+def rollup_rows(logs: QuerySet[WorkLog]) -> ArraySubquery:
+    """An annotation: the logs' minutes and money per currency, all and unbilled, as JSON rows."""
+    unbilled = Q(billed_order__isnull=True)
+    rows = (logs.order_by().values("currency")
+            .annotate(m=Sum("minutes"), a=Sum("amount"), um=Sum("minutes", filter=unbilled),
+                      ua=Sum("amount", filter=unbilled))
+            .values(json=JSONObject(currency="currency", minutes="m", amount="a", unbilled_minutes="um",
+                                    unbilled="ua")))
+    return ArraySubquery(rows)
+
+
+def rollup_from(rows: list[dict] | None) -> dict:
+    totals: dict = {"minutes": 0, "money": {}, "unbilled_minutes": 0, "unbilled": {}}
+    for row in rows or []:
+        totals["minutes"] += row["minutes"] or 0
+        totals["unbilled_minutes"] += row["unbilled_minutes"] or 0
+        for key, field in (("money", "amount"), ("unbilled", "unbilled")):
+            if row[field] is not None:
+                totals[key][row["currency"]] = totals[key].get(row["currency"], Decimal(0)) + Decimal(str(row[field]))
     return totals
 
 

@@ -158,7 +158,8 @@ def test_work_logged_on_a_visit_rolls_up_per_ticket_contract_and_account(field, 
         assert rollup["unbilled_minutes"] == 90 and rollup["unbilled"] == {"RUB": Decimal("900.00")}
     assert contract_services.usage([contract])[contract.pk] == 1  # a ticket entitlement counts tickets
     client.force_login(field["lead"])
-    assert "900" in client.get(ticket.get_absolute_url()).content.decode()
+    ticket_page = client.get(ticket.get_absolute_url()).content.decode()
+    assert "900" in ticket_page and 'id="ticket-unbilled"' in ticket_page and work_order.number in ticket_page
     assert "900" in client.get(contract.get_absolute_url()).content.decode()
     page = client.get(field["account"].get_absolute_url()).content.decode()
     assert 'id="account-field-work"' in page and work_order.number in page
@@ -373,3 +374,15 @@ def test_query_counts_do_not_grow_with_rows(client, field, rows, django_assert_m
     client.force_login(field["anna"])
     with django_assert_max_num_queries(12):
         assert client.get(reverse("service:my_day")).status_code == 200
+
+
+def test_the_api_lists_visible_work_orders_with_their_logs(client, field, outsider):
+    work_order = dispatched(field)
+    log_visit(field, work_order)
+    client.force_login(field["anna"])
+    body = client.get("/api/work-orders/").json()
+    assert [row["number"] for row in body["results"]] == [work_order.number]
+    assert len(body["results"][0]["work_logs"]) == 3
+    client.force_login(outsider)
+    assert client.get("/api/work-orders/").json()["results"] == []
+    assert client.get(f"/api/work-orders/{work_order.pk}/").status_code == 404
