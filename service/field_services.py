@@ -7,9 +7,11 @@ UPDATE (`billed_order IS NULL`) after the order is written: a second biller that
 claims none of them, and its order rolls back with its transaction (`test_billing_twice_at_once_bills_once`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -45,8 +47,9 @@ BILLING_ROLES = (Role.ADMIN, Role.SUPPORT_LEAD)
 
 
 def _locked(work_order: WorkOrder) -> WorkOrder:
-    return (WorkOrder.objects.select_for_update(of=("self",))
-            .select_related("ticket", "account", "owner", "skill").get(pk=work_order.pk))
+    locked: WorkOrder = (WorkOrder.objects.select_for_update(of=("self",))
+                         .select_related("ticket", "account", "owner", "skill").get(pk=work_order.pk))
+    return locked
 
 
 @transaction.atomic
@@ -91,7 +94,7 @@ def dispatch_candidates(*, work_order: WorkOrder, skill: Skill | None, day: date
                         any_territory: bool = False) -> list[Candidate]:
     """The specialists with the skill (any skill when none is named) who cover the customer's territory
     (everyone with the skill when `any_territory`), least loaded on the day first. Two queries."""
-    regions = territory_ids(work_order.account.territory if work_order.account_id else None)
+    regions = territory_ids(work_order.account.territory if work_order.account is not None else None)
     people = User.objects.filter(is_active=True)
     people = people.filter(skills=skill) if skill is not None else people.filter(skills__isnull=False)
     covering = Q(territories__in=regions) if regions else Q()
@@ -116,7 +119,7 @@ def dispatch_candidates(*, work_order: WorkOrder, skill: Skill | None, day: date
     return candidates[:CANDIDATES_SHOWN]
 
 
-def _notify(user: User | None, actor: User, text_for, work_order: WorkOrder) -> None:
+def _notify(user: User | None, actor: User, text_for: Callable[[], str], work_order: WorkOrder) -> None:
     if user is None or user.pk == actor.pk or not user.is_active:
         return
     with translation.override(user.language or settings.LANGUAGE_CODE):
@@ -157,7 +160,7 @@ def work_order_dispatch(*, work_order: WorkOrder, actor: User, specialist: User,
     return work_order
 
 
-def _zone_of(user: User):
+def _zone_of(user: User) -> tzinfo:
     import zoneinfo
 
     try:
@@ -205,7 +208,7 @@ def work_order_cancel(*, work_order: WorkOrder, actor: User) -> WorkOrder:
 
 
 @transaction.atomic
-def work_order_log(*, work_order: WorkOrder, actor: User, **fields) -> WorkLog:
+def work_order_log(*, work_order: WorkOrder, actor: User, **fields: Any) -> WorkLog:
     """Time, a material or an expense on the visit; it counts on the ticket (and its contract) too."""
     if work_order.status == WorkOrderStatus.CANCELLED:
         raise ValidationError(_("Nothing can be logged on a cancelled work order."))
@@ -269,7 +272,7 @@ def work_order_bill(*, work_order: WorkOrder, actor: User, labour: Product | Non
     logs = list(unbilled_logs(work_order))
     if not logs:
         raise ValidationError(_("Everything logged on this work order is billed already."))
-    labour = labour or (work_order.skill.labour_product if work_order.skill_id else None)
+    labour = labour or (work_order.skill.labour_product if work_order.skill is not None else None)
     lines, currency = _priced_lines(logs, labour)
     order = billing_services.order_create_from_lines(
         actor=actor, account=account, owner=account.owner, currency=currency, lines=lines,
@@ -285,16 +288,17 @@ def work_order_bill(*, work_order: WorkOrder, actor: User, labour: Product | Non
     return order, invoice
 
 
-def work_rollup(logs: QuerySet[WorkLog] | list[WorkLog]) -> dict:
+def work_rollup(logs: QuerySet[WorkLog] | list[WorkLog]) -> dict[str, Any]:
     """Minutes and money of work logs (contract_services.work_totals), with what is not billed yet: a
     QuerySet is summed in the database (two queries), a list of logs already read in Python."""
     totals = contract_services.work_totals(logs)
+    unbilled: list[dict[str, Any]]
     if isinstance(logs, list):
         unbilled = [{"currency": log.currency, "minutes": log.minutes, "amount": log.amount} for log in logs
                     if log.billed_order_id is None]
     else:
-        unbilled = list(logs.filter(billed_order__isnull=True).values("currency").annotate(
-            minutes=Sum("minutes"), amount=Sum("amount")))
+        unbilled = [dict(row) for row in logs.filter(billed_order__isnull=True).values("currency").annotate(
+            minutes=Sum("minutes"), amount=Sum("amount"))]
     totals["unbilled_minutes"], totals["unbilled"] = 0, {}
     for row in unbilled:
         totals["unbilled_minutes"] += row["minutes"] or 0
@@ -333,7 +337,7 @@ def visit_rows(work_orders: QuerySet[WorkOrder], limit: int) -> ArraySubquery:
     return ArraySubquery(rows)
 
 
-def visits_from(rows: list[dict] | None) -> list[Visit]:
+def visits_from(rows: list[dict[str, Any]] | None) -> list[Visit]:
     visits = []
     for row in rows or []:
         name = f"{row['first'] or ''} {row['last'] or ''}".strip() or (row["email"] or "")
@@ -353,8 +357,8 @@ def rollup_rows(logs: QuerySet[WorkLog]) -> ArraySubquery:
     return ArraySubquery(rows)
 
 
-def rollup_from(rows: list[dict] | None) -> dict:
-    totals: dict = {"minutes": 0, "money": {}, "unbilled_minutes": 0, "unbilled": {}}
+def rollup_from(rows: list[dict[str, Any]] | None) -> dict[str, Any]:
+    totals: dict[str, Any] = {"minutes": 0, "money": {}, "unbilled_minutes": 0, "unbilled": {}}
     for row in rows or []:
         totals["minutes"] += row["minutes"] or 0
         totals["unbilled_minutes"] += row["unbilled_minutes"] or 0

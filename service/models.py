@@ -6,6 +6,7 @@ and resolution in business minutes, compliance) are stored on the ticket by serv
 """
 
 from datetime import time
+from typing import TYPE_CHECKING
 
 import pghistory
 from django.conf import settings
@@ -24,6 +25,9 @@ from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
 from crm.visibility import Policy, Scope
 from service.sla import Hours
+
+if TYPE_CHECKING:
+    from crm.models import User
 
 # Tickets: the support desk works every ticket (an agent answers whichever customer calls);
 # executives read them all; sales reads its own customers' tickets (TicketQuerySet.visible_to);
@@ -798,7 +802,7 @@ WORK_ORDER_DATA = Policy(read=TICKET_DATA.read, write=TICKET_DATA.write)
 
 
 class WorkOrderQuerySet(OwnedQuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: "User") -> "WorkOrderQuerySet":
         """The ticket's rule (sales: its customers' work orders), and every specialist their own visits."""
         if not user.is_authenticated:
             return self.none()
@@ -865,7 +869,7 @@ class WorkOrder(OwnedModel):
     def __str__(self):
         return f"{self.number} {self.ticket.subject if self.ticket_id else ''}".strip()
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("service:work_order_detail", args=[self.pk])
 
     @property
