@@ -363,16 +363,20 @@ def test_query_counts_do_not_grow_with_rows(client, field, rows, django_assert_m
     for work_order in work_orders[:3]:
         log_visit(field, work_order)
     client.force_login(field["lead"])
-    with django_assert_max_num_queries(14):
-        assert client.get(reverse("service:work_order_list")).status_code == 200
-    with django_assert_max_num_queries(14):
-        assert client.get(work_orders[0].get_absolute_url()).status_code == 200
-    with django_assert_max_num_queries(14):
-        assert client.get(reverse("service:work_order_dispatch", args=[work_orders[0].pk])).status_code == 200
-    with django_assert_max_num_queries(15):
-        assert client.get(reverse("calendar"), {"view": "week"}).status_code == 200
-    client.force_login(field["anna"])
+    # Measured: list 8 (11 on the session's first request, which renews the session), work order 8,
+    # dispatch 10, week calendar 6, day list 7, whatever the rows.
     with django_assert_max_num_queries(12):
+        assert client.get(reverse("service:work_order_list")).status_code == 200
+    with django_assert_max_num_queries(10):
+        assert client.get(work_orders[0].get_absolute_url()).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("service:work_order_dispatch", args=[work_orders[0].pk])).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("calendar"), {"view": "week"}).status_code == 200
+    with django_assert_max_num_queries(15):
+        assert client.get(field["ticket"].get_absolute_url()).status_code == 200
+    client.force_login(field["anna"])
+    with django_assert_max_num_queries(11):  # the session's first request again
         assert client.get(reverse("service:my_day")).status_code == 200
 
 
