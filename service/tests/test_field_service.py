@@ -2,6 +2,8 @@
 the specialist's day list and calendar, work logged on the visit rolling up per ticket, contract and
 account, billing through orders and invoices exactly once, visibility and the pages' query budgets."""
 
+import csv
+import io
 import threading
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -16,6 +18,7 @@ from accounts.tests.factories import AccountFactory
 from contacts.tests.factories import ContactFactory
 from crm.models import Notification, Role
 from crm.tests.factories import TerritoryFactory, UserFactory
+from exports.models import ExportJob
 from sales.models import Invoice, Order
 from sales.tests.factories import ProductFactory
 from service import contract_services, field_services, services
@@ -390,3 +393,28 @@ def test_the_api_lists_visible_work_orders_with_their_logs(client, field, outsid
     client.force_login(outsider)
     assert client.get("/api/work-orders/").json()["results"] == []
     assert client.get(f"/api/work-orders/{work_order.pk}/").status_code == 404
+
+
+def test_the_export_has_the_rows_the_user_sees_with_the_lists_filters(client, field, outsider, settings, tmp_path,
+                                                                      django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    annas, boris = dispatched(field), dispatched(field, specialist=field["boris"])
+    hidden_ticket = services.ticket_create(actor=field["dispatcher"], subject="Чужой клиент",
+                                           account=AccountFactory(owner=outsider))
+    field_services.work_order_create(ticket=hidden_ticket, actor=field["dispatcher"])
+    client.force_login(field["account"].owner)  # the customer's rep reads its visits
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("exports:start"), {"target": "service.workorder", "query": "",
+                                                          "format": "csv"})
+    job = ExportJob.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
+    body = b"".join(client.get(reverse("exports:download", args=[job.pk])).streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:3] == ["ID", "Number", "Ticket"]
+    assert sorted(row[1] for row in rows[1:]) == sorted([annas.number, boris.number])  # not the outsider's
+    client.force_login(field["lead"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("exports:start"), {"target": "service.workorder",
+                                                          "query": f"q={boris.number}", "format": "csv"})
+    job = ExportJob.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
+    body = b"".join(client.get(reverse("exports:download", args=[job.pk])).streaming_content).decode("utf-8-sig")
+    assert [row[1] for row in list(csv.reader(io.StringIO(body)))[1:]] == [boris.number]
