@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from activities.calendar_services import activity_reschedule, user_regenerate_calendar_token
 from activities.models import Activity, ActivityKind, TaskStatus
+from crm import calendar as calendar_sources
 from crm.models import Role, User
 from crm.visibility import can_edit, get_editable_or_404, managed_team_ids
 
@@ -118,10 +119,31 @@ class CalendarItem:
 
 
 @dataclass
+class EntryItem:
+    """An entry another module puts on the calendar (crm/calendar.py): shown, not dragged."""
+
+    entry: calendar_sources.Entry
+    starts: datetime  # in the viewer's time zone
+    ends: datetime | None
+    url: str
+    editable: bool = False
+
+
+def calendar_who(user, scope: str) -> calendar_sources.Who:
+    """The people a calendar source reads for this scope (the same circle as calendar_queryset)."""
+    wide = wide_scope(user) if scope == TEAM else None
+    if wide == "all":
+        return calendar_sources.Who(user_id=user.pk, everyone=True)
+    if wide == "team":
+        return calendar_sources.Who(user_id=user.pk, team_ids=managed_team_ids(user))
+    return calendar_sources.Who(user_id=user.pk)
+
+
+@dataclass
 class Slot:
     date: date
     hour: int
-    items: list[CalendarItem] = field(default_factory=list)
+    items: list["CalendarItem | EntryItem"] = field(default_factory=list)
 
 
 @dataclass
@@ -129,7 +151,7 @@ class Day:
     date: date
     is_today: bool
     in_period: bool = True
-    items: list[CalendarItem] = field(default_factory=list)
+    items: list["CalendarItem | EntryItem"] = field(default_factory=list)
     slots: list[Slot] = field(default_factory=list)
 
 
@@ -218,6 +240,24 @@ def calendar(request):
         day.items.append(item)
         if day.slots:
             day.slots[starts.hour].items.append(item)
+
+    # Visits and other entries the modules below activities register (crm/calendar.py).
+    starts_at, ends_at = _local_midnight(first, zone), _local_midnight(after_last, zone)
+    for entry in calendar_sources.entries(user, calendar_who(user, scope), starts_at, ends_at):
+        local = entry.starts.astimezone(zone)
+        entry_item = EntryItem(entry=entry, starts=local, ends=entry.ends.astimezone(zone) if entry.ends else None,
+                               url=entry.url)
+        items.append(entry_item)
+        day = by_date.get(local.date())
+        if day is None:
+            continue
+        day.items.append(entry_item)
+        if day.slots:
+            day.slots[local.hour].items.append(entry_item)
+    for day in days:
+        day.items.sort(key=lambda item: item.starts)
+        for slot in day.slots:
+            slot.items.sort(key=lambda item: item.starts)
 
     scroll_hour = min([WORKDAY_START_HOUR] + [item.starts.hour for item in items])
     views = [(DAY, _("Day")), (WEEK, _("Week")), (MONTH, _("Month"))]
@@ -355,7 +395,7 @@ def _ical_component(activity: Activity, *, url: str) -> icalendar.Event | icalen
     return component
 
 
-def build_feed(*, user: User, activities, absolute_url) -> bytes:
+def build_feed(*, user: User, activities, absolute_url, entries=()) -> bytes:
     feed = icalendar.Calendar()
     feed.add("prodid", "-//CRM//Calendar feed//EN")
     feed.add("version", "2.0")
@@ -368,7 +408,25 @@ def build_feed(*, user: User, activities, absolute_url) -> bytes:
     feed.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     for activity in activities:
         feed.add_component(_ical_component(activity, url=absolute_url(activity.get_absolute_url())))
+    for entry in entries:
+        feed.add_component(_ical_entry(entry, url=absolute_url(entry.url)))
     return feed.to_ical()
+
+
+def _ical_entry(entry: calendar_sources.Entry, *, url: str) -> icalendar.Event:
+    component = icalendar.Event()
+    component.add("uid", f"{entry.key}@crm")
+    component.add("dtstart", entry.starts.astimezone(UTC))
+    component.add("dtend", (entry.ends or entry.starts + DEFAULT_MEETING_LENGTH).astimezone(UTC))
+    component.add("dtstamp", (entry.updated_at or entry.starts).astimezone(UTC))
+    component.add("summary", entry.title)
+    component.add("status", "CONFIRMED")
+    if entry.location:
+        component.add("location", entry.location)
+    if entry.description:
+        component.add("description", entry.description)
+    component.add("url", url)
+    return component
 
 
 @login_not_required
@@ -382,8 +440,11 @@ def calendar_feed(request, token: str):
     now = timezone.now()
     activities = calendar_queryset(user, scope=MINE, starts=now - FEED_PAST, ends=now + FEED_FUTURE)
     with translation.override(user.language):
+        entries = calendar_sources.entries(user, calendar_sources.Who(user_id=user.pk), now - FEED_PAST,
+                                           now + FEED_FUTURE)
         body = build_feed(
-            user=user, activities=activities[:FEED_MAX_ITEMS], absolute_url=request.build_absolute_uri
+            user=user, activities=activities[:FEED_MAX_ITEMS], absolute_url=request.build_absolute_uri,
+            entries=entries[:FEED_MAX_ITEMS],
         )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="crm-calendar.ics"'

@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 # lists.py (list pages, crm/lists.py; saved views find their page there), panels.py (record-page and
 # "my day" panels, crm/panels.py), handover.py (what a hand-over moves, crm/handover.py), hooks.py
 # (what a module does when another's records change, crm/hooks.py), search.py (global search
-# providers, crm/search.py), duplicates.py (duplicate checks of its forms, crm/duplicates.py).
-PLUG_IN_MODULES = ("lists", "panels", "search", "duplicates", "handover", "hooks")
+# providers, crm/search.py), duplicates.py (duplicate checks of its forms, crm/duplicates.py),
+# calendar_sources.py (entries on the calendar from modules below activities, crm/calendar.py).
+PLUG_IN_MODULES = ("lists", "panels", "search", "duplicates", "handover", "hooks", "calendar_sources")
 
 
 class CrmConfig(AppConfig):

@@ -91,6 +91,27 @@ def order_create_from_quote(*, quote: Quote, actor: User) -> Order:
 
 
 @transaction.atomic
+def order_create_from_lines(*, actor: User, account, owner: User, currency: str, lines: list[OrderLine],
+                            notes: str = "", shipping_address: str = "") -> Order:
+    """An order without a quote, for work already done (the service desk bills field work this way):
+    the given unsaved lines, totalled in the one place that adds up money, and numbered like any order."""
+    if not lines:
+        raise ValidationError(_("An order needs at least one line."))
+    order = Order(owner=owner, team_id=owner.team_id, account=account, currency=currency, notes=notes,
+                  shipping_address=shipping_address or account.shipping_address or account.address,
+                  number=next_number("order", "SO"))
+    for position, line in enumerate(lines):
+        line.position = position
+    _apply_totals(order, lines)
+    order.save()
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    emit("order.created", order, actor=actor)
+    return order
+
+
+@transaction.atomic
 def order_set_status(*, order: Order, status: str, actor: User, expected_version: int | None = None) -> Order:
     """Moves an order along new → confirmed → shipped → delivered, or cancels it while it is new or
     confirmed. Raises StaleWrite when somebody changed the order since `expected_version`."""

@@ -17,9 +17,9 @@ from crm.api.views import OwnedViewSet, crud_docs
 from crm.models import User
 from crm.visibility import get_visible_or_404
 from service import services
-from service.filters import ArticleFilter, ContractFilter, TicketFilter
+from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
 from service.forms import support_people
-from service.models import Article, Contract, Queue, Ticket, TicketMessage
+from service.models import Article, Contract, Queue, Ticket, TicketMessage, WorkLog, WorkOrder
 
 
 class TicketSerializer(OwnedSerializer):
@@ -186,3 +186,53 @@ class ContractViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 register("contracts", ContractViewSet, basename="contract")
+
+
+class WorkLogSerializer(serializers.ModelSerializer):
+    billed_order = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("The order it was billed on."))
+
+    class Meta:
+        model = WorkLog
+        fields = ["id", "kind", "user", "minutes", "product", "quantity", "amount", "currency", "note", "worked_on",
+                  "billed_order", "billed_at"]
+        read_only_fields = fields
+
+
+class WorkOrderSerializer(serializers.ModelSerializer):
+    """A visit for a ticket (read-only through the API); `owner` is the specialist, with the work logged."""
+
+    work_logs = WorkLogSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WorkOrder
+        fields = ["id", "number", "ticket", "account", "contact", "skill", "status", "owner", "scheduled_start",
+                  "scheduled_end", "started_at", "finished_at", "address", "notes", "work_logs", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+
+class WorkOrderApiFilter(ChangedFilters, WorkOrderFilter):
+    class Meta(WorkOrderFilter.Meta):
+        pass
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List work orders",
+                       description="The visits you may see (the ticket's rule; a specialist their own), with the "
+                                   "time, materials and expenses logged on each. Cursor-paginated."),
+    retrieve=extend_schema(summary="Read one work order", description="404 when it is missing, deleted or hidden."),
+)
+class WorkOrderViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = WorkOrderSerializer
+    filterset_class = WorkOrderApiFilter
+    ordering = ("-id",)
+    ordering_fields = ("id", "scheduled_start", "updated_at")
+
+    def get_queryset(self):
+        return WorkOrder.objects.visible_to(self.request.user).prefetch_related("work_logs")
+
+    def get_object(self):
+        return get_visible_or_404(self.get_queryset(), self.request.user, pk=self.kwargs["pk"])
+
+
+register("work-orders", WorkOrderViewSet, basename="work-order")

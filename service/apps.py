@@ -23,5 +23,11 @@ class ServiceConfig(AppConfig):
             ("contract.updated", _("Contract or warranty updated")),
             ("contract.expiring", _("Contract or warranty about to end")),
             ("contract.deleted", _("Contract or warranty deleted")),
+            ("work_order.created", _("Work order created")),
+            ("work_order.scheduled", _("Work order dispatched to a specialist")),
+            ("work_order.started", _("Work order started")),
+            ("work_order.completed", _("Work order done")),
+            ("work_order.cancelled", _("Work order cancelled")),
+            ("work_order.billed", _("Work order billed")),
         ]:
             register(name, label)

@@ -13,6 +13,7 @@ from crm.list_tools import to_int
 from crm.visibility import can_create, can_edit, get_editable_or_404, get_visible_or_404, require_create
 from sales.models import Opportunity
 from service import contract_services
+from service.field_services import work_rollup
 from service.forms import ContractForm, WorkLogForm
 from service.models import Contract, Ticket, WorkLog
 
@@ -32,7 +33,7 @@ def contract_detail(request, pk: int):
         "contract": contract, "used": used, "remaining": contract_services.remaining(contract, used),
         "tickets": tickets, "can_edit": can_edit(request.user, contract),
         "can_renew": can_edit(request.user, contract) and can_create(request.user, Opportunity),
-        "work": contract_services.work_totals(WorkLog.objects.filter(ticket__contract=contract)),
+        "work": work_rollup(WorkLog.objects.filter(ticket__contract=contract)),
         "renewal_visible": contract.renewal_id is not None and _sees(request.user, contract.renewal),
     })
 

@@ -3,16 +3,16 @@ tickets in every state (some at risk or breached), so the demo is worth opening 
 support@demo.crm. Loaded by demo's seed_demo; time is moved by opening tickets in the past."""
 
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm.models import User
+from crm.models import Territory, User
 from sales.models import Product
-from service import contract_services, kb_services, services, sla_clock
+from service import contract_services, field_services, kb_services, services, sla_clock
 from service.models import (
     Article,
     ArticleCategory,
@@ -30,8 +30,11 @@ from service.models import (
     Holiday,
     Priority,
     Queue,
+    Skill,
     SlaPolicy,
     Status,
+    Ticket,
+    WorkKind,
 )
 
 TICKETS = [
@@ -168,6 +171,7 @@ def load(rng: random.Random) -> None:
         Article.objects.filter(pk=article.pk).update(views=rng.randint(5, 120))
     sla_clock.check_sla(now)
     contract_services.notify_expiring_contracts(now)
+    _field_service(lead, agent)
 
 
 def _contracts(rng: random.Random, lead, policies) -> None:
@@ -186,3 +190,77 @@ def _contracts(rng: random.Random, lead, policies) -> None:
             entitlement=(Entitlement.TICKETS, Entitlement.UNLIMITED, Entitlement.HOURS)[index % 3],
             entitled_amount=(Decimal(20), None, Decimal(40))[index % 3],
             sla_policy=policies[1] if account.tier == "strategic" else None)
+
+
+ENGINEERS = [
+    # e-mail, first name, last name, territories, skills
+    ("field.uk@demo.crm", "Tom", "Hughes", ["Europe"], ["Printers and copiers", "Network and Wi-Fi"]),
+    ("field.de@demo.crm", "Lena", "Vogel", ["Germany", "France"], ["Printers and copiers"]),
+    ("field.ru@demo.crm", "Иван", "Петров", ["Россия и СНГ"], ["Складские терминалы", "Printers and copiers"]),
+]
+
+ADDRESSES = ["221B Baker Street, London NW1 6XE", "10 Downing Street, London SW1A 2AA",
+             "1 Canada Square, London E14 5AB", "Unter den Linden 77, 10117 Berlin", "30 St Mary Axe, London EC3A 8BF"]
+
+
+def _field_service(lead, agent) -> None:
+    """Field skills, three engineers and the support agent as specialists, and visits for today: the
+    agent's day list (support@demo.crm) has three, one in progress with work logged; a visit of
+    yesterday is done and billed."""
+    labour = Product.objects.create(sku="SRV-FIELD-HOUR", name="Field engineer, per hour", family="Services",
+                                    unit="h", default_price=Decimal("95.00"), currency="EUR",
+                                    tax_rate=Decimal("20.00"))
+    skills = {name: Skill.objects.create(name=name, labour_product=labour)
+              for name in ("Printers and copiers", "Network and Wi-Fi", "Складские терминалы")}
+    regions = {territory.name: territory for territory in Territory.objects.all()}
+    for email, first, last, territories, skill_names in ENGINEERS:
+        engineer = User.objects.create_user(email=email, password=None, first_name=first, last_name=last,
+                                            role="support_agent", team_id=agent.team_id,
+                                            language="ru" if email.endswith(".ru@demo.crm") else "en")
+        engineer.territories.set([regions[name] for name in territories if name in regions])
+        for name in skill_names:
+            skills[name].specialists.add(engineer)
+    agent.territories.add(*[regions[name] for name in ("Europe", "Россия и СНГ") if name in regions])
+    for skill in skills.values():
+        skill.specialists.add(agent)
+
+    tickets, seen = [], set()
+    for ticket in (Ticket.objects.filter(account__isnull=False, status__in=["new", "open", "pending"])
+                   .select_related("account").order_by("id")):
+        if ticket.account_id not in seen:  # one customer per visit, as a real day goes
+            seen.add(ticket.account_id)
+            tickets.append(ticket)
+    if len(tickets) < 5:
+        tickets += list(Ticket.objects.filter(account__isnull=False).exclude(pk__in=[t.pk for t in tickets])
+                        .order_by("id")[:5 - len(tickets)])
+    cable = Product.objects.filter(active=True, deleted_at__isnull=True, currency="EUR").order_by("id").first()
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+
+    def slot(day, hour, minute=0, hours=2):
+        starts = datetime.combine(day, time(hour, minute), tzinfo=zone)
+        return starts, starts + timedelta(hours=hours)
+
+    plan = [(agent, today, 9, 0), (agent, today, 11, 30), (agent, today, 14, 0),
+            (User.objects.get(email="field.uk@demo.crm"), today, 10, 0),
+            (agent, today - timedelta(days=1), 13, 0)]
+    for ticket, (specialist, day, hour, minute), address in zip(tickets, plan, ADDRESSES, strict=False):
+        work_order = field_services.work_order_create(ticket=ticket, actor=lead, skill=skills["Printers and copiers"])
+        if not work_order.address:  # demo accounts carry no street address
+            work_order.address = address
+            work_order.save(update_fields=["address"])
+        starts, ends = slot(day, hour, minute)
+        field_services.work_order_dispatch(work_order=work_order, actor=lead, specialist=specialist, starts=starts,
+                                           ends=ends)
+        if (day, hour) == (today, 9) or day < today:
+            field_services.work_order_start(work_order=work_order, actor=specialist, now=starts)
+            field_services.work_order_log(work_order=work_order, actor=specialist, kind=WorkKind.TIME, minutes=75,
+                                          note="Replaced the fuser unit", worked_on=day)
+            field_services.work_order_log(work_order=work_order, actor=specialist, kind=WorkKind.EXPENSE,
+                                          amount=Decimal("12.50"), currency="EUR", note="Parking", worked_on=day)
+            if cable is not None:
+                field_services.work_order_log(work_order=work_order, actor=specialist, kind=WorkKind.MATERIAL,
+                                              product=cable, quantity=Decimal(1), worked_on=day)
+        if day < today:
+            field_services.work_order_finish(work_order=work_order, actor=specialist, now=ends)
+            field_services.work_order_bill(work_order=work_order, actor=lead)

@@ -4,8 +4,8 @@ tickets page, through the visibility policy."""
 from django.utils.translation import gettext_lazy as _
 
 from exports.registry import Exporter, join_list, register
-from service.filters import ArticleFilter, ContractFilter, TicketFilter
-from service.models import Article, Contract, Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
+from service.models import Article, Contract, Ticket, WorkOrder
 
 
 def _tickets(user):
@@ -76,5 +76,29 @@ register(Exporter(
         (_("Starts"), lambda c: c.starts_on), (_("Ends"), lambda c: c.ends_on),
         (_("State"), lambda c: c.get_state_display()), (_("Entitlement"), lambda c: c.get_entitlement_display()),
         (_("Included"), lambda c: c.entitled_amount), (_("Owner"), lambda c: c.owner),
+    ],
+))
+
+
+def _work_orders(user):
+    return (WorkOrder.objects.visible_to(user).select_related("ticket", "account", "owner", "skill")
+            .order_by("-created_at", "-id"))
+
+
+def _work_order_filter():
+    return WorkOrderFilter
+
+
+register(Exporter(
+    target="service.workorder", label=_("Work orders"), list_url="service:work_order_list",
+    queryset=_work_orders, filterset=_work_order_filter,
+    columns=[
+        (_("ID"), lambda w: w.pk), (_("Number"), lambda w: w.number), (_("Ticket"), lambda w: w.ticket.number),
+        (_("Subject"), lambda w: w.ticket.subject), (_("Account"), lambda w: w.account),
+        (_("Address"), lambda w: w.address), (_("Skill"), lambda w: w.skill),
+        (_("Status"), lambda w: w.get_status_display()), (_("Specialist"), lambda w: w.owner),
+        (_("Starts"), lambda w: w.scheduled_start), (_("Ends"), lambda w: w.scheduled_end),
+        (_("Started"), lambda w: w.started_at), (_("Finished"), lambda w: w.finished_at),
+        (_("Notes"), lambda w: w.notes),
     ],
 ))

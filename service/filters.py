@@ -10,6 +10,7 @@ from crm.pagination import bounded_matches
 from service.kb_services import text_query
 from service.models import (
     ACTIVE_STATUSES,
+    OPEN_WORK_ORDER_STATUSES,
     Article,
     ArticleAudience,
     ArticleCategory,
@@ -20,9 +21,13 @@ from service.models import (
     ContractKind,
     Priority,
     Queue,
+    Skill,
     SlaState,
     Status,
     Ticket,
+    WorkLog,
+    WorkOrder,
+    WorkOrderStatus,
 )
 
 VIEWS = [("", _("Open tickets")), ("mine", _("My open tickets")), ("unassigned", _("Unassigned")),
@@ -129,4 +134,41 @@ class ContractFilter(django_filters.FilterSet):
             return queryset.filter(ends_on__lt=today)
         if value == "upcoming":
             return queryset.filter(starts_on__gt=today)
+        return queryset
+
+
+WORK_ORDER_VIEWS = [("mine", _("My visits")), ("open", _("Open")), ("unbilled", _("With unbilled work"))]
+
+
+class WorkOrderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    view = django_filters.ChoiceFilter(label=_("Show"), choices=WORK_ORDER_VIEWS, empty_label=_("All"),
+                                       method="by_view")
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=WorkOrderStatus.choices,
+                                         empty_label=_("Any status"))
+    skill = django_filters.ModelChoiceFilter(label=_("Skill"), queryset=Skill.objects.all(), empty_label=_("Any skill"))
+    day = django_filters.DateFilter(label=_("Visit on"), field_name="scheduled_start", lookup_expr="date",
+                                    widget=forms.DateInput(attrs={"type": "date"}))
+    account = django_filters.NumberFilter(label=_("Account"), field_name="account_id", widget=forms.HiddenInput)
+    ticket = django_filters.NumberFilter(label=_("Ticket"), field_name="ticket_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = WorkOrder
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return bounded_matches(queryset, Q(number__iexact=value) | Q(ticket__number__iexact=value)
+                               | Q(ticket__subject__icontains=value) | Q(address__icontains=value))
+
+    def by_view(self, queryset, name, value):
+        if value == "mine":
+            return queryset.filter(owner=self.request.user)
+        if value == "open":
+            return queryset.filter(status__in=OPEN_WORK_ORDER_STATUSES)
+        if value == "unbilled":
+            return queryset.filter(pk__in=WorkLog.objects.filter(work_order__isnull=False,
+                                                                 billed_order__isnull=True).values("work_order_id"))
         return queryset

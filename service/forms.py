@@ -23,6 +23,7 @@ from service.models import (
     Holiday,
     Priority,
     Queue,
+    Skill,
     SlaPolicy,
     Status,
     Ticket,
@@ -358,3 +359,56 @@ class WorkLogForm(forms.Form):
         if currency and (len(currency) != 3 or not currency.isalpha()):
             raise forms.ValidationError(_("Use a three-letter currency code such as RUB."))
         return currency
+
+
+# --- Field service -------------------------------------------------------------------------------
+
+
+class SkillForm(forms.ModelForm):
+    specialists = forms.ModelMultipleChoiceField(label=_("Specialists"), queryset=User.objects.none(),
+                                                 required=False, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = Skill
+        fields = ["name", "specialists", "labour_product"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialists"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
+        self.fields["labour_product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+
+TIME_INPUT = forms.TimeInput(attrs={"type": "time", "class": "form-control"}, format="%H:%M")
+
+
+class DispatchForm(forms.Form):
+    """The slot and the specialist. `skill`, `day` and `any_territory` also drive the proposals (GET)."""
+
+    skill = forms.ModelChoiceField(label=_("Skill needed"), queryset=Skill.objects.all(), required=False,
+                                   empty_label=_("Any skill"), widget=forms.Select(attrs={"class": "form-select"}))
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date", "class": "form-control"},
+                                                                 format="%Y-%m-%d"))
+    any_territory = forms.BooleanField(label=_("Also specialists outside the customer's territory"), required=False)
+    starts = forms.TimeField(label=_("From"), widget=TIME_INPUT, required=False)
+    ends = forms.TimeField(label=_("Until"), widget=TIME_INPUT, required=False)
+    specialist = forms.ModelChoiceField(label=_("Specialist"), queryset=User.objects.filter(is_active=True),
+                                        required=False, widget=forms.RadioSelect)
+
+    def clean(self):
+        data = super().clean()
+        if self.data.get("dispatch"):
+            for name in ("starts", "ends", "specialist"):
+                if not data.get(name):
+                    self.add_error(name, _("This field is required."))
+            if data.get("starts") and data.get("ends") and data["ends"] <= data["starts"]:
+                self.add_error("ends", _("The visit must end after it starts."))
+        return data
+
+
+class BillForm(forms.Form):
+    labour = forms.ModelChoiceField(label=_("Bill time as"), queryset=Product.objects.none(), required=False,
+                                    widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["labour"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)

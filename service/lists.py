@@ -1,4 +1,4 @@
-"""The tickets list, declared (crm/lists.py renders it)."""
+"""The service lists, declared (crm/lists.py renders them): tickets, articles, contracts, work orders."""
 
 from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
@@ -7,8 +7,8 @@ from django.utils.translation import ngettext, ngettext_lazy
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
-from service.filters import ArticleFilter, ContractFilter, TicketFilter
-from service.models import Article, Contract, Status, Ticket
+from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
+from service.models import Article, Contract, Status, Ticket, WorkOrder
 
 
 def assign(request, tickets):
@@ -185,3 +185,52 @@ class ContractList(ListPage):
 
     def queryset(self):
         return Contract.objects.visible_to(self.user).select_related("account", "owner", "product")
+
+
+class WorkOrderList(ListPage):
+    model = WorkOrder
+    filterset = WorkOrderFilter
+    title = _("Work orders")
+    url_name = "service:work_order_list"
+    table_id = "work-order-table"
+    columns = (
+        Column(_("Work order"), template="service/list_cells.html#work_order", sort="number", card="title"),
+        Column(_("Customer"), template="service/list_cells.html#work_order_customer", card="sub"),
+        Column(_("Status"), template="service/list_cells.html#work_order_status", sort="status", card="status"),
+        Column(_("Visit"), template="service/list_cells.html#work_order_slot", sort="visit", nowrap=True,
+               card="date"),
+        Column(_("Specialist"), value="owner", card="owner"),
+    )
+    sorts = {**both_ways(number=("number", "id"), visit=("scheduled_start", "id"), created=("created_at", "id"),
+                         status=("status", "id"))}
+    default_sort = "-created"
+    primary_filters = ("q", "view", "status")
+    export_columns = (
+        ExportColumn(_("Number"), "number"), ExportColumn(_("Ticket"), "ticket"),
+        ExportColumn(_("Account"), "account"), ExportColumn(_("Address"), "address"),
+        ExportColumn(_("Skill"), "skill"), ExportColumn(_("Status"), "get_status_display"),
+        ExportColumn(_("Specialist"), "owner"), ExportColumn(_("Starts"), "scheduled_start"),
+        ExportColumn(_("Ends"), "scheduled_end"), ExportColumn(_("Started"), "started_at"),
+        ExportColumn(_("Finished"), "finished_at"), ExportColumn(_("Notes"), "notes"),
+    )
+    export_filename = "work-orders"
+    export_target = "service.workorder"
+    saved_views = "service.workorder"
+    built_in_views = (
+        (_("My visits"), "view=mine&sort=-visit"),
+        (_("Open"), "view=open&sort=visit"),
+        (_("With unbilled work"), "view=unbilled"),
+    )
+    noun_plural = _("work orders")
+    empty_icon = "truck"
+    empty_text = _("Work orders send a specialist to the customer for a ticket. Make one from the ticket page "
+                   "with “Send a specialist”.")
+    empty_filtered_text = _("No work order matches these filters.")
+    actions_template = "service/list_cells.html#work_order_actions"
+
+    def queryset(self):
+        rows = WorkOrder.objects.visible_to(self.user).select_related("ticket", "account", "owner", "skill")
+        return with_visibility_flag(rows, self.user, "account")
+
+    def export_rows(self, ids):
+        return super().export_rows(ids).select_related("ticket", "account", "owner", "skill")

@@ -6,6 +6,7 @@ and resolution in business minutes, compliance) are stored on the ticket by serv
 """
 
 from datetime import time
+from typing import TYPE_CHECKING
 
 import pghistory
 from django.conf import settings
@@ -24,6 +25,9 @@ from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
 from crm.visibility import Policy, Scope
 from service.sla import Hours
+
+if TYPE_CHECKING:
+    from crm.models import User
 
 # Tickets: the support desk works every ticket (an agent answers whichever customer calls);
 # executives read them all; sales reads its own customers' tickets (TicketQuerySet.visible_to);
@@ -719,10 +723,17 @@ class WorkKind(models.TextChoices):
 
 
 class WorkLog(models.Model):
-    """Time, materials (products from the catalogue) and expenses spent on a ticket. They roll up per
-    ticket, contract and account; support hours on a contract are drawn down from the time logged."""
+    """Time, materials (products from the catalogue) and expenses spent on a ticket, or on a work order of
+    the ticket (the log then names both). They roll up per ticket, contract and account; support hours on a
+    contract are drawn down from the time logged. Billing claims a log once (`billed_order`, set by a
+    compare-and-set UPDATE in service/field_services.py, work_order_bill)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="work_logs")
+    work_order = models.ForeignKey("service.WorkOrder", verbose_name=_("work order"), null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="work_logs")
+    billed_order = models.ForeignKey("sales.Order", verbose_name=_("billed on order"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+", editable=False)
+    billed_at = models.DateTimeField(_("billed"), null=True, blank=True, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=WorkKind.choices, default=WorkKind.TIME)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT,
                              related_name="+")
@@ -738,10 +749,142 @@ class WorkLog(models.Model):
 
     class Meta:
         ordering = ["worked_on", "id"]
-        indexes = [models.Index(fields=["ticket", "kind"], name="worklog_ticket_idx")]
+        indexes = [models.Index(fields=["ticket", "kind"], name="worklog_ticket_idx"),
+                   models.Index(fields=["work_order", "worked_on"], name="worklog_work_order_idx",
+                                condition=Q(work_order__isnull=False))]
 
     def __str__(self):
         return f"{self.get_kind_display()} on {self.ticket_id}"
+
+
+# --- Field service -------------------------------------------------------------------------------
+
+
+class Skill(models.Model):
+    """What a field specialist can do ("Printer repair", "Network cabling"); part of the desk's set-up.
+    Dispatch proposes the specialists who have the work order's skill and cover the customer's territory."""
+
+    visibility_policy = SERVICE_SETUP
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    specialists = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("specialists"), blank=True,
+                                         related_name="skills")
+    labour_product = models.ForeignKey("sales.Product", verbose_name=_("labour, priced per hour"), null=True,
+                                       blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       help_text=_("The catalogue item time is billed as (its price is per hour)."))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+
+    def __str__(self):
+        return self.name
+
+    def specialist_names(self) -> str:
+        """Read from prefetched rows (the set-up list prefetches them)."""
+        return ", ".join(sorted(str(user) for user in self.specialists.all()))
+
+
+class WorkOrderStatus(models.TextChoices):
+    NEW = "new", pgettext_lazy("work order status", "New")
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_WORK_ORDER_STATUSES = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED, WorkOrderStatus.IN_PROGRESS)
+
+# Work orders follow their ticket: the desk works them all, executives read them, sales reads its own
+# customers' (WorkOrderQuerySet.visible_to), and the specialist always sees the visits they are sent on.
+WORK_ORDER_DATA = Policy(read=TICKET_DATA.read, write=TICKET_DATA.write)
+
+
+class WorkOrderQuerySet(OwnedQuerySet):
+    def visible_to(self, user: "User") -> "WorkOrderQuerySet":
+        """The ticket's rule (sales: its customers' work orders), and every specialist their own visits."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.role in SALES_ROLES and not user.is_superuser:
+            from accounts.models import Account
+
+            return self.filter(Q(owner_id=user.pk) | Q(account__in=Account.objects.visible_to(user).values("pk")),
+                               deleted_at__isnull=True)
+        from crm.visibility import read_scope
+
+        if read_scope(user, WorkOrder) == Scope.NONE:
+            return self.filter(owner_id=user.pk, deleted_at__isnull=True)
+        return super().visible_to(user)
+
+    def open(self):
+        return self.filter(status__in=OPEN_WORK_ORDER_STATUSES)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+                 exclude=["updated_at"], model_name="WorkOrderEvent")
+class WorkOrder(OwnedModel):
+    """A visit to the customer for a ticket: dispatched to a specialist (the owner) for a time slot."""
+
+    visibility_policy = WORK_ORDER_DATA
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("specialist"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="workorder_visits")
+    number = models.CharField(_("number"), max_length=30, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="work_orders")
+    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    skill = models.ForeignKey(Skill, verbose_name=_("skill needed"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="work_orders")
+    status = models.CharField(_("status"), max_length=12, choices=WorkOrderStatus.choices,
+                              default=WorkOrderStatus.NEW)
+    scheduled_start = models.DateTimeField(_("starts"), null=True, blank=True)
+    scheduled_end = models.DateTimeField(_("ends"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
+    address = models.TextField(_("address"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    objects = WorkOrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="workorder_live_created_idx",
+                         condition=Q(deleted_at__isnull=True)),
+            # The day list, the calendar and a specialist's load on a day.
+            models.Index(fields=["owner", "scheduled_start", "id"], name="workorder_owner_start_idx",
+                         condition=Q(deleted_at__isnull=True)),
+            models.Index(fields=["account", "-created_at"], name="workorder_account_idx"),
+            models.Index(fields=["ticket"], name="workorder_ticket_idx"),
+        ]
+        constraints = [models.CheckConstraint(
+            condition=Q(scheduled_end__isnull=True) | Q(scheduled_start__isnull=True)
+            | Q(scheduled_end__gt=models.F("scheduled_start")), name="workorder_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.number} {self.ticket.subject if self.ticket_id else ''}".strip()
+
+    def get_absolute_url(self) -> str:
+        return reverse("service:work_order_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_WORK_ORDER_STATUSES
+
+    def visible_through(self, user) -> bool:
+        """Sales reads a work order through its account; a specialist always reads their own."""
+        if self.owner_id == user.pk:
+            return True
+        if user.role not in SALES_ROLES or self.account_id is None:
+            return False
+        from accounts.models import Account
+
+        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
 
 
 # --- E-mail to ticket ----------------------------------------------------------------------------

@@ -2,12 +2,14 @@
 the account and contact pages (open first), with the open and at-risk counts as key figures. One
 query per page through `visible_to`: rows and totals together, by window counts."""
 
-from django.db.models import Case, Count, Q, Value, When, Window
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When, Window
 from django.urls import reverse
 
+from accounts.models import Account
 from crm import panels
 from crm.visibility import can_create, can_read
-from service.models import ACTIVE_STATUSES, Contract, SlaState, Ticket
+from service.field_services import rollup_from, rollup_rows, visit_rows, visits_from
+from service.models import ACTIVE_STATUSES, OPEN_WORK_ORDER_STATUSES, Contract, SlaState, Ticket, WorkLog, WorkOrder
 
 ROWS = 5
 
@@ -80,4 +82,30 @@ def account_contracts(request, account, page):
         "list_url": f"{reverse('service:contract_list')}?account={account.pk}",
         "new_url": f"{reverse('service:contract_create')}?account={account.pk}"
         if can_create(request.user, Contract) else "",
+    })
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=45)
+def account_field_work(request, account, page):
+    """The account's visits (open first) and the work logged for it, with what is not billed yet: one
+    query (subqueries through `visible_to`, the visits and the sums as JSON)."""
+    if not can_read(request.user, WorkOrder):
+        return None
+    visits = WorkOrder.objects.visible_to(request.user).filter(account=OuterRef("pk"))
+    counted = visits.order_by().values("account").annotate(n=Count("id"))
+    logs = WorkLog.objects.filter(ticket__account=OuterRef("pk"),
+                                  ticket__in=Ticket.objects.visible_to(request.user).values("pk"))
+    row = (Account.objects.filter(pk=account.pk)
+           .annotate(visit_rows=visit_rows(visits, ROWS),
+                     visit_total=Subquery(counted.values("n")),
+                     visit_open=Subquery(counted.filter(status__in=OPEN_WORK_ORDER_STATUSES).values("n")),
+                     work=rollup_rows(logs))
+           .values("visit_rows", "visit_total", "visit_open", "work").get())
+    work = rollup_from(row["work"])
+    if not row["visit_total"] and not work["minutes"] and not work["money"]:
+        return None
+    work_orders = visits_from(row["visit_rows"])
+    return panels.Rendered("service/panels/field_work.html", {
+        "work_orders": work_orders, "total": row["visit_total"] or 0, "open_count": row["visit_open"] or 0,
+        "work": work, "list_url": f"{reverse('service:work_order_list')}?account={account.pk}",
     })

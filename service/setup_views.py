@@ -1,4 +1,5 @@
-"""The desk's set-up: queues, SLA policies, business calendars, escalation rules and canned responses.
+"""The desk's set-up: queues, SLA policies, business calendars, escalation rules, field skills and canned
+responses.
 The desk reads it; the support lead and admins change it (SERVICE_SETUP)."""
 
 from dataclasses import dataclass
@@ -14,7 +15,15 @@ from django.utils.translation import gettext_lazy
 
 from crm.visibility import can_create, require_create, require_read
 from service import forms
-from service.models import ArticleCategory, BusinessCalendar, CannedResponse, EscalationRule, Queue, SlaPolicy
+from service.models import (
+    ArticleCategory,
+    BusinessCalendar,
+    CannedResponse,
+    EscalationRule,
+    Queue,
+    Skill,
+    SlaPolicy,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class Kind:
     new_label: Any
     columns: tuple[tuple[Any, str], ...]
     related: tuple[str, ...] = ()
+    prefetch: tuple[str, ...] = ()
 
 
 KINDS = {kind.key: kind for kind in (
@@ -50,6 +60,9 @@ KINDS = {kind.key: kind for kind in (
           (gettext_lazy("Raise priority to"), "get_raise_priority_to_display")), ("policy", "user")),
     Kind("article-categories", ArticleCategory, forms.ArticleCategoryForm, gettext_lazy("Article categories"),
          gettext_lazy("New category"), ((gettext_lazy("Name"), "name"),)),
+    Kind("skills", Skill, forms.SkillForm, gettext_lazy("Field skills"), gettext_lazy("New skill"),
+         ((gettext_lazy("Name"), "name"), (gettext_lazy("Specialists"), "specialist_names"),
+          (gettext_lazy("Labour, priced per hour"), "labour_product")), ("labour_product",), ("specialists",)),
     Kind("canned", CannedResponse, forms.CannedResponseForm, gettext_lazy("Canned responses"),
          gettext_lazy("New canned response"), ((gettext_lazy("Title"), "title"),)),
 )}
@@ -66,7 +79,7 @@ def setup_list(request, kind: str):
     spec = _kind(kind)
     require_read(request.user, spec.model)
     rows = [(row.pk, [_display(row, attr) for _header, attr in spec.columns])
-            for row in spec.model.objects.select_related(*spec.related)]
+            for row in spec.model.objects.select_related(*spec.related).prefetch_related(*spec.prefetch)]
     return render(request, "service/setup_list.html", {
         "spec": spec, "rows": rows, "kinds": KINDS.values(), "can_change": can_create(request.user, spec.model)})
 

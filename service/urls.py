@@ -1,8 +1,8 @@
 from django.urls import path
 
 from crm.lists import ListView
-from service import contract_views, kb_views, setup_views, views
-from service.lists import ArticleList, ContractList, TicketList
+from service import contract_views, field_views, kb_views, setup_views, views
+from service.lists import ArticleList, ContractList, TicketList, WorkOrderList
 
 app_name = "service"
 
@@ -30,6 +30,14 @@ urlpatterns = [
     path("kb/<int:pk>/edit/", kb_views.article_edit, name="article_edit"),
     path("kb/<int:pk>/vote/", kb_views.article_vote, name="article_vote"),
     path("tickets/<int:pk>/work/", contract_views.work_log_add, name="work_log_add"),
+    path("tickets/<int:pk>/work-order/", field_views.work_order_create, name="work_order_create"),
+    path("work-orders/", ListView.as_view(page=WorkOrderList), name="work_order_list"),
+    path("work-orders/<int:pk>/", field_views.work_order_detail, name="work_order_detail"),
+    path("work-orders/<int:pk>/dispatch/", field_views.work_order_dispatch, name="work_order_dispatch"),
+    path("work-orders/<int:pk>/log/", field_views.work_order_log, name="work_order_log"),
+    path("work-orders/<int:pk>/bill/", field_views.work_order_bill, name="work_order_bill"),
+    path("work-orders/<int:pk>/<slug:action>/", field_views.work_order_action, name="work_order_action"),
+    path("my-day/", field_views.my_day, name="my_day"),
     path("contracts/", ListView.as_view(page=ContractList), name="contract_list"),
     path("contracts/new/", contract_views.contract_create, name="contract_create"),
     path("contracts/<int:pk>/", contract_views.contract_detail, name="contract_detail"),

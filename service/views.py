@@ -5,7 +5,7 @@ customers'); writes need the ticket policy's write scope (support and admins), e
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from service import contract_services, kb_services, routing, services, sla_clock
+from service import contract_services, field_services, kb_services, routing, services, sla_clock
 from service.forms import (
     AssignForm,
     HotlineCallForm,
@@ -50,12 +50,14 @@ from service.models import (
     SlaState,
     Ticket,
     TicketAttachment,
+    WorkOrder,
 )
 
 MY_ROWS = 25
 INBOUND_ROWS = 200
 HISTORY_SHOWN = 30
 HOTLINE_ROWS = 10
+WORK_ORDERS_SHOWN = 10
 
 
 def _tickets(user):
@@ -132,6 +134,9 @@ def ticket_create(request):
 def ticket_detail(request, pk: int):
     user = request.user
     tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
+    # The ticket's visits ride along in the same query (a JSON array), keeping the page's budget.
+    tickets = tickets.annotate(visit_rows=field_services.visit_rows(
+        WorkOrder.objects.filter(ticket=OuterRef("pk"), deleted_at__isnull=True), WORK_ORDERS_SHOWN))
     ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
     conversation = list(ticket.messages.select_related("author"))
@@ -157,7 +162,8 @@ def ticket_detail(request, pk: int):
     context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
     context["work_logs"] = work_logs
-    context["work"] = contract_services.work_totals(work_logs) if work_logs else None
+    context["work"] = field_services.work_rollup(work_logs) if work_logs else None
+    context["work_orders"] = field_services.visits_from(ticket.visit_rows)
     if ticket.contract_id:
         used = contract_services.usage([ticket.contract])[ticket.contract_id]
         context["coverage"] = {"contract": ticket.contract, "used": used,

@@ -75,6 +75,14 @@ def make_contract(*, owner, shared_with_team, name):
     return contract
 
 
+def make_work_order(*, owner, shared_with_team, name):
+    """A visit for a ticket of a customer `owner` keeps (the work order's own owner is its specialist)."""
+    from service import field_services
+
+    ticket = make_ticket(owner=owner, shared_with_team=shared_with_team, name=name)
+    return field_services.work_order_create(ticket=ticket, actor=owner)
+
+
 def make_campaign(*, owner, shared_with_team, name):
     return CampaignFactory(owner=owner, shared_with_team=shared_with_team, name=name)
 
@@ -168,6 +176,10 @@ OWNED_MODELS = [
     # Deleting a contract is a button on its edit page (POST): covered in service/tests/test_contracts.py.
     OwnedCase("contract", make_contract, "service:contract_list", "service:contract_detail", "service:contract_edit",
               None, CONTRACT_PRIVATE),
+    # Work orders follow their ticket; "edit" is the dispatch page (cancelling is a button, POST).
+    OwnedCase("work order", make_work_order, "service:work_order_list", "service:work_order_detail",
+              "service:work_order_dispatch", None, TICKET_PRIVATE,
+              shared_rules={**TICKET_PRIVATE, "teammate": (True, False)}),
 ]
 
 

@@ -2,12 +2,14 @@ from io import StringIO
 
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Account
 from activities.models import Activity
 from contacts.models import Contact
 from crm.models import Role, User
 from sales.models import Invoice, Lead, Opportunity, Pipeline, Quote, SalesTarget, StageChange
+from service.models import WorkLog, WorkOrder
 
 
 def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
@@ -38,3 +40,12 @@ def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
         for url in ("/", "/accounts/", "/contacts/", "/calendar/", account.get_absolute_url(), "/sales/",
                     "/sales/products/"):
             assert client.get(url).status_code == 200, (email, url)
+
+    # Field service: the demo agent's day list has today's visits, one already worked; yesterday's is billed.
+    client = Client()
+    assert client.login(username="support@demo.crm", password="demo-crm-2026")
+    today = WorkOrder.objects.filter(owner__email="support@demo.crm", scheduled_start__date=timezone.localdate())
+    assert today.count() == 3 and today.filter(status="in_progress").exists()
+    page = client.get("/service/my-day/").content.decode()
+    assert all(number in page for number in today.values_list("number", flat=True))
+    assert WorkLog.objects.filter(billed_order__isnull=False).exists()
