@@ -649,7 +649,7 @@ class Tally:
         self.requests += 1
         self.urls.add(route.name)
         self.callers.add(caller.name)
-        where = f"{route.name} {method} {url} as {caller.name}"
+        where = f"{route.name} {method} {url[:160]} as {caller.name}"
         if outcome.status is None or outcome.status >= 500:
             self.failures.append(f"{where}: 500 {outcome.error}")
             return
