@@ -4,7 +4,7 @@ goes through the visibility policy. The modules' search selects live in the modu
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -102,9 +102,7 @@ def notification_list(request):
 
 @require_POST
 def notification_open(request, pk: int):
-    notification = Notification.objects.filter(user=request.user, pk=pk).first()
-    if notification is None:
-        return redirect("notifications")
+    notification = get_object_or_404(Notification, user=request.user, pk=pk)  # another user's: 404
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

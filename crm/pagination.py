@@ -64,7 +64,7 @@ def bounded_matches[M: Model](queryset: QuerySet[M], condition: Q) -> QuerySet[M
     except EmptyResultSet:  # a role that reads none of these rows: nothing can match
         return queryset.none()
     table = queryset.model._meta.db_table
-    return queryset.filter(RawSQL(f'"{table}"."id" = ANY(ARRAY({sql}))', params,  # noqa: S611 - compiled ORM SQL
+    return queryset.filter(RawSQL(f'"{table}"."id" = ANY(ARRAY({sql}))', params,  # noqa: S611 - compiled ORM SQL  # nosec B611
                                   output_field=BooleanField()))
 
 

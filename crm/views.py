@@ -136,9 +136,9 @@ def user_edit(request, pk: int):
 
 @admin_required
 def user_set_active(request, pk: int):
+    user = get_object_or_404(User, pk=pk)
     if request.method != "POST":
         return redirect("user_list")
-    user = get_object_or_404(User, pk=pk)
     active = request.POST.get("active") == "1"
     try:
         services.user_set_active(user=user, active=active, actor=request.user, request=request)

@@ -100,7 +100,7 @@ def _claim(mailing_id: int, limit: int) -> list[int]:
             f"""UPDATE {Delivery._meta.db_table} SET status = %s, claimed_at = %s
                 WHERE id IN (SELECT id FROM {Delivery._meta.db_table}
                              WHERE mailing_id = %s AND status = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-                RETURNING id""",  # noqa: S608 - table names are ours, values bound
+                RETURNING id""",  # noqa: S608 - table names are ours, values bound  # nosec B608
             [DeliveryStatus.SENDING, timezone.now(), mailing_id, DeliveryStatus.PENDING, limit])
         return sorted(row[0] for row in cursor.fetchall())
 

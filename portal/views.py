@@ -26,6 +26,7 @@ from service import services as desk
 from service.models import ACTIVE_STATUSES, Channel, MessageKind, Status
 
 PAGE_ROWS = 25
+MAX_PAGE = 1_000  # a page number past any real history (a huge one overflowed the OFFSET: a 500)
 
 
 def not_found(request):
@@ -129,7 +130,7 @@ def home(request):
     tickets = tickets_for(portal_user).select_related("contact")
     if show == "open":
         tickets = tickets.filter(status__in=[*ACTIVE_STATUSES, Status.RESOLVED])
-    page = max(to_int(request.GET.get("page")) or 1, 1)
+    page = min(max(to_int(request.GET.get("page")) or 1, 1), MAX_PAGE)
     start = (page - 1) * PAGE_ROWS
     rows = list(tickets.order_by("-created_at", "-id")[start:start + PAGE_ROWS + 1])
     return render(request, "portal/home.html", {

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -197,6 +197,8 @@ def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:
 
 @require_POST
 def report_unsubscribe(request, pk: int):
-    if scheduling.report_unsubscribe(user=request.user, subscription_id=pk):
-        messages.success(request, _("The e-mails of this dashboard are stopped."))
+    # Another user's subscription answers like a missing one (the attack matrix, issue 14).
+    if not scheduling.report_unsubscribe(user=request.user, subscription_id=pk):
+        raise Http404
+    messages.success(request, _("The e-mails of this dashboard are stopped."))
     return redirect("report_subscriptions")

@@ -164,3 +164,10 @@ def test_portal_pages_cost_a_constant_number_of_queries(portal, desk, rows, djan
         assert portal.get(reverse("portal:home")).status_code == 200
     with django_assert_max_num_queries(8):
         assert portal.get(reverse("portal:ticket", args=[ticket.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999999", "-5", "NaN"])
+def test_any_page_number_answers_a_page(portal, desk, page):
+    """A huge page number overflowed the OFFSET (a 500, found by crm/tests/test_fuzz_matrix.py)."""
+    response = portal.get(reverse("portal:home"), {"page": page})
+    assert response.status_code == 200

@@ -24,7 +24,7 @@ def rename_lead_keys(apps, schema_editor):
         )
         for table in ("crm_customfield", "crm_savedview", "exports_exportjob", "imports_importjob",
                       "imports_importedrecord", "imports_mappingtemplate"):
-            cursor.execute(f"UPDATE {table} SET target = 'sales.lead' WHERE target = 'contacts.lead'")  # noqa: S608
+            cursor.execute(f"UPDATE {table} SET target = 'sales.lead' WHERE target = 'contacts.lead'")  # noqa: S608 - constant table names  # nosec B608
 
 
 class Migration(migrations.Migration):

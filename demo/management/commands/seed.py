@@ -772,7 +772,7 @@ class Command(BaseCommand):
         and the app's own inserts meanwhile get ids above it, so nothing collides."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - constant table name
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - constant table name  # nosec B608
                 f"GREATEST(nextval(pg_get_serial_sequence(%s, 'id')), "
                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})) + %s - 1)",
                 [table, table, max(count, 1)],
@@ -784,7 +784,7 @@ class Command(BaseCommand):
         """Sequence >= MAX(id), never backwards: the ORM's next insert gets a fresh id."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT setval(seq, GREATEST(COALESCE(pg_sequence_last_value(seq::regclass), 1), "  # noqa: S608 - constant table name
+                "SELECT setval(seq, GREATEST(COALESCE(pg_sequence_last_value(seq::regclass), 1), "  # noqa: S608 - constant table name  # nosec B608
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table}))) "
                 "FROM pg_get_serial_sequence(%s, 'id') AS seq",
                 [table],
