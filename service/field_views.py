@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -135,10 +136,10 @@ def work_order_dispatch(request, pk: int):
 
 @require_POST
 def work_order_action(request, pk: int, action: str):
-    work_order = _workable(request, pk)
     service, _status = ACTIONS.get(action, (None, None))
     if service is None:
-        raise PermissionDenied
+        raise Http404  # no such action, the same as no such page
+    work_order = _workable(request, pk)
     if action == "cancel" and not can_edit(request.user, work_order):
         raise PermissionDenied  # the desk cancels a visit; the specialist finishes it
     try:

@@ -58,7 +58,7 @@ from sales.models import (
     QuoteLine,
 )
 from sales.tests.factories import LeadFactory, OpportunityFactory, PriceBookEntryFactory
-from service import contract_services
+from service import contract_services, field_services
 from service import services as ticket_services
 from service.models import Article, TicketAttachment
 from service.tests.factories import QueueFactory
@@ -162,6 +162,7 @@ TABLE = {
     "api:lead-detail": owned(LEAD, pk="lead"),
     "api:ticket-detail": owned(TICKET, pk="ticket"),
     "api:ticket-messages": owned(TICKET, pk="ticket"),
+    "api:work-order-detail": owned(TICKET, pk="work_order"),
     "api:article-detail": catalogue(pk="article"),
     "api:contract-detail": owned(CONTRACT, pk="contract"),
     "api:activity-detail": owned(ACTIVITY, pk="activity"),
@@ -243,6 +244,13 @@ TABLE = {
     "service:attachment": owned(TICKET, pk="ticket", attachment_pk="ticket_attachment"),
     "service:article_insert": owned(TICKET, pk="ticket"),
     "service:work_log_add": owned(TICKET, pk="ticket"),
+    # Work orders follow their ticket (service/field_models.py); a specialist sees their own visits too.
+    "service:work_order_create": owned(TICKET, pk="ticket"),
+    "service:work_order_detail": owned(TICKET, pk="work_order"),
+    "service:work_order_dispatch": owned(TICKET, pk="work_order"),
+    "service:work_order_log": owned(TICKET, pk="work_order"),
+    "service:work_order_bill": owned(TICKET, pk="work_order"),
+    "service:work_order_action": owned(TICKET, pk="work_order", action="start"),
     "service:article_detail": Entry(CATALOGUE, {"pk": "article"}, touches=("service_article",)),
     "service:article_edit": catalogue(pk="article"),
     "service:article_vote": Entry(ANY_STAFF, {"pk": "article"}),
@@ -416,7 +424,9 @@ def build_world(cast) -> dict:
     api_token, _key = tokens.api_token_create(user=owner, name="owner's integration")
     world = {
         "account": account, "contact": contact, "opportunity": opportunity, "quote": quote, "order": order,
-        "invoice": invoice, "ticket": ticket, "contract": contract, "campaign": campaign, "static_list": static_list,
+        "invoice": invoice, "ticket": ticket, "contract": contract,
+        "work_order": field_services.work_order_create(ticket=ticket, actor=owner),
+        "campaign": campaign, "static_list": static_list,
         "activity": Activity.objects.create(kind="task", subject=f"{SECRET} Task", owner=owner, team=owner.team,
                                             shared_with_team=False, status="open", account=account),
         "lead": LeadFactory(owner=owner, shared_with_team=False, first_name="", last_name=f"{SECRET} Lead",
