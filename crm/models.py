@@ -184,6 +184,18 @@ class OwnedModel(models.Model):
         abstract = True
 
 
+class HeartbeatJob(models.Model):
+    """A background job row that reports while it runs (crm/jobs.py): whoever holds `run_token` beats
+    `heartbeat_at`; a job not heard from for JOB_STALE_SECONDS lost its worker and is taken over."""
+
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    run_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class JobStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")

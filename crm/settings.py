@@ -132,6 +132,10 @@ CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
+# Background jobs beat while they run (crm/jobs.py); one not heard from for JOB_STALE_SECONDS lost its
+# worker and is taken over by the scheduler tick (which runs every minute).
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     # The only periodic entry: everything "due" lives in our own tables (see crm/scheduler.py).
     "scheduler-tick": {"task": "crm.tasks.scheduler_tick", "schedule": 60.0},
