@@ -112,9 +112,10 @@ def _write(job: ExportJob, run: jobs.Run) -> int:
     try:
         count = writer(partial, job, rows, columns, run)
         run.beat(processed_rows=count)  # still ours? A worker taken over must not publish its file
-        partial.replace(job.path)  # atomic: readers see no file or the whole file
-    finally:
-        partial.unlink(missing_ok=True)
+    except Exception:
+        partial.unlink(missing_ok=True)  # (a killed worker leaves it: the next run removes it)
+        raise
+    partial.replace(job.path)  # atomic: readers see no file or the whole file
     return count
 
 
