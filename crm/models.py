@@ -229,6 +229,45 @@ class ScheduledJob(models.Model):
         return f"{self.kind} at {self.run_at:%Y-%m-%d %H:%M}"
 
 
+class OutboxStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxMail(models.Model):
+    """One e-mail, queued in the same transaction as the change that causes it and sent from here with
+    retries (crm/outbox.py). `key` names the cause ("invoice-overdue:12"): the same cause queues once,
+    and the Message-ID is derived from it, so a message sent again after a crash is recognisably the same."""
+
+    key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=300)
+    from_email = models.CharField(max_length=300)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=300, blank=True)
+    raw = models.BinaryField()  # the whole message as it goes on the wire, attachments included
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # the last refused attempt
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_due_idx",
+                         condition=models.Q(status__in=["queued", "sending"])),
+            models.Index(fields=["-failed_at"], name="outbox_failed_idx", condition=models.Q(failed_at__isnull=False)),
+            models.Index(fields=["-sent_at"], name="outbox_sent_idx", condition=models.Q(sent_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.key}: {self.status}"
+
+
 class UserSession(models.Model):
     """Which session belongs to whom, so deactivating a user can end their sessions at once."""
 

@@ -13,7 +13,7 @@ from crm.celery import app as celery_app
 from crm.tasks import scheduler_tick
 from crm.tests.celery_helpers import spawn_worker, stop_worker, wait_for
 from exports import services
-from exports.models import ExportJob, ExportStatus
+from exports.models import ExportStatus
 
 pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("celery-worker"), pytest.mark.django_db(transaction=True)]
 
