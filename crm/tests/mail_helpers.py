@@ -23,6 +23,8 @@ class _Collect:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.sink.refuse_with:
+            return self.sink.refuse_with
         self.sink.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
         return "250 Message accepted for delivery"
 
@@ -40,6 +42,7 @@ class SmtpSink:
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages: list[email.message.EmailMessage] = []
+        self.refuse_with: str | None = None  # e.g. "451 4.3.0 Try again later": the server refuses DATA
         self.controller: Controller | None = None
 
     @property
