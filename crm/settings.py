@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",  # outside everything that reads the database
     "django.contrib.sessions.middleware.SessionMiddleware",
     "crm.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -102,6 +103,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A server that does not answer must give a fast error (the friendly 503 page, /healthz within 2 s),
+# not a request that waits for the operating system's TCP timeout.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
