@@ -22,6 +22,7 @@ for all of them:
 A job that was queued but never picked up (the broker lost the message) is sent again the same way.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -145,6 +146,6 @@ def take_over_stalled(now: datetime) -> int:
                 kind.give_up(pk)
                 continue
             logger.warning("%s %s: no heartbeat since %s, sending it to a worker again", kind.name, pk, beaten)
-            transaction.on_commit(lambda kind=kind, pk=pk: kind.resend(pk))
+            transaction.on_commit(functools.partial(kind.resend, pk))
             handed += 1
     return handed

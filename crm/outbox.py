@@ -55,7 +55,8 @@ def message_id_for(key: str) -> str:
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the n-th failed attempt: 1, 2, 4, 8 … minutes, at most LONGEST_WAIT."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
+    wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(wait, LONGEST_WAIT)
 
 
 def queue(message: EmailMessage, *, key: str) -> OutboxMail:
@@ -169,10 +170,11 @@ def health() -> dict[str, Any]:
         "failed_at", "last_error").first()
     last_sent = OutboxMail.objects.filter(sent_at__isnull=False).order_by("-sent_at").values_list(
         "sent_at", flat=True).first()
-    failing = last_failure is not None and (last_sent is None or last_sent < last_failure["failed_at"])
+    failed_at: datetime | None = last_failure["failed_at"] if last_failure else None
+    failing = failed_at is not None and (last_sent is None or last_sent < failed_at)
     report: dict[str, Any] = {"state": "failing" if failing else "ok",
                               "last_sent_at": last_sent.isoformat() if last_sent else None}
-    if last_failure is not None:
-        report["last_failure_at"] = last_failure["failed_at"].isoformat()
+    if last_failure is not None and failed_at is not None:
+        report["last_failure_at"] = failed_at.isoformat()
         report["last_error"] = last_failure["last_error"]
     return report

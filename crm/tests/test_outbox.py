@@ -16,7 +16,6 @@ from crm import outbox, scheduler
 from crm.env import mailer_from_url
 from crm.models import Notification, OutboxMail, OutboxStatus
 from crm.tests.mail_helpers import SmtpSink
-from sales import billing_notices
 from sales.models import Invoice, Quote, QuoteStatus
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.quote_factories import make_quote
@@ -52,7 +51,7 @@ def test_an_overdue_invoice_email_is_not_lost_while_the_mail_server_is_down(owne
     assert scheduler.tick(now=queued.next_attempt_at)["outbox"] == 1
     assert scheduler.tick(now=queued.next_attempt_at + timedelta(hours=1))["outbox"] == 0  # sent once
     [message] = smtp.messages
-    assert message["Message-ID"] == "<invoice-overdue.{}@crm.example>".format(invoice.pk)
+    assert message["Message-ID"] == f"<invoice-overdue.{invoice.pk}@crm.example>"
     assert invoice.number in message["Subject"] and message["To"] == owner.email
     queued.refresh_from_db()
     assert queued.status == OutboxStatus.SENT and queued.sent_at is not None and queued.attempts == 2
