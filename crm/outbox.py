@@ -41,6 +41,7 @@ MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 STALE_SENDING = timedelta(minutes=5)  # longer than any SMTP timeout: the sender died
+KEEP_SENT = timedelta(days=30)  # sent messages are kept this long (what went out, and when), then deleted
 BATCH = 100
 
 
@@ -161,6 +162,8 @@ def send_due_mail(now: datetime) -> int:
         if outcome == REFUSED:
             break  # the server refused or did not answer: the rest would wait for it too (next tick)
         sent += outcome == SENT
+    old = OutboxMail.objects.filter(status=OutboxStatus.SENT, sent_at__lt=now - KEEP_SENT).order_by("sent_at")
+    OutboxMail.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:1000])).delete()
     return sent
 
 

@@ -113,6 +113,18 @@ def test_a_sender_that_died_after_the_server_accepted_sends_again_with_the_same_
     assert first["Message-ID"] == second["Message-ID"] == mail.message_id
 
 
+def test_sent_messages_are_deleted_after_thirty_days_and_nothing_else_is(owner, smtp):
+    smtp.start()
+    sent = outbox.queue(EmailMessage("Old", "x", to=["a@example.com"]), key="test:old")
+    assert outbox.deliver(sent.pk)
+    waiting = outbox.queue(EmailMessage("Waiting", "x", to=["a@example.com"]), key="test:waiting")
+    OutboxMail.objects.filter(pk=waiting.pk).update(next_attempt_at=timezone.now() + timedelta(days=60))
+    outbox.send_due_mail(timezone.now() + timedelta(days=29))
+    assert OutboxMail.objects.count() == 2
+    outbox.send_due_mail(timezone.now() + timedelta(days=31))
+    assert list(OutboxMail.objects.values_list("key", flat=True)) == ["test:waiting"]
+
+
 def test_the_same_cause_queues_one_message(owner):
     first = outbox.queue(EmailMessage("One", "x", to=["a@example.com"]), key="invoice-overdue:99")
     second = outbox.queue(EmailMessage("One again", "x", to=["a@example.com"]), key="invoice-overdue:99")
