@@ -108,17 +108,6 @@ def schedule_job(*, kind: str, run_at: datetime, payload: dict[str, Any]) -> Sch
     return ScheduledJob.objects.create(kind=kind, run_at=run_at, payload=payload)
 
 
-def claim_side_effect(job: ScheduledJob) -> bool:
-    """True once per job, ever: call it right before an effect that must not happen twice."""
-    return ScheduledJob.objects.filter(pk=job.pk, effect_claimed_at__isnull=True).update(
-        effect_claimed_at=timezone.now()) == 1
-
-
-def release_side_effect(job: ScheduledJob) -> None:
-    """The effect failed for sure (e.g. the mail server refused): a retry may try again."""
-    ScheduledJob.objects.filter(pk=job.pk).update(effect_claimed_at=None)
-
-
 @job_handler("email")
 def send_email_job(job: ScheduledJob) -> None:
     """Payload: to (list), subject, body. Queued in the mail outbox once per job (its key), which sends it
