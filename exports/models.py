@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm import jobs
 from crm.models import HeartbeatJob
 
 DOWNLOAD_LIFETIME = timedelta(hours=24)
@@ -55,6 +56,11 @@ class ExportJob(HeartbeatJob):
         if self.status == ExportStatus.DONE:
             return 100
         return int(self.processed_rows * 100 / self.total_rows) if self.total_rows else 0
+
+    @property
+    def is_stalled(self) -> bool:
+        """Queued or running, and no worker has reported for a minute: the scheduler tick starts it again."""
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) and jobs.is_stalled(self)
 
     @property
     def expired(self) -> bool:

@@ -5,6 +5,7 @@ import csv
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
@@ -92,6 +93,21 @@ def test_a_worker_killed_mid_export_is_taken_over_by_the_tick_and_leaves_one_who
     assert files(media) == [job.path.name]  # exactly one finished file, no partial one
     with open(job.path, encoding="utf-8-sig") as handle:
         assert len(list(csv.reader(handle))) == 6
+
+
+def test_the_page_says_when_an_export_lost_its_worker(owner, client, monkeypatch):
+    AccountFactory(owner=owner)
+    job = queued_job(owner)
+    monkeypatch.setattr(services, "after_row", lambda count: (_ for _ in ()).throw(Killed))
+    with pytest.raises(Killed):
+        services.run_export(job.pk)
+    client.force_login(owner)
+    url = reverse("exports:detail", args=[job.pk])
+    assert 'id="export-stalled"' not in client.get(url).content.decode()  # heard from just now
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    assert 'id="export-stalled"' in client.get(url, headers={"HX-Request": "true"}).content.decode()
+    jobs.take_over_stalled(timezone.now())  # released and sent again: no longer stalled
+    assert 'id="export-stalled"' not in client.get(url).content.decode()
 
 
 def test_a_redelivered_task_takes_over_a_job_whose_worker_went_silent(owner, media, monkeypatch):
