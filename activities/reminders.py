@@ -2,12 +2,11 @@
 
 The scheduler tick claims each due reminder with a compare-and-set UPDATE (two ticks
 never both fire it). Firing writes the in-app notification in a row that is unique per
-reminder, then claims the e-mail by setting `emailed_at` before sending: a redelivered or
-overlapping run finds it set and sends nothing. A reminder whose time passed while the
-service was down fires once when it returns, marked late.
+reminder and queues the e-mail in the same transaction (`emailed_at` marks it queued, so a
+redelivered or overlapping run queues nothing; crm/outbox.py sends it with retries). A reminder
+whose time passed while the service was down fires once when it returns, marked late.
 """
 
-import logging
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
@@ -20,10 +19,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityKind, Reminder, ReminderStatus, TaskStatus
-from crm import scheduler
+from crm import outbox, scheduler
 from crm.models import Notification, NotificationKind
-
-logger = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=5)
 STALE_CLAIM = timedelta(minutes=10)
@@ -79,6 +76,9 @@ def reminder_claim(reminder: Reminder, now: datetime) -> bool:
 
 
 def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:
+    """The notification, the queued e-mail (crm/outbox.py) and "sent" commit together: the e-mail says
+    what the notification says, and a mail server that is down only delays it (the outbox retries);
+    it never leaves a claim behind that a later tick would take over and mark late."""
     now = claimed_at
     with transaction.atomic():
         reminder = Reminder.objects.select_related("activity", "user").get(pk=reminder_id)
@@ -92,18 +92,12 @@ def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:
         )
         reminder.notified_at = reminder.notified_at or now
         reminder.save(update_fields=["late", "notified_at"])
-
-    # Claim the e-mail before sending it: never twice, even if this run is repeated.
-    if Reminder.objects.filter(pk=reminder_id, emailed_at__isnull=True).update(emailed_at=now):
-        try:
+        # Once per firing, even if this run is repeated.
+        if user.email and Reminder.objects.filter(pk=reminder_id, emailed_at__isnull=True).update(emailed_at=now):
             _send_reminder_email(reminder, text)
-        except Exception:
-            Reminder.objects.filter(pk=reminder_id).update(emailed_at=None)  # retried by a later tick
-            logger.exception("Reminder %s: e-mail failed", reminder_id)
-            return
-    # Only if the claim is still ours: a meeting moved meanwhile re-armed the reminder.
-    Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
-        status=ReminderStatus.SENT)
+        # Only if the claim is still ours: a meeting moved meanwhile re-armed the reminder.
+        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.SENDING, claimed_at=claimed_at).update(
+            status=ReminderStatus.SENT)
 
 
 def notification_key(reminder: Reminder) -> str:
@@ -139,6 +133,4 @@ def _send_reminder_email(reminder: Reminder, text: str) -> None:
             "local_start": _local(activity.occurred_at, user), "time_zone": user.time_zone,
         })
         subject = _("Reminder: %(text)s") % {"text": text}
-    message = EmailMessage(subject, body, to=[user.email],
-                           headers={"Message-ID": f"<reminder-{reminder.pk}@crm.local>"})
-    message.send()
+    outbox.queue(EmailMessage(subject, body, to=[user.email]), key=notification_key(reminder))

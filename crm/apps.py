@@ -17,6 +17,6 @@ class CrmConfig(AppConfig):
     def ready(self):
         from django.utils.module_loading import autodiscover_modules
 
-        from crm import signals  # noqa: F401 - connect receivers
+        from crm import jobs, outbox, signals  # noqa: F401 - connect receivers; register the scheduler sources
 
         autodiscover_modules(*PLUG_IN_MODULES)

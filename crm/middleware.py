@@ -1,8 +1,13 @@
+import sys
 import time
 import zoneinfo
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -110,3 +115,50 @@ class TwoFactorRequiredMiddleware:
         from django.shortcuts import redirect
 
         return redirect("two_factor_enrol")
+
+
+# --- A database that does not answer ----------------------------------------------------------------
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@receiver(got_request_exception)
+def _note_database_error(sender, request=None, **kwargs):
+    """Django turns an exception into a 500 page (the debug page with DEBUG on) before our middleware
+    sees it: mark the request, so DatabaseUnavailableMiddleware can answer the friendly 503 instead."""
+    if request is not None and isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        request.database_unavailable = True
+
+
+class DatabaseUnavailableMiddleware:
+    """When PostgreSQL is down, every page answers 503 in the app's look ("the database is not answering,
+    try again in a minute") with Retry-After, the API and /healthz a short JSON, instead of a 500 or
+    the debug page. The page is rendered without a request context: nothing in it needs the database."""
+
+    RETRY_AFTER = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            response = self.get_response(request)
+        except DATABASE_ERRORS:
+            return self.unavailable(request)
+        if getattr(request, "database_unavailable", False) and response.status_code >= 500:
+            return self.unavailable(request)
+        return response
+
+    def unavailable(self, request) -> HttpResponse:
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            message = _("The database is not answering, try again in a minute.")
+            if request.path.startswith(("/api/", "/healthz")) or "application/json" in request.headers.get(
+                    "Accept", ""):
+                response: HttpResponse = JsonResponse({"detail": message, "down": ["database"]}, status=503)
+            else:
+                retry = request.get_full_path() if request.method == "GET" else "/"
+                response = HttpResponse(render_to_string("503_database.html", {"retry_url": retry}), status=503)
+        response["Retry-After"] = str(self.RETRY_AFTER)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -184,6 +184,18 @@ class OwnedModel(models.Model):
         abstract = True
 
 
+class HeartbeatJob(models.Model):
+    """A background job row that reports while it runs (crm/jobs.py): whoever holds `run_token` beats
+    `heartbeat_at`; a job not heard from for JOB_STALE_SECONDS lost its worker and is taken over."""
+
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    run_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class JobStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
@@ -215,6 +227,45 @@ class ScheduledJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} at {self.run_at:%Y-%m-%d %H:%M}"
+
+
+class OutboxStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxMail(models.Model):
+    """One e-mail, queued in the same transaction as the change that causes it and sent from here with
+    retries (crm/outbox.py). `key` names the cause ("invoice-overdue:12"): the same cause queues once,
+    and the Message-ID is derived from it, so a message sent again after a crash is recognisably the same."""
+
+    key = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=300)
+    from_email = models.CharField(max_length=300)
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=300, blank=True)
+    raw = models.BinaryField()  # the whole message as it goes on the wire, attachments included
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)  # the last refused attempt
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="outbox_due_idx",
+                         condition=models.Q(status__in=["queued", "sending"])),
+            models.Index(fields=["-failed_at"], name="outbox_failed_idx", condition=models.Q(failed_at__isnull=False)),
+            models.Index(fields=["-sent_at"], name="outbox_sent_idx", condition=models.Q(sent_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.key}: {self.status}"
 
 
 class UserSession(models.Model):

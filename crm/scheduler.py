@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db.models import F
 from django.utils import timezone
 
@@ -39,9 +38,16 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     return register
 
 
-def source(name: str) -> Callable[[Source], Source]:
+LAST_SOURCES: set[str] = set()
+
+
+def source(name: str, *, last: bool = False) -> Callable[[Source], Source]:
+    """`last`: run after every other source of the tick (the mail outbox sends what they queued)."""
+
     def register(func: Source) -> Source:
         SOURCES[name] = func
+        if last:
+            LAST_SOURCES.add(name)
         return func
 
     return register
@@ -49,7 +55,8 @@ def source(name: str) -> Callable[[Source], Source]:
 
 def tick(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    return {name: run_source(now) for name, run_source in list(SOURCES.items())}  # a source may import another
+    ordered = sorted(SOURCES.items(), key=lambda item: item[0] in LAST_SOURCES)  # a source may import another
+    return {name: run_source(now) for name, run_source in ordered}
 
 
 def claim_job(job: ScheduledJob, now: datetime) -> bool:
@@ -101,26 +108,13 @@ def schedule_job(*, kind: str, run_at: datetime, payload: dict[str, Any]) -> Sch
     return ScheduledJob.objects.create(kind=kind, run_at=run_at, payload=payload)
 
 
-def claim_side_effect(job: ScheduledJob) -> bool:
-    """True once per job, ever: call it right before an effect that must not happen twice."""
-    return ScheduledJob.objects.filter(pk=job.pk, effect_claimed_at__isnull=True).update(
-        effect_claimed_at=timezone.now()) == 1
-
-
-def release_side_effect(job: ScheduledJob) -> None:
-    """The effect failed for sure (e.g. the mail server refused): a retry may try again."""
-    ScheduledJob.objects.filter(pk=job.pk).update(effect_claimed_at=None)
-
-
 @job_handler("email")
 def send_email_job(job: ScheduledJob) -> None:
-    """Payload: to (list), subject, body. Sent at most once, even if the job is retried after
-    a worker died mid-run."""
+    """Payload: to (list), subject, body. Queued in the mail outbox once per job (its key), which sends it
+    with retries, even if the job is retried after a worker died mid-run."""
+    from django.core.mail import EmailMessage
+
+    from crm import outbox
+
     payload = job.payload
-    if not claim_side_effect(job):
-        return
-    try:
-        send_mail(payload["subject"], payload["body"], None, payload["to"], fail_silently=False)
-    except Exception:
-        release_side_effect(job)
-        raise
+    outbox.queue(EmailMessage(payload["subject"], payload["body"], to=payload["to"]), key=f"scheduled-job:{job.pk}")

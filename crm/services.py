@@ -2,7 +2,7 @@
 
 from django.apps import apps
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -10,6 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from crm import outbox
 from crm.models import OwnedModel, Role, Team, Territory, User
 
 
@@ -39,9 +40,8 @@ def user_invite(
     user.territories.set(territories)
     link = invitation_link(user=user, base_url=base_url)
     body = render_to_string("registration/invitation_email.txt", {"user": user, "link": link, "inviter": invited_by})
-    transaction.on_commit(
-        lambda: send_mail(_("You are invited to the CRM"), body, None, [user.email], fail_silently=False)
-    )
+    # Queued with the new account (crm/outbox.py): a mail server that is down delays the invitation.
+    outbox.queue(EmailMessage(_("You are invited to the CRM"), body, to=[user.email]), key=f"invitation:{user.pk}")
     return user
 
 

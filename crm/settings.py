@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",  # outside everything that reads the database
     "django.contrib.sessions.middleware.SessionMiddleware",
     "crm.middleware.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -103,6 +104,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A server that does not answer must give a fast error (the friendly 503 page, /healthz within 2 s),
+# not a request that waits for the operating system's TCP timeout.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -133,6 +137,10 @@ CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TIMEZONE = "UTC"
+# Background jobs beat while they run (crm/jobs.py); one not heard from for JOB_STALE_SECONDS lost its
+# worker and is taken over by the scheduler tick (which runs every minute).
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     # The only periodic entry: everything "due" lives in our own tables (see crm/scheduler.py).
     "scheduler-tick": {"task": "crm.tasks.scheduler_tick", "schedule": 60.0},

@@ -6,3 +6,11 @@ from crm import scheduler
 @shared_task(ignore_result=True)
 def scheduler_tick() -> dict[str, int]:
     return scheduler.tick()
+
+
+@shared_task(ignore_result=True)
+def send_outbox_mail(mail_id: int) -> bool:
+    """Thin: the claim in outbox.deliver makes a redelivered task harmless; the tick retries failures."""
+    from crm import outbox
+
+    return outbox.deliver(mail_id)

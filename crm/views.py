@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from crm import mail, services
+from crm import outbox as mail_outbox
 from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
 from crm.models import CustomField, Team, Territory, User
 
@@ -66,7 +67,19 @@ def healthz(request):
             results[name] = "down"
     down = [name for name, state in results.items() if state != "ok"]
     body = {"status": "ok" if not down else "down", "checks": results, "down": down}
+    # Reported, never a 503: queued mail waits for the server, the CRM works meanwhile.
+    body["mail"] = _mail_health(database_up=results.get("database") == "ok")
     return JsonResponse(body, status=200 if not down else 503)
+
+
+def _mail_health(*, database_up: bool) -> dict:
+    """The outbox's last refusal by the mail server, if nothing was sent since (crm/outbox.py)."""
+    if not database_up:
+        return {"state": "unknown"}
+    try:
+        return mail_outbox.health()
+    except Exception:  # noqa: BLE001 - a health page reports, it does not fail
+        return {"state": "unknown"}
 
 
 # --- Home and sections -------------------------------------------------------

@@ -10,4 +10,6 @@ class ExportsConfig(AppConfig):
         # Each app registers its lists' exporters in its own `exporters.py` (accounts/exporters.py…).
         from django.utils.module_loading import autodiscover_modules
 
+        from exports import services  # noqa: F401 - registers its job kind (crm/jobs.py) and scheduler source
+
         autodiscover_modules("exporters")

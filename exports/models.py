@@ -2,11 +2,15 @@
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from crm import jobs
+from crm.models import HeartbeatJob
 
 DOWNLOAD_LIFETIME = timedelta(hours=24)
 
@@ -23,7 +27,7 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ExportJob(models.Model):
+class ExportJob(HeartbeatJob):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exports")
     target = models.CharField(max_length=40)  # "accounts.account", "contacts.contact"
     query = models.CharField(max_length=1000, blank=True)  # the list's filters, as in its URL
@@ -54,11 +58,23 @@ class ExportJob(models.Model):
         return int(self.processed_rows * 100 / self.total_rows) if self.total_rows else 0
 
     @property
+    def is_stalled(self) -> bool:
+        """Queued or running, and no worker has reported for a minute: the scheduler tick starts it again."""
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) and jobs.is_stalled(self)
+
+    @property
     def expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
     @property
-    def path(self):
-        from pathlib import Path
-
+    def path(self) -> Path:
+        """The finished file: it only ever appears whole (written under a temporary name, then renamed)."""
         return Path(settings.MEDIA_ROOT) / "exports" / f"{self.key}.{self.format}"
+
+    def partial_path(self, token: uuid.UUID) -> Path:
+        """Where one run writes; a run that dies leaves it behind, the next run removes it."""
+        return self.path.with_name(f"{self.key}.{token.hex}.part")
+
+    def remove_partial_files(self) -> None:
+        for leftover in self.path.parent.glob(f"{self.key}.*.part"):
+            leftover.unlink(missing_ok=True)

@@ -4,14 +4,14 @@ requester only, for 24 hours. Each job row is the audit record (who, what, how m
 import csv
 import logging
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
-from crm import custom_fields, scheduler, security
+from crm import custom_fields, jobs, scheduler, security
 from crm.list_tools import neutralise
 from crm.models import SecurityEventKind
 from exports.models import DOWNLOAD_LIFETIME, ExportFormat, ExportJob, ExportStatus
@@ -20,7 +20,6 @@ from exports.registry import EXPORTERS, filtered_rows
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1000
-STALE_RUN = timedelta(minutes=15)
 
 
 @transaction.atomic
@@ -29,12 +28,34 @@ def export_start(*, user, target: str, query: str, format: str) -> ExportJob:
         raise ValueError(f"Unknown export {target!r}")
     if format not in ExportFormat.values:
         format = ExportFormat.CSV
-    job = ExportJob.objects.create(user=user, target=target, query=query[:1000], format=format)
+    # heartbeat_at: when it was queued, so a job no worker picks up is sent again by the tick.
+    job = ExportJob.objects.create(user=user, target=target, query=query[:1000], format=format,
+                                   heartbeat_at=timezone.now())
     security.log(SecurityEventKind.EXPORT, user=user, target=target, format=format, job=job.pk)
+    transaction.on_commit(lambda: _send_to_worker(job.pk), robust=True)  # a dead broker: the tick sends it
+    return job
+
+
+def _send_to_worker(job_id: int) -> None:
     from exports.tasks import run_export
 
-    transaction.on_commit(lambda: run_export.delay(job.pk))
-    return job
+    run_export.delay(job_id)
+
+
+def _give_up(job_id: int) -> None:
+    job = ExportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return
+    job.remove_partial_files()
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(),
+        error="The export stopped its worker every time it ran; try a smaller selection.")
+
+
+EXPORT_JOBS = jobs.register(jobs.JobKind(
+    name="exports", model=ExportJob, waiting=Q(status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]),
+    resend=_send_to_worker, give_up=_give_up,
+    on_claim=lambda now: {"status": ExportStatus.RUNNING, "started_at": now, "processed_rows": 0}))
 
 
 def _columns(target: str):
@@ -56,60 +77,75 @@ def _cell(value):
 
 
 def run_export(job_id: int) -> None:
-    """Claims the job (compare-and-set), writes the file, records the row count. Idempotent:
-    a job already done, or running elsewhere, is left alone."""
-    now = timezone.now()
-    claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, started_at__lt=now - STALE_RUN)
-    if not ExportJob.objects.filter(claimable, pk=job_id).update(status=ExportStatus.RUNNING, started_at=now,
-                                                                 processed_rows=0):
+    """Claims the job (crm/jobs.py), writes the file under a temporary name and renames it when it is
+    whole. Idempotent: a job done, or held by a live worker, is left alone; a job whose worker died
+    is restarted from the beginning (the dead run's partial file is removed)."""
+    run = jobs.claim(EXPORT_JOBS.name, job_id)
+    if run is None:
         return
     job = ExportJob.objects.select_related("user").get(pk=job_id)
     try:
         # Headers in the reader's language, times in their time zone (the headers say which).
         with translation.override(job.user.language or settings.LANGUAGE_CODE), \
                 timezone.override(zoneinfo.ZoneInfo(job.user.time_zone or settings.TIME_ZONE)):
-            count = _write(job)
+            count = _write(job, run)
+    except jobs.LostClaim:
+        logger.warning("Export %s was taken over by another worker", job_id)
+        return
     except Exception as error:
         logger.exception("Export %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(status=ExportStatus.FAILED, error=str(error)[:1000],
-                                                  finished_at=timezone.now())
+        run.finish(status=ExportStatus.FAILED, error=str(error)[:1000], finished_at=timezone.now())
         return
     finished = timezone.now()
     label = job.target.split(".")[-1] + "s"
-    ExportJob.objects.filter(pk=job_id).update(
-        status=ExportStatus.DONE, processed_rows=count, total_rows=count, finished_at=finished,
-        expires_at=finished + DOWNLOAD_LIFETIME,
-        file_name=f"{label}-{timezone.localtime(finished):%Y-%m-%d}.{job.format}")
+    run.finish(status=ExportStatus.DONE, processed_rows=count, total_rows=count, finished_at=finished,
+               expires_at=finished + DOWNLOAD_LIFETIME,
+               file_name=f"{label}-{timezone.localtime(finished):%Y-%m-%d}.{job.format}")
 
 
-def _write(job: ExportJob) -> int:
+def _write(job: ExportJob, run: jobs.Run) -> int:
     rows = filtered_rows(EXPORTERS[job.target], job.user, job.query)
-    job.total_rows = rows.count()
-    job.save(update_fields=["total_rows"])
+    run.beat(total_rows=rows.count())
     job.path.parent.mkdir(parents=True, exist_ok=True)
+    job.remove_partial_files()  # a dead run's leftovers: this run starts over
+    partial = job.partial_path(run.token)
     columns = _columns(job.target)
     writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
-    return writer(job, rows, columns)
+    try:
+        count = writer(partial, job, rows, columns, run)
+        run.beat(processed_rows=count)  # still ours? A worker taken over must not publish its file
+    except Exception:
+        partial.unlink(missing_ok=True)  # (a killed worker leaves it: the next run removes it)
+        raise
+    partial.replace(job.path)  # atomic: readers see no file or the whole file
+    return count
 
 
-def _progress(job: ExportJob, count: int) -> None:
+def _progress(run: jobs.Run, count: int) -> None:
     if count % PROGRESS_EVERY == 0:
-        ExportJob.objects.filter(pk=job.pk).update(processed_rows=count)
+        run.beat(processed_rows=count)
+    else:
+        run.beat()  # at most one UPDATE every JOB_HEARTBEAT_SECONDS
+    after_row(count)
 
 
-def _write_csv(job, rows, columns) -> int:
+def after_row(count: int) -> None:
+    """A seam for tests (a worker that dies mid-export)."""
+
+
+def _write_csv(path, job, rows, columns, run) -> int:
     count = 0
-    with open(job.path, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel reads UTF-8
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel reads UTF-8
         writer = csv.writer(handle, lineterminator="\r\n")  # RFC 4180
         writer.writerow([str(header) for header, _get in columns])
         for row in rows.iterator(chunk_size=2000):
             writer.writerow([_cell(get(row)) for _header, get in columns])
             count += 1
-            _progress(job, count)
+            _progress(run, count)
     return count
 
 
-def _write_xlsx(job, rows, columns) -> int:
+def _write_xlsx(path, job, rows, columns, run) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -119,8 +155,8 @@ def _write_xlsx(job, rows, columns) -> int:
     for row in rows.iterator(chunk_size=2000):
         sheet.append([_xlsx_cell(sheet, get(row)) for _header, get in columns])
         count += 1
-        _progress(job, count)
-    workbook.save(job.path)
+        _progress(run, count)
+    workbook.save(path)
     return count
 
 

@@ -10,6 +10,6 @@ class ImportsConfig(AppConfig):
         # Each app registers its importers in its own `importers.py` (accounts/importers.py…).
         from django.utils.module_loading import autodiscover_modules
 
-        from imports import tasks  # noqa: F401 - registers the scheduler source
+        from imports import services, tasks  # noqa: F401 - register the job kind (crm/jobs.py), the scheduler source
 
         autodiscover_modules("importers")

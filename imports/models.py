@@ -1,13 +1,14 @@
 """Spreadsheet imports: the job, what it did per row (for the report and undo), external ids,
 and reusable column mappings."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from crm import jobs
+from crm.models import HeartbeatJob
 
 
 class ImportStatus(models.TextChoices):
@@ -33,18 +34,15 @@ class RowAction(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-# A worker reports after each batch (a batch takes a second or two): a job not heard from for a
-# minute lost its worker. It is shown as stalled and taken over by the next worker.
-STALE_CLAIM = timedelta(minutes=1)
-
-
 class ImportJobQuerySet(models.QuerySet):
     def of_user(self, user):
         """A user's own jobs: the only ones they may open (someone else's answer 404)."""
         return self.filter(user=user)
 
 
-class ImportJob(models.Model):
+class ImportJob(HeartbeatJob):
+    # A worker beats after each batch (a batch takes a second or two), through crm/jobs.py: a job
+    # not heard from for a minute lost its worker, shows as stalled and is taken over by the tick.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs")
     target = models.CharField(_("import into"), max_length=60)
     status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
@@ -75,7 +73,6 @@ class ImportJob(models.Model):
     # Contacts: create the accounts a row names (by tax number, then name) that do not exist yet.
     create_accounts = models.BooleanField(_("create missing accounts"), default=True)
     accounts_created = models.PositiveIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
@@ -88,7 +85,7 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="importjob_user_idx"),
-                   models.Index(fields=["status", "claimed_at"], name="importjob_status_idx")]
+                   models.Index(fields=["status", "heartbeat_at"], name="importjob_status_idx")]
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"
@@ -109,9 +106,9 @@ class ImportJob(models.Model):
 
     @property
     def is_stalled(self) -> bool:
-        """Queued or running, and no worker has reported for STALE_CLAIM: its worker died (or none
-        runs). The scheduler tick hands it to a worker again, which resumes after the last batch."""
-        return self.is_active and self.claimed_at is not None and self.claimed_at < timezone.now() - STALE_CLAIM
+        """Queued or running, and no worker has reported for a minute: its worker died (or none runs).
+        The scheduler tick hands it to a worker again, which resumes after the last batch."""
+        return self.is_active and jobs.is_stalled(self)
 
     @property
     def can_undo(self) -> bool:

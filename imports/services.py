@@ -16,10 +16,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm import jobs
 from crm.phones import user_region
 from imports import reader
 from imports.importers import RowOutcome, get_importer, insert_rows
-from imports.models import STALE_CLAIM as STALE_CLAIM  # a job not heard from for this long lost its worker
 from imports.models import (
     DuplicatePolicy,
     ImportedRecord,
@@ -139,44 +139,57 @@ def job_plan(*, job: ImportJob) -> list[str]:
 
 # --- The run ------------------------------------------------------------------------------
 def job_start(*, job: ImportJob) -> bool:
-    from imports.tasks import run_import
-
-    # claimed_at: when it was queued, so a job no worker picks up shows as stalled too.
+    # heartbeat_at: when it was queued, so a job no worker picks up shows as stalled and is sent again.
     started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(
-        status=ImportStatus.QUEUED, claimed_at=timezone.now())
+        status=ImportStatus.QUEUED, heartbeat_at=timezone.now())
     if started:
-        transaction.on_commit(lambda: run_import.delay(job.pk))
+        transaction.on_commit(lambda: _send_to_worker(job.pk), robust=True)  # a dead broker: the tick sends it
     return bool(started)
 
 
-class LostClaim(Exception):
-    pass
+def _send_to_worker(job_id: int) -> None:
+    from imports.tasks import run_import
+
+    run_import.delay(job_id)
 
 
-def claim(job_id: int, now=None) -> bool:
-    """Compare-and-set: a queued job, or a running one whose worker went silent, is taken by one caller."""
-    now = now or timezone.now()
-    return bool(ImportJob.objects.filter(pk=job_id).filter(
-        Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
-    ).update(status=ImportStatus.RUNNING, claimed_at=now, started_at=Coalesce(F("started_at"), now)))
+def _give_up(job_id: int) -> None:
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.FAILED, finished_at=timezone.now(),
+        error="The import stopped its worker every time it ran, at the same place; the rows before it are saved.")
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is not None:
+        delete_file(job)
+
+
+IMPORT_JOBS = jobs.register(jobs.JobKind(
+    name="imports", model=ImportJob, waiting=Q(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]),
+    resend=_send_to_worker, give_up=_give_up,
+    on_claim=lambda now: {"status": ImportStatus.RUNNING, "started_at": Coalesce(F("started_at"), now)}))
+LostClaim = jobs.LostClaim
+
+
+def claim(job_id: int, now=None) -> jobs.Run | None:
+    """A queued job, or a running one whose worker went silent, is taken by one caller (crm/jobs.py)."""
+    return jobs.claim(IMPORT_JOBS.name, job_id, now)
 
 
 def job_run(*, job_id: int) -> ImportJob | None:
     """Runs (or resumes) an import. Each batch commits its records, its row reports and the job's
     progress together, so a job restarted after a crash continues after the last committed batch."""
-    if not claim(job_id):
+    run = claim(job_id)
+    if run is None:
         return None
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     try:
         # The row reports are read by the person who ran the import: in their language.
         with translation.override(job.user.language or settings.LANGUAGE_CODE):
-            _run_batches(job)
+            _run_batches(job, run)
     except LostClaim:
         return None
     except Exception as error:
         log.exception("import %s failed", job.pk)
-        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
-            status=ImportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now())
+        run.finish(status=ImportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now())
         job.refresh_from_db()
         delete_file(job)
         return job
@@ -184,7 +197,7 @@ def job_run(*, job_id: int) -> ImportJob | None:
     return job
 
 
-def _run_batches(job: ImportJob) -> None:
+def _run_batches(job: ImportJob, run: jobs.Run) -> None:
     importer = job.importer
     specs = importer.fields()
     importer.prepare(job, specs)
@@ -207,19 +220,17 @@ def _run_batches(job: ImportJob) -> None:
             upcoming = pool.submit(read_and_parse)
             while parsed := upcoming.result():
                 upcoming = pool.submit(read_and_parse)
-                _run_batch(job, importer, parsed)
+                _run_batch(job, run, importer, parsed)
                 job.batches_done += 1
                 after_batch(job)
     finally:
         sys.setswitchinterval(switch_interval)
-    finished = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
-        status=ImportStatus.DONE, finished_at=timezone.now())
-    if finished:
+    if run.finish(status=ImportStatus.DONE, finished_at=timezone.now()):
         job.refresh_from_db()
         delete_file(job)
 
 
-def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
+def _run_batch(job: ImportJob, run: jobs.Run, importer, parsed: list[RowOutcome]) -> None:
     # `actor`: the history names the person who ran the import, not "system".
     with transaction.atomic(), pghistory.context(source="import", import_job=job.pk, actor=job.user_id):
         importer.accounts_created = []
@@ -231,13 +242,13 @@ def _run_batch(job: ImportJob, importer, parsed: list[RowOutcome]) -> None:
             counts[outcome.action] += 1
             warnings += bool(outcome.warnings) and outcome.action in (RowAction.CREATED, RowAction.UPDATED)
         moved = ImportJob.objects.filter(
-            pk=job.pk, status=ImportStatus.RUNNING, batches_done=job.batches_done,
+            pk=job.pk, run_token=run.token, batches_done=job.batches_done,
         ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
                  created=F("created") + counts["created"], updated=F("updated") + counts["updated"],
                  skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
                  warnings=F("warnings") + warnings,
                  accounts_created=F("accounts_created") + len(getattr(importer, "accounts_created", ())),
-                 claimed_at=timezone.now())
+                 heartbeat_at=timezone.now())
         if moved != 1:
             raise LostClaim  # another worker took the job over: roll this batch back
 
@@ -337,19 +348,12 @@ def job_abandon(*, job: ImportJob) -> bool:
 
 
 def cleanup(now=None) -> int:
-    """Deletes uploads nobody started within a day, and re-sends jobs whose worker went silent
-    (the claim is stale, so the next run resumes after the last committed batch)."""
-    from imports.tasks import run_import
-
+    """Deletes uploads nobody started within a day. (Jobs whose worker went silent are taken over by
+    crm/jobs.py's `stalled_jobs` source, which resumes them after the last committed batch.)"""
     now = now or timezone.now()
     count = 0
     for job in ImportJob.objects.filter(status=ImportStatus.MAPPING, created_at__lt=now - ABANDON_AFTER):
         count += job_abandon(job=job)
-    stale = ImportJob.objects.filter(status__in=[ImportStatus.RUNNING, ImportStatus.QUEUED],
-                                     claimed_at__lt=now - STALE_CLAIM)
-    for job_id in stale.values_list("pk", flat=True):
-        transaction.on_commit(lambda job_id=job_id: run_import.delay(job_id))
-        count += 1
     return count
 
 

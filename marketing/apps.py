@@ -7,6 +7,7 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self):
+        from marketing import mailings  # noqa: F401 - registers its job kind (crm/jobs.py)
         from webhooks import events
 
         events.register("campaign.created", _("Campaign created"))

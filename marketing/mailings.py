@@ -7,8 +7,10 @@
 2. `mailing_send` (the Celery task's body, safe to run twice or side by side) claims a batch of
    pending rows with `FOR UPDATE SKIP LOCKED` and marks them "sending" in a committed UPDATE, then
    sends each and marks it "sent" in its own commit. A second worker skips claimed rows.
-3. Rows a dead worker left in "sending" for longer than STALE_CLAIM become "unknown": the message
-   may have gone out, so they are never sent again. sent + unknown + suppressed + failed + pending
+3. One worker at a time holds the mailing (crm/jobs.py) and beats while it sends. When it dies, the
+   scheduler tick sends the mailing to a worker again within about a minute; the new holder turns the
+   rows the dead one left in "sending" into "unknown" (the message may have gone out, so they are
+   never sent again) and sends the rest. sent + unknown + suppressed + failed + pending
    (+ sending while running) = recipients.
 
 Every message carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) with a signed link
@@ -19,7 +21,6 @@ import email.message
 import email.policy
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pghistory
@@ -34,12 +35,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
+from crm import jobs
 from crm.models import User
 from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from marketing.segments import contacts_in
 
 BATCH = 50
-STALE_CLAIM = timedelta(minutes=10)
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
 MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
 MERGE = re.compile(r"\{(" + "|".join(MERGE_FIELDS) + r")\}")
@@ -74,7 +75,8 @@ def _recipients(contacts: QuerySet[Contact]) -> QuerySet[Any, Any]:
 def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
     """Freezes the recipients and queues the sending; False when the mailing had already started."""
     started = Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
-        status=MailingStatus.SENDING, started_at=timezone.now(), base_url=base_url.rstrip("/"))
+        status=MailingStatus.SENDING, started_at=timezone.now(), base_url=base_url.rstrip("/"),
+        heartbeat_at=timezone.now())
     if not started:
         return False
     select_sql, params = _recipients(audience(mailing, actor)).query.sql_with_params()
@@ -84,10 +86,28 @@ def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
                f"SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason FROM ({select_sql}) AS r "
                "ON CONFLICT (mailing_id, contact_id) DO NOTHING")
         cursor.execute(sql, [mailing.pk, *params])
+    transaction.on_commit(lambda: _send_to_worker(mailing.pk), robust=True)  # a dead broker: the tick sends it
+    return True
+
+
+def _send_to_worker(mailing_id: int) -> None:
     from marketing.tasks import send_mailing
 
-    transaction.on_commit(lambda: send_mailing.delay(mailing.pk))
-    return True
+    send_mailing.delay(mailing_id)
+
+
+def _give_up(mailing_id: int) -> None:
+    """A mailing that stopped its worker every time: what is left is recorded as not sent."""
+    _interrupted(mailing_id)
+    Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.FAILED, reason="the mailing stopped its worker every time it ran")
+    Mailing.objects.filter(pk=mailing_id, status=MailingStatus.SENDING).update(
+        status=MailingStatus.SENT, finished_at=timezone.now())
+
+
+MAILING_JOBS = jobs.register(jobs.JobKind(
+    name="mailings", model=Mailing, waiting=Q(status=MailingStatus.SENDING), resend=_send_to_worker,
+    give_up=_give_up))
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -153,27 +173,43 @@ def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 
 
-def _give_up_stale_claims(mailing_id: int, stale_after: timedelta) -> int:
-    return Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.SENDING,
-                                   claimed_at__lt=timezone.now() - stale_after).update(
+def _interrupted(mailing_id: int) -> int:
+    return Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.UNKNOWN, reason="interrupted while sending")
 
 
-def mailing_send(mailing_id: int, *, batch: int = BATCH, stale_after: timedelta = STALE_CLAIM) -> int:
-    """Sends the pending deliveries; returns how many this call sent. Safe to run twice at once."""
-    mailing = Mailing.objects.filter(pk=mailing_id, status=MailingStatus.SENDING).select_related("owner").first()
-    if mailing is None:
+def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
+    """Sends the pending deliveries; returns how many this call sent. Safe to run twice at once: only
+    one run holds the mailing, the other returns 0."""
+    run = jobs.claim(MAILING_JOBS.name, mailing_id)
+    if run is None:
         return 0
-    _give_up_stale_claims(mailing_id, stale_after)
+    mailing = Mailing.objects.select_related("owner").get(pk=mailing_id)
+    # We hold the mailing, so rows still "sending" belong to a run whose worker died mid-batch.
+    _interrupted(mailing_id)
+    sent = 0
+    try:
+        sent = _send_batches(mailing, run, batch)
+    except jobs.LostClaim:
+        return sent
+    done = not Delivery.objects.filter(mailing_id=mailing_id,
+                                       status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).exists()
+    run.finish(**({"status": MailingStatus.SENT, "finished_at": timezone.now()} if done else {}))
+    return sent
+
+
+def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
     sent = 0
     mailer = mailers["default"]
     # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
-    rounds = Delivery.objects.filter(mailing_id=mailing_id, status=DeliveryStatus.PENDING).count() // batch + 1
+    rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
     for _round in range(rounds):
-        ids = _claim(mailing_id, batch)
+        run.beat()  # taken over (we were thought dead)? Stop before claiming more rows
+        ids = _claim(mailing.pk, batch)
         if not ids:
             break
         for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
+            run.beat()
             try:
                 mailer.send_messages([message_for(delivery, mailing)])
             except Exception as error:  # noqa: BLE001 - the row records why, the others go on
@@ -183,10 +219,6 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH, stale_after: timedelta 
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
                 status=DeliveryStatus.SENT, sent_at=timezone.now())
             sent += 1
-    if not Delivery.objects.filter(mailing_id=mailing_id,
-                                   status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).exists():
-        Mailing.objects.filter(pk=mailing_id, status=MailingStatus.SENDING).update(
-            status=MailingStatus.SENT, finished_at=timezone.now())
     return sent
 
 

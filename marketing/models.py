@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import OwnedModel, OwnedQuerySet
+from crm.models import HeartbeatJob, OwnedModel, OwnedQuerySet
 from crm.visibility import CAMPAIGN_DATA
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -278,9 +278,10 @@ class MailingStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("mailing status", "Sent")
 
 
-class Mailing(OwnedModel):
+class Mailing(OwnedModel, HeartbeatJob):
     """An e-mail to everyone in a segment or a static list, for a campaign. Starting it freezes the
-    recipients into one Delivery row each; workers then send each delivery at most once."""
+    recipients into one Delivery row each; workers then send each delivery at most once. While it is
+    sending, the worker that holds it beats (crm/jobs.py), so a dead worker's mailing is taken over."""
 
     visibility_policy = CAMPAIGN_DATA
 

@@ -1,27 +1,26 @@
 """E-mails of the portal app: the satisfaction survey (at most once per survey), invitations and
 password resets.
 
-The survey sender claims the row (`emailed_at`) with a compare-and-set UPDATE before sending, as
-service/mail.py does for replies: a task delivered twice, or the sweep running beside it, sends
-nothing the second time; a crash between claim and send loses that e-mail rather than doubling it; a
-refusal by the mail server releases the claim so the sweep tries again.
+The survey sender claims the row (`emailed_at`) with a compare-and-set UPDATE and queues the e-mail in
+the mail outbox (crm/outbox.py) in the same transaction, as service/mail.py does for replies: a task
+delivered twice, or the sweep running beside it, queues nothing the second time; the outbox sends it
+with retries, so a mail server that is down delays it, never loses it.
 """
 
-import logging
+import hashlib
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm import scheduler
+from crm import outbox, scheduler
 from portal.models import Survey
 from portal.services import survey_token
-
-logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=2)
 
@@ -36,6 +35,7 @@ def survey_url(survey: Survey) -> str:
     return public_url(reverse("portal:survey", args=[survey_token(survey)]))
 
 
+@transaction.atomic
 def survey_send(*, survey_id: int) -> bool:
     claimed = Survey.objects.filter(pk=survey_id, emailed_at__isnull=True, answered_at__isnull=True).exclude(
         emailed_to="").update(emailed_at=timezone.now())
@@ -50,12 +50,7 @@ def survey_send(*, survey_id: int) -> bool:
             "ticket": ticket, "contact": ticket.contact, "url": url,
             "ratings": [(value, f"{url}?rating={value}") for value in range(1, 6)],
         })
-    try:
-        EmailMessage(subject, body, to=[survey.emailed_to]).send()
-    except Exception:
-        Survey.objects.filter(pk=survey_id).update(emailed_at=None)
-        logger.exception("Ticket %s: survey %s could not be sent", ticket.number, survey_id)
-        raise
+    outbox.queue(EmailMessage(subject, body, to=[survey.emailed_to]), key=f"survey-{survey.pk}")
     return True
 
 
@@ -66,10 +61,7 @@ def send_pending_surveys(now: datetime) -> int:
                .order_by("id").values_list("pk", flat=True)[:200])
     sent = 0
     for pk in list(pending):
-        try:
-            sent += survey_send(survey_id=pk)
-        except Exception:  # noqa: BLE001, S112 - logged in survey_send; the next tick tries again
-            continue
+        sent += survey_send(survey_id=pk)
     return sent
 
 
@@ -82,4 +74,6 @@ def link_send(*, portal_user, url: str, purpose: str) -> None:
             subject = _("Reset your portal password")
         body = render_to_string("portal/email/link.txt", {
             "portal_user": portal_user, "contact": portal_user.contact, "url": url, "purpose": purpose})
-    EmailMessage(subject, body, to=[portal_user.email]).send()
+    # One message per link: the link's own token makes the key (and the Message-ID).
+    digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+    outbox.queue(EmailMessage(subject, body, to=[portal_user.email]), key=f"portal-{purpose}-{portal_user.pk}-{digest}")

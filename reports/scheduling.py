@@ -3,12 +3,12 @@
 Exactly once per day, week or month, even when two ticks overlap or a worker dies:
 1. the tick claims a due subscription with a compare-and-set UPDATE (`WHERE claimed_at IS <what I
    read> AND next_run_at = <what I read>`): of two ticks only one UPDATE matches;
-2. before sending, the run inserts the ReportDelivery row of the subscription's slot (unique on
-   subscription and period) and commits it: a second run for the same slot, however it got there
-   (a stale claim taken over, a redelivered task), finds the row and sends nothing;
-3. after sending, the subscription moves to its next slot. A send that fails for sure removes the row
-   and retries with back-off; a worker killed between 2 and the send loses that one e-mail rather than
-   risk sending it twice.
+2. the run inserts the ReportDelivery row of the subscription's slot (unique on subscription and
+   period): a second run for the same slot, however it got there (a stale claim taken over, a
+   redelivered task), finds the row and queues nothing;
+3. the e-mail is queued in the mail outbox (crm/outbox.py) in the same transaction as that row and the
+   move to the next slot: a mail server that is down delays it (the outbox retries with back-off), it
+   is never lost; a report that cannot be made rolls everything back and is retried with back-off.
 """
 
 import csv
@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm import scheduler, visibility
+from crm import outbox, scheduler, visibility
 from crm.models import User
 from reports import pipeline
 from reports.forms import PipelineDashboardForm
@@ -138,17 +138,18 @@ def report_send(*, subscription: ReportSubscription, now: datetime.datetime) -> 
         _advance(subscription, following)
         return False
     try:
+        # The slot's row, the queued e-mail (crm/outbox.py) and the next slot commit together: a mail
+        # server that is down delays the e-mail (the outbox retries), it never loses or doubles it.
         with transaction.atomic():
             delivery = ReportDelivery.objects.create(subscription=subscription, period_key=key)
+            outbox.queue(render_email(subscription, now), key=f"report:{subscription.pk}:{key}")
+            ReportDelivery.objects.filter(pk=delivery.pk).update(sent_at=timezone.now())
+            _advance(subscription, following, error="")
     except IntegrityError:  # this slot's e-mail went out already (or is going out)
         _advance(subscription, following)
         return False
-    try:
-        message = render_email(subscription, now)
-        message.send()
     except Exception as exc:
-        logger.exception("Report subscription %s: sending failed", subscription.pk)
-        delivery.delete()
+        logger.exception("Report subscription %s: the report could not be made", subscription.pk)
         attempts = subscription.attempts + 1  # the claim counted this run
         error = f"{type(exc).__name__}: {exc}"[:300]
         if attempts >= scheduler.MAX_ATTEMPTS:  # give this slot up; the next one tries afresh
@@ -157,8 +158,6 @@ def report_send(*, subscription: ReportSubscription, now: datetime.datetime) -> 
             ReportSubscription.objects.filter(pk=subscription.pk).update(
                 claimed_at=None, last_error=error, next_run_at=now + datetime.timedelta(minutes=2 ** attempts))
         return False
-    ReportDelivery.objects.filter(pk=delivery.pk).update(sent_at=timezone.now())
-    _advance(subscription, following, error="")
     return True
 
 
@@ -184,9 +183,8 @@ def render_email(subscription: ReportSubscription, now: datetime.datetime) -> Em
                    "page_url": site + reverse("reports") + "?" + subscription.query,
                    "manage_url": site + reverse("report_subscriptions")}
         subject = _("Pipeline dashboard, %(period)s") % {"period": filters.period.label}
-        message_id = f"<report-{subscription.pk}-{now:%Y%m%d%H%M}@crm.local>"
         message = EmailMultiAlternatives(subject, render_to_string("reports/email/dashboard.txt", context),
-                                         to=[user.email], headers={"Message-ID": message_id})
+                                         to=[user.email])
         message.attach_alternative(render_to_string("reports/email/dashboard.html", context), "text/html")
         message.attach(f"pipeline-{filters.period.start:%Y-%m-%d}.csv", dashboard_csv(dashboard), "text/csv")
     return message

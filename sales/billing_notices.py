@@ -3,12 +3,11 @@ passes its due date unpaid.
 
 The scheduler tick finds outstanding invoices past due whose `overdue_notified_at` is empty and
 claims each with a compare-and-set UPDATE (`SET overdue_notified_at = now WHERE … IS NULL`), in
-the same transaction as the notification: of two ticks running at once only one UPDATE matches.
-The e-mail goes out after that commit, at most once (a crash between commit and send loses the
-e-mail, never doubles it; the in-app notification is there either way).
+the same transaction as the notification and the queued e-mail (crm/outbox.py): of two ticks running
+at once only one UPDATE matches, and the e-mail cannot be lost when the mail server is down: the
+outbox sends it with retries once the server answers.
 """
 
-import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -17,11 +16,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm import scheduler
+from crm import outbox, scheduler
 from crm.models import Notification, NotificationKind
 from sales.models import Invoice
-
-logger = logging.getLogger(__name__)
 
 BATCH = 500
 
@@ -39,7 +36,7 @@ def notify_overdue_invoices(now: datetime) -> int:
 
 
 def overdue_notice_send(*, invoice_id: int, now: datetime) -> bool:
-    """Claims the invoice's overdue notice and sends it; False when another run claimed it first."""
+    """Claims the invoice's overdue notice and queues its e-mail; False when another run claimed it first."""
     with transaction.atomic():
         claimed = Invoice.objects.filter(pk=invoice_id, overdue_notified_at__isnull=True).update(
             overdue_notified_at=now)
@@ -55,10 +52,6 @@ def overdue_notice_send(*, invoice_id: int, now: datetime) -> bool:
             subject = _("Overdue invoice %(number)s") % {"number": invoice.number}
         Notification.objects.create(user=owner, kind=NotificationKind.REMINDER, text=text[:300],
                                     url=invoice.get_absolute_url())
-    if owner.is_active and owner.email:
-        try:
-            EmailMessage(subject, text, to=[owner.email],
-                         headers={"Message-ID": f"<invoice-overdue-{invoice_id}@crm.local>"}).send()
-        except Exception:
-            logger.exception("Invoice %s: overdue e-mail failed", invoice_id)
+        if owner.is_active and owner.email:
+            outbox.queue(EmailMessage(subject, text, to=[owner.email]), key=f"invoice-overdue:{invoice_id}")
     return True

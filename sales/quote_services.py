@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import hooks, scheduler
+from crm import hooks, outbox, scheduler
 from crm.models import Notification, NotificationKind, User
 from crm.roles import Role
 from sales.models import (
@@ -458,9 +458,15 @@ def quote_send(*, quote: Quote, actor: User, to: list[str], subject: str, messag
                       "to": ", ".join(to), "file": pdf_filename(current), "message": message})
     email = EmailMessage(subject=subject, body=message, to=to, reply_to=[actor.email] if actor.email else None)
     email.attach(pdf_filename(current), pdf, "application/pdf")
-    email.send()  # inside the transaction: if the mail server refuses, nothing is marked sent
+    # Queued with the change (crm/outbox.py): a mail server that is down delays the e-mail, never loses it.
+    outbox.queue(email, key=quote_mail_key(current))
     emit("quote.sent", current, actor=actor)
     return current
+
+
+def quote_mail_key(quote: Quote) -> str:
+    """The outbox key of the quote's e-mail: one per quote version (a revision is a new row)."""
+    return f"quote:{quote.pk}"
 
 
 def _decide(quote: Quote, actor: User, status: str, expected_version: int | None) -> Quote:

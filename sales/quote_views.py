@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
+from crm import outbox
 from crm.forms import add_service_errors
+from crm.models import OutboxStatus
 from crm.views import admin_required
 from crm.visibility import (
     can_edit,
@@ -401,10 +403,24 @@ def quote_send(request, pk: int):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Quote %(number)s was sent to %(to)s.")
-                             % {"number": quote.display_number, "to": ", ".join(data["to"])})
+            _say_how_the_mail_went(request, quote, data["to"])
             return redirect(quote)
     return render(request, "sales/quote_send.html", {"form": form, "quote": quote})
+
+
+def _say_how_the_mail_went(request, quote: Quote, to: list[str]) -> None:
+    """The quote is sent (and on the timeline) once its e-mail is queued; this says whether the mail
+    server has taken it yet. A server that is down only delays it: the outbox retries by itself."""
+    mail = outbox.deliver_now(services.quote_mail_key(quote))
+    values = {"number": quote.display_number, "to": ", ".join(to)}
+    if mail is not None and mail.status == OutboxStatus.SENT:
+        messages.success(request, _("Quote %(number)s was sent to %(to)s.") % values)
+    elif mail is not None and mail.failed_at is not None:
+        messages.warning(request, _("The mail server is not answering. Quote %(number)s is marked as sent and its "
+                                    "e-mail to %(to)s is queued: it goes out by itself as soon as the server "
+                                    "answers. You do not need to send it again.") % values)
+    else:
+        messages.success(request, _("Quote %(number)s is being e-mailed to %(to)s.") % values)
 
 
 # --- Admin pages ---------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from django.utils import timezone
 from activities import reminders
 from activities import services as activity_services
 from activities.models import Activity, Reminder, ReminderStatus
-from crm import scheduler
+from crm import outbox, scheduler
 from crm.celery import app as celery_app
-from crm.models import Notification
+from crm.models import Notification, OutboxMail, OutboxStatus
 from crm.tasks import scheduler_tick
 from crm.tests.celery_helpers import spawn_worker, stop_worker, wait_for
 
@@ -137,7 +137,7 @@ class HangingSmtpServer:
 @pytest.mark.worker
 @pytest.mark.xdist_group("celery-worker")
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_send_never_fires_twice(owner, tmp_path, monkeypatch):
+def test_worker_killed_mid_send_fires_once_and_the_email_is_not_lost(owner, tmp_path, monkeypatch):
     activity = meeting(owner, starts=timezone.now() + timedelta(minutes=5))
     smtp = HangingSmtpServer()
     worker = spawn_worker(connection.settings_dict, tmp_path, EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}?timeout=120")
@@ -152,18 +152,21 @@ def test_worker_killed_mid_send_never_fires_twice(owner, tmp_path, monkeypatch):
         if worker["process"].poll() is None:
             stop_worker(worker, kill=True)
 
+    # The reminder fired (notification and queued e-mail committed together) before the outbox pass hung.
     reminder = Reminder.objects.get(activity=activity)
-    assert reminder.status == ReminderStatus.SENDING and reminder.emailed_at is not None
+    assert reminder.status == ReminderStatus.SENT and reminder.emailed_at is not None
     assert Notification.objects.count() == 1
+    queued = OutboxMail.objects.get()
+    assert queued.status == OutboxStatus.SENDING  # the killed worker was talking to the mail server
 
-    # Service returns: a later tick takes over the abandoned claim and completes it.
-    later = timezone.now() + reminders.STALE_CLAIM + timedelta(minutes=1)
+    # Service returns: a later tick takes the dead sender's claim over and sends the e-mail, once,
+    # as it was written when the reminder fired.
+    later = timezone.now() + outbox.STALE_SENDING + timedelta(minutes=1)
     scheduler.tick(now=later)
     scheduler.tick(now=later)
-    reminder.refresh_from_db()
-    assert reminder.status == ReminderStatus.SENT
-    assert Notification.objects.count() == 1
-    assert len(mail.outbox) == 0  # the e-mail was claimed by the killed run: never sent twice
+    assert Notification.objects.count() == 1 and Reminder.objects.get(pk=reminder.pk).status == ReminderStatus.SENT
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject == queued.subject
+    assert mail.outbox[0].extra_headers["Message-ID"] == queued.message_id
 
 
 @pytest.mark.worker
@@ -174,8 +177,9 @@ def test_real_worker_fires_the_reminder(owner, real_worker):
     scheduler_tick.apply_async(queue=real_worker["queue"])
     assert wait_for(lambda: Reminder.objects.filter(activity=activity, status=ReminderStatus.SENT).exists())
     assert Notification.objects.filter(user=owner).count() == 1
-    mails = list((real_worker["var_dir"] / "mail").glob("*.eml"))
-    assert any("Board review" in path.read_text() for path in mails)
+    # The e-mail leaves the outbox right after the reminder's commit, in the same tick.
+    assert wait_for(lambda: any("Board review" in path.read_text()
+                                for path in (real_worker["var_dir"] / "mail").glob("*.eml")))
 
 
 def test_activity_model_helpers(owner):

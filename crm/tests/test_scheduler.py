@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm import scheduler
-from crm.models import JobStatus, ScheduledJob
+from crm.models import JobStatus, OutboxMail, OutboxStatus, ScheduledJob
 
 CALLS: list[int] = []
 
@@ -114,13 +114,18 @@ def test_email_job_retried_after_a_crash_is_not_sent_twice(db):
     assert [m.subject for m in mail.outbox] == ["Once"]
 
 
-def test_refused_email_is_retried(db, settings):
+def test_refused_email_is_queued_and_retried(db, settings):
     settings.MAILERS = {"default": {"BACKEND": "crm.tests.test_scheduler.RefusingBackend"}}
     job = scheduler.schedule_job(kind="email", run_at=timezone.now(), payload={"to": ["a@example.com"],
                                  "subject": "Retry", "body": "x"})
     scheduler.tick()
     job.refresh_from_db()
-    assert job.status == JobStatus.PENDING and job.effect_claimed_at is None
+    assert job.status == JobStatus.DONE  # its e-mail is in the outbox
+    queued = OutboxMail.objects.get(key=f"scheduled-job:{job.pk}")
+    assert queued.status == OutboxStatus.QUEUED and "mail server down" in queued.last_error
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    scheduler.tick(now=queued.next_attempt_at)
+    assert [m.subject for m in mail.outbox] == ["Retry"]
 
 
 class RefusingBackend:

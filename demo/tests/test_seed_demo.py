@@ -49,3 +49,15 @@ def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
     page = client.get("/service/my-day/").content.decode()
     assert all(number in page for number in today.values_list("number", flat=True))
     assert WorkLog.objects.filter(billed_order__isnull=False).exists()
+
+def test_demo_data_loads_with_the_mail_server_down(db, settings, tmp_path):
+    """`make run` with EMAIL_URL at a mail server that is down: the demo's sent quotes queue their e-mail
+    in the outbox instead of stopping the load."""
+    from crm.env import mailer_from_url
+    from crm.models import OutboxMail, OutboxStatus
+    from crm.tests.mail_helpers import SmtpSink
+
+    settings.MAILERS = {"default": mailer_from_url(SmtpSink().url)}  # nothing listens on that port
+    call_command("seed_demo", logins_file=str(tmp_path / "logins.txt"), stdout=StringIO())
+    assert Quote.objects.filter(status="sent").exists() or Quote.objects.filter(status="accepted").exists()
+    assert OutboxMail.objects.filter(key__startswith="quote:", status=OutboxStatus.QUEUED).exists()

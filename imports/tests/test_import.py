@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.tests.factories import AccountFactory
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
+from crm import jobs
 from imports import reader, services
 from imports.models import ImportJob, ImportRow, ImportStatus
 
@@ -150,7 +151,7 @@ def test_resume_after_crash(owner, monkeypatch):
     with pytest.raises(Crash):
         services.job_run(job_id=job.pk)
     assert services.job_run(job_id=job.pk) is None  # still claimed by the "dead" worker
-    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     monkeypatch.setattr(services, "after_batch", lambda job: None)
     job = services.job_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and job.created == 25
@@ -220,13 +221,13 @@ def test_a_stalled_import_shows_within_a_minute_and_the_tick_resumes_it(owner, c
     client.force_login(owner)
     assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()  # heard from just now
     # 61 seconds without a report: stalled (it used to take five minutes)
-    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
     assert ImportJob.objects.get(pk=job.pk).is_stalled
     assert 'id="import-stalled"' in client.get(f"/imports/{job.pk}/").content.decode()
     # A worker is back: the scheduler tick hands the job over, and it resumes after the committed batch.
     monkeypatch.setattr(services, "after_batch", lambda job: None)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.cleanup() == 1
+        assert jobs.take_over_stalled(timezone.now()) == 1
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE and job.created == 25 and not job.is_stalled
     assert 'id="import-stalled"' not in client.get(f"/imports/{job.pk}/").content.decode()
@@ -237,5 +238,5 @@ def test_a_queued_job_no_worker_picks_up_shows_as_stalled(owner, client):
     services.job_start(job=job)
     job.refresh_from_db()
     assert job.status == ImportStatus.QUEUED and not job.is_stalled
-    ImportJob.objects.filter(pk=job.pk).update(claimed_at=timezone.now() - timedelta(seconds=61))
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
     assert ImportJob.objects.get(pk=job.pk).is_stalled

@@ -125,11 +125,11 @@ def test_a_worker_killed_mid_send_never_causes_a_second_message(outbox, marketer
     monkeypatch.setattr(mailings, "message_for", real_send)
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 2  # the batch's unfinished claims
 
-    # A new worker (the task redelivered) while the claims are fresh: it leaves them alone.
-    mailings.mailing_send(mailing.pk, batch=5)
+    # A new worker (the task redelivered) while the dead one's heartbeat is fresh: it leaves the mailing alone.
+    assert mailings.mailing_send(mailing.pk, batch=5) == 0
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == 2
-    # Once they are stale: "unknown", never resent.
-    Delivery.objects.filter(status=DeliveryStatus.SENDING).update(claimed_at=timezone.now() - timedelta(hours=1))
+    # A minute without a heartbeat: the next run takes over; the dead run's rows become "unknown", never resent.
+    Mailing.objects.filter(pk=mailing.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
     mailings.mailing_send(mailing.pk, batch=5)
 
     assert max(recipients_count().values()) == 1  # nobody got a second message

@@ -119,9 +119,10 @@ def test_unknown_addresses_and_wrong_passwords_get_the_same_answer(client, custo
     assert "The e-mail or password is not right." in unknown and "The e-mail or password is not right." in wrong
 
 
-def test_reset_sends_a_single_use_link_and_unlocks(client, customer):
+def test_reset_sends_a_single_use_link_and_unlocks(client, customer, django_capture_on_commit_callbacks):
     PortalUser.objects.filter(pk=customer.pk).update(locked_until=timezone.now() + timedelta(minutes=10))
-    response = client.post(reverse("portal:password_reset"), {"email": "PETR@vector.ru"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("portal:password_reset"), {"email": "PETR@vector.ru"})
     assert response.status_code == 200 and len(mail.outbox) == 1
     nobody = client.post(reverse("portal:password_reset"), {"email": "nobody@example.ru"})
     assert nobody.content.decode().count("Check your e-mail") == response.content.decode().count("Check your e-mail")

@@ -8,6 +8,8 @@ from django.core import mail, signing
 from django.urls import reverse
 from django.utils import timezone
 
+from crm import scheduler
+from crm.models import OutboxMail
 from portal import mail as portal_mail
 from portal import services as portal_services
 from portal.models import Survey
@@ -64,19 +66,16 @@ def test_a_rolled_back_resolution_leaves_no_survey_and_sends_nothing(desk, djang
     assert not Survey.objects.exists() and mail.outbox == []
 
 
-def test_a_failed_send_is_released_for_the_sweep(desk, monkeypatch):
+def test_a_survey_refused_by_the_mail_server_waits_in_the_outbox(desk, settings):
     services.ticket_set_status(ticket=desk["ticket"], actor=desk["agent"], status=Status.RESOLVED)
     survey = Survey.objects.get()
-
-    def refuse(self, *args, **kwargs):
-        raise OSError("mail server down")
-
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    with pytest.raises(OSError):
-        portal_mail.survey_send(survey_id=survey.pk)
-    assert Survey.objects.get(pk=survey.pk).emailed_at is None
-    monkeypatch.undo()
-    assert portal_mail.send_pending_surveys(timezone.now() + timedelta(minutes=5)) == 1
+    settings.MAILERS = {"default": {"BACKEND": "crm.tests.mail_helpers.RefusingBackend"}}
+    assert portal_mail.send_pending_surveys(timezone.now() + timedelta(minutes=5)) == 1  # queued
+    assert scheduler.tick(now=timezone.now())["outbox"] == 0
+    queued = OutboxMail.objects.get(key=f"survey-{survey.pk}")
+    assert "mail server down" in queued.last_error and mail.outbox == []
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert scheduler.tick(now=queued.next_attempt_at)["outbox"] == 1
     assert len(mail.outbox) == 1
 
 

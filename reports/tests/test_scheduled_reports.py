@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import scheduler
+from crm.models import OutboxMail, OutboxStatus
 from reports import scheduling
 from reports.models import Frequency, ReportDelivery, ReportSubscription
 from reports.tests.data import at, deal
@@ -201,23 +202,25 @@ def test_two_ticks_at_once_send_one_email(monkeypatch, owner):
     assert ReportDelivery.objects.filter(subscription=subscription).count() == 1
 
 
-def test_a_refused_email_is_retried_later_and_then_sent_once(settings, owner):
+def test_a_refused_email_is_queued_retried_later_and_then_sent_once(settings, owner):
+    """The mail server is down: the slot is done (its e-mail is in the outbox), and the outbox sends it
+    once the server answers, with back-off in between."""
     subscription = subscribe(owner)
     now = due(subscription)
     settings.MAILERS = {"default": {"BACKEND": "reports.tests.test_scheduled_reports.RefusingBackend"}}
-    assert scheduler.tick(now=now)["report_subscriptions"] == 0
+    assert scheduler.tick(now=now)["report_subscriptions"] == 1
     subscription.refresh_from_db()
-    assert "mail server down" in subscription.last_error
-    assert subscription.next_run_at == now + datetime.timedelta(minutes=2)
-    assert not ReportDelivery.objects.exists()
+    assert subscription.next_run_at > now and subscription.last_error == ""
+    queued = OutboxMail.objects.get(key__startswith=f"report:{subscription.pk}:")
+    assert queued.status == OutboxStatus.QUEUED and "mail server down" in queued.last_error
+    assert mail.outbox == []
 
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    later = now + datetime.timedelta(minutes=3)
-    assert scheduler.tick(now=later)["report_subscriptions"] == 1
-    assert scheduler.tick(now=later)["report_subscriptions"] == 0
-    assert len(mail.outbox) == 1
-    subscription.refresh_from_db()
-    assert subscription.last_error == "" and subscription.attempts == 0
+    assert scheduler.tick(now=timezone.now())["outbox"] == 0  # backing off
+    assert scheduler.tick(now=queued.next_attempt_at)["outbox"] == 1
+    assert scheduler.tick(now=queued.next_attempt_at)["report_subscriptions"] == 0
+    assert len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == queued.message_id
+    assert ReportDelivery.objects.filter(subscription=subscription).count() == 1
 
 
 def test_a_recipient_who_may_no_longer_see_deals_gets_nothing(owner):

@@ -267,14 +267,15 @@ def test_receivables_per_currency_only_outstanding_and_visible(owner, outsider, 
 # --- Overdue notices --------------------------------------------------------------------------
 
 
-def test_overdue_notice_once_to_the_owner(owner):
+def test_overdue_notice_once_to_the_owner(owner, django_capture_on_commit_callbacks):
     overdue = invoice_for(owner, due_in_days=-1)
     invoice_for(owner, due_in_days=0)  # due today: not overdue yet
     paid = invoice_for(owner, due_in_days=-5)
     billing_services.payment_record(invoice=paid, amount=paid.total, actor=owner)
     assert scheduler.SOURCES["overdue_invoices"] is billing_notices.notify_overdue_invoices  # the tick runs it
-    assert billing_notices.notify_overdue_invoices(timezone.now()) == 1
-    assert billing_notices.notify_overdue_invoices(timezone.now()) == 0
+    with django_capture_on_commit_callbacks(execute=True):  # the queued e-mail goes out after the commit
+        assert billing_notices.notify_overdue_invoices(timezone.now()) == 1
+        assert billing_notices.notify_overdue_invoices(timezone.now()) == 0
     notification = Notification.objects.get(user=owner)
     assert overdue.number in notification.text and notification.url == overdue.get_absolute_url()
     assert len(mail.outbox) == 1 and overdue.number in mail.outbox[0].subject

@@ -14,7 +14,7 @@ from accounts.tests.factories import AccountFactory
 from activities.models import Activity, ActivityKind
 from contacts.tests.factories import ContactFactory
 from crm import scheduler
-from crm.models import Notification, Role
+from crm.models import Notification, OutboxMail, OutboxStatus, Role
 from crm.tests.factories import TeamFactory, UserFactory
 from sales import quote_services as services
 from sales.models import (
@@ -190,9 +190,10 @@ def test_rejected_quote_can_be_revised(owner):
 # --- Sending ---------------------------------------------------------------------------------------
 
 
-def test_sending_mails_the_pdf_and_logs_the_email_once(owner):
+def test_sending_mails_the_pdf_and_logs_the_email_once(owner, django_capture_on_commit_callbacks):
     quote = make_quote(owner)
-    send(quote, owner)
+    with django_capture_on_commit_callbacks(execute=True):  # the queued e-mail goes out after the commit
+        send(quote, owner)
     with pytest.raises(services.AlreadySent):
         send(Quote.objects.get(pk=quote.pk), owner)  # a double click
     assert len(mail.outbox) == 1
@@ -214,18 +215,21 @@ def test_an_empty_quote_is_not_sent(owner):
     assert not mail.outbox
 
 
-def test_a_failing_mail_server_leaves_the_quote_a_draft(owner, monkeypatch):
+def test_a_mail_server_that_is_down_queues_the_quote_e_mail(owner, settings, django_capture_on_commit_callbacks):
+    """It used to answer 500 with nothing queued: now the quote is sent and its e-mail waits in the outbox."""
     quote = make_quote(owner)
-
-    def refuse(self, *args, **kwargs):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    with pytest.raises(OSError):
+    settings.MAILERS = {"default": {"BACKEND": "crm.tests.mail_helpers.RefusingBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
         send(quote, owner)
     quote.refresh_from_db()
-    assert quote.status == QuoteStatus.DRAFT
-    assert not Activity.objects.filter(kind=ActivityKind.EMAIL).exists()
+    assert quote.status == QuoteStatus.SENT
+    assert Activity.objects.filter(kind=ActivityKind.EMAIL).count() == 1
+    queued = OutboxMail.objects.get(key=services.quote_mail_key(quote))
+    assert queued.status == OutboxStatus.QUEUED and "mail server down" in queued.last_error and mail.outbox == []
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    scheduler.tick(now=queued.next_attempt_at)
+    scheduler.tick(now=queued.next_attempt_at)
+    assert len(mail.outbox) == 1 and mail.outbox[0].attachments[0][0] == f"{quote.number}.pdf"
 
 
 # --- Discount control ------------------------------------------------------------------------------

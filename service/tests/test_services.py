@@ -8,9 +8,12 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from contacts.tests.factories import ContactFactory
+from crm import scheduler
+from crm.models import OutboxMail
 from service import mail as service_mail
 from service import routing, services
 from service.models import (
@@ -135,21 +138,20 @@ def test_a_reply_is_emailed_once_with_the_number_in_the_subject(agents, django_c
     assert len(mail.outbox) == 1
 
 
-def test_a_failed_send_is_released_for_the_sweep(agents, monkeypatch):
+def test_a_reply_refused_by_the_mail_server_waits_in_the_outbox(agents, settings):
     contact = ContactFactory(emails=["ivan@example.ru"])
     ticket = services.ticket_create(actor=agents[0], subject="x", contact=contact)
     message = services.ticket_reply(ticket=ticket, actor=agents[0], body="Ответ")
-
-    def refuse(self, *args, **kwargs):
-        raise OSError("mail server down")
-
-    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    with pytest.raises(OSError):
-        service_mail.reply_send(message_id=message.pk)
-    assert TicketMessage.objects.get(pk=message.pk).emailed_at is None
-    monkeypatch.undo()
-    assert service_mail.send_pending_replies(message.created_at + timedelta(minutes=5)) == 1
-    assert len(mail.outbox) == 1
+    settings.MAILERS = {"default": {"BACKEND": "crm.tests.mail_helpers.RefusingBackend"}}
+    assert service_mail.send_pending_replies(message.created_at + timedelta(minutes=5)) == 1  # queued
+    assert service_mail.send_pending_replies(message.created_at + timedelta(minutes=5)) == 0  # once
+    queued = OutboxMail.objects.get(key=f"ticket-{ticket.pk}-{message.pk}")
+    assert scheduler.tick(now=timezone.now())["outbox"] == 0 and "mail server down" in OutboxMail.objects.get(
+        pk=queued.pk).last_error
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    assert scheduler.tick(now=OutboxMail.objects.get(pk=queued.pk).next_attempt_at)["outbox"] == 1
+    assert len(mail.outbox) == 1 and mail.outbox[0].extra_headers["Message-ID"] == (
+        TicketMessage.objects.get(pk=message.pk).email_message_id)
 
 
 def test_internal_notes_are_never_emailed(agents, django_capture_on_commit_callbacks):
