@@ -4,19 +4,25 @@
 Redis and sets DATABASE_URL / REDIS_URL when they are not given.
 """
 
+import os
 from pathlib import Path
 
-import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from crm.env import env_bool, env_int, env_list, env_str, mailer_from_url
+from crm.env import database_from_url, env_bool, env_int, env_list, env_str, mailer_from_url, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "insecure-dev-key-only-for-local-runs-change-me" if DEBUG else None)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-dev-key-only-for-local-runs-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG off the CRM needs a long random secret, for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -95,16 +101,10 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = redis_url(env_str("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -249,8 +249,6 @@ LOGGING = {
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # per token (per user for the browser session)
 _count, _, _period = API_RATE_LIMIT.partition("/")
 if not _count.isdigit() or _period not in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"API_RATE_LIMIT={API_RATE_LIMIT!r}: use requests per second/minute/hour/day.")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
