@@ -312,11 +312,6 @@ def local_defaults(env: dict[str, str]) -> dict[str, str]:
     """A local run is a development run unless the caller says otherwise."""
     env.setdefault("DEBUG", "1")
     env.setdefault("SECRET_KEY", "insecure-dev-key-only-for-local-runs-change-me")
-    # Nothing outside the project folder: tools that keep runtime files under XDG_RUNTIME_DIR
-    # (or warn that it is unset) use var/run.
-    run = VAR / "run"
-    run.mkdir(parents=True, exist_ok=True, mode=0o700)
-    env.setdefault("XDG_RUNTIME_DIR", str(run))
     env.setdefault("CRM_VAR_DIR", str(VAR))
     return env
 
@@ -367,8 +362,6 @@ def cmd_run(env: dict[str, str], demo: bool = True) -> int:
 
 def cmd_test(env: dict[str, str], args: list[str]) -> int:
     env.pop("DJANGO_SETTINGS_MODULE", None)  # pytest.ini names the test settings
-    env.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
-    (VAR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     if chromium := chromium_path():
         env.setdefault("CHROMIUM", chromium)
     command = [PYTHON, "-m", "pytest", *args]
@@ -384,6 +377,10 @@ def main(argv: list[str]) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
+    # Nothing outside the project folder: the embedded PostgreSQL (through platformdirs) and gunicorn
+    # keep runtime files under XDG_RUNTIME_DIR, and warn when it is unset; here it is var/run.
+    (VAR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
     # Explicit handlers: a launcher started in the background inherits an ignored SIGINT.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)

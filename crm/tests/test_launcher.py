@@ -73,8 +73,11 @@ class Launcher:
         return pid if pid != old_pid and alive(pid) else None
 
 
-@pytest.fixture
-def launcher(tmp_path, django_db_setup):
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory, django_db_setup):
+    """One launcher for this module (starting one takes half a minute): the tests run in file order,
+    the one that makes it give up last."""
+    tmp_path = tmp_path_factory.mktemp("launcher")
     var = tmp_path / "var"
     port = free_port()
     env = {key: value for key, value in os.environ.items()
