@@ -340,6 +340,7 @@ def cmd_run(env: dict[str, str], demo: bool = True) -> int:
     loglevel = "INFO" if verbose else "WARNING"
     # Quiet by default: requests go to var/log/access.log (CRM_VERBOSE=1 shows them here).
     env.setdefault("GUNICORN_ACCESS_LOG", "-" if verbose else str(VAR / "log" / "access.log"))
+    env.setdefault("GUNICORN_LOG_LEVEL", loglevel.lower())
     (VAR / "log").mkdir(parents=True, exist_ok=True)
     worker_env = dict(env)
     # Celery warns when the worker runs as root; on a one-machine install that is the user's
@@ -379,7 +380,8 @@ def main(argv: list[str]) -> int:
         return 1
     # Nothing outside the project folder: the embedded PostgreSQL (through platformdirs) and gunicorn
     # keep runtime files under XDG_RUNTIME_DIR, and warn when it is unset; here it is var/run.
-    (VAR / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    (VAR / "run").mkdir(parents=True, exist_ok=True)
+    (VAR / "run").chmod(0o700)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
     # Explicit handlers: a launcher started in the background inherits an ignored SIGINT.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

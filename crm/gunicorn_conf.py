@@ -27,6 +27,7 @@ max_requests_jitter = 500
 _access = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 accesslog = _access or None
 errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 control_socket = str(_VAR / "run" / "gunicorn.ctl")
 worker_tmp_dir = str(_VAR / "run")
 

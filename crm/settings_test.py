@@ -14,5 +14,7 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"}}
+# Per xdist worker, and per run (CACHE_KEY_PREFIX): two runs on one Redis never share keys.
+CACHES = {"default": {**CACHES["default"],
+                      "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"}}
 ALLOWED_HOSTS = ["*"]
