@@ -341,7 +341,13 @@ def cmd_run(env: dict[str, str], demo: bool = True) -> int:
     # Quiet by default: requests go to var/log/access.log (CRM_VERBOSE=1 shows them here).
     env.setdefault("GUNICORN_ACCESS_LOG", "-" if verbose else str(VAR / "log" / "access.log"))
     env.setdefault("GUNICORN_LOG_LEVEL", loglevel.lower())
+    env.setdefault("LOG_LEVEL", loglevel)  # the Django and Celery loggers (settings.LOGGING)
     (VAR / "log").mkdir(parents=True, exist_ok=True)
+    # The web processes' metrics, added up at scrape time (crm/metrics.py); emptied on each start.
+    metrics_dir = VAR / "run" / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     worker_env = dict(env)
     # Celery warns when the worker runs as root; on a one-machine install that is the user's
     # choice, and the warning cannot be acted on from inside the CRM.

@@ -5,11 +5,17 @@ import sys
 
 from celery import Celery, signals
 
+from crm import metrics, observability
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Log lines of a task carry the id of the request that started it; task outcomes are counted.
+observability.connect_celery_signals()
+metrics.connect_celery_signals()
 
 
 @signals.worker_init.connect

@@ -51,3 +51,11 @@ def on_starting(server):
         sys.stderr.write(f"Configuration error: {problem}\n")
     sys.stderr.flush()
     os._exit(2)  # gunicorn turns SystemExit in a hook into a traceback
+
+
+def child_exit(server, worker):
+    """With PROMETHEUS_MULTIPROC_DIR, a worker that exits stops counting in the live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

