@@ -138,12 +138,18 @@ def chromium_path() -> str | None:
     return None
 
 
-def preflight(*, browser: bool) -> list[str]:
-    """What the machine lacks, as sentences that name the package to install."""
-    problems = []
+def pango_missing() -> bool:
     try:
         import weasyprint  # noqa: F401 - loads Pango through cffi, OSError when it is missing
     except OSError:
+        return True
+    return False
+
+
+def preflight(*, browser: bool) -> list[str]:
+    """What the machine lacks, as sentences that name the package to install."""
+    problems = []
+    if pango_missing():
         problems.append(NEEDS["pango"])
     if browser and chromium_path() is None:
         problems.append(NEEDS["chromium"])
@@ -352,12 +358,13 @@ def cmd_run(env: dict[str, str], demo: bool = True) -> int:
     # Celery warns when the worker runs as root; on a one-machine install that is the user's
     # choice, and the warning cannot be acted on from inside the CRM.
     worker_env.setdefault("PYTHONWARNINGS", "ignore:You're running the worker with superuser privileges")
-    supervised("web server (gunicorn)", "web", [PYTHON, "-m", "gunicorn", "crm.wsgi", "--config", "python:crm.gunicorn_conf",
-                              "--bind", f"127.0.0.1:{port}"], env)
-    supervised("Celery worker", "worker", [PYTHON, "-m", "celery", "-A", "crm", "--quiet", "worker", "--loglevel", loglevel,
-                                 "--concurrency", env.get("CELERY_CONCURRENCY", "2")], worker_env)
-    supervised("Celery beat", "beat", [PYTHON, "-m", "celery", "-A", "crm", "--quiet", "beat", "--loglevel", loglevel,
-                               "--schedule", str(VAR / "celerybeat-schedule")], worker_env)
+    celery = [PYTHON, "-m", "celery", "-A", "crm", "--quiet"]
+    supervised("web server (gunicorn)", "web", [PYTHON, "-m", "gunicorn", "crm.wsgi", "--config",
+                                                "python:crm.gunicorn_conf", "--bind", f"127.0.0.1:{port}"], env)
+    supervised("Celery worker", "worker", [*celery, "worker", "--loglevel", loglevel,
+                                           "--concurrency", env.get("CELERY_CONCURRENCY", "2")], worker_env)
+    supervised("Celery beat", "beat", [*celery, "beat", "--loglevel", loglevel,
+                                       "--schedule", str(VAR / "celerybeat-schedule")], worker_env)
     if not wait_for_port(int(port), 60):
         log("the web server did not start listening within 60 s; see its output above")
     log(f"The CRM is running at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")

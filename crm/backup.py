@@ -66,7 +66,7 @@ def _tool_candidates(name: str) -> list[str]:
 
 
 def _major(tool: str) -> int:
-    output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False).stdout
+    output = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False).stdout  # noqa: S603
     match = re.search(r"(\d+)(?:\.\d+)?", output)
     return int(match.group(1)) if match else 0
 
@@ -108,12 +108,12 @@ def _libpq_args_and_env() -> tuple[list[str], dict[str, str]]:
 # --- What a backup says about the database ---------------------------------------------
 
 
-def public_tables(cursor) -> list[str]:
+def public_tables(cursor: Any) -> list[str]:
     cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
     return [row[0] for row in cursor.fetchall()]
 
 
-def fingerprint(cursor) -> dict[str, Any]:
+def fingerprint(cursor: Any) -> dict[str, Any]:
     """Row counts of every table and an md5 over the rows of the key tables, in primary-key order."""
     tables = public_tables(cursor)
     counts = {}
@@ -161,7 +161,7 @@ def backup(output: Path | None = None) -> Path:
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             facts = fingerprint(cursor)
-            dump = subprocess.run(
+            dump = subprocess.run(  # noqa: S603 - our own arguments, no shell
                 [pg_dump, *libpq, "--format", "custom", "--no-owner", "--no-privileges", "--snapshot", snapshot,
                  "--file", str(folder / "database.dump")],
                 env=env, capture_output=True, text=True, check=False,
@@ -198,7 +198,7 @@ def restore(folder: Path, *, files: bool = True) -> dict[str, Any]:
     folders; checks counts and checksums against the manifest. Returns the manifest."""
     folder = Path(folder)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
     except FileNotFoundError:
         raise BackupError(f"{folder} is not a backup: it has no manifest.json.") from None
     if manifest.get("format") != FORMAT:
@@ -212,7 +212,7 @@ def restore(folder: Path, *, files: bool = True) -> dict[str, Any]:
     major = server_major()
     pg_restore = pg_tool("pg_restore", max(major, manifest["pg_dump"]))
     libpq, env = _libpq_args_and_env()
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own arguments, no shell
         [pg_restore, *libpq, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
          str(folder / "database.dump")],
         env=env, capture_output=True, text=True, check=False,

@@ -101,7 +101,7 @@ def database_from_url(url: str, conn_max_age: int) -> dict[str, Any]:
             f"DATABASE_URL={redact(url)!r} does not name a PostgreSQL database: the CRM runs on PostgreSQL "
             "only; write it as postgres://user:password@host:5432/name."
         )
-    return config
+    return dict(config)
 
 
 def redis_url(url: str) -> str:

@@ -18,12 +18,15 @@ they add up over every worker on every machine; queue lengths and scheduler lag 
 import hmac
 import os
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 # Observability is an outer layer: it reads the scheduler's table, it does not change it.
 REQUESTS = Counter("crm_http_requests", "HTTP requests answered", ["method", "view", "status"])
@@ -36,14 +39,16 @@ TICK_KEY = "crm:metrics:scheduler-tick"  # when the scheduler tick last finished
 TICK_TASK = "crm.tasks.scheduler_tick"
 
 
-def _redis():
+def _redis() -> Any:  # redis.Redis; Any: its stubs are generic over the response type
     import redis
 
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
 
 
-def metrics_middleware(get_response):
-    def middleware(request):
+def metrics_middleware(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    def middleware(request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = get_response(request)
         match = getattr(request, "resolver_match", None)
@@ -52,7 +57,7 @@ def metrics_middleware(get_response):
         REQUESTS.labels(request.method, view, str(response.status_code)).inc()
         return response
 
-    def process_exception(request, exception):
+    def process_exception(request: HttpRequest, exception: Exception) -> None:
         match = getattr(request, "resolver_match", None)
         EXCEPTIONS.labels((match.view_name or "other") if match else "unmatched").inc()
 
@@ -70,7 +75,7 @@ def _count_task(task_name: str, state: str) -> None:
         pass
 
 
-def on_task_success(sender=None, **kwargs) -> None:
+def on_task_success(sender: Any = None, **kwargs: Any) -> None:
     name = getattr(sender, "name", "unknown")
     _count_task(name, "succeeded")
     if name == TICK_TASK:
@@ -80,26 +85,26 @@ def on_task_success(sender=None, **kwargs) -> None:
             pass
 
 
-def on_task_failure(sender=None, **kwargs) -> None:
+def on_task_failure(sender: Any = None, **kwargs: Any) -> None:
     _count_task(getattr(sender, "name", "unknown"), "failed")
 
 
-def on_task_retry(sender=None, **kwargs) -> None:
+def on_task_retry(sender: Any = None, **kwargs: Any) -> None:
     _count_task(getattr(sender, "name", "unknown"), "retried")
 
 
 def connect_celery_signals() -> None:
-    from celery import signals
+    from celery import signals  # type: ignore[import-untyped]
 
     signals.task_success.connect(on_task_success, weak=False)
     signals.task_failure.connect(on_task_failure, weak=False)
     signals.task_retry.connect(on_task_retry, weak=False)
 
 
-class ScrapeTimeCollector:
+class ScrapeTimeCollector(Collector):
     """Read when scraped: queue lengths and task counts from Redis, scheduler lag from the database."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         queues = GaugeMetricFamily("crm_celery_queue_length", "Messages waiting in a Celery queue", labels=["queue"])
         tasks = CounterMetricFamily("crm_celery_tasks", "Celery tasks finished", labels=["task", "state"])
         tick = GaugeMetricFamily("crm_scheduler_tick_age_seconds", "Seconds since the scheduler tick last ran")
@@ -119,7 +124,7 @@ class ScrapeTimeCollector:
         yield tick
         yield from self._scheduler()
 
-    def _scheduler(self):
+    def _scheduler(self) -> Iterator[Metric]:
         from django.db.models import Min
         from django.utils import timezone
 
@@ -150,7 +155,7 @@ def registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(reg)
+        multiprocess.MultiProcessCollector(reg)  # type: ignore[no-untyped-call]
     else:
         for metric in (REQUESTS, LATENCY, EXCEPTIONS):
             reg.register(metric)
@@ -159,7 +164,7 @@ def registry() -> CollectorRegistry:
 
 
 @never_cache
-def metrics_view(request):
+def metrics_view(request: HttpRequest) -> HttpResponse:
     token = settings.METRICS_TOKEN
     if not token:
         raise Http404

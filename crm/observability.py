@@ -12,12 +12,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest, HttpResponse
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 user_id_var: ContextVar[str] = ContextVar("user_id", default="")
@@ -61,11 +63,12 @@ class JsonFormatter(logging.Formatter):
 class _QueryTimer:
     """connection.execute_wrapper: counts queries and their time; logs one slower than SLOW_QUERY_MS."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.seconds = 0.0
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
+                 context: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -78,15 +81,17 @@ class _QueryTimer:
                                  extra={"duration_ms": round(elapsed * 1000)})
 
 
-def request_context_middleware(get_response):
+def request_context_middleware(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
     """Gives each request an id (the proxy's X-Request-ID when it sends a sane one), tags every log
     line with it and the user, answers it in X-Request-ID, and logs requests slower than
     SLOW_REQUEST_MS with their query count and database time. Placed after authentication."""
 
-    def middleware(request):
+    def middleware(request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         tokens = (request_id_var.set(request_id),
                   user_id_var.set(str(user.pk) if user is not None and user.is_authenticated else ""))
@@ -120,18 +125,18 @@ def request_context_middleware(get_response):
 # --- Celery: the request id travels with the task ---------------------------------------
 
 
-def add_context_headers(headers: dict | None = None, **kwargs) -> None:
+def add_context_headers(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
     """before_task_publish: the publishing request's ids go into the message headers."""
     if headers is not None and request_id_var.get():
         headers[HEADER_REQUEST_ID] = request_id_var.get()
         headers[HEADER_USER_ID] = user_id_var.get()
 
 
-_running_tasks: dict[str, tuple[float, tuple | None]] = {}
+_running_tasks: dict[str, tuple[float, tuple[Any, Any] | None]] = {}
 task_log = logging.getLogger("crm.tasks")
 
 
-def enter_task_context(task_id: str | None = None, task=None, **kwargs) -> None:
+def enter_task_context(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     """task_prerun: the worker's log lines for this task carry the ids of the request that sent it."""
     request = getattr(task, "request", None)
     request_id = (getattr(request, HEADER_REQUEST_ID, None) or "") if request is not None else ""
@@ -140,7 +145,8 @@ def enter_task_context(task_id: str | None = None, task=None, **kwargs) -> None:
     _running_tasks[task_id or ""] = (time.perf_counter(), tokens)
 
 
-def leave_task_context(task_id: str | None = None, task=None, state: str | None = None, **kwargs) -> None:
+def leave_task_context(task_id: str | None = None, task: Any = None, state: str | None = None,
+                       **kwargs: Any) -> None:
     """task_postrun: one line per task with its outcome and duration, then the context is cleared."""
     started, tokens = _running_tasks.pop(task_id or "", (None, None))
     if started is not None:
@@ -153,7 +159,7 @@ def leave_task_context(task_id: str | None = None, task=None, state: str | None 
 
 
 def connect_celery_signals() -> None:
-    from celery import signals
+    from celery import signals  # type: ignore[import-untyped]
 
     signals.before_task_publish.connect(add_context_headers, weak=False)
     signals.task_prerun.connect(enter_task_context, weak=False)

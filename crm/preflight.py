@@ -30,7 +30,7 @@ def _where(host: str | None, port: object) -> str:
 
 def service_problems(timeout: float = 3.0) -> list[str]:
     """One sentence per data service that does not answer within `timeout` seconds."""
-    import psycopg2
+    import psycopg2  # type: ignore[import-untyped]
     import redis
     from django.conf import settings
 

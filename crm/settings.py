@@ -11,8 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from crm.observability import logging_config
 from crm.env import database_from_url, env_bool, env_int, env_list, env_str, mailer_from_url, redis_url
+from crm.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))

@@ -15,6 +15,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
 # Per xdist worker, and per run (CACHE_KEY_PREFIX): two runs on one Redis never share keys.
-CACHES = {"default": {**CACHES["default"],
-                      "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"}}
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}-test-{_worker}"}}
 ALLOWED_HOSTS = ["*"]
