@@ -32,11 +32,22 @@ from django.conf import settings
 from django.db import connection
 
 FORMAT = 1
-# Checksummed row by row: the records people work on, and who they belong to.
-KEY_TABLES = [
-    "crm_user", "crm_team", "accounts_account", "contacts_contact", "sales_lead", "sales_opportunity",
-    "activities_activity", "service_ticket",
-]
+# Checksummed row by row: the records people work on, and who they belong to (by model, so that a
+# table's name is never guessed; a module that is not installed is skipped).
+KEY_MODELS = ["crm.User", "crm.Team", "accounts.Account", "contacts.Contact", "sales.Lead", "sales.Opportunity",
+              "activities.Activity", "service.Ticket"]
+
+
+def key_tables() -> list[str]:
+    from django.apps import apps
+
+    tables = []
+    for label in KEY_MODELS:
+        try:
+            tables.append(apps.get_model(label)._meta.db_table)
+        except LookupError:
+            continue
+    return tables
 
 
 class BackupError(Exception):
@@ -121,7 +132,7 @@ def fingerprint(cursor: Any) -> dict[str, Any]:
         cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - names from pg_tables
         counts[table] = cursor.fetchone()[0]
     checksums = {}
-    for table in KEY_TABLES:
+    for table in key_tables():
         if table in counts:
             cursor.execute(f'SELECT md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t.id), \'\')) FROM "{table}" t')  # noqa: S608
             checksums[table] = cursor.fetchone()[0]

@@ -105,6 +105,9 @@ TEMPLATES = [
 
 # --- Data stores -------------------------------------------------------------
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Behind PgBouncer in transaction mode a named cursor does not survive between transactions:
+# .iterator() then fetches in chunks on the client (docs/scaling.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = redis_url(env_str("REDIS_URL"))

@@ -35,7 +35,8 @@ def facts(name: str) -> tuple[dict[str, int], dict[str, str]]:
             cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608
             counts[table] = cursor.fetchone()[0]
         sums = {}
-        for table in ("crm_user", "accounts_account", "contacts_contact", "sales_opportunity", "service_ticket"):
+        for table in ("crm_user", "accounts_account", "contacts_contact", "sales_opportunity", "crm_activity",
+                      "service_ticket"):
             cursor.execute(f'SELECT md5(string_agg(t::text, \',\' ORDER BY t.id)) FROM "{table}" t')  # noqa: S608
             sums[table] = cursor.fetchone()[0]
     conn.close()
@@ -82,6 +83,8 @@ def test_backup_of_the_demo_data_restores_elsewhere_identically(tmp_path, settin
     assert sorted(path.name for path in folder.iterdir()) == ["database.dump", "files.tar.gz", "manifest.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["row_counts"]["contacts_contact"] > 0 and manifest["files"]["media"] == 1
+    assert set(manifest["checksums"]) == {"crm_user", "crm_team", "accounts_account", "contacts_contact",
+                                          "contacts_lead", "sales_opportunity", "crm_activity", "service_ticket"}
 
     restored_var = tmp_path / "restored-var"
     result = manage(empty_database, restored_var, "restore", str(folder))
