@@ -15,6 +15,7 @@ help:
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
 	@echo "make audit  pip-audit: known vulnerabilities in the pinned requirements (needs the package index)"
+	@echo "make backup a consistent backup under var/backups/; make restore BACKUP=... restores one"
 
 $(VENV)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or 3.13 is required (set PYTHON=...)"; exit 1; }
@@ -33,7 +34,16 @@ run: setup
 	$(PY) stack.py run
 
 test: setup
-	$(PY) stack.py test
+	$(PY) stack.py test $(PYTEST_ARGS)
+
+# A consistent backup (database snapshot, uploaded files, manifest) under var/backups/.
+backup: setup
+	$(PY) stack.py backup
+
+# Restores BACKUP=var/backups/crm-... into an empty database (docs/operations.md).
+restore: setup
+	@test -n "$(BACKUP)" || { echo "Say which backup: make restore BACKUP=var/backups/crm-YYYYMMDD-HHMMSS"; exit 1; }
+	$(PY) stack.py restore $(BACKUP)
 
 # The hooks in .pre-commit-config.yaml, over the whole tree: ruff, import contracts, mypy,
 # makemigrations --check (through stack.py) and djLint.
@@ -48,4 +58,4 @@ bench: setup
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench audit
+.PHONY: help setup run test lint bench audit backup restore

@@ -89,7 +89,7 @@ def pytest_configure(config):
 
 
 # --- Browser tests -------------------------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # stack.py test finds it (macOS, snap ...)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +97,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Browser tests need the system Chromium at {CHROMIUM} (apt-get install chromium).")
+        pytest.fail(f"Browser tests need a system Chromium at {CHROMIUM}: `sudo apt install chromium` (Debian/Ubuntu) "
+                    "or `brew install --cask chromium` (macOS), or set CHROMIUM to its path.")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,

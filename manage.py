@@ -12,4 +12,7 @@ if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     from django.core.management import execute_from_command_line
 
+    from crm.preflight import exit_on_bad_settings
+
+    exit_on_bad_settings()  # a bad DATABASE_URL or a missing SECRET_KEY: one sentence, no traceback
     execute_from_command_line(sys.argv)

@@ -69,3 +69,53 @@ def mailer_from_url(url: str) -> dict[str, Any]:
     if parts.scheme == "outbox":
         return {"BACKEND": "crm.mail.OutboxBackend"}
     raise ImproperlyConfigured(f"EMAIL_URL={url!r}: use smtp://, smtps://, console:// or outbox://")
+
+
+def redact(url: str) -> str:
+    """The URL as it may be shown in a message: without its password."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            return url.replace(f":{parts.password}@", ":***@", 1)
+    except ValueError:
+        pass
+    return url
+
+
+def database_from_url(url: str, conn_max_age: int) -> dict[str, Any]:
+    """DATABASES["default"] from a DATABASE_URL; anything but a readable PostgreSQL URL stops start-up
+    with a sentence that says what to write instead."""
+    import dj_database_url
+
+    try:
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    except ValueError as exc:  # UnknownSchemeError and ParseError are ValueErrors
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={redact(url)!r} is not a PostgreSQL URL ({str(exc).split('.')[0]}): "
+            "write it as postgres://user:password@host:5432/name."
+        ) from None
+    if config.get("ENGINE") != "django.db.backends.postgresql" or not config.get("NAME"):
+        raise ImproperlyConfigured(
+            f"DATABASE_URL={redact(url)!r} does not name a PostgreSQL database: the CRM runs on PostgreSQL "
+            "only; write it as postgres://user:password@host:5432/name."
+        )
+    return dict(config)
+
+
+def redis_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    unix = parts is not None and parts.scheme == "unix" and bool(parts.path)
+    tcp = parts is not None and parts.scheme in {"redis", "rediss"} and bool(parts.hostname)
+    if not (unix or tcp):
+        raise ImproperlyConfigured(
+            f"REDIS_URL={redact(url)!r} is not a Redis URL: write it as redis://host:6379/0."
+        )
+    return url

