@@ -225,9 +225,10 @@ def _run_batches(job: ImportJob, run: jobs.Run) -> None:
                 after_batch(job)
     finally:
         sys.setswitchinterval(switch_interval)
-    if run.finish(status=ImportStatus.DONE, finished_at=timezone.now()):
-        job.refresh_from_db()
-        delete_file(job)
+    upload = job_path(job) if job.file_path else None
+    # DONE and "no upload any more" in one UPDATE: nobody sees a finished job that still names its file.
+    if run.finish(status=ImportStatus.DONE, finished_at=timezone.now(), file_path="") and upload is not None:
+        upload.unlink(missing_ok=True)
 
 
 def _run_batch(job: ImportJob, run: jobs.Run, importer, parsed: list[RowOutcome]) -> None:
