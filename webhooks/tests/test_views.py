@@ -1,4 +1,3 @@
-import time
 
 import pytest
 from django.urls import reverse
@@ -193,14 +192,12 @@ def test_a_slow_endpoint_does_not_slow_the_request(client, owner, receiver, monk
     monkeypatch.setattr("webhooks.tasks.deliver.delay", queued.append)  # the broker holds the message
     contact = ContactFactory(owner=owner, first_name="Ann", last_name="Lee", emails=[], phones=[])
     client.force_login(owner)
-    started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("contacts:edit", args=[contact.pk]), {"first_name": "Ann", "last_name": "Lea"})
     assert response.status_code == 302
-    assert time.monotonic() - started < 1.5
     delivery = WebhookDelivery.objects.get()
     assert queued == [delivery.pk]
-    assert receiver.requests == []
+    assert receiver.requests == []  # the 2-second endpoint was not called during the request (no timing needed)
 
     deliver(queued[0])  # what the worker does
     delivery.refresh_from_db()
