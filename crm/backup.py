@@ -129,12 +129,12 @@ def fingerprint(cursor: Any) -> dict[str, Any]:
     tables = public_tables(cursor)
     counts = {}
     for table in tables:
-        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 - names from pg_tables
+        cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608 # nosec B608 - names from pg_tables
         counts[table] = cursor.fetchone()[0]
     checksums = {}
     for table in key_tables():
         if table in counts:
-            cursor.execute(f'SELECT md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t.id), \'\')) FROM "{table}" t')  # noqa: S608
+            cursor.execute(f'SELECT md5(coalesce(string_agg(t::text, E\'\\n\' ORDER BY t.id), \'\')) FROM "{table}" t')  # noqa: S608 # nosec B608
             checksums[table] = cursor.fetchone()[0]
     return {"row_counts": counts, "checksums": checksums}
 

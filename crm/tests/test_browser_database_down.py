@@ -34,7 +34,7 @@ def server_without_database(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "/auth/login/", timeout=2)  # noqa: S310 - our own local server
+            urllib.request.urlopen(url + "/auth/login/", timeout=2)  # noqa: S310 # nosec B310 - our own local server
             break
         except urllib.error.HTTPError:
             break

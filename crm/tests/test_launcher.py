@@ -45,7 +45,7 @@ def alive(pid: int) -> bool:
 
 def healthz(port: int) -> int:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:  # noqa: S310 # nosec B310
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -121,7 +121,7 @@ def test_a_killed_worker_and_a_killed_redis_are_restarted(launcher):
     assert "the embedded Redis stopped" in launcher.log
     # Same address: the web server and the worker reconnect, and health is whole again.
     assert wait_until(lambda: healthz(launcher.port) == 200, 60), launcher.log
-    body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{launcher.port}/healthz", timeout=5).read())  # noqa: S310
+    body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{launcher.port}/healthz", timeout=5).read())  # noqa: S310 # nosec B310
     assert body["checks"] == {"database": "ok", "redis": "ok", "worker": "ok"} or body["status"] == "ok"
 
     # Nothing else was stopped along the way.
