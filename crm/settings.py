@@ -90,6 +90,8 @@ TEMPLATES = [
                 "crm.context_processors.navigation",
                 "crm.context_processors.notifications",
             ],
+            # The formatting layer's filters (money, day, moment, ago, or_empty) in every template.
+            "builtins": ["crm.templatetags.formatting"],
         },
     },
 ]
@@ -205,6 +207,8 @@ PHONE_SEARCH_REGIONS = [code.upper() for code in env_list("PHONE_SEARCH_REGIONS"
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True
 USE_TZ = True
+# One date style and one date-time style per language (crm/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
 
 # --- Static files ------------------------------------------------------------
 STATIC_URL = "static/"
