@@ -15,8 +15,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from crm.models import HandOver, Notification, NotificationKind, User
+from crm import notifications
+from crm.models import HandOver, NotificationKind, User
 
 PREVIEW_ROWS = 20
 
@@ -76,6 +78,10 @@ def describe(counts: dict[str, int]) -> str:
     return "; ".join(f"{kind.label}: {counts[kind.key]}" for kind in kinds() if kind.key in counts)
 
 
+HANDED_OVER = notifications.message(
+    "handover.received", gettext_noop("%(actor)s handed %(from_user)s's customers over to you: %(moved)s."))
+
+
 @transaction.atomic
 def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable[str], note: str = "") -> HandOver:
     if from_user.pk == to_user.pk:
@@ -90,9 +96,6 @@ def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable
             counts[key] = move(sets[key], from_user, to_user)
     record = HandOver.objects.create(from_user=from_user, to_user=to_user, actor=actor, counts=counts, note=note)
     moved = describe(counts)
-    Notification.objects.create(
-        user=to_user, kind=NotificationKind.HANDOVER, url="/",
-        text=(_("%(actor)s handed %(from_user)s's customers over to you: %(moved)s.") % {
-            "actor": actor, "from_user": from_user, "moved": moved})[:300],
-    )
+    notifications.notify(user=to_user, kind=NotificationKind.HANDOVER, url="/", message=HANDED_OVER,
+                         params={"actor": str(actor), "from_user": str(from_user), "moved": moved})
     return record

@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.models import Notification, NotificationKind
+from sales import billing_notices
 from sales.models import ForecastCategory
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
@@ -98,3 +100,28 @@ def test_board_marks_overdue_deals(client, owner, deal):
     deal.expected_close_date = timezone.localdate() + datetime.timedelta(days=3)
     deal.save(update_fields=["expected_close_date"])
     assert "board-card-overdue" not in client.get(reverse("sales:board", args=[deal.pipeline_id])).content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "uk"])
+def test_notifications_are_put_into_words_in_the_readers_language(client, owner, language):
+    """Stored as a message and parameters; the overdue notice reads in the reader's language and formats,
+    whatever language its recipient had when it was sent."""
+    invoice = invoice_for(owner, due_in_days=-3, lines=FLEET)
+    assert billing_notices.notify_overdue_invoices(timezone.now()) == 1
+    notification = Notification.objects.get(user=owner)
+    assert notification.message == "invoice.overdue"
+    assert notification.params["balance"] == {"money": "72000.00", "currency": "EUR"}
+    owner.language = language
+    owner.save(update_fields=["language"])
+    client.force_login(owner)
+    html = client.get(reverse("notifications")).content.decode()
+    grouped = EXPECTED[language][0]
+    assert f"{grouped}{NBSP}EUR" in html and expected_date(language, invoice.due_date) in html
+    words = {"en": "is overdue", "ru": "просрочен", "uk": "прострочен"}[language]
+    assert words in html
+
+
+def test_older_notifications_keep_their_text(client, owner):
+    Notification.objects.create(user=owner, kind=NotificationKind.ALERT, text="Written before messages had keys")
+    client.force_login(owner)
+    assert "Written before messages had keys" in client.get(reverse("notifications")).content.decode()
