@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import F, Func, Value
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import ngettext_lazy
 
 from accounts.models import Account
 from crm import notifications
@@ -44,8 +44,9 @@ def account_delete(*, account: Account, actor: User) -> None:
 
 
 ACCOUNTS_ASSIGNED = notifications.message(
-    "account.assigned", gettext_noop("%(actor)s assigned %(count)s account to you."),
-    gettext_noop("%(actor)s assigned %(count)s accounts to you."))
+    "account.assigned", ngettext_lazy(
+        "%(actor)s assigned %(count)s account to you.",
+        "%(actor)s assigned %(count)s accounts to you.", "count"))
 
 
 @transaction.atomic

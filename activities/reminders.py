@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from activities.models import Activity, ActivityKind, Reminder, ReminderStatus, TaskStatus
 from crm import notifications, scheduler
@@ -124,8 +124,8 @@ def _local(when: datetime, user) -> datetime:
     return timezone.localtime(when, _zone(user))
 
 
-REMINDER = notifications.message("reminder", gettext_noop("%(subject)s at %(when)s"))
-REMINDER_LATE = notifications.message("reminder.late", gettext_noop("(late) %(subject)s at %(when)s"))
+REMINDER = notifications.message("reminder", gettext_lazy("%(subject)s at %(when)s"))
+REMINDER_LATE = notifications.message("reminder.late", gettext_lazy("(late) %(subject)s at %(when)s"))
 
 
 def _notification_text(activity: Activity, user, *, late: bool) -> str:

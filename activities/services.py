@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from activities.models import Activity, ActivityKind, TaskStatus
 from activities.reminders import reminder_sync
@@ -27,8 +27,8 @@ def _check_links(activity: Activity) -> None:
         raise ValidationError({"contact": _("This contact belongs to another account.")})
 
 
-ACTIVITY_ASSIGNED = notifications.message("activity.assigned", gettext_noop("%(actor)s assigned you: %(subject)s"))
-MENTIONED = notifications.message("activity.mention", gettext_noop("%(actor)s mentioned you in “%(subject)s”"))
+ACTIVITY_ASSIGNED = notifications.message("activity.assigned", gettext_lazy("%(actor)s assigned you: %(subject)s"))
+MENTIONED = notifications.message("activity.mention", gettext_lazy("%(actor)s mentioned you in “%(subject)s”"))
 
 
 def _notify_assignee(activity: Activity, actor: User) -> None:

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from crm import notifications
 from crm.models import HandOver, NotificationKind, User
@@ -79,7 +79,7 @@ def describe(counts: dict[str, int]) -> str:
 
 
 HANDED_OVER = notifications.message(
-    "handover.received", gettext_noop("%(actor)s handed %(from_user)s's customers over to you: %(moved)s."))
+    "handover.received", gettext_lazy("%(actor)s handed %(from_user)s's customers over to you: %(moved)s."))
 
 
 @transaction.atomic

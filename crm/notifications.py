@@ -1,9 +1,10 @@
 """Notifications are stored as a message key plus parameters and put into words when they are read,
 in the reader's language, with the formatting layer (crm/formatting.py) for money and dates.
 
-A module declares each of its messages once, at import time, next to the code that sends it:
+A module declares each of its messages once, at import time, next to the code that sends it, with
+gettext_lazy (or ngettext_lazy counting the parameter "count"), so makemessages finds the words:
 
-    OVERDUE = notifications.message("invoice.overdue", gettext_noop(
+    OVERDUE = notifications.message("invoice.overdue", gettext_lazy(
         "Invoice %(number)s to %(account)s is overdue: %(balance)s was due on %(due)s."))
 
 and sends with typed parameters:
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from crm import formatting
 
@@ -42,8 +43,9 @@ Param = str | int | dict[str, str]
 @dataclass(frozen=True)
 class Message:
     key: str
-    text: str  # marked with gettext_noop where it is declared; %(name)s placeholders
-    plural: str = ""  # with a plural form, the parameter "count" chooses it
+    # A lazy translation with %(name)s placeholders: gettext_lazy, or ngettext_lazy(singular, plural,
+    # "count") whose form the parameter "count" chooses.
+    text: Any
 
     def __str__(self) -> str:
         return self.key
@@ -52,12 +54,11 @@ class Message:
 MESSAGES: dict[str, Message] = {}
 
 
-def message(key: str, text: str, plural: str = "") -> Message:
-    """Declares a message; the same key declared twice with another text is a mistake."""
-    declared = Message(key, text, plural)
-    if MESSAGES.get(key, declared) != declared:
+def message(key: str, text: Any) -> Message:
+    """Declares a message; two modules declaring the same key is a mistake."""
+    if key in MESSAGES:
         raise ValueError(f"notification message {key!r} is declared twice")
-    MESSAGES[key] = declared
+    MESSAGES[key] = declared = Message(key, text)
     return declared
 
 
@@ -106,14 +107,11 @@ def render_message(key: str, params: dict[str, Any]) -> str | None:
     if declared is None:
         return None
     values = {name: _shown(value) for name, value in params.items()}
-    if declared.plural:
-        template = ngettext(declared.text, declared.plural, int(params.get("count", 1)))
-    else:
-        template = gettext(declared.text)
     try:
-        return template % values
-    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: fall back to English
-        return declared.text % values
+        return str(declared.text % values)
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: say it in English
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(declared.text % values)
 
 
 def render(notification: Notification) -> str:

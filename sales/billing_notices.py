@@ -16,7 +16,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from crm import notifications, scheduler
 from crm.models import NotificationKind
@@ -28,7 +28,7 @@ BATCH = 500
 
 
 INVOICE_OVERDUE = notifications.message(
-    "invoice.overdue", gettext_noop("Invoice %(number)s to %(account)s is overdue: %(balance)s was due on %(due)s."))
+    "invoice.overdue", gettext_lazy("Invoice %(number)s to %(account)s is overdue: %(balance)s was due on %(due)s."))
 
 
 @scheduler.source("overdue_invoices")

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from accounts.duplicates import account_duplicates
 from accounts.models import Account
@@ -100,10 +100,11 @@ def lead_delete(*, lead: Lead, actor: User) -> None:
 # --- Assignment and distribution ---------------------------------------------------------
 
 
-LEAD_ASSIGNED = notifications.message("lead.assigned", gettext_noop("%(actor)s assigned you the lead %(lead)s"))
+LEAD_ASSIGNED = notifications.message("lead.assigned", gettext_lazy("%(actor)s assigned you the lead %(lead)s"))
 LEADS_ASSIGNED = notifications.message(
-    "lead.assigned_many", gettext_noop("%(actor)s assigned you %(count)s lead."),
-    gettext_noop("%(actor)s assigned you %(count)s leads."))
+    "lead.assigned_many", ngettext_lazy(
+        "%(actor)s assigned you %(count)s lead.",
+        "%(actor)s assigned you %(count)s leads.", "count"))
 
 
 def _notify(assignee: User, actor: User | None, leads: list[Lead]) -> None:

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from crm import hooks, notifications, scheduler
 from crm.models import Notification, NotificationKind, User
@@ -352,20 +352,20 @@ def pending_approvals_for(user: User):
 
 APPROVAL_ASKED = notifications.message(
     "quote.approval_asked",
-    gettext_noop("%(actor)s asks you to approve a %(discount)s%% discount on quote %(number)s (%(account)s)."))
+    gettext_lazy("%(actor)s asks you to approve a %(discount)s%% discount on quote %(number)s (%(account)s)."))
 DISCOUNT_APPROVED = notifications.message(
-    "quote.discount_approved", gettext_noop("%(actor)s approved the discount on quote %(number)s."))
+    "quote.discount_approved", gettext_lazy("%(actor)s approved the discount on quote %(number)s."))
 DISCOUNT_REJECTED = notifications.message(
-    "quote.discount_rejected", gettext_noop("%(actor)s rejected the discount on quote %(number)s."))
+    "quote.discount_rejected", gettext_lazy("%(actor)s rejected the discount on quote %(number)s."))
 DISCOUNT_APPROVED_WITH_COMMENT = notifications.message(
     "quote.discount_approved_comment",
-    gettext_noop("%(actor)s approved the discount on quote %(number)s. Comment: %(comment)s"))
+    gettext_lazy("%(actor)s approved the discount on quote %(number)s. Comment: %(comment)s"))
 DISCOUNT_REJECTED_WITH_COMMENT = notifications.message(
     "quote.discount_rejected_comment",
-    gettext_noop("%(actor)s rejected the discount on quote %(number)s. Comment: %(comment)s"))
+    gettext_lazy("%(actor)s rejected the discount on quote %(number)s. Comment: %(comment)s"))
 QUOTE_EXPIRED = notifications.message(
     "quote.expired",
-    gettext_noop("Quote %(number)s expired on %(date)s without an answer: revise it to send a new version."))
+    gettext_lazy("Quote %(number)s expired on %(date)s without an answer: revise it to send a new version."))
 
 
 def _notify(users, *, message: notifications.Message, params: dict, url: str) -> None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy
 
 from crm import notifications, scheduler
 from crm.models import NotificationKind, User
@@ -123,7 +123,7 @@ def contract_renew(*, contract: Contract, actor: User):
 
 
 CONTRACT_ENDING = notifications.message(
-    "contract.ending", gettext_noop("%(number)s “%(name)s” of %(account)s ends on %(date)s: time to renew."))
+    "contract.ending", gettext_lazy("%(number)s “%(name)s” of %(account)s ends on %(date)s: time to renew."))
 
 
 @scheduler.source("contract_expiry")

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from crm import hooks, notifications
 from crm.models import NotificationKind, User
@@ -47,7 +47,7 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 TICKET_ASSIGNED = notifications.message(
-    "ticket.assigned", gettext_noop("%(actor)s assigned you ticket %(number)s “%(subject)s”."))
+    "ticket.assigned", gettext_lazy("%(actor)s assigned you ticket %(number)s “%(subject)s”."))
 
 
 def _notify_assignee(ticket: Ticket, actor: User | None) -> None:

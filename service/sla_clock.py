@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from crm import notifications, scheduler
 from crm.models import Notification, NotificationKind, User
@@ -249,9 +249,9 @@ def _escalate(ticket: Ticket, clock: str, event: str, due: datetime) -> None:
 
 CLOCK_NAMES = {"first_response": gettext_noop("first response"), "resolution": gettext_noop("resolution")}
 SLA_AT_RISK = notifications.message(
-    "sla.at_risk", gettext_noop("SLA at risk: %(number)s “%(subject)s” — %(what)s is due soon."))
+    "sla.at_risk", gettext_lazy("SLA at risk: %(number)s “%(subject)s” — %(what)s is due soon."))
 SLA_BREACHED = notifications.message(
-    "sla.breached", gettext_noop("SLA breached: %(number)s “%(subject)s” — %(what)s is overdue."))
+    "sla.breached", gettext_lazy("SLA breached: %(number)s “%(subject)s” — %(what)s is overdue."))
 
 
 def countdown_seconds(ticket: Ticket, now: datetime) -> dict[str, float | None]:
