@@ -144,6 +144,10 @@ def local_defaults(env: dict[str, str]) -> dict[str, str]:
 
 
 def cmd_run(env: dict[str, str]) -> int:
+    # `make run` is the product: DEBUG off (friendly error pages, compressed static files with hashed
+    # names, cached for a year). `DEBUG=1 make run` is a development run.
+    env.setdefault("DEBUG", "0")
+    env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     local_defaults(env)
     port = env.get("PORT", "8000")
     manage(env, "migrate", "--noinput")

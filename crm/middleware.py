@@ -2,10 +2,11 @@ import time
 import zoneinfo
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 
 class IdleSessionMiddleware:
@@ -76,3 +77,31 @@ def _form_has_nul(request) -> bool:
     # Only small url-encoded forms: parsing a multipart body here would read a whole upload
     # before the view could refuse it by its declared size.
     return request.content_type == "application/x-www-form-urlencoded" and _has_nul(request.POST)
+
+
+class FriendlyNotFoundMiddleware:
+    """With DEBUG on, Django answers a 404 with its technical page, which lists every URL pattern
+    (and names the view that refused). A signed-in user gets the app's own 404 page instead, so a
+    hidden record never shows more than "not found", also in a development run. (With DEBUG off,
+    Django's handler already renders templates/404.html.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # No resolver match: no URL pattern matched, and the technical page would list them all.
+        if (settings.DEBUG and response.status_code == 404 and _signed_in(request)
+                and getattr(request, "resolver_match", None) is None):
+            return page_not_found(request, Http404())
+        return response
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404) and _signed_in(request):
+            return page_not_found(request, exception)
+        return None
+
+
+def _signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated

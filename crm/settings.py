@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.middleware.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
