@@ -23,6 +23,7 @@ ever retired.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from crm.models import Notification
 
 Param = str | int | dict[str, str]
+Params = Mapping[str, Param]
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def _shown(value: Any) -> Any:
     return value
 
 
-def render_message(key: str, params: dict[str, Any]) -> str | None:
+def render_message(key: str, params: Mapping[str, Any]) -> str | None:
     """The message in the active language, or None when the key is unknown."""
     declared = MESSAGES.get(key)
     if declared is None:
@@ -123,20 +125,20 @@ def render(notification: Notification) -> str:
     return notification.text
 
 
-def build(*, user: Any, kind: str, message: Message, params: dict[str, Param], url: str = "",
+def build(*, user: Any, kind: str, message: Message, params: Params, url: str = "",
           key: str | None = None) -> Notification:
     """An unsaved notification (for bulk_create); `notify` saves one."""
     from crm.models import Notification
 
     with translation.override(settings.LANGUAGE_CODE):
         text = render_message(message.key, params) or message.key
-    fields: dict[str, Any] = {"kind": kind, "message": message.key, "params": params, "text": text[:300],
+    fields: dict[str, Any] = {"kind": kind, "message": message.key, "params": dict(params), "text": text[:300],
                               "url": url, "key": key}
     fields["user_id" if isinstance(user, int) else "user"] = user
     return Notification(**fields)
 
 
-def notify(*, user: Any, kind: str, message: Message, params: dict[str, Param], url: str = "",
+def notify(*, user: Any, kind: str, message: Message, params: Params, url: str = "",
            key: str | None = None) -> Notification:
     notification = build(user=user, kind=kind, message=message, params=params, url=url, key=key)
     notification.save()

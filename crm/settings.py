@@ -204,6 +204,8 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")  # for numbers typed without a country code
 # Search and the caller lookup also read a typed number in these countries (after the user's own).
 PHONE_SEARCH_REGIONS = [code.upper() for code in env_list("PHONE_SEARCH_REGIONS", "RU,UA,GB")]
+# The product's name in the top bar, the page titles, the sign-in page and the error pages.
+APP_NAME = env_str("APP_NAME", "CRM")
 # ISO 4217 code of the currency targets, forecasts and board sums are shown in.
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True

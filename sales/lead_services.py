@@ -111,6 +111,7 @@ def _notify(assignee: User, actor: User | None, leads: list[Lead]) -> None:
     if not leads or (actor is not None and assignee.pk == actor.pk):
         return
     who = str(actor) if actor is not None else notifications.phrase(gettext_noop("The assignment rules"))
+    params: notifications.Params
     if len(leads) == 1:
         message, params = LEAD_ASSIGNED, {"actor": who, "lead": str(leads[0])}
         url = leads[0].get_absolute_url()

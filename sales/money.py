@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from crm.formatting import MINOR_UNITS, quantum  # noqa: F401  (one table of minor units, shared with the display layer)
+from crm.formatting import MINOR_UNITS as MINOR_UNITS  # one table of minor units, shared with display
+from crm.formatting import quantum as quantum
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)

@@ -7,11 +7,13 @@ axe-core comes from npm (package.json, node_modules/axe-core) and is evaluated t
 DevTools channel, which the page's Content-Security-Policy does not govern."""
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from conftest import sign_in
@@ -30,7 +32,7 @@ World = dict[str, object]
 PAGES: dict[str, Callable[[World], str]] = {
     "home": lambda w: "/",
     "calendar": lambda w: "/calendar/",
-    "timeline": lambda w: "/timeline/",
+    "timeline": lambda w: f"/timeline/?account={w['account'].pk}",
     "search": lambda w: "/search/?q=Acme",
     "notifications": lambda w: "/notifications/",
     "profile": lambda w: "/profile/",
@@ -64,6 +66,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "sales:product_create": lambda w: "/sales/products/new/",
     "sales:product_detail": lambda w: f"/sales/products/{w['product'].pk}/",
     "sales:price_book_list": lambda w: "/sales/price-books/",
+    "sales:price_book_detail": lambda w: f"/sales/price-books/{w['price_book'].pk}/",
     "sales:currency_rate_list": lambda w: "/sales/exchange-rates/",
     "sales:quote_list": lambda w: "/sales/quotes/",
     "sales:quote_create": lambda w: "/sales/quotes/new/",
@@ -85,11 +88,14 @@ PAGES: dict[str, Callable[[World], str]] = {
     "sales:lead_rules": lambda w: "/sales/leads/rules/",
     "sales:lead_detail": lambda w: w["lead"].get_absolute_url(),
     "sales:lead_convert": lambda w: f"/sales/leads/{w['lead'].pk}/convert/",
-    "sales:lead_duplicates": lambda w: "/sales/leads/duplicates/",
     "sales:price_book_create": lambda w: "/sales/price-books/new/",
     "service:home": lambda w: "/service/",
     "service:hotline": lambda w: "/service/hotline/",
     "service:ticket_list": lambda w: "/service/tickets/",
+    "service:ticket_detail": lambda w: w["ticket"].get_absolute_url(),
+    "service:article_detail": lambda w: w["article"].get_absolute_url(),
+    "service:contract_detail": lambda w: w["contract"].get_absolute_url(),
+    "service:setup_new": lambda w: "/service/setup/queues/new/",
     "service:ticket_create": lambda w: "/service/tickets/new/",
     "service:article_list": lambda w: "/service/kb/",
     "service:article_create": lambda w: "/service/kb/new/",
@@ -100,6 +106,11 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:overview": lambda w: "/marketing/",
     "marketing:campaign_list": lambda w: "/marketing/campaigns/",
     "marketing:campaign_create": lambda w: "/marketing/campaigns/new/",
+    "marketing:campaign_detail": lambda w: w["campaign"].get_absolute_url(),
+    "marketing:segment_detail": lambda w: w["segment"].get_absolute_url(),
+    "marketing:static_list_detail": lambda w: w["static_list"].get_absolute_url(),
+    "marketing:mailing_create": lambda w: f"/marketing/campaigns/{w['campaign'].pk}/mailings/new/",
+    "marketing:mailing_detail": lambda w: f"/marketing/mailings/{w['mailing'].pk}/",
     "marketing:segment_list": lambda w: "/marketing/segments/",
     "marketing:segment_create": lambda w: "/marketing/segments/new/",
     "marketing:static_list_list": lambda w: "/marketing/lists/",
@@ -141,6 +152,7 @@ SKIP: dict[str, str] = {
     "calendar_feed": "an iCalendar file",
     "marketing:unsubscribe": "public, needs a token",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
+    "sales:lead_duplicates": "POST only: the lead form's live duplicate check",
 }
 # Actions (POST endpoints, downloads, JSON and htmx fragments): no page of their own.
 ACTION_WORDS = ("_delete", "_remove", "_revoke", "_regenerate", "_reschedule", "_move", "_set_active", "_status",
@@ -154,9 +166,8 @@ ACTION_WORDS = ("_delete", "_remove", "_revoke", "_regenerate", "_reschedule", "
                 "personal_data", ":invite", ":access", "outbox_message", ":detail", ":mapping", ":preview",
                 ":delete", ":erase", ":abandon", ":undo", "_unsubscribe", "_upload")
 # Record pages whose records this table does not build yet (listed so they stay visible; see the note).
-NOT_YET = {"sales:price_book_detail", "service:ticket_detail", "service:article_detail", "service:contract_detail",
-           "service:setup_new", "marketing:campaign_detail", "marketing:segment_detail",
-           "marketing:static_list_detail", "marketing:mailing_create", "marketing:mailing_detail", "webhooks:delivery_detail"}
+# (The core's tests may not import the webhooks app, whose delivery log is checked by its own tests.)
+NOT_YET = {"webhooks:delivery_detail"}
 
 
 def _routes(patterns=None, namespace: str = "") -> Iterator[str]:
@@ -192,11 +203,29 @@ def test_the_table_names_only_real_routes():
 def world(admin_user, owner):
     from activities.models import ActivityKind
     from activities.services import activity_create
+    from marketing import services as marketing_services
+    from marketing.tests.factories import CampaignFactory
+    from sales.tests.factories import PriceBookFactory
+    from service import contract_services, kb_services
+    from service import services as service_services
 
     account = AccountFactory(owner=admin_user, team=admin_user.team, name="Acme Corp")
     contact = ContactFactory(owner=admin_user, account=account, first_name="Ada", last_name="Buyer")
     invoice = invoice_for(admin_user, account=account)
+    campaign = CampaignFactory(owner=admin_user, team=admin_user.team)
+    segment = marketing_services.segment_create(actor=admin_user, name="Customers", criteria={})
     return {
+        "ticket": service_services.ticket_create(actor=admin_user, subject="The printer is silent", contact=contact),
+        "article": kb_services.article_create(actor=admin_user, title="Printing blank pages",
+                                              body="Check the toner first."),
+        "contract": contract_services.contract_create(
+            actor=admin_user, name="Support 2026", account=account, starts_on=timezone.localdate(),
+            ends_on=timezone.localdate() + timedelta(days=300), entitlement="hours", entitled_amount=10),
+        "campaign": campaign, "segment": segment,
+        "static_list": marketing_services.static_list_create(actor=admin_user, name="Trade fair"),
+        "mailing": marketing_services.mailing_create(actor=admin_user, campaign=campaign, subject="News",
+                                                     body="Hello {{ first_name }}", segment=segment),
+        "price_book": PriceBookFactory(),
         "account": account, "contact": contact, "invoice": invoice,
         "deal": OpportunityFactory(owner=admin_user, account=account, name="Fleet renewal"),
         "quote": make_quote(admin_user, account=account, lines=((3, "24000.00", "10", "20"),)),

@@ -27,9 +27,23 @@ def test_unknown_address_and_hidden_record_answer_the_apps_404(client, owner, ou
         assert 'class="empty-state"' in html and "Back to my day" in html
 
 
-def test_server_error_page_has_the_apps_look():
-    html = render_to_string("500.html")  # Django renders it without a request or context processors
+def test_server_error_page_has_the_apps_look_and_name(settings, rf):
+    from crm.views import server_error
+
+    assert "Something went wrong" in render_to_string("500.html")  # even with no context at all
+    settings.APP_NAME = "Acme Sales"
+    response = server_error(rf.get("/"))
+    html = response.content.decode()
+    assert response.status_code == 500
     assert "bootstrap.min.css" in html and "crm/app.css" in html and "Something went wrong" in html
+    assert "Acme Sales" in html
+
+
+def test_the_app_name_is_configurable(client, owner, settings):
+    settings.APP_NAME = "Acme Sales"
+    client.force_login(owner)
+    html = client.get("/").content.decode()
+    assert "<title>" in html and "· Acme Sales</title>" in html and "</i> Acme Sales</a>" in html
 
 
 def test_static_files_are_compressed_and_cached_for_a_year(settings, tmp_path):

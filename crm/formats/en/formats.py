@@ -3,3 +3,4 @@
 DATE_FORMAT = SHORT_DATE_FORMAT = "j M Y"
 DATETIME_FORMAT = SHORT_DATETIME_FORMAT = "j M Y, H:i"
 MONTH_DAY_FORMAT = "j M"
+TIME_FORMAT = "H:i"  # one clock for the whole page: the date-times above are 24-hour too
