@@ -12,14 +12,14 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "demo-crm-2026"
-WIDTHS = {"desktop": 1366, "phone": 375}
+PASSWORD = "demo-crm-2026"  # noqa: S105 - the published demo password (README)
+WIDTHS = (1366, 375)
 
 
 def main(base: str, email: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        for device, width in WIDTHS.items():
+        for width in WIDTHS:
             context = browser.new_context(viewport={"width": width, "height": 900 if width > 500 else 800},
                                           device_scale_factor=1)
             page = context.new_page()
