@@ -1,7 +1,7 @@
-"""Every page in the URL table passes axe-core (no serious or critical violation) at 1366 px and 375 px,
-and no page is wider than a 375 px phone. The table is checked against the URL configuration: a named
-route that is neither in PAGES nor in SKIP fails test_every_route_is_in_the_url_table, so a new page
-cannot be added without its accessibility check.
+"""Every page in the URL table passes axe-core (no serious or critical violation) at 1366 px and 375 px
+in the light theme and at 1366 px in the dark one, and no page is wider than a 375 px phone. The table
+is checked against the URL configuration: a named route that is neither in PAGES nor in SKIP fails
+test_every_route_is_in_the_url_table, so a new page cannot be added without its accessibility check.
 
 axe-core comes from npm (package.json, node_modules/axe-core) and is evaluated through Playwright's
 DevTools channel, which the page's Content-Security-Policy does not govern."""
@@ -23,7 +23,9 @@ from sales.tests.factories import LeadFactory, OpportunityFactory, ProductFactor
 from sales.tests.quote_factories import make_quote
 
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
-WIDTHS = (1366, 375)
+# (width, colour scheme): both widths in the light theme, and the dark theme at desktop width (colour
+# contrast does not depend on the width; the dark theme follows prefers-color-scheme, see theme.js).
+RUNS = ((1366, "light"), (375, "light"), (1366, "dark"))
 BLOCKING = {"serious", "critical"}
 
 World = dict[str, object]
@@ -236,8 +238,9 @@ def world(admin_user, owner):
     }
 
 
-def _check(page, url: str, width: int) -> list[str]:
+def _check(page, url: str, width: int, scheme: str = "light") -> list[str]:
     page.set_viewport_size({"width": width, "height": 900})
+    page.emulate_media(color_scheme=scheme)
     response = page.goto(url)
     assert response is not None and response.status == 200, f"{url}: {response and response.status}"
     page.wait_for_load_state("networkidle")
@@ -250,7 +253,8 @@ def _check(page, url: str, width: int) -> list[str]:
     }""")
     for violation in result:
         if violation["impact"] in BLOCKING:
-            problems.append(f"{url} @{width}px axe {violation['id']} ({violation['impact']}): {violation['nodes']}")
+            problems.append(f"{url} @{width}px {scheme} axe {violation['id']} ({violation['impact']}): "
+                            f"{violation['nodes']}")
     if width <= 375:
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if overflow > 0:
@@ -266,6 +270,6 @@ def test_page_passes_axe_and_fits_a_phone(page, admin_user, world, name):
     sign_in(page, admin_user)
     url = PAGES[name](world)
     problems = []
-    for width in WIDTHS:
-        problems += _check(page, url, width)
+    for width, scheme in RUNS:
+        problems += _check(page, url, width, scheme)
     assert not problems, "\n".join(problems)
