@@ -66,7 +66,7 @@ def money(value: object, currency: str = "", *, whole: bool = False) -> str:
     text = number(value, 0 if whole else minor_unit(currency))
     if text == EMPTY:
         return EMPTY
-    return f"{text}\xa0{currency.upper()}" if currency else text
+    return f"{text} {currency.upper()}" if currency else text
 
 
 def day(value: datetime.date | datetime.datetime | None) -> str:
