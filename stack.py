@@ -330,6 +330,10 @@ def check_services(env: dict[str, str]) -> None:
 
 
 def cmd_run(env: dict[str, str], demo: bool = True) -> int:
+    # `make run` is the product: DEBUG off (friendly error pages, compressed static files with hashed
+    # names, cached for a year). `DEBUG=1 make run` is a development run.
+    env.setdefault("DEBUG", "0")
+    env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     local_defaults(env)
     port = env.get("PORT", "8000")
     check_services(env)

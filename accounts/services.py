@@ -5,10 +5,11 @@ from django.db import transaction
 from django.db.models import F, Func, Value
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from accounts.models import Account
-from crm.models import Notification, NotificationKind, User
+from crm import notifications
+from crm.models import NotificationKind, User
 from webhooks.services import emit
 
 
@@ -42,16 +43,21 @@ def account_delete(*, account: Account, actor: User) -> None:
     emit("account.deleted", account, actor=actor)
 
 
+ACCOUNTS_ASSIGNED = notifications.message(
+    "account.assigned", ngettext_lazy(
+        "%(actor)s assigned %(count)s account to you.",
+        "%(actor)s assigned %(count)s accounts to you.", "count"))
+
+
 @transaction.atomic
 def accounts_assign(*, actor: User, accounts, owner: User) -> int:
     """Bulk re-assignment of accounts the actor may edit (the caller passes editable_by rows)."""
     with pghistory.context(bulk="assign"):
         count = accounts.update(owner=owner, team=owner.team, updated_at=timezone.now())
     if count and owner.pk != actor.pk:
-        Notification.objects.create(
-            user=owner, kind=NotificationKind.ASSIGNMENT, url=reverse("accounts:list") + "?scope=mine",
-            text=ngettext("%(actor)s assigned %(count)s account to you.",
-                          "%(actor)s assigned %(count)s accounts to you.", count) % {"actor": actor, "count": count})
+        notifications.notify(user=owner, kind=NotificationKind.ASSIGNMENT,
+                             url=reverse("accounts:list") + "?scope=mine", message=ACCOUNTS_ASSIGNED,
+                             params={"actor": str(actor), "count": count})
     return count
 
 

@@ -111,11 +111,50 @@ class CalendarItem:
     ends: datetime | None
     url: str
     editable: bool
+    # In the day and week grids: where the item sits (CSS classes, the CSP allows no inline style).
+    layout: str = ""
 
     @property
     def done(self) -> bool:
         return self.activity.kind == ActivityKind.TASK and self.activity.status in (TaskStatus.DONE,
                                                                                      TaskStatus.CANCELLED)
+
+
+QUARTER = timedelta(minutes=15)
+MAX_LANES = 4
+
+
+def _lay_out(items: list[CalendarItem]) -> None:
+    """Sizes a day's items by their duration and puts items that overlap side by side: an item is as
+    tall as its meeting (in quarter hours, to the end of the day; a task or a meeting without an end is
+    half an hour), starts at its minute within the hour, and takes one lane of its overlapping group."""
+    group: list[tuple[CalendarItem, int]] = []
+    group_end: datetime | None = None
+    lane_ends: list[datetime] = []
+
+    def close_group() -> None:
+        lanes = min(MAX_LANES, max((lane for member, lane in group), default=0) + 1)
+        for member, lane in group:
+            member.layout += f" cal-lanes-{lanes} cal-lane-{min(lane, MAX_LANES - 1)}"
+
+    for item in sorted(items, key=lambda item: item.starts):
+        midnight = item.starts.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        ends = item.ends if item.ends and item.ends > item.starts else item.starts + 2 * QUARTER
+        ends = min(ends, midnight)
+        quarters = max(1, min(96, -(-(ends - item.starts) // QUARTER)))
+        item.layout = f"cal-timed cal-q{quarters} cal-at{item.starts.minute // 15}"
+        if group_end is not None and item.starts >= group_end:
+            close_group()
+            group, lane_ends, group_end = [], [], None
+        lane = next((index for index, end in enumerate(lane_ends) if end <= item.starts), len(lane_ends))
+        if lane == len(lane_ends):
+            lane_ends.append(ends)
+        else:
+            lane_ends[lane] = ends
+        group.append((item, lane))
+        group_end = ends if group_end is None else max(group_end, ends)
+    if group:
+        close_group()
 
 
 @dataclass
@@ -127,6 +166,7 @@ class EntryItem:
     ends: datetime | None
     url: str
     editable: bool = False
+    layout: str = ""  # set by _lay_out, as for activities
 
 
 def calendar_who(user, scope: str) -> calendar_sources.Who:
@@ -259,12 +299,14 @@ def calendar(request):
         for slot in day.slots:
             slot.items.sort(key=lambda item: item.starts)
 
+    if view != MONTH:
+        for day in days:
+            _lay_out(day.items)
     scroll_hour = min([WORKDAY_START_HOUR] + [item.starts.hour for item in items])
     views = [(DAY, _("Day")), (WEEK, _("Week")), (MONTH, _("Month"))]
     scopes = [(MINE, _("Mine"))]
     if wide:
         scopes.append((TEAM, _("Everyone") if wide == "all" else _("My team")))
-    feed_url = _feed_url(request, user)
     context = {
         "view": view,
         "scope": scope,
@@ -286,9 +328,6 @@ def calendar(request):
         "view_links": [(key, label, _calendar_url(key, anchor, scope)) for key, label in views],
         "scope_links": [(key, label, _calendar_url(view, anchor, key)) for key, label in scopes],
         "time_zone": str(zone),
-        "feed_url": feed_url,
-        "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
-        "regenerate_query": urlencode({"view": view, "date": anchor.isoformat(), "scope": scope}),
     }
     return render(request, "activities/calendar.html", context)
 
@@ -344,11 +383,7 @@ def calendar_reschedule(request):
 def calendar_token_regenerate(request):
     user_regenerate_calendar_token(user=request.user)
     messages.success(request, _("Your calendar has a new subscription link. The old link no longer works."))
-    user = request.user
-    view, anchor, scope = CalendarQueryForm(request.GET).values(
-        today=timezone.localdate(timezone=_zone()), can_widen=wide_scope(user) is not None
-    )
-    return redirect(_calendar_url(view, anchor, scope) + "#subscribe")
+    return redirect(reverse("profile") + "#subscribe")
 
 
 def _description(activity: Activity) -> str:

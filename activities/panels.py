@@ -66,3 +66,11 @@ def caller_interactions(request, contact, page):
     recent = (Activity.objects.visible_to(request.user).filter(contact=contact).select_related("owner")
               .order_by("-occurred_at", "-id")[:5])
     return panels.Rendered("activities/panels/recent.html", {"activities": list(recent), "contact": contact})
+
+
+@panels.register(panels.PROFILE, slot=panels.MAIN, order=10)
+def calendar_feed(request, user, page):
+    """The private iCalendar address (moved from the calendar page: it is a personal setting)."""
+    feed_url = request.build_absolute_uri(reverse("calendar_feed", args=[user.calendar_token]))
+    return panels.Rendered("activities/panels/calendar_feed.html", {
+        "feed_url": feed_url, "webcal_url": "webcal://" + feed_url.split("://", 1)[1]})

@@ -17,9 +17,10 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activities.models import Activity, ActivityKind, Reminder, ReminderStatus, TaskStatus
-from crm import outbox, scheduler
+from crm import notifications, outbox, scheduler
 from crm.models import Notification, NotificationKind
 
 LATE_AFTER = timedelta(minutes=5)
@@ -85,11 +86,12 @@ def reminder_fire(*, reminder_id: int, claimed_at: datetime) -> None:
         reminder.late = now - reminder.fire_at > LATE_AFTER
         activity, user = reminder.activity, reminder.user
         text = _notification_text(activity, user, late=reminder.late)
-        Notification.objects.get_or_create(
-            key=notification_key(reminder),
-            defaults={"user": user, "kind": NotificationKind.REMINDER, "text": text,
-                      "url": activity.get_absolute_url()},
-        )
+        # Once per reminder and time: a repeated run meets the unique key and adds nothing.
+        Notification.objects.bulk_create([notifications.build(
+            user=user, kind=NotificationKind.REMINDER, url=activity.get_absolute_url(),
+            message=REMINDER_LATE if reminder.late else REMINDER,
+            params={"subject": activity.subject, "when": notifications.moment(activity.occurred_at)},
+            key=notification_key(reminder))], ignore_conflicts=True)
         reminder.notified_at = reminder.notified_at or now
         reminder.save(update_fields=["late", "notified_at"])
         # Once per firing, even if this run is repeated.
@@ -116,13 +118,16 @@ def _local(when: datetime, user) -> datetime:
     return timezone.localtime(when, _zone(user))
 
 
+REMINDER = notifications.message("reminder", gettext_lazy("%(subject)s at %(when)s"))
+REMINDER_LATE = notifications.message("reminder.late", gettext_lazy("(late) %(subject)s at %(when)s"))
+
+
 def _notification_text(activity: Activity, user, *, late: bool) -> str:
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        when = _local(activity.occurred_at, user).strftime("%Y-%m-%d %H:%M")
-        text = _("%(subject)s at %(when)s") % {"subject": activity.subject, "when": when}
-        if late:
-            text = _("(late) %(text)s") % {"text": text}
-        return text[:300]
+    """The reminder in the user's language and time zone (the e-mail's subject)."""
+    with translation.override(user.language or settings.LANGUAGE_CODE), timezone.override(_zone(user)):
+        shown = notifications.render_message((REMINDER_LATE if late else REMINDER).key, {
+            "subject": activity.subject, "when": notifications.moment(activity.occurred_at)})
+        return (shown or activity.subject)[:300]
 
 
 def _send_reminder_email(reminder: Reminder, text: str) -> None:

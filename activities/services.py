@@ -6,10 +6,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activities.models import Activity, ActivityKind, TaskStatus
 from activities.reminders import reminder_sync
-from crm.models import Notification, NotificationKind, User
+from crm import notifications
+from crm.models import NotificationKind, User
 from crm.visibility import can_see
 from webhooks.services import emit
 
@@ -25,12 +27,14 @@ def _check_links(activity: Activity) -> None:
         raise ValidationError({"contact": _("This contact belongs to another account.")})
 
 
+ACTIVITY_ASSIGNED = notifications.message("activity.assigned", gettext_lazy("%(actor)s assigned you: %(subject)s"))
+MENTIONED = notifications.message("activity.mention", gettext_lazy("%(actor)s mentioned you in “%(subject)s”"))
+
+
 def _notify_assignee(activity: Activity, actor: User) -> None:
     if activity.owner_id != actor.pk:
-        Notification.objects.create(
-            user=activity.owner, kind=NotificationKind.ASSIGNMENT, url=activity.get_absolute_url(),
-            text=_("%(actor)s assigned you: %(subject)s") % {"actor": actor, "subject": activity.subject},
-        )
+        notifications.notify(user=activity.owner, kind=NotificationKind.ASSIGNMENT, url=activity.get_absolute_url(),
+                             message=ACTIVITY_ASSIGNED, params={"actor": str(actor), "subject": activity.subject})
 
 
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
@@ -52,9 +56,8 @@ def _notify_mentions(activity: Activity, actor: User, previous_text: str = "") -
     already = set(mentioned_users(previous_text).values_list("pk", flat=True))
     for user in mentioned_users(activity.body).exclude(pk__in=already).exclude(pk=actor.pk):
         if can_see(user, activity):
-            Notification.objects.create(
-                user=user, kind=NotificationKind.MENTION, url=activity.get_absolute_url(),
-                text=_("%(actor)s mentioned you in “%(subject)s”") % {"actor": actor, "subject": activity.subject})
+            notifications.notify(user=user, kind=NotificationKind.MENTION, url=activity.get_absolute_url(),
+                                 message=MENTIONED, params={"actor": str(actor), "subject": activity.subject})
 
 
 @transaction.atomic

@@ -1,17 +1,18 @@
 from functools import cache
 
 from django.apps import apps
+from django.conf import settings
 
 from crm.roles import Role
 from crm.visibility import can_create, can_read, managed_team_ids
 
 
 def navigation(request):
-    """Which top-level section the page belongs to, for the active menu item."""
+    """Which top-level section the page belongs to, for the active menu item; and the product's name."""
     match = getattr(request, "resolver_match", None)
     if match is None:
-        return {"nav_section": ""}
-    return {"nav_section": match.app_name or match.url_name or ""}
+        return {"nav_section": "", "app_name": settings.APP_NAME}
+    return {"nav_section": match.app_name or match.url_name or "", "app_name": settings.APP_NAME}
 
 
 class _PerModel:

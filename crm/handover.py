@@ -15,9 +15,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from crm import security
-from crm.models import HandOver, Notification, NotificationKind, SecurityEventKind, User
+from crm import notifications, security
+from crm.models import HandOver, NotificationKind, SecurityEventKind, User
 
 PREVIEW_ROWS = 20
 
@@ -77,6 +78,10 @@ def describe(counts: dict[str, int]) -> str:
     return "; ".join(f"{kind.label}: {counts[kind.key]}" for kind in kinds() if kind.key in counts)
 
 
+HANDED_OVER = notifications.message(
+    "handover.received", gettext_lazy("%(actor)s handed %(from_user)s's customers over to you: %(moved)s."))
+
+
 @transaction.atomic
 def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable[str], note: str = "") -> HandOver:
     if from_user.pk == to_user.pk:
@@ -92,9 +97,6 @@ def handover_run(*, actor: User, from_user: User, to_user: User, kinds: Iterable
     record = HandOver.objects.create(from_user=from_user, to_user=to_user, actor=actor, counts=counts, note=note)
     security.log(SecurityEventKind.HANDOVER, user=from_user, actor=actor, to_user=to_user.email, counts=counts)
     moved = describe(counts)
-    Notification.objects.create(
-        user=to_user, kind=NotificationKind.HANDOVER, url="/",
-        text=(_("%(actor)s handed %(from_user)s's customers over to you: %(moved)s.") % {
-            "actor": actor, "from_user": from_user, "moved": moved})[:300],
-    )
+    notifications.notify(user=to_user, kind=NotificationKind.HANDOVER, url="/", message=HANDED_OVER,
+                         params={"actor": str(actor), "from_user": str(from_user), "moved": moved})
     return record

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 
 
 class IdleSessionMiddleware:
@@ -162,3 +163,31 @@ class DatabaseUnavailableMiddleware:
         response["Retry-After"] = str(self.RETRY_AFTER)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class FriendlyNotFoundMiddleware:
+    """With DEBUG on, Django answers a 404 with its technical page, which lists every URL pattern
+    (and names the view that refused). A signed-in user gets the app's own 404 page instead, so a
+    hidden record never shows more than "not found", also in a development run. (With DEBUG off,
+    Django's handler already renders templates/404.html.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # No resolver match: no URL pattern matched, and the technical page would list them all.
+        if (settings.DEBUG and response.status_code == 404 and _signed_in(request)
+                and getattr(request, "resolver_match", None) is None):
+            return page_not_found(request, Http404())
+        return response
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404) and _signed_in(request):
+            return page_not_found(request, exception)
+        return None
+
+
+def _signed_in(request) -> bool:
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated

@@ -304,6 +304,10 @@ class NotificationKind(models.TextChoices):
 class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    # What happened, as a message key and its parameters (crm/notifications.py), put into words in
+    # the reader's language when read; `text` is the English rendering (all that older rows have).
+    message = models.CharField(max_length=60, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     text = models.CharField(max_length=300)
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -320,7 +324,14 @@ class Notification(models.Model):
         ]
 
     def __str__(self):
-        return self.text
+        return self.display
+
+    @property
+    def display(self) -> str:
+        """The notification in the active language."""
+        from crm.notifications import render
+
+        return render(self)
 
 
 class HandOver(models.Model):

@@ -36,6 +36,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 HOME = "home"  # the target of "my day": modules add blocks there the same way
+PROFILE = "profile"  # the user's own profile page (the record is the user): personal settings of modules
 
 MAIN = "main"
 SIDE = "side"

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm.middleware.FriendlyNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -101,6 +102,8 @@ TEMPLATES = [
                 "crm.context_processors.navigation",
                 "crm.context_processors.notifications",
             ],
+            # The formatting layer's filters (money, day, moment, ago, or_empty) in every template.
+            "builtins": ["crm.templatetags.formatting"],
         },
     },
 ]
@@ -229,10 +232,14 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")  # for numbers typed without a country code
 # Search and the caller lookup also read a typed number in these countries (after the user's own).
 PHONE_SEARCH_REGIONS = [code.upper() for code in env_list("PHONE_SEARCH_REGIONS", "RU,UA,GB")]
+# The product's name in the top bar, the page titles, the sign-in page and the error pages.
+APP_NAME = env_str("APP_NAME", "CRM")
 # ISO 4217 code of the currency targets, forecasts and board sums are shown in.
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True
 USE_TZ = True
+# One date style and one date-time style per language (crm/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
 
 # --- Static files ------------------------------------------------------------
 STATIC_URL = "static/"

@@ -89,3 +89,4 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+handler500 = "crm.views.server_error"

@@ -1,5 +1,6 @@
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
-from crm import mail, services
+from crm import mail, panels, services
 from crm import outbox as mail_outbox
 from crm.forms import CustomFieldForm, InviteUserForm, ProfileForm, TeamForm, TerritoryForm, UserEditForm
 from crm.models import CustomField, Team, Territory, User
@@ -94,7 +95,8 @@ def profile(request):
         form.save()
         messages.success(request, _("Your profile was saved."))
         return redirect("profile")
-    return render(request, "crm/profile.html", {"form": form})
+    return render(request, "crm/profile.html", {
+        "form": form, "panels": panels.render(request, request.user, target=panels.PROFILE)})
 
 
 # --- Administration: users, teams, territories, outbox ----------------------
@@ -242,3 +244,12 @@ class InviteAcceptView(auth_views.PasswordResetConfirmView):
         messages.success(self.request, gettext_lazy("Your password is set. Please sign in."))
         return super().form_valid(form)
 
+
+
+def server_error(request):
+    """The 500 page in the app's look, named as configured. It renders without the request's context
+    processors or a database query: whatever failed must not fail the error page too."""
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    return HttpResponseServerError(loader.get_template("500.html").render({"app_name": settings.APP_NAME}))

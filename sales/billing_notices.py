@@ -15,12 +15,17 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from crm import outbox, scheduler
-from crm.models import Notification, NotificationKind
+from crm import notifications, outbox, scheduler
+from crm.models import NotificationKind
 from sales.models import Invoice
 
 BATCH = 500
+
+
+INVOICE_OVERDUE = notifications.message(
+    "invoice.overdue", gettext_lazy("Invoice %(number)s to %(account)s is overdue: %(balance)s was due on %(due)s."))
 
 
 @scheduler.source("overdue_invoices")
@@ -44,14 +49,14 @@ def overdue_notice_send(*, invoice_id: int, now: datetime) -> bool:
             return False
         invoice = Invoice.objects.select_related("owner", "account").get(pk=invoice_id)
         owner = invoice.owner
+        params = {"number": invoice.number, "account": invoice.account.name,
+                  "balance": notifications.money(invoice.balance, invoice.currency),
+                  "due": notifications.date(invoice.due_date)}
+        notifications.notify(user=owner, kind=NotificationKind.REMINDER, message=INVOICE_OVERDUE, params=params,
+                             url=invoice.get_absolute_url())
         with translation.override(owner.language or settings.LANGUAGE_CODE):
-            text = _("Invoice %(number)s to %(account)s is overdue: %(balance)s %(currency)s was due on "
-                     "%(due)s.") % {"number": invoice.number, "account": invoice.account.name,
-                                    "balance": invoice.balance, "currency": invoice.currency,
-                                    "due": invoice.due_date.isoformat()}
+            text = notifications.render_message(INVOICE_OVERDUE.key, params) or ""
             subject = _("Overdue invoice %(number)s") % {"number": invoice.number}
-        Notification.objects.create(user=owner, kind=NotificationKind.REMINDER, text=text[:300],
-                                    url=invoice.get_absolute_url())
         if owner.is_active and owner.email:
             outbox.queue(EmailMessage(subject, text, to=[owner.email]), key=f"invoice-overdue:{invoice_id}")
     return True

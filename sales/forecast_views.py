@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -287,6 +288,8 @@ def targets(request):
         "year": year,
         "params": params,
         "periods": fs.periods_of_year(kind, year),
+        # The grid opens scrolled to the period we are in (targets.js), which is marked.
+        "current_start": fs.Period.containing(kind, timezone.localdate()).start,
         "can_edit_any": any(row.editable for row in rows),
         "period_links": [(key, label, reverse("sales:targets") + "?" + _query(**{**params, "period": key}))
                          for key, label in TargetPeriod.choices],

@@ -115,6 +115,11 @@ class PipelineForm(forms.ModelForm):
 
 
 class StageFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:  # the row's delete box is labelled like the other cells
+            form.fields["DELETE"].widget.attrs.update({"class": "form-check-input", "aria-label": str(_("Delete"))})
+
     def clean(self):
         super().clean()
         if any(self.errors):

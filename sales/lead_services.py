@@ -13,14 +13,14 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from accounts.duplicates import account_duplicates
 from accounts.models import Account
 from contacts.duplicates import contact_duplicates
 from contacts.models import Contact
-from crm import duplicates, hooks
-from crm.models import Notification, NotificationKind, Territory, User
+from crm import duplicates, hooks, notifications
+from crm.models import NotificationKind, Territory, User
 from crm.phones import normalize_phone, phone_region
 from crm.roles import Role
 from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Stage
@@ -100,18 +100,25 @@ def lead_delete(*, lead: Lead, actor: User) -> None:
 # --- Assignment and distribution ---------------------------------------------------------
 
 
+LEAD_ASSIGNED = notifications.message("lead.assigned", gettext_lazy("%(actor)s assigned you the lead %(lead)s"))
+LEADS_ASSIGNED = notifications.message(
+    "lead.assigned_many", ngettext_lazy(
+        "%(actor)s assigned you %(count)s lead.",
+        "%(actor)s assigned you %(count)s leads.", "count"))
+
+
 def _notify(assignee: User, actor: User | None, leads: list[Lead]) -> None:
     if not leads or (actor is not None and assignee.pk == actor.pk):
         return
-    who = str(actor) if actor is not None else _("The assignment rules")
+    who = str(actor) if actor is not None else notifications.phrase(gettext_noop("The assignment rules"))
+    params: notifications.Params
     if len(leads) == 1:
-        text = _("%(actor)s assigned you the lead %(lead)s") % {"actor": who, "lead": leads[0]}
+        message, params = LEAD_ASSIGNED, {"actor": who, "lead": str(leads[0])}
         url = leads[0].get_absolute_url()
     else:
-        text = ngettext("%(actor)s assigned you %(count)s lead.", "%(actor)s assigned you %(count)s leads.",
-                        len(leads)) % {"actor": who, "count": len(leads)}
+        message, params = LEADS_ASSIGNED, {"actor": who, "count": len(leads)}
         url = reverse("sales:lead_list") + "?owner=me"
-    Notification.objects.create(user=assignee, kind=NotificationKind.ASSIGNMENT, text=text[:300], url=url)
+    notifications.notify(user=assignee, kind=NotificationKind.ASSIGNMENT, message=message, params=params, url=url)
 
 
 @transaction.atomic

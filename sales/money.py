@@ -21,18 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-# Currencies whose minor unit is not 1/100 (ISO 4217); every other code has two decimals.
-MINOR_UNITS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
-    "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}
+from crm.formatting import MINOR_UNITS as MINOR_UNITS  # one table of minor units, shared with display
+from crm.formatting import quantum as quantum
+
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
-
-
-def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-MINOR_UNITS.get(currency.upper(), 2))
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import panels
+from crm.roles import Role
 from crm.visibility import can_read
 from sales.models import ContactRole, Invoice, Opportunity, OpportunityContactRole, Order, Quote, StageKind
 from sales.receivables import account_receivables
@@ -141,10 +142,37 @@ def contact_deals(request, contact, page):
     })
 
 
+@panels.register(panels.HOME, slot=panels.FIGURES, order=10)
+def company_figures(request, user, page):
+    """An executive owns no deals: their day opens on the company's figures (all they may see): the open
+    pipeline, what was won this month, what closes by month end, and overdue invoices (three queries)."""
+    if user.role != Role.EXECUTIVE or not _sees_sales(user):
+        return None
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    visible = Opportunity.objects.visible_to(user)
+    figures = visible.open().aggregate(
+        open_count=Count("id"), open_total=Sum("amount_base"),
+        month_count=Count("id", filter=Q(expected_close_date__lte=month_end)),
+        month_total=Sum("amount_base", filter=Q(expected_close_date__lte=month_end)))
+    won = visible.won().filter(closed_at__date__gte=month_start).aggregate(won_count=Count("id"),
+                                                                           won_total=Sum("amount_base"))
+    overdue = Invoice.objects.visible_to(user).overdue(today).count()
+    list_url = reverse("sales:opportunity_list")
+    return panels.Rendered("sales/panels/company_figures.html", {
+        **figures, **won, "overdue_invoices": overdue, "currency": settings.DEFAULT_CURRENCY,
+        "open_url": f"{list_url}?status=open",
+        "month_url": f"{list_url}?status=open&close_to={month_end.isoformat()}",
+        "won_url": f"{list_url}?status=won&closed_from={month_start.isoformat()}",
+        "invoices_url": f"{reverse('sales:invoice_list')}?overdue=true",
+    })
+
+
 @panels.register(panels.HOME, slot=panels.FIGURES, order=20)
 def my_day_figures(request, user, page):
     """The seller's own open pipeline, what should close this month, and invoices overdue (one query each)."""
-    if not _sees_sales(user):
+    if not _sees_sales(user) or user.role == Role.EXECUTIVE:
         return None
     today = timezone.localdate()
     month_end = (today.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)

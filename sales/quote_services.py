@@ -27,8 +27,9 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from crm import hooks, outbox, scheduler
+from crm import hooks, notifications, outbox, scheduler
 from crm.models import Notification, NotificationKind, User
 from crm.roles import Role
 from sales.models import (
@@ -349,9 +350,28 @@ def pending_approvals_for(user: User):
     return pending.filter(approver=user, quote__team__manager=user).exclude(requested_by=user)
 
 
-def _notify(users, *, text: str, url: str) -> None:
+APPROVAL_ASKED = notifications.message(
+    "quote.approval_asked",
+    gettext_lazy("%(actor)s asks you to approve a %(discount)s%% discount on quote %(number)s (%(account)s)."))
+DISCOUNT_APPROVED = notifications.message(
+    "quote.discount_approved", gettext_lazy("%(actor)s approved the discount on quote %(number)s."))
+DISCOUNT_REJECTED = notifications.message(
+    "quote.discount_rejected", gettext_lazy("%(actor)s rejected the discount on quote %(number)s."))
+DISCOUNT_APPROVED_WITH_COMMENT = notifications.message(
+    "quote.discount_approved_comment",
+    gettext_lazy("%(actor)s approved the discount on quote %(number)s. Comment: %(comment)s"))
+DISCOUNT_REJECTED_WITH_COMMENT = notifications.message(
+    "quote.discount_rejected_comment",
+    gettext_lazy("%(actor)s rejected the discount on quote %(number)s. Comment: %(comment)s"))
+QUOTE_EXPIRED = notifications.message(
+    "quote.expired",
+    gettext_lazy("Quote %(number)s expired on %(date)s without an answer: revise it to send a new version."))
+
+
+def _notify(users, *, message: notifications.Message, params: dict, url: str) -> None:
     Notification.objects.bulk_create([
-        Notification(user=user, kind=NotificationKind.ASSIGNMENT, text=text[:300], url=url) for user in users])
+        notifications.build(user=user, kind=NotificationKind.ASSIGNMENT, message=message, params=params, url=url)
+        for user in users])
 
 
 @transaction.atomic
@@ -370,9 +390,9 @@ def quote_request_approval(*, quote: Quote, actor: User, expected_version: int |
     current.approval_status = ApprovalStatus.PENDING
     _save(current, content_changed=False, actor=actor)
     approvers = [approver] if approver is not None else list(_admins().exclude(pk=actor.pk)) or list(_admins())
-    _notify(approvers, url=reverse("sales:approval_list"),
-            text=_("%(actor)s asks you to approve a %(discount)s%% discount on quote %(number)s (%(account)s).")
-            % {"actor": actor, "discount": discount, "number": current.display_number, "account": current.account})
+    _notify(approvers, url=reverse("sales:approval_list"), message=APPROVAL_ASKED,
+            params={"actor": str(actor), "discount": notifications.figure(discount, 2),
+                    "number": current.display_number, "account": str(current.account)})
     return approval
 
 
@@ -397,12 +417,14 @@ def approval_decide(*, quote: Quote, actor: User, approve: bool, comment: str = 
     current.approval_status = approval.status
     _save(current, content_changed=False, actor=actor)
     people = {approval.requested_by_id, current.owner_id} - {actor.pk}
-    text = (_("%(actor)s approved the discount on quote %(number)s.") if approve
-            else _("%(actor)s rejected the discount on quote %(number)s.")) % {
-        "actor": actor, "number": current.display_number}
     if comment:
-        text += " " + _("Comment: %(comment)s") % {"comment": comment}
-    _notify(User.objects.filter(pk__in=people), text=text, url=current.get_absolute_url())
+        message = DISCOUNT_APPROVED_WITH_COMMENT if approve else DISCOUNT_REJECTED_WITH_COMMENT
+    else:
+        message = DISCOUNT_APPROVED if approve else DISCOUNT_REJECTED
+    params = {"actor": str(actor), "number": current.display_number}
+    if comment:
+        params["comment"] = comment
+    _notify(User.objects.filter(pk__in=people), message=message, params=params, url=current.get_absolute_url())
     return approval
 
 
@@ -541,8 +563,8 @@ def expire_quotes(now: datetime.datetime) -> int:
         if not claimed:
             continue
         expired += 1
-        Notification.objects.create(
-            user_id=quote.owner_id, kind=NotificationKind.ASSIGNMENT, url=quote.get_absolute_url(),
-            text=_("Quote %(number)s expired on %(date)s without an answer: revise it to send a new version.")
-            % {"number": quote.display_number, "date": quote.valid_until})
+        notifications.notify(
+            user=quote.owner_id, kind=NotificationKind.ASSIGNMENT, url=quote.get_absolute_url(),
+            message=QUOTE_EXPIRED, params={"number": quote.display_number,
+                                           "date": notifications.date(quote.valid_until)})
     return expired

@@ -1,7 +1,7 @@
 """Opportunities: list, page, create/edit, the board, and the pipelines admins edit."""
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account, AccountType
 from contacts.models import Contact
-from crm import custom_fields, list_tools, panels, visibility
+from crm import custom_fields, formatting, list_tools, panels, visibility
 from crm.forms import add_service_errors
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
@@ -241,7 +241,7 @@ def board(request, pk: int | None = None):
         "pipelines": pipelines, "pipeline": pipeline, "columns": columns, "filter": board_filter,
         "query": list_tools.clean_query(request.GET.urlencode()), "lost_reasons": LostReason.choices,
         "can_create": can_create(request.user, Opportunity), "closed_days": CLOSED_SHOWN_DAYS,
-        "page_size": BOARD_CARDS,
+        "page_size": BOARD_CARDS, "currency": settings.DEFAULT_CURRENCY,
     })
 
 
@@ -260,9 +260,16 @@ def _column_cards(deals, stage: Stage, *, offset: int, user) -> list:
     order = ("expected_close_date", "id") if stage.kind == StageKind.OPEN else ("-closed_at", "-id")
     cards = list(with_visibility_flag(_in_column(deals, stage).select_related("account", "owner"), user, "account")
                  .order_by(*order)[offset:offset + BOARD_CARDS + 1])
+    today = timezone.localdate()
     for card in cards:  # only cards the user may move can be dragged (no query: the policy is in memory)
         card.movable = can_edit(user, card)
+        card.overdue = _overdue(card, stage, today)
     return cards
+
+
+def _overdue(card: Opportunity, stage: Stage, today: datetime.date) -> bool:
+    """An open deal whose expected close date has passed (the board marks it)."""
+    return stage.kind == StageKind.OPEN and card.expected_close_date is not None and card.expected_close_date < today
 
 
 def _column_figures(deals, stages) -> dict:
@@ -329,23 +336,25 @@ def board_move(request):
     opportunity = with_visibility_flag(Opportunity.objects.select_related("account", "owner", "stage"),
                                        request.user, "account").get(pk=opportunity.pk)
     opportunity.movable = True
+    opportunity.overdue = _overdue(opportunity, opportunity.stage, timezone.localdate())
     board_filter = BoardFilter(request.POST, queryset=Opportunity.objects.visible_to(request.user)
                                .filter(pipeline=opportunity.pipeline), request=request)
     stages = list(opportunity.pipeline.stages.filter(active=True))
     figures = _column_figures(board_filter.qs, stages)
     return JsonResponse({
-        "card": render_to_string("sales/_card.html", {"card": opportunity}, request=request),
+        "card": render_to_string("sales/_card.html", {"card": opportunity},
+                                 request=request),
         "message": _("%(name)s moved to %(stage)s.") % {"name": opportunity.name, "stage": opportunity.stage},
         "columns": {str(stage.pk): _figures_text(figures.get(stage.pk)) for stage in stages},
     })
 
 
 def _figures_text(figure: dict | None) -> dict:
-    from django.contrib.humanize.templatetags.humanize import intcomma
-
+    """A column's figures as the board prints them (the formatting layer, in the reader's language)."""
     figure = figure or {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
-    return {"count": figure["count"], "total": intcomma(figure["total"].quantize(Decimal(1), ROUND_HALF_UP)),
-            "weighted": intcomma(figure["weighted"].quantize(Decimal(1), ROUND_HALF_UP))}
+    currency = settings.DEFAULT_CURRENCY
+    return {"count": figure["count"], "total": formatting.money(figure["total"], currency, whole=True),
+            "weighted": formatting.money(figure["weighted"], currency, whole=True)}
 
 
 # --- Pipelines (admins) --------------------------------------------------------------------------

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from crm import scheduler
-from crm.models import Notification, NotificationKind, User
+from crm import notifications, scheduler
+from crm.models import NotificationKind, User
 from sales import services as sales_services
 from sales.models import Pipeline, StageKind
 from service.models import Contract, Entitlement, Ticket, WorkKind, WorkLog
@@ -121,6 +122,10 @@ def contract_renew(*, contract: Contract, actor: User):
     return deal
 
 
+CONTRACT_ENDING = notifications.message(
+    "contract.ending", gettext_lazy("%(number)s “%(name)s” of %(account)s ends on %(date)s: time to renew."))
+
+
 @scheduler.source("contract_expiry")
 def notify_expiring_contracts(now: datetime.datetime) -> int:
     """Each contract's owner hears once, `notice_days` before it ends (compare-and-set on
@@ -141,13 +146,11 @@ def expiry_notice_send(*, contract_id: int, now: datetime.datetime) -> bool:
             return False
         contract = Contract.objects.select_related("owner", "account").get(pk=contract_id)
         owner = contract.owner
-        with translation.override(owner.language or settings.LANGUAGE_CODE):
-            text = _("%(number)s “%(name)s” of %(account)s ends on %(date)s: time to renew.") % {
-                "number": contract.number, "name": contract.name, "account": contract.account.name,
-                "date": contract.ends_on.isoformat()}
-        Notification.objects.create(user=owner, kind=NotificationKind.REMINDER, text=text[:300],
-                                    url=contract.get_absolute_url(), key=f"contract-expiry:{contract.pk}:"
-                                                                         f"{contract.ends_on.isoformat()}")
+        notifications.notify(
+            user=owner, kind=NotificationKind.REMINDER, url=contract.get_absolute_url(), message=CONTRACT_ENDING,
+            params={"number": contract.number, "name": contract.name, "account": contract.account.name,
+                    "date": notifications.date(contract.ends_on)},
+            key=f"contract-expiry:{contract.pk}:{contract.ends_on.isoformat()}")
         emit("contract.expiring", contract)
     return True
 

@@ -8,11 +8,12 @@ from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from crm import hooks
-from crm.models import Notification, NotificationKind, User
+from crm import hooks, notifications
+from crm.models import NotificationKind, User
 from sales.product_services import check_document
 from sales.services import next_number
 from service import routing, sla_clock
@@ -45,16 +46,18 @@ def _locked(ticket: Ticket) -> Ticket:
     return fresh
 
 
+TICKET_ASSIGNED = notifications.message(
+    "ticket.assigned", gettext_lazy("%(actor)s assigned you ticket %(number)s “%(subject)s”."))
+
+
 def _notify_assignee(ticket: Ticket, actor: User | None) -> None:
     owner = ticket.owner
     if owner is None or (actor is not None and owner.pk == actor.pk) or not owner.is_active:
         return
-    with translation.override(owner.language or "en"):
-        text = _("%(actor)s assigned you ticket %(number)s “%(subject)s”.") % {
-            "actor": actor if actor is not None else _("The customer portal"), "number": ticket.number,
-            "subject": ticket.subject}
-    Notification.objects.create(user=owner, kind=NotificationKind.ASSIGNMENT, text=text[:300],
-                                url=ticket.get_absolute_url())
+    who = str(actor) if actor is not None else notifications.phrase(gettext_noop("The customer portal"))
+    notifications.notify(user=owner, kind=NotificationKind.ASSIGNMENT, url=ticket.get_absolute_url(),
+                         message=TICKET_ASSIGNED, params={"actor": who, "number": ticket.number,
+                                                          "subject": ticket.subject})
 
 
 @transaction.atomic

@@ -19,14 +19,12 @@ each notification is created exactly once.
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
-from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from crm import scheduler
+from crm import notifications, scheduler
 from crm.models import Notification, NotificationKind, User
 from service.models import (
     CLOCK_STOPPED,
@@ -240,20 +238,20 @@ def _escalate(ticket: Ticket, clock: str, event: str, due: datetime) -> None:
     for user in recipients.values():
         if not user.is_active:
             continue
-        with translation.override(user.language or settings.LANGUAGE_CODE):
-            text = _message(ticket, clock, event, due)
-        notes.append(Notification(user=user, kind=NotificationKind.ALERT, text=text[:300],
-                                  url=ticket.get_absolute_url(),
-                                  key=f"sla:{ticket.pk}:{clock}:{event}:{due:%Y%m%d%H%M%S}:{user.pk}"))
+        notes.append(notifications.build(
+            user=user, kind=NotificationKind.ALERT, url=ticket.get_absolute_url(),
+            message=SLA_AT_RISK if event == "at_risk" else SLA_BREACHED,
+            params={"number": ticket.number, "subject": ticket.subject, "what": notifications.phrase(
+                CLOCK_NAMES[clock])},
+            key=f"sla:{ticket.pk}:{clock}:{event}:{due:%Y%m%d%H%M%S}:{user.pk}"))
     Notification.objects.bulk_create(notes, ignore_conflicts=True)
 
 
-def _message(ticket: Ticket, clock: str, event: str, due: datetime) -> str:
-    what = {"first_response": _("first response"), "resolution": _("resolution")}[clock]
-    values = {"number": ticket.number, "subject": ticket.subject, "what": what}
-    if event == "at_risk":
-        return _("SLA at risk: %(number)s “%(subject)s” — %(what)s is due soon.") % values
-    return _("SLA breached: %(number)s “%(subject)s” — %(what)s is overdue.") % values
+CLOCK_NAMES = {"first_response": gettext_noop("first response"), "resolution": gettext_noop("resolution")}
+SLA_AT_RISK = notifications.message(
+    "sla.at_risk", gettext_lazy("SLA at risk: %(number)s “%(subject)s” — %(what)s is due soon."))
+SLA_BREACHED = notifications.message(
+    "sla.breached", gettext_lazy("SLA breached: %(number)s “%(subject)s” — %(what)s is overdue."))
 
 
 def countdown_seconds(ticket: Ticket, now: datetime) -> dict[str, float | None]:

@@ -263,8 +263,10 @@ def test_constant_number_of_queries(client, owner, teammate, django_assert_max_n
 
 
 def test_subscribe_panel_shows_the_absolute_feed_address(client, owner):
+    """On the profile (a personal setting); the calendar page only links to it."""
     client.force_login(owner)
-    response = client.get(CALENDAR)
+    assert owner.calendar_token not in client.get(CALENDAR).content.decode()
+    response = client.get(reverse("profile"))
     content = response.content.decode()
     assert f"http://testserver/calendar/feed/{owner.calendar_token}.ics" in content
     assert f"webcal://testserver/calendar/feed/{owner.calendar_token}.ics" in content
@@ -448,10 +450,10 @@ def test_regenerating_the_token_cuts_off_the_old_address(client, owner):
     assert client.get(old_url).status_code == 200
     client.force_login(owner)
 
-    response = client.post(reverse("calendar_token_regenerate") + "?view=month&date=2025-06-01&scope=mine")
+    response = client.post(reverse("calendar_token_regenerate"))
 
     assert response.status_code == 302
-    assert response["Location"] == "/calendar/?view=month&date=2025-06-01&scope=mine#subscribe"
+    assert response["Location"] == "/profile/#subscribe"
     owner.refresh_from_db()
     assert feed_url(owner) != old_url
     client.logout()
@@ -473,3 +475,26 @@ def test_regenerate_service_sets_a_new_unique_token(owner, teammate):
     owner.refresh_from_db()
     assert owner.calendar_token != before and len(owner.calendar_token) >= 40
     assert owner.calendar_token != teammate.calendar_token
+
+
+def test_day_and_week_items_are_as_tall_as_their_meeting_and_overlaps_share_the_column():
+    """Layout classes: an hour is four quarters, a 90-minute meeting six; two overlapping meetings take one
+    lane each, a later one the whole width again."""
+    from activities.calendar_views import CalendarItem, _lay_out
+
+    nine = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
+
+    def item(start_minutes: int, minutes: int | None) -> CalendarItem:
+        starts = nine + timedelta(minutes=start_minutes)
+        ends = starts + timedelta(minutes=minutes) if minutes is not None else None
+        return CalendarItem(activity=None, starts=starts, ends=ends, url="", editable=False)
+
+    hour, overlapping, task, later = item(0, 60), item(30, 90), item(45, None), item(240, 30)
+    _lay_out([later, task, overlapping, hour])
+    assert hour.layout.split() == ["cal-timed", "cal-q4", "cal-at0", "cal-lanes-3", "cal-lane-0"]
+    assert overlapping.layout.split() == ["cal-timed", "cal-q6", "cal-at2", "cal-lanes-3", "cal-lane-1"]
+    assert task.layout.split() == ["cal-timed", "cal-q2", "cal-at3", "cal-lanes-3", "cal-lane-2"]
+    assert later.layout.split() == ["cal-timed", "cal-q2", "cal-at0", "cal-lanes-1", "cal-lane-0"]
+    late = item(23 * 60 - 9 * 60 + 30, 120)  # 23:30 for two hours: cut at midnight
+    _lay_out([late])
+    assert "cal-q2" in late.layout.split()

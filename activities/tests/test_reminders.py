@@ -57,7 +57,9 @@ def test_local_time_across_a_daylight_saving_change(owner):
     reminder = Reminder.objects.get(activity=activity)
     assert reminder.fire_at == datetime(2026, 3, 28, 9, 0, tzinfo=UTC)  # 24 hours earlier, 09:00 GMT
     scheduler.tick(now=reminder.fire_at)
-    assert "2026-03-29 10:00" in Notification.objects.get(user=owner).text
+    with timezone.override("Europe/London"):  # as the middleware reads it for this user
+        assert "29 Mar 2026, 10:00" in Notification.objects.get(user=owner).display
+    assert "29 Mar 2026, 10:00" in mail.outbox[0].subject  # the e-mail is in their time zone
     assert "10:00 (Europe/London)" in mail.outbox[0].body
 
 

@@ -1,19 +1,10 @@
-"""Billing template helpers: money with its currency."""
+"""Billing template helpers: money with its currency (the core's formatting layer, crm/formatting.py).
 
-from decimal import Decimal
+Kept so templates that `{% load billing_tags %}` still work; the filter is also built in."""
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 
-from sales.money import round_money
+from crm.templatetags.formatting import money
 
 register = template.Library()
-
-
-@register.filter
-def money(value, currency: str = "") -> str:
-    """1234.5 + "EUR" → "1,234.50 EUR" (rounded to the currency's minor unit)."""
-    if value in (None, ""):
-        return "—"
-    amount = round_money(Decimal(value), currency or "XXX")
-    return f"{intcomma(amount, use_l10n=False)} {currency}".strip()
+register.filter("money", money)

@@ -92,7 +92,8 @@ def test_my_day_shows_the_sellers_own_pipeline_and_overdue_invoices(client, owne
     invoice_for(owner, account=account, due_in_days=-3)
     client.force_login(owner)
     page = client.get(reverse("home")).content.decode()
-    assert 'id="figure-my-pipeline"' in page and "1,000.00" in page and "999,999.00" not in page
+    # Headline figures are whole amounts with the currency (the formatting layer's money_whole).
+    assert 'id="figure-my-pipeline"' in page and "1,000 EUR" in page and "999,999" not in page
     assert 'id="figure-my-overdue-invoices"' in page
 
 

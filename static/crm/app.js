@@ -42,6 +42,29 @@
     });
   });
 
+  // A table that scrolls inside its box can be scrolled from the keyboard: it takes the focus.
+  function focusableScrollers() {
+    document.querySelectorAll(".table-wrap, .table-responsive").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+      if (!scrolls && box.getAttribute("tabindex") === "0") { box.removeAttribute("tabindex"); }
+    });
+  }
+  focusableScrollers();
+  window.addEventListener("resize", focusableScrollers);
+  document.addEventListener("htmx:afterSettle", focusableScrollers);
+
+  // "Show all fields" on record pages: the empty fields are hidden until asked for.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-show-all]");
+    if (!button) { return; }
+    var facts = document.getElementById(button.getAttribute("data-show-all"));
+    if (!facts) { return; }
+    var open = facts.classList.toggle("show-all");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.textContent = open ? button.dataset.labelLess : button.dataset.labelMore;
+  });
+
   // "/" focuses the global search unless the user is typing somewhere.
   document.addEventListener("keydown", function (event) {
     var target = event.target;
@@ -73,6 +96,19 @@
       search.setAttribute("aria-expanded", "false");
       search.focus();
     }
+  });
+
+  // The results page: arrows move from hit to hit (Tab works too).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") { return; }
+    var page = document.querySelector("main #search-results-body");
+    if (!page || !(document.activeElement && (page.contains(document.activeElement) || document.activeElement === document.body))) { return; }
+    var hits = Array.prototype.slice.call(page.querySelectorAll("a.search-hit"));
+    if (!hits.length) { return; }
+    var index = hits.indexOf(document.activeElement);
+    event.preventDefault();
+    if (event.key === "ArrowDown") { (hits[index + 1] || hits[0]).focus(); }
+    else { (hits[index - 1] || hits[hits.length - 1]).focus(); }
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

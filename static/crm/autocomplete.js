@@ -2,10 +2,17 @@
 (function () {
   "use strict";
 
+  // tom-select moves the label to its own input; the original select (still read by screen readers)
+  // keeps the same name.
+  function nameOriginal(select) {
+    var label = document.querySelector('label[for="' + select.id + '-ts-control"]') || (select.labels && select.labels[0]);
+    if (label && !select.getAttribute("aria-label")) { select.setAttribute("aria-label", label.textContent.trim()); }
+  }
+
   function enhance(select) {
     if (select.tomselect) { return select.tomselect; }
     var url = select.getAttribute("data-autocomplete-url");
-    return new TomSelect(select, {
+    var widget = new TomSelect(select, {
       valueField: "id",
       labelField: "text",
       searchField: [],
@@ -24,6 +31,8 @@
       },
       render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
     });
+    nameOriginal(select);
+    return widget;
   }
 
   function choose(select, id, text) {

@@ -254,19 +254,4 @@
       scroller.scrollTop = slot.offsetTop - (head ? head.offsetHeight : 0);
     }
   }
-
-  var copy = document.getElementById("feed-copy");
-  var field = document.getElementById("feed-url");
-  if (copy && field) {
-    copy.addEventListener("click", function () {
-      field.select();
-      var done = function () { toast(copy.dataset.copied, "success"); };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
-      } else {
-        field.focus();
-        field.select();
-      }
-    });
-  }
 })();

@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // tom-select moves the label to its own input; the original select (still read by screen readers)
+  // keeps the same name.
+  function nameOriginal(select) {
+    var label = document.querySelector('label[for="' + select.id + '-ts-control"]') || (select.labels && select.labels[0]);
+    if (label && !select.getAttribute("aria-label")) { select.setAttribute("aria-label", label.textContent.trim()); }
+  }
+
   function setupPicker(select) {
     if (select.tomselect) { return; }
     var url = select.getAttribute("data-autocomplete-url");
@@ -38,6 +45,7 @@
         }
       }
     });
+    nameOriginal(select);
   }
 
   // Consent radios are left alone: consent is only ever chosen one by one, on purpose.

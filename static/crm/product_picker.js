@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // tom-select moves the label to its own input; the original select (still read by screen readers)
+  // keeps the same name.
+  function nameOriginal(select) {
+    var label = document.querySelector('label[for="' + select.id + '-ts-control"]') || (select.labels && select.labels[0]);
+    if (label && !select.getAttribute("aria-label")) { select.setAttribute("aria-label", label.textContent.trim()); }
+  }
+
   var script = document.currentScript;
   var tomSelectSrc = script && script.getAttribute("data-tom-select");
   var waiting = null;
@@ -68,6 +75,7 @@
       onChange: function (value) { fill(select, widget.options[value]); },
       render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
     });
+    nameOriginal(select);
     if (book) {
       // Another price book: other prices. Forget the loaded options and the choice.
       book.addEventListener("change", function () {

@@ -3,6 +3,13 @@
 (function () {
   "use strict";
 
+  // tom-select moves the label to its own input; the original select (still read by screen readers)
+  // keeps the same name.
+  function nameOriginal(select) {
+    var label = document.querySelector('label[for="' + select.id + '-ts-control"]') || (select.labels && select.labels[0]);
+    if (label && !select.getAttribute("aria-label")) { select.setAttribute("aria-label", label.textContent.trim()); }
+  }
+
   function fill(form, product) {
     if (!product) { return; }
     var fields = { name: product.name, unit: product.unit, unit_price: product.unit_price, tax_rate: product.tax_rate };
@@ -34,6 +41,7 @@
       },
       render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
     });
+    nameOriginal(select);
     widget.on("change", function (value) {
       if (value && form) { fill(form, widget.options[value]); }
     });

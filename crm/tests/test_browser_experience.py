@@ -1,0 +1,86 @@
+"""The experience pieces driven as a person would: record pages hide empty fields until asked, the
+calendar sizes meetings by their duration, the targets grid opens on the current period, search
+results are walked with the arrow keys, and an executive's day opens on figures."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.tests.factories import AccountFactory
+from activities.models import Activity
+from conftest import sign_in
+from sales.models import SalesTarget, TargetPeriod
+from sales.tests.factories import OpportunityFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
+
+
+def test_record_page_shows_filled_fields_and_all_on_request(page, owner):
+    account = AccountFactory(owner=owner, team=owner.team, name="Acme Corp", phone="+442079460100", tax_number="")
+    sign_in(page, owner)
+    page.goto(account.get_absolute_url())
+    facts = page.locator("#account-facts")
+    expect(facts.get_by_text("Phone")).to_be_visible()
+    expect(facts.get_by_text("Tax number")).to_be_hidden()
+    page.get_by_role("button", name="Show all fields").click()
+    expect(facts.get_by_text("Tax number")).to_be_visible()
+    page.get_by_role("button", name="Show filled fields only").click()
+    expect(facts.get_by_text("Tax number")).to_be_hidden()
+
+
+def test_calendar_meetings_are_as_tall_as_they_last(page, owner):
+    monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    starts = timezone.make_aware(timezone.datetime.combine(monday, timezone.datetime.min.time())) + timedelta(hours=9)
+    for subject, minutes in (("Short sync", 30), ("Long workshop with the whole buying committee", 120)):
+        Activity.objects.create(owner=owner, team=owner.team, kind="meeting", subject=subject, occurred_at=starts,
+                                ends_at=starts + timedelta(minutes=minutes))
+        starts += timedelta(days=1)
+    sign_in(page, owner)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"/calendar/?view=week&date={monday.isoformat()}")
+    short = page.locator(".cal-item", has_text="Short sync").bounding_box()
+    long = page.locator(".cal-item", has_text="Long workshop").bounding_box()
+    assert long["height"] > 3.5 * short["height"]  # two hours against half an hour
+    # Its title wraps inside the item instead of being cut to "Long wo…".
+    cut = page.locator(".cal-item", has_text="Long workshop").evaluate("item => item.scrollWidth > item.clientWidth")
+    assert not cut
+
+
+def test_targets_grid_opens_on_the_current_month(page, manager, owner):
+    today = timezone.localdate()
+    SalesTarget.objects.create(user=owner, period=TargetPeriod.MONTH, period_start=today.replace(day=1),
+                               amount=Decimal("1000"), set_by=manager)
+    sign_in(page, manager)
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto("/sales/targets/")
+    current = page.locator("#targets-grid thead th[aria-current='date']")
+    expect(current).to_have_count(1)
+    wrap = page.locator("#targets-grid").locator("xpath=ancestor::div[contains(@class,'table-wrap')]")
+    box, column = wrap.bounding_box(), current.bounding_box()
+    assert box["x"] <= column["x"] and column["x"] + column["width"] <= box["x"] + box["width"] + 1
+
+
+def test_search_results_have_context_and_arrow_keys(page, owner):
+    account = AccountFactory(owner=owner, team=owner.team, name="Acme Corp")
+    OpportunityFactory(owner=owner, account=account, name="Acme fleet renewal", amount=Decimal("72000"),
+                       currency="EUR")
+    sign_in(page, owner)
+    page.goto("/search/?q=Acme")
+    hits = page.locator("main a.search-hit")
+    expect(hits.filter(has_text="Acme fleet renewal").locator(".search-hit-context")).to_contain_text("72,000.00 EUR")
+    hits.first.focus()
+    page.keyboard.press("ArrowDown")
+    expect(hits.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(hits.first).to_be_focused()
+
+
+def test_executive_day_opens_on_company_figures(page, executive, owner):
+    OpportunityFactory(owner=owner, amount=Decimal("5000"), expected_close_date=timezone.localdate())
+    sign_in(page, executive)
+    expect(page.locator("#figure-company-pipeline")).to_contain_text("5,000 EUR")
+    expect(page.get_by_role("link", name="Schedule one")).to_have_count(0)
+    expect(page.get_by_role("link", name="Log a call")).to_have_count(0)
