@@ -104,6 +104,14 @@ PAGES: dict[str, Callable[[World], str]] = {
     "service:contract_list": lambda w: "/service/contracts/",
     "service:contract_create": lambda w: "/service/contracts/new/",
     "service:inbound_log": lambda w: "/service/mailbox/",
+    "service:my_day": lambda w: "/service/my-day/",
+    "service:work_order_list": lambda w: "/service/work-orders/",
+    "service:work_order_detail": lambda w: f"/service/work-orders/{w['work_order'].pk}/",
+    "service:work_order_dispatch": lambda w: f"/service/work-orders/{w['work_order'].pk}/dispatch/",
+    "profile_security": lambda w: "/profile/security/",
+    "two_factor_enrol": lambda w: "/profile/security/two-factor/",
+    "security_settings": lambda w: "/admin-tools/security/",
+    "security_log": lambda w: "/admin-tools/security-log/",
     "service:setup": lambda w: "/service/setup/queues/",
     "marketing:overview": lambda w: "/marketing/",
     "marketing:campaign_list": lambda w: "/marketing/campaigns/",
@@ -142,6 +150,17 @@ SKIP: dict[str, str] = {
     "portal:": "the customer portal, a separate site with its own tests",
     "?": "unnamed routes (the API router's root, the old leads address that redirects)",
     "healthz": "a JSON health check",
+    "metrics": "Prometheus text for a scraper, behind a token",
+    "sign_in_code": "signed out: the second sign-in step (crm/tests/test_browser_security.py drives it)",
+    "recovery_codes_new": "POST only: shows the new codes",
+    "sign_out_everywhere": "POST only",
+    "two_factor_disable": "POST only",
+    "user_unlock": "POST only",
+    "user_two_factor_reset": "POST only",
+    "service:work_order_create": "POST only: a ticket becomes a work order",
+    "service:work_order_log": "POST only: logs work from the day list",
+    "service:work_order_bill": "POST only: bills the logged work",
+    "service:work_order_action": "POST only: start, finish or cancel a visit",
     "set_language": "POST only: switches the language",
     "login": "signed out (the sign-in page is checked by the auth browser tests)",
     "logout": "POST only",
@@ -208,7 +227,7 @@ def world(admin_user, owner):
     from marketing import services as marketing_services
     from marketing.tests.factories import CampaignFactory
     from sales.tests.factories import PriceBookFactory
-    from service import contract_services, kb_services
+    from service import contract_services, field_services, kb_services
     from service import services as service_services
 
     account = AccountFactory(owner=admin_user, team=admin_user.team, name="Acme Corp")
@@ -216,8 +235,10 @@ def world(admin_user, owner):
     invoice = invoice_for(admin_user, account=account)
     campaign = CampaignFactory(owner=admin_user, team=admin_user.team)
     segment = marketing_services.segment_create(actor=admin_user, name="Customers", criteria={})
+    ticket = service_services.ticket_create(actor=admin_user, subject="The printer is silent", contact=contact)
     return {
-        "ticket": service_services.ticket_create(actor=admin_user, subject="The printer is silent", contact=contact),
+        "ticket": ticket,
+        "work_order": field_services.work_order_create(ticket=ticket, actor=admin_user),
         "article": kb_services.article_create(actor=admin_user, title="Printing blank pages",
                                               body="Check the toner first."),
         "contract": contract_services.contract_create(
