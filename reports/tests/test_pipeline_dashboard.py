@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from crm import formatting
 from crm.tests.factories import TeamFactory
 from reports.pipeline import Period
 from reports.tests.data import at, deal, generate
@@ -104,7 +105,7 @@ def test_amounts_follow_todays_rate_and_show_its_date(client, executive, owner, 
     assert response.context["dashboard"].open_total.amount == Decimal("10500.00")
     note = response.content.decode()
     assert "1 RUB = 0.0105 EUR" in note
-    assert f"rate of {rates['RUB'].updated_at:%m/%d/%Y}" in note
+    assert f"rate of {formatting.day(rates['RUB'].updated_at)}" in note  # the one date style (crm/formatting.py)
 
     CurrencyRate.objects.filter(currency="RUB").update(rate=Decimal("0.011"))
     board = get(client, executive, {"start": quarter.start}).context["dashboard"]
