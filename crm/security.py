@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -124,8 +125,6 @@ def locked_addresses(emails: list[str]) -> dict[str, datetime]:
     """For the user list: which of these addresses are locked now, and until when. One query to find
     the candidates (enough recent failures), then the exact rule for each of those few."""
     now = timezone.now()
-    from django.db.models import Count
-
     candidates = (SecurityEvent.objects.filter(kind=Kind.SIGN_IN_FAILED, at__gt=now - _window(),
                                                email__in=[e.lower() for e in emails])
                   .values("email").annotate(n=Count("id")).filter(n__gte=settings.SIGNIN_LOCKOUT_FAILURES))

@@ -10,8 +10,8 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from crm import outbox
-from crm.models import OwnedModel, Role, Team, Territory, User
+from crm import outbox, security
+from crm.models import OwnedModel, Role, SecurityEventKind, Team, Territory, User
 
 
 def invitation_link(*, user: User, base_url: str) -> str:
@@ -48,9 +48,6 @@ def user_invite(
 @transaction.atomic
 def user_update(*, user: User, role: str, team: Team | None, territories: list[Territory],
                 first_name: str, last_name: str, actor: User | None = None, request=None) -> User:
-    from crm import security
-    from crm.models import SecurityEventKind
-
     before = User.objects.values("role", "team_id").get(pk=user.pk)
     team_changed = before["team_id"] != (team.pk if team else None)
     if before["role"] != role:
@@ -85,9 +82,6 @@ def user_set_active(*, user: User, active: bool, actor: User, request=None) -> U
     inactive user on every request, and we also delete their stored sessions."""
     if user.pk == actor.pk and not active:
         raise ValueError(_("You cannot deactivate yourself."))
-    from crm import security
-    from crm.models import SecurityEventKind
-
     user.is_active = active
     user.save(update_fields=["is_active"])
     security.log(SecurityEventKind.USER_ACTIVATED if active else SecurityEventKind.USER_DEACTIVATED,

@@ -16,6 +16,7 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from crm import security
 from crm.models import RecoveryCode, Role, RoleSecurity, SecurityEventKind, TwoFactorDevice, User, UserSession
@@ -72,8 +73,6 @@ def device_confirm(*, user: User, code: str, request: HttpRequest | None = None)
     device = TwoFactorDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
     if device is None or not verify_code(device, code):
         return None
-    from django.utils import timezone
-
     TwoFactorDevice.objects.filter(pk=device.pk).update(confirmed_at=timezone.now())
     security.log(SecurityEventKind.TWO_FACTOR_ENABLED, request=request, user=user)
     return recovery_codes_new(user=user)
@@ -107,8 +106,6 @@ def verify_code(device: TwoFactorDevice, code: str, now: float | None = None) ->
 
 
 def use_recovery_code(*, user: User, code: str, request: HttpRequest | None = None) -> bool:
-    from django.utils import timezone
-
     used = RecoveryCode.objects.filter(user=user, code_hash=_digest(code), used_at__isnull=True) \
         .update(used_at=timezone.now())
     if used:
