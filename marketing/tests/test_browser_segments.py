@@ -33,6 +33,7 @@ def test_build_a_segment_see_its_count_and_fill_a_campaign(page, marketer, owner
     page.goto("/marketing/")
     page.locator("#overview-segments").click()
     page.locator("#list-create").click()
+    page.wait_for_load_state("load")  # htmx listens only once the page has loaded; typing earlier is lost
     count_is(page, "4")  # no criteria yet: everyone
     page.locator("#id_industries").fill("manufacturing")
     count_is(page, "3")
