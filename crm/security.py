@@ -109,7 +109,7 @@ def sign_in_failed(email: str, request: HttpRequest | None, *, step: str = "pass
     log(Kind.SIGN_IN_FAILED, request=request, user=user, email=email, step=step)
     lock = lock_for_address(email)
     if lock is not None:
-        log(Kind.LOCKED, request=request, user=user, email=email, until=f"{lock.until:%Y-%m-%d %H:%M} UTC")
+        log(Kind.LOCKED, request=request, user=user, email=email, until=lock.until.isoformat(timespec="minutes"))
     return lock
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from crm import security, two_factor
+from crm import security, security_details, two_factor
 from crm.forms import EnrolForm, ResetRequestForm, SignInCodeForm, SignInForm, locked_message
 from crm.models import Role, SecurityEvent, SecurityEventKind, TwoFactorDevice, User, UserSession
 from crm.pagination import paginate
@@ -221,6 +221,7 @@ def security_log(request):
     if ip:
         events = events.filter(ip__startswith=ip) if _looks_like_ip(ip) else events.none()
     page = paginate(events.order_by("-at", "-id"), request.GET.get("page"), per_page=50)
+    security_details.describe_all(page.rows)
     return render(request, "crm/security/log.html", {
         "page": page, "kinds": SecurityEventKind.choices, "kind": kind, "email": email, "ip": ip,
     })

@@ -31,7 +31,10 @@ EXPORTERS: dict[str, Exporter] = {}
 
 
 def register(exporter: Exporter) -> None:
+    from crm.security_details import EXPORT_LABELS  # the security log names the list an export came from
+
     EXPORTERS[exporter.target] = exporter
+    EXPORT_LABELS[exporter.target] = exporter.label
 
 
 def filtered_rows(exporter: Exporter, user: "User", query: str) -> QuerySet[Any]:

@@ -410,6 +410,28 @@ def test_only_admins_read_the_log_and_it_filters(client, owner, admin_user):
     assert client.get(reverse("security_log"), {"ip": "'; drop table x"}).status_code == 200
 
 
+def test_the_log_words_each_detail_in_the_readers_language(client, owner, admin_user, team, other_team):
+    for _ in range(5):
+        sign_in(Client(), owner.email, "wrong")
+    client.force_login(admin_user)
+    client.post(reverse("user_edit", args=[owner.pk]), {
+        "first_name": owner.first_name, "last_name": owner.last_name, "role": Role.SALES_MANAGER,
+        "team": other_team.pk})
+    security.log(Kind.EXPORT, user=owner, target="contacts.contact", format="xlsx", job=7)
+    security.log(Kind.SIGN_IN, user=owner, added_later="kept")  # a key with no wording yet is still shown
+    page = client.get(reverse("security_log")).content.decode()
+    lock = SecurityEvent.objects.get(kind=Kind.LOCKED)
+    assert "locked until " in page and lock.detail["until"] not in page  # a date in the reader's style
+    assert "wrong password" in page and "step:" not in page
+    assert "Sales rep → Sales manager" in page and f"{team.name} → {other_team.name}" in page
+    assert "list: Contacts" in page and "format: XLSX" in page and "export no. 7" in page
+    assert "added_later: kept" in page
+    admin_user.language = "ru"
+    admin_user.save(update_fields=["language"])
+    page = client.get(reverse("security_log")).content.decode()
+    assert "неверный пароль" in page and "Менеджер по продажам → Руководитель отдела продаж" in page
+
+
 def test_old_lines_are_purged_after_the_retention_period(owner, settings):
     security.log(Kind.SIGN_IN, user=owner)
     old = security.log(Kind.SIGN_IN, user=owner)
