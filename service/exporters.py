@@ -3,6 +3,7 @@ tickets page, through the visibility policy."""
 
 from django.utils.translation import gettext_lazy as _
 
+from crm import richtext
 from exports.registry import Exporter, join_list, register
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
 from service.models import Article, Contract, Ticket, WorkOrder
@@ -52,7 +53,7 @@ register(Exporter(
         (_("Status"), lambda a: a.get_status_display()), (_("Readers"), lambda a: a.get_audience_display()),
         (_("Tags"), lambda a: join_list(a.tags)), (_("Views"), lambda a: a.views),
         (_("Helpful"), lambda a: a.helpful_yes), (_("Not helpful"), lambda a: a.helpful_no),
-        (_("Text"), lambda a: a.body), (_("Updated"), lambda a: a.updated_at),
+        (_("Text"), lambda a: richtext.plain(a.body)), (_("Updated"), lambda a: a.updated_at),
     ],
 ))
 

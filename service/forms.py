@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountTier
 from contacts.models import Contact
+from crm import richtext
 from crm.models import User
 from crm.roles import Role
 from crm.widgets import use_autocomplete
@@ -82,6 +83,10 @@ class TicketForm(forms.ModelForm):
             self.fields["tags"].initial = ", ".join(self.instance.tags)
             for name in ("queue", "owner"):  # changed with their own actions on the ticket page
                 del self.fields[name]
+
+    def clean_body(self):
+        body = self.cleaned_data.get("body", "")
+        return richtext.clean(body) if richtext.has_markup(body) else body
 
     def clean_tags(self):
         raw = self.cleaned_data.get("tags", "")
@@ -278,12 +283,17 @@ class ArticleForm(forms.ModelForm):
         model = Article
         fields = ["title", "category", "status", "audience", "tags", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 14})}
-        help_texts = {"body": _("Plain text; blank lines start new paragraphs, links become clickable.")}
+        help_texts = {"body": _("Plain text, or basic HTML: headings, lists, bold and italic, links, quotes, code "
+                                "and tables. Anything else (scripts, styles, images, frames) is removed.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["tags"].initial = ", ".join(self.instance.tags)
+
+    def clean_body(self):
+        body = self.cleaned_data.get("body", "")
+        return richtext.clean(body) if richtext.has_markup(body) else body
 
     def clean_tags(self):
         raw = self.cleaned_data.get("tags", "")

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import richtext
 from crm.list_tools import to_int
 from crm.visibility import can_create, get_editable_or_404, require_create, require_read
 from service import kb_services
@@ -73,6 +74,6 @@ def article_insert(request, pk: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return render(request, "service/ticket_detail.html#reply_body", {"body": existing})
-    text = f"{article.title}\n\n{article.body}"
+    text = f"{article.title}\n\n{richtext.plain(article.body)}"
     body = f"{existing}\n\n{text}" if existing else text
     return render(request, "service/ticket_detail.html#reply_body", {"body": body})

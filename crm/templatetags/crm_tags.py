@@ -1,5 +1,7 @@
 from django import template
 
+from crm import richtext as rich
+
 register = template.Library()
 
 
@@ -58,3 +60,9 @@ def list_cell(context, row, bound):
     if column.format == "date":
         return date_filter(value, "SHORT_DATE_FORMAT")
     return value
+
+
+@register.filter
+def richtext(value: str):
+    """An article's text as HTML: allowed formatting only (crm/richtext.py), or plain text in paragraphs."""
+    return rich.render(value)

@@ -9,6 +9,10 @@ from playwright.sync_api import expect
 from accounts.tests.factories import AccountFactory
 from conftest import PASSWORD, sign_in
 from contacts.tests.factories import ContactFactory
+from crm.models import Role
+from crm.tests.factories import UserFactory
+from service import kb_services
+from service.models import Article, ArticleStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
@@ -84,3 +88,19 @@ def test_script_payloads_in_names_and_notes_stay_inert(page, owner):
     page.goto(account.get_absolute_url())
     expect(page.get_by_role("heading", level=1)).to_contain_text("<script>")  # shown as text, not run
     assert dialogs == []
+
+
+def test_an_article_with_formatting_and_a_payload_shows_the_formatting_and_runs_nothing(page, owner):
+    author = UserFactory(email="kb-writer@example.com", role=Role.SUPPORT_LEAD)
+    article = kb_services.article_create(
+        actor=author, title="Как заменить картридж", status=ArticleStatus.PUBLISHED,
+        body=f"<h2>Шаги</h2><ol><li><strong>Выключите</strong> принтер</li></ol>{PAYLOAD}")
+    Article.objects.filter(pk=article.pk).update(body=article.body + PAYLOAD)  # as if written past the form
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, owner)
+    page.goto(article.get_absolute_url())
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".article-body h2")).to_have_text("Шаги")
+    expect(page.locator(".article-body ol strong")).to_have_text("Выключите")
+    assert page.evaluate("window.__xss") is None and dialogs == []

@@ -122,6 +122,32 @@ def test_writing_an_article(client, library):
     assert titles(kb_services.search(Article.objects.all(), "пароли")) == ["Как сбросить пароль"]
 
 
+def test_an_article_keeps_its_formatting_and_loses_anything_that_could_run(client, library, owner):
+    client.force_login(library["author"])
+    client.post(reverse("service:article_create"), {
+        "title": "Принтер", "status": "published", "audience": "public",
+        "body": '<h2>Шаги</h2><ul><li><strong>Выключите</strong></li></ul><img src=x onerror="alert(1)">'
+                '<script>alert(2)</script><a href="javascript:alert(3)">ссылка</a>'})
+    article = Article.objects.get(title="Принтер")
+    assert article.body == ('<h2>Шаги</h2><ul><li><strong>Выключите</strong></li></ul>'
+                            '<a rel="noopener noreferrer nofollow">ссылка</a>')
+    # A row written past the form (the API, an import, an older version) is cleaned when shown.
+    Article.objects.filter(pk=article.pk).update(body='<h2>Шаги</h2><img src=x onerror="alert(1)">')
+    client.force_login(owner)
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert "<h2>Шаги</h2>" in page and "onerror" not in page
+
+
+def test_an_inserted_article_goes_into_the_reply_as_plain_text(client, library):
+    printer = library["printer"]
+    Article.objects.filter(pk=printer.pk).update(body="<p>Replace the <strong>toner</strong>.</p><p>Then print.</p>")
+    worker = agent()
+    ticket = services.ticket_create(actor=worker, subject="Blank pages", owner=worker)
+    client.force_login(worker)
+    page = client.post(reverse("service:article_insert", args=[ticket.pk]), {"article": printer.pk, "body": ""})
+    assert "Replace the toner.\nThen print." in page.content.decode()
+
+
 @pytest.mark.parametrize("rows", [1, 30])
 def test_the_list_costs_the_same_for_any_number_of_articles(client, library, rows, django_assert_max_num_queries):
     for n in range(rows):
