@@ -45,6 +45,8 @@ def test_sessions_expire_after_idle_time(client, owner):
     client.get(reverse("home"))
     session = Session.objects.get(session_key=client.session.session_key)
     first_expiry = session.expire_date
+    # The stored expiry, not only the setting: 30 minutes from now, give or take the test's own time.
+    assert timedelta(minutes=29) < first_expiry - timezone.now() <= timedelta(minutes=30)
     # Within a minute the row is not rewritten (saves queries on every page) ...
     client.get(reverse("home"))
     assert Session.objects.get(pk=session.pk).expire_date == first_expiry
@@ -55,6 +57,9 @@ def test_sessions_expire_after_idle_time(client, owner):
     Session.objects.filter(pk=session.pk).update(expire_date=first_expiry)
     client.get(reverse("home"))
     assert Session.objects.get(pk=session.pk).expire_date > first_expiry
+    # Past the expiry the session no longer signs anyone in.
+    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get(reverse("home")).status_code == 302
 
 
 def test_password_change(client, owner):
