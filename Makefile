@@ -14,6 +14,7 @@ help:
 	@echo "make test   run the whole test suite (unit, integration, browser)"
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
+	@echo "make mutation  mutation testing of the safety mechanisms (mutmut; score per file)"
 	@echo "make audit  pip-audit: known vulnerabilities in the pinned requirements (needs the package index)"
 	@echo "make backup a consistent backup under var/backups/; make restore BACKUP=... restores one"
 
@@ -53,9 +54,14 @@ lint: setup
 bench: setup
 	$(PY) stack.py manage bench
 
+# mutmut over the visibility policies, the mail outbox, the job claims and the scheduler
+# ([tool.mutmut] in pyproject.toml); prints killed/survived per file and the score. tools/mutation.py.
+mutation: setup
+	$(PY) tools/mutation.py
+
 # pip-audit over requirements.txt and the installed .venv: fails on a known vulnerability, says
 # "skipped" (and passes) when the index's vulnerability data cannot be reached. tools/pip_audit.py.
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench audit backup restore
+.PHONY: help setup run test lint bench audit mutation backup restore
