@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent
 VAR = Path(os.environ.get("CRM_VAR_DIR", ROOT / "var"))
 PYTHON = sys.executable
 DEMO_LOGINS = VAR / "demo-logins.txt"
+QUEUE_GROUPS = ("mail", "imports", "reports")  # the Celery queues besides the default one: crm/queues.py
 
 # Restart policy of `run` (the environment can shorten it, as the launcher's own test does).
 RESTART_BACKOFF = float(os.environ.get("CRM_RESTART_BACKOFF", "1"))  # first delay, doubled per crash
@@ -365,7 +366,10 @@ def cmd_run(env: dict[str, str], demo: bool = True) -> int:
     celery = [PYTHON, "-m", "celery", "-A", "crm", "--quiet"]
     supervised("web server (gunicorn)", "web", [PYTHON, "-m", "gunicorn", "crm.wsgi", "--config",
                                                 "python:crm.gunicorn_conf", "--bind", f"127.0.0.1:{port}"], env)
-    supervised("Celery worker", "worker", [*celery, "worker", "--loglevel", loglevel,
+    # One worker for every queue (crm/queues.py); production runs a pool per queue (docs/operations.md).
+    base = env.get("CELERY_QUEUE", "crm")
+    queues = ",".join([base, *(f"{base}.{group}" for group in QUEUE_GROUPS)])
+    supervised("Celery worker", "worker", [*celery, "worker", "--loglevel", loglevel, "-Q", queues,
                                            "--concurrency", env.get("CELERY_CONCURRENCY", "2")], worker_env)
     supervised("Celery beat", "beat", [*celery, "beat", "--loglevel", loglevel,
                                        "--schedule", str(VAR / "celerybeat-schedule")], worker_env)

@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 # "my day" panels, crm/panels.py), handover.py (what a hand-over moves, crm/handover.py), hooks.py
 # (what a module does when another's records change, crm/hooks.py), search.py (global search
 # providers, crm/search.py), duplicates.py (duplicate checks of its forms, crm/duplicates.py),
-# calendar_sources.py (entries on the calendar from modules below activities, crm/calendar.py).
-PLUG_IN_MODULES = ("lists", "panels", "search", "duplicates", "handover", "hooks", "calendar_sources")
+# calendar_sources.py (entries on the calendar from modules below activities, crm/calendar.py),
+# background.py (background work shown to admins, crm/background.py).
+PLUG_IN_MODULES = ("lists", "panels", "search", "duplicates", "handover", "hooks", "calendar_sources", "background")
 
 
 class CrmConfig(AppConfig):
@@ -17,6 +18,6 @@ class CrmConfig(AppConfig):
     def ready(self):
         from django.utils.module_loading import autodiscover_modules
 
-        from crm import jobs, outbox, signals  # noqa: F401 - connect receivers; register the scheduler sources
+        from crm import background, jobs, outbox, signals  # noqa: F401 - connect receivers; register the scheduler sources
 
         autodiscover_modules(*PLUG_IN_MODULES)

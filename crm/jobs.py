@@ -64,6 +64,11 @@ class JobKind:
     on_claim: the fields a claim sets besides the token (status "running", started_at...).
     resend: enqueues the job's task again (called after the tick's transaction commits).
     give_up: marks the job failed after `max_attempts` claims that all ended with a dead worker.
+
+    For the admins' Background work page (crm/background.py), when `label` is set:
+    failed: the rows that ended in failure; error_field: where their error is written;
+    title: one line naming a job (`related`: what it reads, loaded with the rows);
+    retry: queues a failed job again (True) or does nothing (False).
     """
 
     name: str
@@ -73,6 +78,12 @@ class JobKind:
     give_up: Callable[[int], None]
     on_claim: Callable[[datetime], dict[str, Any]] = field(default=lambda now: {})
     max_attempts: int = 5
+    label: Any = ""  # str or lazy translation
+    failed: Q | None = None
+    error_field: str = ""
+    title: Callable[[Any], str] = str
+    related: tuple[str, ...] = ()
+    retry: Callable[[int], bool] | None = None
 
 
 KINDS: dict[str, JobKind] = {}

@@ -28,6 +28,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from crm.queues import all_queues
+
 # Observability is an outer layer: it reads the scheduler's table, it does not change it.
 REQUESTS = Counter("crm_http_requests", "HTTP requests answered", ["method", "view", "status"])
 LATENCY = Histogram("crm_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "view"],
@@ -142,10 +144,7 @@ class ScrapeTimeCollector(Collector):
 
 
 def queue_names() -> set[str]:
-    names = {settings.CELERY_TASK_DEFAULT_QUEUE}
-    for route in (getattr(settings, "CELERY_TASK_ROUTES", None) or {}).values():
-        if isinstance(route, dict) and route.get("queue"):
-            names.add(route["queue"])
+    names = set(all_queues(settings.CELERY_TASK_DEFAULT_QUEUE))
     names.update(getattr(settings, "CELERY_METRICS_QUEUES", []))
     return names
 

@@ -71,11 +71,11 @@ def queue(message: EmailMessage, *, key: str) -> OutboxMail:
         "subject": str(message.subject)[:300], "raw": message.message().as_bytes()})
     if created:
         # robust: a broker that is down must not undo or break the change; the tick sends it anyway.
-        transaction.on_commit(lambda: _send_soon(mail.pk), robust=True)
+        transaction.on_commit(lambda: send_soon(mail.pk), robust=True)
     return mail
 
 
-def _send_soon(pk: int) -> None:
+def send_soon(pk: int) -> None:
     from crm.tasks import send_outbox_mail
 
     send_outbox_mail.delay(pk)

@@ -134,6 +134,7 @@ CACHES = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "crm")
+CELERY_TASK_ROUTES = ("crm.queues.route",)  # crm.mail, crm.imports, crm.reports: see crm/queues.py
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is redelivered, so tasks must be idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -8,7 +8,7 @@ def scheduler_tick() -> dict[str, int]:
     return scheduler.tick()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=True, queue_group="mail")
 def send_outbox_mail(mail_id: int) -> bool:
     """Thin: the claim in outbox.deliver makes a redelivered task harmless; the tick retries failures."""
     from crm import outbox

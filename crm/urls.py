@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from crm import handover_views, lookup_views, security_views, token_views, views
+from crm import background_views, handover_views, lookup_views, security_views, token_views, views
 from crm.metrics import metrics_view
 
 auth_patterns = [
@@ -33,6 +33,8 @@ admin_tools = [
     path("users/<int:pk>/two-factor-reset/", security_views.user_two_factor_reset, name="user_two_factor_reset"),
     path("security/", security_views.security_settings, name="security_settings"),
     path("security-log/", security_views.security_log, name="security_log"),
+    path("background/", background_views.background_work, name="background_work"),
+    path("background/<slug:source>/<int:pk>/retry/", background_views.background_retry, name="background_retry"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:pk>/", views.team_list, name="team_edit"),
     path("territories/", views.territory_list, name="territory_list"),

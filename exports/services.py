@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from crm import custom_fields, jobs, scheduler, security
 from crm.list_tools import neutralise
@@ -52,10 +53,31 @@ def _give_up(job_id: int) -> None:
         error="The export stopped its worker every time it ran; try a smaller selection.")
 
 
+def _retry(job_id: int) -> bool:
+    """A failed export is queued again as it was asked for (the admins' Background work page)."""
+    job = ExportJob.objects.filter(pk=job_id, status=ExportStatus.FAILED).first()
+    if job is None:
+        return False
+    job.remove_partial_files()
+    retried = ExportJob.objects.filter(pk=job_id, status=ExportStatus.FAILED).update(
+        status=ExportStatus.QUEUED, error="", run_token=None, run_attempts=0, heartbeat_at=timezone.now(),
+        processed_rows=0, finished_at=None)
+    if retried:
+        transaction.on_commit(lambda: _send_to_worker(job_id), robust=True)
+    return bool(retried)
+
+
+def _title(job: ExportJob) -> str:
+    label = EXPORTERS[job.target].label if job.target in EXPORTERS else job.target
+    return f"{label} ({job.format.upper()}) · {job.user}"
+
+
 EXPORT_JOBS = jobs.register(jobs.JobKind(
     name="exports", model=ExportJob, waiting=Q(status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]),
     resend=_send_to_worker, give_up=_give_up,
-    on_claim=lambda now: {"status": ExportStatus.RUNNING, "started_at": now, "processed_rows": 0}))
+    on_claim=lambda now: {"status": ExportStatus.RUNNING, "started_at": now, "processed_rows": 0},
+    label=gettext_lazy("Exports"), failed=Q(status=ExportStatus.FAILED), error_field="error", title=_title,
+    related=("user",), retry=_retry))
 
 
 def _columns(target: str):

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm import jobs
 from crm.phones import user_region
@@ -165,7 +166,10 @@ def _give_up(job_id: int) -> None:
 IMPORT_JOBS = jobs.register(jobs.JobKind(
     name="imports", model=ImportJob, waiting=Q(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]),
     resend=_send_to_worker, give_up=_give_up,
-    on_claim=lambda now: {"status": ImportStatus.RUNNING, "started_at": Coalesce(F("started_at"), now)}))
+    on_claim=lambda now: {"status": ImportStatus.RUNNING, "started_at": Coalesce(F("started_at"), now)},
+    # No retry: a failed import's file is deleted (the rows before the failure are kept); upload it again.
+    label=gettext_lazy("Imports"), failed=Q(status=ImportStatus.FAILED), error_field="error",
+    title=lambda job: f"{job.original_name} · {job.user}", related=("user",)))
 LostClaim = jobs.LostClaim
 
 

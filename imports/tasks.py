@@ -3,7 +3,7 @@ from celery import shared_task
 from crm import scheduler
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, queue_group="imports")
 def run_import(job_id: int) -> None:
     """Thin: the service claims the job (compare-and-set) and resumes after the last committed batch."""
     from imports.services import job_run

@@ -33,6 +33,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
 from crm import jobs
@@ -107,7 +108,7 @@ def _give_up(mailing_id: int) -> None:
 
 MAILING_JOBS = jobs.register(jobs.JobKind(
     name="mailings", model=Mailing, waiting=Q(status=MailingStatus.SENDING), resend=_send_to_worker,
-    give_up=_give_up))
+    give_up=_give_up, label=gettext_lazy("Mailings"), title=lambda mailing: mailing.subject))  # at most once: no retry
 
 
 # --- Sending -----------------------------------------------------------------------------------

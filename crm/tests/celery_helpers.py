@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from crm.celery import app as celery_app
+from crm.queues import all_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,8 @@ def spawn_worker(settings_dict, var_dir: Path, **extra_env) -> dict:
     }
     log = open(var_dir / "worker.log", "w")  # noqa: SIM115 - closed by stop_worker
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-n", node, "--pool", "solo",
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", ",".join(all_queues(queue)), "-n", node,
+         "--pool", "solo",
          "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

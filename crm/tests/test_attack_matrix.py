@@ -328,6 +328,7 @@ TABLE = {
     "webhooks:endpoint_ping": admin(pk="webhook_endpoint"),
     "webhooks:delivery_detail": admin(pk="webhook_delivery"),
     "webhooks:delivery_resend": admin(pk="webhook_delivery"),
+    "background_retry": admin(source="webhooks", pk="webhook_delivery"),
 }
 
 

@@ -112,6 +112,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "two_factor_enrol": lambda w: "/profile/security/two-factor/",
     "security_settings": lambda w: "/admin-tools/security/",
     "security_log": lambda w: "/admin-tools/security-log/",
+    "background_work": lambda w: "/admin-tools/background/",
     "service:setup": lambda w: "/service/setup/queues/",
     "marketing:overview": lambda w: "/marketing/",
     "marketing:campaign_list": lambda w: "/marketing/campaigns/",
@@ -224,6 +225,7 @@ def test_the_table_names_only_real_routes():
 def world(admin_user, owner):
     from activities.models import ActivityKind
     from activities.services import activity_create
+    from exports.models import ExportJob
     from marketing import services as marketing_services
     from marketing.tests.factories import CampaignFactory
     from sales.tests.factories import PriceBookFactory
@@ -256,6 +258,9 @@ def world(admin_user, owner):
         "product": ProductFactory(),
         "activity": activity_create(actor=admin_user, kind=ActivityKind.CALL, subject="Call the CFO",
                                     account=account, contact=contact),
+        # The background-work page with a row in its table.
+        "failed_export": ExportJob.objects.create(user=admin_user, target="contacts.contact", status="failed",
+                                                  error="disk full", heartbeat_at=timezone.now()),
     }
 
 
