@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from crm.models import JobStatus, ScheduledJob
@@ -59,10 +59,16 @@ def tick(now: datetime | None = None) -> dict[str, int]:
     return {name: run_source(now) for name, run_source in ordered}
 
 
+def claimable(now: datetime) -> Q:
+    """Due and waiting, or running under a claim so old that its worker must be dead."""
+    return Q(status=JobStatus.PENDING, run_at__lte=now) | Q(status=JobStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM)
+
+
 def claim_job(job: ScheduledJob, now: datetime) -> bool:
-    """Compare-and-set: only the caller whose UPDATE matched the row's old state owns it."""
+    """Compare-and-set: only the caller whose UPDATE matched the row's old state owns it, and only
+    while the row is still claimable (a fresh read of a job another tick just took is not)."""
     matched = ScheduledJob.objects.filter(
-        pk=job.pk, status=job.status, claimed_at=job.claimed_at, attempts=job.attempts
+        claimable(now), pk=job.pk, status=job.status, claimed_at=job.claimed_at, attempts=job.attempts
     )
     claimed = matched.update(status=JobStatus.RUNNING, claimed_at=now, attempts=F("attempts") + 1)
     return claimed == 1
@@ -70,9 +76,7 @@ def claim_job(job: ScheduledJob, now: datetime) -> bool:
 
 @source("scheduled_jobs")
 def run_due_jobs(now: datetime) -> int:
-    due = ScheduledJob.objects.filter(run_at__lte=now, status=JobStatus.PENDING) | ScheduledJob.objects.filter(
-        status=JobStatus.RUNNING, claimed_at__lt=now - STALE_CLAIM
-    )
+    due = ScheduledJob.objects.filter(claimable(now))
     ran = 0
     for job in due.order_by("run_at")[:BATCH]:
         if not claim_job(job, now):

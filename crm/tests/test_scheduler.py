@@ -134,3 +134,39 @@ class RefusingBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+# Found by mutation testing (`make mutation`): each of these failed to notice a mutant before.
+
+
+def test_a_failing_job_waits_twice_as_long_after_each_attempt(db):
+    job = ScheduledJob.objects.create(kind="test.fail", run_at=timezone.now(), attempts=2)
+    scheduler.tick()
+    job.refresh_from_db()
+    waited = job.run_at - timezone.now()
+    assert timedelta(minutes=7, seconds=50) < waited <= timedelta(minutes=8)  # 2 ** 3 minutes after the third
+    assert job.last_error == "RuntimeError: remote system down"
+
+
+def test_a_claimed_job_is_running_so_the_next_tick_does_not_claim_it_again(db):
+    job = ScheduledJob.objects.create(kind="test.count", run_at=timezone.now())
+    now = timezone.now()
+    assert scheduler.claim_job(job, now)
+    assert ScheduledJob.objects.get(pk=job.pk).status == JobStatus.RUNNING
+    assert not scheduler.claim_job(ScheduledJob.objects.get(pk=job.pk), now)  # a fresh read by the next tick
+
+
+def test_a_job_finished_since_it_was_read_is_not_claimed(db):
+    job = ScheduledJob.objects.create(kind="test.count", run_at=timezone.now())
+    ScheduledJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE)  # another worker finished it
+    assert not scheduler.claim_job(job, timezone.now())
+
+
+def test_a_source_marked_last_runs_after_every_other(db, monkeypatch):
+    order: list[str] = []
+    monkeypatch.setattr(scheduler, "SOURCES", {})
+    monkeypatch.setattr(scheduler, "LAST_SOURCES", set())
+    scheduler.source("a-sender", last=True)(lambda now: order.append("sender") or 0)
+    scheduler.source("z-queuer")(lambda now: order.append("queuer") or 0)
+    scheduler.tick()
+    assert order == ["queuer", "sender"]
