@@ -170,3 +170,51 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(owner, media, django_
         assert jobs.take_over_stalled(timezone.now() + timedelta(seconds=61)) == 1
     job.refresh_from_db()
     assert job.status == ExportStatus.DONE and job.run_attempts == 1
+
+
+# Found by mutation testing (`make mutation`): each of these failed to notice a mutant of crm/jobs.py.
+
+
+def test_a_claim_marks_the_job_alive_and_started_now(owner):
+    job = queued_job(owner)
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=30))
+    before = timezone.now()
+    jobs.claim("exports", job.pk)
+    job.refresh_from_db()
+    assert job.heartbeat_at >= before and job.started_at >= before  # not stale the moment it starts
+
+
+def test_a_claim_takes_only_the_job_it_names(owner):
+    job, other = queued_job(owner), queued_job(owner)
+    assert jobs.claim("exports", job.pk) is not None
+    other.refresh_from_db()
+    assert other.run_token is None and other.run_attempts == 0
+
+
+def test_a_finished_job_is_never_claimed_again(owner):
+    """A task redelivered after its export finished must not run it a second time."""
+    job = queued_job(owner)
+    run = jobs.claim("exports", job.pk)
+    run.finish(status=ExportStatus.DONE)
+    assert jobs.claim("exports", job.pk) is None
+
+
+def test_a_job_that_used_up_its_attempts_is_not_claimed(owner):
+    job = queued_job(owner)
+    ExportJob.objects.filter(pk=job.pk).update(run_attempts=jobs.KINDS["exports"].max_attempts)
+    assert jobs.claim("exports", job.pk) is None
+
+
+def test_a_beat_moves_the_heartbeat_on_after_the_interval(owner, settings):
+    settings.JOB_HEARTBEAT_SECONDS = 30
+    job = queued_job(owner)
+    run = jobs.claim("exports", job.pk)
+    ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=45))
+    run.last_beat -= 20  # within the configured 30 s: nothing written
+    run.beat()
+    job.refresh_from_db()
+    assert job.heartbeat_at < timezone.now() - timedelta(seconds=40)
+    run.last_beat -= 11  # past it
+    run.beat()
+    job.refresh_from_db()
+    assert job.heartbeat_at > timezone.now() - timedelta(seconds=5)
