@@ -20,6 +20,7 @@ def background_work(request):
         sections.append({"source": source, "rows": source.rows(now),
                          "counts": [(background.STATE_LABELS[state], state, count) for state, count in counts.items()],
                          "trouble": counts.get(background.FAILED, 0) + counts.get(background.STALLED, 0)})
+    sections.sort(key=lambda section: -section["trouble"])  # failed and stalled work first; stable otherwise
     return render(request, "crm/background.html", {"sections": sections, "overview": background.overview()})
 
 
