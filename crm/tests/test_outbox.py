@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
@@ -180,3 +180,49 @@ def test_send_by_email_says_sent_when_the_server_took_it(owner, smtp, client, dj
             "version": quote.lock_version}, follow=True)
     assert f"Quote {quote.display_number} was sent to ada@acme.example." in response.content.decode()
     assert len(smtp.messages) == 1
+
+
+# Found by mutation testing (`make mutation`): each of these failed to notice a mutant of crm/outbox.py.
+
+
+def queued(key: str) -> OutboxMail:
+    return outbox.queue(EmailMessage("Счёт", "Текст", "crm@crm.example", ["buh@example.ru"]), key=key)
+
+
+def test_a_message_waiting_out_its_back_off_is_not_claimed_early(db):
+    mail = queued("backoff:1")
+    now = timezone.now()
+    OutboxMail.objects.filter(pk=mail.pk).update(next_attempt_at=now + timedelta(minutes=5))
+    assert not outbox.claim(mail.pk, now)
+    assert outbox.claim(mail.pk, now + timedelta(minutes=6))
+
+
+def test_a_sent_message_is_never_claimed_again(db):
+    mail = queued("sent:1")
+    long_ago = timezone.now() - timedelta(days=1)
+    OutboxMail.objects.filter(pk=mail.pk).update(status=OutboxStatus.SENT, claimed_at=long_ago, sent_at=long_ago)
+    assert not outbox.claim(mail.pk, timezone.now())
+
+
+def test_a_claim_and_its_outcome_touch_only_their_own_message(db, smtp):
+    smtp.start()
+    first, second = queued("own:1"), queued("own:2")
+    now = timezone.now()
+    assert outbox.claim(second.pk, now)  # another worker, at the same moment
+    assert outbox._deliver(first.pk, now) == outbox.SENT
+    second.refresh_from_db()
+    assert second.status == OutboxStatus.SENDING and second.sent_at is None and second.attempts == 1
+
+
+def test_the_backend_gets_the_stored_message_whole(db, settings, mailoutbox):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    message = EmailMultiAlternatives("Счёт № 42 просрочен", "Оплатите, пожалуйста.", "CRM <crm@crm.example>",
+                                     ["buh@example.ru"], reply_to=["manager@crm.example"])
+    message.attach_alternative("<p>Оплатите, пожалуйста.</p>", "text/html")
+    mail = outbox.queue(message, key="whole:1")
+    assert outbox.deliver(mail.pk)
+    sent = mailoutbox[-1]
+    assert (sent.subject, sent.from_email, sent.body.strip()) == (
+        "Счёт № 42 просрочен", "CRM <crm@crm.example>", "Оплатите, пожалуйста.")
+    assert sent.extra_headers["Message-ID"] == mail.message_id
+    assert sent.extra_headers["Reply-To"] == "manager@crm.example"
