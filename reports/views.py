@@ -61,7 +61,9 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "filtered": bool(filters.list_params()),
         "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
-                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params))],
+                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
+                 ("report_builder", _("Report builder"), reverse("report_builder")),
+                 ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
         "nav_section": "reports",
     }
@@ -173,7 +175,7 @@ def report_subscriptions(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
-    subscriptions = list(ReportSubscription.objects.filter(user=request.user).order_by("created_at", "id"))
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True).order_by("created_at", "id"))
     form = PipelineDashboardForm(user=request.user)
     for subscription in subscriptions:
         subscription.page_url = reverse("reports") + "?" + subscription.query
