@@ -223,7 +223,7 @@ def test_the_page_shows_the_table_and_chart_in_constant_queries(client, owner, p
     for count in (2, 12):
         for number in range(count):
             deal(pipeline, owner, "Proposal" if number % 2 else "Won", "10.00", "USD")
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(15):
             response = client.get(reverse("report_builder") + "?" + query)
     assert response.status_code == 200
     page = response.content.decode()
