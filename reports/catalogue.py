@@ -16,8 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountTier, AccountType
-from activities.models import ActivityKind, CallOutcome, Direction, Priority, TaskStatus
-from activities.models import Activity
+from activities.models import Activity, ActivityKind, CallOutcome, Direction, Priority, TaskStatus
 from contacts.models import Contact, PreferredChannel
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, User

@@ -75,6 +75,7 @@ class SaveReportForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         teams = Team.objects.filter(Q(pk=user.team_id) | Q(pk__in=managed_team_ids(user))).order_by("name")
+        self.fields["name"].label = _("Report name")
         self.fields["team"].queryset = teams
         self.fields["team"].empty_label = _("Only me")
         self.fields["team"].label = _("Share with")

@@ -112,12 +112,12 @@ class ReportSubscription(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "query", "frequency"], name="report_sub_unique",
                                                condition=models.Q(report__isnull=True))]
 
+    def __str__(self):
+        return f"{self.user_id} {self.frequency} {self.query}"
+
     @property
     def recipient_list(self) -> list[str]:
         return [line.strip() for line in self.recipients.replace(",", "\n").splitlines() if line.strip()]
-
-    def __str__(self):
-        return f"{self.user_id} {self.frequency} {self.query}"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -19,7 +19,8 @@ BODY_ROWS = 50
 
 def render(subscription: ReportSubscription, now: datetime.datetime) -> tuple[EmailMultiAlternatives, int]:
     owner, report = subscription.user, subscription.report
-    assert report is not None
+    if report is None:
+        raise ValueError("not a saved report's schedule")
     zone = scheduling.owner_zone(owner)
     with translation.override(owner.language or settings.LANGUAGE_CODE), timezone.override(zone):
         definition = builder.parse(QueryDict(report.query), owner)  # a field removed since: ReportError, logged

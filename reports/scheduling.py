@@ -173,12 +173,13 @@ def deliverable(subscription: ReportSubscription) -> bool:
     user = subscription.user
     if not user.is_active:
         return False
-    if subscription.report_id is None:
+    report = subscription.report
+    if report is None:
         return bool(user.email) and visibility.can_read(user, Opportunity)
     from reports import builder
 
     try:
-        builder.entity_for(user, subscription.report.entity)
+        builder.entity_for(user, report.entity)
     except builder.ReportError:
         return False
     return bool(subscription.recipient_list or user.email)
@@ -212,11 +213,12 @@ def _log_failure(subscription: ReportSubscription, key: str, error: str) -> None
         if not created:
             ReportDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
                 error=error, attempts=F("attempts") + 1)
-        if subscription.report_id is not None and created:
+        report = subscription.report
+        if report is not None and created:
             notifications.notify(
                 user=subscription.user, kind=NotificationKind.ALERT, message=REPORT_FAILED,
-                params={"name": subscription.report.name, "error": error[:150]},
-                url=reverse("saved_report_schedules", args=[subscription.report_id]),
+                params={"name": report.name, "error": error[:150]},
+                url=reverse("saved_report_schedules", args=[report.pk]),
                 key=f"report-failed:{subscription.pk}:{key}")
 
 

@@ -175,7 +175,8 @@ def report_subscriptions(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
-    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True).order_by("created_at", "id"))
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True)
+                         .order_by("created_at", "id"))
     form = PipelineDashboardForm(user=request.user)
     for subscription in subscriptions:
         subscription.page_url = reverse("reports") + "?" + subscription.query
