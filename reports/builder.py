@@ -449,13 +449,18 @@ def _expression(target: Field, user: User, rates: list[Any]) -> Any:
     return expression
 
 
+def _textual(target: Field) -> bool:
+    """Stored as text, where "" means empty too (a ticket's priority is a number, choices or not)."""
+    return target.kind == TEXT or (target.kind == CHOICE and all(isinstance(key, str) for key, _l in target.choices))
+
+
 def _condition(alias: str, item: Filter) -> Q:
     kind, op, value = item.field.kind, item.op, item.value
     if op == "empty":
-        return Q(**{f"{alias}__isnull": True}) | (Q(**{alias: ""}) if kind in (TEXT, CHOICE) else Q(pk__in=[]))
+        return Q(**{f"{alias}__isnull": True}) | (Q(**{alias: ""}) if _textual(item.field) else Q(pk__in=[]))
     if op == "notempty":
         condition = Q(**{f"{alias}__isnull": False})
-        return condition & ~Q(**{alias: ""}) if kind in (TEXT, CHOICE) else condition
+        return condition & ~Q(**{alias: ""}) if _textual(item.field) else condition
     if op in ("last_days", "next_days"):
         today = timezone.localdate()
         span = datetime.timedelta(days=value)
@@ -556,6 +561,7 @@ def display(value: Any, column: Column) -> str:
     if column.kind == MONEY:
         return formatting.money(value, settings.DEFAULT_CURRENCY)
     if column.kind == NUMBER:
+        value = Decimal(str(value)) if isinstance(value, float) else value
         decimals = 0 if isinstance(value, int) or value == value.to_integral_value() else 2
         return formatting.number(value, decimals)
     if isinstance(value, datetime.datetime):

@@ -1,11 +1,12 @@
-"""Scheduled reports by e-mail: subscribing, and the scheduler source that sends what is due.
+"""Scheduled reports by e-mail (the dashboard, or a saved builder report): subscribing, and the scheduler
+source that sends what is due.
 
 Exactly once per day, week or month, even when two ticks overlap or a worker dies:
 1. the tick claims a due subscription with a compare-and-set UPDATE (`WHERE claimed_at IS <what I
    read> AND next_run_at = <what I read>`): of two ticks only one UPDATE matches;
-2. the run inserts the ReportDelivery row of the subscription's slot (unique on subscription and
-   period): a second run for the same slot, however it got there (a stale claim taken over, a
-   redelivered task), finds the row and queues nothing;
+2. the run inserts (or, after a failed run, locks) the ReportDelivery row of the subscription's slot
+   (unique on subscription and period): a second run for the same slot, however it got there (a stale
+   claim taken over, a redelivered task, a retry from the run log), finds the row sent and queues nothing;
 3. the e-mail is queued in the mail outbox (crm/outbox.py) in the same transaction as that row and the
    move to the next slot: a mail server that is down delays it (the outbox retries with back-off), it
    is never lost; a report that cannot be made rolls everything back and is retried with back-off.

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from accounts.tests.factories import AccountFactory
 from crm.models import CustomField, CustomFieldKind, CustomFieldTarget, Role
 from crm.tests.factories import UserFactory
-from reports import builder
+from reports import builder, catalogue
 from reports.models import SavedReport
 from reports.tests.data import at, deal
 from sales.models import CurrencyRate, Invoice, Payment
@@ -311,3 +311,26 @@ def test_a_new_user_without_a_team_can_still_save_privately(client, db):
     rep = UserFactory(role=Role.SALES_REP, team=None)
     response = save(client, rep, "Мой")
     assert response.status_code == 302 and SavedReport.objects.get().owner == rep
+
+
+@pytest.mark.parametrize("entity", sorted(catalogue.ENTITIES))
+def test_every_whitelisted_field_runs_as_column_filter_group_and_figure(admin_user, owner, entity):
+    """Each field of the catalogue is valid SQL in every role it may take (rows read by an admin and by a rep,
+    whose related fields go through the visibility EXISTS)."""
+    fields = catalogue.fields_of(catalogue.ENTITIES[entity])
+    columns = "&".join(f"c={key}" for key in fields)
+    for user in (admin_user, owner):
+        if not builder.visibility.can_read(user, catalogue.ENTITIES[entity].reader_model):
+            continue
+        assert run(user, f"entity={entity}&{columns}").rows == []
+        for key, item in fields.items():
+            op = builder.OPERATORS_BY_KIND[item.kind][0]
+            value = {"number": "1", "money": "1", "date": "2026-01-01", "datetime": "2026-01-01", "boolean": "yes",
+                     "choice": str(item.choices[0][0]) if item.choices else "x"}.get(item.kind, "x")
+            run(user, f"entity={entity}&c={key}&ff={key}&fo={op}&fv={value}")
+            for extra in builder.OPERATORS_BY_KIND[item.kind][1:]:
+                run(user, f"entity={entity}&c={key}&ff={key}&fo={extra}&fv={3 if extra.endswith('_days') else value}")
+            if item.kind in builder.GROUPABLE:
+                figures = "&".join(f"a={function}:{other}" for function, (_l, _f, kinds) in builder.FUNCTIONS.items()
+                                   for other, target in fields.items() if target.kind in kinds)
+                run(user, f"entity={entity}&g1={key}&g2={key}&{figures}&sort=g1&dir=desc")
