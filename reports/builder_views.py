@@ -199,7 +199,7 @@ def report_save(request):
         if request.POST.get("as_new"):
             report = None
     form = SaveReportForm(request.POST, instance=report, user=request.user)
-    data = QueryDict(request.POST.get("query", "")[:2000])
+    data = QueryDict(request.POST.get("query", "")[:20000])
     if not form.is_valid():
         return _builder_page(request, data, report=report, save_form=form)
     try:
@@ -208,11 +208,15 @@ def report_save(request):
         for message in error.messages:
             messages.error(request, message)
         return redirect(reverse("report_builder") + "?" + definition_query(data))
+    query = definition_query(data)
+    if len(query) > SavedReport._meta.get_field("query").max_length:
+        messages.error(request, _("This report is too long to save: remove some columns or filters."))
+        return redirect(reverse("report_builder") + "?" + query)
     saved = form.save(commit=False)
     if report is None:
         saved.owner = request.user
     saved.entity = definition.entity.key
-    saved.query = definition_query(data)
+    saved.query = query
     saved.save()
     messages.success(request, _("Report “%(name)s” saved.") % {"name": saved.name})
     return redirect("saved_report", pk=saved.pk)

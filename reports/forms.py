@@ -66,7 +66,7 @@ class SubscribeForm(forms.Form):
 class SaveReportForm(forms.ModelForm):
     """Saving the builder's report: its name, and with whom it is shared (a team of the user's)."""
 
-    query = forms.CharField(max_length=2000, widget=forms.HiddenInput)
+    query = forms.CharField(max_length=20000, widget=forms.HiddenInput)  # its length is checked once parsed
 
     class Meta:
         model = SavedReport

@@ -334,3 +334,11 @@ def test_every_whitelisted_field_runs_as_column_filter_group_and_figure(admin_us
                 figures = "&".join(f"a={function}:{other}" for function, (_l, _f, kinds) in builder.FUNCTIONS.items()
                                    for other, target in fields.items() if target.kind in kinds)
                 run(user, f"entity={entity}&g1={key}&g2={key}&{figures}&sort=g1&dir=desc")
+
+
+def test_a_definition_too_long_to_save_is_refused(client, owner):
+    filters = "&".join(f"ff=name&fo=contains&fv={'я' * 50}{index}" for index in range(12))
+    response = save(client, owner, "Длинный", f"entity=deals&c=name&{filters}")
+    assert response.status_code == 302 and not SavedReport.objects.exists()
+    page = client.get(response.url)
+    assert "This report is too long to save" in page.content.decode()
