@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm import security
+from crm import security, visibility
 from crm.models import SecurityEventKind
 from reports import builder, catalogue, exporting, scheduling
 from reports.forms import SaveReportForm, ScheduleForm
 from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription, SavedReport
+from sales.models import Opportunity
 
 DEFINITION_KEYS = ("entity", "c", "ff", "fo", "fv", "g1", "g1p", "g2", "g2p", "a", "chart", "sort", "dir")
 LIST_LIMIT = 200
@@ -39,19 +40,22 @@ def _require_builder(user) -> list[tuple[str, Any]]:
     return entities
 
 
-def _tabs() -> dict[str, Any]:
-    return {"nav_section": "reports", "tabs": [
-        ("reports", _("Pipeline dashboard"), reverse("reports")),
-        ("reports_analysis", _("Sales analysis"), reverse("reports_analysis")),
-        ("report_builder", _("Report builder"), reverse("report_builder")),
-        ("saved_reports", _("Saved reports"), reverse("saved_reports")),
-    ]}
+def _tabs(user) -> dict[str, Any]:
+    """The reports section's tabs; the dashboards only for those who read deals (support and marketing
+    build reports on what they read: tickets, customers, leads, campaigns)."""
+    tabs = []
+    if visibility.can_read(user, Opportunity):
+        tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
+                 ("reports_analysis", _("Sales analysis"), reverse("reports_analysis"))]
+    tabs += [("report_builder", _("Report builder"), reverse("report_builder")),
+             ("saved_reports", _("Saved reports"), reverse("saved_reports"))]
+    return {"nav_section": "reports", "tabs": tabs}
 
 
 def _builder_page(request, data: QueryDict, *, report: SavedReport | None = None, save_form=None):
     entities = _require_builder(request.user)
     context: dict[str, Any] = {"entities": entities, "report": report, "errors": [], "result": None,
-                               "definition": None, "fields": {}, **_tabs(),
+                               "definition": None, "fields": {}, **_tabs(request.user),
                                "tab": "saved_reports" if report else "report_builder"}
     status = 200
     entity_key = data.get("entity", "")
@@ -234,7 +238,7 @@ def saved_reports(request):
     for report in rows:
         report.entity_label = labels.get(report.entity, report.entity)
     return render(request, "reports/saved_reports.html", {
-        "reports": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "search": search, **_tabs(),
+        "reports": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "search": search, **_tabs(request.user),
         "tab": "saved_reports"})
 
 
@@ -280,7 +284,7 @@ def saved_report_schedules(request, pk: int):
                 .order_by("-created_at", "-id")[:50])
     return render(request, "reports/schedules.html", {
         "report": report, "form": form, "schedules": schedules, "runs": runs, "failed": DeliveryStatus.FAILED,
-        "weekly": Frequency.WEEKLY, "monthly": Frequency.MONTHLY, **_tabs(), "tab": "saved_reports"},
+        "weekly": Frequency.WEEKLY, "monthly": Frequency.MONTHLY, **_tabs(request.user), "tab": "saved_reports"},
         status=400 if request.method == "POST" else 200)
 
 

@@ -22,7 +22,7 @@ from reports.tests.data import at, deal
 from sales.models import CurrencyRate, Invoice, Payment
 from sales.tests.factories import PipelineFactory
 
-RATES = {"EUR": Decimal("1"), "USD": Decimal("0.9"), "RUB": Decimal("0.01")}
+RATES = {"EUR": Decimal("1"), "USD": Decimal("0.9"), "RUB": Decimal("0.01"), "UAH": Decimal("0.022")}
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def rates(settings, db):
     settings.DEFAULT_CURRENCY = "EUR"
     CurrencyRate.objects.create(currency="USD", rate=RATES["USD"])
     CurrencyRate.objects.create(currency="RUB", rate=RATES["RUB"])
+    CurrencyRate.objects.create(currency="UAH", rate=RATES["UAH"])
     return RATES
 
 
@@ -102,7 +103,7 @@ def test_payments_follow_their_invoices_visibility(owner, teammate):
 
 def test_sums_by_owner_are_in_the_base_currency_as_an_independent_sum(rates, pipeline, owner, teammate, executive):
     amounts = [("EUR", "100.00", owner), ("USD", "1000.00", owner), ("RUB", "50000.00", teammate),
-               ("USD", "10.50", teammate), ("EUR", "7.25", teammate)]
+               ("USD", "10.50", teammate), ("EUR", "7.25", teammate), ("UAH", "12345.67", owner)]
     for currency, amount, person in amounts:
         deal(pipeline, person, "Proposal", amount, currency)
     result = run(executive, "entity=deals&g1=owner&a=sum:amount&a=avg:amount&a=max:amount&sort=g1")
@@ -342,3 +343,11 @@ def test_a_definition_too_long_to_save_is_refused(client, owner):
     assert response.status_code == 302 and not SavedReport.objects.exists()
     page = client.get(response.url)
     assert "This report is too long to save" in page.content.decode()
+
+
+def test_support_builds_reports_on_what_it_reads_without_the_sales_dashboards(client, support_agent):
+    response = builder_page(client, support_agent, "entity=tickets&g1=status&chart=pie")
+    assert response.status_code == 200
+    assert [key for key, _label, _url in response.context["tabs"]] == ["report_builder", "saved_reports"]
+    assert {key for key, _label in response.context["entities"]} == {"accounts", "contacts", "activities", "tickets"}
+    assert f'href="{reverse("report_builder")}">Reports</a>' in response.content.decode()  # the menu leads here
