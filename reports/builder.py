@@ -545,6 +545,53 @@ def _run_grouped(definition: Definition, rows: QuerySet[Any], aliases: dict[str,
     return Result(definition, columns, values, more=len(fetched) > limit, totals=totals, rates=rates)
 
 
+# --- Drill-down ---------------------------------------------------------------------------------------------------
+
+
+def drill_params(definition: Definition, values: list[Any]) -> list[tuple[str, str]] | None:
+    """The builder parameters that list the records behind a group: the report's filters, plus one filter per
+    group level (`values`: the group's values, level by level), no grouping. None when a value cannot be a
+    filter (a text longer than a filter takes)."""
+    entity = definition.entity
+    columns = [key for key in entity.default_columns if key in definition.fields]
+    for group in definition.groups:
+        if group.field.key not in columns:
+            columns.append(group.field.key)
+    params: list[tuple[str, str]] = [("entity", entity.key), *(("c", key) for key in columns)]
+    for item in definition.filters:
+        params += [("ff", item.field.key), ("fo", item.op), ("fv", item.text)]
+    for group, value in zip(definition.groups, values, strict=False):
+        conditions = _group_conditions(group, value)
+        if conditions is None:
+            return None
+        for op, text in conditions:
+            params += [("ff", group.field.key), ("fo", op), ("fv", text)]
+    return params
+
+
+def _group_conditions(group: Grouping, value: Any) -> list[tuple[str, str]] | None:
+    if value is None or value == "":
+        return [("empty", "")]
+    if group.period:
+        first = value.date() if isinstance(value, datetime.datetime) else value
+        return [("gte", first.isoformat()), ("lte", period_end(first, group.period).isoformat())]
+    if group.field.kind == BOOLEAN:
+        return [("eq", "yes" if value else "no")]
+    text = str(value)
+    return None if len(text) > 200 else [("eq", text)]
+
+
+def period_end(first: datetime.date, period: str) -> datetime.date:
+    """The last day of the day, week, month, quarter or year that starts on `first`."""
+    if period == "day":
+        return first
+    if period == "week":
+        return first + datetime.timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    year, month = divmod(first.month - 1 + months, 12)
+    return datetime.date(first.year + year, month + 1, 1) - datetime.timedelta(days=1)
+
+
 # --- Display ----------------------------------------------------------------------------------------------------
 
 

@@ -97,10 +97,15 @@ def _form_context(data: QueryDict, context: dict, query: str, user, report, save
         for key, item in numeric + (dated if catalogue.DATE in kinds else []):
             aggregate_choices.append((f"{function}:{key}", f"{label}: {item.label}"))
     rows = []
+    links: list[str] = []
     if result is not None:
+        links = _drill_links(result)
+        if chart is not None:
+            chart["urls"] = _chart_links(result, chart)
         numeric = [column.kind in (catalogue.NUMBER, catalogue.MONEY) for column in result.columns]
-        rows = [[(builder.display(value, column), right) for value, column, right in
-                 zip(row, result.columns, numeric, strict=True)] for row in result.rows]
+        cells = [[(builder.display(value, column), right) for value, column, right in
+                  zip(row, result.columns, numeric, strict=True)] for row in result.rows]
+        rows = list(zip(links or [""] * len(cells), cells, strict=True))
         totals = None
         if result.totals is not None:
             totals = [(builder.display(value, column) if value is not None else "", right) for value, column, right
@@ -128,6 +133,29 @@ def _form_context(data: QueryDict, context: dict, query: str, user, report, save
         "currency": settings.DEFAULT_CURRENCY,
         "can_edit": report is None or report.owner_id == user.pk,
     }
+
+
+def _drill(definition: builder.Definition, values: list) -> str:
+    params = builder.drill_params(definition, values)
+    return "" if params is None else reverse("report_builder") + "?" + urlencode(params)
+
+
+def _drill_links(result: builder.Result) -> list[str]:
+    """Per group row, the builder listing the records it counts (a click on the row's first cell)."""
+    definition = result.definition
+    if not definition.grouped:
+        return []
+    levels = len(definition.groups)
+    return [_drill(definition, row[:levels]) for row in result.rows]
+
+
+def _chart_links(result: builder.Result, chart: dict) -> list[str]:
+    """Per bar, line point or slice: the records of its first-level group."""
+    definition = result.definition
+    first_level: dict[str, Any] = {}
+    for row in result.rows:
+        first_level.setdefault(builder.display(row[0], result.columns[0]), row[0])
+    return [_drill(definition, [first_level[label]]) if label in first_level else "" for label in chart["labels"]]
 
 
 def report_builder(request):

@@ -62,6 +62,15 @@ def test_build_run_save_and_schedule_a_report(page, live_server, manager, owner,
     report = SavedReport.objects.get()
     assert (report.owner, report.team, report.entity) == (manager, manager.team, "deals")
 
+    # A group opens the records it counts.
+    page.locator("#report-table").get_by_role("link", name="Proposal").click()
+    page.wait_for_load_state("load")
+    listed = page.locator("#report-table tbody tr")
+    expect(listed).to_have_count(2)
+    expect(page.locator("#report-table")).to_contain_text("Поставка станков")
+    page.go_back()
+    page.wait_for_load_state("load")
+
     page.get_by_role("link", name="Saved reports").first.click()
     page.wait_for_load_state("load")
     page.get_by_label("Search reports").fill("воронка")

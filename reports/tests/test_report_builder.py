@@ -270,7 +270,7 @@ def test_save_share_with_team_list_search_copy_and_delete(client, owner, teammat
     listing = client.get(reverse("saved_reports")).context["reports"]
     assert [report.name for report in listing] == ["Воронка команды"]
     run_page = client.get(reverse("saved_report", args=[shared.pk]))
-    assert [row[0][0] for row in run_page.context["rows"]] == ["Его"]  # the teammate's own rows, not the owner's
+    assert [cells[0][0] for _link, cells in run_page.context["rows"]] == ["Его"]  # the teammate's own rows, not the owner's
     assert client.get(reverse("saved_report", args=[private.pk])).status_code == 404
     assert client.post(reverse("report_delete", args=[shared.pk])).status_code == 404
     client.post(reverse("report_copy", args=[shared.pk]))
@@ -351,3 +351,26 @@ def test_support_builds_reports_on_what_it_reads_without_the_sales_dashboards(cl
     assert [key for key, _label, _url in response.context["tabs"]] == ["report_builder", "saved_reports"]
     assert {key for key, _label in response.context["entities"]} == {"accounts", "contacts", "activities", "tickets"}
     assert f'href="{reverse("report_builder")}">Reports</a>' in response.content.decode()  # the menu leads here
+
+
+def test_each_group_and_bar_opens_exactly_the_records_it_counts(client, pipeline, owner, teammate, manager):
+    """Drill-down: following a group's link lists as many records as the group counts (dates by quarter,
+    owners, empty values included), through the same visibility."""
+    days = [datetime.date(2026, 1, 5), datetime.date(2026, 3, 31), datetime.date(2026, 4, 1), None]
+    for index in range(12):
+        day = days[index % 4]
+        person = owner if index % 3 else teammate
+        deal(pipeline, person, "Won" if day else "Proposal", f"{index + 1}.00", name=f"Сделка {index}",
+             closed_at=at(day) if day else None, lost_reason="")
+    client.force_login(manager)
+    response = client.get(reverse("report_builder") + "?entity=deals&g1=closed_at&g1p=quarter&g2=owner&chart=bar")
+    rows = response.context["rows"]
+    assert len(rows) == 6  # Q1, Q2 and no date, each × 2 owners
+    for link, cells in rows:
+        count = int(cells[2][0])
+        listed = client.get(link)
+        assert listed.status_code == 200 and len(listed.context["rows"]) == count, link
+    chart = response.context["chart"]
+    assert len(chart["urls"]) == len(chart["labels"]) == 3 and all(chart["urls"])
+    by_quarter = client.get(chart["urls"][0]).context["rows"]
+    assert len(by_quarter) == 6  # Q1: every deal closed in January–March
