@@ -270,7 +270,7 @@ def test_save_share_with_team_list_search_copy_and_delete(client, owner, teammat
     listing = client.get(reverse("saved_reports")).context["reports"]
     assert [report.name for report in listing] == ["Воронка команды"]
     run_page = client.get(reverse("saved_report", args=[shared.pk]))
-    assert [cells[0][0] for _link, cells in run_page.context["rows"]] == ["Его"]  # the teammate's own rows, not the owner's
+    assert [cells[0][0] for _link, cells in run_page.context["rows"]] == ["Его"]  # the teammate's rows only
     assert client.get(reverse("saved_report", args=[private.pk])).status_code == 404
     assert client.post(reverse("report_delete", args=[shared.pk])).status_code == 404
     client.post(reverse("report_copy", args=[shared.pk]))
