@@ -181,7 +181,10 @@ def report_subscriptions(request):
     for subscription in subscriptions:
         subscription.page_url = reverse("reports") + "?" + subscription.query
         subscription.chips = _filter_chips(form, subscription.query)
-    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "nav_section": "reports"})
+    schedules = list(ReportSubscription.objects.filter(user=request.user, report__isnull=False)
+                     .select_related("report").order_by("report__name", "id"))
+    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "schedules": schedules,
+                                                          "nav_section": "reports"})
 
 
 def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:

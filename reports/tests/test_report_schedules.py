@@ -76,8 +76,10 @@ def test_scheduling_a_report_in_the_owners_time_zone(client, owner, report):
     page = client.get(reverse("saved_report_schedules", args=[report.pk])).content.decode()
     assert "Every recipient gets what you may see in the CRM when the e-mail is sent" in page
     assert "Every Wednesday at 08:30" in page
-    # The dashboard subscriptions page lists dashboards only.
-    assert client.get(reverse("report_subscriptions")).context["subscriptions"] == []
+    # The e-mails page lists the dashboards and, apart, the saved reports' schedules.
+    emails = client.get(reverse("report_subscriptions"))
+    assert emails.context["subscriptions"] == [] and emails.context["schedules"] == [subscription]
+    assert "Мои сделки" in emails.content.decode()
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
