@@ -30,6 +30,7 @@ class Weekday(models.IntegerChoices):
 class AttachmentFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "XLSX (Excel)"
+    PDF = "pdf", "PDF"
 
 
 class SavedReportQuerySet(models.QuerySet):

@@ -40,6 +40,9 @@ def render(subscription: ReportSubscription, now: datetime.datetime) -> tuple[Em
         if subscription.attachment == "xlsx":
             message.attach(exporting.file_name(name, "xlsx"), exporting.to_xlsx(result, report.name),
                            exporting.CONTENT_TYPES["xlsx"])
+        elif subscription.attachment == "pdf":
+            message.attach(exporting.file_name(name, "pdf"), exporting.to_pdf(result, report.name),
+                           exporting.CONTENT_TYPES["pdf"])
         else:
             message.attach(exporting.file_name(name, "csv"), exporting.to_csv(result), "text/csv")
     return message, len(result.rows)

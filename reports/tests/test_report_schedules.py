@@ -197,3 +197,10 @@ def test_a_report_the_owner_may_no_longer_read_is_not_sent(client, owner, report
     owner.save(update_fields=["role"])
     assert scheduler.tick(now=due(subscription))["report_subscriptions"] == 0
     assert mail.outbox == []
+
+
+def test_a_schedule_can_attach_a_pdf(client, owner, report, deals):
+    schedule(client, owner, report, attachment="pdf")
+    scheduler.tick(now=due(ReportSubscription.objects.get()))
+    [(name, content, mimetype)] = mail.outbox[0].attachments
+    assert name.endswith(".pdf") and mimetype == "application/pdf" and content.startswith(b"%PDF")
