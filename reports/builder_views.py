@@ -294,6 +294,10 @@ def saved_report_schedules(request, pk: int):
     """The user's schedules of a report they may see (GET), or a new one (POST). The e-mail holds what the
     user (the schedule's owner) may see when it is sent, whoever receives it."""
     report = _visible_report(request.user, pk)
+    try:
+        builder.entity_for(request.user, report.entity)  # a schedule sends what its owner reads
+    except builder.ReportError:
+        raise Http404 from None
     form = ScheduleForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
