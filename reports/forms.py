@@ -5,11 +5,14 @@ validation like a missing one."""
 from typing import Any
 
 from django import forms
+from django.core.validators import validate_email
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Territory, User
-from reports.models import Frequency
+from crm.models import Team, Territory, User
+from crm.visibility import managed_team_ids
+from reports.models import Frequency, ReportSubscription, SavedReport
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
 from sales.filters import people_visible_to, teams_visible_to
 from sales.models import Opportunity, Pipeline
@@ -58,3 +61,76 @@ class SubscribeForm(forms.Form):
     frequency = forms.ChoiceField(label=_("E-mail me this dashboard"), choices=Frequency.choices,
                                   error_messages={"invalid_choice": _("Choose how often to send it.")})
     query = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
+
+
+class SaveReportForm(forms.ModelForm):
+    """Saving the builder's report: its name, and with whom it is shared (a team of the user's)."""
+
+    query = forms.CharField(max_length=20000, widget=forms.HiddenInput)  # its length is checked once parsed
+
+    class Meta:
+        model = SavedReport
+        fields = ["name", "description", "team"]
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.filter(Q(pk=user.team_id) | Q(pk__in=managed_team_ids(user))).order_by("name")
+        self.fields["name"].label = _("Report name")
+        self.fields["team"].queryset = teams
+        self.fields["team"].empty_label = _("Only me")
+        self.fields["team"].label = _("Share with")
+        self.fields["team"].error_messages["invalid_choice"] = _("Share it with your own team or a team you manage.")
+        self.fields["team"].help_text = _("Everyone in the team can run and copy it, and sees only the records they "
+                                          "may see.")
+        for bound in self:
+            css = "form-select form-select-sm" if isinstance(bound.field.widget, forms.Select) else \
+                "form-control form-control-sm"
+            bound.field.widget.attrs["class"] = css
+
+
+REPORT_FREQUENCIES = [(Frequency.DAILY, _("Every day")), (Frequency.WEEKLY, _("Every week")),
+                      (Frequency.MONTHLY, _("Every month"))]
+MAX_RECIPIENTS = 20
+
+
+class ScheduleForm(forms.ModelForm):
+    """A saved report's schedule: when (in the owner's time zone), to whom, with which attachment."""
+
+    frequency = forms.ChoiceField(label=_("How often"), choices=REPORT_FREQUENCIES,
+                                  error_messages={"invalid_choice": _("Choose how often to send it.")})
+
+    class Meta:
+        model = ReportSubscription
+        fields = ["frequency", "weekday", "day_of_month", "send_time", "recipients", "attachment"]
+        widgets = {"send_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "recipients": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["weekday"].help_text = _("For a weekly report.")
+        self.fields["day_of_month"].help_text = _("For a monthly report; in a shorter month, its last day.")
+        self.fields["send_time"].help_text = _("In your time zone (%(zone)s).") % {"zone": user.time_zone}
+        self.fields["recipients"].help_text = _("E-mail addresses, one a line or separated by commas (at most "
+                                                "%(count)s). Empty: you.") % {"count": MAX_RECIPIENTS}
+        self.fields["day_of_month"].error_messages["min_value"] = _("Choose a day from 1 to 31.")
+        self.fields["day_of_month"].error_messages["max_value"] = _("Choose a day from 1 to 31.")
+        for bound in self:
+            css = "form-select form-select-sm" if isinstance(bound.field.widget, forms.Select) else \
+                "form-control form-control-sm"
+            bound.field.widget.attrs["class"] = css
+
+    def clean_recipients(self) -> str:
+        raw = self.cleaned_data.get("recipients", "")
+        addresses = [item.strip() for item in raw.replace(",", "\n").splitlines() if item.strip()]
+        if len(addresses) > MAX_RECIPIENTS:
+            raise forms.ValidationError(_("Send it to at most %(count)s addresses.") % {"count": MAX_RECIPIENTS})
+        bad = []
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                bad.append(address[:80])
+        if bad:
+            raise forms.ValidationError(_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(bad)})
+        return "\n".join(dict.fromkeys(addresses))

@@ -1,7 +1,11 @@
-"""Scheduled reports: a person subscribes to the pipeline dashboard with its filters; the scheduler
-tick (reports/scheduling.py) sends it by e-mail once per day, week or month."""
+"""Saved reports of the report builder, and scheduled reports: a person subscribes to the pipeline
+dashboard with its filters, or schedules a saved report; the scheduler tick (reports/scheduling.py) sends
+it by e-mail once per day, week or month."""
+
+import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,9 +17,70 @@ class Frequency(models.TextChoices):
     MONTHLY = "monthly", _("On the 1st of every month")
 
 
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class AttachmentFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX (Excel)"
+    PDF = "pdf", "PDF"
+
+
+class SavedReportQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "SavedReportQuerySet":
+        """A report is its owner's; shared with a team, the team's members and managers see it too (each
+        still sees only the rows they may see when they run it)."""
+        from crm.visibility import managed_team_ids
+
+        condition = models.Q(owner_id=user.pk)
+        if user.team_id:
+            condition |= models.Q(team_id=user.team_id)
+        teams = managed_team_ids(user)
+        if teams:
+            condition |= models.Q(team_id__in=teams)
+        return self.filter(condition)
+
+
+class SavedReport(models.Model):
+    """A report builder definition (the builder's query string, re-checked against the whitelist at every
+    run), private to its owner or shared with a team."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.CASCADE,
+                              related_name="saved_reports")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    entity = models.CharField(_("records"), max_length=30)
+    query = models.CharField(max_length=2000)
+    team = models.ForeignKey("crm.Team", verbose_name=_("shared with team"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SavedReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved report")
+        verbose_name_plural = _("saved reports")
+        indexes = [models.Index(fields=["owner", "name"], name="saved_report_owner_idx"),
+                   models.Index(fields=["team", "name"], name="saved_report_team_idx")]
+
+    def __str__(self):
+        return self.name
+
+
 class ReportSubscription(models.Model):
-    """The dashboard, with the filters in `query`, e-mailed to `user` at 07:00 in their time zone. The
-    e-mail holds what the user may see when it is sent (their visibility, re-checked at every run)."""
+    """The dashboard, with the filters in `query`, e-mailed to `user` at 07:00 in their time zone; or a
+    saved report (`report`), e-mailed to `recipients` at `send_time` on `weekday` / `day_of_month` in the
+    owner's (`user`'s) time zone. The e-mail holds what `user` may see when it is sent (re-checked at every
+    run), whoever receives it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
                              related_name="report_subscriptions")
@@ -28,26 +93,52 @@ class ReportSubscription(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     last_error = models.CharField(max_length=300, blank=True, editable=False)
+    # A saved report's schedule (empty for a dashboard subscription).
+    report = models.ForeignKey(SavedReport, verbose_name=_("report"), null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="schedules")
+    weekday = models.PositiveSmallIntegerField(_("on"), choices=Weekday.choices, default=Weekday.MONDAY)
+    day_of_month = models.PositiveSmallIntegerField(
+        _("on day"), default=1, validators=[MinValueValidator(1), MaxValueValidator(31)],
+        help_text=_("In a shorter month, the last day."))
+    send_time = models.TimeField(_("at"), default=datetime.time(7, 0))
+    recipients = models.TextField(_("send to"), blank=True)  # e-mail addresses, one a line
+    attachment = models.CharField(_("attach"), max_length=4, choices=AttachmentFormat.choices,
+                                  default=AttachmentFormat.CSV)
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("report subscription")
         verbose_name_plural = _("report subscriptions")
         indexes = [models.Index(fields=["next_run_at"], name="report_sub_due_idx")]
-        constraints = [models.UniqueConstraint(fields=["user", "query", "frequency"], name="report_sub_unique")]
+        constraints = [models.UniqueConstraint(fields=["user", "query", "frequency"], name="report_sub_unique",
+                                               condition=models.Q(report__isnull=True))]
 
     def __str__(self):
         return f"{self.user_id} {self.frequency} {self.query}"
 
+    @property
+    def recipient_list(self) -> list[str]:
+        return [line.strip() for line in self.recipients.replace(",", "\n").splitlines() if line.strip()]
+
+
+class DeliveryStatus(models.TextChoices):
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
 
 class ReportDelivery(models.Model):
     """One e-mail of a subscription for one day, week or month: the unique row that makes the e-mail go
-    out once, however many ticks overlap."""
+    out once, however many ticks overlap; also the run log (a run that failed is kept with its error
+    until a retry sends it)."""
 
     subscription = models.ForeignKey(ReportSubscription, on_delete=models.CASCADE, related_name="deliveries")
     period_key = models.CharField(max_length=20)  # D2026-12-08, W2026-50, M2026-12
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENT)
+    attempts = models.PositiveSmallIntegerField(_("tries"), default=1)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

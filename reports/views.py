@@ -61,7 +61,9 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "filtered": bool(filters.list_params()),
         "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
-                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params))],
+                 ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
+                 ("report_builder", _("Report builder"), reverse("report_builder")),
+                 ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
         "nav_section": "reports",
     }
@@ -173,12 +175,16 @@ def report_subscriptions(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
-    subscriptions = list(ReportSubscription.objects.filter(user=request.user).order_by("created_at", "id"))
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True)
+                         .order_by("created_at", "id"))
     form = PipelineDashboardForm(user=request.user)
     for subscription in subscriptions:
         subscription.page_url = reverse("reports") + "?" + subscription.query
         subscription.chips = _filter_chips(form, subscription.query)
-    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "nav_section": "reports"})
+    schedules = list(ReportSubscription.objects.filter(user=request.user, report__isnull=False)
+                     .select_related("report").order_by("report__name", "id"))
+    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "schedules": schedules,
+                                                          "nav_section": "reports"})
 
 
 def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:

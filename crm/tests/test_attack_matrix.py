@@ -43,7 +43,7 @@ from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, Sta
 from marketing.tests.factories import CampaignFactory
 from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD, PortalUserFactory
-from reports.models import ReportSubscription
+from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription, SavedReport
 from sales.models import (
     CompanyProfile,
     CurrencyRate,
@@ -135,6 +135,12 @@ T = {"token": FORGED}
 TABLE = {
     # Reports, profile, calendar
     "report_unsubscribe": personal(pk="report_subscription"),
+    "saved_report": personal(pk="saved_report"),
+    "report_copy": personal(pk="saved_report"),
+    "report_delete": personal(pk="saved_report"),
+    "saved_report_schedules": personal(pk="saved_report"),
+    "schedule_delete": personal(pk="report_schedule"),
+    "run_retry": personal(pk="report_run"),
     "api_token_revoke": personal(pk="api_token"),
     "calendar_feed": token(**T),
     # Accounts and contacts
@@ -471,6 +477,8 @@ def build_world(cast) -> dict:
         "report_subscription": ReportSubscription.objects.create(user=owner, base_url="http://testserver",
                                                                  next_run_at=datetime.datetime(2030, 1, 1,
                                                                                                tzinfo=datetime.UTC)),
+        "saved_report": SavedReport.objects.create(owner=owner, name=f"{SECRET} report", entity="deals",
+                                                   query="entity=deals&c=name"),
         "api_token": api_token,
         "export_job": ExportJob.objects.create(user=owner, target="accounts.account"),
         "import_job": ImportJob.objects.create(user=owner, target="contacts.contact", original_name="x.csv"),
@@ -482,6 +490,11 @@ def build_world(cast) -> dict:
         "other_portal_user": PortalUserFactory(contact=other_contact, email="south@example.com"),
     }
     world["webhook_endpoint"] = world["webhook_delivery"].endpoint
+    world["report_schedule"] = ReportSubscription.objects.create(
+        user=owner, report=world["saved_report"], base_url="http://testserver", recipients="zq7@example.com",
+        next_run_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
+    world["report_run"] = ReportDelivery.objects.create(subscription=world["report_schedule"], period_key="W2030-01",
+                                                        status=DeliveryStatus.FAILED, error=f"{SECRET} error")
     Survey.objects.create(ticket=ticket, resolved_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC))
     CompanyProfile.current()  # the quote PDF creates the singleton on first use
     return world

@@ -44,6 +44,11 @@ PAGES: dict[str, Callable[[World], str]] = {
     "reports": lambda w: "/reports/",
     "reports_analysis": lambda w: "/reports/analysis/",
     "report_subscriptions": lambda w: "/reports/subscriptions/",
+    "report_builder": lambda w: "/reports/builder/?entity=deals&c=name&c=account.name&c=amount&ff=amount&fo=gt&fv=1"
+                                "&g1=closed_at&g1p=month&g2=stage&a=sum:amount&chart=bar",
+    "saved_reports": lambda w: "/reports/saved/",
+    "saved_report": lambda w: f"/reports/saved/{w['saved_report'].pk}/",
+    "saved_report_schedules": lambda w: f"/reports/saved/{w['saved_report'].pk}/schedules/",
     "activity_create": lambda w: "/activities/new/?kind=call",
     "activity_detail": lambda w: w["activity"].get_absolute_url(),
     "activity_edit": lambda w: f"/activities/{w['activity'].pk}/edit/",
@@ -155,6 +160,12 @@ SKIP: dict[str, str] = {
     "sign_in_code": "signed out: the second sign-in step (crm/tests/test_browser_security.py drives it)",
     "recovery_codes_new": "POST only: shows the new codes",
     "sign_out_everywhere": "POST only",
+    "report_export": "a file download (CSV, XLSX or PDF), not a page",
+    "report_save": "POST only: saves the builder's report",
+    "report_copy": "POST only: copies a saved report",
+    "report_delete": "POST only",
+    "schedule_delete": "POST only",
+    "run_retry": "POST only: sends a failed run again",
     "two_factor_disable": "POST only",
     "user_unlock": "POST only",
     "user_two_factor_reset": "POST only",
@@ -228,6 +239,7 @@ def world(admin_user, owner):
     from exports.models import ExportJob
     from marketing import services as marketing_services
     from marketing.tests.factories import CampaignFactory
+    from reports.models import SavedReport
     from sales.tests.factories import PriceBookFactory
     from service import contract_services, field_services, kb_services
     from service import services as service_services
@@ -261,6 +273,8 @@ def world(admin_user, owner):
         # The background-work page with a row in its table.
         "failed_export": ExportJob.objects.create(user=admin_user, target="contacts.contact", status="failed",
                                                   error="disk full", heartbeat_at=timezone.now()),
+        "saved_report": SavedReport.objects.create(owner=admin_user, name="Pipeline by stage", entity="deals",
+                                                   query="entity=deals&g1=stage&a=sum:amount&chart=pie"),
     }
 
 

@@ -154,7 +154,7 @@ def test_a_slot_already_delivered_is_not_sent_again(owner):
     subscription = subscribe(owner)
     now = due(subscription)
     subscription.refresh_from_db()
-    key = scheduling.period_key(subscription.frequency, subscription.next_run_at, scheduling._zone(owner))
+    key = scheduling.period_key(subscription.frequency, subscription.next_run_at, scheduling.owner_zone(owner))
     ReportDelivery.objects.create(subscription=subscription, period_key=key, sent_at=now)
     ReportSubscription.objects.filter(pk=subscription.pk).update(
         claimed_at=now - scheduler.STALE_CLAIM - datetime.timedelta(minutes=1), attempts=1)

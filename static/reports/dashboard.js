@@ -4,7 +4,8 @@
 // page's language.
 (function () {
   "use strict";
-  var COLOURS = ["#0b6e4f", "#8fbfae"];
+  var COLOURS = ["#0b6e4f", "#8fbfae", "#c77d1a", "#5b6bb5", "#b34a5a", "#3f8fa8", "#8a8a3c", "#7b5aa6"];
+  var SLICES = COLOURS;
 
   function draw(canvas) {
     var source = document.getElementById(canvas.id + "-data");
@@ -13,19 +14,24 @@
     var lang = document.documentElement.lang || undefined;
     var money = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
     var accent = getComputedStyle(document.documentElement).getPropertyValue("--crm-accent").trim();
+    var type = data.type || "bar";
     var scales = {};
     scales[data.horizontal ? "x" : "y"] = {
       beginAtZero: true,
       // Counts (no currency) step by whole numbers; amounts are shown without their cents.
       ticks: { precision: data.currency ? undefined : 0, callback: function (value) { return money.format(value); } }
     };
+    var palette = function (index) { return index === 0 && accent ? accent : COLOURS[index % COLOURS.length]; };
     new Chart(canvas, {
-      type: "bar",
+      type: type,
       data: {
         labels: data.labels,
         datasets: data.datasets.map(function (set, index) {
-          return { label: set.label, data: set.values,
-                   backgroundColor: index === 0 && accent ? accent : COLOURS[index % COLOURS.length] };
+          // A pie colours each slice; bars and lines colour each series.
+          var colour = type === "pie" ? data.labels.map(function (label, slice) { return SLICES[slice % SLICES.length]; })
+            : palette(index);
+          return { label: set.label, data: set.values, backgroundColor: colour,
+                   borderColor: type === "line" ? colour : undefined };
         })
       },
       options: {
@@ -39,13 +45,13 @@
             return item.dataset.label + ": " + money.format(item.raw) + (data.currency ? " " + data.currency : "");
           } } }
         },
-        scales: scales,
+        scales: type === "pie" ? {} : scales,
         onHover: function (event, elements) {
           event.native.target.classList.toggle("is-clickable", elements.length > 0);
         },
         onClick: function (event, elements) {
           if (!elements.length) { return; }
-          var url = data.urls[elements[0].index];
+          var url = (data.urls || [])[elements[0].index];
           if (url) { window.location.assign(url); }
         }
       }

@@ -113,6 +113,17 @@ class Command(BaseCommand):
                  budget_ms=DASHBOARD_BUDGET_MS, max_queries=25),
             Page("sales analysis (year, by territory)", "reports_analysis", query="period=year&by=territory",
                  budget_ms=DASHBOARD_BUDGET_MS, max_queries=25),
+            # The report builder: one grouped aggregation (amounts converted in SQL) plus its total, or one
+            # bounded row query; related fields go through the linked record's visibility (an EXISTS).
+            Page("report builder (deals by stage × close month, sum)", "report_builder",
+                 query="entity=deals&g1=stage&g2=expected_close_date&g2p=month&a=sum:amount&chart=bar"
+                       "&ff=expected_close_date&fo=last_days&fv=365",
+                 budget_ms=DASHBOARD_BUDGET_MS, max_queries=20),
+            Page("report builder (500 deal rows with account, by amount)", "report_builder",
+                 query="entity=deals&c=name&c=account.name&c=stage&c=amount&sort=amount&dir=desc",
+                 budget_ms=DASHBOARD_BUDGET_MS, max_queries=20),
+            Page("report builder (activities by owner and kind)", "report_builder",
+                 query="entity=activities&g1=owner&g2=kind&chart=bar", budget_ms=DASHBOARD_BUDGET_MS, max_queries=20),
             *self.service_pages(),
         ]
         users["support agent"] = self.bench_agent()
