@@ -204,3 +204,26 @@ def test_a_schedule_can_attach_a_pdf(client, owner, report, deals):
     scheduler.tick(now=due(ReportSubscription.objects.get()))
     [(name, content, mimetype)] = mail.outbox[0].attachments
     assert name.endswith(".pdf") and mimetype == "application/pdf" and content.startswith(b"%PDF")
+
+
+def test_an_admin_sees_a_failed_run_on_the_background_page_and_retries_it(client, monkeypatch, owner, admin_user,
+                                                                          report, deals):
+    schedule(client, owner, report, attachment="csv")
+    subscription = ReportSubscription.objects.get()
+    now = due(subscription)
+    real_run = scheduling.render_email
+    monkeypatch.setattr(scheduling, "render_email", lambda *args, **kwargs: (_ for _ in ()).throw(
+        RuntimeError("database went away")))
+    scheduler.tick(now=now)
+    [run] = ReportDelivery.objects.all()
+    client.force_login(admin_user)
+    page = client.get(reverse("background_work")).content.decode()
+    assert 'id="background-reports"' in page and "database went away" in page and report.name in page
+    monkeypatch.setattr(scheduling, "render_email", real_run)
+    response = client.post(reverse("background_retry", args=["reports", run.pk]), follow=True)
+    assert "Sent to a worker again." in response.content.decode()
+    scheduler.tick(now=timezone.now())
+    run.refresh_from_db()
+    assert run.status == DeliveryStatus.SENT and len(mail.outbox) == 1  # as the owner, to the owner's list
+    assert client.post(reverse("background_retry", args=["reports", run.pk]), follow=True).status_code == 200
+    assert len(mail.outbox) == 1
