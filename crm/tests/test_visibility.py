@@ -33,3 +33,18 @@ def test_only_writers_may_create(cast):
     assert visibility.can_create(cast["admin"], Account)
     assert not visibility.can_create(cast["executive"], Account)
     assert not visibility.can_create(cast["support_agent"], Account)
+
+
+def test_a_record_seen_through_another_is_visible_on_its_own_page_too(cast, client):
+    """An activity someone else logged on my account is mine to read (Activity.visible_through): the
+    object check agrees with the list's query. Found by mutation testing (`make mutation`)."""
+    from activities.models import Activity, ActivityKind
+
+    account = AccountFactory(owner=cast["owner"])
+    call = Activity.objects.create(owner=cast["outsider"], team=cast["outsider"].team, account=account,
+                                   kind=ActivityKind.CALL, subject="Звонок")
+    assert visibility.can_see(cast["owner"], call)
+    assert Activity.objects.visible_to(cast["owner"]).filter(pk=call.pk).exists()
+    client.force_login(cast["owner"])
+    assert client.get(call.get_absolute_url()).status_code == 200
+    assert not visibility.can_see(cast["teammate"], call)  # neither the account nor the call is theirs
