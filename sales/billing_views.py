@@ -24,11 +24,12 @@ from crm.visibility import (
     can_see,
     get_editable_or_404,
     get_visible_or_404,
+    require_create,
     require_read,
     with_visibility_flag,
 )
 from sales import billing_services, receivables
-from sales.billing_forms import PaymentForm, ShipmentForm
+from sales.billing_forms import DirectOrderForm, DirectOrderLineFormSet, PaymentForm, ShipmentForm
 from sales.models import (
     CompanyProfile,
     Invoice,
@@ -101,6 +102,27 @@ def _order_queryset():
 def order_detail(request, pk: int):
     order = get_visible_or_404(with_visibility_flag(_order_queryset(), request.user, "account"), request.user, pk=pk)
     return render(request, "sales/order_detail.html", _order_context(request, order))
+
+
+def order_create(request):
+    """An order entered directly for a customer (phone or walk-in), without a quote."""
+    require_create(request.user, Order)
+    form = DirectOrderForm(request.POST or None, user=request.user)
+    lines = DirectOrderLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
+        try:
+            order = billing_services.order_create_direct(
+                actor=request.user, account=data["account"], currency=data["currency"],
+                price_book=data["price_book"], ordered_on=data["ordered_on"], notes=data["notes"],
+                shipping_address=data["shipping_address"],
+                lines=[line for line in (line_form.line() for line_form in lines) if line])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Order %(number)s was created.") % {"number": order.number})
+            return redirect(order)
+    return render(request, "sales/order_form.html", {"form": form, "lines": lines})
 
 
 @require_POST

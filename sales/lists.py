@@ -166,11 +166,14 @@ class OrderList(AccountChip, ListPage):
     primary_filters = ("q", "status")
     export_target = "sales.order"
     empty_icon = "box-seam"
-    empty_text = _("Orders are accepted quotes on their way to the customer: open an accepted quote and press "
-                   "“Create order”.")
+    empty_text = _("Orders are what customers bought, on their way to them: press “Create order” on an accepted "
+                   "quote, or enter a phone or walk-in order directly.")
     empty_filtered_text = _("No order matches these filters.")
     actions_template = f"{CELLS}#order_actions"
     empty_action_template = f"{CELLS}#order_empty_action"
+    create_url_name = "sales:order_create"
+    create_label = _("New order")
+    create_id = "new-order"
 
     def queryset(self):
         # The account is named only where the reader may open it (a rep's order on a colleague's account).
@@ -203,6 +206,7 @@ class InvoiceList(OrderList):
     empty_filtered_text = _("No invoice matches these filters.")
     actions_template = f"{CELLS}#invoice_actions"
     empty_action_template = f"{CELLS}#invoice_empty_action"
+    create_url_name = ""  # invoices are issued from orders
 
     def queryset(self):
         return with_visibility_flag(Invoice.objects.visible_to(self.user).select_related("account", "owner"),

@@ -362,3 +362,45 @@ def test_a_new_lead_converts_and_is_qualified_on_the_way(client, owner):
     disqualified = LeadFactory(owner=owner, status=LeadStatus.DISQUALIFIED, disqualify_reason="no_budget")
     with pytest.raises(ValidationError, match="disqualified lead cannot be converted"):
         lead_services.lead_convert(lead=disqualified, actor=owner)
+
+
+# --- Orders entered directly ------------------------------------------------------------------
+
+
+def test_an_order_is_entered_directly_through_the_same_numbering_and_services(client, owner, outsider):
+    from sales import billing_services
+    from sales.models import Order, OrderStatus
+
+    account = AccountFactory(owner=owner, name="Ромашка ООО", address="Москва")
+    paper = Product.objects.create(sku="P-1", name="Бумага", currency="RUB", default_price=Decimal("450.00"),
+                                   tax_rate=Decimal("20"))
+    order = billing_services.order_create_direct(
+        actor=owner, account=account, currency="rub",
+        lines=[{"product": paper, "quantity": Decimal(2)}, {"name": "Доставка", "unit_price": Decimal("300")}])
+    assert order.number.startswith("SO-") and order.quote is None and order.status == OrderStatus.NEW
+    assert order.currency == "RUB" and order.total == Decimal("1380.00")  # 900 + 20 % tax + 300
+    assert order.shipping_address == "Москва"
+    refused = [
+        ({"currency": "EUR", "lines": [{"product": paper}]}, "priced in RUB"),
+        ({"currency": "RUB", "lines": [{"name": "No price"}]}, "give its price"),
+        ({"currency": "RUB", "lines": []}, "at least one line"),
+        ({"currency": "KWD", "lines": [{"name": "x", "unit_price": Decimal(1)}]}, "three decimals"),
+        ({"currency": "RUB", "lines": [{"name": "x", "unit_price": Decimal(1)}],
+          "ordered_on": datetime.date(2001, 1, 1)}, "within a year"),
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(ValidationError, match=message):
+            billing_services.order_create_direct(actor=owner, account=account, **kwargs)
+    assert Order.objects.count() == 1  # the refused ones took no number
+    second = billing_services.order_create_direct(actor=owner, account=account, currency="RUB",
+                                                  lines=[{"name": "Ещё", "unit_price": Decimal(1)}])
+    assert int(second.number.rsplit("-", 1)[1]) == int(order.number.rsplit("-", 1)[1]) + 1  # gap-free
+
+    # The page: a hidden account cannot be chosen; roles that cannot create get 403, no sales data 404
+    hidden = AccountFactory(owner=outsider, name="Чужой")
+    client.force_login(owner)
+    response = client.post(reverse("sales:order_create"), {
+        "account": hidden.pk, "currency": "RUB", "ordered_on": timezone.localdate(),
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-0-name": "x", "lines-0-unit_price": "1"})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert Order.objects.count() == 2
