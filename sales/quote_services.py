@@ -21,9 +21,10 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -508,7 +509,12 @@ def quote_send(*, quote: Quote, actor: User, to: list[str], subject: str, messag
     hooks.publish(hooks.QUOTE_SENT, quote=current, actor=actor, subject=subject,
                   body=_("To: %(to)s\nAttached: %(file)s\n\n%(message)s") % {
                       "to": ", ".join(to), "file": pdf_filename(current), "message": message})
-    email = EmailMessage(subject=subject, body=message, to=to, reply_to=[actor.email] if actor.email else None)
+    email = EmailMultiAlternatives(subject=subject, body=message, to=to,
+                                   reply_to=[actor.email] if actor.email else None)
+    # An HTML part beside the plain text: the message as typed (escaped) and the quote's key figures.
+    email.attach_alternative(render_to_string("sales/email/quote.html", {
+        "subject": subject, "message": message, "quote": current, "filename": pdf_filename(current),
+        "company": CompanyProfile.current()}), "text/html")
     email.attach(pdf_filename(current), pdf, "application/pdf")
     # Queued with the change (crm/outbox.py): a mail server that is down delays the e-mail, never loses it.
     outbox.queue(email, key=quote_mail_key(current))
