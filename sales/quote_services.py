@@ -146,11 +146,11 @@ def _check_dates(quote: Quote) -> None:
 
 
 def _check_price_book(quote: Quote) -> None:
-    if quote.price_book_id and quote.price_book.currency.upper() != (quote.currency or "").upper():
+    book = quote.price_book if quote.price_book_id else None
+    if book is not None and book.currency.upper() != (quote.currency or "").upper():
         raise ValidationError({"price_book": _(
             "The price book %(book)s is in %(book_currency)s, this quote is in %(currency)s: choose a price book in "
-            "%(currency)s.") % {"book": quote.price_book.name, "book_currency": quote.price_book.currency,
-                                "currency": quote.currency}})
+            "%(currency)s.") % {"book": book.name, "book_currency": book.currency, "currency": quote.currency}})
 
 
 def _check_contact(quote: Quote) -> None:
