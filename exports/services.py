@@ -70,7 +70,7 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")  # in the reader's language; the importer reads both back
     if isinstance(value, datetime):
         # The reader's time zone (run_export sets it), with its offset, so the value is unambiguous.
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %z")
