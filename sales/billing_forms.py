@@ -65,12 +65,13 @@ class DirectOrderLineForm(forms.Form):
     name = forms.CharField(label=_("Item"), max_length=200, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
                                   required=False)
+    # No help text per row: the paragraph above the lines says what an empty price or tax means.
     unit_price = forms.DecimalField(label=_("Unit price"), max_digits=16, decimal_places=2, min_value=0,
-                                    required=False, help_text=_("Empty: the product's price."))
+                                    required=False)
     discount_pct = forms.DecimalField(label=_("Discount, %"), max_digits=5, decimal_places=2, min_value=0,
                                       max_value=100, required=False)
     tax_rate = forms.DecimalField(label=_("Tax, %"), max_digits=5, decimal_places=2, min_value=0, max_value=100,
-                                  required=False, help_text=_("Empty: the product's rate."))
+                                  required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
