@@ -101,6 +101,21 @@ def test_version_4_writes_uri_phones_and_basic_dates():
     assert "N:Lovelace;Ada;;;" in lines and "FN:Ada Lovelace" in lines
 
 
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_mobile_numbers_are_typed_cell_on_export(version):
+    """Issue 17: every phone was typed "voice". A mobile (+7 916 …, +44 7911 …) is "cell" now, read
+    from the number; a landline stays voice. Russian and UK numbers, first one preferred."""
+    contact = unsaved_contact(phones=["+79166383811", "+442079460000", "+447911123456"])
+    lines = physical_lines(contacts_to_vcard([contact], version))
+    if version == "4.0":
+        assert lines.count("TEL;VALUE=uri;TYPE=cell;PREF=1:tel:+79166383811") == 1
+        assert "TEL;VALUE=uri:tel:+442079460000" in lines and "TEL;VALUE=uri;TYPE=cell:tel:+447911123456" in lines
+    else:
+        assert "TEL;TYPE=cell,pref:+79166383811" in lines
+        assert "TEL;TYPE=voice:+442079460000" in lines and "TEL;TYPE=cell:+447911123456" in lines
+    assert parse_vcards(contacts_to_vcard([contact], version).encode())[0].contact.phones == contact.phones
+
+
 def test_version_3_writes_text_phones_and_extended_dates():
     contact = unsaved_contact(phones=["+442079460000"], birthday=datetime.date(1990, 1, 2))
     lines = physical_lines(contacts_to_vcard([contact], "3.0"))
