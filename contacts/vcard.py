@@ -10,9 +10,10 @@ with or without BOM, UTF-16, Windows-1251 lines, CRLF/LF/CR, folded lines (also 
 split a UTF-8 character), vCard 2.1 bare parameters and quoted-printable values. Writing
 is strict: escaped values, CRLF, lines folded at 75 octets. Phone types are not stored, so the
 writer types a mobile number (told by the number itself) "cell" and a landline "voice".
-Known losses (issue 17, left open): phone/e-mail types and labels and URL are not kept on import, an
-ORG without a matching account keeps only the name, the address is one text (written whole in the
-street component), and a contact without a visible company is written `ORG:;<department>`.
+The import (contacts/services_vcard.py) creates the account an ORG names when none exists, and keeps
+an unreadable number under "phone numbers to check". Known losses (issue 17, left open): phone/e-mail
+types and labels and URL are not kept on import, the address is one text (written whole in the street
+component), and a contact without a visible company is written `ORG:;<department>`.
 """
 
 from __future__ import annotations
