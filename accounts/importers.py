@@ -68,6 +68,8 @@ class AccountImporter(Importer):
         super().parse(outcome, columns)
         if outcome.values.get("annual_revenue") is not None and abs(outcome.values["annual_revenue"]) >= 10**14:
             outcome.errors.append(_("Annual revenue: too large."))
+        elif outcome.values.get("annual_revenue") is not None and outcome.values["annual_revenue"] < 0:
+            outcome.errors.append(_("Annual revenue cannot be negative."))
 
     def keys_of(self, values):
         keys = super().keys_of(values)

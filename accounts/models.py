@@ -1,8 +1,11 @@
 """Customer accounts (companies)."""
 
+from decimal import Decimal
+
 import pghistory
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models.functions import Upper
 from django.urls import reverse
@@ -90,7 +93,9 @@ class Account(OwnedModel):
     city = models.CharField(_("city"), max_length=100, blank=True)
     address = models.TextField(_("billing address"), blank=True)
     shipping_address = models.TextField(_("shipping address"), blank=True)
-    annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        _("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal(0), message=_("Annual revenue cannot be negative."))])
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
     tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)

@@ -7,14 +7,16 @@ import pghistory
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from accounts.models import Account
 from contacts.models import Contact, LeadSource
 from contacts.vcard import VCardContact, VCardResult, parse_vcards
 from crm.models import User
 from crm.phones import normalize_phone, region_name, user_region
-from crm.visibility import require_create
+from crm.visibility import can_create, require_create
 
 BATCH_SIZE = 500
 EMAIL_MAX_LENGTH = 254
@@ -39,12 +41,22 @@ def contacts_import_vcard(*, actor: User, data: bytes) -> VCardImportReport:
     A card that cannot be used (no name, a field too long, …) is counted as failed with
     its message and the others are still created; a file that is not vCard at all raises
     VCardError and nothing is written. The company (ORG) links the contact to an account
-    only when exactly one account of that exact name is visible to the actor.
+    when exactly one account of that exact name is visible to the actor; when none is, the account is
+    created (as the contacts import does), once per name, if the actor may create accounts.
     """
     require_create(actor, Contact)
     results = parse_vcards(data)
     report = VCardImportReport(total=len(results))
-    accounts = _accounts_by_name(actor, {r.contact.organization for r in results if r.ok and r.contact.organization})
+    names = {r.contact.organization for r in results if r.ok and r.contact.organization}
+    accounts = _accounts_by_name(actor, names)
+    if can_create(actor, Account):
+        for name in sorted(names - set(accounts) - _taken_names(names - set(accounts))):
+            try:
+                accounts[name] = [account_services.account_create(actor=actor, name=name[:200]).pk]
+            except ValidationError:
+                continue  # a name the account form refuses: the cards say "no account" below
+            report.warnings.append(_("The account “%(name)s” was created for the imported contacts.")
+                                   % {"name": name})
 
     pending: list[Contact] = []
     for result in results:
@@ -81,6 +93,17 @@ def _accounts_by_name(actor: User, names: set[str]) -> dict[str, list[int]]:
     return found
 
 
+def _taken_names(names: set[str]) -> set[str]:
+    """Of `names`, those a live account already has, in any case and whoever owns it: an import never
+    makes a second "Globex" beside one, nor copies an account the actor may not see."""
+    if not names:
+        return set()
+    lowered = {name.lower(): name for name in names}
+    taken = (Account.objects.filter(deleted_at__isnull=True).annotate(lname=Lower("name"))
+             .filter(lname__in=lowered).values_list("lname", flat=True))
+    return {lowered[name] for name in taken}
+
+
 def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[int]]) -> tuple[Contact, list[str]]:
     card: VCardContact = result.contact
     warnings: list[str] = []
@@ -98,15 +121,19 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
         if email not in emails:
             emails.append(email)
     phones: list[str] = []
+    to_check: list[str] = []
     region = user_region(actor)
     for raw in card.phones:
         phone = normalize_phone(raw, region)
         if phone is None:
+            # Never silently dropped: kept as typed in "phone numbers to check", like the contacts import.
             warnings.append(
-                _("%(card)s: “%(value)s” is not a valid phone number and was not imported. "
+                _("%(card)s: “%(value)s” is not a valid phone number: it is kept under “phone numbers to check”. "
                   "Numbers without a country code are read as %(region)s numbers.")
                 % {"card": result.label, "value": raw, "region": region_name(region)}
             )
+            if raw.strip()[:40] not in to_check:
+                to_check.append(raw.strip()[:40])
             continue
         if phone not in phones:
             phones.append(phone)
@@ -134,6 +161,7 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
         account_id=account_id,
         emails=emails,
         phones=phones,
+        phones_to_check=to_check,
         birthday=card.birthday,
         address=card.address,
         description=card.note,

@@ -8,7 +8,12 @@ contacts from the results lives in `contacts/services_vcard.py`.
 Reading is lenient, because real files come from phones, Apple, Google and Outlook: UTF-8
 with or without BOM, UTF-16, Windows-1251 lines, CRLF/LF/CR, folded lines (also folds that
 split a UTF-8 character), vCard 2.1 bare parameters and quoted-printable values. Writing
-is strict: escaped values, CRLF, lines folded at 75 octets.
+is strict: escaped values, CRLF, lines folded at 75 octets. Phone types are not stored, so the
+writer types a mobile number (told by the number itself) "cell" and a landline "voice".
+The import (contacts/services_vcard.py) creates the account an ORG names when none exists, and keeps
+an unreadable number under "phone numbers to check". Known losses (issue 17, left open): phone/e-mail
+types and labels and URL are not kept on import, the address is one text (written whole in the street
+component), and a contact without a visible company is written `ORG:;<department>`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from crm.phones import is_mobile
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_CARDS = 10_000
@@ -622,11 +629,16 @@ def _card_lines(contact, version: str, account_names: Mapping[int, str] | None) 
         else:
             lines.append(("EMAIL;TYPE=internet,pref:" if index == 0 else "EMAIL;TYPE=internet:") + escape_text(email))
     for index, phone in enumerate(contact.phones or []):
+        # Types are not stored: a mobile number (read from the number itself) is typed "cell", so address
+        # books file it as a mobile instead of calling every number "voice".
+        mobile = is_mobile(phone)
         if v4:
             # A URI value: not TEXT, so no escaping; E.164 has only "+" and digits anyway.
-            lines.append(("TEL;VALUE=uri;PREF=1:" if index == 0 else "TEL;VALUE=uri:") + f"tel:{phone}")
+            kind = ";TYPE=cell" if mobile else ""
+            lines.append(f"TEL;VALUE=uri{kind}" + (";PREF=1:" if index == 0 else ":") + f"tel:{phone}")
         else:
-            lines.append(("TEL;TYPE=voice,pref:" if index == 0 else "TEL;TYPE=voice:") + escape_text(phone))
+            kind = "cell" if mobile else "voice"
+            lines.append(f"TEL;TYPE={kind}" + (",pref:" if index == 0 else ":") + escape_text(phone))
 
     if contact.birthday:
         day = contact.birthday

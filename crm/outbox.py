@@ -23,7 +23,7 @@ import email.policy
 import logging
 import re
 from datetime import datetime, timedelta
-from email.utils import parseaddr
+from email.header import Header
 from typing import Any
 
 from django.conf import settings
@@ -46,12 +46,29 @@ BATCH = 100
 
 
 def mail_domain() -> str:
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "crm.local"
+    """The configured site domain (SITE_DOMAIN, else PUBLIC_URL's host): one domain in every Message-ID."""
+    return str(settings.SITE_DOMAIN)
 
 
 def message_id_for(key: str) -> str:
     """The same cause always gets the same Message-ID: <invoice-overdue.12@example.com>."""
     return f"<{re.sub(r'[^A-Za-z0-9.-]+', '.', key).strip('.')}@{mail_domain()}>"
+
+
+SUBJECT_LINE = re.compile(rb"^Subject:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.MULTILINE | re.IGNORECASE)
+
+
+def fold_subject(raw: bytes, subject: str) -> bytes:
+    """A non-ASCII subject in RFC 2047 encoded words of at most 75 characters each. Python's folding
+    of a header sometimes makes a 76-character word (a Cyrillic reminder subject did), which strict
+    readers reject; the legacy Header encoder keeps every word within the limit."""
+    if subject.isascii():
+        return raw
+    head, separator, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw else raw.partition(b"\n\n")
+    newline = b"\r\n" if separator == b"\r\n\r\n" else b"\n"
+    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep=newline.decode(), maxlinelen=75)
+    head = SUBJECT_LINE.sub(lambda _match: b"Subject: " + encoded.encode("ascii"), head, count=1)
+    return head + separator + body
 
 
 def backoff(attempts: int) -> timedelta:
@@ -68,7 +85,7 @@ def queue(message: EmailMessage, *, key: str) -> OutboxMail:
     message.from_email = from_email
     mail, created = OutboxMail.objects.get_or_create(key=key[:200], defaults={
         "message_id": message_id, "from_email": from_email, "recipients": list(message.recipients()),
-        "subject": str(message.subject)[:300], "raw": message.message().as_bytes()})
+        "subject": str(message.subject)[:300], "raw": fold_subject(message.message().as_bytes(), str(message.subject))})
     if created:
         # robust: a broker that is down must not undo or break the change; the tick sends it anyway.
         transaction.on_commit(lambda: send_soon(mail.pk), robust=True)

@@ -6,6 +6,7 @@ Redis and sets DATABASE_URL / REDIS_URL when they are not given.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
@@ -223,6 +224,8 @@ SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
+# The site's domain: the right-hand side of every Message-ID we make (outbox, mailings). Defaults to PUBLIC_URL's host.
+SITE_DOMAIN = env_str("SITE_DOMAIN", urlsplit(PUBLIC_URL).hostname or "localhost").strip().lower()
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- i18n --------------------------------------------------------------------

@@ -335,5 +335,7 @@ def require_admin(user: "User") -> None:
 
 
 def require_create(user: "User", model: type[Model]) -> None:
+    """403 for a role that reads these records but may not add one; 404 for a role that never sees them."""
+    require_read(user, model)
     if not can_create(user, model):
         raise PermissionDenied

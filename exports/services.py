@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import custom_fields, jobs, scheduler, security
@@ -91,7 +92,7 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")  # in the reader's language; the importer reads both back
     if isinstance(value, datetime):
         # The reader's time zone (run_export sets it), with its offset, so the value is unambiguous.
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %z")
@@ -132,15 +133,33 @@ def _write(job: ExportJob, run: jobs.Run) -> int:
     job.remove_partial_files()  # a dead run's leftovers: this run starts over
     partial = job.partial_path(run.token)
     columns = _columns(job.target)
+    headers = _headers(columns, rows)
     writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
     try:
-        count = writer(partial, job, rows, columns, run)
+        count = writer(partial, job, rows, columns, headers, run)
         run.beat(processed_rows=count)  # still ours? A worker taken over must not publish its file
     except Exception:
         partial.unlink(missing_ok=True)  # (a killed worker leaves it: the next run removes it)
         raise
     partial.replace(job.path)  # atomic: readers see no file or the whole file
     return count
+
+
+HEADER_SAMPLE = 200
+
+
+def _headers(columns, rows) -> list[str]:
+    """The column names in the reader's language; a column of times says in which time zone they are
+    (the reader's, active while the export runs), found from the first rows."""
+    sample = list(rows[:HEADER_SAMPLE])
+    zone = timezone.get_current_timezone_name()
+    headers = []
+    for header, get in columns:
+        text = str(header)
+        if any(isinstance(get(row), datetime) for row in sample):
+            text = _("%(column)s (time zone %(zone)s)") % {"column": text, "zone": zone}
+        headers.append(text)
+    return headers
 
 
 def _progress(run: jobs.Run, count: int) -> None:
@@ -155,11 +174,11 @@ def after_row(count: int) -> None:
     """A seam for tests (a worker that dies mid-export)."""
 
 
-def _write_csv(path, job, rows, columns, run) -> int:
+def _write_csv(path, job, rows, columns, headers, run) -> int:
     count = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel reads UTF-8
         writer = csv.writer(handle, lineterminator="\r\n")  # RFC 4180
-        writer.writerow([str(header) for header, _get in columns])
+        writer.writerow(headers)
         for row in rows.iterator(chunk_size=2000):
             writer.writerow([_cell(get(row)) for _header, get in columns])
             count += 1
@@ -167,12 +186,12 @@ def _write_csv(path, job, rows, columns, run) -> int:
     return count
 
 
-def _write_xlsx(path, job, rows, columns, run) -> int:
+def _write_xlsx(path, job, rows, columns, headers, run) -> int:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=job.target.split(".")[-1].capitalize()[:30])
-    sheet.append([str(header) for header, _get in columns])
+    sheet.append(headers)
     count = 0
     for row in rows.iterator(chunk_size=2000):
         sheet.append([_xlsx_cell(sheet, get(row)) for _header, get in columns])

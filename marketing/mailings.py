@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pghistory
-from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
@@ -36,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
-from crm import jobs
+from crm import jobs, outbox
 from crm.models import User
 from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
 from marketing.segments import contacts_in
@@ -166,7 +165,7 @@ def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
     with translation.override(mailing.owner.language if mailing.owner_id else None):
         footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
                                   "click: %(url)s") % {"url": unsubscribe_url}
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+    domain = outbox.mail_domain()  # the site's domain, as every Message-ID we make
     return MailingMessage(
         subject=merge(mailing.subject, delivery.contact), body=body + footer, to=[delivery.email],
         headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Account
 from crm import notifications, outbox, scheduler
 from crm.models import NotificationKind
 from sales.models import Invoice
@@ -26,6 +27,9 @@ BATCH = 500
 
 INVOICE_OVERDUE = notifications.message(
     "invoice.overdue", gettext_lazy("Invoice %(number)s to %(account)s is overdue: %(balance)s was due on %(due)s."))
+# The same notice to an owner who may not open the invoice's account: it never names it.
+INVOICE_OVERDUE_HIDDEN_ACCOUNT = notifications.message(
+    "invoice.overdue.hidden_account", gettext_lazy("Invoice %(number)s is overdue: %(balance)s was due on %(due)s."))
 
 
 @scheduler.source("overdue_invoices")
@@ -49,13 +53,15 @@ def overdue_notice_send(*, invoice_id: int, now: datetime) -> bool:
             return False
         invoice = Invoice.objects.select_related("owner", "account").get(pk=invoice_id)
         owner = invoice.owner
-        params = {"number": invoice.number, "account": invoice.account.name,
-                  "balance": notifications.money(invoice.balance, invoice.currency),
+        params = {"number": invoice.number, "balance": notifications.money(invoice.balance, invoice.currency),
                   "due": notifications.date(invoice.due_date)}
-        notifications.notify(user=owner, kind=NotificationKind.REMINDER, message=INVOICE_OVERDUE, params=params,
+        message = INVOICE_OVERDUE_HIDDEN_ACCOUNT
+        if Account.objects.visible_to(owner).filter(pk=invoice.account_id).exists():
+            message, params["account"] = INVOICE_OVERDUE, invoice.account.name
+        notifications.notify(user=owner, kind=NotificationKind.REMINDER, message=message, params=params,
                              url=invoice.get_absolute_url())
         with translation.override(owner.language or settings.LANGUAGE_CODE):
-            text = notifications.render_message(INVOICE_OVERDUE.key, params) or ""
+            text = notifications.render_message(message.key, params) or ""
             subject = _("Overdue invoice %(number)s") % {"number": invoice.number}
         if owner.is_active and owner.email:
             outbox.queue(EmailMessage(subject, text, to=[owner.email]), key=f"invoice-overdue:{invoice_id}")

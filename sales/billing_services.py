@@ -29,6 +29,7 @@ from sales.models import (
     Shipment,
 )
 from sales.money import compute_totals, round_money
+from sales.product_services import document_price
 from sales.services import bump_version, check_version, next_number
 from webhooks.services import emit
 
@@ -92,14 +93,17 @@ def order_create_from_quote(*, quote: Quote, actor: User) -> Order:
 
 @transaction.atomic
 def order_create_from_lines(*, actor: User, account, owner: User, currency: str, lines: list[OrderLine],
-                            notes: str = "", shipping_address: str = "") -> Order:
+                            notes: str = "", shipping_address: str = "",
+                            ordered_on: datetime.date | None = None) -> Order:
     """An order without a quote, for work already done (the service desk bills field work this way):
     the given unsaved lines, totalled in the one place that adds up money, and numbered like any order."""
     if not lines:
         raise ValidationError(_("An order needs at least one line."))
     order = Order(owner=owner, team_id=owner.team_id, account=account, currency=currency, notes=notes,
                   shipping_address=shipping_address or account.shipping_address or account.address,
-                  number=next_number("order", "SO"))
+                  ordered_on=ordered_on or timezone.localdate(), number="-")
+    order.full_clean(exclude=["number", "owner", "team", "account"])
+    order.number = next_number("order", "SO")  # taken last: a refused order takes no number
     for position, line in enumerate(lines):
         line.position = position
     _apply_totals(order, lines)
@@ -109,6 +113,47 @@ def order_create_from_lines(*, actor: User, account, owner: User, currency: str,
     OrderLine.objects.bulk_create(lines)
     emit("order.created", order, actor=actor)
     return order
+
+
+ORDER_DATE_SLACK = datetime.timedelta(days=366)
+
+
+@transaction.atomic
+def order_create_direct(*, actor: User, account, currency: str, lines: list[dict], price_book=None,
+                        ordered_on: datetime.date | None = None, owner: User | None = None, notes: str = "",
+                        shipping_address: str = "") -> Order:
+    """An order entered directly for a customer, without a quote (a phone or walk-in order): the same
+    numbering, totals and events as an order from a quote. Each line is a product (priced from the price
+    book, or its own price in the order's currency; refused otherwise) or a typed item with its price.
+    The caller has checked that the actor may see `account`."""
+    owner = owner or actor
+    currency = (currency or "").strip().upper()
+    today = timezone.localdate()
+    ordered_on = ordered_on or today
+    if not today - ORDER_DATE_SLACK <= ordered_on <= today + ORDER_DATE_SLACK:
+        raise ValidationError({"ordered_on": _("The order date must be within a year of today.")})
+    made = []
+    for number, fields in enumerate(lines, start=1):
+        fields = {name: value for name, value in fields.items() if value not in (None, "")}
+        product = fields.pop("product", None)
+        if product is not None:
+            price = document_price(product, price_book, currency)
+            fields.setdefault("name", product.name[:200])
+            fields.setdefault("unit", product.unit)
+            fields.setdefault("unit_price", price)
+            fields.setdefault("tax_rate", product.tax_rate)
+        elif not fields.get("name") or fields.get("unit_price") is None:
+            raise ValidationError(_("Line %(number)s: name the item and give its price, or pick a product.")
+                                  % {"number": number})
+        line = OrderLine(product=product, **fields)
+        try:
+            line.full_clean(exclude=["order"])
+        except ValidationError as error:
+            raise ValidationError(_("Line %(number)s: %(error)s") % {
+                "number": number, "error": " ".join(error.messages)}) from None
+        made.append(line)
+    return order_create_from_lines(actor=actor, account=account, owner=owner, currency=currency, lines=made,
+                                   notes=notes, shipping_address=shipping_address, ordered_on=ordered_on)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from sales.lists import InvoiceList, OrderList
 
 urlpatterns = [
     path("orders/", ListView.as_view(page=OrderList), name="order_list"),
+    path("orders/new/", views.order_create, name="order_create"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/status/", views.order_status, name="order_status"),
     path("orders/<int:pk>/shipments/", views.order_shipment_add, name="order_shipment_add"),

@@ -19,9 +19,17 @@ from crm.forms import add_service_errors
 from crm.list_tools import to_int
 from crm.pagination import paginate
 from crm.roles import Role
-from crm.visibility import can_edit, get_editable_or_404, get_visible_or_404, require_read
+from crm.visibility import (
+    can_edit,
+    can_see,
+    get_editable_or_404,
+    get_visible_or_404,
+    require_create,
+    require_read,
+    with_visibility_flag,
+)
 from sales import billing_services, receivables
-from sales.billing_forms import PaymentForm, ShipmentForm
+from sales.billing_forms import DirectOrderForm, DirectOrderLineFormSet, PaymentForm, ShipmentForm
 from sales.models import (
     CompanyProfile,
     Invoice,
@@ -54,6 +62,7 @@ def _order_context(request, order: Order, **extra) -> dict:
     can_change = can_edit(request.user, order)
     context = {
         "order": order,
+        "account_visible": _account_visible(request, order),
         "lines": list(order.lines.all()),
         "shipments": list(order.shipments.select_related("recorded_by")),
         "invoices": list(order.invoices.only("id", "number", "status", "total", "currency", "due_date", "order_id",
@@ -72,6 +81,13 @@ def _order_context(request, order: Order, **extra) -> dict:
     return context
 
 
+def _account_visible(request, document) -> bool:
+    """Whether the reader may open the document's account: a rep's order or invoice on a colleague's
+    account never names it. The detail pages annotate it in their one query."""
+    flag = getattr(document, "account_visible", None)
+    return can_see(request.user, document.account) if flag is None else flag
+
+
 def _quote_url(quote) -> str:
     try:
         return quote.get_absolute_url()
@@ -84,8 +100,29 @@ def _order_queryset():
 
 
 def order_detail(request, pk: int):
-    order = get_visible_or_404(_order_queryset(), request.user, pk=pk)
+    order = get_visible_or_404(with_visibility_flag(_order_queryset(), request.user, "account"), request.user, pk=pk)
     return render(request, "sales/order_detail.html", _order_context(request, order))
+
+
+def order_create(request):
+    """An order entered directly for a customer (phone or walk-in), without a quote."""
+    require_create(request.user, Order)
+    form = DirectOrderForm(request.POST or None, user=request.user)
+    lines = DirectOrderLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
+        try:
+            order = billing_services.order_create_direct(
+                actor=request.user, account=data["account"], currency=data["currency"],
+                price_book=data["price_book"], ordered_on=data["ordered_on"], notes=data["notes"],
+                shipping_address=data["shipping_address"],
+                lines=[line for line in (line_form.line() for line_form in lines) if line])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Order %(number)s was created.") % {"number": order.number})
+            return redirect(order)
+    return render(request, "sales/order_form.html", {"form": form, "lines": lines})
 
 
 @require_POST
@@ -153,6 +190,7 @@ def _invoice_context(request, invoice: Invoice, **extra) -> dict:
     payments = list(invoice.payments.select_related("recorded_by"))
     context = {
         "invoice": invoice,
+        "account_visible": _account_visible(request, invoice),
         "lines": list(invoice.lines.all()),
         "payments": payments,
         "can_edit": can_change,
@@ -168,7 +206,8 @@ def _invoice_context(request, invoice: Invoice, **extra) -> dict:
 
 
 def invoice_detail(request, pk: int):
-    invoice = get_visible_or_404(_invoice_queryset(), request.user, pk=pk)
+    invoice = get_visible_or_404(with_visibility_flag(_invoice_queryset(), request.user, "account"), request.user,
+                                 pk=pk)
     return render(request, "sales/invoice_detail.html", _invoice_context(request, invoice))
 
 
@@ -257,6 +296,7 @@ def receivables_overview(request):
     """Company-wide: accounts with an outstanding balance, most overdue first (managers see their
     teams', executives and admins everyone's)."""
     user = request.user
+    require_read(user, Invoice)  # roles without sales data: 404, as on every sales page
     if not (user.is_superuser or user.role in RECEIVABLE_ROLES):
         raise PermissionDenied
     today = timezone.localdate()

@@ -16,7 +16,8 @@ from sales.quote_filters import QuoteFilter
 
 
 def _orders(user):
-    return Order.objects.visible_to(user).select_related("account", "owner").order_by("-created_at", "-id")
+    return with_visibility_flag(Order.objects.visible_to(user).select_related("account", "owner"), user,
+                                "account").order_by("-created_at", "-id")
 
 
 def _order_filter():
@@ -24,7 +25,8 @@ def _order_filter():
 
 
 def _invoices(user):
-    return Invoice.objects.visible_to(user).select_related("account", "owner", "order").order_by("-issue_date", "-id")
+    return with_visibility_flag(Invoice.objects.visible_to(user).select_related("account", "owner", "order"), user,
+                                "account").order_by("-issue_date", "-id")
 
 
 def _invoice_filter():
@@ -35,7 +37,8 @@ register(Exporter(
     target="sales.order", label=_("Orders"), list_url="sales:order_list",
     queryset=_orders, filterset=_order_filter,
     columns=[
-        (_("ID"), lambda o: o.pk), (_("Number"), lambda o: o.number), (_("Account"), lambda o: o.account.name),
+        (_("ID"), lambda o: o.pk), (_("Number"), lambda o: o.number),
+        (_("Account"), lambda o: o.account.name if o.account_visible else ""),
         (_("Status"), lambda o: o.get_status_display()), (_("Order date"), lambda o: o.ordered_on),
         (_("Currency"), lambda o: o.currency), (_("Subtotal"), lambda o: o.subtotal),
         (_("Discount"), lambda o: o.discount_total), (_("Tax"), lambda o: o.tax_total), (_("Total"), lambda o: o.total),
@@ -46,7 +49,8 @@ register(Exporter(
     target="sales.invoice", label=_("Invoices"), list_url="sales:invoice_list",
     queryset=_invoices, filterset=_invoice_filter,
     columns=[
-        (_("ID"), lambda i: i.pk), (_("Number"), lambda i: i.number), (_("Account"), lambda i: i.account.name),
+        (_("ID"), lambda i: i.pk), (_("Number"), lambda i: i.number),
+        (_("Account"), lambda i: i.account.name if i.account_visible else ""),
         (_("Order"), lambda i: i.order.number if i.order_id else ""), (_("Status"), lambda i: i.get_status_display()),
         (_("Issue date"), lambda i: i.issue_date), (_("Due date"), lambda i: i.due_date),
         (_("Currency"), lambda i: i.currency), (_("Total"), lambda i: i.total), (_("Paid"), lambda i: i.amount_paid),

@@ -13,6 +13,14 @@ from sales.models import ContactRole, LostReason, Opportunity, Pipeline, Stage, 
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CURRENCY_HELP = _("Three-letter ISO code, e.g. EUR, USD, GBP.")
+MISSING_VERSION = _("This form does not say which version of the record it was opened on, so saving it could "
+                    "overwrite someone else's change. Reload the page and make your change again.")
+
+
+def require_version(form: forms.Form, field: str) -> None:
+    """An edit names the version it was opened on: without it the save is refused, never done blind."""
+    if form.instance.pk and form.cleaned_data.get(field) is None:
+        form.add_error(None, MISSING_VERSION)
 
 
 class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
@@ -55,6 +63,7 @@ class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        require_version(self, "lock_version")
         stage, pipeline = data.get("stage"), data.get("pipeline")
         if stage and pipeline and stage.pipeline_id != pipeline.pk:
             self.add_error("stage", _("Pick a stage of the %(pipeline)s pipeline.") % {"pipeline": pipeline})

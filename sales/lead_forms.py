@@ -13,6 +13,7 @@ from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.phones import example_phone, international, invalid_phone_message, normalize_phone, phone_region
 from crm.widgets import use_autocomplete
+from sales.forms import require_version
 from sales.models import DisqualifyReason, Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus
 
 
@@ -24,6 +25,8 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
     confirm_duplicates = forms.BooleanField(
         label=_("I checked the possible duplicates: save anyway"), required=False
     )
+    # The version the person loaded: a save over a newer version is refused (optimistic locking).
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Lead
@@ -39,6 +42,7 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
         self.setup_owned_fields(user)
         self.fields["phone"].widget.attrs["placeholder"] = example_phone(phone_region(user, self.instance.country))
         if self.instance.pk:
+            self.fields["lock_version"].initial = self.instance.lock_version
             del self.fields["distribute"]
             if self.instance.owner_id is None:
                 self.fields["owner"].help_text = _("Empty: it stays in the queue.")
@@ -65,8 +69,14 @@ class LeadForm(OwnedRecordFormMixin, forms.ModelForm):
             return self.instance.owner  # may be None: a queued lead stays queued
         return owner or self.user
 
+    def clean(self):
+        data = super().clean()
+        require_version(self, "lock_version")
+        return data
+
     def model_fields(self) -> dict:
         data = super().model_fields()
+        data.pop("lock_version", None)
         if data.pop("distribute", False):
             data["owner"] = None
         return data

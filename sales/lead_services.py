@@ -9,7 +9,7 @@ from decimal import Decimal
 import pghistory
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,9 +24,11 @@ from crm.models import NotificationKind, Territory, User
 from crm.phones import normalize_phone, phone_region
 from crm.roles import Role
 from sales.models import Lead, LeadAssignmentRule, LeadRuleMethod, LeadStatus, Stage
+from sales.services import bump_version, check_version
 from webhooks.services import emit
 
-CONVERTIBLE = (LeadStatus.WORKING, LeadStatus.QUALIFIED)
+# A new lead converts at once (the rep talked to them and it is a deal): converting qualifies it.
+CONVERTIBLE = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)
 
 
 # --- Create, edit, delete ---------------------------------------------------------------
@@ -61,8 +63,10 @@ def lead_create(*, actor: User, owner: User | None = None, team=None, **fields) 
 
 
 @transaction.atomic
-def lead_update(*, lead: Lead, actor: User, **fields) -> Lead:
-    stored = Lead.objects.select_for_update().get(pk=lead.pk)
+def lead_update(*, lead: Lead, actor: User, expected_version: int | None = None, **fields) -> Lead:
+    """Saves a change. Raises StaleWrite when the lead changed since `expected_version` (the version the
+    person's form or API client read; forms and the API always send one)."""
+    stored = check_version(Lead, pk=lead.pk, expected=expected_version)
     if stored.status == LeadStatus.CONVERTED and fields.get("status", LeadStatus.CONVERTED) != LeadStatus.CONVERTED:
         raise ValidationError({"status": _("A converted lead keeps its status.")})
     if fields.get("status") == LeadStatus.CONVERTED and stored.status != LeadStatus.CONVERTED:
@@ -73,7 +77,9 @@ def lead_update(*, lead: Lead, actor: User, **fields) -> Lead:
         lead.team_id = lead.owner.team_id  # the record follows its owner's team
     _check_status(lead)
     lead.full_clean()
+    bump_version(lead)
     lead.save()
+    lead.refresh_from_db(fields=["lock_version"])
     if lead.owner is not None and lead.owner_id != stored.owner_id and lead.owner_id != actor.pk:
         _notify(lead.owner, actor, [lead])
     emit("lead.updated", lead, actor=actor)
@@ -129,7 +135,8 @@ def leads_assign(*, actor: User, leads, owner: User) -> int:
         raise ValidationError({"owner": _("Choose an active person.")})
     ids = list(leads.exclude(status=LeadStatus.CONVERTED).values_list("pk", flat=True))
     with pghistory.context(bulk="assign"):
-        count = Lead.objects.filter(pk__in=ids).update(owner=owner, team=owner.team, updated_at=timezone.now())
+        count = Lead.objects.filter(pk__in=ids).update(owner=owner, team=owner.team, updated_at=timezone.now(),
+                                                        lock_version=F("lock_version") + 1)
     changed = list(Lead.objects.filter(pk__in=ids))
     for lead in changed:
         emit("lead.updated", lead, actor=actor)
@@ -308,8 +315,7 @@ def _refuse_conversion(lead: Lead) -> None:
                                 "page.") % {"date": timezone.localtime(lead.converted_at).strftime("%Y-%m-%d")
                                             if lead.converted_at else "?"})
     if lead.status not in CONVERTIBLE:
-        raise ValidationError(_("Only a lead you are working on or have qualified can be converted; this one is "
-                                "%(status)s.") % {"status": lead.get_status_display().lower()})
+        raise ValidationError(_("A disqualified lead cannot be converted: set it back to new or working first."))
 
 
 @transaction.atomic
@@ -334,6 +340,11 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
             raise ValidationError({"contact": _("This contact belongs to another account.")})
     owner = lead.owner if lead.owner and lead.owner.is_active else actor
     with pghistory.context(reason="lead conversion", lead=lead.pk):
+        if current.status != LeadStatus.QUALIFIED:
+            # Converting qualifies the lead: its history (and the funnel read from it) shows the step.
+            current.status = LeadStatus.QUALIFIED
+            current.save(update_fields=["status", "updated_at"])
+            lead.status = LeadStatus.QUALIFIED
         if account is None:
             name = (account_name or lead.company or str(lead)).strip()
             account = account_services.account_create(
@@ -364,7 +375,9 @@ def lead_convert(*, lead: Lead, actor: User, account: Account | None = None, acc
         lead.converted_opportunity = deal
         if lead.owner_id is None:
             lead.owner, lead.team_id = owner, owner.team_id
+        bump_version(lead)
         lead.save()
+        lead.refresh_from_db(fields=["lock_version"])
     emit("lead.converted", lead, actor=actor)
     return lead
 

@@ -29,6 +29,7 @@ from crm.visibility import (
 from sales import lead_services as services
 from sales.lead_forms import EXISTING, LeadConvertForm, LeadForm, LeadRuleForm, LeadStatusForm
 from sales.models import Lead, LeadAssignmentRule, LeadStatus
+from sales.services import StaleWrite
 
 HISTORY_SHOWN = 50
 
@@ -96,7 +97,13 @@ def lead_edit(request, pk: int):
         matches = _duplicates_for(form, request.user, exclude_pk=lead.pk) if identity_changed else []
         if not matches or form.cleaned_data["confirm_duplicates"]:
             try:
-                services.lead_update(lead=lead, actor=request.user, **form.model_fields())
+                services.lead_update(lead=lead, actor=request.user,
+                                     expected_version=form.cleaned_data["lock_version"], **form.model_fields())
+            except StaleWrite as stale:
+                messages.error(request, _("%(name)s was changed by someone else while you were editing. Your "
+                                          "changes were not saved: the form now shows the current data.")
+                               % {"name": stale.current})
+                form = LeadForm(instance=stale.current, user=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -162,7 +169,7 @@ def lead_convert(request, pk: int):
                                     "became below."))
         return redirect(lead)
     if lead.status not in services.CONVERTIBLE:
-        messages.error(request, _("Mark the lead as working or qualified before converting it."))
+        messages.error(request, _("A disqualified lead cannot be converted: set it back to new or working first."))
         return redirect(lead)
     initial = {}
     chosen = Account.objects.visible_to(request.user).filter(pk=to_int(request.GET.get("account"))).first()

@@ -155,7 +155,7 @@ class OrderList(AccountChip, ListPage):
     table_id = "order-table"
     columns = (
         Column(_("Number"), template=f"{CELLS}#number", card="title", nowrap=True),
-        Column(_("Account"), value="account.name", card="sub"),
+        Column(_("Account"), template=f"{CELLS}#deal_account", card="sub"),
         Column(_("Status"), template=f"{CELLS}#status", card="status"),
         Column(_("Total"), template=f"{CELLS}#total", card="amount", total="total", numeric=True, nowrap=True),
         Column(_("Order date"), value="ordered_on", format="date", card="date", nowrap=True),
@@ -166,14 +166,19 @@ class OrderList(AccountChip, ListPage):
     primary_filters = ("q", "status")
     export_target = "sales.order"
     empty_icon = "box-seam"
-    empty_text = _("Orders are accepted quotes on their way to the customer: open an accepted quote and press "
-                   "“Create order”.")
+    empty_text = _("Orders are what customers bought, on their way to them: press “Create order” on an accepted "
+                   "quote, or enter a phone or walk-in order directly.")
     empty_filtered_text = _("No order matches these filters.")
     actions_template = f"{CELLS}#order_actions"
     empty_action_template = f"{CELLS}#order_empty_action"
+    create_url_name = "sales:order_create"
+    create_label = _("New order")
+    create_id = "new-order"
 
     def queryset(self):
-        return Order.objects.visible_to(self.user).select_related("account", "owner")
+        # The account is named only where the reader may open it (a rep's order on a colleague's account).
+        return with_visibility_flag(Order.objects.visible_to(self.user).select_related("account", "owner"),
+                                    self.user, "account")
 
 
 class InvoiceList(OrderList):
@@ -184,7 +189,7 @@ class InvoiceList(OrderList):
     table_id = "invoice-table"
     columns = (
         Column(_("Number"), template=f"{CELLS}#number", card="title", nowrap=True),
-        Column(_("Account"), value="account.name", card="sub"),
+        Column(_("Account"), template=f"{CELLS}#deal_account", card="sub"),
         Column(_("Status"), template=f"{CELLS}#invoice_status", card="status"),
         Column(_("Total"), template=f"{CELLS}#total", total="total", numeric=True, nowrap=True),
         Column(_("Balance"), template=f"{CELLS}#invoice_balance", card="amount", total="open_balance", numeric=True,
@@ -201,9 +206,11 @@ class InvoiceList(OrderList):
     empty_filtered_text = _("No invoice matches these filters.")
     actions_template = f"{CELLS}#invoice_actions"
     empty_action_template = f"{CELLS}#invoice_empty_action"
+    create_url_name = ""  # invoices are issued from orders
 
     def queryset(self):
-        return Invoice.objects.visible_to(self.user).select_related("account", "owner")
+        return with_visibility_flag(Invoice.objects.visible_to(self.user).select_related("account", "owner"),
+                                    self.user, "account")
 
     def context(self):
         return {"today": timezone.localdate()}

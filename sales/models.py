@@ -8,6 +8,7 @@ from typing import Self
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource
+from crm.formatting import minor_unit
 from crm.models import OwnedModel, OwnedQuerySet, User
 from crm.roles import Role
 from crm.visibility import CATALOGUE_DATA, LEAD_DATA, SALES_DATA
@@ -26,8 +28,17 @@ PERCENT = {"max_digits": 5, "decimal_places": 2,
 QUANTITY = {"max_digits": 12, "decimal_places": 3, "validators": [MinValueValidator(Decimal("0.001"))]}
 
 
+def two_decimal_currency(value: str) -> None:
+    """Money columns keep two decimals: a currency with three (KWD, BHD, OMR …) is refused everywhere
+    (deals, products, price books, quotes, orders, invoices) rather than rounded in some places."""
+    if minor_unit(value) > 2:
+        raise ValidationError(_("Amounts in %(currency)s have three decimals, which the CRM does not keep yet: "
+                                "use another currency.") % {"currency": value.upper()}, code="three_decimals")
+
+
 def currency_field(**kwargs):
-    return models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY, **kwargs)
+    return models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY,
+                            validators=[two_decimal_currency], **kwargs)
 
 
 # --- Pipelines ------------------------------------------------------------------
@@ -109,7 +120,13 @@ class ForecastCategory(models.TextChoices):
     PIPELINE = "pipeline", _("Pipeline")
     BEST_CASE = "best_case", _("Best case")
     COMMIT = "commit", _("Commit")
+    CLOSED = "closed", _("Closed (won)")
     OMITTED = "omitted", _("Omitted")
+
+
+# The categories of a deal still open: a won deal is "closed", a lost one "omitted", set by the stage.
+OPEN_FORECAST_CATEGORIES = (ForecastCategory.PIPELINE, ForecastCategory.BEST_CASE, ForecastCategory.COMMIT,
+                            ForecastCategory.OMITTED)
 
 
 class LostReason(models.TextChoices):
@@ -871,7 +888,7 @@ class LeadQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "phone_e164"],
+    exclude=["updated_at", "phone_e164", "lock_version"],
     model_name="LeadEvent",
     meta={"db_table": "contacts_leadevent"},  # the table kept its name when leads moved from contacts
 )
@@ -902,6 +919,7 @@ class Lead(OwnedModel):
     rating = models.CharField(_("rating"), max_length=10, choices=LeadRating.choices, blank=True)
     description = models.TextField(_("notes"), blank=True)
     custom = models.JSONField(_("additional fields"), default=dict, blank=True)
+    lock_version = models.PositiveIntegerField(default=1, editable=False)  # optimistic locking, as deals
     # What the lead became (set once, by the conversion).
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
     converted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -225,6 +225,32 @@ def price_for(product: Product, price_book: PriceBook | None) -> tuple[Decimal, 
     return product.default_price, product.currency
 
 
+def document_price(product: Product, price_book: PriceBook | None, currency: str) -> Decimal:
+    """The product's unit price for a deal or quote in `currency`. A price book belongs to one currency:
+    a book in another currency, a product missing from the chosen book, or (without a book) a product
+    priced in another currency is refused with a message, never taken at face value."""
+    currency = (currency or "").upper()
+    if price_book is not None:
+        if price_book.currency.upper() != currency:
+            raise ValidationError({"price_book": _(
+                "The price book %(book)s is in %(book_currency)s, this document is in %(currency)s: choose a price "
+                "book in %(currency)s.") % {"book": price_book.name, "book_currency": price_book.currency,
+                                            "currency": currency}})
+        price = (PriceBookEntry.objects.filter(price_book=price_book, product=product)
+                 .values_list("unit_price", flat=True).first())
+        if price is None:
+            raise ValidationError({"product": _(
+                "%(product)s is not in the price book %(book)s: add it to the price book or choose another "
+                "one.") % {"product": product.name, "book": price_book.name}})
+        return price
+    if product.currency.upper() != currency:
+        raise ValidationError({"product": _(
+            "%(product)s is priced in %(product_currency)s, this document is in %(currency)s: choose a price book "
+            "in %(currency)s that lists it.") % {"product": product.name, "product_currency": product.currency,
+                                                 "currency": currency}})
+    return product.default_price
+
+
 # --- Exchange rates ---------------------------------------------------------------------
 
 
@@ -260,9 +286,11 @@ def opportunity_line_add(*, opportunity: Opportunity, actor: User, product: Prod
                          price_book: PriceBook | None = None, quantity: Decimal = Decimal(1),
                          unit_price: Decimal | None = None, discount_pct: Decimal = Decimal(0),
                          tax_rate: Decimal | None = None, description: str = "") -> OpportunityLine:
-    """A product on the deal. Price and tax default to the price book's / the product's."""
+    """A product on the deal. Price and tax default to the price book's / the product's; a product not priced
+    in the deal's currency (through the book, or by default) is refused."""
+    book_price = document_price(product, price_book, opportunity.currency)
     if unit_price is None:
-        unit_price, _currency = price_for(product, price_book)
+        unit_price = book_price
     last = OpportunityLine.objects.filter(opportunity=opportunity).aggregate(last=Max("position"))["last"]
     line = OpportunityLine(
         opportunity=opportunity, product=product, name=product.name[:200], description=description,

@@ -15,6 +15,7 @@ from contacts.models import Contact
 from crm.models import Role, User
 from crm.visibility import assignable_owners
 from crm.widgets import AutocompleteSelect, use_autocomplete
+from sales.forms import require_version
 from sales.models import CompanyProfile, PriceBook, Product, Quote, QuoteLine
 from sales.pdf import check_template_source
 
@@ -80,6 +81,7 @@ class QuoteForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        require_version(self, "version")
         contact = cleaned.get("contact")
         account = cleaned.get("account") or (self.opportunity.account if self.opportunity else self.instance.account
                                              if self.instance.pk else None)

@@ -21,15 +21,16 @@ import logging
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm import hooks, notifications, outbox, scheduler
+from crm import formatting, hooks, notifications, outbox, scheduler
 from crm.models import Notification, NotificationKind, User
 from crm.roles import Role
 from sales.models import (
@@ -44,6 +45,7 @@ from sales.models import (
 )
 from sales.money import MINOR_UNITS, compute_totals, effective_discount_pct
 from sales.pdf import render_pdf
+from sales.product_services import document_price
 from sales.services import StaleWrite, bump_version, check_version, next_number
 from webhooks.services import emit
 
@@ -125,6 +127,32 @@ def _check_currency(currency: str) -> None:
                                              "with at most two decimals.") % {"currency": currency}})
 
 
+ISSUE_DATE_SLACK = datetime.timedelta(days=366)
+
+
+def _check_dates(quote: Quote) -> None:
+    """The issue date is a real date near today (it also picks the number's year), and the quote is
+    valid from it on: the same rules as the other dates people type."""
+    today = timezone.localdate()
+    issue, valid_until = quote.issue_date, quote.valid_until
+    if not isinstance(issue, datetime.date):
+        raise ValidationError({"issue_date": _("Enter the date of the quote.")})
+    if not today - ISSUE_DATE_SLACK <= issue <= today + ISSUE_DATE_SLACK:
+        raise ValidationError({"issue_date": _("The date of a quote must be within a year of today (%(today)s).")
+                               % {"today": formatting.day(today)}})
+    if isinstance(valid_until, datetime.date) and valid_until < issue:
+        raise ValidationError({"valid_until": _("A quote cannot expire before its date (%(date)s).")
+                               % {"date": formatting.day(issue)}})
+
+
+def _check_price_book(quote: Quote) -> None:
+    book = quote.price_book if quote.price_book_id else None
+    if book is not None and book.currency.upper() != (quote.currency or "").upper():
+        raise ValidationError({"price_book": _(
+            "The price book %(book)s is in %(book_currency)s, this quote is in %(currency)s: choose a price book in "
+            "%(currency)s.") % {"book": book.name, "book_currency": book.currency, "currency": quote.currency}})
+
+
 def _check_contact(quote: Quote) -> None:
     contact = quote.contact if quote.contact_id else None
     if contact is not None and contact.account_id != quote.account_id:
@@ -195,6 +223,8 @@ def quote_create(*, actor: User, opportunity: Opportunity | None = None, account
         fields["title"] = _("Quote for %(account)s") % {"account": account.name}
     quote = Quote(owner=owner, team_id=owner.team_id, account=account, opportunity=opportunity, **fields)
     _check_currency(quote.currency)
+    _check_dates(quote)
+    _check_price_book(quote)
     _check_contact(quote)
     quote.number = "-"  # full_clean wants a value; the real number is taken last, after validation
     quote.full_clean()
@@ -224,6 +254,9 @@ def quote_update(*, quote: Quote, actor: User, expected_version: int | None, **f
     if "owner" in fields:
         current.team_id = current.owner.team_id  # the record follows its owner's team
     _check_currency(current.currency)
+    if {"issue_date", "valid_until"} & set(fields):
+        _check_dates(current)
+    _check_price_book(current)
     _check_contact(current)
     current.full_clean()
     return _save(current, content_changed=True, actor=actor)
@@ -239,11 +272,9 @@ def _line_defaults(quote: Quote, fields: dict) -> dict:
         fields["name"] = product.name
     if not fields.get("unit"):
         fields["unit"] = product.unit
+    price = document_price(product, quote.price_book, quote.currency)  # refused unless priced in its currency
     if fields.get("unit_price") is None:
-        entry = None
-        if quote.price_book_id:
-            entry = product.price_entries.filter(price_book_id=quote.price_book_id).first()
-        fields["unit_price"] = entry.unit_price if entry else product.default_price
+        fields["unit_price"] = price
     if fields.get("tax_rate") is None:
         fields["tax_rate"] = product.tax_rate
     return fields
@@ -478,7 +509,12 @@ def quote_send(*, quote: Quote, actor: User, to: list[str], subject: str, messag
     hooks.publish(hooks.QUOTE_SENT, quote=current, actor=actor, subject=subject,
                   body=_("To: %(to)s\nAttached: %(file)s\n\n%(message)s") % {
                       "to": ", ".join(to), "file": pdf_filename(current), "message": message})
-    email = EmailMessage(subject=subject, body=message, to=to, reply_to=[actor.email] if actor.email else None)
+    email = EmailMultiAlternatives(subject=subject, body=message, to=to,
+                                   reply_to=[actor.email] if actor.email else None)
+    # An HTML part beside the plain text: the message as typed (escaped) and the quote's key figures.
+    email.attach_alternative(render_to_string("sales/email/quote.html", {
+        "subject": subject, "message": message, "quote": current, "filename": pdf_filename(current),
+        "company": CompanyProfile.current()}), "text/html")
     email.attach(pdf_filename(current), pdf, "application/pdf")
     # Queued with the change (crm/outbox.py): a mail server that is down delays the e-mail, never loses it.
     outbox.queue(email, key=quote_mail_key(current))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from crm.models import User
 from sales.models import (
     CurrencyRate,
+    ForecastCategory,
     NumberSequence,
     Opportunity,
     OpportunityContactRole,
@@ -83,6 +84,20 @@ def _check_stage(opportunity: Opportunity) -> None:
         raise ValidationError({"lost_reason": _("Say why the deal was lost.")})
 
 
+def _set_forecast_category(opportunity: Opportunity, from_stage: Stage | None) -> None:
+    """Won and lost deals leave the forecast's open categories (a won deal never reads "Pipeline");
+    a reopened deal starts again in "Pipeline"."""
+    kind = opportunity.stage.kind
+    if kind == StageKind.WON:
+        opportunity.forecast_category = ForecastCategory.CLOSED
+    elif kind == StageKind.LOST:
+        opportunity.forecast_category = ForecastCategory.OMITTED
+    elif from_stage is not None and from_stage.kind != StageKind.OPEN:
+        opportunity.forecast_category = ForecastCategory.PIPELINE
+    elif opportunity.forecast_category == ForecastCategory.CLOSED:
+        raise ValidationError({"forecast_category": _("“Closed” is for won deals: choose an open category.")})
+
+
 def _record_stage_change(opportunity: Opportunity, *, from_stage: Stage | None, actor: User | None,
                          previous_since: datetime.datetime | None) -> StageChange:
     now = timezone.now()
@@ -109,6 +124,8 @@ def opportunity_create(*, actor: User, owner: User | None = None, contact_roles=
     elif opportunity.stage_id and opportunity.stage.kind == StageKind.LOST:
         opportunity.probability = 0
     opportunity.amount_base = amount_in_base(opportunity.amount, opportunity.currency)
+    if opportunity.stage_id:
+        _set_forecast_category(opportunity, None)
     opportunity.full_clean()
     _check_stage(opportunity)
     change = _record_stage_change(opportunity, from_stage=None, actor=actor, previous_since=None)
@@ -145,6 +162,7 @@ def opportunity_update(*, opportunity: Opportunity, actor: User, expected_versio
     if opportunity.stage.kind != StageKind.LOST:
         opportunity.lost_reason, opportunity.lost_note = "", ""
     opportunity.amount_base = amount_in_base(opportunity.amount, opportunity.currency)
+    _set_forecast_category(opportunity, from_stage)
     opportunity.full_clean()
     _check_stage(opportunity)
     change = None

@@ -412,12 +412,15 @@ def sales_overview(user) -> dict:
                    .order_by().values("stage_id").annotate(count=Count("id"), total=Sum("amount_base"))}
         stages = [(stage, figures.get(stage.pk, {}).get("count", 0), figures.get(stage.pk, {}).get("total") or 0)
                   for stage in pipeline.stages.filter(active=True, kind=StageKind.OPEN)]
+    closing = list(deals.open().select_related("account", "stage", "owner").order_by("expected_close_date", "id")[:8])
+    today = timezone.localdate()
+    for deal in closing:  # the board's rule: an open deal whose close date has passed is marked
+        deal.overdue = _overdue(deal, deal.stage, today)
     return {
         "pipeline": pipeline,
         "pipeline_stages": stages,
         # What the user may see: a rep's own deals, a manager's team's, everyone's for executives.
-        "closing_soon": list(deals.open().select_related("account", "stage", "owner")
-                             .order_by("expected_close_date", "id")[:8]),
+        "closing_soon": closing,
         "open_leads": Lead.objects.visible_to(user).open().order_by()[:COUNT_LIMIT + 1].count(),
         "count_limit": COUNT_LIMIT,
         "may_approve": user.is_admin or bool(visibility.managed_team_ids(user)),

@@ -39,8 +39,10 @@ class TicketFilter(django_filters.FilterSet):
     view = django_filters.ChoiceFilter(label=_("Show"), choices=VIEWS[1:], empty_label=VIEWS[0][1],
                                        method="by_view")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices, empty_label=_("Any status"))
-    priority = django_filters.TypedChoiceFilter(label=_("Priority"), coerce=int,
-                                                choices=[("", _("Any priority")), *Priority.choices])
+    # "Any" as the filter's empty label, not a choice: the API schema then lists only the real values
+    # (an empty string among integers made client generators skip the whole endpoint).
+    priority = django_filters.ChoiceFilter(label=_("Priority"), choices=Priority.choices,
+                                           empty_label=_("Any priority"))
     sla_state = django_filters.ChoiceFilter(label=_("SLA"), choices=SlaState.choices, empty_label=_("Any"))
     queue = django_filters.ModelChoiceFilter(label=_("Queue"), queryset=Queue.objects.all(),
                                              empty_label=_("Any queue"))

@@ -153,7 +153,7 @@ def enqueue(delivery_ids: list[int]) -> None:
 
 
 def _check_events(names) -> list[str]:
-    unknown = [name for name in names if not events.is_registered(name)]
+    unknown = [name for name in names if not events.is_registered(name) and name != events.PING]
     if unknown:
         raise ValidationError({"events": _("Unknown events: %(names)s") % {"names": ", ".join(unknown)}})
     return list(dict.fromkeys(names))

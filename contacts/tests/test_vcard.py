@@ -101,6 +101,21 @@ def test_version_4_writes_uri_phones_and_basic_dates():
     assert "N:Lovelace;Ada;;;" in lines and "FN:Ada Lovelace" in lines
 
 
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_mobile_numbers_are_typed_cell_on_export(version):
+    """Issue 17: every phone was typed "voice". A mobile (+7 916 …, +44 7911 …) is "cell" now, read
+    from the number; a landline stays voice. Russian and UK numbers, first one preferred."""
+    contact = unsaved_contact(phones=["+79166383811", "+442079460000", "+447911123456"])
+    lines = physical_lines(contacts_to_vcard([contact], version))
+    if version == "4.0":
+        assert lines.count("TEL;VALUE=uri;TYPE=cell;PREF=1:tel:+79166383811") == 1
+        assert "TEL;VALUE=uri:tel:+442079460000" in lines and "TEL;VALUE=uri;TYPE=cell:tel:+447911123456" in lines
+    else:
+        assert "TEL;TYPE=cell,pref:+79166383811" in lines
+        assert "TEL;TYPE=voice:+442079460000" in lines and "TEL;TYPE=cell:+447911123456" in lines
+    assert parse_vcards(contacts_to_vcard([contact], version).encode())[0].contact.phones == contact.phones
+
+
 def test_version_3_writes_text_phones_and_extended_dates():
     contact = unsaved_contact(phones=["+442079460000"], birthday=datetime.date(1990, 1, 2))
     lines = physical_lines(contacts_to_vcard([contact], "3.0"))
@@ -571,10 +586,10 @@ def test_import_creates_contacts_owned_by_the_actor(owner):
     assert contact.tags == ["VIP", "Partners"]
     assert contact.department == "Engineering" and contact.title == "Senior Engineer"
     assert contact.lead_source == LeadSource.IMPORT
-    assert contact.account is None
+    assert contact.account.name == "Apple Inc." and contact.account.owner == owner  # created by the import
     assert report.contact_ids == [contact.pk]
     assert "Card 2 (Acme Widgets Ltd)" in report.errors[0]
-    assert any("no account named “Apple Inc.”" in warning for warning in report.warnings)
+    assert any("“Apple Inc.” was created" in warning for warning in report.warnings)
     assert any("has no year" in warning for warning in report.warnings)
     assert not any("Card 2" in warning for warning in report.warnings)  # a failed card only has its error
 
@@ -620,12 +635,33 @@ def test_org_links_exactly_one_visible_account(owner, outsider):
     assert any("no account named “Initech”" in warning for warning in report.warnings)
 
 
+def test_an_org_without_any_account_creates_it_once_and_odd_phones_are_kept_for_review(owner, settings):
+    """Issue 17: an ORG with no account was dropped and an unreadable number lost. The account is created
+    (once for all its cards, like the contacts import), never beside an existing one of that name."""
+    AccountFactory(owner=owner, name="Globex")
+    report = contacts_import_vcard(actor=owner, data="".join([
+        card("FN:Иван Петров", "ORG:ООО «Ромашка»;Отдел закупок", "TEL:8 (916) 638-38-11"),
+        card("FN:Ольга Сидорова", "ORG:ООО «Ромашка»", "TEL:доб. 12"),
+        card("FN:Gil Lower", "ORG:globex"),
+    ]).encode())
+    assert report.created == 3
+    romashka = Account.objects.get(name="ООО «Ромашка»")
+    assert romashka.owner == owner and Account.objects.count() == 2  # no second "globex"
+    by_name = {c.last_name: c for c in Contact.objects.all()}
+    assert by_name["Петров"].account == romashka and by_name["Петров"].department == "Отдел закупок"
+    assert by_name["Сидорова"].account == romashka and by_name["Lower"].account is None
+    assert by_name["Сидорова"].phones == [] and by_name["Сидорова"].phones_to_check == ["доб. 12"]
+    assert any("“ООО «Ромашка»” was created" in warning for warning in report.warnings)
+    assert any("kept under “phone numbers to check”" in warning for warning in report.warnings)
+
+
 def test_deleted_accounts_are_not_linked(owner):
     from django.utils import timezone
 
-    AccountFactory(owner=owner, name="Gone Ltd", deleted_at=timezone.now())
+    gone = AccountFactory(owner=owner, name="Gone Ltd", deleted_at=timezone.now())
     contacts_import_vcard(actor=owner, data=card("FN:A B", "ORG:Gone Ltd").encode())
-    assert Contact.objects.get().account is None
+    linked = Contact.objects.get().account
+    assert linked != gone and linked.deleted_at is None  # a new live account, never the one in the recycle bin
 
 
 def test_card_with_a_field_too_long_fails_alone(owner):

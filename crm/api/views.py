@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from crm.api import serializers
-from crm.visibility import can_create, get_editable_or_404, get_visible_or_404
+from crm.visibility import can_create, can_read, get_editable_or_404, get_visible_or_404
 
 
 def exception_handler(exc, context):
@@ -32,10 +32,32 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class OwnedViewSet(viewsets.ModelViewSet):
+MISSING_VERSION = _("Required on every change: send the lock_version you read, so that a change made by "
+                    "someone else since is not overwritten (409 when it was).")
+VERSION_HELP = _("The version you read. Required on every change (PUT and PATCH; a change without it answers "
+                 "400); if the record changed since, the answer is 409 and nothing is saved. Ignored on create.")
+
+
+class RoleReadsTheModel:
+    """A role that never reads this kind of record (support on deals, orders, invoices) gets 404 on every
+    route of it, lists and creates included: the same answer as for a hidden record, as on the pages."""
+
+    policy_model = None  # the model whose policy decides, when the route's model has none (payments: invoices)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        model = self.policy_model or self.model
+        if model is not None and hasattr(model, "visibility_policy") and not can_read(request.user, model):
+            raise exceptions.NotFound
+
+
+class OwnedViewSet(RoleReadsTheModel, viewsets.ModelViewSet):
     """CRUD over one owned model through the visibility policy and its write services."""
 
     model = None
+    # A versioned model (optimistic locking): every change (PUT and PATCH) must send the lock_version it
+    # read; one without it is refused with 400, never applied blind. The schema says so on the field.
+    versioned = False
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     ordering = ("-id",)
     ordering_fields = ("id", "created_at", "updated_at")
@@ -73,6 +95,8 @@ class OwnedViewSet(viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
+        if self.versioned and request.data.get("lock_version") in (None, ""):
+            raise exceptions.ValidationError({"lock_version": [MISSING_VERSION]})
         serializer = self.get_serializer(instance, data=request.data, partial=kwargs.pop("partial", False))
         serializer.is_valid(raise_exception=True)
         instance = self.update_record(instance, serializer.validated_data)
@@ -122,7 +146,7 @@ def read_docs(singular: str, plural: str, extra: str = ""):
     )
 
 
-class VisibleReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+class VisibleReadOnlyViewSet(RoleReadsTheModel, viewsets.ReadOnlyModelViewSet):
     """Read-only list and detail through the visibility policy; a hidden or missing row is a 404."""
 
     model = None

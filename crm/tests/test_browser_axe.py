@@ -82,6 +82,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "sales:discount_thresholds": lambda w: "/sales/settings/discount-thresholds/",
     "sales:company_profile": lambda w: "/sales/settings/company-profile/",
     "sales:order_list": lambda w: "/sales/orders/",
+    "sales:order_create": lambda w: "/sales/orders/new/",
     "sales:order_detail": lambda w: w["invoice"].order.get_absolute_url(),
     "sales:invoice_list": lambda w: "/sales/invoices/",
     "sales:invoice_detail": lambda w: w["invoice"].get_absolute_url(),

@@ -117,6 +117,61 @@ def test_manager_hands_over_a_reps_accounts(page, manager, owner, teammate):
     assert Activity.objects.get(subject="Renewal call").owner == teammate
 
 
+def test_hand_over_moves_the_whole_book(page, manager, owner, teammate):
+    from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
+    from sales.tests.quote_factories import make_quote
+
+    account = AccountFactory(owner=owner, name="Северсталь-Трейд")
+    pipeline = PipelineFactory()
+    OpportunityFactory(owner=owner, account=account, pipeline=pipeline, name="Поставка труб")
+    OpportunityFactory(owner=owner, account=account, pipeline=pipeline, name="Renewal 2027")
+    won = OpportunityFactory(owner=owner, account=account, pipeline=pipeline, name="Won last year",
+                             stage=stage(pipeline, "Won"))
+    quote = make_quote(owner, account=account, title="Трубы, 12 т")
+    Activity.objects.create(kind="task", subject="Отправить договор", owner=owner, team=owner.team, status="open",
+                            occurred_at=timezone.now(), account=account)
+    sign_in(page, manager)
+    page.locator("#user-menu").click()
+    page.get_by_role("link", name="Hand over customers").click()
+    page.wait_for_load_state("load")
+    page.locator("#id_from_user").select_option(label=str(owner))
+    page.locator("#id_to_user").select_option(label=str(teammate))
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#handover-preview")
+    expect(preview).to_contain_text("Open deals 2")
+    expect(preview).to_contain_text("Open quotes (drafts and sent) 1")
+    expect(preview).to_contain_text(quote.number)
+    expect(preview).to_contain_text("Open tasks and upcoming meetings 1")
+    expect(preview).not_to_contain_text("Won last year")
+    page.get_by_role("button", name=re.compile(r"Move \d+ records")).click()
+    expect(page.locator(".toast")).to_contain_text(f"Handed over to {teammate}")
+
+    # The new owner has the open deals, the quote and the task on their own lists
+    page.context.clear_cookies()
+    sign_in(page, teammate)
+    page.goto("/sales/opportunities/")
+    expect(page.locator("main")).to_contain_text("Поставка труб")
+    expect(page.locator("main")).to_contain_text("Renewal 2027")
+    expect(page.locator("main")).not_to_contain_text("Won last year")
+    page.goto(f"/sales/quotes/{quote.pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(quote.number)
+    page.goto("/")
+    expect(page.locator("#my-tasks")).to_contain_text("Отправить договор")
+
+    # The old owner sees none of them: the list is empty of them and the pages answer 404
+    page.context.clear_cookies()
+    sign_in(page, owner)
+    page.goto("/sales/opportunities/")
+    expect(page.locator("main")).not_to_contain_text("Поставка труб")
+    expect(page.locator("main")).not_to_contain_text("Renewal 2027")
+    response = page.goto(f"/sales/quotes/{quote.pk}/")
+    assert response.status == 404
+    page.goto("/")
+    expect(page.locator("#my-tasks")).not_to_contain_text("Отправить договор")
+    won.refresh_from_db()
+    assert won.owner == owner
+
+
 def test_a_rep_on_a_phone_opens_my_day_a_customer_and_logs_a_call(page, owner):
     account = AccountFactory(owner=owner, name="Mobile Customer Ltd")
     Activity.objects.create(kind="task", subject="Call back today", owner=owner, team=owner.team, status="open",

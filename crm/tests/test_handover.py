@@ -77,3 +77,41 @@ def test_history_records_the_handover(client, manager, owner, teammate):
     assert ("owner", str(owner), str(teammate)) in entry.changes
     body = client.get(account.get_absolute_url()).content.decode()
     assert "hand-over" in body
+
+
+def test_the_whole_book_moves_open_deals_quotes_and_tasks_closed_deals_stay(client, manager, owner, teammate):
+    from sales.models import Opportunity, Quote
+    from sales.tests.factories import OpportunityFactory, PipelineFactory, stage
+    from sales.tests.quote_factories import make_quote
+
+    account = AccountFactory(owner=owner)
+    pipeline = PipelineFactory()
+    open_deals = OpportunityFactory.create_batch(2, owner=owner, account=account, pipeline=pipeline)
+    won = OpportunityFactory(owner=owner, account=account, pipeline=pipeline, stage=stage(pipeline, "Won"))
+    lost = OpportunityFactory(owner=owner, account=account, pipeline=pipeline, stage=stage(pipeline, "Lost"))
+    draft = make_quote(owner, account=account)
+    answered = make_quote(owner, account=account, contact=None)
+    Quote.objects.filter(pk=answered.pk).update(status="accepted")
+    task = Activity.objects.create(kind="task", subject="Send the contract", owner=owner, team=owner.team,
+                                   status="open", account=account)
+    client.force_login(manager)
+    data = {"from_user": owner.pk, "to_user": teammate.pk,
+            "kinds": ["accounts", "opportunities", "quotes", "activities"]}
+    preview = client.post(reverse("handover"), {**data, "preview": "1"}).content.decode()
+    assert "Open deals" in preview and "Open quotes" in preview and "Move 5 records" in preview
+
+    client.post(reverse("handover"), {**data, "confirm": "1"})
+    assert set(Opportunity.objects.filter(owner=teammate)) == set(open_deals)
+    assert all(deal.team == teammate.team for deal in Opportunity.objects.filter(owner=teammate))
+    won.refresh_from_db()
+    lost.refresh_from_db()
+    assert won.owner == owner and lost.owner == owner  # a closed deal is its seller's result
+    draft.refresh_from_db()
+    answered.refresh_from_db()
+    task.refresh_from_db()
+    assert draft.owner == teammate and answered.owner == owner and task.owner == teammate
+    assert HandOver.objects.get().counts == {"accounts": 1, "opportunities": 2, "quotes": 1, "activities": 1}
+    # The old rep sees none of the open book any more
+    assert not Opportunity.objects.visible_to(owner).open().exists()
+    assert not Quote.objects.visible_to(owner).filter(status__in=["draft", "sent"]).exists()
+    assert not Activity.objects.visible_to(owner).filter(status="open").exists()

@@ -27,6 +27,7 @@ def smtp(settings):
     sink = SmtpSink()
     settings.MAILERS = {"default": mailer_from_url(sink.url)}
     settings.DEFAULT_FROM_EMAIL = "CRM <crm@crm.example>"
+    settings.SITE_DOMAIN = "crm.example"  # the domain of every Message-ID
     yield sink
     sink.stop()
 

@@ -71,5 +71,5 @@ def test_hooks_run_every_subscriber_once_and_collect_their_answers(monkeypatch):
 
 
 def test_every_module_registers_what_a_hand_over_moves():
-    assert [kind.key for kind in handover.kinds()] == ["accounts", "contacts", "opportunities", "leads", "tickets",
-                                                       "contracts", "work_orders", "activities"]
+    assert [kind.key for kind in handover.kinds()] == ["accounts", "contacts", "opportunities", "quotes", "leads",
+                                                       "tickets", "contracts", "work_orders", "activities"]

@@ -120,3 +120,33 @@ def test_stale_running_job_is_taken_over(owner):
     job.refresh_from_db()
     assert job.status == ExportStatus.DONE
 
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_times_in_the_readers_time_zone_said_in_the_header_and_headers_in_their_language(
+        client, owner, django_capture_on_commit_callbacks, fmt):
+    import datetime
+
+    owner.language, owner.time_zone = "ru", "Europe/Moscow"
+    owner.save(update_fields=["language", "time_zone"])
+    account = AccountFactory(owner=owner, name="Ромашка")
+    created = datetime.datetime(2026, 3, 1, 21, 30, tzinfo=datetime.UTC)  # 2 March, 00:30 in Moscow
+    type(account).objects.filter(pk=account.pk).update(created_at=created)
+    client.force_login(owner)
+    job = start(client, "accounts.account", fmt=fmt, capture=django_capture_on_commit_callbacks)
+    response = client.get(reverse("exports:download", args=[job.pk]))
+    content = b"".join(response.streaming_content)
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    else:
+        rows = [[cell.value for cell in row] for row in load_workbook(io.BytesIO(content)).active.iter_rows()]
+    headers = rows[0]
+    assert headers[1] == "Название компании"  # the reader's language
+    vip = rows[1][headers.index("VIP")]
+    assert vip == ("нет" if fmt == "csv" else False)  # CSV says it in words the importer reads back
+    column = headers.index("Создано (часовой пояс Europe/Moscow)")
+    value = rows[1][column]
+    if fmt == "csv":
+        assert value == "2026-03-02 00:30 +0300"
+    else:
+        assert value == datetime.datetime(2026, 3, 2, 0, 30)  # noqa: DTZ001 - a spreadsheet cell holds a naive local time

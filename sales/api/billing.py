@@ -119,6 +119,7 @@ class InvoiceViewSet(VisibleReadOnlyViewSet):
 @read_docs("payment", "payments", "You see the payments of the invoices you may see.")
 class PaymentViewSet(VisibleReadOnlyViewSet):
     model = Payment
+    policy_model = Invoice  # a payment is seen with its invoice
     serializer_class = PaymentSerializer
     filterset_class = PaymentApiFilter
     ordering_fields = ("id", "paid_on")

@@ -10,7 +10,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm.api.filters import ChangedFilters, IdFilter
 from crm.api.serializers import OwnedSerializer
-from crm.api.views import OwnedViewSet, crud_docs
+from crm.api.views import VERSION_HELP, OwnedViewSet, crud_docs
 from crm.models import CustomFieldTarget, Territory
 from crm.visibility import can_read
 from sales import services
@@ -37,8 +37,7 @@ class OpportunitySerializer(OwnedSerializer):
                                                help_text=_("A stage of the pipeline. A lost stage needs lost_reason."))
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False,
                                            help_text=_("Leave out to use the stage's default."))
-    lock_version = serializers.IntegerField(required=False, help_text=_(
-        "The version you read. Send it back on a change: if the deal changed since, the answer is 409."))
+    lock_version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
     custom = serializers.DictField(required=False, help_text=_("Admin-defined fields by key; null clears one."))
 
     class Meta:
@@ -91,6 +90,7 @@ class OpportunityApiFilter(ChangedFilters, OpportunityFilter):
                                             "pipeline, stage, owner, team, forecast_category, close_from/close_to.")
 class OpportunityViewSet(OwnedViewSet):
     model = Opportunity
+    versioned = True
     serializer_class = OpportunitySerializer
     filterset_class = OpportunityApiFilter
     ordering_fields = ("id", "name", "amount", "expected_close_date", "created_at", "updated_at")
@@ -133,7 +133,9 @@ class PipelineSerializer(serializers.ModelSerializer):
 class PipelineViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = PipelineSerializer
     pagination_class = None
-    ordering = ("position", "name")
+    # A short list in the admins' order: no filters, no sort parameter (an `ordering` with nothing to
+    # sort by was an empty enum in the schema, which client generators refuse).
+    filter_backends = ()
 
     def get_queryset(self):
         if not can_read(self.request.user, Opportunity):

@@ -27,7 +27,11 @@ def test_list_and_detail_follow_the_policy(client, cast, pipeline):
     for name, status in expected.items():
         client.force_login(cast[name])
         assert client.get(f"/api/opportunities/{deal.pk}/").status_code == status, name
-        ids = [row["id"] for row in client.get("/api/opportunities/").json()["results"]]
+        listing = client.get("/api/opportunities/")
+        if name in {"support_agent", "marketer"}:  # no sales data at all: the list is a 404 too
+            assert listing.status_code == 404, name
+            continue
+        ids = [row["id"] for row in listing.json()["results"]]
         assert (deal.pk in ids) == (status == 200), name
     client.force_login(cast["executive"])
     assert client.patch(f"/api/opportunities/{deal.pk}/", {"name": "x"}, content_type="application/json"
@@ -67,7 +71,8 @@ def test_a_stale_write_answers_409_and_changes_nothing(client, owner, pipeline):
 def test_lost_needs_a_reason_over_the_api(client, owner, pipeline):
     deal = OpportunityFactory(owner=owner, pipeline=pipeline)
     client.force_login(owner)
-    response = client.patch(f"/api/opportunities/{deal.pk}/", {"stage": stage(pipeline, "Lost").pk},
+    response = client.patch(f"/api/opportunities/{deal.pk}/", {"stage": stage(pipeline, "Lost").pk,
+                                                               "lock_version": deal.lock_version},
                             content_type="application/json")
     assert response.status_code == 400 and "lost_reason" in response.json()
 

@@ -84,3 +84,34 @@ def test_quote_to_order_to_invoice_to_partial_payment_and_receivables(page, owne
     page.get_by_role("link", name=re.compile(quote.account.name)).first.click()
     expect(page.locator("#receivables-card")).to_contain_text("316.00 EUR")
     assert not page.console_errors, page.console_errors
+
+
+def test_a_phone_order_is_entered_directly_without_a_quote(page, owner):
+    from accounts.tests.factories import AccountFactory
+    from sales.models import Product
+    from sales.tests.test_browser_products import pick
+
+    AccountFactory(owner=owner, name="Ромашка ООО", shipping_address="Москва, ул. Ленина, 1")
+    Product.objects.create(sku="PAP-A4", name="Бумага A4", currency="RUB", default_price="450.00", tax_rate="20")
+    sign_in(page, owner)
+    page.goto(reverse("sales:order_list"))
+    page.locator("#new-order").click()
+    page.wait_for_load_state("load")
+    pick(page, "id_account", "Ромаш", "Ромашка ООО")
+    page.locator("#id_currency").fill("RUB")
+    pick(page, "id_lines-0-product", "Бумага", "Бумага A4 (PAP-A4)")
+    page.locator("#id_lines-0-quantity").fill("10")
+    page.locator("#id_lines-1-name").fill("Доставка курьером")
+    page.locator("#id_lines-1-unit_price").fill("500")
+    page.get_by_role("button", name="Create the order").click()
+    expect(page.locator(".toast")).to_contain_text("was created")
+    order = Order.objects.get()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order.number)
+    assert order.quote is None and order.currency == "RUB" and order.owner == owner
+    assert [(line.name, line.unit_price) for line in order.lines.order_by("position")] == [
+        ("Бумага A4", 450), ("Доставка курьером", 500)]
+    assert order.total == 450 * 10 * 1.2 + 500  # the product's tax, the typed line without
+    assert order.shipping_address == "Москва, ул. Ленина, 1"
+    # It goes on like any order: an invoice from it
+    page.get_by_role("button", name=re.compile("Create invoice")).click()
+    expect(page.locator(".toast")).to_contain_text("INV-")

@@ -244,7 +244,8 @@ def test_edit_keeps_a_queued_lead_queued(client, manager, team):
     lead = LeadFactory(owner=None, team=team, last_name="Queued", company="Q")
     client.force_login(manager)
     response = client.post(reverse("sales:lead_edit", args=[lead.pk]),
-                           form_data(last_name="Queued", company="Q", email="", phone=""))
+                           form_data(last_name="Queued", company="Q", email="", phone="",
+                                     lock_version=lead.lock_version))
     lead.refresh_from_db()
     assert response.status_code == 302 and lead.owner is None and lead.first_name == "Grace"
 
@@ -328,11 +329,11 @@ def test_convert_with_a_hidden_account_is_refused(client, owner, outsider):
     assert lead.status == LeadStatus.QUALIFIED
 
 
-def test_a_new_lead_must_be_qualified_first(client, owner):
-    lead = LeadFactory(owner=owner, status=LeadStatus.NEW)
+def test_a_disqualified_lead_must_be_reopened_first(client, owner):
+    lead = LeadFactory(owner=owner, status=LeadStatus.DISQUALIFIED, disqualify_reason="spam")
     client.force_login(owner)
     response = client.get(reverse("sales:lead_convert", args=[lead.pk]), follow=True)
-    assert "before converting it" in response.content.decode()
+    assert "set it back to new or working first" in response.content.decode()
 
 
 # --- Rules (admins) ------------------------------------------------------------------------
@@ -434,10 +435,11 @@ def test_api_create_without_owner_is_distributed(owner, team):
 def test_api_refuses_converted_status_disqualify_without_reason_and_bad_phone(owner):
     lead = LeadFactory(owner=owner)
     api = _api(owner)
-    assert api.patch(f"/api/leads/{lead.pk}/", {"status": "converted"}, format="json").status_code == 400
-    response = api.patch(f"/api/leads/{lead.pk}/", {"status": "disqualified"}, format="json")
+    version = {"lock_version": lead.lock_version}
+    assert api.patch(f"/api/leads/{lead.pk}/", {"status": "converted", **version}, format="json").status_code == 400
+    response = api.patch(f"/api/leads/{lead.pk}/", {"status": "disqualified", **version}, format="json")
     assert response.status_code == 400 and "disqualify_reason" in response.json()
-    assert api.patch(f"/api/leads/{lead.pk}/", {"phone": "12"}, format="json").status_code == 400
+    assert api.patch(f"/api/leads/{lead.pk}/", {"phone": "12", **version}, format="json").status_code == 400
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NEW
 

@@ -39,8 +39,11 @@ def test_detail_pdf_and_api_follow_the_policy(client, cast, quote, who):
     if READ[who] == 200:
         assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert client.get(f"/api/quotes/{quote.pk}/").status_code == READ[who]
-    listed = client.get("/api/quotes/").json()["results"]
-    assert [row["id"] for row in listed] == ([quote.pk] if READ[who] == 200 else [])
+    listed = client.get("/api/quotes/")
+    if who in {"support_agent", "marketer"}:  # no sales data: the list answers 404 like the page
+        assert listed.status_code == 404
+        return
+    assert [row["id"] for row in listed.json()["results"]] == ([quote.pk] if READ[who] == 200 else [])
 
 
 @pytest.mark.parametrize("who", list(WRITE))
@@ -109,9 +112,9 @@ def test_create_for_a_hidden_account_is_refused(client, owner, outsider):
 
 
 def test_executive_and_support_cannot_create(client, executive, support_agent):
-    for user in (executive, support_agent):
+    for user, status in ((executive, 403), (support_agent, 404)):  # reads quotes but may not add / never sees any
         client.force_login(user)
-        assert client.get(reverse("sales:quote_create")).status_code == 403
+        assert client.get(reverse("sales:quote_create")).status_code == status
 
 
 def test_a_stale_edit_keeps_the_input_and_says_so(client, owner, quote):

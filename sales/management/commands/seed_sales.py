@@ -28,7 +28,8 @@ INSERT INTO sales_opportunity (
 SELECT a.owner_id, a.team_id, false, d.created, d.created, NULL, 'Deal ' || (%(offset)s + g), a.id, NULL,
        %(pipeline)s, s.id, d.amount, %(currency)s, d.amount, s.probability,
        CASE WHEN s.kind = 'open' THEN current_date + (g %% 180) - 30 ELSE d.closed::date END,
-       '', 'web', '', CASE WHEN g %% 3 = 0 THEN 'commit' WHEN g %% 3 = 1 THEN 'best_case' ELSE 'pipeline' END,
+       '', 'web', '', CASE WHEN s.kind = 'won' THEN 'closed' WHEN s.kind = 'lost' THEN 'omitted'
+                          WHEN g %% 3 = 0 THEN 'commit' WHEN g %% 3 = 1 THEN 'best_case' ELSE 'pipeline' END,
        CASE WHEN s.kind = 'lost' THEN 'price' ELSE '' END, '',
        CASE WHEN s.kind = 'open' THEN NULL ELSE d.closed END, d.created, '', '{}'::jsonb, 1
 FROM generate_series(1, %(count)s) AS g
