@@ -48,3 +48,18 @@ def test_a_record_seen_through_another_is_visible_on_its_own_page_too(cast, clie
     client.force_login(cast["owner"])
     assert client.get(call.get_absolute_url()).status_code == 200
     assert not visibility.can_see(cast["teammate"], call)  # neither the account nor the call is theirs
+
+
+def test_a_linked_records_flag_follows_every_branch_of_the_policy(cast):
+    """with_visibility_flag: the link to a teammate's shared account shows, to their private one does
+    not (the policy's OR survives the move onto the foreign key). Found by mutation testing."""
+    from sales.models import Opportunity
+    from sales.tests.factories import OpportunityFactory
+
+    teammate, owner = cast["teammate"], cast["owner"]
+    shared = OpportunityFactory(owner=owner, account=AccountFactory(owner=teammate, shared_with_team=True))
+    private = OpportunityFactory(owner=owner, account=AccountFactory(owner=teammate))
+    mine = OpportunityFactory(owner=owner, account=AccountFactory(owner=owner))
+    flags = dict(visibility.with_visibility_flag(Opportunity.objects.filter(owner=owner), owner, "account")
+                 .values_list("pk", "account_visible"))
+    assert flags == {shared.pk: True, private.pk: False, mine.pk: True}
