@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, AccountTier
 from contacts.models import Contact
+from crm.custom_fields import CustomFieldsFormMixin
 from crm.models import User
 from crm.roles import Role
 from crm.widgets import use_autocomplete
@@ -55,7 +56,11 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-class TicketForm(forms.ModelForm):
+TICKET_CUSTOM_FIELDS = "service.ticket"  # the custom-field target (registered in ServiceConfig.ready)
+
+
+class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
+    custom_target = TICKET_CUSTOM_FIELDS
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
 
     class Meta:
@@ -82,6 +87,13 @@ class TicketForm(forms.ModelForm):
             self.fields["tags"].initial = ", ".join(self.instance.tags)
             for name in ("queue", "owner"):  # changed with their own actions on the ticket page
                 del self.fields[name]
+        self.add_custom_fields()
+
+    def service_fields(self, names) -> dict:
+        """The cleaned values the ticket services take: the model's fields and `custom` as one dict."""
+        data = self.pop_custom(dict(self.cleaned_data))
+        data["custom"] = self.custom_values()
+        return {name: value for name, value in data.items() if name in names}
 
     def clean_tags(self):
         raw = self.cleaned_data.get("tags", "")

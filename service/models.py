@@ -363,6 +363,8 @@ class Ticket(OwnedModel):
             models.Index(fields=["sla_next_at"], name="ticket_sla_due_idx", condition=Q(sla_next_at__isnull=False)),
             GinIndex(OpClass(Upper("search_text"), name="gin_trgm_ops"), name="ticket_search_up_trgm"),
             models.Index(OpClass("number", name="varchar_pattern_ops"), name="ticket_number_prefix_idx"),
+            # Custom-field filters are containment queries (crm/custom_fields.py).
+            GinIndex(fields=["custom"], name="ticket_custom_gin", opclasses=["jsonb_path_ops"]),
         ]
 
     def __str__(self):

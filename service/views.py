@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import panels
+from crm import custom_fields, panels
 from crm.downloads import private_download
 from crm.forms import add_service_errors
 from crm.history import history_for
@@ -31,6 +31,7 @@ from crm.visibility import (
 )
 from service import contract_services, field_services, kb_services, routing, services, sla_clock
 from service.forms import (
+    TICKET_CUSTOM_FIELDS,
     AssignForm,
     HotlineCallForm,
     HotlineTicketForm,
@@ -122,7 +123,8 @@ def ticket_create(request):
     form = TicketForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            ticket = services.ticket_create(actor=request.user, **form.cleaned_data)
+            ticket = services.ticket_create(actor=request.user, **form.service_fields(
+                {*services.EDITABLE, "queue", "owner"}))
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -136,7 +138,8 @@ def ticket_detail(request, pk: int):
     tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
     # The ticket's visits ride along in the same query (a JSON array), keeping the page's budget.
     tickets = tickets.annotate(visit_rows=field_services.visit_rows(
-        WorkOrder.objects.filter(ticket=OuterRef("pk"), deleted_at__isnull=True), WORK_ORDERS_SHOWN))
+        WorkOrder.objects.filter(ticket=OuterRef("pk"), deleted_at__isnull=True), WORK_ORDERS_SHOWN),
+        custom_definitions=custom_fields.definitions_subquery(TICKET_CUSTOM_FIELDS))
     ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
     conversation = list(ticket.messages.select_related("author"))
@@ -158,6 +161,10 @@ def ticket_detail(request, pk: int):
         "countdown": sla_clock.countdown_seconds(ticket, now), "now": now,
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
+        "custom_values": [(label, value) for label, value in custom_fields.display(
+            TICKET_CUSTOM_FIELDS, ticket.custom, custom_fields.definitions_from(TICKET_CUSTOM_FIELDS,
+                                                                                ticket.custom_definitions))
+            if value not in (None, "")],
     }
     context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
@@ -185,7 +192,7 @@ def ticket_edit(request, pk: int):
     ticket = get_editable_or_404(_tickets(request.user), request.user, pk=pk)
     form = TicketForm(request.POST or None, instance=ticket, user=request.user)
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.fields if name in services.EDITABLE}
+        fields = form.service_fields(services.EDITABLE)
         try:
             services.ticket_update(ticket=ticket, actor=request.user, **fields)
         except ValidationError as error:
