@@ -16,7 +16,7 @@ assignee of an existing ticket change on the ticket page, where the SLA clock an
 from datetime import datetime, time
 
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,9 +27,13 @@ SOLVED = ("resolved", "closed")
 
 
 def _choices(choices, english: dict) -> tuple:
-    """The choices in the user's language, their stored values and the English names (a file written in
-    another language than the importer's still reads)."""
-    return (*choices, *((value, label) for value, label in english.items()))
+    """The choices by stored value and by name in English, Russian and Ukrainian, whatever the importer's own
+    language: a file written by another desk still reads."""
+    named = [(value, label) for value, label in english.items()]
+    for language in ("ru", "uk"):
+        with translation.override(language):
+            named += [(value, str(label)) for value, label in choices]
+    return (*choices, *named)
 
 
 @register
