@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, AccountTier
 from contacts.models import Contact
 from crm.custom_fields import CustomFieldsFormMixin
-from crm.models import User
+from crm.models import Team, User
 from crm.roles import Role
 from crm.widgets import use_autocomplete
 from sales.models import Product
@@ -178,12 +178,14 @@ class QueueForm(forms.ModelForm):
 
     class Meta:
         model = Queue
-        fields = ["name", "description", "lead", "members", "assignment", "categories", "is_default"]
+        fields = ["name", "description", "lead", "members", "assignment", "categories", "is_default", "teams"]
+        widgets = {"teams": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = support_people()
         self.fields["lead"].queryset = support_people()
+        self.fields["teams"].queryset = Team.objects.order_by("name")
 
     def clean_is_default(self):
         is_default = self.cleaned_data["is_default"]

@@ -25,6 +25,7 @@ from crm.visibility import (
     can_edit,
     get_editable_or_404,
     get_visible_or_404,
+    narrowed_q,
     require_create,
     require_read,
     with_visibility_flag,
@@ -52,6 +53,7 @@ from service.models import (
     Ticket,
     TicketAttachment,
     WorkOrder,
+    served_queue_ids,
 )
 
 MY_ROWS = 25
@@ -65,6 +67,15 @@ def _tickets(user):
     return Ticket.objects.visible_to(user).select_related("owner", "queue", "account", "contact")
 
 
+def _my_queues(user):
+    """The queues the user is an agent of; when agents work only their team's queues, of those only the ones
+    the team serves (the figures, "take next")."""
+    queues = Queue.objects.filter(members=user)
+    if narrowed_q(user, Ticket) is not None:
+        queues = queues.filter(pk__in=served_queue_ids(user))
+    return queues
+
+
 def desk_home(request):
     """The agent's work: my open tickets by due time, my queues with what waits in them and "take
     next", and what is at risk. A lead sees every queue's figures."""
@@ -73,7 +84,7 @@ def desk_home(request):
     tickets = _tickets(user)
     mine = list(tickets.filter(owner=user, status__in=ACTIVE_STATUSES)
                 .order_by("resolution_due", "priority", "id")[:MY_ROWS])
-    queues = Queue.objects.all() if can_create(user, Queue) else Queue.objects.filter(members=user)
+    queues = Queue.objects.all() if can_create(user, Queue) else _my_queues(user)
     queue_rows = list(queues.order_by("name"))
     # One pass over the open tickets of these queues (a partial index holds only open work).
     waiting = Q(owner__isnull=True, status__in=routing.WAITING)
@@ -90,7 +101,7 @@ def desk_home(request):
                   .filter(Q(owner=user) | Q(queue__in=[q.pk for q in queue_rows]))
                   .order_by("resolution_due", "id")[:MY_ROWS])
     member_of = {q.pk for q in queue_rows} if not can_create(user, Queue) else set(
-        Queue.objects.filter(members=user).values_list("pk", flat=True))
+        _my_queues(user).values_list("pk", flat=True))
     return render(request, "service/desk_home.html", {
         "mine": mine, "queues": queue_rows, "urgent": urgent, "member_of": member_of,
         "can_work": can_create(user, Ticket), "now": timezone.now(),
@@ -103,7 +114,7 @@ def desk_home(request):
 def take_next(request):
     require_create(request.user, Ticket)
     queue_ids = [to_int(value) for value in request.POST.getlist("queue")]
-    member_of = set(Queue.objects.filter(members=request.user).values_list("pk", flat=True))
+    member_of = set(_my_queues(request.user).values_list("pk", flat=True))
     allowed = [pk for pk in queue_ids if pk in member_of or can_create(request.user, Queue)]
     ticket = services.ticket_take_next(actor=request.user, queue_ids=allowed or member_of)
     if ticket is None:
@@ -129,6 +140,10 @@ def ticket_create(request):
             add_service_errors(form, error)
         else:
             messages.success(request, _("Ticket %(number)s was opened.") % {"number": ticket.number})
+            if not _tickets(request.user).filter(pk=ticket.pk).exists():  # routed to a queue the team does not serve
+                messages.info(request, _("It went to the queue %(queue)s, which your team does not serve.")
+                              % {"queue": ticket.queue or "—"})
+                return redirect("service:ticket_list")
             return redirect(ticket)
     return render(request, "service/ticket_form.html", {"form": form})
 
