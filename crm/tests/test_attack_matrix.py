@@ -494,7 +494,8 @@ def build_world(cast) -> dict:
         "other_portal_user": PortalUserFactory(contact=other_contact, email="south@example.com"),
     }
     world["webhook_endpoint"] = world["webhook_delivery"].endpoint
-    world["survey"] = Survey.objects.create(ticket=ticket, resolved_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC))
+    world["survey"] = Survey.objects.create(ticket=ticket,
+                                            resolved_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC))
     CompanyProfile.current()  # the quote PDF creates the singleton on first use
     return world
 

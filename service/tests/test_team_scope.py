@@ -100,7 +100,7 @@ def test_pages_and_actions_hold_the_scope(client, desk, scoped):
 def test_take_next_only_takes_from_the_teams_queues(client, desk, scoped):
     client.force_login(desk["north"])
     home = client.get(reverse("service:home")).content.decode()
-    assert "Север" in home and 'value="%d"' % desk["south_queue"].pk not in home
+    assert "Север" in home and f'value="{desk["south_queue"].pk}"' not in home
     # Asking for the south queue falls back to the agent's own queues: the north ticket, never the south one.
     response = client.post(reverse("service:take_next"), {"queue": desk["south_queue"].pk})
     assert response.url == desk["north_ticket"].get_absolute_url()
