@@ -7,12 +7,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.models import Team
 from exports import services as export_services
 from exports.models import ExportJob
 from portal import services as portal_services
 from portal.models import Survey
 from service import services
 from service.models import Status
+from service.tests.factories import QueueFactory
 from webhooks.models import WebhookDelivery
 from webhooks.tests.factories import EndpointFactory
 
@@ -105,3 +107,22 @@ def test_a_refused_answer_sends_no_webhook(desk):
     with pytest.raises(Exception):  # noqa: B017 - the service's ValidationError
         portal_services.survey_answer(survey=survey, rating=9)
     assert not WebhookDelivery.objects.exists()
+
+
+def test_an_agent_narrowed_to_their_teams_queues_reads_those_tickets_surveys_only(client, desk, settings):
+    settings.SERVICE_AGENTS_SEE = "team-queues"
+    north, south = Team.objects.create(name="Север"), Team.objects.create(name="Юг")
+    desk["queue"].teams.set([north])
+    south_queue = QueueFactory(name="Юг")
+    south_queue.teams.set([south])
+    desk["agent"].team = north
+    desk["agent"].save(update_fields=["team"])
+    theirs = services.ticket_create(actor=desk["lead"], subject="Южная", queue=south_queue, contact=desk["contact"])
+    services.ticket_set_status(ticket=theirs, actor=desk["lead"], status=Status.RESOLVED)
+    services.ticket_set_status(ticket=desk["ticket"], actor=desk["lead"], status=Status.RESOLVED)
+    hidden, shown = Survey.objects.get(ticket=theirs), Survey.objects.get(ticket=desk["ticket"])
+    assert list(Survey.objects.visible_to(desk["agent"])) == [shown]
+    assert hidden in Survey.objects.visible_to(desk["lead"])
+    client.force_login(desk["agent"])
+    assert client.get(f"/api/surveys/{hidden.pk}/").status_code == 404
+    assert [row["id"] for row in client.get("/api/surveys/").json()["results"]] == [shown.pk]
