@@ -39,7 +39,7 @@ PORTAL_ACCESS = Policy(
 LOW_RATING = 2  # 1 and 2 are "low": listed for the support lead
 
 
-class SurveyQuerySet(models.QuerySet):
+class SurveyQuerySet(models.QuerySet["Survey"]):
     def visible_to(self, user):
         """The feedback readers (FEEDBACK_DATA), on the tickets they may see (a deleted ticket's surveys
         are gone with it)."""
