@@ -142,6 +142,7 @@ def work_order_dispatch(*, work_order: WorkOrder, actor: User, specialist: User,
     if skill is not None and not skill.specialists.filter(pk=specialist.pk).exists():
         raise ValidationError({"specialist": _("%(name)s does not have the skill “%(skill)s”.")
                                % {"name": specialist, "skill": skill}})
+    _check_travel_time(work_order, specialist, starts, ends)
     work_order.owner, work_order.team_id, work_order.skill = specialist, specialist.team_id, skill
     work_order.scheduled_start, work_order.scheduled_end = starts, ends
     if work_order.status == WorkOrderStatus.NEW:
@@ -158,6 +159,26 @@ def work_order_dispatch(*, work_order: WorkOrder, actor: User, specialist: User,
     _notify(specialist, actor, text, work_order)
     emit("work_order.scheduled", work_order, actor=actor)
     return work_order
+
+
+def _check_travel_time(work_order: WorkOrder, specialist: User, starts: datetime, ends: datetime) -> None:
+    """Refuses a slot that leaves the specialist less than SERVICE_TRAVEL_MINUTES between it and another of
+    their open visits (scheduled or in progress). The specialist's row is locked first, so two dispatchers
+    booking the same person at once are checked one after the other."""
+    User.objects.select_for_update().filter(pk=specialist.pk).first()
+    travel = timedelta(minutes=settings.SERVICE_TRAVEL_MINUTES)
+    clash = (WorkOrder.objects.filter(owner=specialist, deleted_at__isnull=True,
+                                      status__in=(WorkOrderStatus.SCHEDULED, WorkOrderStatus.IN_PROGRESS),
+                                      scheduled_start__lt=ends + travel, scheduled_end__gt=starts - travel)
+             .exclude(pk=work_order.pk).order_by("scheduled_start").first())
+    if clash is None:
+        return
+    zone = timezone.get_current_timezone()
+    raise ValidationError({"starts": _(
+        "%(name)s has %(number)s from %(starts)s to %(ends)s; visits need %(minutes)s minutes between them for "
+        "the way.") % {"name": specialist, "number": clash.number, "minutes": settings.SERVICE_TRAVEL_MINUTES,
+                       "starts": timezone.localtime(clash.scheduled_start, zone).strftime("%H:%M"),
+                       "ends": timezone.localtime(clash.scheduled_end, zone).strftime("%H:%M")}})
 
 
 def _zone_of(user: User) -> tzinfo:
