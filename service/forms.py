@@ -26,6 +26,7 @@ from service.models import (
     Queue,
     Skill,
     SlaPolicy,
+    SpecialistHours,
     Status,
     Ticket,
     WorkKind,
@@ -390,6 +391,18 @@ class SkillForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["specialists"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
         self.fields["labour_product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+
+class SpecialistHoursForm(forms.ModelForm):
+    class Meta:
+        model = SpecialistHours
+        fields = ["specialist", "calendar"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialist"].queryset = (User.objects.filter(is_active=True, skills__isnull=False).distinct()
+                                              .order_by("first_name", "last_name"))
+        self.fields["calendar"].help_text = _("Visits are sent only within these hours (not on its holidays).")
 
 
 TIME_INPUT = forms.TimeInput(attrs={"type": "time", "class": "form-control"}, format="%H:%M")

@@ -821,6 +821,26 @@ class Skill(models.Model):
         return ", ".join(sorted(str(user) for user in self.specialists.all()))
 
 
+class SpecialistHours(models.Model):
+    """When a field specialist works: a business-hours calendar (time zone, working days, hours, holidays).
+    Dispatch refuses a visit outside it; a specialist without one can be sent at any time."""
+
+    visibility_policy = SERVICE_SETUP
+
+    specialist = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("specialist"),
+                                      on_delete=models.CASCADE, related_name="+")
+    calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("working hours"), on_delete=models.PROTECT,
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["specialist__first_name", "specialist__last_name"]
+        verbose_name = _("specialist's working hours")
+        verbose_name_plural = _("specialists' working hours")
+
+    def __str__(self):
+        return f"{self.specialist}: {self.calendar}"
+
+
 class WorkOrderStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("work order status", "New")
     SCHEDULED = "scheduled", _("Scheduled")

@@ -18,7 +18,7 @@ from crm.tests.factories import TerritoryFactory, UserFactory
 from sales.models import Invoice, Order
 from sales.tests.factories import ProductFactory
 from service import field_services, services
-from service.models import Skill, WorkLog, WorkOrder, WorkOrderStatus
+from service.models import BusinessCalendar, Skill, WorkLog, WorkOrder, WorkOrderStatus
 from service.tests.factories import agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
@@ -137,6 +137,32 @@ def test_dispatch_refuses_a_slot_without_time_to_travel(page, field, settings):
     page.get_by_label("Анна Инженер").check()
     page.get_by_label("From").fill("12:30")
     page.get_by_label("Until").fill("13:30")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#work-order-status")).to_have_text("Scheduled")
+    assert page.console_errors == [], page.failed_requests
+
+
+def test_the_lead_sets_working_hours_and_dispatch_keeps_to_them(page, field):
+    BusinessCalendar.objects.create(name="Смена 9–17", time_zone=timezone.get_current_timezone_name(),
+                                    work_days=[0, 1, 2, 3, 4, 5, 6], opens_at=time(9), closes_at=time(17))
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["lead"], skill=field["skill"])
+    sign_in(page, field["lead"])
+    page.goto("/service/setup/field-hours/new/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Specialist").select_option(label="Анна Инженер")
+    page.get_by_label("Working hours").select_option(label="Смена 9–17")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("main")).to_contain_text("Смена 9–17")
+    page.goto(f"/service/work-orders/{work_order.pk}/dispatch/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("07:00")
+    page.get_by_label("Until").fill("08:00")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#toasts")).to_contain_text("the visit is outside those hours")
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("09:00")
+    page.get_by_label("Until").fill("10:00")
     page.locator("#send-specialist").click()
     expect(page.locator("#work-order-status")).to_have_text("Scheduled")
     assert page.console_errors == [], page.failed_requests

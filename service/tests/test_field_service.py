@@ -22,7 +22,15 @@ from exports.models import ExportJob
 from sales.models import Invoice, Order
 from sales.tests.factories import ProductFactory
 from service import contract_services, field_services, services
-from service.models import Skill, WorkKind, WorkLog, WorkOrder, WorkOrderStatus
+from service.models import (
+    BusinessCalendar,
+    Skill,
+    SpecialistHours,
+    WorkKind,
+    WorkLog,
+    WorkOrder,
+    WorkOrderStatus,
+)
 from service.tests.factories import agent
 from webhooks import events
 
@@ -226,6 +234,34 @@ def test_dispatch_leaves_the_specialist_time_to_travel_between_visits(field, set
     fourth = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"])
     field_services.work_order_dispatch(work_order=fourth, actor=field["dispatcher"], specialist=field["anna"],
                                        starts=at(13), ends=at(14))
+
+
+def test_dispatch_keeps_visits_within_the_specialists_working_hours(client, field):
+    calendar = BusinessCalendar.objects.create(name="Смена 9–17", time_zone=timezone.get_current_timezone_name(),
+                                               work_days=[0, 1, 2, 3, 4, 5, 6], opens_at=time(9), closes_at=time(17))
+    client.force_login(field["lead"])
+    response = client.post(reverse("service:setup_new", args=["field-hours"]),
+                           {"specialist": field["anna"].pk, "calendar": calendar.pk})
+    assert response.status_code == 302 and SpecialistHours.objects.get().specialist == field["anna"]
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                                  skill=field["printers"])
+    for starts, ends in ((at(8), at(10)), (at(16), at(18))):
+        with pytest.raises(ValidationError, match="works Смена 9–17: the visit is outside those hours"):
+            field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"],
+                                               specialist=field["anna"], starts=starts, ends=ends)
+    # Boris has no working hours set: any time. Anna within hours: fine.
+    field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"], specialist=field["boris"],
+                                       starts=at(7), ends=at(8))
+    field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"], specialist=field["anna"],
+                                       starts=at(9), ends=at(17))
+    # A holiday of her calendar is a day off.
+    calendar.holidays.create(date=TODAY + timedelta(days=1), name="Праздник")
+    other = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                             skill=field["printers"])
+    with pytest.raises(ValidationError, match="outside those hours"):
+        field_services.work_order_dispatch(work_order=other, actor=field["dispatcher"], specialist=field["anna"],
+                                           starts=at(10, TODAY + timedelta(days=1)),
+                                           ends=at(11, TODAY + timedelta(days=1)))
 
 
 def test_the_dispatch_page_says_why_a_slot_is_refused(client, field):
