@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import django_filters
 from django import forms
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models.functions import JSONObject
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,18 @@ PREFIX = "cf_"
 
 def definitions(target: str) -> list[CustomField]:
     return list(CustomField.objects.filter(target=target, active=True))
+
+
+def definitions_subquery(target: str) -> ArraySubquery:
+    """The target's active definitions as an annotation (a JSON array), so a record page reads them in its
+    record's own query; `definitions_from` turns the rows back into (unsaved) definitions."""
+    rows = (CustomField.objects.filter(target=target, active=True).order_by("position", "label")
+            .values(json=JSONObject(key="key", label="label", kind="kind", choices="choices", required="required")))
+    return ArraySubquery(rows)
+
+
+def definitions_from(target: str, rows: list[dict] | None) -> list[CustomField]:
+    return [CustomField(target=target, **row) for row in rows or []]
 
 
 def form_field(definition: CustomField) -> forms.Field:

@@ -221,6 +221,15 @@ EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
 # The support mailbox, a Maildir (new/, cur/, tmp/) that an MTA or fetchmail/getmail delivers into; the
 # scheduler tick turns each message into a ticket or a reply (service/inbound.py, docs/service.md).
 SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
+# Which tickets a support agent sees and works: "all" (whoever answers the phone helps; the default) or
+# "team-queues" (the tickets of the queues their team serves, and those assigned to them). docs/service.md.
+# Field service: the time a specialist needs between two visits (dispatch refuses a tighter slot).
+SERVICE_TRAVEL_MINUTES = env_int("SERVICE_TRAVEL_MINUTES", 30)
+if not 0 <= SERVICE_TRAVEL_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(f"SERVICE_TRAVEL_MINUTES={SERVICE_TRAVEL_MINUTES}: between 0 and 1440 minutes.")
+SERVICE_AGENTS_SEE = env_str("SERVICE_AGENTS_SEE", "all")
+if SERVICE_AGENTS_SEE not in ("all", "team-queues"):
+    raise ImproperlyConfigured(f"SERVICE_AGENTS_SEE={SERVICE_AGENTS_SEE!r}: use all or team-queues.")
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)

@@ -38,9 +38,21 @@ class Scope(StrEnum):
 
 
 @dataclass(frozen=True)
+class Narrowing:
+    """A further condition on a role's scope, for reading and writing alike: the scope says how far the
+    role reaches, the narrowing which part of it this user works (a support agent: the tickets of the
+    queues their team serves). `rows(user)` is the row filter, None when it does not apply (switched off);
+    `holds(user, obj)` says the same of one loaded record."""
+
+    rows: Callable[["User"], Q | None]
+    holds: Callable[["User", Any], bool]
+
+
+@dataclass(frozen=True)
 class Policy:
     read: dict[str, Scope]
     write: dict[str, Scope] = field(default_factory=dict)
+    narrow: dict[str, Narrowing] = field(default_factory=dict)  # role → narrowing (superusers: never)
 
 
 # Customer master data (accounts, contacts): sales works its own book; service and
@@ -210,10 +222,30 @@ def _scope_q(user: "User", scope: Scope) -> Q | None:
     return q
 
 
+def _narrowing(user: "User", model: type[Model]) -> Narrowing | None:
+    if not (user and user.is_authenticated) or user.is_superuser:
+        return None
+    return policy_of(model).narrow.get(user.role)
+
+
+def narrowed_q(user: "User", model: type[Model]) -> Q | None:
+    """The user's narrowing of the model's rows (Policy.narrow), None when none applies."""
+    narrowing = _narrowing(user, model)
+    return narrowing.rows(user) if narrowing is not None else None
+
+
 def _filtered[QS: QuerySet[Any]](queryset: QS, user: "User", *, write: bool) -> QS:
     queryset = queryset.filter(deleted_at__isnull=True)
-    q = _scope_q(user, _scope(user, queryset.model, write=write))
+    scope = _scope(user, queryset.model, write=write)
+    q = _scope_q(user, scope)
+    if scope != Scope.NONE and (narrowed := narrowed_q(user, queryset.model)) is not None:
+        q = narrowed if q is None else q & narrowed
     return queryset if q is None else queryset.filter(q)
+
+
+def _narrowing_holds(user: "User", obj: Any) -> bool:
+    narrowing = _narrowing(user, type(obj))
+    return narrowing is None or narrowing.holds(user, obj)
 
 
 def visible[QS: QuerySet[Any]](queryset: QS, user: "User") -> QS:
@@ -239,7 +271,7 @@ def _in_scope(user: "User", obj: "OwnedModel", scope: Scope) -> bool:
 def can_see(user: "User", obj: "OwnedModel") -> bool:
     if obj.deleted_at is not None:
         return False
-    if _in_scope(user, obj, _scope(user, type(obj), write=False)):
+    if _in_scope(user, obj, _scope(user, type(obj), write=False)) and _narrowing_holds(user, obj):
         return True
     # Some records are also visible through others (an activity through its account or contact).
     visible_through: Callable[[User], bool] | None = getattr(obj, "visible_through", None)
@@ -247,7 +279,8 @@ def can_see(user: "User", obj: "OwnedModel") -> bool:
 
 
 def can_edit(user: "User", obj: "OwnedModel") -> bool:
-    return obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=True))
+    return (obj.deleted_at is None and _in_scope(user, obj, _scope(user, type(obj), write=True))
+            and _narrowing_holds(user, obj))
 
 
 def can_read(user: "User", model: type[Model]) -> bool:
@@ -292,7 +325,8 @@ def with_visibility_flag[QS: QuerySet[Any]](queryset: QS, user: "User", field: s
     from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
     related = queryset.model._meta.get_field(field).related_model
-    if type(related._default_manager.get_queryset()).visible_to is not _plain_visible_to():
+    if (type(related._default_manager.get_queryset()).visible_to is not _plain_visible_to()
+            or narrowed_q(user, related) is not None):
         linked = related._default_manager.visible_to(user).filter(pk=OuterRef(f"{field}_id"))
         return queryset.annotate(**{f"{field}_visible": Exists(linked)})
     condition = Q(**{f"{field}__deleted_at__isnull": True})

@@ -10,3 +10,6 @@ class PortalConfig(AppConfig):
         # The survey subscriber (hooks), the panels on the desk's pages and the survey e-mail sweep
         # register on import.
         from portal import hooks, mail, panels  # noqa: F401
+        from webhooks.events import register
+
+        register("survey.answered", _("Satisfaction survey answered"))

@@ -39,6 +39,21 @@ PORTAL_ACCESS = Policy(
 LOW_RATING = 2  # 1 and 2 are "low": listed for the support lead
 
 
+class SurveyQuerySet(models.QuerySet["Survey"]):
+    def visible_to(self, user):
+        """The feedback readers (FEEDBACK_DATA), on the tickets they may see (a deleted ticket's surveys
+        are gone with it)."""
+        from crm.visibility import can_read
+        from service.models import Ticket
+
+        if not can_read(user, Survey):
+            return self.none()
+        return self.filter(ticket__in=Ticket.objects.visible_to(user).values("pk"))
+
+    def answered(self):
+        return self.filter(answered_at__isnull=False)
+
+
 class Survey(models.Model):
     visibility_policy = FEEDBACK_DATA
 
@@ -56,6 +71,8 @@ class Survey(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     answered_in_portal = models.BooleanField(default=False)
+
+    objects = SurveyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-resolved_at", "-id"]

@@ -17,6 +17,7 @@ from contacts.models import Contact
 from crm.models import User
 from portal.models import PortalToken, PortalUser, Survey, TokenPurpose
 from service.models import Ticket
+from webhooks.services import emit
 
 SURVEY_SALT = "portal.survey"
 SURVEY_VALID_FOR = timedelta(days=30)
@@ -72,9 +73,11 @@ def survey_from_token(token: str) -> Survey:
     return survey
 
 
+@transaction.atomic
 def survey_answer(*, survey: Survey, rating: int, comment: str = "", in_portal: bool = False,
                   now: datetime | None = None) -> bool:
-    """Records the answer once: False when the survey was already answered (nothing changes)."""
+    """Records the answer once: False when the survey was already answered (nothing changes). The
+    `survey.answered` webhook is recorded in the same transaction, once (its key is the survey's)."""
     if rating not in range(1, 6):
         raise ValidationError({"rating": _("Choose a rating from 1 to 5.")})
     comment = comment.strip()
@@ -82,7 +85,10 @@ def survey_answer(*, survey: Survey, rating: int, comment: str = "", in_portal: 
         raise ValidationError({"comment": _("Keep the comment under %(count)s characters.") % {"count": MAX_COMMENT}})
     answered = Survey.objects.filter(pk=survey.pk, answered_at__isnull=True).update(
         rating=rating, comment=comment, answered_at=now or timezone.now(), answered_in_portal=in_portal)
-    return answered == 1
+    if answered != 1:
+        return False
+    emit("survey.answered", Survey.objects.get(pk=survey.pk), key=f"survey.answered:{survey.pk}")
+    return True
 
 
 # --- Portal users -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 access, and the list of low ratings and complaints for the support lead."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -96,7 +97,7 @@ def feedback(request):
     days = days if days in PERIODS else PERIODS[0]
     since = timezone.now() - timedelta(days=days)
     survey_keys, ticket_keys = GROUPS[group]
-    answered = Survey.objects.filter(answered_at__gte=since, ticket__deleted_at__isnull=True)
+    answered = Survey.objects.visible_to(user).filter(answered_at__gte=since, ticket__deleted_at__isnull=True)
     low = answered.filter(rating__lte=LOW_RATING)
     complaints = Ticket.objects.visible_to(user).filter(category=Category.COMPLAINT, created_at__gte=since)
 
@@ -125,4 +126,6 @@ def feedback(request):
             ("product", _("Product")), ("category", _("Category")), ("account", _("Account"))],
         "days": days, "periods": PERIODS, "totals": totals, "latest_low": latest_low,
         "latest_complaints": latest_complaints, "nav_section": "service",
+        # "Export list": every answer of the period (the export job, `portal.survey`; filters as /api/surveys/).
+        "current_query": urlencode({"answered": "yes", "answered_after": timezone.localdate(since).isoformat()}),
     })

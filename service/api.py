@@ -18,7 +18,7 @@ from crm.models import User
 from crm.visibility import get_visible_or_404
 from service import services
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
-from service.forms import support_people
+from service.forms import TICKET_CUSTOM_FIELDS, support_people
 from service.models import Article, Contract, Queue, Ticket, TicketMessage, WorkLog, WorkOrder
 
 
@@ -33,6 +33,8 @@ class TicketSerializer(OwnedSerializer):
     contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.none(), required=False, allow_null=True)
     queue = serializers.PrimaryKeyRelatedField(queryset=Queue.objects.all(), required=False, allow_null=True,
                                                help_text=_("Leave out: the queue that takes the category."))
+    custom_target = TICKET_CUSTOM_FIELDS
+    custom = serializers.DictField(required=False, help_text=_("Admin-defined fields by key; null clears one."))
 
     class Meta:
         model = Ticket
@@ -40,7 +42,7 @@ class TicketSerializer(OwnedSerializer):
             "id", "number", "subject", "description", "account", "contact", "channel", "category", "product",
             "priority", "status", "queue", "sla_policy", "sla_state", "first_response_due", "resolution_due",
             "first_responded_at", "first_response_minutes", "resolved_at", "resolution_minutes", "sla_met", "tags",
-            *OwnedSerializer.common_fields,
+            "custom", *OwnedSerializer.common_fields,
         ]
         read_only_fields = ["number", "status", "sla_policy", "sla_state", "first_response_due", "resolution_due",
                             "first_responded_at", "first_response_minutes", "resolved_at", "resolution_minutes",

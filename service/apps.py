@@ -7,8 +7,11 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
+        from crm.models import register_custom_field_target
         from service import contract_services, inbound, mail, sla_clock  # noqa: F401 - their scheduler sources
         from webhooks.events import register
+
+        register_custom_field_target("service.ticket", _("Tickets"))
 
         for name, label in [
             ("ticket.created", _("Ticket created")),

@@ -28,10 +28,11 @@ from crm.roles import Role
 from sales import billing_services
 from sales.models import Invoice, Order, OrderLine, Product
 from sales.services import next_number
-from service import contract_services
+from service import contract_services, sla
 from service.models import (
     OPEN_WORK_ORDER_STATUSES,
     Skill,
+    SpecialistHours,
     Ticket,
     WorkKind,
     WorkLog,
@@ -142,6 +143,8 @@ def work_order_dispatch(*, work_order: WorkOrder, actor: User, specialist: User,
     if skill is not None and not skill.specialists.filter(pk=specialist.pk).exists():
         raise ValidationError({"specialist": _("%(name)s does not have the skill “%(skill)s”.")
                                % {"name": specialist, "skill": skill}})
+    _check_working_hours(specialist, starts, ends)
+    _check_travel_time(work_order, specialist, starts, ends)
     work_order.owner, work_order.team_id, work_order.skill = specialist, specialist.team_id, skill
     work_order.scheduled_start, work_order.scheduled_end = starts, ends
     if work_order.status == WorkOrderStatus.NEW:
@@ -158,6 +161,36 @@ def work_order_dispatch(*, work_order: WorkOrder, actor: User, specialist: User,
     _notify(specialist, actor, text, work_order)
     emit("work_order.scheduled", work_order, actor=actor)
     return work_order
+
+
+def _check_working_hours(specialist: User, starts: datetime, ends: datetime) -> None:
+    """Refuses a visit that is not wholly within the specialist's working hours (SpecialistHours), when set."""
+    row = SpecialistHours.objects.select_related("calendar").filter(specialist=specialist).first()
+    if row is None:
+        return
+    if sla.business_seconds_between(row.calendar.hours(), starts, ends) < (ends - starts).total_seconds() - 1:
+        raise ValidationError({"starts": _("%(name)s works %(calendar)s: the visit is outside those hours.")
+                               % {"name": specialist, "calendar": row.calendar}})
+
+
+def _check_travel_time(work_order: WorkOrder, specialist: User, starts: datetime, ends: datetime) -> None:
+    """Refuses a slot that leaves the specialist less than SERVICE_TRAVEL_MINUTES between it and another of
+    their open visits (scheduled or in progress). The specialist's row is locked first, so two dispatchers
+    booking the same person at once are checked one after the other."""
+    User.objects.select_for_update().filter(pk=specialist.pk).first()
+    travel = timedelta(minutes=settings.SERVICE_TRAVEL_MINUTES)
+    clash = (WorkOrder.objects.filter(owner=specialist, deleted_at__isnull=True,
+                                      status__in=(WorkOrderStatus.SCHEDULED, WorkOrderStatus.IN_PROGRESS),
+                                      scheduled_start__lt=ends + travel, scheduled_end__gt=starts - travel)
+             .exclude(pk=work_order.pk).order_by("scheduled_start").first())
+    if clash is None:
+        return
+    zone = timezone.get_current_timezone()
+    raise ValidationError({"starts": _(
+        "%(name)s has %(number)s from %(starts)s to %(ends)s; visits need %(minutes)s minutes between them for "
+        "the way.") % {"name": specialist, "number": clash.number, "minutes": settings.SERVICE_TRAVEL_MINUTES,
+                       "starts": timezone.localtime(clash.scheduled_start, zone).strftime("%H:%M"),
+                       "ends": timezone.localtime(clash.scheduled_end, zone).strftime("%H:%M")}})
 
 
 def _zone_of(user: User) -> tzinfo:

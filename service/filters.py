@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm import custom_fields
 from crm.pagination import bounded_matches
 from service.kb_services import text_query
 from service.models import (
@@ -59,6 +60,10 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        custom_fields.add_filters(self, "service.ticket")  # the admin's filterable ticket fields
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Account, AccountTier
 from contacts.models import Contact
 from crm import richtext
-from crm.models import User
+from crm.custom_fields import CustomFieldsFormMixin
+from crm.models import Team, User
 from crm.roles import Role
 from crm.widgets import use_autocomplete
 from sales.models import Product
@@ -26,6 +27,7 @@ from service.models import (
     Queue,
     Skill,
     SlaPolicy,
+    SpecialistHours,
     Status,
     Ticket,
     WorkKind,
@@ -56,7 +58,11 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-class TicketForm(forms.ModelForm):
+TICKET_CUSTOM_FIELDS = "service.ticket"  # the custom-field target (registered in ServiceConfig.ready)
+
+
+class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
+    custom_target = TICKET_CUSTOM_FIELDS
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
 
     class Meta:
@@ -83,6 +89,13 @@ class TicketForm(forms.ModelForm):
             self.fields["tags"].initial = ", ".join(self.instance.tags)
             for name in ("queue", "owner"):  # changed with their own actions on the ticket page
                 del self.fields[name]
+        self.add_custom_fields()
+
+    def service_fields(self, names) -> dict:
+        """The cleaned values the ticket services take: the model's fields and `custom` as one dict."""
+        data = self.pop_custom(dict(self.cleaned_data))
+        data["custom"] = self.custom_values()
+        return {name: value for name, value in data.items() if name in names}
 
     def clean_body(self):
         body = self.cleaned_data.get("body", "")
@@ -171,12 +184,14 @@ class QueueForm(forms.ModelForm):
 
     class Meta:
         model = Queue
-        fields = ["name", "description", "lead", "members", "assignment", "categories", "is_default"]
+        fields = ["name", "description", "lead", "members", "assignment", "categories", "is_default", "teams"]
+        widgets = {"teams": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = support_people()
         self.fields["lead"].queryset = support_people()
+        self.fields["teams"].queryset = Team.objects.order_by("name")
 
     def clean_is_default(self):
         is_default = self.cleaned_data["is_default"]
@@ -386,6 +401,18 @@ class SkillForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["specialists"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
         self.fields["labour_product"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+
+class SpecialistHoursForm(forms.ModelForm):
+    class Meta:
+        model = SpecialistHours
+        fields = ["specialist", "calendar"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["specialist"].queryset = (User.objects.filter(is_active=True, skills__isnull=False).distinct()
+                                              .order_by("first_name", "last_name"))
+        self.fields["calendar"].help_text = _("Visits are sent only within these hours (not on its holidays).")
 
 
 TIME_INPUT = forms.TimeInput(attrs={"type": "time", "class": "form-control"}, format="%H:%M")

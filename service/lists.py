@@ -1,14 +1,20 @@
 """The service lists, declared (crm/lists.py renders them): tickets, articles, contracts, work orders."""
 
+from functools import cached_property
+
 from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
+from crm import custom_fields
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
+from service.forms import TICKET_CUSTOM_FIELDS
 from service.models import Article, Contract, Status, Ticket, WorkOrder
+
+CUSTOM_COLUMN = "custom:"
 
 
 def assign(request, tickets):
@@ -63,7 +69,7 @@ class TicketList(ListPage):
         BulkAction("assign", _("Assign to…"), assign, needs="owner"),
         BulkAction("close", _("Close the resolved ones"), close),
     )
-    export_columns = (
+    base_export_columns = (
         ExportColumn(_("Number"), "number"), ExportColumn(_("Subject"), "subject"),
         ExportColumn(_("Account"), "account"), ExportColumn(_("Contact"), "contact"),
         ExportColumn(_("Channel"), "get_channel_display"), ExportColumn(_("Category"), "get_category_display"),
@@ -95,6 +101,19 @@ class TicketList(ListPage):
     create_label = _("New ticket")
     actions_template = "service/list_cells.html#actions"
     chip_labels = {**ListPage.chip_labels, "contact": _("Contact")}
+
+    @cached_property
+    def export_columns(self):  # type: ignore[override]
+        """The fixed columns, then the admin's active ticket fields (by label)."""
+        return (*self.base_export_columns,
+                *(ExportColumn(definition.label, CUSTOM_COLUMN + definition.key)
+                  for definition in custom_fields.definitions(TICKET_CUSTOM_FIELDS)))
+
+    def export_value(self, row, column):
+        if column.value.startswith(CUSTOM_COLUMN):
+            value = (row.custom or {}).get(column.value.removeprefix(CUSTOM_COLUMN))
+            return ("yes" if value else "no") if isinstance(value, bool) else value
+        return super().export_value(row, column)
 
     def queryset(self):
         tickets = Ticket.objects.visible_to(self.user).select_related("owner", "queue", "account", "contact")

@@ -23,15 +23,44 @@ from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
-from crm.visibility import Policy, Scope
+from crm.visibility import Narrowing, Policy, Scope
 from service.sla import Hours
 
 if TYPE_CHECKING:
     from crm.models import User
 
-# Tickets: the support desk works every ticket (an agent answers whichever customer calls);
-# executives read them all; sales reads its own customers' tickets (TicketQuerySet.visible_to);
-# marketers none.
+def agents_scoped() -> bool:
+    """Whether support agents work only their team's queues (settings.SERVICE_AGENTS_SEE)."""
+    return settings.SERVICE_AGENTS_SEE == "team-queues"
+
+
+def served_queue_ids(user: "User"):
+    """The queues the user's team serves, as a subquery (nothing for a user without a team)."""
+    if not user.team_id:
+        return Queue.objects.none().values("pk")
+    return Queue.objects.filter(teams=user.team_id).values("pk")
+
+
+def _team_queue_tickets(user: "User") -> Q | None:
+    if not agents_scoped():
+        return None
+    return Q(owner_id=user.pk) | Q(queue_id__in=served_queue_ids(user))
+
+
+def _team_queue_ticket_holds(user: "User", ticket) -> bool:
+    if not agents_scoped() or ticket.owner_id == user.pk:
+        return True
+    return bool(user.team_id and ticket.queue_id
+                and Queue.teams.through.objects.filter(queue_id=ticket.queue_id, team_id=user.team_id).exists())
+
+
+# A support agent works the tickets of the queues their team serves (and those assigned to them) when the
+# desk is set so (SERVICE_AGENTS_SEE=team-queues); by default every ticket, as the scope says.
+TEAM_QUEUES = Narrowing(rows=_team_queue_tickets, holds=_team_queue_ticket_holds)
+
+# Tickets: the support desk works every ticket (an agent answers whichever customer calls) unless the desk
+# narrows agents to their team's queues (TEAM_QUEUES); executives read them all; sales reads its own
+# customers' tickets (TicketQuerySet.visible_to); marketers none.
 TICKET_DATA = Policy(
     read={
         Role.ADMIN: Scope.ALL,
@@ -46,6 +75,7 @@ TICKET_DATA = Policy(
         Role.SUPPORT_LEAD: Scope.ALL,
         Role.SUPPORT_AGENT: Scope.ALL,
     },
+    narrow={Role.SUPPORT_AGENT: TEAM_QUEUES},
 )
 
 # The desk's set-up (queues, SLA policies, calendars, canned responses): the desk reads it, the
@@ -228,6 +258,9 @@ class Queue(models.Model):
                              on_delete=models.SET_NULL, related_name="+")
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("agents"), blank=True,
                                      related_name="service_queues")
+    teams = models.ManyToManyField("crm.Team", verbose_name=_("served by teams"), blank=True, related_name="+",
+                                   help_text=_("When agents work only their team's queues, the agents of these "
+                                               "teams see and work this queue's tickets."))
     assignment = models.CharField(_("assignment"), max_length=20, choices=AssignmentMode.choices,
                                   default=AssignmentMode.MANUAL)
     categories = ArrayField(models.CharField(max_length=20, choices=Category.choices),
@@ -363,6 +396,8 @@ class Ticket(OwnedModel):
             models.Index(fields=["sla_next_at"], name="ticket_sla_due_idx", condition=Q(sla_next_at__isnull=False)),
             GinIndex(OpClass(Upper("search_text"), name="gin_trgm_ops"), name="ticket_search_up_trgm"),
             models.Index(OpClass("number", name="varchar_pattern_ops"), name="ticket_number_prefix_idx"),
+            # Custom-field filters are containment queries (crm/custom_fields.py).
+            GinIndex(fields=["custom"], name="ticket_custom_gin", opclasses=["jsonb_path_ops"]),
         ]
 
     def __str__(self):
@@ -786,6 +821,26 @@ class Skill(models.Model):
         return ", ".join(sorted(str(user) for user in self.specialists.all()))
 
 
+class SpecialistHours(models.Model):
+    """When a field specialist works: a business-hours calendar (time zone, working days, hours, holidays).
+    Dispatch refuses a visit outside it; a specialist without one can be sent at any time."""
+
+    visibility_policy = SERVICE_SETUP
+
+    specialist = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("specialist"),
+                                      on_delete=models.CASCADE, related_name="+")
+    calendar = models.ForeignKey(BusinessCalendar, verbose_name=_("working hours"), on_delete=models.PROTECT,
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["specialist__first_name", "specialist__last_name"]
+        verbose_name = _("specialist's working hours")
+        verbose_name_plural = _("specialists' working hours")
+
+    def __str__(self):
+        return f"{self.specialist}: {self.calendar}"
+
+
 class WorkOrderStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("work order status", "New")
     SCHEDULED = "scheduled", _("Scheduled")
@@ -798,7 +853,23 @@ OPEN_WORK_ORDER_STATUSES = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED, Work
 
 # Work orders follow their ticket: the desk works them all, executives read them, sales reads its own
 # customers' (WorkOrderQuerySet.visible_to), and the specialist always sees the visits they are sent on.
-WORK_ORDER_DATA = Policy(read=TICKET_DATA.read, write=TICKET_DATA.write)
+def _team_queue_work_orders(user: "User") -> Q | None:
+    if not agents_scoped():
+        return None
+    return Q(owner_id=user.pk) | Q(ticket__owner_id=user.pk) | Q(ticket__queue_id__in=served_queue_ids(user))
+
+
+def _team_queue_work_order_holds(user: "User", work_order) -> bool:
+    if not agents_scoped() or work_order.owner_id == user.pk:
+        return True
+    return Ticket.objects.visible_to(user).filter(pk=work_order.ticket_id).exists()
+
+
+# A work order reads like its ticket: an agent narrowed to their team's queues sees the visits of those
+# tickets (and the ones they are sent on).
+WORK_ORDER_DATA = Policy(read=TICKET_DATA.read, write=TICKET_DATA.write,
+                         narrow={Role.SUPPORT_AGENT: Narrowing(rows=_team_queue_work_orders,
+                                                               holds=_team_queue_work_order_holds)})
 
 
 class WorkOrderQuerySet(OwnedQuerySet):

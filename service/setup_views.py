@@ -23,6 +23,7 @@ from service.models import (
     Queue,
     Skill,
     SlaPolicy,
+    SpecialistHours,
 )
 
 
@@ -63,6 +64,10 @@ KINDS = {kind.key: kind for kind in (
     Kind("skills", Skill, forms.SkillForm, gettext_lazy("Field skills"), gettext_lazy("New skill"),
          ((gettext_lazy("Name"), "name"), (gettext_lazy("Specialists"), "specialist_names"),
           (gettext_lazy("Labour, priced per hour"), "labour_product")), ("labour_product",), ("specialists",)),
+    Kind("field-hours", SpecialistHours, forms.SpecialistHoursForm, gettext_lazy("Specialists' working hours"),
+         gettext_lazy("Set working hours"),
+         ((gettext_lazy("Specialist"), "specialist"), (gettext_lazy("Working hours"), "calendar")),
+         ("specialist", "calendar")),
     Kind("canned", CannedResponse, forms.CannedResponseForm, gettext_lazy("Canned responses"),
          gettext_lazy("New canned response"), ((gettext_lazy("Title"), "title"),)),
 )}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from contacts.models import Contact
-from crm import panels
+from crm import custom_fields, panels
 from crm.downloads import private_download
 from crm.forms import add_service_errors
 from crm.history import history_for
@@ -25,12 +25,14 @@ from crm.visibility import (
     can_edit,
     get_editable_or_404,
     get_visible_or_404,
+    narrowed_q,
     require_create,
     require_read,
     with_visibility_flag,
 )
 from service import contract_services, field_services, kb_services, routing, services, sla_clock
 from service.forms import (
+    TICKET_CUSTOM_FIELDS,
     AssignForm,
     HotlineCallForm,
     HotlineTicketForm,
@@ -51,6 +53,7 @@ from service.models import (
     Ticket,
     TicketAttachment,
     WorkOrder,
+    served_queue_ids,
 )
 
 MY_ROWS = 25
@@ -64,6 +67,15 @@ def _tickets(user):
     return Ticket.objects.visible_to(user).select_related("owner", "queue", "account", "contact")
 
 
+def _my_queues(user):
+    """The queues the user is an agent of; when agents work only their team's queues, of those only the ones
+    the team serves (the figures, "take next")."""
+    queues = Queue.objects.filter(members=user)
+    if narrowed_q(user, Ticket) is not None:
+        queues = queues.filter(pk__in=served_queue_ids(user))
+    return queues
+
+
 def desk_home(request):
     """The agent's work: my open tickets by due time, my queues with what waits in them and "take
     next", and what is at risk. A lead sees every queue's figures."""
@@ -72,7 +84,7 @@ def desk_home(request):
     tickets = _tickets(user)
     mine = list(tickets.filter(owner=user, status__in=ACTIVE_STATUSES)
                 .order_by("resolution_due", "priority", "id")[:MY_ROWS])
-    queues = Queue.objects.all() if can_create(user, Queue) else Queue.objects.filter(members=user)
+    queues = Queue.objects.all() if can_create(user, Queue) else _my_queues(user)
     queue_rows = list(queues.order_by("name"))
     # One pass over the open tickets of these queues (a partial index holds only open work).
     waiting = Q(owner__isnull=True, status__in=routing.WAITING)
@@ -89,7 +101,7 @@ def desk_home(request):
                   .filter(Q(owner=user) | Q(queue__in=[q.pk for q in queue_rows]))
                   .order_by("resolution_due", "id")[:MY_ROWS])
     member_of = {q.pk for q in queue_rows} if not can_create(user, Queue) else set(
-        Queue.objects.filter(members=user).values_list("pk", flat=True))
+        _my_queues(user).values_list("pk", flat=True))
     return render(request, "service/desk_home.html", {
         "mine": mine, "queues": queue_rows, "urgent": urgent, "member_of": member_of,
         "can_work": can_create(user, Ticket), "now": timezone.now(),
@@ -102,7 +114,7 @@ def desk_home(request):
 def take_next(request):
     require_create(request.user, Ticket)
     queue_ids = [to_int(value) for value in request.POST.getlist("queue")]
-    member_of = set(Queue.objects.filter(members=request.user).values_list("pk", flat=True))
+    member_of = set(_my_queues(request.user).values_list("pk", flat=True))
     allowed = [pk for pk in queue_ids if pk in member_of or can_create(request.user, Queue)]
     ticket = services.ticket_take_next(actor=request.user, queue_ids=allowed or member_of)
     if ticket is None:
@@ -122,11 +134,16 @@ def ticket_create(request):
     form = TicketForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            ticket = services.ticket_create(actor=request.user, **form.cleaned_data)
+            ticket = services.ticket_create(actor=request.user, **form.service_fields(
+                {*services.EDITABLE, "queue", "owner"}))
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             messages.success(request, _("Ticket %(number)s was opened.") % {"number": ticket.number})
+            if not _tickets(request.user).filter(pk=ticket.pk).exists():  # routed to a queue the team does not serve
+                messages.info(request, _("It went to the queue %(queue)s, which your team does not serve.")
+                              % {"queue": ticket.queue or "—"})
+                return redirect("service:ticket_list")
             return redirect(ticket)
     return render(request, "service/ticket_form.html", {"form": form})
 
@@ -136,7 +153,8 @@ def ticket_detail(request, pk: int):
     tickets = with_visibility_flag(_tickets(user).select_related("sla_policy", "product", "contract"), user, "account")
     # The ticket's visits ride along in the same query (a JSON array), keeping the page's budget.
     tickets = tickets.annotate(visit_rows=field_services.visit_rows(
-        WorkOrder.objects.filter(ticket=OuterRef("pk"), deleted_at__isnull=True), WORK_ORDERS_SHOWN))
+        WorkOrder.objects.filter(ticket=OuterRef("pk"), deleted_at__isnull=True), WORK_ORDERS_SHOWN),
+        custom_definitions=custom_fields.definitions_subquery(TICKET_CUSTOM_FIELDS))
     ticket = get_visible_or_404(with_visibility_flag(tickets, user, "contact"), user, pk=pk)
     editable = can_edit(user, ticket)
     conversation = list(ticket.messages.select_related("author"))
@@ -158,6 +176,10 @@ def ticket_detail(request, pk: int):
         "countdown": sla_clock.countdown_seconds(ticket, now), "now": now,
         "history": history_for(ticket, user=user, limit=HISTORY_SHOWN),
         "panels": panels.render(request, ticket),
+        "custom_values": [(label, value) for label, value in custom_fields.display(
+            TICKET_CUSTOM_FIELDS, ticket.custom, custom_fields.definitions_from(TICKET_CUSTOM_FIELDS,
+                                                                                ticket.custom_definitions))
+            if value not in (None, "")],
     }
     context["ticket_files"] = files_by_message.get(None, [])
     work_logs = list(ticket.work_logs.select_related("user", "product"))
@@ -185,7 +207,7 @@ def ticket_edit(request, pk: int):
     ticket = get_editable_or_404(_tickets(request.user), request.user, pk=pk)
     form = TicketForm(request.POST or None, instance=ticket, user=request.user)
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.fields if name in services.EDITABLE}
+        fields = form.service_fields(services.EDITABLE)
         try:
             services.ticket_update(ticket=ticket, actor=request.user, **fields)
         except ValidationError as error:

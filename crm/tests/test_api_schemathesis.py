@@ -71,9 +71,9 @@ def test_api_conforms_to_its_schema(live_server, api_data):
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/?format=json", headers=api_data["headers"])
     operations = [result.ok() for result in schema.get_all_operations()]
     # CRUD on accounts, contacts, activities, leads, opportunities and tickets (with a ticket's messages); reads of
-    # pipelines, products, price books, quotes, orders, invoices, payments, knowledge-base articles, contracts and
-    # work orders.
-    assert len(operations) == 57
+    # pipelines, products, price books, quotes, orders, invoices, payments, knowledge-base articles, contracts,
+    # work orders and satisfaction surveys.
+    assert len(operations) == 59
     failures = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

@@ -35,8 +35,8 @@ from accounts.tests.factories import AccountFactory
 from activities.models import Activity
 from contacts.tests.factories import ContactFactory
 from crm.api import tokens
-from crm.models import CustomField, Notification, SavedView
-from crm.tests.factories import TerritoryFactory
+from crm.models import CustomField, Notification, Role, SavedView
+from crm.tests.factories import TerritoryFactory, UserFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
 from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList
@@ -91,7 +91,11 @@ CUSTOMER = {"hidden": ("outsider",), "readers": ("support_agent",)}
 ACTIVITY = CUSTOMER
 SALES = {"hidden": ("outsider", "support_agent", "marketer"), "readers": ("executive",)}
 LEAD = {"hidden": ("outsider", "support_agent"), "readers": ("marketer",)}
-TICKET = {"hidden": ("outsider", "marketer"), "readers": ("owner",)}  # sales reads its customers' tickets
+# Sales reads its customers' tickets; the desk runs with agents narrowed to their team's queues
+# (SERVICE_AGENTS_SEE=team-queues, set for the whole matrix): an agent of another team's queue sees nothing.
+TICKET = {"hidden": ("outsider", "marketer", "queue_agent"), "readers": ("owner",)}
+# Satisfaction surveys: the desk and executives read them (FEEDBACK_DATA) on the tickets they see.
+SURVEY = {"hidden": ("outsider", "marketer", "owner", "queue_agent"), "readers": ("executive",)}
 CONTRACT = {"hidden": ("outsider", "marketer"), "readers": ("support_agent",)}
 CAMPAIGN = {"hidden": ("support_agent",), "readers": ("outsider",)}
 # Inviting a customer to the portal: the desk does it for any customer it reads; sales and marketing never.
@@ -168,6 +172,7 @@ TABLE = {
     "api:lead-detail": owned(LEAD, pk="lead"),
     "api:ticket-detail": owned(TICKET, pk="ticket"),
     "api:ticket-messages": owned(TICKET, pk="ticket"),
+    "api:survey-detail": owned(SURVEY, pk="survey"),
     "api:work-order-detail": owned(TICKET, pk="work_order"),
     "api:article-detail": catalogue(pk="article"),
     "api:contract-detail": owned(CONTRACT, pk="contract"),
@@ -417,7 +422,15 @@ def build_world(cast) -> dict:
                                  opportunity=opportunity)
     invoice = Invoice.objects.create(owner=owner, team=owner.team, number=f"{SECRET}-I1", account=account,
                                      due_date=datetime.date(2026, 12, 31))
-    ticket = ticket_services.ticket_create(actor=owner, subject=f"{SECRET} Ticket", account=account, contact=contact)
+    # The ticket waits in a queue team A serves; another team's agent works another queue.
+    ticket_queue = QueueFactory(name="Team A line")
+    ticket_queue.teams.set([owner.team])
+    other_queue = QueueFactory(name="Team B line")
+    other_queue.teams.set([outsider.team])
+    if "queue_agent" in cast:  # the matrix's cast (the fuzz matrix builds the world with the project's)
+        other_queue.members.set([cast["queue_agent"]])
+    ticket = ticket_services.ticket_create(actor=owner, subject=f"{SECRET} Ticket", account=account, contact=contact,
+                                           queue=ticket_queue)
     contract = contract_services.contract_create(actor=owner, name=f"{SECRET} Contract", account=account,
                                                  starts_on=today, ends_on=today + datetime.timedelta(days=365))
     campaign = CampaignFactory(owner=owner, shared_with_team=False, name=f"{SECRET} Campaign")
@@ -495,7 +508,8 @@ def build_world(cast) -> dict:
         next_run_at=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
     world["report_run"] = ReportDelivery.objects.create(subscription=world["report_schedule"], period_key="W2030-01",
                                                         status=DeliveryStatus.FAILED, error=f"{SECRET} error")
-    Survey.objects.create(ticket=ticket, resolved_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC))
+    world["survey"] = Survey.objects.create(ticket=ticket,
+                                            resolved_at=datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC))
     CompanyProfile.current()  # the quote PDF creates the singleton on first use
     return world
 
@@ -703,6 +717,18 @@ STAFF_SIGN_IN, PORTAL_SIGN_IN = "/auth/login/", "/portal/sign-in/"
 REFUSED = {404, 405}  # 405: the view takes another method, whatever the id (it reveals nothing)
 # A role that may read the record: any answer but a 500, and nothing changes (the fingerprint).
 READER = {200, 302, 400, 403, 404, 405}
+
+
+@pytest.fixture
+def cast(cast, other_team):
+    """The project's cast, and a support agent of team B (whose team serves another queue than the world's)."""
+    return {**cast, "queue_agent": UserFactory(email="queue.agent@example.com", role=Role.SUPPORT_AGENT,
+                                              team=other_team)}
+
+
+@pytest.fixture(autouse=True)
+def _agents_narrowed_to_their_teams_queues(settings):
+    settings.SERVICE_AGENTS_SEE = "team-queues"
 
 
 @pytest.fixture

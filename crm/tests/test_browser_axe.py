@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.tests.factories import AccountFactory
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
+from crm.models import CustomField
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.factories import LeadFactory, OpportunityFactory, ProductFactory
 from sales.tests.quote_factories import make_quote
@@ -250,7 +251,11 @@ def world(admin_user, owner):
     invoice = invoice_for(admin_user, account=account)
     campaign = CampaignFactory(owner=admin_user, team=admin_user.team)
     segment = marketing_services.segment_create(actor=admin_user, name="Customers", criteria={})
-    ticket = service_services.ticket_create(actor=admin_user, subject="The printer is silent", contact=contact)
+    # A ticket custom field: on the ticket form, the ticket page and the list's filters.
+    CustomField.objects.create(target="service.ticket", key="device", label="Device model", kind="choice",
+                               choices="Zebra DS2208\nHoneywell 1450g")
+    ticket = service_services.ticket_create(actor=admin_user, subject="The printer is silent", contact=contact,
+                                            custom={"device": "Zebra DS2208"})
     return {
         "ticket": ticket,
         "work_order": field_services.work_order_create(ticket=ticket, actor=admin_user),

@@ -8,9 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
 from conftest import sign_in
+from portal import services as portal_services
+from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD
 from service import kb_services, services
-from service.models import ArticleAudience, ArticleStatus, Ticket
+from service.models import ArticleAudience, ArticleStatus, Status, Ticket
 
 pytestmark = [
     pytest.mark.browser,
@@ -130,3 +132,20 @@ def test_support_invites_a_contact_who_sets_a_password_and_signs_in(page, desk, 
     welcome.get_by_role("button", name="Save the password and sign in").click()
     expect(welcome.locator("#portal-tickets")).to_contain_text("Не печатает принтер")
     customer.close()
+
+
+def test_the_lead_exports_the_periods_survey_answers(page, desk, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    services.ticket_set_status(ticket=desk["ticket"], actor=desk["agent"], status=Status.RESOLVED)
+    portal_services.survey_answer(survey=Survey.objects.get(ticket=desk["ticket"]), rating=2,
+                                  comment="Долго ждали инженера")
+    sign_in(page, desk["lead"])
+    page.goto("/portal-admin/feedback/")
+    expect(page.locator("#total-answers")).to_have_text("1")
+    page.locator("#export-list").click()
+    expect(page.locator("#download-export")).to_be_visible(timeout=15_000)
+    with page.expect_download() as download_info:
+        page.locator("#download-export").click()
+    content = download_info.value.path().read_text(encoding="utf-8-sig")
+    assert desk["ticket"].number in content and "Долго ждали инженера" in content
+    assert page.console_errors == [], page.failed_requests

@@ -1,11 +1,13 @@
 """Field service driven as a person would, in the system Chromium: the desk sends a specialist from the
 ticket page (proposed by skill and territory, with their load that day), the specialist works the visit
 from their day list (start, log time and a material, finish) and sees it on their calendar, and the
-desk's lead bills the work as an order and an invoice."""
+desk's lead bills the work as an order and an invoice; a slot without time to travel is refused."""
 
+from datetime import datetime, time
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.tests.factories import AccountFactory
@@ -15,8 +17,8 @@ from crm.models import Role
 from crm.tests.factories import TerritoryFactory, UserFactory
 from sales.models import Invoice, Order
 from sales.tests.factories import ProductFactory
-from service import services
-from service.models import Skill, WorkLog, WorkOrder, WorkOrderStatus
+from service import field_services, services
+from service.models import BusinessCalendar, Skill, WorkLog, WorkOrder, WorkOrderStatus
 from service.tests.factories import agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
@@ -111,3 +113,56 @@ def test_dispatch_from_the_ticket_work_the_day_list_and_bill(page, field):
     assert order.total == Decimal("5300.00")  # 1.5 h × 3000 + the roller, 800
     assert WorkOrder.objects.get().status == WorkOrderStatus.DONE
     assert page.console_errors == []
+
+
+def test_dispatch_refuses_a_slot_without_time_to_travel(page, field, settings):
+    """Anna is at another customer 10:00–12:00: a visit at 12:15 is refused with the reason; 12:30 goes."""
+    settings.SERVICE_TRAVEL_MINUTES = 30
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+    busy = field_services.work_order_create(ticket=field["ticket"], actor=field["lead"], skill=field["skill"])
+    field_services.work_order_dispatch(work_order=busy, actor=field["lead"], specialist=field["anna"],
+                                       starts=datetime.combine(today, time(10), tzinfo=zone),
+                                       ends=datetime.combine(today, time(12), tzinfo=zone))
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["lead"], skill=field["skill"])
+    sign_in(page, field["lead"])
+    page.goto(f"/service/work-orders/{work_order.pk}/dispatch/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("12:15")
+    page.get_by_label("Until").fill("13:00")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#toasts")).to_contain_text(f"{busy.number} from 10:00 to 12:00")
+    assert WorkOrder.objects.get(pk=work_order.pk).status == WorkOrderStatus.NEW
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("12:30")
+    page.get_by_label("Until").fill("13:30")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#work-order-status")).to_have_text("Scheduled")
+    assert page.console_errors == [], page.failed_requests
+
+
+def test_the_lead_sets_working_hours_and_dispatch_keeps_to_them(page, field):
+    BusinessCalendar.objects.create(name="Смена 9–17", time_zone=timezone.get_current_timezone_name(),
+                                    work_days=[0, 1, 2, 3, 4, 5, 6], opens_at=time(9), closes_at=time(17))
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["lead"], skill=field["skill"])
+    sign_in(page, field["lead"])
+    page.goto("/service/setup/field-hours/new/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Specialist").select_option(label="Анна Инженер")
+    page.get_by_label("Working hours").select_option(label="Смена 9–17")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("main")).to_contain_text("Смена 9–17")
+    page.goto(f"/service/work-orders/{work_order.pk}/dispatch/")
+    page.wait_for_load_state("load")
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("07:00")
+    page.get_by_label("Until").fill("08:00")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#toasts")).to_contain_text("the visit is outside those hours")
+    page.get_by_label("Анна Инженер").check()
+    page.get_by_label("From").fill("09:00")
+    page.get_by_label("Until").fill("10:00")
+    page.locator("#send-specialist").click()
+    expect(page.locator("#work-order-status")).to_have_text("Scheduled")
+    assert page.console_errors == [], page.failed_requests

@@ -22,7 +22,15 @@ from exports.models import ExportJob
 from sales.models import Invoice, Order
 from sales.tests.factories import ProductFactory
 from service import contract_services, field_services, services
-from service.models import Skill, WorkKind, WorkLog, WorkOrder, WorkOrderStatus
+from service.models import (
+    BusinessCalendar,
+    Skill,
+    SpecialistHours,
+    WorkKind,
+    WorkLog,
+    WorkOrder,
+    WorkOrderStatus,
+)
 from service.tests.factories import agent
 from webhooks import events
 
@@ -202,6 +210,110 @@ def test_billing_refuses_mixed_currencies_and_time_without_a_labour_price(field)
     assert not Order.objects.exists() and not WorkLog.objects.filter(billed_order__isnull=False).exists()
 
 
+def test_dispatch_leaves_the_specialist_time_to_travel_between_visits(field, settings):
+    settings.SERVICE_TRAVEL_MINUTES = 30
+    first = dispatched(field, hour=10)  # Anna 10:00-12:00
+    tight = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                             skill=field["printers"])
+    for starts, ends in ((at(11), at(13)), (at(8) + timedelta(minutes=30), at(9) + timedelta(minutes=45)),
+                         (at(12) + timedelta(minutes=15), at(14))):
+        with pytest.raises(ValidationError, match=rf"{first.number} from 10:00 to 12:00; visits need 30 minutes"):
+            field_services.work_order_dispatch(work_order=tight, actor=field["dispatcher"], specialist=field["anna"],
+                                               starts=starts, ends=ends)
+    assert WorkOrder.objects.get(pk=tight.pk).status == WorkOrderStatus.NEW
+    # Exactly the travel time after, another specialist, or the same visit moved: all fine.
+    field_services.work_order_dispatch(work_order=tight, actor=field["dispatcher"], specialist=field["anna"],
+                                       starts=at(12) + timedelta(minutes=30), ends=at(14))
+    field_services.work_order_dispatch(work_order=first, actor=field["dispatcher"], specialist=field["anna"],
+                                       starts=at(9), ends=at(11) + timedelta(minutes=30))
+    third = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"])
+    field_services.work_order_dispatch(work_order=third, actor=field["dispatcher"], specialist=field["boris"],
+                                       starts=at(10), ends=at(12))
+    # A cancelled visit frees its time.
+    field_services.work_order_cancel(work_order=tight, actor=field["dispatcher"])
+    fourth = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"])
+    field_services.work_order_dispatch(work_order=fourth, actor=field["dispatcher"], specialist=field["anna"],
+                                       starts=at(13), ends=at(14))
+
+
+def test_dispatch_keeps_visits_within_the_specialists_working_hours(client, field):
+    calendar = BusinessCalendar.objects.create(name="Смена 9–17", time_zone=timezone.get_current_timezone_name(),
+                                               work_days=[0, 1, 2, 3, 4, 5, 6], opens_at=time(9), closes_at=time(17))
+    client.force_login(field["lead"])
+    response = client.post(reverse("service:setup_new", args=["field-hours"]),
+                           {"specialist": field["anna"].pk, "calendar": calendar.pk})
+    assert response.status_code == 302 and SpecialistHours.objects.get().specialist == field["anna"]
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                                  skill=field["printers"])
+    for starts, ends in ((at(8), at(10)), (at(16), at(18))):
+        with pytest.raises(ValidationError, match="works Смена 9–17: the visit is outside those hours"):
+            field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"],
+                                               specialist=field["anna"], starts=starts, ends=ends)
+    # Boris has no working hours set: any time. Anna within hours: fine.
+    field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"], specialist=field["boris"],
+                                       starts=at(7), ends=at(8))
+    field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"], specialist=field["anna"],
+                                       starts=at(9), ends=at(17))
+    # A holiday of her calendar is a day off.
+    calendar.holidays.create(date=TODAY + timedelta(days=1), name="Праздник")
+    other = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                             skill=field["printers"])
+    with pytest.raises(ValidationError, match="outside those hours"):
+        field_services.work_order_dispatch(work_order=other, actor=field["dispatcher"], specialist=field["anna"],
+                                           starts=at(10, TODAY + timedelta(days=1)),
+                                           ends=at(11, TODAY + timedelta(days=1)))
+
+
+def test_the_dispatch_page_says_why_a_slot_is_refused(client, field):
+    first = dispatched(field, hour=10)
+    work_order = field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                                  skill=field["printers"])
+    client.force_login(field["dispatcher"])
+    response = client.post(reverse("service:work_order_dispatch", args=[work_order.pk]), {
+        "skill": field["printers"].pk, "day": TODAY.isoformat(), "specialist": field["anna"].pk,
+        "starts": "11:00", "ends": "12:30", "dispatch": "1"}, follow=True)
+    assert f"{first.number} from 10:00 to 12:00" in response.content.decode()
+    assert WorkOrder.objects.get(pk=work_order.pk).owner is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_booking_one_specialist_at_once_cannot_double_book(field, monkeypatch):
+    """Both dispatch Anna for 10:00 at the same moment. The specialist's row is locked before the check, so
+    the second waits for the first and is refused; without the lock both pass the check and both book."""
+    orders = [field_services.work_order_create(ticket=field["ticket"], actor=field["dispatcher"],
+                                               skill=field["printers"]) for _ in range(2)]
+    both_checked = threading.Barrier(2, timeout=3)
+    notify = field_services._notify
+
+    def notify_after_both_checked(*args, **kwargs):
+        try:
+            both_checked.wait()  # with the lock the other one never gets here before this one commits
+        except threading.BrokenBarrierError:
+            pass
+        return notify(*args, **kwargs)
+
+    monkeypatch.setattr(field_services, "_notify", notify_after_both_checked)
+    outcomes = []
+
+    def book(work_order):
+        try:
+            field_services.work_order_dispatch(work_order=work_order, actor=field["dispatcher"],
+                                               specialist=field["anna"], starts=at(10), ends=at(12))
+            outcomes.append("booked")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=(work_order,)) for work_order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["booked", "refused"]
+    assert WorkOrder.objects.filter(owner=field["anna"], status=WorkOrderStatus.SCHEDULED).count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_billing_twice_at_once_bills_once(field, monkeypatch):
     """Two billers read the same unbilled logs before either claims them: one order wins, the other
@@ -362,7 +474,8 @@ def test_skills_are_kept_on_the_desk_set_up_pages(client, field):
 
 @pytest.mark.parametrize("rows", [1, 50])
 def test_query_counts_do_not_grow_with_rows(client, field, rows, django_assert_max_num_queries):
-    work_orders = [dispatched(field, hour=8 + n % 10) for n in range(rows)]
+    # Three visits a day (with the travel time between them), over as many days as it takes.
+    work_orders = [dispatched(field, hour=8 + 3 * (n % 3), day=TODAY + timedelta(days=n // 3)) for n in range(rows)]
     for work_order in work_orders[:3]:
         log_visit(field, work_order)
     client.force_login(field["lead"])
