@@ -11,7 +11,7 @@ from crm.choices import LeadSource
 from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -198,11 +198,16 @@ class StaticListForm(forms.ModelForm):
 
 
 class MailingForm(forms.Form):
-    """A mailing's audience (a segment or a static list), subject and text with merge fields."""
+    """A mailing's audience (a segment or a static list, optionally only a topic's subscribers), its
+    language, subject and text with merge fields, and optional versions in the other languages."""
 
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
     static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
                                          required=False)
+    topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False,
+                                   empty_label=_("None (everyone who agreed to e-mail)"),
+                                   help_text=_("Only the topic's subscribers receive it."))
+    language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
 
@@ -210,9 +215,64 @@ class MailingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
         self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+        self.fields["topic"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        self.fields["language"].initial = user.language or settings.LANGUAGE_CODE
+        self.writer_language = self.fields["language"].initial
+        for code, name in settings.LANGUAGES:
+            self.fields[f"subject_{code}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": name}, max_length=200, required=False)
+            self.fields[f"body_{code}"] = forms.CharField(
+                label=_("Text (%(language)s)") % {"language": name}, required=False,
+                widget=forms.Textarea(attrs={"rows": 5}))
+
+    def version_fields(self):
+        """(language name, subject field, text field) for each language, for the template."""
+        return [(name, self[f"subject_{code}"], self[f"body_{code}"]) for code, name in settings.LANGUAGES]
 
     def clean(self):
         data = super().clean()
         if bool(data.get("segment")) == bool(data.get("static_list")):
             raise forms.ValidationError(_("Send it either to a segment or to a static list."))
+        data["language"] = data.get("language") or self.writer_language
+        versions = {}
+        for code, _name in settings.LANGUAGES:
+            subject, body = data.get(f"subject_{code}", "").strip(), data.get(f"body_{code}", "").strip()
+            if not subject and not body:
+                continue
+            if code == data.get("language"):
+                self.add_error(f"subject_{code}", _("The main text is already in this language."))
+            elif not subject:
+                self.add_error(f"subject_{code}", _("Give this version a subject too."))
+            elif not body:
+                self.add_error(f"body_{code}", _("Give this version a text too."))
+            else:
+                versions[code] = (subject, body)
+        data["versions"] = versions
         return data
+
+    def mailing_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in ("segment", "static_list", "topic", "language",
+                                                            "subject", "body", "versions")}
+
+
+class TopicForm(forms.ModelForm):
+    class Meta:
+        model = Topic
+        fields = ["name", "description", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class PreferencesForm(forms.Form):
+    """The customer's own choices on the public preference page."""
+
+    language = forms.ChoiceField(label=_("Language of our e-mail"), required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("Topics"), queryset=Topic.objects.none(), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+    stop_all = forms.BooleanField(label=_("Unsubscribe from all marketing e-mail"), required=False)
+    resume = forms.BooleanField(label=_("Send me marketing e-mail again on the topics I chose"), required=False)
+
+    def __init__(self, *args, receives_email: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
+        self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        del self.fields["resume" if receives_email else "stop_all"]

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,8 +37,9 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm import jobs
 from crm.models import User
-from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
+from marketing.subscriptions import preference_token
 
 BATCH = 50
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
@@ -56,19 +57,43 @@ def audience(mailing: Mailing, user: User) -> QuerySet[Contact]:
     return Contact.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id)
 
 
-def _recipients(contacts: QuerySet[Contact]) -> QuerySet[Any, Any]:
+def languages_of(mailing: Mailing) -> list[str]:
+    """The languages the mailing is written in: its own first, then its other versions."""
+    return [mailing.language, *(code for code in mailing.versions.values_list("language", flat=True)
+                                if code != mailing.language)]
+
+
+def language_names(mailing: Mailing) -> list[str]:
+    names = dict(settings.LANGUAGES)
+    return [str(names.get(code, code)) for code in languages_of(mailing)]
+
+
+def _recipients(contacts: QuerySet[Contact], mailing: Mailing) -> QuerySet[Any, Any]:
+    """Each contact with the address, status, reason and language its delivery row is frozen with.
+    The language: the one the contact chose on the preference page when the mailing has that version,
+    else the mailing's own."""
     no_consent = Q(email_opt_in=False) | Q(email_opted_out_at__isnull=False)
-    return contacts.order_by().annotate(
+    contacts = contacts.order_by().annotate(
         first_address=Coalesce(F("emails__0"), Value(""), output_field=CharField()),
-    ).annotate(
-        frozen_status=Case(When(no_consent | Q(do_not_call=True) | Q(first_address=""),
-                                then=Value(DeliveryStatus.SUPPRESSED)),
+        chosen_language=Coalesce(F("marketing_preference__language"), Value(""), output_field=CharField()),
+    )
+    reasons = [(no_consent, "no consent"), (Q(do_not_call=True), "do not contact"),
+               (Q(first_address=""), "no address")]
+    if mailing.topic_id is not None:
+        contacts = contacts.annotate(on_topic=Exists(TopicSubscription.objects.filter(
+            contact=OuterRef("pk"), topic_id=mailing.topic_id)))
+        reasons.append((Q(on_topic=False), "not subscribed to the topic"))
+    suppressed = Q()
+    for condition, _reason in reasons:
+        suppressed |= condition
+    return contacts.annotate(
+        frozen_status=Case(When(suppressed, then=Value(DeliveryStatus.SUPPRESSED)),
                            default=Value(DeliveryStatus.PENDING), output_field=CharField()),
-        frozen_reason=Case(When(no_consent, then=Value("no consent")),
-                           When(do_not_call=True, then=Value("do not contact")),
-                           When(first_address="", then=Value("no address")), default=Value(""),
-                           output_field=CharField()),
-    ).values("id", "first_address", "frozen_status", "frozen_reason")
+        frozen_reason=Case(*(When(condition, then=Value(reason)) for condition, reason in reasons),
+                           default=Value(""), output_field=CharField()),
+        frozen_language=Case(When(chosen_language__in=languages_of(mailing), then=F("chosen_language")),
+                             default=Value(mailing.language), output_field=CharField()),
+    ).values("id", "first_address", "frozen_status", "frozen_reason", "frozen_language")
 
 
 @transaction.atomic
@@ -79,11 +104,12 @@ def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
         heartbeat_at=timezone.now())
     if not started:
         return False
-    select_sql, params = _recipients(audience(mailing, actor)).query.sql_with_params()
+    select_sql, params = _recipients(audience(mailing, actor), mailing).query.sql_with_params()
     with connection.cursor() as cursor:
         sql = (f"INSERT INTO {Delivery._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
-               "(mailing_id, contact_id, email, status, reason) "
-               f"SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason FROM ({select_sql}) AS r "
+               "(mailing_id, contact_id, email, status, reason, language) "
+               "SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason, r.frozen_language "
+               f"FROM ({select_sql}) AS r "
                "ON CONFLICT (mailing_id, contact_id) DO NOTHING")
         cursor.execute(sql, [mailing.pk, *params])
     transaction.on_commit(lambda: _send_to_worker(mailing.pk), robust=True)  # a dead broker: the tick sends it
@@ -158,17 +184,30 @@ class MailingMessage(EmailMessage):
         return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
 
 
-def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
+def texts_of(mailing: Mailing) -> dict[str, tuple[str, str]]:
+    """Subject and text per language: the mailing's own and its versions (one query)."""
+    texts = {version.language: (version.subject, version.body) for version in mailing.versions.all()}
+    texts[mailing.language] = (mailing.subject, mailing.body)
+    return texts
+
+
+def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str, str]] | None = None) -> EmailMessage:
+    """The message for one recipient, in the language frozen on the delivery (its version, and the
+    footer in that language)."""
+    texts = texts if texts is not None else texts_of(mailing)
+    language = delivery.language if delivery.language in texts else mailing.language
+    subject, body = texts[language]
     unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
-    body = merge(mailing.body, delivery.contact)
-    # Contacts have no language of their own yet: the footer is in the language of whoever wrote the mailing.
-    with translation.override(mailing.owner.language if mailing.owner_id else None):
+    preferences_url = mailing.base_url + reverse("marketing:preferences", args=[preference_token(delivery.contact_id)])
+    with translation.override(language):
         footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
                                   "click: %(url)s") % {"url": unsubscribe_url}
+        footer += "\n" + _("Choose your topics and language: %(url)s") % {"url": preferences_url}
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
     return MailingMessage(
-        subject=merge(mailing.subject, delivery.contact), body=body + footer, to=[delivery.email],
+        subject=merge(subject, delivery.contact), body=merge(body, delivery.contact) + footer, to=[delivery.email],
         headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
+                 "Content-Language": language,
                  "List-Unsubscribe": f"<{unsubscribe_url}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
 
@@ -201,6 +240,7 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
 def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
     sent = 0
     mailer = mailers["default"]
+    texts = texts_of(mailing)
     # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
     rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
     for _round in range(rounds):
@@ -211,7 +251,7 @@ def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
         for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
             run.beat()
             try:
-                mailer.send_messages([message_for(delivery, mailing)])
+                mailer.send_messages([message_for(delivery, mailing, texts)])
             except Exception as error:  # noqa: BLE001 - the row records why, the others go on
                 Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
                     status=DeliveryStatus.FAILED, reason=str(error)[:200])

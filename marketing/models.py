@@ -272,6 +272,62 @@ class StaticListMember(models.Model):
         return f"{self.contact_id} in list {self.static_list_id}"
 
 
+class Topic(models.Model):
+    """A subscription topic an admin defines (product news, events, the newsletter …). Customers choose
+    their topics on the preference page; a mailing for a topic goes only to its subscribers."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("offered to customers"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("subscription topic")
+        verbose_name_plural = _("subscription topics")
+
+    def __str__(self):
+        return self.name
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    model_name="ContactPreferenceEvent",
+)
+class ContactPreference(models.Model):
+    """The language a contact wants marketing e-mail in (chosen on the preference page)."""
+
+    contact = models.OneToOneField("contacts.Contact", on_delete=models.CASCADE, primary_key=True,
+                                   related_name="marketing_preference")
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"contact {self.contact_id}: {self.language or '-'}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.DeleteEvent(),
+    model_name="TopicSubscriptionEvent",
+)
+class TopicSubscription(models.Model):
+    """A contact subscribed to a topic. Every change is in the history (pghistory) with its source."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="topic_subscriptions")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="subscriptions")
+    subscribed_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "topic"], name="topic_subscription_once")]
+        indexes = [models.Index(fields=["topic", "contact"], name="topic_subscription_topic_idx")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} on topic {self.topic_id}"
+
+
 class MailingStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("mailing status", "Draft")
     SENDING = "sending", pgettext_lazy("mailing status", "Sending")
@@ -291,6 +347,10 @@ class Mailing(OwnedModel, HeartbeatJob):
                                 on_delete=models.PROTECT, related_name="+")
     static_list = models.ForeignKey(StaticList, verbose_name=_("static list"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="mailings")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
@@ -313,6 +373,22 @@ class Mailing(OwnedModel, HeartbeatJob):
         return reverse("marketing:mailing_detail", args=[self.pk])
 
 
+class MailingVersion(models.Model):
+    """The mailing in another language: recipients who chose that language get this version."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [models.UniqueConstraint(fields=["mailing", "language"], name="mailing_version_once")]
+
+    def __str__(self):
+        return f"mailing {self.mailing_id} ({self.language})"
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     SENDING = "sending", _("Being sent")
@@ -332,6 +408,7 @@ class Delivery(models.Model):
     contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
                                 related_name="+")
     email = models.CharField(max_length=254, blank=True)
+    language = models.CharField(max_length=10, blank=True)  # the version sent, frozen at the start
     status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     reason = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -39,4 +39,7 @@ urlpatterns = [
     path("mailings/<int:pk>/", views.mailing_detail, name="mailing_detail"),
     path("mailings/<int:pk>/send/", views.mailing_send, name="mailing_send"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("topics/", views.topic_list, name="topic_list"),
+    path("topics/<int:pk>/edit/", views.topic_edit, name="topic_edit"),
 ]

@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -24,11 +25,12 @@ from crm.visibility import (
     can_see,
     get_editable_or_404,
     get_visible_or_404,
+    require_admin,
     require_create,
     require_read,
     with_visibility_flag,
 )
-from marketing import mailings, segments, services
+from marketing import mailings, segments, services, subscriptions
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -37,8 +39,10 @@ from marketing.forms import (
     MailingForm,
     MemberAddForm,
     MemberStatusForm,
+    PreferencesForm,
     SegmentForm,
     StaticListForm,
+    TopicForm,
 )
 from marketing.models import (
     Campaign,
@@ -51,6 +55,7 @@ from marketing.models import (
     Segment,
     StaticList,
     StaticListMember,
+    Topic,
 )
 from sales.models import Lead, Opportunity
 
@@ -400,7 +405,7 @@ def mailing_create(request, campaign_pk: int):
     campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
     form = MailingForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.cleaned_data)
+        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.mailing_fields())
         messages.success(request, _("The mailing was saved as a draft. Check it, then send it."))
         return redirect(mailing)
     return render(request, "marketing/mailing_form.html", {"form": form, "campaign": campaign,
@@ -408,9 +413,10 @@ def mailing_create(request, campaign_pk: int):
 
 
 def mailing_detail(request, pk: int):
-    mailing = get_visible_or_404(Mailing.objects.select_related("campaign", "segment", "static_list", "owner"),
-                                 request.user, pk=pk)
-    context = {"mailing": mailing, "counts": mailings.counts(mailing), "can_edit": can_edit(request.user, mailing)}
+    mailing = get_visible_or_404(
+        Mailing.objects.select_related("campaign", "segment", "static_list", "owner", "topic"), request.user, pk=pk)
+    context = {"mailing": mailing, "languages": mailings.language_names(mailing), "counts": mailings.counts(mailing),
+               "can_edit": can_edit(request.user, mailing)}
     if mailing.status == MailingStatus.DRAFT:
         audience = mailings.audience(mailing, request.user)
         context["audience_total"] = audience.count()
@@ -445,3 +451,55 @@ def unsubscribe(request, token: str):
         mailings.unsubscribe(delivery=delivery)
         return render(request, "marketing/unsubscribe.html", {"done": True, "delivery": delivery})
     return render(request, "marketing/unsubscribe.html", {"delivery": delivery})
+
+
+# --- Subscriptions ---------------------------------------------------------------------------------
+
+
+def topic_list(request):
+    """The subscription topics (admins define them), with how many contacts subscribe to each."""
+    require_admin(request.user)
+    form = TopicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        topic = subscriptions.topic_save(topic=None, **form.cleaned_data)
+        messages.success(request, _("Topic “%(name)s” added.") % {"name": topic.name})
+        return redirect("marketing:topic_list")
+    topics = Topic.objects.annotate(subscribers=Count("subscriptions")).order_by("-is_active", "name", "id")
+    return render(request, "marketing/topic_list.html", {"topics": topics, "form": form})
+
+
+def topic_edit(request, pk: int):
+    require_admin(request.user)
+    topic = get_object_or_404(Topic, pk=pk)
+    form = TopicForm(request.POST or None, instance=topic)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.topic_save(topic=topic, **form.cleaned_data)
+        messages.success(request, _("Topic “%(name)s” saved.") % {"name": topic.name})
+        return redirect("marketing:topic_list")
+    return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
+
+
+@login_not_required
+def preferences(request, token: str):
+    """The public page behind the "choose your topics and language" link of every message. No sign-in:
+    the signed link (with an expiry) is the check; CSRF stays on (the GET sets its cookie)."""
+    check = subscriptions.contact_for_token(token)
+    contact = check.contact
+    if contact is None:
+        return render(request, "marketing/preferences.html", {"invalid": True, "expired": check.expired},
+                      status=410 if check.expired else 404)
+    receives = subscriptions.receives_email(contact)
+    initial = {"language": subscriptions.language_of(contact),
+               "topics": list(subscriptions.subscribed_topic_ids(contact))}
+    form = PreferencesForm(request.POST or None, initial=initial, receives_email=receives)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.preferences_save(contact=contact, language=form.cleaned_data["language"],
+                                       topics=form.cleaned_data["topics"],
+                                       stop_all=form.cleaned_data.get("stop_all", False),
+                                       resume=form.cleaned_data.get("resume", False))
+        return redirect(f"{request.path}?saved=1")
+    language = initial["language"]
+    with translation.override(language or translation.get_language()):
+        return render(request, "marketing/preferences.html", {
+            "form": form, "address": contact.primary_email, "receives": receives,
+            "saved": request.GET.get("saved") == "1", "page_language": language or translation.get_language()})

@@ -39,7 +39,7 @@ from crm.models import CustomField, Notification, SavedView
 from crm.tests.factories import TerritoryFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
-from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList
+from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList, Topic
 from marketing.tests.factories import CampaignFactory
 from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD, PortalUserFactory
@@ -283,6 +283,8 @@ TABLE = {
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
     "marketing:unsubscribe": token(**T),
+    "marketing:preferences": token(**T),
+    "marketing:topic_edit": admin(pk="topic"),
     # The customer portal, and its staff pages
     "portal:set_password": token(**T),
     "portal:survey": token(**T),
@@ -447,6 +449,7 @@ def build_world(cast) -> dict:
                                           subject=f"{SECRET} Mailing", body="Hello", campaign=campaign,
                                           static_list=static_list),
         # The catalogue and the settings
+        "topic": Topic.objects.create(name=f"{SECRET} Topic"),
         "pipeline": pipeline,
         "stage": pipeline.stages.order_by("position").first(),
         "product": product,

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.tests.factories import AccountFactory
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
+from marketing.subscriptions import preference_token
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.factories import LeadFactory, OpportunityFactory, ProductFactory
 from sales.tests.quote_factories import make_quote
@@ -125,6 +126,10 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:segment_create": lambda w: "/marketing/segments/new/",
     "marketing:static_list_list": lambda w: "/marketing/lists/",
     "marketing:static_list_create": lambda w: "/marketing/lists/new/",
+    "marketing:topic_list": lambda w: "/marketing/topics/",
+    "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
+    # Public (no sign-in), opened here signed in: the page is the same.
+    "marketing:preferences": lambda w: f"/marketing/preferences/{preference_token(w['contact'].pk)}/",
     "portal_staff:feedback": lambda w: "/portal-admin/feedback/",
     "exports:list": lambda w: "/exports/",
     "exports:log": lambda w: "/exports/log/",
@@ -225,6 +230,7 @@ def world(admin_user, owner):
     from activities.models import ActivityKind
     from activities.services import activity_create
     from marketing import services as marketing_services
+    from marketing.models import Topic
     from marketing.tests.factories import CampaignFactory
     from sales.tests.factories import PriceBookFactory
     from service import contract_services, field_services, kb_services
@@ -249,6 +255,7 @@ def world(admin_user, owner):
         "mailing": marketing_services.mailing_create(actor=admin_user, campaign=campaign, subject="News",
                                                      body="Hello {{ first_name }}", segment=segment),
         "price_book": PriceBookFactory(),
+        "topic": Topic.objects.create(name="Новинки"),
         "account": account, "contact": contact, "invoice": invoice,
         "deal": OpportunityFactory(owner=admin_user, account=account, name="Fleet renewal"),
         "quote": make_quote(admin_user, account=account, lines=((3, "24000.00", "10", "20"),)),
