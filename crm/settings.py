@@ -221,6 +221,10 @@ EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
 SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+# Marketing mail (docs/marketing.md): how long a preference link works, a site-wide hourly limit on mailing
+# messages (0: none; a mailing may set a lower one of its own).
+MARKETING_PREFERENCE_LINK_DAYS = env_int("MARKETING_PREFERENCE_LINK_DAYS", 60)
+MARKETING_HOURLY_LIMIT = env_int("MARKETING_HOURLY_LIMIT", 0)
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

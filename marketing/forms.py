@@ -1,8 +1,10 @@
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTier, AccountType
@@ -210,6 +212,9 @@ class MailingForm(forms.Form):
     language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    hourly_limit = forms.IntegerField(label=_("At most per hour"), required=False, min_value=1, max_value=1_000_000,
+                                      help_text=_("Messages of this mailing in any hour; empty: as fast as the "
+                                                  "site allows."))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -252,7 +257,21 @@ class MailingForm(forms.Form):
 
     def mailing_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in ("segment", "static_list", "topic", "language",
-                                                            "subject", "body", "versions")}
+                                                            "subject", "body", "versions", "hourly_limit")}
+
+
+class ScheduleForm(forms.Form):
+    send_at = forms.DateTimeField(label=_("Send at"), widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local", "class": "form-control form-control-sm"}, format="%Y-%m-%dT%H:%M"))
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data["send_at"]
+        now = timezone.now()
+        if send_at <= now:
+            raise forms.ValidationError(_("Choose a time in the future."))
+        if send_at > now + timedelta(days=366):
+            raise forms.ValidationError(_("Choose a time within a year."))
+        return send_at
 
 
 class TopicForm(forms.ModelForm):

@@ -21,6 +21,7 @@ import email.message
 import email.policy
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pghistory
@@ -28,20 +29,22 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from crm import jobs
+from crm import jobs, scheduler
 from crm.models import User
 from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
 from marketing.subscriptions import preference_token
 
 BATCH = 50
+HOUR = timedelta(hours=1)
+RATE_LOCK = 0x4D41494C  # pg_advisory_xact_lock key: one claim at a time counts against the hourly limits
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
 MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
 MERGE = re.compile(r"\{(" + "|".join(MERGE_FIELDS) + r")\}")
@@ -97,9 +100,11 @@ def _recipients(contacts: QuerySet[Contact], mailing: Mailing) -> QuerySet[Any, 
 
 
 @transaction.atomic
-def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
-    """Freezes the recipients and queues the sending; False when the mailing had already started."""
-    started = Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
+def mailing_start(*, mailing: Mailing, actor: User, base_url: str, scheduled: bool = False) -> bool:
+    """Freezes the recipients and queues the sending; False when the mailing had already started (or,
+    for a scheduled start, was sent or put back to draft meanwhile)."""
+    was = MailingStatus.SCHEDULED if scheduled else MailingStatus.DRAFT
+    started = Mailing.objects.filter(pk=mailing.pk, status=was).update(
         status=MailingStatus.SENDING, started_at=timezone.now(), base_url=base_url.rstrip("/"),
         heartbeat_at=timezone.now())
     if not started:
@@ -114,6 +119,34 @@ def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
         cursor.execute(sql, [mailing.pk, *params])
     transaction.on_commit(lambda: _send_to_worker(mailing.pk), robust=True)  # a dead broker: the tick sends it
     return True
+
+
+@transaction.atomic
+def mailing_schedule(*, mailing: Mailing, actor: User, send_at: datetime, base_url: str) -> bool:
+    """draft → scheduled; the scheduler tick starts it at `send_at` with `actor`'s view of the audience.
+    False when it is no longer a draft."""
+    return bool(Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
+        status=MailingStatus.SCHEDULED, scheduled_at=send_at, scheduled_by=actor, base_url=base_url.rstrip("/")))
+
+
+@transaction.atomic
+def mailing_unschedule(*, mailing: Mailing) -> bool:
+    """scheduled → draft, unless the tick started it meanwhile."""
+    return bool(Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.SCHEDULED).update(
+        status=MailingStatus.DRAFT, scheduled_at=None, scheduled_by=None))
+
+
+@scheduler.source("scheduled_mailings")
+def start_due_mailings(now: datetime) -> int:
+    """Starts the mailings whose time has come (each a compare-and-set: two ticks start it once)."""
+    started = 0
+    due = Mailing.objects.filter(status=MailingStatus.SCHEDULED, scheduled_at__lte=now).select_related(
+        "scheduled_by", "owner", "segment")
+    for mailing in due.order_by("scheduled_at", "id")[:BATCH]:
+        actor = mailing.scheduled_by or mailing.owner
+        if mailing_start(mailing=mailing, actor=actor, base_url=mailing.base_url, scheduled=True):
+            started += 1
+    return started
 
 
 def _send_to_worker(mailing_id: int) -> None:
@@ -131,23 +164,67 @@ def _give_up(mailing_id: int) -> None:
         status=MailingStatus.SENT, finished_at=timezone.now())
 
 
+# A paused mailing (hourly limit reached, messages waiting to be tried again) waits for no worker until
+# next_run_at; then the tick sends it to one.
 MAILING_JOBS = jobs.register(jobs.JobKind(
-    name="mailings", model=Mailing, waiting=Q(status=MailingStatus.SENDING), resend=_send_to_worker,
-    give_up=_give_up))
+    name="mailings", model=Mailing,
+    waiting=Q(status=MailingStatus.SENDING) & (Q(next_run_at__isnull=True) | Q(next_run_at__lte=Now())),
+    resend=_send_to_worker, give_up=_give_up))
 
 
 # --- Sending -----------------------------------------------------------------------------------
 
 
-def _claim(mailing_id: int, limit: int) -> list[int]:
-    """Pending rows → sending, committed before any is sent; rows another worker holds are skipped."""
+def site_hourly_limit() -> int:
+    return int(getattr(settings, "MARKETING_HOURLY_LIMIT", 0) or 0)
+
+
+def _used(now: datetime, mailing_id: int | None = None) -> QuerySet[Delivery]:
+    """The messages claimed in the last hour (sent, being sent or perhaps sent): what the limits count."""
+    rows = Delivery.objects.filter(claimed_at__gt=now - HOUR, status__in=[
+        DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.UNKNOWN])
+    return rows.filter(mailing_id=mailing_id) if mailing_id is not None else rows
+
+
+def room(mailing: Mailing, now: datetime) -> int | None:
+    """How many more messages the hourly limits allow now (None: no limit)."""
+    rooms = []
+    if mailing.hourly_limit:
+        rooms.append(mailing.hourly_limit - _used(now, mailing.pk).count())
+    if site_hourly_limit():
+        rooms.append(site_hourly_limit() - _used(now).count())
+    return max(min(rooms), 0) if rooms else None
+
+
+def _limit_frees_at(mailing: Mailing, now: datetime) -> datetime | None:
+    """When the hourly limit that stops the mailing lets the next message go (None: nothing stops it)."""
+    waits = []
+    if mailing.hourly_limit and _used(now, mailing.pk).count() >= mailing.hourly_limit:
+        waits.append(_used(now, mailing.pk).aggregate(first=Min("claimed_at"))["first"])
+    if site_hourly_limit() and _used(now).count() >= site_hourly_limit():
+        waits.append(_used(now).aggregate(first=Min("claimed_at"))["first"])
+    waits = [first + HOUR for first in waits if first is not None]
+    return max(waits) if waits else None
+
+
+def _claim(mailing: Mailing, limit: int) -> list[int]:
+    """Pending rows → sending, committed before any is sent; rows another worker holds are skipped.
+    With an hourly limit, the count and the claim happen under one advisory lock, so two workers (two
+    mailings under the site limit) never claim the same room twice."""
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        if mailing.hourly_limit or site_hourly_limit():
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RATE_LOCK])
+            allowed = room(mailing, now)
+            limit = min(limit, allowed) if allowed is not None else limit
+            if limit <= 0:
+                return []
         cursor.execute(
             f"""UPDATE {Delivery._meta.db_table} SET status = %s, claimed_at = %s
                 WHERE id IN (SELECT id FROM {Delivery._meta.db_table}
                              WHERE mailing_id = %s AND status = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
                 RETURNING id""",  # noqa: S608 - table names are ours, values bound  # nosec B608
-            [DeliveryStatus.SENDING, timezone.now(), mailing_id, DeliveryStatus.PENDING, limit])
+            [DeliveryStatus.SENDING, now, mailing.pk, DeliveryStatus.PENDING, limit])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -233,7 +310,13 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
         return sent
     done = not Delivery.objects.filter(mailing_id=mailing_id,
                                        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).exists()
-    run.finish(**({"status": MailingStatus.SENT, "finished_at": timezone.now()} if done else {}))
+    if done:
+        run.finish(status=MailingStatus.SENT, finished_at=timezone.now(), next_run_at=None)
+    else:
+        # Paused, not dead: the claim counter starts again (it counts workers that died), and the tick
+        # sends the mailing to a worker when the hour has room again.
+        now = timezone.now()
+        run.finish(next_run_at=_limit_frees_at(mailing, now) or now, run_attempts=0)
     return sent
 
 
@@ -245,7 +328,7 @@ def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
     rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
     for _round in range(rounds):
         run.beat()  # taken over (we were thought dead)? Stop before claiming more rows
-        ids = _claim(mailing.pk, batch)
+        ids = _claim(mailing, batch)
         if not ids:
             break
         for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):

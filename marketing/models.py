@@ -330,6 +330,7 @@ class TopicSubscription(models.Model):
 
 class MailingStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("mailing status", "Draft")
+    SCHEDULED = "scheduled", pgettext_lazy("mailing status", "Scheduled")
     SENDING = "sending", pgettext_lazy("mailing status", "Sending")
     SENT = "sent", pgettext_lazy("mailing status", "Sent")
 
@@ -354,6 +355,14 @@ class Mailing(OwnedModel, HeartbeatJob):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
+    hourly_limit = models.PositiveIntegerField(
+        _("at most per hour"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Messages of this mailing in any hour; empty: as fast as the site allows."))
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True, editable=False)
+    scheduled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
+    # Paused (the hourly limit is reached, or messages wait to be tried again): no worker takes it before this.
+    next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     base_url = models.CharField(max_length=300, blank=True, editable=False)  # for the links in the messages
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
@@ -365,6 +374,8 @@ class Mailing(OwnedModel, HeartbeatJob):
         constraints = [models.CheckConstraint(
             condition=models.Q(segment__isnull=True, static_list__isnull=False)
             | models.Q(segment__isnull=False, static_list__isnull=True), name="mailing_one_audience")]
+        indexes = [models.Index(fields=["scheduled_at"], name="mailing_scheduled_idx",
+                                condition=models.Q(status="scheduled"))]
 
     def __str__(self):
         return self.subject
@@ -419,7 +430,10 @@ class Delivery(models.Model):
         verbose_name = _("mailing recipient")
         verbose_name_plural = _("mailing recipients")
         constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once_per_contact")]
-        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx")]
+        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx"),
+                   # the hourly limits count the messages claimed in the last hour
+                   models.Index(fields=["claimed_at"], name="delivery_claimed_idx",
+                                condition=models.Q(claimed_at__isnull=False))]
 
     def __str__(self):
         return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"

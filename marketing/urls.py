@@ -38,6 +38,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_pk>/mailings/new/", views.mailing_create, name="mailing_create"),
     path("mailings/<int:pk>/", views.mailing_detail, name="mailing_detail"),
     path("mailings/<int:pk>/send/", views.mailing_send, name="mailing_send"),
+    path("mailings/<int:pk>/unschedule/", views.mailing_unschedule, name="mailing_unschedule"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("topics/", views.topic_list, name="topic_list"),

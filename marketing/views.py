@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -40,6 +40,7 @@ from marketing.forms import (
     MemberAddForm,
     MemberStatusForm,
     PreferencesForm,
+    ScheduleForm,
     SegmentForm,
     StaticListForm,
     TopicForm,
@@ -417,7 +418,10 @@ def mailing_detail(request, pk: int):
         Mailing.objects.select_related("campaign", "segment", "static_list", "owner", "topic"), request.user, pk=pk)
     context = {"mailing": mailing, "languages": mailings.language_names(mailing), "counts": mailings.counts(mailing),
                "can_edit": can_edit(request.user, mailing)}
+    if mailing.next_run_at and mailing.status == MailingStatus.SENDING and mailing.next_run_at > timezone.now():
+        context["paused_until"] = mailing.next_run_at
     if mailing.status == MailingStatus.DRAFT:
+        context["schedule_form"] = ScheduleForm()
         audience = mailings.audience(mailing, request.user)
         context["audience_total"] = audience.count()
         first = audience.select_related("account").order_by("last_name", "first_name", "id").first()
@@ -431,11 +435,33 @@ def mailing_detail(request, pk: int):
 
 @require_POST
 def mailing_send(request, pk: int):
+    """Sends now, or at the time chosen (the "Schedule" button posts `send_at`)."""
     mailing = get_editable_or_404(Mailing, request.user, pk=pk)
-    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=request.build_absolute_uri("/")):
+    base_url = request.build_absolute_uri("/")
+    if "send_at" in request.POST:
+        form = ScheduleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["send_at"]))
+        elif mailings.mailing_schedule(mailing=mailing, actor=request.user, send_at=form.cleaned_data["send_at"],
+                                       base_url=base_url):
+            messages.success(request, _("The mailing is scheduled. It starts by itself at the time chosen."))
+        else:
+            messages.info(request, _("Only a draft can be scheduled: nothing was changed."))
+        return redirect(mailing)
+    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=base_url):
         messages.success(request, _("The mailing is being sent. Each recipient gets it once."))
     else:
         messages.info(request, _("This mailing was already sent: nothing was sent again."))
+    return redirect(mailing)
+
+
+@require_POST
+def mailing_unschedule(request, pk: int):
+    mailing = get_editable_or_404(Mailing, request.user, pk=pk)
+    if mailings.mailing_unschedule(mailing=mailing):
+        messages.success(request, _("The schedule is cancelled: the mailing is a draft again."))
+    else:
+        messages.info(request, _("The mailing is not scheduled (any more): nothing was changed."))
     return redirect(mailing)
 
 

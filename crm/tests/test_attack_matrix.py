@@ -282,6 +282,7 @@ TABLE = {
     "marketing:mailing_create": owned(CAMPAIGN, campaign_pk="campaign"),
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
+    "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
     "marketing:unsubscribe": token(**T),
     "marketing:preferences": token(**T),
     "marketing:topic_edit": admin(pk="topic"),

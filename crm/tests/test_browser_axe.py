@@ -166,6 +166,7 @@ SKIP: dict[str, str] = {
     "service:work_order_log": "POST only: logs work from the day list",
     "service:work_order_bill": "POST only: bills the logged work",
     "service:work_order_action": "POST only: start, finish or cancel a visit",
+    "marketing:mailing_unschedule": "POST only: a scheduled mailing back to draft",
     "set_language": "POST only: switches the language",
     "login": "signed out (the sign-in page is checked by the auth browser tests)",
     "logout": "POST only",
