@@ -225,6 +225,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
 # messages (0: none; a mailing may set a lower one of its own).
 MARKETING_PREFERENCE_LINK_DAYS = env_int("MARKETING_PREFERENCE_LINK_DAYS", 60)
 MARKETING_HOURLY_LIMIT = env_int("MARKETING_HOURLY_LIMIT", 0)
+# Bounces: mailing messages carry the return path <local>+<delivery>-<signature>@<domain> built from this
+# address (empty: bounce@ the DEFAULT_FROM_EMAIL domain); the MTA delivers what comes back to it into the
+# Maildir MARKETING_BOUNCE_MAILDIR, read by the scheduler tick. An address is no longer mailed after a
+# hard bounce, or after MARKETING_SOFT_BOUNCE_LIMIT soft ones.
+MARKETING_BOUNCE_ADDRESS = env_str("MARKETING_BOUNCE_ADDRESS", "")
+MARKETING_BOUNCE_MAILDIR = Path(env_str("MARKETING_BOUNCE_MAILDIR", str(VAR_DIR / "bounce-mailbox")))
+MARKETING_SOFT_BOUNCE_LIMIT = env_int("MARKETING_SOFT_BOUNCE_LIMIT", 3)
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -20,6 +20,7 @@ to a public page; a forged or altered link is refused.
 import email.message
 import email.policy
 import re
+import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,20 +31,22 @@ from django.core import signing
 from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.models import Contact
-from crm import jobs, scheduler
+from crm import jobs, outbox, scheduler
 from crm.models import User
-from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
+from marketing.bounces import return_path
+from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
 from marketing.subscriptions import preference_token
 
 BATCH = 50
 HOUR = timedelta(hours=1)
+MAX_SEND_ATTEMPTS = 5  # temporary SMTP refusals (4xx, server down) before the row is marked failed
 RATE_LOCK = 0x4D41494C  # pg_advisory_xact_lock key: one claim at a time counts against the hourly limits
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
 MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
@@ -80,8 +83,10 @@ def _recipients(contacts: QuerySet[Contact], mailing: Mailing) -> QuerySet[Any, 
         first_address=Coalesce(F("emails__0"), Value(""), output_field=CharField()),
         chosen_language=Coalesce(F("marketing_preference__language"), Value(""), output_field=CharField()),
     )
+    contacts = contacts.annotate(bounced=Exists(BouncedAddress.objects.filter(
+        email=Lower(OuterRef("first_address")), suppressed_at__isnull=False)))
     reasons = [(no_consent, "no consent"), (Q(do_not_call=True), "do not contact"),
-               (Q(first_address=""), "no address")]
+               (Q(first_address=""), "no address"), (Q(bounced=True), "bounced")]
     if mailing.topic_id is not None:
         contacts = contacts.annotate(on_topic=Exists(TopicSubscription.objects.filter(
             contact=OuterRef("pk"), topic_id=mailing.topic_id)))
@@ -207,6 +212,17 @@ def _limit_frees_at(mailing: Mailing, now: datetime) -> datetime | None:
     return max(waits) if waits else None
 
 
+def _wake_at(mailing: Mailing, now: datetime) -> datetime:
+    """When a paused mailing can send again: when the hour has room, else when the first row waiting
+    to be tried again is due."""
+    frees = _limit_frees_at(mailing, now)
+    if frees is not None:
+        return frees
+    retry = Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.PENDING).aggregate(
+        first=Min("next_attempt_at"))["first"]
+    return max(retry, now) if retry is not None else now
+
+
 def _claim(mailing: Mailing, limit: int) -> list[int]:
     """Pending rows → sending, committed before any is sent; rows another worker holds are skipped.
     With an hourly limit, the count and the claim happen under one advisory lock, so two workers (two
@@ -222,9 +238,11 @@ def _claim(mailing: Mailing, limit: int) -> list[int]:
         cursor.execute(
             f"""UPDATE {Delivery._meta.db_table} SET status = %s, claimed_at = %s
                 WHERE id IN (SELECT id FROM {Delivery._meta.db_table}
-                             WHERE mailing_id = %s AND status = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                             WHERE mailing_id = %s AND status = %s
+                               AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
                 RETURNING id""",  # noqa: S608 - table names are ours, values bound  # nosec B608
-            [DeliveryStatus.SENDING, now, mailing.pk, DeliveryStatus.PENDING, limit])
+            [DeliveryStatus.SENDING, now, mailing.pk, DeliveryStatus.PENDING, now, limit])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -281,9 +299,12 @@ def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str
                                   "click: %(url)s") % {"url": unsubscribe_url}
         footer += "\n" + _("Choose your topics and language: %(url)s") % {"url": preferences_url}
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+    # The envelope sender is the delivery's signed return path (marketing/bounces.py); From stays ours.
     return MailingMessage(
         subject=merge(subject, delivery.contact), body=merge(body, delivery.contact) + footer, to=[delivery.email],
-        headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
+        from_email=return_path(delivery.pk),
+        headers={"From": settings.DEFAULT_FROM_EMAIL,
+                 "Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
                  "Content-Language": language,
                  "List-Unsubscribe": f"<{unsubscribe_url}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
@@ -316,7 +337,7 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
         # Paused, not dead: the claim counter starts again (it counts workers that died), and the tick
         # sends the mailing to a worker when the hour has room again.
         now = timezone.now()
-        run.finish(next_run_at=_limit_frees_at(mailing, now) or now, run_attempts=0)
+        run.finish(next_run_at=_wake_at(mailing, now), run_attempts=0)
     return sent
 
 
@@ -336,13 +357,39 @@ def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
             try:
                 mailer.send_messages([message_for(delivery, mailing, texts)])
             except Exception as error:  # noqa: BLE001 - the row records why, the others go on
-                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-                    status=DeliveryStatus.FAILED, reason=str(error)[:200])
+                _not_sent(delivery, error)
                 continue
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
                 status=DeliveryStatus.SENT, sent_at=timezone.now())
             sent += 1
     return sent
+
+
+def temporary(error: Exception) -> bool:
+    """A refusal the server may not repeat later: a 4xx reply, or no server to talk to. Nothing was
+    accepted, so sending again cannot make a second message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _message in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, ConnectionRefusedError,
+                              ConnectionResetError))
+
+
+def _not_sent(delivery: Delivery, error: Exception) -> None:
+    """A temporary refusal: back to pending, tried again after 1, 2, 4 … minutes (crm/outbox.py's back-off),
+    failed after MAX_SEND_ATTEMPTS. A timeout may have come after the server took the message: unknown,
+    never sent again. Anything else: failed."""
+    reason = f"{type(error).__name__}: {error}"[:200]
+    row = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
+    attempts = delivery.attempts + 1
+    if isinstance(error, TimeoutError):
+        row.update(status=DeliveryStatus.UNKNOWN, reason=reason, attempts=attempts)
+    elif temporary(error) and attempts < MAX_SEND_ATTEMPTS:
+        row.update(status=DeliveryStatus.PENDING, reason=reason, attempts=attempts,
+                   next_attempt_at=timezone.now() + outbox.backoff(attempts))
+    else:
+        row.update(status=DeliveryStatus.FAILED, reason=reason, attempts=attempts)
 
 
 # --- Figures and unsubscribing -------------------------------------------------------------------
@@ -358,13 +405,19 @@ class MailingCounts:
     failed: int = 0
     unknown: int = 0
     unsubscribed: int = 0
+    retrying: int = 0
+    hard_bounces: int = 0
+    soft_bounces: int = 0
 
 
 def counts(mailing: Mailing) -> MailingCounts:
     """All the mailing's figures in one query."""
     by_status: dict[str, Any] = {status: Count("pk", filter=Q(status=status)) for status in DeliveryStatus.values}
     row = Delivery.objects.filter(mailing=mailing).aggregate(
-        recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)), **by_status)
+        recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+        retrying=Count("pk", filter=Q(status=DeliveryStatus.PENDING, attempts__gt=0)),
+        hard_bounces=Count("pk", filter=Q(bounce="hard")), soft_bounces=Count("pk", filter=Q(bounce="soft")),
+        **by_status)
     return MailingCounts(**row)
 
 

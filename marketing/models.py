@@ -409,6 +409,25 @@ class DeliveryStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown (interrupted)")
 
 
+class BouncedAddress(models.Model):
+    """An address mail bounced from: suppressed for good after a hard bounce, or after
+    MARKETING_SOFT_BOUNCE_LIMIT soft ones. Every later mailing leaves it out ("bounced")."""
+
+    email = models.CharField(_("e-mail"), max_length=254, unique=True)  # lower case
+    soft_bounces = models.PositiveIntegerField(default=0)
+    hard_bounced_at = models.DateTimeField(null=True, blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    last_bounce_at = models.DateTimeField(default=timezone.now)
+    last_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("bounced address")
+        verbose_name_plural = _("bounced addresses")
+
+    def __str__(self):
+        return self.email
+
+
 class Delivery(models.Model):
     """One recipient of one mailing. Never twice: the row is unique per (mailing, contact), a worker
     claims it (pending → sending) in a committed compare-and-set before it sends, and marks it sent
@@ -425,6 +444,13 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # A temporary SMTP refusal puts the row back to pending, tried again after a back-off.
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)  # db_default: rows are INSERT … SELECTed
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # What came back to the VERP return path (marketing/bounces.py): the first bounce per delivery counts.
+    bounce = models.CharField(max_length=4, blank=True, default="", db_default="",
+                              choices=[("hard", _("Hard bounce")), ("soft", _("Soft bounce"))])
+    bounced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("mailing recipient")
