@@ -212,6 +212,8 @@ class MailingForm(forms.Form):
     language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    track = forms.BooleanField(label=_("Count opens and clicks"), required=False, initial=True,
+                               help_text=_("Links go through the CRM and an invisible image counts opens."))
     hourly_limit = forms.IntegerField(label=_("At most per hour"), required=False, min_value=1, max_value=1_000_000,
                                       help_text=_("Messages of this mailing in any hour; empty: as fast as the "
                                                   "site allows."))
@@ -257,7 +259,8 @@ class MailingForm(forms.Form):
 
     def mailing_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in ("segment", "static_list", "topic", "language",
-                                                            "subject", "body", "versions", "hourly_limit")}
+                                                            "subject", "body", "versions", "hourly_limit",
+                                                            "track")}
 
 
 class ScheduleForm(forms.Form):

@@ -28,7 +28,7 @@ from typing import Any
 import pghistory
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower, Now
@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm import jobs, outbox, scheduler
 from crm.models import User
+from marketing import tracking
 from marketing.bounces import return_path
 from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
@@ -270,7 +271,7 @@ def delivery_for_token(token: str) -> Delivery | None:
     return Delivery.objects.select_related("contact", "mailing").filter(pk=delivery_id).first()
 
 
-class MailingMessage(EmailMessage):
+class MailingMessage(EmailMultiAlternatives):
     """Headers folded only past 998 characters (RFC 5322's limit): folding at 78 would turn the long
     List-Unsubscribe URL into RFC 2047 encoded words, which no mail client follows (RFC 2369 wants
     the URL as it is, in angle brackets)."""
@@ -292,6 +293,8 @@ def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str
     texts = texts if texts is not None else texts_of(mailing)
     language = delivery.language if delivery.language in texts else mailing.language
     subject, body = texts[language]
+    if mailing.track:  # the template's own links (before merging), so only they can be click targets
+        body = tracking.with_tracked_links(body, mailing.base_url, delivery.pk)
     unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
     preferences_url = mailing.base_url + reverse("marketing:preferences", args=[preference_token(delivery.contact_id)])
     with translation.override(language):
@@ -300,14 +303,19 @@ def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str
         footer += "\n" + _("Choose your topics and language: %(url)s") % {"url": preferences_url}
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
     # The envelope sender is the delivery's signed return path (marketing/bounces.py); From stays ours.
-    return MailingMessage(
-        subject=merge(subject, delivery.contact), body=merge(body, delivery.contact) + footer, to=[delivery.email],
+    text = merge(body, delivery.contact) + footer
+    message = MailingMessage(
+        subject=merge(subject, delivery.contact), body=text, to=[delivery.email],
         from_email=return_path(delivery.pk),
         headers={"From": settings.DEFAULT_FROM_EMAIL,
                  "Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
                  "Content-Language": language,
                  "List-Unsubscribe": f"<{unsubscribe_url}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    if mailing.track:
+        message.attach_alternative(tracking.html_version(text, tracking.open_url(mailing.base_url, delivery.pk)),
+                                   "text/html")
+    return message
 
 
 def _interrupted(mailing_id: int) -> int:
@@ -408,6 +416,8 @@ class MailingCounts:
     retrying: int = 0
     hard_bounces: int = 0
     soft_bounces: int = 0
+    opened: int = 0
+    clicked: int = 0
 
 
 def counts(mailing: Mailing) -> MailingCounts:
@@ -417,6 +427,7 @@ def counts(mailing: Mailing) -> MailingCounts:
         recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
         retrying=Count("pk", filter=Q(status=DeliveryStatus.PENDING, attempts__gt=0)),
         hard_bounces=Count("pk", filter=Q(bounce="hard")), soft_bounces=Count("pk", filter=Q(bounce="soft")),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)), clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
         **by_status)
     return MailingCounts(**row)
 

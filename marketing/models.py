@@ -355,6 +355,7 @@ class Mailing(OwnedModel, HeartbeatJob):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
+    track = models.BooleanField(_("count opens and clicks"), default=True)
     hourly_limit = models.PositiveIntegerField(
         _("at most per hour"), null=True, blank=True, validators=[MinValueValidator(1)],
         help_text=_("Messages of this mailing in any hour; empty: as fast as the site allows."))
@@ -451,6 +452,9 @@ class Delivery(models.Model):
     bounce = models.CharField(max_length=4, blank=True, default="", db_default="",
                               choices=[("hard", _("Hard bounce")), ("soft", _("Soft bounce"))])
     bounced_at = models.DateTimeField(null=True, blank=True)
+    # Tracking (marketing/tracking.py): the first open and the first click.
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("mailing recipient")

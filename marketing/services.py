@@ -233,10 +233,11 @@ def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Ite
 @transaction.atomic
 def mailing_create(*, actor: User, campaign: Campaign, subject: str, body: str, segment: Segment | None = None,
                    static_list: StaticList | None = None, topic: Topic | None = None, language: str = "",
-                   versions: dict[str, tuple[str, str]] | None = None, hourly_limit: int | None = None) -> Mailing:
+                   versions: dict[str, tuple[str, str]] | None = None, hourly_limit: int | None = None,
+                   track: bool = True) -> Mailing:
     """A draft; `versions` maps another language to its (subject, text)."""
     mailing = Mailing(owner=actor, team_id=actor.team_id, campaign=campaign, subject=subject, body=body,
-                      segment=segment, static_list=static_list, topic=topic, hourly_limit=hourly_limit,
+                      segment=segment, static_list=static_list, topic=topic, hourly_limit=hourly_limit, track=track,
                       language=language or actor.language or settings.LANGUAGE_CODE)
     mailing.full_clean()
     mailing.save()

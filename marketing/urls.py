@@ -41,6 +41,8 @@ urlpatterns = [
     path("mailings/<int:pk>/unschedule/", views.mailing_unschedule, name="mailing_unschedule"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
+    path("t/o/<str:token>/", views.track_open, name="track_open"),
+    path("t/c/<str:token>/", views.track_click, name="track_click"),
     path("topics/", views.topic_list, name="topic_list"),
     path("topics/<int:pk>/edit/", views.topic_edit, name="topic_edit"),
 ]

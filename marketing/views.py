@@ -4,7 +4,7 @@ lines, members, the leads and deals it brought), and the source campaign of a le
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Exists, OuterRef, Q, Window
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -30,7 +30,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import mailings, segments, services, subscriptions
+from marketing import mailings, segments, services, subscriptions, tracking
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -529,3 +529,30 @@ def preferences(request, token: str):
         return render(request, "marketing/preferences.html", {
             "form": form, "address": contact.primary_email, "receives": receives,
             "saved": request.GET.get("saved") == "1", "page_language": language or translation.get_language()})
+
+
+# --- Tracking (public) ---------------------------------------------------------------------------------
+
+
+@login_not_required
+def track_open(request, token: str):
+    """The 1×1 image of a message's HTML part: the first load counts the open. A forged token: 404."""
+    delivery = tracking.delivery_for_open(token)
+    if delivery is not None:
+        tracking.record_open(delivery)
+    response = HttpResponse(tracking.PIXEL, content_type="image/gif", status=200 if delivery else 404)
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@login_not_required
+def track_click(request, token: str):
+    """A tracked link: counts the first click and sends the reader on, only ever to a link the mailing
+    contains (never an open redirect)."""
+    click = tracking.click_for_token(token)
+    if click is None:
+        return render(request, "marketing/link_invalid.html", status=404)
+    tracking.record_click(click.delivery)
+    response = HttpResponseRedirect(click.target)
+    response["Cache-Control"] = "no-store, private"
+    return response

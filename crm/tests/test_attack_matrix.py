@@ -285,6 +285,8 @@ TABLE = {
     "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
     "marketing:unsubscribe": token(**T),
     "marketing:preferences": token(**T),
+    "marketing:track_open": token(**T),
+    "marketing:track_click": token(**T),
     "marketing:topic_edit": admin(pk="topic"),
     # The customer portal, and its staff pages
     "portal:set_password": token(**T),

@@ -178,6 +178,8 @@ SKIP: dict[str, str] = {
     "invite_accept": "signed out, needs a token",
     "calendar_feed": "an iCalendar file",
     "marketing:unsubscribe": "public, needs a token",
+    "marketing:track_open": "public: a 1×1 image, not a page",
+    "marketing:track_click": "public: a redirect to the mailing's link (its invalid-link page is the auth card)",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
     "sales:lead_duplicates": "POST only: the lead form's live duplicate check",
 }

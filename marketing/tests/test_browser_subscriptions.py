@@ -82,5 +82,5 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     [message] = messages()
     assert str(message["To"]) == "ivan@example.com"
     assert str(message["Subject"]) == "Весенние новинки для Иван"
-    assert "Здравствуйте, Иван!" in message.get_content()
+    assert "Здравствуйте, Иван!" in message.get_body(("plain",)).get_content()
     assert page.console_errors == [] and page.failed_requests == []
