@@ -232,6 +232,8 @@ MARKETING_HOURLY_LIMIT = env_int("MARKETING_HOURLY_LIMIT", 0)
 MARKETING_BOUNCE_ADDRESS = env_str("MARKETING_BOUNCE_ADDRESS", "")
 MARKETING_BOUNCE_MAILDIR = Path(env_str("MARKETING_BOUNCE_MAILDIR", str(VAR_DIR / "bounce-mailbox")))
 MARKETING_SOFT_BOUNCE_LIMIT = env_int("MARKETING_SOFT_BOUNCE_LIMIT", 3)
+# Public web-to-lead forms: submissions from one IP address in an hour, across all forms.
+WEBFORM_PER_IP_PER_HOUR = env_int("WEBFORM_PER_IP_PER_HOUR", 5)
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -13,7 +13,7 @@ from crm.choices import LeadSource
 from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic, WebForm
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -298,3 +298,59 @@ class PreferencesForm(forms.Form):
         self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
         self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
         del self.fields["resume" if receives_email else "stop_all"]
+
+
+class WebFormForm(forms.ModelForm):
+    """An admin builds a public web-to-lead form."""
+
+    fields_asked = forms.MultipleChoiceField(
+        label=_("Also ask for"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[("title", _("Job title")), ("company", _("Company")), ("phone", _("Phone")), ("city", _("City")),
+                 ("country", _("Country")), ("message", _("Message"))],
+        help_text=_("Name and e-mail are always asked."))
+
+    class Meta:
+        model = WebForm
+        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "is_active"]
+        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
+        self.fields["fields_asked"].initial = self.instance.fields if self.instance.pk else ["company", "message"]
+
+    def save(self, commit=True):
+        self.instance.fields = list(self.cleaned_data["fields_asked"])
+        return super().save(commit=commit)
+
+
+class PublicLeadForm(forms.Form):
+    """What a visitor fills in on a public web form."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    email = forms.EmailField(label=_("E-mail"))
+    title = forms.CharField(label=_("Job title"), max_length=150, required=False)
+    company = forms.CharField(label=_("Company"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country"), max_length=100, required=False)
+    message = forms.CharField(label=_("Message"), max_length=5000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+    consent = forms.BooleanField(required=True)
+    # The honeypot: hidden from people (CSS and aria-hidden), filled in by robots.
+    website = forms.CharField(required=False, label=_("Leave this empty"),
+                              widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    def __init__(self, *args, web_form: WebForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("title", "company", "phone", "city", "country", "message"):
+            if name not in web_form.fields:
+                del self.fields[name]
+        if web_form.consent_wording:
+            self.fields["consent"].label = web_form.consent_wording
+        else:
+            del self.fields["consent"]
+
+    def visible_fields_but_honeypot(self):
+        return [field for field in self if field.name != "website"]

@@ -467,3 +467,54 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"
+
+
+class WebForm(models.Model):
+    """A public web-to-lead form an admin builds: the fields it asks for, a consent checkbox with its
+    wording, a thank-you text and a language. Each submission becomes a lead in the chosen queue,
+    attributed to the campaign (marketing/webforms.py)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="web_forms")
+    team = models.ForeignKey("crm.Team", verbose_name=_("lead queue (team)"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    consent_wording = models.TextField(_("consent wording"), blank=True,
+                                       help_text=_("Empty: the form has no consent checkbox."))
+    thank_you = models.TextField(_("thank-you text"))
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("web form")
+        verbose_name_plural = _("web forms")
+
+    def __str__(self):
+        return self.name
+
+
+class WebFormSubmission(models.Model):
+    """Every POST to a public form, kept for the per-IP limit and to show what came in."""
+
+    class Outcome(models.TextChoices):
+        LEAD = "lead", _("Lead created")
+        HONEYPOT = "honeypot", _("Refused: a robot")
+        LIMITED = "limited", _("Refused: too many from one address")
+
+    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "-created_at"], name="webform_submission_ip_idx"),
+                   models.Index(fields=["form", "-created_at"], name="webform_submission_form_idx")]
+
+    def __str__(self):
+        return f"{self.form_id}: {self.outcome}"

@@ -18,6 +18,7 @@ from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
 from crm.pagination import paginate
+from crm.security import client_ip
 from crm.visibility import (
     can_create,
     can_edit,
@@ -30,7 +31,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import mailings, segments, services, subscriptions, tracking
+from marketing import mailings, segments, services, subscriptions, tracking, webforms
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -40,10 +41,12 @@ from marketing.forms import (
     MemberAddForm,
     MemberStatusForm,
     PreferencesForm,
+    PublicLeadForm,
     ScheduleForm,
     SegmentForm,
     StaticListForm,
     TopicForm,
+    WebFormForm,
 )
 from marketing.models import (
     Campaign,
@@ -57,6 +60,8 @@ from marketing.models import (
     StaticList,
     StaticListMember,
     Topic,
+    WebForm,
+    WebFormSubmission,
 )
 from sales.models import Lead, Opportunity
 
@@ -556,3 +561,54 @@ def track_click(request, token: str):
     response = HttpResponseRedirect(click.target)
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+# --- Web-to-lead forms ------------------------------------------------------------------------------------
+
+
+def webform_list(request):
+    """The public web-to-lead forms (admins build them), with their leads so far."""
+    require_admin(request.user)
+    forms_ = WebForm.objects.select_related("campaign", "team").annotate(
+        leads=Count("submissions", filter=Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
+        refused=Count("submissions", filter=~Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
+    ).order_by("-is_active", "name", "id")
+    rows = [(form, request.build_absolute_uri(reverse("marketing:webform_public", args=[webforms.form_key(form.pk)])))
+            for form in forms_]
+    return render(request, "marketing/webform_list.html", {"rows": rows})
+
+
+def webform_edit(request, pk: int | None = None):
+    require_admin(request.user)
+    web_form = get_object_or_404(WebForm, pk=pk) if pk else WebForm(created_by=request.user)
+    form = WebFormForm(request.POST or None, instance=web_form, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, _("Web form “%(name)s” saved.") % {"name": saved.name})
+        return redirect("marketing:webform_list")
+    return render(request, "marketing/webform_form.html", {"form": form, "web_form": web_form})
+
+
+@login_not_required
+def webform_public(request, key: str):
+    """The public form: a lead for every genuine submission; robots (the honeypot) are thanked and
+    ignored; more than the per-IP limit in an hour gets a message and creates nothing."""
+    web_form = webforms.form_for_key(key)
+    if web_form is None:
+        return render(request, "marketing/link_invalid.html", status=404)
+    with translation.override(web_form.language):
+        form = PublicLeadForm(request.POST or None, web_form=web_form)
+        context = {"web_form": web_form, "form": form}
+        if request.method == "POST":
+            ip = client_ip(request)
+            if webforms.over_limit(ip):
+                webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.LIMITED)
+                context["limited"] = True
+                return render(request, "marketing/webform_public.html", context, status=429)
+            if request.POST.get("website"):
+                webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.HONEYPOT)
+                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
+            if form.is_valid():
+                webforms.submit(form=web_form, ip=ip, data=form.cleaned_data)
+                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
+        return render(request, "marketing/webform_public.html", context)

@@ -39,7 +39,7 @@ from crm.models import CustomField, Notification, SavedView
 from crm.tests.factories import TerritoryFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
-from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList, Topic
+from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList, Topic, WebForm
 from marketing.tests.factories import CampaignFactory
 from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD, PortalUserFactory
@@ -288,6 +288,8 @@ TABLE = {
     "marketing:track_open": token(**T),
     "marketing:track_click": token(**T),
     "marketing:topic_edit": admin(pk="topic"),
+    "marketing:webform_edit": admin(pk="web_form"),
+    "marketing:webform_public": token(**{"key": FORGED}),
     # The customer portal, and its staff pages
     "portal:set_password": token(**T),
     "portal:survey": token(**T),
@@ -453,6 +455,7 @@ def build_world(cast) -> dict:
                                           static_list=static_list),
         # The catalogue and the settings
         "topic": Topic.objects.create(name=f"{SECRET} Topic"),
+        "web_form": WebForm.objects.create(name=f"{SECRET} Form", thank_you="Thanks", created_by=owner),
         "pipeline": pipeline,
         "stage": pipeline.stages.order_by("position").first(),
         "product": product,

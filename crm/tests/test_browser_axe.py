@@ -19,6 +19,7 @@ from accounts.tests.factories import AccountFactory
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
 from marketing.subscriptions import preference_token
+from marketing.webforms import form_key
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.factories import LeadFactory, OpportunityFactory, ProductFactory
 from sales.tests.quote_factories import make_quote
@@ -127,6 +128,10 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:static_list_list": lambda w: "/marketing/lists/",
     "marketing:static_list_create": lambda w: "/marketing/lists/new/",
     "marketing:topic_list": lambda w: "/marketing/topics/",
+    "marketing:webform_list": lambda w: "/marketing/web-forms/",
+    "marketing:webform_create": lambda w: "/marketing/web-forms/new/",
+    "marketing:webform_edit": lambda w: f"/marketing/web-forms/{w['web_form'].pk}/edit/",
+    "marketing:webform_public": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/",
     "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
     # Public (no sign-in), opened here signed in: the page is the same.
     "marketing:preferences": lambda w: f"/marketing/preferences/{preference_token(w['contact'].pk)}/",
@@ -233,7 +238,7 @@ def world(admin_user, owner):
     from activities.models import ActivityKind
     from activities.services import activity_create
     from marketing import services as marketing_services
-    from marketing.models import Topic
+    from marketing.models import Topic, WebForm
     from marketing.tests.factories import CampaignFactory
     from sales.tests.factories import PriceBookFactory
     from service import contract_services, field_services, kb_services
@@ -259,6 +264,9 @@ def world(admin_user, owner):
                                                      body="Hello {{ first_name }}", segment=segment),
         "price_book": PriceBookFactory(),
         "topic": Topic.objects.create(name="Новинки"),
+        "web_form": WebForm.objects.create(name="Запрос цены", thank_you="Спасибо!", created_by=admin_user,
+                                           fields=["company", "phone", "message"],
+                                           consent_wording="Я согласен получать письма."),
         "account": account, "contact": contact, "invoice": invoice,
         "deal": OpportunityFactory(owner=admin_user, account=account, name="Fleet renewal"),
         "quote": make_quote(admin_user, account=account, lines=((3, "24000.00", "10", "20"),)),
