@@ -258,3 +258,18 @@ def test_the_mailing_form_saves_versions_and_refuses_a_second_main_language(clie
     assert version.mailing.topic == topics["Новинки"]
     assert "English, Ukrainian" in client.get(response.url).content.decode()
     assert ContactPreference.objects.count() == 4
+
+
+def test_the_contact_page_shows_the_choices_and_a_bounced_address(client, marketer, support_agent, anna, topics):
+    from marketing.models import BouncedAddress
+
+    url = anna.get_absolute_url()
+    client.force_login(marketer)
+    assert 'id="contact-email-preferences"' not in client.get(url).content.decode()  # nothing to say yet
+    subscriptions.preferences_save(contact=anna, language="uk", topics=[topics["Новинки"], topics["Events"]])
+    BouncedAddress.objects.create(email="anna@example.com", suppressed_at=timezone.now())
+    body = client.get(url).content.decode()
+    assert 'data-preference="language">Ukrainian<' in body
+    assert 'data-preference="topics">Events, Новинки<' in body and 'data-preference="bounced"' in body
+    client.force_login(support_agent)  # reads contacts, not campaigns
+    assert 'id="contact-email-preferences"' not in client.get(url).content.decode()
