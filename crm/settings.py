@@ -232,6 +232,19 @@ if SERVICE_AGENTS_SEE not in ("all", "team-queues"):
     raise ImproperlyConfigured(f"SERVICE_AGENTS_SEE={SERVICE_AGENTS_SEE!r}: use all or team-queues.")
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+# Marketing mail (docs/marketing.md): how long a preference link works, a site-wide hourly limit on mailing
+# messages (0: none; a mailing may set a lower one of its own).
+MARKETING_PREFERENCE_LINK_DAYS = env_int("MARKETING_PREFERENCE_LINK_DAYS", 60)
+MARKETING_HOURLY_LIMIT = env_int("MARKETING_HOURLY_LIMIT", 0)
+# Bounces: mailing messages carry the return path <local>+<delivery>-<signature>@<domain> built from this
+# address (empty: bounce@ the DEFAULT_FROM_EMAIL domain); the MTA delivers what comes back to it into the
+# Maildir MARKETING_BOUNCE_MAILDIR, read by the scheduler tick. An address is no longer mailed after a
+# hard bounce, or after MARKETING_SOFT_BOUNCE_LIMIT soft ones.
+MARKETING_BOUNCE_ADDRESS = env_str("MARKETING_BOUNCE_ADDRESS", "")
+MARKETING_BOUNCE_MAILDIR = Path(env_str("MARKETING_BOUNCE_MAILDIR", str(VAR_DIR / "bounce-mailbox")))
+MARKETING_SOFT_BOUNCE_LIMIT = env_int("MARKETING_SOFT_BOUNCE_LIMIT", 3)
+# Public web-to-lead forms: submissions from one IP address in an hour, across all forms.
+WEBFORM_PER_IP_PER_HOUR = env_int("WEBFORM_PER_IP_PER_HOUR", 5)
 PUBLIC_URL = env_str("PUBLIC_URL", "http://localhost:8000")  # links in e-mails sent outside a request (surveys)
 # The site's domain: the right-hand side of every Message-ID we make (outbox, mailings). Defaults to PUBLIC_URL's host.
 SITE_DOMAIN = env_str("SITE_DOMAIN", urlsplit(PUBLIC_URL).hostname or "localhost").strip().lower()

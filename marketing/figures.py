@@ -14,7 +14,16 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from marketing.models import Campaign, CampaignCost, CampaignMember, DealAttribution, LeadAttribution, MemberStatus
+from marketing.models import (
+    Campaign,
+    CampaignCost,
+    CampaignMember,
+    DealAttribution,
+    Delivery,
+    DeliveryStatus,
+    LeadAttribution,
+    MemberStatus,
+)
 from sales.models import CurrencyRate, StageKind
 
 ZERO = Decimal(0)
@@ -35,6 +44,9 @@ class CampaignFigures:
     won_revenue: Decimal = ZERO  # in base_currency
     base_currency: str = settings.DEFAULT_CURRENCY
     cost_in_base: Decimal | None = None  # None: no exchange rate for the campaign's currency
+    emails_sent: int = 0  # over the campaign's mailings (marketing/tracking.py counts opens and clicks)
+    emails_opened: int = 0
+    emails_clicked: int = 0
 
     @property
     def members_total(self) -> int:
@@ -77,7 +89,7 @@ def _cost_in_base(cost: Decimal, currency: str) -> Decimal | None:
 
 
 def campaign_figures(campaign: Campaign) -> CampaignFigures:
-    """Four queries whatever the campaign's size: costs, members by status, leads, deals."""
+    """Five queries whatever the campaign's size: costs, members by status, leads, deals, e-mail."""
     cost = CampaignCost.objects.filter(campaign=campaign).aggregate(total=Sum("amount"))["total"] or ZERO
     members = dict(CampaignMember.objects.filter(campaign=campaign).order_by().values("status")
                    .annotate(total=Count("id")).values_list("status", "total"))
@@ -87,7 +99,11 @@ def campaign_figures(campaign: Campaign) -> CampaignFigures:
     deals = DealAttribution.objects.filter(campaign=campaign, opportunity__deleted_at__isnull=True).aggregate(
         total=Count("opportunity"), won=Count("opportunity", filter=won),
         revenue=Sum("opportunity__amount_base", filter=won))
+    emails = Delivery.objects.filter(mailing__campaign=campaign).aggregate(
+        sent=Count("pk", filter=Q(status=DeliveryStatus.SENT)), opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        clicked=Count("pk", filter=Q(clicked_at__isnull=False)))
     return CampaignFigures(
+        emails_sent=emails["sent"], emails_opened=emails["opened"], emails_clicked=emails["clicked"],
         currency=campaign.currency, budget=campaign.budget, cost=cost, expected_revenue=campaign.expected_revenue,
         members=members, leads=leads["total"], converted_leads=leads["converted"], deals=deals["total"],
         won_deals=deals["won"], won_revenue=deals["revenue"] or ZERO,

@@ -1,8 +1,10 @@
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTier, AccountType
@@ -11,7 +13,7 @@ from crm.choices import LeadSource
 from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList
+from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic, WebForm
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -198,21 +200,157 @@ class StaticListForm(forms.ModelForm):
 
 
 class MailingForm(forms.Form):
-    """A mailing's audience (a segment or a static list), subject and text with merge fields."""
+    """A mailing's audience (a segment or a static list, optionally only a topic's subscribers), its
+    language, subject and text with merge fields, and optional versions in the other languages."""
 
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
     static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
                                          required=False)
+    topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False,
+                                   empty_label=_("None (everyone who agreed to e-mail)"),
+                                   help_text=_("Only the topic's subscribers receive it."))
+    language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    track = forms.BooleanField(label=_("Count opens and clicks"), required=False, initial=True,
+                               help_text=_("Links go through the CRM and an invisible image counts opens."))
+    hourly_limit = forms.IntegerField(label=_("At most per hour"), required=False, min_value=1, max_value=1_000_000,
+                                      help_text=_("Messages of this mailing in any hour; empty: as fast as the "
+                                                  "site allows."))
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
         self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+        self.fields["topic"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        self.fields["language"].initial = user.language or settings.LANGUAGE_CODE
+        self.writer_language = self.fields["language"].initial
+        for code, name in settings.LANGUAGES:
+            self.fields[f"subject_{code}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": name}, max_length=200, required=False)
+            self.fields[f"body_{code}"] = forms.CharField(
+                label=_("Text (%(language)s)") % {"language": name}, required=False,
+                widget=forms.Textarea(attrs={"rows": 5}))
+
+    def version_fields(self):
+        """(language name, subject field, text field) for each language, for the template."""
+        return [(name, self[f"subject_{code}"], self[f"body_{code}"]) for code, name in settings.LANGUAGES]
 
     def clean(self):
         data = super().clean()
         if bool(data.get("segment")) == bool(data.get("static_list")):
             raise forms.ValidationError(_("Send it either to a segment or to a static list."))
+        data["language"] = data.get("language") or self.writer_language
+        versions = {}
+        for code, _name in settings.LANGUAGES:
+            subject, body = data.get(f"subject_{code}", "").strip(), data.get(f"body_{code}", "").strip()
+            if not subject and not body:
+                continue
+            if code == data.get("language"):
+                self.add_error(f"subject_{code}", _("The main text is already in this language."))
+            elif not subject:
+                self.add_error(f"subject_{code}", _("Give this version a subject too."))
+            elif not body:
+                self.add_error(f"body_{code}", _("Give this version a text too."))
+            else:
+                versions[code] = (subject, body)
+        data["versions"] = versions
         return data
+
+    def mailing_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in ("segment", "static_list", "topic", "language",
+                                                            "subject", "body", "versions", "hourly_limit",
+                                                            "track")}
+
+
+class ScheduleForm(forms.Form):
+    send_at = forms.DateTimeField(label=_("Send at"), widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local", "class": "form-control form-control-sm"}, format="%Y-%m-%dT%H:%M"))
+
+    def clean_send_at(self):
+        send_at = self.cleaned_data["send_at"]
+        now = timezone.now()
+        if send_at <= now:
+            raise forms.ValidationError(_("Choose a time in the future."))
+        if send_at > now + timedelta(days=366):
+            raise forms.ValidationError(_("Choose a time within a year."))
+        return send_at
+
+
+class TopicForm(forms.ModelForm):
+    class Meta:
+        model = Topic
+        fields = ["name", "description", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class PreferencesForm(forms.Form):
+    """The customer's own choices on the public preference page."""
+
+    language = forms.ChoiceField(label=_("Language of our e-mail"), required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("Topics"), queryset=Topic.objects.none(), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+    stop_all = forms.BooleanField(label=_("Unsubscribe from all marketing e-mail"), required=False)
+    resume = forms.BooleanField(label=_("Send me marketing e-mail again on the topics I chose"), required=False)
+
+    def __init__(self, *args, receives_email: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
+        self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        del self.fields["resume" if receives_email else "stop_all"]
+
+
+class WebFormForm(forms.ModelForm):
+    """An admin builds a public web-to-lead form."""
+
+    fields_asked = forms.MultipleChoiceField(
+        label=_("Also ask for"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[("title", _("Job title")), ("company", _("Company")), ("phone", _("Phone")), ("city", _("City")),
+                 ("country", _("Country")), ("message", _("Message"))],
+        help_text=_("Name and e-mail are always asked."))
+
+    class Meta:
+        model = WebForm
+        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "is_active"]
+        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
+        self.fields["fields_asked"].initial = self.instance.fields if self.instance.pk else ["company", "message"]
+
+    def save(self, commit=True):
+        self.instance.fields = list(self.cleaned_data["fields_asked"])
+        return super().save(commit=commit)
+
+
+class PublicLeadForm(forms.Form):
+    """What a visitor fills in on a public web form."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    email = forms.EmailField(label=_("E-mail"))
+    title = forms.CharField(label=_("Job title"), max_length=150, required=False)
+    company = forms.CharField(label=_("Company"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country"), max_length=100, required=False)
+    message = forms.CharField(label=_("Message"), max_length=5000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+    consent = forms.BooleanField(required=True)
+    # The honeypot: hidden from people (CSS and aria-hidden), filled in by robots.
+    website = forms.CharField(required=False, label=_("Leave this empty"),
+                              widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    def __init__(self, *args, web_form: WebForm, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("title", "company", "phone", "city", "country", "message"):
+            if name not in web_form.fields:
+                del self.fields[name]
+        if web_form.consent_wording:
+            self.fields["consent"].label = web_form.consent_wording
+        else:
+            del self.fields["consent"]
+
+    def visible_fields_but_honeypot(self):
+        return [field for field in self if field.name != "website"]

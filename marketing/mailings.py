@@ -20,27 +20,36 @@ to a public page; a forged or altered link is refused.
 import email.message
 import email.policy
 import re
+import smtplib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pghistory
+from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
-from crm import jobs, outbox
+from crm import jobs, outbox, scheduler
 from crm.models import User
-from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from marketing import tracking
+from marketing.bounces import return_path
+from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
+from marketing.subscriptions import preference_token
 
 BATCH = 50
+HOUR = timedelta(hours=1)
+MAX_SEND_ATTEMPTS = 5  # temporary SMTP refusals (4xx, server down) before the row is marked failed
+RATE_LOCK = 0x4D41494C  # pg_advisory_xact_lock key: one claim at a time counts against the hourly limits
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
 MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
 MERGE = re.compile(r"\{(" + "|".join(MERGE_FIELDS) + r")\}")
@@ -56,38 +65,95 @@ def audience(mailing: Mailing, user: User) -> QuerySet[Contact]:
     return Contact.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id)
 
 
-def _recipients(contacts: QuerySet[Contact]) -> QuerySet[Any, Any]:
+def languages_of(mailing: Mailing) -> list[str]:
+    """The languages the mailing is written in: its own first, then its other versions."""
+    return [mailing.language, *(code for code in mailing.versions.values_list("language", flat=True)
+                                if code != mailing.language)]
+
+
+def language_names(mailing: Mailing) -> list[str]:
+    names = dict(settings.LANGUAGES)
+    return [str(names.get(code, code)) for code in languages_of(mailing)]
+
+
+def _recipients(contacts: QuerySet[Contact], mailing: Mailing) -> QuerySet[Any, Any]:
+    """Each contact with the address, status, reason and language its delivery row is frozen with.
+    The language: the one the contact chose on the preference page when the mailing has that version,
+    else the mailing's own."""
     no_consent = Q(email_opt_in=False) | Q(email_opted_out_at__isnull=False)
-    return contacts.order_by().annotate(
+    contacts = contacts.order_by().annotate(
         first_address=Coalesce(F("emails__0"), Value(""), output_field=CharField()),
-    ).annotate(
-        frozen_status=Case(When(no_consent | Q(do_not_call=True) | Q(first_address=""),
-                                then=Value(DeliveryStatus.SUPPRESSED)),
+        chosen_language=Coalesce(F("marketing_preference__language"), Value(""), output_field=CharField()),
+    )
+    contacts = contacts.annotate(bounced=Exists(BouncedAddress.objects.filter(
+        email=Lower(OuterRef("first_address")), suppressed_at__isnull=False)))
+    reasons = [(no_consent, "no consent"), (Q(do_not_call=True), "do not contact"),
+               (Q(first_address=""), "no address"), (Q(bounced=True), "bounced")]
+    if mailing.topic_id is not None:
+        contacts = contacts.annotate(on_topic=Exists(TopicSubscription.objects.filter(
+            contact=OuterRef("pk"), topic_id=mailing.topic_id)))
+        reasons.append((Q(on_topic=False), "not subscribed to the topic"))
+    suppressed = Q()
+    for condition, _reason in reasons:
+        suppressed |= condition
+    return contacts.annotate(
+        frozen_status=Case(When(suppressed, then=Value(DeliveryStatus.SUPPRESSED)),
                            default=Value(DeliveryStatus.PENDING), output_field=CharField()),
-        frozen_reason=Case(When(no_consent, then=Value("no consent")),
-                           When(do_not_call=True, then=Value("do not contact")),
-                           When(first_address="", then=Value("no address")), default=Value(""),
-                           output_field=CharField()),
-    ).values("id", "first_address", "frozen_status", "frozen_reason")
+        frozen_reason=Case(*(When(condition, then=Value(reason)) for condition, reason in reasons),
+                           default=Value(""), output_field=CharField()),
+        frozen_language=Case(When(chosen_language__in=languages_of(mailing), then=F("chosen_language")),
+                             default=Value(mailing.language), output_field=CharField()),
+    ).values("id", "first_address", "frozen_status", "frozen_reason", "frozen_language")
 
 
 @transaction.atomic
-def mailing_start(*, mailing: Mailing, actor: User, base_url: str) -> bool:
-    """Freezes the recipients and queues the sending; False when the mailing had already started."""
-    started = Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
+def mailing_start(*, mailing: Mailing, actor: User, base_url: str, scheduled: bool = False) -> bool:
+    """Freezes the recipients and queues the sending; False when the mailing had already started (or,
+    for a scheduled start, was sent or put back to draft meanwhile)."""
+    was = MailingStatus.SCHEDULED if scheduled else MailingStatus.DRAFT
+    started = Mailing.objects.filter(pk=mailing.pk, status=was).update(
         status=MailingStatus.SENDING, started_at=timezone.now(), base_url=base_url.rstrip("/"),
         heartbeat_at=timezone.now())
     if not started:
         return False
-    select_sql, params = _recipients(audience(mailing, actor)).query.sql_with_params()
+    select_sql, params = _recipients(audience(mailing, actor), mailing).query.sql_with_params()
     with connection.cursor() as cursor:
         sql = (f"INSERT INTO {Delivery._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
-               "(mailing_id, contact_id, email, status, reason) "
-               f"SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason FROM ({select_sql}) AS r "
+               "(mailing_id, contact_id, email, status, reason, language) "
+               "SELECT %s, r.id, r.first_address, r.frozen_status, r.frozen_reason, r.frozen_language "
+               f"FROM ({select_sql}) AS r "
                "ON CONFLICT (mailing_id, contact_id) DO NOTHING")
         cursor.execute(sql, [mailing.pk, *params])
     transaction.on_commit(lambda: _send_to_worker(mailing.pk), robust=True)  # a dead broker: the tick sends it
     return True
+
+
+@transaction.atomic
+def mailing_schedule(*, mailing: Mailing, actor: User, send_at: datetime, base_url: str) -> bool:
+    """draft → scheduled; the scheduler tick starts it at `send_at` with `actor`'s view of the audience.
+    False when it is no longer a draft."""
+    return bool(Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.DRAFT).update(
+        status=MailingStatus.SCHEDULED, scheduled_at=send_at, scheduled_by=actor, base_url=base_url.rstrip("/")))
+
+
+@transaction.atomic
+def mailing_unschedule(*, mailing: Mailing) -> bool:
+    """scheduled → draft, unless the tick started it meanwhile."""
+    return bool(Mailing.objects.filter(pk=mailing.pk, status=MailingStatus.SCHEDULED).update(
+        status=MailingStatus.DRAFT, scheduled_at=None, scheduled_by=None))
+
+
+@scheduler.source("scheduled_mailings")
+def start_due_mailings(now: datetime) -> int:
+    """Starts the mailings whose time has come (each a compare-and-set: two ticks start it once)."""
+    started = 0
+    due = Mailing.objects.filter(status=MailingStatus.SCHEDULED, scheduled_at__lte=now).select_related(
+        "scheduled_by", "owner", "segment")
+    for mailing in due.order_by("scheduled_at", "id")[:BATCH]:
+        actor = mailing.scheduled_by or mailing.owner
+        if mailing_start(mailing=mailing, actor=actor, base_url=mailing.base_url, scheduled=True):
+            started += 1
+    return started
 
 
 def _send_to_worker(mailing_id: int) -> None:
@@ -105,23 +171,81 @@ def _give_up(mailing_id: int) -> None:
         status=MailingStatus.SENT, finished_at=timezone.now())
 
 
+# A paused mailing (hourly limit reached, messages waiting to be tried again) waits for no worker until
+# next_run_at; then the tick sends it to one.
 MAILING_JOBS = jobs.register(jobs.JobKind(
-    name="mailings", model=Mailing, waiting=Q(status=MailingStatus.SENDING), resend=_send_to_worker,
-    give_up=_give_up, label=gettext_lazy("Mailings"), title=lambda mailing: mailing.subject))  # at most once: no retry
+    name="mailings", model=Mailing,
+    waiting=Q(status=MailingStatus.SENDING) & (Q(next_run_at__isnull=True) | Q(next_run_at__lte=Now())),
+    resend=_send_to_worker, give_up=_give_up,
+    label=gettext_lazy("Mailings"), title=lambda mailing: mailing.subject))  # at most once: no retry
 
 
 # --- Sending -----------------------------------------------------------------------------------
 
 
-def _claim(mailing_id: int, limit: int) -> list[int]:
-    """Pending rows → sending, committed before any is sent; rows another worker holds are skipped."""
+def site_hourly_limit() -> int:
+    return int(getattr(settings, "MARKETING_HOURLY_LIMIT", 0) or 0)
+
+
+def _used(now: datetime, mailing_id: int | None = None) -> QuerySet[Delivery]:
+    """The messages claimed in the last hour (sent, being sent or perhaps sent): what the limits count."""
+    rows = Delivery.objects.filter(claimed_at__gt=now - HOUR, status__in=[
+        DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.UNKNOWN])
+    return rows.filter(mailing_id=mailing_id) if mailing_id is not None else rows
+
+
+def room(mailing: Mailing, now: datetime) -> int | None:
+    """How many more messages the hourly limits allow now (None: no limit)."""
+    rooms = []
+    if mailing.hourly_limit:
+        rooms.append(mailing.hourly_limit - _used(now, mailing.pk).count())
+    if site_hourly_limit():
+        rooms.append(site_hourly_limit() - _used(now).count())
+    return max(min(rooms), 0) if rooms else None
+
+
+def _limit_frees_at(mailing: Mailing, now: datetime) -> datetime | None:
+    """When the hourly limit that stops the mailing lets the next message go (None: nothing stops it)."""
+    waits = []
+    if mailing.hourly_limit and _used(now, mailing.pk).count() >= mailing.hourly_limit:
+        waits.append(_used(now, mailing.pk).aggregate(first=Min("claimed_at"))["first"])
+    if site_hourly_limit() and _used(now).count() >= site_hourly_limit():
+        waits.append(_used(now).aggregate(first=Min("claimed_at"))["first"])
+    waits = [first + HOUR for first in waits if first is not None]
+    return max(waits) if waits else None
+
+
+def _wake_at(mailing: Mailing, now: datetime) -> datetime:
+    """When a paused mailing can send again: when the hour has room, else when the first row waiting
+    to be tried again is due."""
+    frees = _limit_frees_at(mailing, now)
+    if frees is not None:
+        return frees
+    retry = Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.PENDING).aggregate(
+        first=Min("next_attempt_at"))["first"]
+    return max(retry, now) if retry is not None else now
+
+
+def _claim(mailing: Mailing, limit: int) -> list[int]:
+    """Pending rows → sending, committed before any is sent; rows another worker holds are skipped.
+    With an hourly limit, the count and the claim happen under one advisory lock, so two workers (two
+    mailings under the site limit) never claim the same room twice."""
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        if mailing.hourly_limit or site_hourly_limit():
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RATE_LOCK])
+            allowed = room(mailing, now)
+            limit = min(limit, allowed) if allowed is not None else limit
+            if limit <= 0:
+                return []
         cursor.execute(
             f"""UPDATE {Delivery._meta.db_table} SET status = %s, claimed_at = %s
                 WHERE id IN (SELECT id FROM {Delivery._meta.db_table}
-                             WHERE mailing_id = %s AND status = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                             WHERE mailing_id = %s AND status = %s
+                               AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
+                             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
                 RETURNING id""",  # noqa: S608 - table names are ours, values bound  # nosec B608
-            [DeliveryStatus.SENDING, timezone.now(), mailing_id, DeliveryStatus.PENDING, limit])
+            [DeliveryStatus.SENDING, now, mailing.pk, DeliveryStatus.PENDING, now, limit])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -149,7 +273,7 @@ def delivery_for_token(token: str) -> Delivery | None:
     return Delivery.objects.select_related("contact", "mailing").filter(pk=delivery_id).first()
 
 
-class MailingMessage(EmailMessage):
+class MailingMessage(EmailMultiAlternatives):
     """Headers folded only past 998 characters (RFC 5322's limit): folding at 78 would turn the long
     List-Unsubscribe URL into RFC 2047 encoded words, which no mail client follows (RFC 2369 wants
     the URL as it is, in angle brackets)."""
@@ -158,19 +282,42 @@ class MailingMessage(EmailMessage):
         return super().message(policy=(policy or email.policy.default).clone(max_line_length=998))
 
 
-def message_for(delivery: Delivery, mailing: Mailing) -> EmailMessage:
+def texts_of(mailing: Mailing) -> dict[str, tuple[str, str]]:
+    """Subject and text per language: the mailing's own and its versions (one query)."""
+    texts = {version.language: (version.subject, version.body) for version in mailing.versions.all()}
+    texts[mailing.language] = (mailing.subject, mailing.body)
+    return texts
+
+
+def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str, str]] | None = None) -> EmailMessage:
+    """The message for one recipient, in the language frozen on the delivery (its version, and the
+    footer in that language)."""
+    texts = texts if texts is not None else texts_of(mailing)
+    language = delivery.language if delivery.language in texts else mailing.language
+    subject, body = texts[language]
+    if mailing.track:  # the template's own links (before merging), so only they can be click targets
+        body = tracking.with_tracked_links(body, mailing.base_url, delivery.pk)
     unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
-    body = merge(mailing.body, delivery.contact)
-    # Contacts have no language of their own yet: the footer is in the language of whoever wrote the mailing.
-    with translation.override(mailing.owner.language if mailing.owner_id else None):
+    preferences_url = mailing.base_url + reverse("marketing:preferences", args=[preference_token(delivery.contact_id)])
+    with translation.override(language):
         footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
                                   "click: %(url)s") % {"url": unsubscribe_url}
+        footer += "\n" + _("Choose your topics and language: %(url)s") % {"url": preferences_url}
     domain = outbox.mail_domain()  # the site's domain, as every Message-ID we make
-    return MailingMessage(
-        subject=merge(mailing.subject, delivery.contact), body=body + footer, to=[delivery.email],
-        headers={"Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
+    # The envelope sender is the delivery's signed return path (marketing/bounces.py); From stays ours.
+    text = merge(body, delivery.contact) + footer
+    message = MailingMessage(
+        subject=merge(subject, delivery.contact), body=text, to=[delivery.email],
+        from_email=return_path(delivery.pk),
+        headers={"From": settings.DEFAULT_FROM_EMAIL,
+                 "Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
+                 "Content-Language": language,
                  "List-Unsubscribe": f"<{unsubscribe_url}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    if mailing.track:
+        message.attach_alternative(tracking.html_version(text, tracking.open_url(mailing.base_url, delivery.pk)),
+                                   "text/html")
+    return message
 
 
 def _interrupted(mailing_id: int) -> int:
@@ -194,32 +341,65 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
         return sent
     done = not Delivery.objects.filter(mailing_id=mailing_id,
                                        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).exists()
-    run.finish(**({"status": MailingStatus.SENT, "finished_at": timezone.now()} if done else {}))
+    if done:
+        run.finish(status=MailingStatus.SENT, finished_at=timezone.now(), next_run_at=None)
+    else:
+        # Paused, not dead: the claim counter starts again (it counts workers that died), and the tick
+        # sends the mailing to a worker when the hour has room again.
+        now = timezone.now()
+        run.finish(next_run_at=_wake_at(mailing, now), run_attempts=0)
     return sent
 
 
 def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
     sent = 0
     mailer = mailers["default"]
+    texts = texts_of(mailing)
     # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
     rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
     for _round in range(rounds):
         run.beat()  # taken over (we were thought dead)? Stop before claiming more rows
-        ids = _claim(mailing.pk, batch)
+        ids = _claim(mailing, batch)
         if not ids:
             break
         for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
             run.beat()
             try:
-                mailer.send_messages([message_for(delivery, mailing)])
+                mailer.send_messages([message_for(delivery, mailing, texts)])
             except Exception as error:  # noqa: BLE001 - the row records why, the others go on
-                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-                    status=DeliveryStatus.FAILED, reason=str(error)[:200])
+                _not_sent(delivery, error)
                 continue
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
                 status=DeliveryStatus.SENT, sent_at=timezone.now())
             sent += 1
     return sent
+
+
+def temporary(error: Exception) -> bool:
+    """A refusal the server may not repeat later: a 4xx reply, or no server to talk to. Nothing was
+    accepted, so sending again cannot make a second message."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _message in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, ConnectionRefusedError,
+                              ConnectionResetError))
+
+
+def _not_sent(delivery: Delivery, error: Exception) -> None:
+    """A temporary refusal: back to pending, tried again after 1, 2, 4 … minutes (crm/outbox.py's back-off),
+    failed after MAX_SEND_ATTEMPTS. A timeout may have come after the server took the message: unknown,
+    never sent again. Anything else: failed."""
+    reason = f"{type(error).__name__}: {error}"[:200]
+    row = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
+    attempts = delivery.attempts + 1
+    if isinstance(error, TimeoutError):
+        row.update(status=DeliveryStatus.UNKNOWN, reason=reason, attempts=attempts)
+    elif temporary(error) and attempts < MAX_SEND_ATTEMPTS:
+        row.update(status=DeliveryStatus.PENDING, reason=reason, attempts=attempts,
+                   next_attempt_at=timezone.now() + outbox.backoff(attempts))
+    else:
+        row.update(status=DeliveryStatus.FAILED, reason=reason, attempts=attempts)
 
 
 # --- Figures and unsubscribing -------------------------------------------------------------------
@@ -235,13 +415,22 @@ class MailingCounts:
     failed: int = 0
     unknown: int = 0
     unsubscribed: int = 0
+    retrying: int = 0
+    hard_bounces: int = 0
+    soft_bounces: int = 0
+    opened: int = 0
+    clicked: int = 0
 
 
 def counts(mailing: Mailing) -> MailingCounts:
     """All the mailing's figures in one query."""
     by_status: dict[str, Any] = {status: Count("pk", filter=Q(status=status)) for status in DeliveryStatus.values}
     row = Delivery.objects.filter(mailing=mailing).aggregate(
-        recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)), **by_status)
+        recipients=Count("pk"), unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+        retrying=Count("pk", filter=Q(status=DeliveryStatus.PENDING, attempts__gt=0)),
+        hard_bounces=Count("pk", filter=Q(bounce="hard")), soft_bounces=Count("pk", filter=Q(bounce="soft")),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)), clicked=Count("pk", filter=Q(clicked_at__isnull=False)),
+        **by_status)
     return MailingCounts(**row)
 
 

@@ -272,8 +272,65 @@ class StaticListMember(models.Model):
         return f"{self.contact_id} in list {self.static_list_id}"
 
 
+class Topic(models.Model):
+    """A subscription topic an admin defines (product news, events, the newsletter …). Customers choose
+    their topics on the preference page; a mailing for a topic goes only to its subscribers."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("offered to customers"), default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("subscription topic")
+        verbose_name_plural = _("subscription topics")
+
+    def __str__(self):
+        return self.name
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    model_name="ContactPreferenceEvent",
+)
+class ContactPreference(models.Model):
+    """The language a contact wants marketing e-mail in (chosen on the preference page)."""
+
+    contact = models.OneToOneField("contacts.Contact", on_delete=models.CASCADE, primary_key=True,
+                                   related_name="marketing_preference")
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"contact {self.contact_id}: {self.language or '-'}"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.DeleteEvent(),
+    model_name="TopicSubscriptionEvent",
+)
+class TopicSubscription(models.Model):
+    """A contact subscribed to a topic. Every change is in the history (pghistory) with its source."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="topic_subscriptions")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="subscriptions")
+    subscribed_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "topic"], name="topic_subscription_once")]
+        indexes = [models.Index(fields=["topic", "contact"], name="topic_subscription_topic_idx")]
+
+    def __str__(self):
+        return f"contact {self.contact_id} on topic {self.topic_id}"
+
+
 class MailingStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("mailing status", "Draft")
+    SCHEDULED = "scheduled", pgettext_lazy("mailing status", "Scheduled")
     SENDING = "sending", pgettext_lazy("mailing status", "Sending")
     SENT = "sent", pgettext_lazy("mailing status", "Sent")
 
@@ -291,9 +348,22 @@ class Mailing(OwnedModel, HeartbeatJob):
                                 on_delete=models.PROTECT, related_name="+")
     static_list = models.ForeignKey(StaticList, verbose_name=_("static list"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="mailings")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
+    track = models.BooleanField(_("count opens and clicks"), default=True)
+    hourly_limit = models.PositiveIntegerField(
+        _("at most per hour"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Messages of this mailing in any hour; empty: as fast as the site allows."))
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True, editable=False)
+    scheduled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
+    # Paused (the hourly limit is reached, or messages wait to be tried again): no worker takes it before this.
+    next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     base_url = models.CharField(max_length=300, blank=True, editable=False)  # for the links in the messages
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True, editable=False)
@@ -305,12 +375,30 @@ class Mailing(OwnedModel, HeartbeatJob):
         constraints = [models.CheckConstraint(
             condition=models.Q(segment__isnull=True, static_list__isnull=False)
             | models.Q(segment__isnull=False, static_list__isnull=True), name="mailing_one_audience")]
+        indexes = [models.Index(fields=["scheduled_at"], name="mailing_scheduled_idx",
+                                condition=models.Q(status="scheduled"))]
 
     def __str__(self):
         return self.subject
 
     def get_absolute_url(self):
         return reverse("marketing:mailing_detail", args=[self.pk])
+
+
+class MailingVersion(models.Model):
+    """The mailing in another language: recipients who chose that language get this version."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [models.UniqueConstraint(fields=["mailing", "language"], name="mailing_version_once")]
+
+    def __str__(self):
+        return f"mailing {self.mailing_id} ({self.language})"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -320,6 +408,25 @@ class DeliveryStatus(models.TextChoices):
     SUPPRESSED = "suppressed", _("Suppressed")
     FAILED = "failed", _("Failed")
     UNKNOWN = "unknown", _("Unknown (interrupted)")
+
+
+class BouncedAddress(models.Model):
+    """An address mail bounced from: suppressed for good after a hard bounce, or after
+    MARKETING_SOFT_BOUNCE_LIMIT soft ones. Every later mailing leaves it out ("bounced")."""
+
+    email = models.CharField(_("e-mail"), max_length=254, unique=True)  # lower case
+    soft_bounces = models.PositiveIntegerField(default=0)
+    hard_bounced_at = models.DateTimeField(null=True, blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    last_bounce_at = models.DateTimeField(default=timezone.now)
+    last_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("bounced address")
+        verbose_name_plural = _("bounced addresses")
+
+    def __str__(self):
+        return self.email
 
 
 class Delivery(models.Model):
@@ -332,17 +439,82 @@ class Delivery(models.Model):
     contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
                                 related_name="+")
     email = models.CharField(max_length=254, blank=True)
+    language = models.CharField(max_length=10, blank=True)  # the version sent, frozen at the start
     status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     reason = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # A temporary SMTP refusal puts the row back to pending, tried again after a back-off.
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)  # db_default: rows are INSERT … SELECTed
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # What came back to the VERP return path (marketing/bounces.py): the first bounce per delivery counts.
+    bounce = models.CharField(max_length=4, blank=True, default="", db_default="",
+                              choices=[("hard", _("Hard bounce")), ("soft", _("Soft bounce"))])
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    # Tracking (marketing/tracking.py): the first open and the first click.
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("mailing recipient")
         verbose_name_plural = _("mailing recipients")
         constraints = [models.UniqueConstraint(fields=["mailing", "contact"], name="delivery_once_per_contact")]
-        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx")]
+        indexes = [models.Index(fields=["mailing", "status", "id"], name="delivery_mailing_status_idx"),
+                   # the hourly limits count the messages claimed in the last hour
+                   models.Index(fields=["claimed_at"], name="delivery_claimed_idx",
+                                condition=models.Q(claimed_at__isnull=False))]
 
     def __str__(self):
         return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"
+
+
+class WebForm(models.Model):
+    """A public web-to-lead form an admin builds: the fields it asks for, a consent checkbox with its
+    wording, a thank-you text and a language. Each submission becomes a lead in the chosen queue,
+    attributed to the campaign (marketing/webforms.py)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="web_forms")
+    team = models.ForeignKey("crm.Team", verbose_name=_("lead queue (team)"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    consent_wording = models.TextField(_("consent wording"), blank=True,
+                                       help_text=_("Empty: the form has no consent checkbox."))
+    thank_you = models.TextField(_("thank-you text"))
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("web form")
+        verbose_name_plural = _("web forms")
+
+    def __str__(self):
+        return self.name
+
+
+class WebFormSubmission(models.Model):
+    """Every POST to a public form, kept for the per-IP limit and to show what came in."""
+
+    class Outcome(models.TextChoices):
+        LEAD = "lead", _("Lead created")
+        HONEYPOT = "honeypot", _("Refused: a robot")
+        LIMITED = "limited", _("Refused: too many from one address")
+
+    form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "-created_at"], name="webform_submission_ip_idx"),
+                   models.Index(fields=["form", "-created_at"], name="webform_submission_form_idx")]
+
+    def __str__(self):
+        return f"{self.form_id}: {self.outcome}"

@@ -3,13 +3,25 @@ lead's and a deal's page (with a picker for those who may edit the record), and 
 contact, or an account's people, take part in. Each panel is one bounded query through
 `visible_to`, and none shows to a role that reads no campaigns."""
 
-from django.db.models import Count, Window
+from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, Exists, OuterRef, Subquery, Window
+from django.db.models.functions import Lower
 from django.urls import reverse
 
+from contacts.models import Contact
 from crm import panels
 from crm.visibility import can_edit, can_read
 from marketing.forms import AttributionForm
-from marketing.models import Campaign, CampaignMember, StaticList, StaticListMember
+from marketing.models import (
+    BouncedAddress,
+    Campaign,
+    CampaignMember,
+    ContactPreference,
+    StaticList,
+    StaticListMember,
+    TopicSubscription,
+)
 
 ROWS = 5
 
@@ -81,3 +93,23 @@ def contact_static_lists(request, contact, page):
         return None
     return panels.Rendered("marketing/panels/contact_lists.html", {
         "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-lists"})
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=42)
+def contact_email_preferences(request, contact, page):
+    """What the contact chose on the preference page (language, topics) and whether their address
+    bounced for good: one query, shown only when there is something to say."""
+    if not can_read(request.user, Campaign):
+        return None
+    row = Contact.objects.filter(pk=contact.pk).annotate(
+        chosen_language=Subquery(ContactPreference.objects.filter(contact=OuterRef("pk")).values("language")[:1]),
+        topic_names=ArraySubquery(TopicSubscription.objects.filter(contact=OuterRef("pk"))
+                                  .order_by("topic__name").values("topic__name")),
+        bounced=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("emails__0")),
+                                                     suppressed_at__isnull=False)),
+    ).values("chosen_language", "topic_names", "bounced").first()
+    if row is None or not (row["chosen_language"] or row["topic_names"] or row["bounced"]):
+        return None
+    return panels.Rendered("marketing/panels/contact_preferences.html", {
+        "language": dict(settings.LANGUAGES).get(row["chosen_language"] or "", ""), "topics": row["topic_names"],
+        "bounced": row["bounced"], "panel_id": "contact-email-preferences"})

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pghistory
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,10 +20,12 @@ from marketing.models import (
     DealAttribution,
     LeadAttribution,
     Mailing,
+    MailingVersion,
     MemberStatus,
     Segment,
     StaticList,
     StaticListMember,
+    Topic,
 )
 from sales.models import Lead, Opportunity
 from webhooks.services import emit
@@ -229,9 +232,16 @@ def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Ite
 
 @transaction.atomic
 def mailing_create(*, actor: User, campaign: Campaign, subject: str, body: str, segment: Segment | None = None,
-                   static_list: StaticList | None = None) -> Mailing:
+                   static_list: StaticList | None = None, topic: Topic | None = None, language: str = "",
+                   versions: dict[str, tuple[str, str]] | None = None, hourly_limit: int | None = None,
+                   track: bool = True) -> Mailing:
+    """A draft; `versions` maps another language to its (subject, text)."""
     mailing = Mailing(owner=actor, team_id=actor.team_id, campaign=campaign, subject=subject, body=body,
-                      segment=segment, static_list=static_list)
+                      segment=segment, static_list=static_list, topic=topic, hourly_limit=hourly_limit, track=track,
+                      language=language or actor.language or settings.LANGUAGE_CODE)
     mailing.full_clean()
     mailing.save()
+    MailingVersion.objects.bulk_create([
+        MailingVersion(mailing=mailing, language=code, subject=version_subject, body=version_body)
+        for code, (version_subject, version_body) in (versions or {}).items() if code != mailing.language])
     return mailing

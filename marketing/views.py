@@ -4,9 +4,10 @@ lines, members, the leads and deals it brought), and the source campaign of a le
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Exists, OuterRef, Q, Window
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -17,6 +18,7 @@ from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
 from crm.pagination import paginate
+from crm.security import client_ip
 from crm.visibility import (
     can_create,
     can_edit,
@@ -24,11 +26,12 @@ from crm.visibility import (
     can_see,
     get_editable_or_404,
     get_visible_or_404,
+    require_admin,
     require_create,
     require_read,
     with_visibility_flag,
 )
-from marketing import mailings, segments, services
+from marketing import mailings, segments, services, subscriptions, tracking, webforms
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -37,8 +40,13 @@ from marketing.forms import (
     MailingForm,
     MemberAddForm,
     MemberStatusForm,
+    PreferencesForm,
+    PublicLeadForm,
+    ScheduleForm,
     SegmentForm,
     StaticListForm,
+    TopicForm,
+    WebFormForm,
 )
 from marketing.models import (
     Campaign,
@@ -51,6 +59,9 @@ from marketing.models import (
     Segment,
     StaticList,
     StaticListMember,
+    Topic,
+    WebForm,
+    WebFormSubmission,
 )
 from sales.models import Lead, Opportunity
 
@@ -400,7 +411,7 @@ def mailing_create(request, campaign_pk: int):
     campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
     form = MailingForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.cleaned_data)
+        mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.mailing_fields())
         messages.success(request, _("The mailing was saved as a draft. Check it, then send it."))
         return redirect(mailing)
     return render(request, "marketing/mailing_form.html", {"form": form, "campaign": campaign,
@@ -408,10 +419,14 @@ def mailing_create(request, campaign_pk: int):
 
 
 def mailing_detail(request, pk: int):
-    mailing = get_visible_or_404(Mailing.objects.select_related("campaign", "segment", "static_list", "owner"),
-                                 request.user, pk=pk)
-    context = {"mailing": mailing, "counts": mailings.counts(mailing), "can_edit": can_edit(request.user, mailing)}
+    mailing = get_visible_or_404(
+        Mailing.objects.select_related("campaign", "segment", "static_list", "owner", "topic"), request.user, pk=pk)
+    context = {"mailing": mailing, "languages": mailings.language_names(mailing), "counts": mailings.counts(mailing),
+               "can_edit": can_edit(request.user, mailing)}
+    if mailing.next_run_at and mailing.status == MailingStatus.SENDING and mailing.next_run_at > timezone.now():
+        context["paused_until"] = mailing.next_run_at
     if mailing.status == MailingStatus.DRAFT:
+        context["schedule_form"] = ScheduleForm()
         audience = mailings.audience(mailing, request.user)
         context["audience_total"] = audience.count()
         first = audience.select_related("account").order_by("last_name", "first_name", "id").first()
@@ -425,11 +440,33 @@ def mailing_detail(request, pk: int):
 
 @require_POST
 def mailing_send(request, pk: int):
+    """Sends now, or at the time chosen (the "Schedule" button posts `send_at`)."""
     mailing = get_editable_or_404(Mailing, request.user, pk=pk)
-    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=request.build_absolute_uri("/")):
+    base_url = request.build_absolute_uri("/")
+    if "send_at" in request.POST:
+        form = ScheduleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(form.errors["send_at"]))
+        elif mailings.mailing_schedule(mailing=mailing, actor=request.user, send_at=form.cleaned_data["send_at"],
+                                       base_url=base_url):
+            messages.success(request, _("The mailing is scheduled. It starts by itself at the time chosen."))
+        else:
+            messages.info(request, _("Only a draft can be scheduled: nothing was changed."))
+        return redirect(mailing)
+    if mailings.mailing_start(mailing=mailing, actor=request.user, base_url=base_url):
         messages.success(request, _("The mailing is being sent. Each recipient gets it once."))
     else:
         messages.info(request, _("This mailing was already sent: nothing was sent again."))
+    return redirect(mailing)
+
+
+@require_POST
+def mailing_unschedule(request, pk: int):
+    mailing = get_editable_or_404(Mailing, request.user, pk=pk)
+    if mailings.mailing_unschedule(mailing=mailing):
+        messages.success(request, _("The schedule is cancelled: the mailing is a draft again."))
+    else:
+        messages.info(request, _("The mailing is not scheduled (any more): nothing was changed."))
     return redirect(mailing)
 
 
@@ -445,3 +482,133 @@ def unsubscribe(request, token: str):
         mailings.unsubscribe(delivery=delivery)
         return render(request, "marketing/unsubscribe.html", {"done": True, "delivery": delivery})
     return render(request, "marketing/unsubscribe.html", {"delivery": delivery})
+
+
+# --- Subscriptions ---------------------------------------------------------------------------------
+
+
+def topic_list(request):
+    """The subscription topics (admins define them), with how many contacts subscribe to each."""
+    require_admin(request.user)
+    form = TopicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        topic = subscriptions.topic_save(topic=None, **form.cleaned_data)
+        messages.success(request, _("Topic “%(name)s” added.") % {"name": topic.name})
+        return redirect("marketing:topic_list")
+    topics = Topic.objects.annotate(subscribers=Count("subscriptions")).order_by("-is_active", "name", "id")
+    return render(request, "marketing/topic_list.html", {"topics": topics, "form": form})
+
+
+def topic_edit(request, pk: int):
+    require_admin(request.user)
+    topic = get_object_or_404(Topic, pk=pk)
+    form = TopicForm(request.POST or None, instance=topic)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.topic_save(topic=topic, **form.cleaned_data)
+        messages.success(request, _("Topic “%(name)s” saved.") % {"name": topic.name})
+        return redirect("marketing:topic_list")
+    return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
+
+
+@login_not_required
+def preferences(request, token: str):
+    """The public page behind the "choose your topics and language" link of every message. No sign-in:
+    the signed link (with an expiry) is the check; CSRF stays on (the GET sets its cookie)."""
+    check = subscriptions.contact_for_token(token)
+    contact = check.contact
+    if contact is None:
+        return render(request, "marketing/preferences.html", {"invalid": True, "expired": check.expired},
+                      status=410 if check.expired else 404)
+    receives = subscriptions.receives_email(contact)
+    initial = {"language": subscriptions.language_of(contact),
+               "topics": list(subscriptions.subscribed_topic_ids(contact))}
+    form = PreferencesForm(request.POST or None, initial=initial, receives_email=receives)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.preferences_save(contact=contact, language=form.cleaned_data["language"],
+                                       topics=form.cleaned_data["topics"],
+                                       stop_all=form.cleaned_data.get("stop_all", False),
+                                       resume=form.cleaned_data.get("resume", False))
+        return redirect(f"{request.path}?saved=1")
+    language = initial["language"]
+    with translation.override(language or translation.get_language()):
+        return render(request, "marketing/preferences.html", {
+            "form": form, "address": contact.primary_email, "receives": receives,
+            "saved": request.GET.get("saved") == "1", "page_language": language or translation.get_language()})
+
+
+# --- Tracking (public) ---------------------------------------------------------------------------------
+
+
+@login_not_required
+def track_open(request, token: str):
+    """The 1×1 image of a message's HTML part: the first load counts the open. A forged token: 404."""
+    delivery = tracking.delivery_for_open(token)
+    if delivery is not None:
+        tracking.record_open(delivery)
+    response = HttpResponse(tracking.PIXEL, content_type="image/gif", status=200 if delivery else 404)
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@login_not_required
+def track_click(request, token: str):
+    """A tracked link: counts the first click and sends the reader on, only ever to a link the mailing
+    contains (never an open redirect)."""
+    click = tracking.click_for_token(token)
+    if click is None:
+        return render(request, "marketing/link_invalid.html", status=404)
+    tracking.record_click(click.delivery)
+    response = HttpResponseRedirect(click.target)
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+# --- Web-to-lead forms ------------------------------------------------------------------------------------
+
+
+def webform_list(request):
+    """The public web-to-lead forms (admins build them), with their leads so far."""
+    require_admin(request.user)
+    forms_ = WebForm.objects.select_related("campaign", "team").annotate(
+        leads=Count("submissions", filter=Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
+        refused=Count("submissions", filter=~Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
+    ).order_by("-is_active", "name", "id")
+    rows = [(form, request.build_absolute_uri(reverse("marketing:webform_public", args=[webforms.form_key(form.pk)])))
+            for form in forms_]
+    return render(request, "marketing/webform_list.html", {"rows": rows})
+
+
+def webform_edit(request, pk: int | None = None):
+    require_admin(request.user)
+    web_form = get_object_or_404(WebForm, pk=pk) if pk else WebForm(created_by=request.user)
+    form = WebFormForm(request.POST or None, instance=web_form, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, _("Web form “%(name)s” saved.") % {"name": saved.name})
+        return redirect("marketing:webform_list")
+    return render(request, "marketing/webform_form.html", {"form": form, "web_form": web_form})
+
+
+@login_not_required
+def webform_public(request, key: str):
+    """The public form: a lead for every genuine submission; robots (the honeypot) are thanked and
+    ignored; more than the per-IP limit in an hour gets a message and creates nothing."""
+    web_form = webforms.form_for_key(key)
+    if web_form is None:
+        return render(request, "marketing/link_invalid.html", status=404)
+    with translation.override(web_form.language):
+        form = PublicLeadForm(request.POST or None, web_form=web_form)
+        context = {"web_form": web_form, "form": form}
+        if request.method == "POST":
+            ip = client_ip(request)
+            if webforms.over_limit(ip):
+                webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.LIMITED)
+                context["limited"] = True
+                return render(request, "marketing/webform_public.html", context, status=429)
+            if request.POST.get("website"):
+                webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.HONEYPOT)
+                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
+            if form.is_valid():
+                webforms.submit(form=web_form, ip=ip, data=form.cleaned_data)
+                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
+        return render(request, "marketing/webform_public.html", context)

@@ -26,6 +26,7 @@ class _Collect:
         if self.sink.refuse_with:
             return self.sink.refuse_with
         self.sink.messages.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        self.sink.envelope_senders.append(envelope.mail_from)
         return "250 Message accepted for delivery"
 
 
@@ -42,6 +43,7 @@ class SmtpSink:
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages: list[email.message.EmailMessage] = []
+        self.envelope_senders: list[str] = []  # MAIL FROM of each accepted message, in order
         self.refuse_with: str | None = None  # e.g. "451 4.3.0 Try again later": the server refuses DATA
         self.controller: Controller | None = None
 

@@ -39,7 +39,7 @@ from crm.models import CustomField, Notification, Role, SavedView
 from crm.tests.factories import TerritoryFactory, UserFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
-from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList
+from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList, Topic, WebForm
 from marketing.tests.factories import CampaignFactory
 from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD, PortalUserFactory
@@ -293,7 +293,14 @@ TABLE = {
     "marketing:mailing_create": owned(CAMPAIGN, campaign_pk="campaign"),
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
+    "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
     "marketing:unsubscribe": token(**T),
+    "marketing:preferences": token(**T),
+    "marketing:track_open": token(**T),
+    "marketing:track_click": token(**T),
+    "marketing:topic_edit": admin(pk="topic"),
+    "marketing:webform_edit": admin(pk="web_form"),
+    "marketing:webform_public": token(**{"key": FORGED}),
     # The customer portal, and its staff pages
     "portal:set_password": token(**T),
     "portal:survey": token(**T),
@@ -467,6 +474,8 @@ def build_world(cast) -> dict:
                                           subject=f"{SECRET} Mailing", body="Hello", campaign=campaign,
                                           static_list=static_list),
         # The catalogue and the settings
+        "topic": Topic.objects.create(name=f"{SECRET} Topic"),
+        "web_form": WebForm.objects.create(name=f"{SECRET} Form", thank_you="Thanks", created_by=owner),
         "pipeline": pipeline,
         "stage": pipeline.stages.order_by("position").first(),
         "product": product,

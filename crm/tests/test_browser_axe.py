@@ -19,6 +19,8 @@ from accounts.tests.factories import AccountFactory
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
 from crm.models import CustomField
+from marketing.subscriptions import preference_token
+from marketing.webforms import form_key
 from sales.tests.billing_helpers import invoice_for
 from sales.tests.factories import LeadFactory, OpportunityFactory, ProductFactory
 from sales.tests.quote_factories import make_quote
@@ -133,6 +135,14 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:segment_create": lambda w: "/marketing/segments/new/",
     "marketing:static_list_list": lambda w: "/marketing/lists/",
     "marketing:static_list_create": lambda w: "/marketing/lists/new/",
+    "marketing:topic_list": lambda w: "/marketing/topics/",
+    "marketing:webform_list": lambda w: "/marketing/web-forms/",
+    "marketing:webform_create": lambda w: "/marketing/web-forms/new/",
+    "marketing:webform_edit": lambda w: f"/marketing/web-forms/{w['web_form'].pk}/edit/",
+    "marketing:webform_public": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/",
+    "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
+    # Public (no sign-in), opened here signed in: the page is the same.
+    "marketing:preferences": lambda w: f"/marketing/preferences/{preference_token(w['contact'].pk)}/",
     "portal_staff:feedback": lambda w: "/portal-admin/feedback/",
     "exports:list": lambda w: "/exports/",
     "exports:log": lambda w: "/exports/log/",
@@ -175,6 +185,7 @@ SKIP: dict[str, str] = {
     "service:work_order_log": "POST only: logs work from the day list",
     "service:work_order_bill": "POST only: bills the logged work",
     "service:work_order_action": "POST only: start, finish or cancel a visit",
+    "marketing:mailing_unschedule": "POST only: a scheduled mailing back to draft",
     "set_language": "POST only: switches the language",
     "login": "signed out (the sign-in page is checked by the auth browser tests)",
     "logout": "POST only",
@@ -186,6 +197,8 @@ SKIP: dict[str, str] = {
     "invite_accept": "signed out, needs a token",
     "calendar_feed": "an iCalendar file",
     "marketing:unsubscribe": "public, needs a token",
+    "marketing:track_open": "public: a 1×1 image, not a page",
+    "marketing:track_click": "public: a redirect to the mailing's link (its invalid-link page is the auth card)",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
     "sales:lead_duplicates": "POST only: the lead form's live duplicate check",
 }
@@ -240,6 +253,7 @@ def world(admin_user, owner):
     from activities.services import activity_create
     from exports.models import ExportJob
     from marketing import services as marketing_services
+    from marketing.models import Topic, WebForm
     from marketing.tests.factories import CampaignFactory
     from reports.models import SavedReport
     from sales.tests.factories import PriceBookFactory
@@ -269,6 +283,10 @@ def world(admin_user, owner):
         "mailing": marketing_services.mailing_create(actor=admin_user, campaign=campaign, subject="News",
                                                      body="Hello {{ first_name }}", segment=segment),
         "price_book": PriceBookFactory(),
+        "topic": Topic.objects.create(name="Новинки"),
+        "web_form": WebForm.objects.create(name="Запрос цены", thank_you="Спасибо!", created_by=admin_user,
+                                           fields=["company", "phone", "message"],
+                                           consent_wording="Я согласен получать письма."),
         "account": account, "contact": contact, "invoice": invoice,
         "deal": OpportunityFactory(owner=admin_user, account=account, name="Fleet renewal"),
         "quote": make_quote(admin_user, account=account, lines=((3, "24000.00", "10", "20"),)),
