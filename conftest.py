@@ -15,6 +15,17 @@ from crm.tests.factories import TeamFactory, UserFactory
 PASSWORD = "secret-pass-123"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_lookups():
+    """Cached lookup tables (crm/lookups.py) are dropped around each test: a test's rows are
+    rolled back (or flushed), and a copy cached from them must not outlive it."""
+    from crm import lookups
+
+    lookups.forget()
+    yield
+    lookups.forget()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="North Team")

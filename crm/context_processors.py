@@ -50,7 +50,7 @@ def _navigation_for(user) -> dict:
     sees_teams = user.is_admin or bool(managed_team_ids(user))
     # crm.backends.EmailBackend counts them with the user (one query for both); a user object
     # from elsewhere (a test's force_login keeps the backend, so this is rare) counts here.
-    unread = user.__dict__.get("_unread_notifications")
+    unread = getattr(user, "_unread_notifications", None)
     if unread is None:
         unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     return {

@@ -1,0 +1,67 @@
+"""Small tables that nearly every page reads and that change a few times a year (custom field
+definitions): kept in the shared cache (Redis) instead of a query per request.
+
+Each cached lookup names the models it is built from; saving or deleting a row of one of them
+drops the cached copy at once and again when the transaction commits (so a page that reads it
+in between cannot keep a stale copy). The key holds the database name: two databases behind one
+Redis (a test worker's, a bench database) never share a copy. A copy also expires after
+TIMEOUT, which bounds the damage of a change made behind Django's back (raw SQL, `.update()`).
+When Redis does not answer, the table is read from the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+
+TIMEOUT = 600
+logger = logging.getLogger(__name__)
+_LOOKUPS: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {}
+
+
+def _key(name: str) -> str:
+    return f"lookup:{connection.settings_dict['NAME']}:{name}"
+
+
+def register(name: str, build: Callable[[], Any], *, models: tuple[str, ...]) -> None:
+    """`build()` reads the table (it must return something picklable); `models` are the
+    "app_label.model" names whose changes invalidate it."""
+    _LOOKUPS[name] = (build, models)
+
+
+def get(name: str) -> Any:
+    build, _models = _LOOKUPS[name]
+    key = _key(name)
+    try:
+        value = cache.get(key)
+    except Exception:  # Redis down: the database is the record
+        logger.warning("lookup cache unavailable, reading %s from the database", name)
+        return build()
+    if value is None:
+        value = build()
+        try:
+            cache.set(key, value, TIMEOUT)
+        except Exception:
+            logger.warning("lookup cache unavailable, %s not cached", name)
+    return value
+
+
+def forget(*names: str) -> None:
+    keys = [_key(name) for name in (names or _LOOKUPS)]
+    cache.delete_many(keys)
+
+
+def _changed(sender, **kwargs) -> None:
+    label = sender._meta.label_lower
+    names = [name for name, (_build, models) in _LOOKUPS.items() if label in models]
+    if names:
+        forget(*names)
+        transaction.on_commit(lambda: forget(*names))
+
+
+post_save.connect(_changed, dispatch_uid="crm.lookups.saved")
+post_delete.connect(_changed, dispatch_uid="crm.lookups.deleted")
