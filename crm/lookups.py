@@ -17,8 +17,10 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
+from redis.exceptions import RedisError
 
 TIMEOUT = 600
+CACHE_ERRORS = (RedisError, OSError)
 logger = logging.getLogger(__name__)
 _LOOKUPS: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {}
 
@@ -38,14 +40,14 @@ def get(name: str) -> Any:
     key = _key(name)
     try:
         value = cache.get(key)
-    except Exception:  # Redis down: the database is the record
+    except CACHE_ERRORS:  # Redis down: the database is the record
         logger.warning("lookup cache unavailable, reading %s from the database", name)
         return build()
     if value is None:
         value = build()
         try:
             cache.set(key, value, TIMEOUT)
-        except Exception:
+        except CACHE_ERRORS:
             logger.warning("lookup cache unavailable, %s not cached", name)
     return value
 
