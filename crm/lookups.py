@@ -14,9 +14,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
+from django.forms.models import ModelChoiceIteratorValue
 from redis.exceptions import RedisError
 
 TIMEOUT = 600
@@ -67,3 +69,31 @@ def _changed(sender, **kwargs) -> None:
 
 post_save.connect(_changed, dispatch_uid="crm.lookups.saved")
 post_delete.connect(_changed, dispatch_uid="crm.lookups.deleted")
+
+
+def show_choices(field, objects) -> None:
+    """A ModelChoiceField's select lists `objects` (rows of a cached lookup, filtered the way the
+    field's queryset filters) instead of running its queryset. A submitted value is still checked
+    against the queryset, so a forged id fails validation as before."""
+    choices: list = [("", field.empty_label)] if field.empty_label is not None else []
+    if getattr(field, "null_label", None) is not None:  # django-filter's "none of them" choice
+        choices.append((field.null_value, field.null_label))
+    choices += [(ModelChoiceIteratorValue(obj.pk, obj), field.label_from_instance(obj)) for obj in objects]
+    # Django's own setter: django-filter's fields wrap the value in their query-running iterator.
+    forms.ChoiceField.choices.fset(field, choices)
+
+
+def _teams():
+    from crm.models import Team
+
+    return list(Team.objects.all())
+
+
+def _territories():
+    from crm.models import Territory
+
+    return list(Territory.objects.all())
+
+
+register("teams", _teams, models=("crm.team",))
+register("territories", _territories, models=("crm.territory",))

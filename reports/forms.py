@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Territory, User
 from reports.models import Frequency
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
-from sales.filters import people_visible_to, teams_visible_to
+from sales.filters import cached_deal_choices, people_visible_to, teams_visible_to
 from sales.models import Opportunity, Pipeline
 
 PERIODS = [(MONTH, _("Month")), (QUARTER, _("Quarter")), (YEAR, _("Year"))]
@@ -34,6 +34,7 @@ class PipelineDashboardForm(forms.Form):
         self.fields["owner"].queryset = people_visible_to(user, Opportunity)
         self.fields["team"].error_messages["invalid_choice"] = _("You cannot see this team's deals.")
         self.fields["owner"].error_messages["invalid_choice"] = _("You cannot see this person's deals.")
+        cached_deal_choices(self, user, pipeline="pipeline", team="team", owner="owner", territory="territory")
         for bound in self:
             css = "form-select form-select-sm" if isinstance(bound.field.widget, forms.Select) else \
                 "form-control form-control-sm"
