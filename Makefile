@@ -14,6 +14,7 @@ help:
 	@echo "make test   run the whole test suite (unit, integration, browser)"
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
+	@echo "make loadtest  Locust over HTTP against gunicorn: 50 users, then saturation (seeded DATABASE_URL)"
 	@echo "make audit  pip-audit: known vulnerabilities in the pinned requirements (needs the package index)"
 	@echo "make backup a consistent backup under var/backups/; make restore BACKUP=... restores one"
 
@@ -53,9 +54,13 @@ lint: setup
 bench: setup
 	$(PY) stack.py manage bench
 
+# Not part of `make test`: two bounded Locust runs against gunicorn (demo/loadtest/run.py, docs/benchmarks.md).
+loadtest: setup
+	$(PY) demo/loadtest/run.py $(LOADTEST_ARGS)
+
 # pip-audit over requirements.txt and the installed .venv: fails on a known vulnerability, says
 # "skipped" (and passes) when the index's vulnerability data cannot be reached. tools/pip_audit.py.
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench audit backup restore
+.PHONY: help setup run test lint bench loadtest audit backup restore
