@@ -10,7 +10,6 @@ When Redis does not answer, the table is read from the database."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +18,10 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.forms.models import ModelChoiceIteratorValue
-from redis.exceptions import RedisError
+
+from crm import cache_guard
 
 TIMEOUT = 600
-CACHE_ERRORS = (RedisError, OSError)
-logger = logging.getLogger(__name__)
 _LOOKUPS: dict[str, tuple[Callable[[], Any], tuple[str, ...]]] = {}
 
 
@@ -40,23 +38,30 @@ def register(name: str, build: Callable[[], Any], *, models: tuple[str, ...]) ->
 def get(name: str) -> Any:
     build, _models = _LOOKUPS[name]
     key = _key(name)
+    if not cache_guard.available():
+        return build()
     try:
         value = cache.get(key)
-    except CACHE_ERRORS:  # Redis down: the database is the record
-        logger.warning("lookup cache unavailable, reading %s from the database", name)
+    except cache_guard.ERRORS as error:  # Redis down: the database is the record
+        cache_guard.failed(error)
         return build()
     if value is None:
         value = build()
         try:
             cache.set(key, value, TIMEOUT)
-        except CACHE_ERRORS:
-            logger.warning("lookup cache unavailable, %s not cached", name)
+        except cache_guard.ERRORS as error:
+            cache_guard.failed(error)
     return value
 
 
 def forget(*names: str) -> None:
+    """Drops the cached copies (all lookups when no name is given). With Redis down there is nothing
+    to drop now; a copy that outlives the outage expires after TIMEOUT."""
     keys = [_key(name) for name in (names or _LOOKUPS)]
-    cache.delete_many(keys)
+    try:
+        cache.delete_many(keys)
+    except cache_guard.ERRORS as error:
+        cache_guard.failed(error)
 
 
 def _changed(sender, **kwargs) -> None:

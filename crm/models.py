@@ -288,10 +288,12 @@ class UserSession(models.Model):
 
         rows = cls.objects.filter(user=user).exclude(session_key=keep or "")
         keys = list(rows.values_list("session_key", flat=True))
-        Session.objects.filter(session_key__in=keys).delete()
         prefix = getattr(import_module(settings.SESSION_ENGINE).SessionStore, "cache_key_prefix", None)
         if prefix and keys:
+            # First, and not tolerant of a Redis that does not answer: a cached copy left behind would
+            # keep a signed-out device signed in, so nothing is ended until the copies are gone.
             caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
+        Session.objects.filter(session_key__in=keys).delete()
         rows.delete()
         return len(keys)
 
