@@ -15,6 +15,7 @@ help:
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
 	@echo "make mutation  mutation testing of the safety mechanisms (mutmut; score per file)"
+	@echo "make loadtest  Locust over HTTP against gunicorn: 50 users, then saturation (seeded DATABASE_URL)"
 	@echo "make audit  pip-audit: known vulnerabilities in the pinned requirements (needs the package index)"
 	@echo "make backup a consistent backup under var/backups/; make restore BACKUP=... restores one"
 
@@ -59,9 +60,13 @@ bench: setup
 mutation: setup
 	$(PY) tools/mutation.py
 
+# Not part of `make test`: two bounded Locust runs against gunicorn (demo/loadtest/run.py, docs/benchmarks.md).
+loadtest: setup
+	$(PY) demo/loadtest/run.py $(LOADTEST_ARGS)
+
 # pip-audit over requirements.txt and the installed .venv: fails on a known vulnerability, says
 # "skipped" (and passes) when the index's vulnerability data cannot be reached. tools/pip_audit.py.
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench audit mutation backup restore
+.PHONY: help setup run test lint bench loadtest audit mutation backup restore

@@ -15,6 +15,19 @@ from crm.tests.factories import TeamFactory, UserFactory
 PASSWORD = "secret-pass-123"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_lookups():
+    """Cached lookup tables (crm/lookups.py) are dropped around each test: a test's rows are
+    rolled back (or flushed), and a copy cached from them must not outlive it."""
+    from crm import cache_guard, lookups
+
+    cache_guard.reset()  # a test that stopped Redis must not leave the cache switched off for the next
+    lookups.forget()
+    yield
+    cache_guard.reset()
+    lookups.forget()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="North Team")

@@ -8,12 +8,12 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
 from crm.phones import normalize_phone, region_for_country
+from crm.urlcache import pk_url
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -139,4 +139,4 @@ class Account(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("accounts:detail", args=[self.pk])
+        return pk_url("accounts:detail", self.pk)

@@ -5,7 +5,6 @@ docs/architecture.md, "Activities"): it may name them; they never import it."""
 import pghistory
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +12,7 @@ from accounts.models import Account
 from contacts.models import Contact
 from crm import visibility
 from crm.models import OwnedModel, OwnedQuerySet
+from crm.urlcache import pk_url
 from crm.visibility import ACTIVITY_DATA, can_see
 from sales.models import Lead, Opportunity
 
@@ -146,7 +146,7 @@ class Activity(OwnedModel):
         return self.subject
 
     def get_absolute_url(self):
-        return reverse("activity_detail", args=[self.pk])
+        return pk_url("activity_detail", self.pk)
 
     def visible_through(self, user) -> bool:
         """Mirrors ActivityQuerySet.visible_to for one row: who may see the account or contact

@@ -5,12 +5,12 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import LeadSource  # noqa: F401 - re-exported for contacts.*
 from crm.models import OwnedModel, OwnedQuerySet
 from crm.phones import TAIL_SEPARATOR, PhoneTails
+from crm.urlcache import pk_url
 from crm.visibility import CUSTOMER_DATA
 
 
@@ -121,7 +121,7 @@ class Contact(OwnedModel):
         return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
 
     def get_absolute_url(self):
-        return reverse("contacts:detail", args=[self.pk])
+        return pk_url("contacts:detail", self.pk)
 
     @property
     def primary_email(self) -> str:

@@ -48,8 +48,13 @@ def _navigation_for(user) -> dict:
     from crm.models import Notification
 
     sees_teams = user.is_admin or bool(managed_team_ids(user))
+    # crm.backends.EmailBackend counts them with the user (one query for both); a user object
+    # from elsewhere (a test's force_login keeps the backend, so this is rare) counts here.
+    unread = getattr(user, "_unread_notifications", None)
+    if unread is None:
+        unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     return {
-        "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "unread_notifications": unread,
         "may_create": _PerModel(user, can_create),
         "may_read": _PerModel(user, can_read),
         "can_hand_over": sees_teams,

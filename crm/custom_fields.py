@@ -14,13 +14,26 @@ from django.db.models.functions import JSONObject
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
+from crm import lookups
 from crm.models import CustomField, CustomFieldKind
 
 PREFIX = "cf_"
 
 
 def definitions(target: str) -> list[CustomField]:
-    return list(CustomField.objects.filter(target=target, active=True))
+    """The active fields of a kind of record, in their order; read on every list, form and record
+    page, so all definitions are cached together (crm/lookups.py)."""
+    return lookups.get("custom_fields").get(target, [])
+
+
+def _all_definitions() -> dict[str, list[CustomField]]:
+    by_target: dict[str, list[CustomField]] = {}
+    for definition in CustomField.objects.filter(active=True):  # Meta.ordering: target, position, label
+        by_target.setdefault(definition.target, []).append(definition)
+    return by_target
+
+
+lookups.register("custom_fields", _all_definitions, models=("crm.customfield",))
 
 
 def definitions_subquery(target: str) -> ArraySubquery:

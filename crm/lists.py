@@ -31,6 +31,7 @@ from crm import list_tools
 from crm.models import SavedView
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, Page, paginate
 from crm.visibility import assignable_owners, can_create, require_read
+from crm.widget_html import FAST_RENDERER
 
 PAGE_TEMPLATE = "components/list/page.html"
 CARD_PLACES = ("title", "sub", "amount", "status", "date", "owner")
@@ -245,6 +246,7 @@ class ListPage:
     def filter(self):
         filterset = self.filterset(self.request.GET, queryset=self.queryset(), request=self.request)
         small_controls(filterset.form)
+        filterset.form.renderer = FAST_RENDERER  # the same markup as Django's widget templates, faster
         return filterset
 
     def page(self, filterset) -> Page:

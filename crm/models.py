@@ -3,11 +3,13 @@ hand-overs, custom fields, saved views and API tokens. Nothing here knows a modu
 
 import secrets
 import zoneinfo
+from importlib import import_module
 from typing import Self
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.cache import caches
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -280,11 +282,17 @@ class UserSession(models.Model):
 
     @classmethod
     def end_all_for(cls, user, keep: str | None = None) -> int:
-        """Ends the user's sessions (all but `keep`, the current one, when given)."""
+        """Ends the user's sessions (all but `keep`, the current one, when given): the rows and,
+        as sessions are read from the cache first (settings.SESSION_ENGINE), the cached copies."""
         from django.contrib.sessions.models import Session
 
         rows = cls.objects.filter(user=user).exclude(session_key=keep or "")
         keys = list(rows.values_list("session_key", flat=True))
+        prefix = getattr(import_module(settings.SESSION_ENGINE).SessionStore, "cache_key_prefix", None)
+        if prefix and keys:
+            # First, and not tolerant of a Redis that does not answer: a cached copy left behind would
+            # keep a signed-out device signed in, so nothing is ended until the copies are gone.
+            caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
         Session.objects.filter(session_key__in=keys).delete()
         rows.delete()
         return len(keys)

@@ -169,6 +169,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sessions are read from Redis (no query per request) and written through to PostgreSQL, which
+# stays the record: when Redis is down or has lost the entry, the row is read instead
+# (crm/sessions.py; crm.models.UserSession.end_all_for clears both).
+SESSION_ENGINE = "crm.sessions"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = False  # crm.middleware.IdleSessionMiddleware renews it once a minute
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -175,10 +175,12 @@ def assignable_owners(user: "User") -> "QuerySet[User]":
 
 def managed_team_ids(user: "User") -> frozenset[int]:
     """Teams the user manages, cached on the user object for the request."""
-    cached: frozenset[int] | None = user.__dict__.get("_managed_team_ids")
+    # getattr/setattr, not __dict__: request.user is a lazy proxy, and the ids that
+    # crm.backends.EmailBackend loaded with the user sit on the object behind it.
+    cached: frozenset[int] | None = getattr(user, "_managed_team_ids", None)
     if cached is None:
         cached = frozenset(user.managed_teams.values_list("id", flat=True))
-        user.__dict__["_managed_team_ids"] = cached
+        setattr(user, "_managed_team_ids", cached)  # noqa: B010 - not a declared attribute
     return cached
 
 

@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import HeartbeatJob, OwnedModel, OwnedQuerySet
+from crm.urlcache import pk_url
 from crm.visibility import CAMPAIGN_DATA
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -95,7 +95,7 @@ class Campaign(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("marketing:campaign_detail", args=[self.pk])
+        return pk_url("marketing:campaign_detail", self.pk)
 
     def clean(self):
         super().clean()
@@ -219,7 +219,7 @@ class Segment(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("marketing:segment_detail", args=[self.pk])
+        return pk_url("marketing:segment_detail", self.pk)
 
 
 @pghistory.track(
@@ -251,7 +251,7 @@ class StaticList(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("marketing:static_list_detail", args=[self.pk])
+        return pk_url("marketing:static_list_detail", self.pk)
 
 
 class StaticListMember(models.Model):
@@ -382,7 +382,7 @@ class Mailing(OwnedModel, HeartbeatJob):
         return self.subject
 
     def get_absolute_url(self):
-        return reverse("marketing:mailing_detail", args=[self.pk])
+        return pk_url("marketing:mailing_detail", self.pk)
 
 
 class MailingVersion(models.Model):

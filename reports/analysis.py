@@ -48,7 +48,7 @@ from reports.pipeline import (
     deals_in_view,
     drill_query,
 )
-from sales.filters import people_visible_to, teams_visible_to
+from sales.filters import people_visible_to, stage_ids_by_kind, teams_visible_to
 from sales.models import LostReason, Opportunity, OpportunityLine, Pipeline, Stage, StageChange, StageKind
 
 DIMENSIONS = {
@@ -110,10 +110,7 @@ class Breakdown:
 
 
 def _stage_ids(filters: Filters) -> tuple[list[int], list[int], list[int]]:
-    stages = Stage.objects.all() if filters.pipeline is None else Stage.objects.filter(pipeline=filters.pipeline)
-    ids: dict[str, list[int]] = {StageKind.OPEN: [], StageKind.WON: [], StageKind.LOST: []}
-    for pk, kind in stages.values_list("id", "kind"):
-        ids[kind].append(pk)
+    ids = stage_ids_by_kind(filters.pipeline)  # cached stages: no query
     return ids[StageKind.OPEN], ids[StageKind.WON], ids[StageKind.LOST]
 
 

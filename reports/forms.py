@@ -14,7 +14,7 @@ from crm.models import Team, Territory, User
 from crm.visibility import managed_team_ids
 from reports.models import Frequency, ReportSubscription, SavedReport
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
-from sales.filters import people_visible_to, teams_visible_to
+from sales.filters import cached_deal_choices, people_visible_to, teams_visible_to
 from sales.models import Opportunity, Pipeline
 
 PERIODS = [(MONTH, _("Month")), (QUARTER, _("Quarter")), (YEAR, _("Year"))]
@@ -37,6 +37,7 @@ class PipelineDashboardForm(forms.Form):
         self.fields["owner"].queryset = people_visible_to(user, Opportunity)
         self.fields["team"].error_messages["invalid_choice"] = _("You cannot see this team's deals.")
         self.fields["owner"].error_messages["invalid_choice"] = _("You cannot see this person's deals.")
+        cached_deal_choices(self, user, pipeline="pipeline", team="team", owner="owner", territory="territory")
         for bound in self:
             css = "form-select form-select-sm" if isinstance(bound.field.widget, forms.Select) else \
                 "form-control form-control-sm"

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from crm import custom_fields, visibility
+from crm import custom_fields, lookups, visibility
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Team, Territory, User
 from crm.pagination import bounded_matches
@@ -43,6 +43,64 @@ def teams_visible_to(user: User, model: type[Model]) -> QuerySet[Team]:
     if visibility.read_scope(user, model) == visibility.Scope.ALL:
         return Team.objects.all()
     return Team.objects.filter(pk__in=[*visibility.managed_team_ids(user), user.team_id])
+
+
+# The same two answers for the filter selects, from cached lookups (crm/lookups.py) instead of two
+# queries per page; each keeps exactly the rows its queryset above keeps.
+def _sellers() -> list[User]:
+    return list(User.objects.filter(is_active=True, role__in=SELLERS).only(
+        "id", "first_name", "last_name", "email", "team_id", "role", "is_active"))
+
+
+lookups.register("sellers", _sellers, models=("crm.user",))
+
+
+def people_choices(user: User, model: type[Model]) -> list[User]:
+    people = lookups.get("sellers")
+    if visibility.read_scope(user, model) == visibility.Scope.ALL:
+        return people
+    teams = {*visibility.managed_team_ids(user), user.team_id} - {None}  # SQL's IN never matches NULL
+    return [person for person in people if person.pk == user.pk or person.team_id in teams]
+
+
+def team_choices(user: User, model: type[Model]) -> list[Team]:
+    teams = lookups.get("teams")
+    if visibility.read_scope(user, model) == visibility.Scope.ALL:
+        return teams
+    mine = {*visibility.managed_team_ids(user), user.team_id}
+    return [team for team in teams if team.pk in mine]
+
+
+def _pipelines() -> list[Pipeline]:
+    return list(Pipeline.objects.all())
+
+
+def _stages() -> list[Stage]:
+    return list(Stage.objects.select_related("pipeline"))
+
+
+lookups.register("pipelines", _pipelines, models=("sales.pipeline",))
+lookups.register("stages", _stages, models=("sales.stage", "sales.pipeline"))
+
+
+def stage_ids_by_kind(pipeline=None) -> dict[str, list[int]]:
+    """Stage ids per kind (open, won, lost), of one pipeline or all: from the cached stages."""
+    ids: dict[str, list[int]] = {kind: [] for kind in StageKind.values}
+    for stage in lookups.get("stages"):
+        if pipeline is None or stage.pipeline_id == getattr(pipeline, "pk", pipeline):
+            ids[stage.kind].append(stage.pk)
+    return ids
+
+
+def cached_deal_choices(form, user: User, **fields: str) -> None:
+    """Fills the owner / team / pipeline / stage / territory selects named in `fields` (form field
+    name -> which) from the cached lookups."""
+    rows = {"owner": lambda: people_choices(user, Opportunity), "team": lambda: team_choices(user, Opportunity),
+            "pipeline": lambda: lookups.get("pipelines"), "stage": lambda: lookups.get("stages"),
+            "territory": lambda: lookups.get("territories")}
+    for name, which in fields.items():
+        if name in form.fields:
+            lookups.show_choices(form.fields[name], rows[which]())
 
 
 def reached_stage_condition(stage: Stage) -> Q:
@@ -140,6 +198,8 @@ class OpportunityFilter(django_filters.FilterSet):
         self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
         custom_fields.add_filters(self, CustomFieldTarget.OPPORTUNITY)
         use_small_controls(self)
+        cached_deal_choices(self.form, request.user, owner="owner", team="team", pipeline="pipeline", stage="stage",
+                            territory="territory")
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -157,7 +217,7 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def with_status(self, queryset, name, value: str):
         # By stage ids (a short list) rather than a join on the stage: the list keeps its index order.
-        return queryset.filter(stage_id__in=list(Stage.objects.filter(kind=value).values_list("id", flat=True)))
+        return queryset.filter(stage_id__in=stage_ids_by_kind().get(value, []))
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(account__territory_id__in=value.subtree_ids())
@@ -182,6 +242,7 @@ class BoardFilter(django_filters.FilterSet):
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
         self.filters["team"].queryset = teams_visible_to(request.user, Opportunity)
         use_small_controls(self)
+        cached_deal_choices(self.form, request.user, owner="owner", team="team", territory="territory")
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(account__territory_id__in=value.subtree_ids())

@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 
 from crm import visibility
 from crm.models import Role, Team, User
-from sales.models import ForecastCategory, Opportunity, SalesTarget, Stage, StageKind, TargetPeriod
+from sales.filters import stage_ids_by_kind
+from sales.models import ForecastCategory, Opportunity, SalesTarget, StageKind, TargetPeriod
 from sales.money import round_money
 
 ZERO = Decimal(0)
@@ -254,12 +255,8 @@ def _conditions(period: Period, pipeline=None) -> tuple[Q, Q]:
     """Won in the period, and open closing in it. Stages are named by id (one small query) so that
     each condition is a range on an index of its own ((stage, closed_at) and (stage, close date))
     and the aggregation needs no join."""
-    stages = Stage.objects.exclude(kind=StageKind.LOST)
-    if pipeline is not None:
-        stages = stages.filter(pipeline=pipeline)
-    won_ids, open_ids = [], []
-    for pk, kind in stages.values_list("id", "kind"):
-        (won_ids if kind == StageKind.WON else open_ids).append(pk)
+    ids = stage_ids_by_kind(pipeline)  # cached stages (crm/lookups.py)
+    won_ids, open_ids = ids[StageKind.WON], ids[StageKind.OPEN]
     start, end = period.bounds()
     won = Q(stage_id__in=won_ids, closed_at__gte=start, closed_at__lt=end)
     open_ = (Q(stage_id__in=open_ids, expected_close_date__gte=period.start, expected_close_date__lt=period.end)

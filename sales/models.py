@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +19,7 @@ from crm.choices import LeadSource
 from crm.formatting import minor_unit
 from crm.models import OwnedModel, OwnedQuerySet, User
 from crm.roles import Role
+from crm.urlcache import pk_url
 from crm.visibility import CATALOGUE_DATA, LEAD_DATA, SALES_DATA
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -69,7 +69,7 @@ class Pipeline(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("sales:board", args=[self.pk])
+        return pk_url("sales:board", self.pk)
 
 
 class Stage(models.Model):
@@ -219,7 +219,7 @@ class Opportunity(OwnedModel):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("sales:opportunity_detail", args=[self.pk])
+        return pk_url("sales:opportunity_detail", self.pk)
 
     @property
     def weighted_amount(self) -> Decimal:
@@ -342,7 +342,7 @@ class Product(models.Model):
         return f"{self.name} ({self.sku})"
 
     def get_absolute_url(self):
-        return reverse("sales:product_detail", args=[self.pk])
+        return pk_url("sales:product_detail", self.pk)
 
 
 def product_document_path(document, filename: str) -> str:
@@ -543,7 +543,7 @@ class Quote(OwnedModel, DocumentTotals):
         return self.display_number
 
     def get_absolute_url(self):
-        return reverse("sales:quote_detail", args=[self.pk])
+        return pk_url("sales:quote_detail", self.pk)
 
     @property
     def display_number(self) -> str:
@@ -676,7 +676,7 @@ class Order(OwnedModel, DocumentTotals):
         return self.number
 
     def get_absolute_url(self):
-        return reverse("sales:order_detail", args=[self.pk])
+        return pk_url("sales:order_detail", self.pk)
 
 
 class OrderLine(LineBase):
@@ -765,7 +765,7 @@ class Invoice(OwnedModel, DocumentTotals):
         return self.number
 
     def get_absolute_url(self):
-        return reverse("sales:invoice_detail", args=[self.pk])
+        return pk_url("sales:invoice_detail", self.pk)
 
     @property
     def balance(self) -> Decimal:
@@ -964,7 +964,7 @@ class Lead(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("sales:lead_detail", args=[self.pk])
+        return pk_url("sales:lead_detail", self.pk)
 
 
 class LeadRuleMethod(models.TextChoices):

@@ -16,13 +16,13 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
+from crm.urlcache import pk_url
 from crm.visibility import Narrowing, Policy, Scope
 from service.sla import Hours
 
@@ -410,7 +410,7 @@ class Ticket(OwnedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("service:ticket_detail", args=[self.pk])
+        return pk_url("service:ticket_detail", self.pk)
 
     @property
     def is_active(self) -> bool:
@@ -606,7 +606,7 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("service:article_detail", args=[self.pk])
+        return pk_url("service:article_detail", self.pk)
 
     @property
     def helpful_share(self) -> int | None:
@@ -728,7 +728,7 @@ class Contract(OwnedModel):
         return f"{self.number} {self.name}"
 
     def get_absolute_url(self):
-        return reverse("service:contract_detail", args=[self.pk])
+        return pk_url("service:contract_detail", self.pk)
 
     def state(self, today=None) -> str:
         today = today or timezone.localdate()
@@ -941,7 +941,7 @@ class WorkOrder(OwnedModel):
         return f"{self.number} {self.ticket.subject if self.ticket_id else ''}".strip()
 
     def get_absolute_url(self) -> str:
-        return reverse("service:work_order_detail", args=[self.pk])
+        return pk_url("service:work_order_detail", self.pk)
 
     @property
     def is_open(self) -> bool:

@@ -8,9 +8,10 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from crm.urlcache import pk_url
 
 SEQUENCE_NAME = "webhooks_delivery_sequence"
 
@@ -50,7 +51,7 @@ class WebhookEndpoint(models.Model):
         return self.description or self.url
 
     def get_absolute_url(self):
-        return reverse("webhooks:endpoint_edit", args=[self.pk])
+        return pk_url("webhooks:endpoint_edit", self.pk)
 
 
 class DeliveryStatus(models.TextChoices):
@@ -136,7 +137,7 @@ class WebhookDelivery(models.Model):
         return f"{self.event} #{self.pk}"
 
     def get_absolute_url(self):
-        return reverse("webhooks:delivery_detail", args=[self.pk])
+        return pk_url("webhooks:delivery_detail", self.pk)
 
     @property
     def is_finished(self) -> bool:

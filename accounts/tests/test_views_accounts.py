@@ -119,5 +119,5 @@ def test_detail_query_count_is_constant(client, owner, django_assert_max_num_que
     for index in range(changes):
         client.post(reverse("accounts:edit", args=[account.pk]), form_data(industry=f"Industry {index}"))
     # 15, plus one query for each later module's panels: tickets (with their figure), contracts and field work.
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(15):
         assert client.get(account.get_absolute_url()).status_code == 200

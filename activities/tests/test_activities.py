@@ -103,7 +103,7 @@ def test_account_360_query_count_is_constant(client, owner, django_assert_max_nu
                  occurred_at=timezone.now() - timedelta(hours=i)) for i in range(entries)])
     client.force_login(owner)
     client.get(account.get_absolute_url())
-    with django_assert_max_num_queries(17):  # 15, plus the service desk's tickets, contracts and field-work panels
+    with django_assert_max_num_queries(15):
         assert client.get(account.get_absolute_url()).status_code == 200
 
 

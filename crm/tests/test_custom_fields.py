@@ -72,3 +72,39 @@ def test_inactive_field_keeps_its_values(client, owner):
 def test_only_admins_manage_fields(client, manager):
     client.force_login(manager)
     assert client.get(reverse("custom_field_list")).status_code == 403
+
+
+def test_definitions_are_cached_and_a_change_shows_at_once(django_assert_num_queries, db):
+    """The definitions are read on every list and record page: from the cache after the first read
+    (crm/lookups.py); adding, changing or removing one is seen by the next page, not 10 minutes later."""
+    from crm import custom_fields
+
+    CustomField.objects.create(target="accounts.account", label="Fleet size", key="fleet", kind="number")
+    assert [d.key for d in custom_fields.definitions("accounts.account")] == ["fleet"]
+    with django_assert_num_queries(0):
+        assert [d.key for d in custom_fields.definitions("accounts.account")] == ["fleet"]
+        assert custom_fields.definitions("contacts.contact") == []
+    segment = CustomField.objects.create(target="accounts.account", label="Segment", key="segment", kind="text",
+                                         position=2)
+    assert [d.key for d in custom_fields.definitions("accounts.account")] == ["fleet", "segment"]
+    segment.label = "Сегмент"
+    segment.save()
+    assert custom_fields.definitions("accounts.account")[1].label == "Сегмент"
+    segment.active = False
+    segment.save()
+    assert [d.key for d in custom_fields.definitions("accounts.account")] == ["fleet"]
+    CustomField.objects.get(key="fleet").delete()
+    assert custom_fields.definitions("accounts.account") == []
+
+
+def test_definitions_come_from_the_database_when_redis_does_not_answer(db, monkeypatch):
+    from crm import custom_fields, lookups
+
+    CustomField.objects.create(target="contacts.contact", label="Shoe size", key="shoe", kind="number")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(lookups.cache, "get", down)
+    monkeypatch.setattr(lookups.cache, "set", down)
+    assert [d.key for d in custom_fields.definitions("contacts.contact")] == ["shoe"]

@@ -80,3 +80,38 @@ def test_a_stalled_redis_gives_a_fast_clear_answer(client, db, owner, stalled_re
     started = time.monotonic()
     assert client.get(reverse("accounts:list")).status_code == 200
     assert time.monotonic() - started < 2
+
+
+def test_sessions_and_sign_in_work_while_redis_is_stalled(client, db, owner, stalled_redis):
+    """Sessions are cached in Redis (crm/sessions.py) but PostgreSQL is the record: with Redis hung,
+    signing in, reading pages and signing out still work, and only the first cache call waits."""
+    from conftest import PASSWORD
+
+    started = time.monotonic()
+    assert client.post(reverse("login"), {"username": owner.email, "password": PASSWORD}).status_code == 302
+    assert client.get(reverse("contacts:list")).status_code == 200
+    assert client.get(reverse("accounts:list")).status_code == 200
+    assert time.monotonic() - started < 4  # one timed-out call (1 s), then the cache is skipped
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_sign_out_everywhere_refuses_while_redis_cannot_forget_the_sessions(client, db, owner, monkeypatch):
+    """A cached copy left behind would sign the device back in when Redis answers again: nothing is
+    ended (and the error says so) rather than half of it."""
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from crm.models import UserSession
+
+    client.force_login(owner)
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(caches["default"], "delete_many", down)
+    with pytest.raises(RedisConnectionError):
+        UserSession.end_all_for(owner)
+    assert Session.objects.filter(session_key=client.session.session_key).exists()
+    assert UserSession.objects.filter(user=owner).exists()

@@ -175,6 +175,23 @@ def test_bench_prints_the_table_and_writes_json(tmp_path):
     assert detail["status"] == 200, detail["note"]  # the manager of the busiest account's team sees it
 
 
+def test_every_page_the_bench_prints_stays_within_15_queries(tmp_path):
+    """The limit the bench's footer prints (<= 15 queries) holds for every page and role it measures,
+    sales and report pages included; the bench flags a page over it."""
+    run_seed()
+    call_command("seed_sales", opportunities=300, board_deals=40, force=True, stdout=StringIO())
+    json_path = tmp_path / "bench.json"
+    call_command("bench", repeat=1, json_path=str(json_path), stdout=StringIO())
+    figures = json.loads(json_path.read_text())
+    assert figures["budget"]["max_queries"] == bench.MAX_QUERIES == 15
+    measured = [row for row in figures["results"] if row["queries"] is not None]
+    assert len(measured) >= 30  # lists, record pages, search, board, forecast, dashboards; two roles
+    over = {(row["page"], row["user"]): row["queries"] for row in measured if row["queries"] > 15}
+    assert not over
+    assert all(row["status"] == 200 for row in measured)
+    assert not any("queries" in flag for row in measured for flag in row["over_budget"])
+
+
 def test_bench_reports_a_page_whose_url_does_not_exist_yet():
     run_seed()
     executive = User.objects.filter(role=Role.EXECUTIVE).first()

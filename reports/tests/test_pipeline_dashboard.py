@@ -267,6 +267,7 @@ def test_a_constant_number_of_queries(client, executive, owner, outsider, pipeli
         client.get(url)
     generate(pipeline, [owner, outsider], quarter, count=50)
     TeamFactory.create_batch(3)
+    client.get(url)  # new teams: the cached team list (crm/lookups.py) is read again, once
     with CaptureQueriesContext(connection) as many:
         client.get(url)
-    assert len(one) == len(many) <= 20
+    assert len(one) == len(many) <= 15

@@ -162,7 +162,7 @@ def test_a_constant_number_of_queries(client, executive, owner, outsider, settin
              industries=INDUSTRIES)
     with CaptureQueriesContext(connection) as many:
         client.get(url)
-    assert len(one) == len(many) <= 27
+    assert len(one) == len(many) <= 15
 
 
 # --- Funnel ----------------------------------------------------------------------------------------------

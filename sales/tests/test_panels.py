@@ -74,7 +74,7 @@ def test_account_page_query_count_does_not_grow_with_deals(client, owner, accoun
     OpportunityFactory.create_batch(deals, owner=owner, account=account, pipeline=pipeline)
     client.force_login(owner)
     client.get(account.get_absolute_url())  # warm the session
-    with django_assert_max_num_queries(17):  # 15, plus the service desk's tickets, contracts and field-work panels
+    with django_assert_max_num_queries(15):
         assert client.get(account.get_absolute_url()).status_code == 200
 
 

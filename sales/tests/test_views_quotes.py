@@ -284,7 +284,7 @@ def test_detail_query_count_is_constant(client, owner, manager, django_assert_ma
     quote_services.quote_request_approval(quote=quote, actor=owner)
     client.force_login(manager)
     client.get(quote.get_absolute_url())
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(15):
         assert client.get(quote.get_absolute_url()).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("sales:approval_list")).status_code == 200
