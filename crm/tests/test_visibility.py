@@ -63,3 +63,41 @@ def test_a_linked_records_flag_follows_every_branch_of_the_policy(cast):
     flags = dict(visibility.with_visibility_flag(Opportunity.objects.filter(owner=owner), owner, "account")
                  .values_list("pk", "account_visible"))
     assert flags == {shared.pk: True, private.pk: False, mine.pk: True}
+
+
+def test_whom_each_role_may_make_an_owner(cast):
+    """assignable_owners: a manager their teams and themselves, a rep only themselves, never someone
+    deactivated. Found by mutation testing."""
+    from crm.tests.factories import UserFactory
+
+    manager, owner, teammate, outsider = cast["manager"], cast["owner"], cast["teammate"], cast["outsider"]
+    gone = UserFactory(email="gone@example.com", team=owner.team, is_active=False)
+    assert set(visibility.assignable_owners(manager)) >= {manager, owner, teammate}
+    assert outsider not in visibility.assignable_owners(manager) and gone not in visibility.assignable_owners(manager)
+    assert list(visibility.assignable_owners(owner)) == [owner]
+    assert gone not in visibility.assignable_owners(cast["admin"])
+
+
+def test_the_record_asked_for_is_the_one_given(cast):
+    """get_editable_or_404 looks the record up by what the URL names. Found by mutation testing."""
+    first, second = AccountFactory(owner=cast["owner"]), AccountFactory(owner=cast["owner"])
+    assert visibility.get_editable_or_404(Account, cast["owner"], pk=second.pk) == second
+    assert visibility.get_editable_or_404(Account, cast["owner"], pk=first.pk) == first
+
+
+def test_a_linked_record_in_the_bin_is_no_link_and_a_reader_of_all_sees_the_rest(cast):
+    """with_visibility_flag: a deleted account is not shown as a link, and the executive (who reads all
+    and writes nothing) sees every live one. Found by mutation testing."""
+    from django.utils import timezone
+
+    from sales.models import Opportunity
+    from sales.tests.factories import OpportunityFactory
+
+    owner, executive = cast["owner"], cast["executive"]
+    binned = OpportunityFactory(owner=owner, account=AccountFactory(owner=owner, deleted_at=timezone.now()))
+    live = OpportunityFactory(owner=owner, account=AccountFactory(owner=owner))
+    deals = Opportunity.objects.filter(pk__in=[binned.pk, live.pk])
+    assert dict(visibility.with_visibility_flag(deals, owner, "account").values_list("pk", "account_visible")) == {
+        binned.pk: False, live.pk: True}
+    flags = visibility.with_visibility_flag(deals, executive, "account").values_list("pk", "account_visible")
+    assert dict(flags) == {binned.pk: False, live.pk: True}
