@@ -79,7 +79,10 @@ post_delete.connect(_changed, dispatch_uid="crm.lookups.deleted")
 def show_choices(field, objects) -> None:
     """A ModelChoiceField's select lists `objects` (rows of a cached lookup, filtered the way the
     field's queryset filters) instead of running its queryset. A submitted value is still checked
-    against the queryset, so a forged id fails validation as before."""
+    against the queryset, so a forged id fails validation as before. A field that is no select (the
+    API's filters take plain ids) is left alone."""
+    if not isinstance(field, forms.ModelChoiceField):
+        return
     choices: list = [("", field.empty_label)] if field.empty_label is not None else []
     if getattr(field, "null_label", None) is not None:  # django-filter's "none of them" choice
         choices.append((field.null_value, field.null_label))

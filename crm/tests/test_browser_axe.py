@@ -178,6 +178,7 @@ SKIP: dict[str, str] = {
     "report_delete": "POST only",
     "schedule_delete": "POST only",
     "run_retry": "POST only: sends a failed run again",
+    "background_retry": "POST only: queues a failed background job again",
     "two_factor_disable": "POST only",
     "user_unlock": "POST only",
     "user_two_factor_reset": "POST only",

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.cached_db import SessionStore
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX, SessionStore
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.cache import caches
@@ -59,8 +59,13 @@ def test_sessions_expire_after_idle_time(client, owner):
     Session.objects.filter(pk=session.pk).update(expire_date=first_expiry)
     client.get(reverse("home"))
     assert Session.objects.get(pk=session.pk).expire_date > first_expiry
-    # Past the expiry the session no longer signs anyone in.
+    # The cached copy (crm/sessions.py) lives no longer than the idle time either ...
+    cache = caches[settings.SESSION_CACHE_ALIAS]
+    raw_key = cache.make_key(KEY_PREFIX + session.session_key)
+    assert 0 < cache._cache.get_client(raw_key).ttl(raw_key) <= 30 * 60
+    # ... and past the expiry (the cached copy gone with its time to live) the session signs no one in.
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    cache.delete(KEY_PREFIX + session.session_key)
     assert client.get(reverse("home")).status_code == 302
 
 
