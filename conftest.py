@@ -28,6 +28,17 @@ def _fresh_lookups():
     lookups.forget()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a test (or a page it requested) that activated Russian
+    must not leave the next test's labels in Russian on the same worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="North Team")
