@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy
 from contacts.models import Contact
 from crm import jobs, outbox, scheduler
 from crm.models import User
+from crm.signed import signed_id
 from marketing import tracking
 from marketing.bounces import return_path
 from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
@@ -264,11 +265,8 @@ def unsubscribe_token(delivery_id: int) -> str:
 
 def delivery_for_token(token: str) -> Delivery | None:
     """The delivery a link names, or None when the link is forged or altered."""
-    try:
-        delivery_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(delivery_id, int):
+    delivery_id = signed_id(token, UNSUBSCRIBE_SALT)
+    if delivery_id is None:
         return None
     return Delivery.objects.select_related("contact", "mailing").filter(pk=delivery_id).first()
 

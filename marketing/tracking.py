@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from crm.signed import signed_id
 from marketing.models import CampaignMember, Delivery, Mailing, MemberStatus
 
 OPEN_SALT = "marketing.open"
@@ -92,11 +93,8 @@ def click_for_token(token: str) -> Click | None:
 
 
 def delivery_for_open(token: str) -> Delivery | None:
-    try:
-        delivery_id = signing.loads(token, salt=OPEN_SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(delivery_id, int):
+    delivery_id = signed_id(token, OPEN_SALT)
+    if delivery_id is None:
         return None
     return Delivery.objects.select_related("mailing").filter(pk=delivery_id, mailing__track=True).first()
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import LeadSource
+from crm.signed import signed_id
 from marketing.models import LeadAttribution, WebForm, WebFormSubmission
 from sales.lead_services import lead_create
 from sales.models import Lead
@@ -34,11 +35,8 @@ def form_key(form_id: int) -> str:
 
 
 def form_for_key(key: str) -> WebForm | None:
-    try:
-        form_id = signing.loads(key, salt=SALT)
-    except signing.BadSignature:
-        return None
-    if not isinstance(form_id, int):
+    form_id = signed_id(key, SALT)
+    if form_id is None:
         return None
     return WebForm.objects.select_related("campaign", "created_by", "team").filter(pk=form_id, is_active=True).first()
 
