@@ -54,7 +54,8 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
     # The form in sections, in the order a person fills it in; custom fields join "More about them".
     # The consent details are shown only once consent is ticked (static/crm/app.js, data-revealed-by).
     SECTIONS = (
-        ("person", pgettext_lazy("contact form section", "Person"), ("first_name", "middle_name", "last_name", "birthday")),
+        ("person", pgettext_lazy("contact form section", "Person"),
+         ("first_name", "middle_name", "last_name", "birthday")),
         ("work", _("Work"), ("account", "title", "department")),
         ("reach", _("Phones and e-mails"), ("phones", "emails", "phones_to_check", "preferred_channel",
                                             "do_not_call")),
