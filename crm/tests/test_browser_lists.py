@@ -111,3 +111,18 @@ def test_money_totals_on_a_desktop_and_a_phone(page, owner):
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     expect(page.locator("nav[aria-label='Pages'] .pagination")).to_have_count(0)  # one page: no page buttons
     assert not page.console_errors
+
+
+def test_a_long_table_scrolls_with_the_page_not_in_its_own_box(page, owner):
+    """An invoice with forty lines: the lines table grows with the page (one scrollbar), it does not
+    become a box with a scrollbar of its own."""
+    from sales.tests.billing_helpers import invoice_for
+
+    invoice = invoice_for(owner, lines=[(f"Позиция {index}", "1", "100.00", "0", "20") for index in range(40)])
+    page.set_viewport_size({"width": 1366, "height": 700})
+    sign_in(page, owner)
+    page.goto(invoice.get_absolute_url())
+    wrap = page.locator(".table-wrap").first
+    expect(wrap).to_contain_text("Позиция 39")
+    assert wrap.evaluate("box => box.scrollHeight <= box.clientHeight + 1"), "the table scrolls inside its box"
+    assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")  # the page scrolls instead
