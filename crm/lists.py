@@ -356,7 +356,13 @@ def chip_value(bound, cleaned: dict, values: list[str]) -> str:
     return ", ".join(values)
 
 
-DASHES = "---------"  # Django's and django-filter's empty choice
+DASHES = "---------"  # Django's empty choice
+
+
+def _plain_empty_labels() -> set[str]:
+    from django_filters.conf import settings as filter_settings
+
+    return {DASHES, str(filter_settings.EMPTY_CHOICE_LABEL)}
 
 
 def name_empty_choice(bound) -> None:
@@ -364,13 +370,14 @@ def name_empty_choice(bound) -> None:
     all"), not "---------": in the one-line bar the label is read out, not shown."""
     field = bound.field
     text = _("%(label)s: all") % {"label": bound.label}
-    if str(getattr(field, "empty_label", "")) == DASHES:
+    plain = _plain_empty_labels()
+    if str(getattr(field, "empty_label", "")) in plain:
         field.empty_label = text  # read when a query-running iterator lists the choices
         # The widget's iterator may still point to the class's field (a widget copies it shallowly).
         field.widget.choices = field.choices
     choices = field.widget.choices
     if isinstance(choices, list):  # choices already written out (cached lookups, plain choices)
-        field.widget.choices = [(value, text if value == "" and str(label) == DASHES else label)
+        field.widget.choices = [(value, text if value == "" and str(label) in plain else label)
                                 for value, label in choices]
 
 

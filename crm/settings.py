@@ -19,6 +19,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # The product's name: top bar, page titles, sign-in and error pages, e-mails (invitation, password reset),
 # the calendar feed's name, the two-factor issuer and the API's title.
 APP_NAME = env_str("APP_NAME", "CRM")
+# A filter select's empty choice outside the list component (the board, reports): "All", not "---------".
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)

@@ -226,3 +226,10 @@ def test_one_page_has_no_page_buttons(client, owner, pipeline):
         OpportunityFactory(owner=owner, pipeline=pipeline)
     body = client.get(reverse("sales:opportunity_list")).content.decode()
     assert 'class="pagination' in body and "1 / 2" in body
+
+
+def test_filter_selects_outside_lists_say_all(client, owner, pipeline):
+    client.force_login(owner)
+    body = client.get(reverse("sales:board", args=[pipeline.pk])).content.decode()
+    assert '<option value="" selected>All</option>' in body
+    assert "---------" not in body
