@@ -146,3 +146,19 @@ def test_executive_day_opens_on_company_figures(page, executive, owner):
     expect(page.locator("#figure-company-pipeline")).to_contain_text("5,000 EUR")
     expect(page.get_by_role("link", name="Schedule one")).to_have_count(0)
     expect(page.get_by_role("link", name="Log a call")).to_have_count(0)
+
+
+def test_deactivating_a_user_is_a_quiet_action_that_still_works(page, admin_user, owner):
+    """"Deactivate" on every user row is grey (the status badges lead the eye), asks first, and works."""
+    sign_in(page, admin_user)
+    page.goto("/admin-tools/users/")
+    row = page.locator("tr", has_text=owner.email)
+    button = row.get_by_role("button", name="Deactivate")
+    colour = button.evaluate("b => getComputedStyle(b).color")
+    border = button.evaluate("b => getComputedStyle(b).borderTopColor")
+    assert colour != "rgb(220, 53, 69)" and border in ("rgba(0, 0, 0, 0)", "transparent"), (colour, border)
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    expect(row).to_contain_text("Deactivated")
+    owner.refresh_from_db()
+    assert not owner.is_active
