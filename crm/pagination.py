@@ -80,7 +80,8 @@ def _count_and_sum(queryset: QuerySet[Any], limit: int, group: str,
     It replaces the count query, so a list with money totals costs no extra query."""
     names = list(sums)
     aliases = {f"_sum_{index}": expression for index, expression in enumerate(sums.values())}
-    rows = queryset.order_by().annotate(**aliases).values_list(group, *aliases)[:limit]
+    # The pk too: a DISTINCT queryset must stay distinct per row, not per (currency, amount).
+    rows = queryset.order_by().annotate(**aliases).values_list(group, *aliases, "pk")[:limit]
     try:
         sql, params = rows.query.sql_with_params()
     except EmptyResultSet:
@@ -88,7 +89,7 @@ def _count_and_sum(queryset: QuerySet[Any], limit: int, group: str,
     columns = ", ".join(f"c{index}" for index in range(len(names)))
     totals = ", ".join(f"sum(c{index})" for index in range(len(names)))
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"SELECT g, count(*), {totals} FROM ({sql}) AS counted(g, {columns}) GROUP BY g",  # noqa: S608 - compiled ORM SQL, fixed aliases  # nosec B608
+        cursor.execute(f"SELECT g, count(*), {totals} FROM ({sql}) AS counted(g, {columns}, row_id) GROUP BY g",  # noqa: S608 - compiled ORM SQL, fixed aliases  # nosec B608
                        params)
         grouped = cursor.fetchall()
     count = sum(row[1] for row in grouped)

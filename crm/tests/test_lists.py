@@ -8,6 +8,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -233,3 +234,14 @@ def test_filter_selects_outside_lists_say_all(client, owner, pipeline):
     body = client.get(reverse("sales:board", args=[pipeline.pk])).content.decode()
     assert '<option value="" selected>All</option>' in body
     assert "---------" not in body
+
+
+def test_sums_of_a_distinct_queryset_count_each_row(owner, pipeline):
+    """Two deals with the same currency and amount are two rows, even when the list's rows are DISTINCT."""
+    from crm.pagination import paginate
+    from sales.models import Opportunity
+
+    for _index in range(2):
+        OpportunityFactory(owner=owner, pipeline=pipeline, amount=Decimal("500.00"), currency="UAH")
+    page = paginate(Opportunity.objects.distinct(), "1", sum_group="currency", sums={"amount": F("amount")})
+    assert page.total == 2 and page.sums == {"UAH": {"amount": Decimal("1000.00")}}
