@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Account
 from contacts.models import Contact
@@ -49,6 +50,38 @@ class ContactForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["phones"].widget.attrs["placeholder"] = example_phone(self.fields["phones"].region)
         if not self.instance.phones_to_check:
             del self.fields["phones_to_check"]  # only numbers an import kept unread are shown for review
+
+    # The form in sections, in the order a person fills it in; custom fields join "More about them".
+    # The consent details are shown only once consent is ticked (static/crm/app.js, data-revealed-by).
+    SECTIONS = (
+        ("person", pgettext_lazy("contact form section", "Person"),
+         ("first_name", "middle_name", "last_name", "birthday")),
+        ("work", _("Work"), ("account", "title", "department")),
+        ("reach", _("Phones and e-mails"), ("phones", "emails", "phones_to_check", "preferred_channel",
+                                            "do_not_call")),
+        ("address", pgettext_lazy("contact form section", "Address"), ("address",)),
+        ("more", _("More about them"), ("lead_source", "tags", "description")),
+        ("consent", _("Marketing consent"), ("email_opt_in", "email_opt_in_source", "email_opt_in_wording")),
+        ("ownership", pgettext_lazy("contact form section", "Owner and team"), ("owner", "shared_with_team")),
+    )
+    WIDE = frozenset({"address", "description", "email_opt_in_wording", "emails", "phones"})
+    REVEALED_BY = {"email_opt_in_source": "email_opt_in", "email_opt_in_wording": "email_opt_in"}
+
+    def sections(self) -> list[tuple[str, str, list]]:
+        """(key, title, bound fields) per section; every field of the form is in exactly one."""
+        placed = {name for _key, _title, names in self.SECTIONS for name in names} | {"confirm_duplicates"}
+        extra = [name for name in self.fields if name not in placed]
+        out = []
+        for key, title, names in self.SECTIONS:
+            names = [*names, *extra] if key == "more" else names
+            fields = [self[name] for name in names if name in self.fields]
+            for bound in fields:
+                bound.wide = bound.name in self.WIDE
+                revealed_by = self.REVEALED_BY.get(bound.name)
+                bound.revealed_by = self[revealed_by].id_for_label if revealed_by else ""
+            if fields:
+                out.append((key, str(title), fields))
+        return out
 
     def _account_country(self) -> str:
         """The country of the account the contact works for (the one typed into the form, else its
