@@ -51,7 +51,7 @@ class ContactQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "full_name"],
+    exclude=["updated_at", "full_name", "phone_kinds", "email_kinds"],  # the kinds: shown with the numbers
     model_name="ContactEvent",
 )
 class Contact(OwnedModel):

@@ -80,7 +80,7 @@ class Territory(models.Model):
 
     @property
     def full_name(self) -> str:
-        return " › ".join([t.name for t in self.ancestors()] + [self.name])
+        return " › ".join([str(t) for t in self.ancestors()] + [str(self)])
 
 
 def new_calendar_token() -> str:
