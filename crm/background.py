@@ -213,6 +213,7 @@ class Overview:
     tick_age: float | None = None  # seconds since the scheduler tick last ran; None: never or unknown
     queues: list[tuple[str, int]] = field(default_factory=list)
     redis_ok: bool = True
+    replica: Any = None  # crm.replica.ReplicaStatus, measured for the page
 
 
 def overview() -> Overview:
@@ -220,10 +221,10 @@ def overview() -> Overview:
 
     from django.conf import settings
 
-    from crm import metrics
+    from crm import metrics, replica
     from crm.queues import all_queues
 
-    result = Overview()
+    result = Overview(replica=replica.measure())
     try:
         client = metrics._redis()
         result.queues = [(name, client.llen(name)) for name in all_queues(settings.CELERY_TASK_DEFAULT_QUEUE)]

@@ -1,5 +1,6 @@
 """Administration → Background work: crm/background.py gathers it; this shows it and retries."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,7 +22,8 @@ def background_work(request):
                          "counts": [(background.STATE_LABELS[state], state, count) for state, count in counts.items()],
                          "trouble": counts.get(background.FAILED, 0) + counts.get(background.STALLED, 0)})
     sections.sort(key=lambda section: -section["trouble"])  # failed and stalled work first; stable otherwise
-    return render(request, "crm/background.html", {"sections": sections, "overview": background.overview()})
+    return render(request, "crm/background.html", {"sections": sections, "overview": background.overview(),
+                                                    "replica_max_lag": settings.REPLICA_MAX_LAG})
 
 
 @admin_required

@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.FriendlyNotFoundMiddleware",
+    "crm.replica.replica_read_middleware",  # reports' GET views read from a replica when one is configured
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -122,6 +123,18 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER_TRANSA
 # A server that does not answer must give a fast error (the friendly 503 page, /healthz within 2 s),
 # not a request that waits for the operating system's TCP timeout.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
+# A streaming read replica (crm/replica.py, docs/scaling.md): reports, dashboards and exports read from it while
+# it is no more than REPLICA_MAX_LAG seconds behind; everything else, and every write, uses the primary.
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = database_from_url(env_str("DATABASE_REPLICA_URL"),
+                                             conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read "the replica" from the test database
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
+REPLICA_READ_APPS = ["reports"]
+REPLICA_MAX_LAG = env_int("REPLICA_MAX_LAG", 30)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = redis_url(env_str("REDIS_URL"))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from crm import custom_fields, jobs, scheduler, security
 from crm.list_tools import neutralise
 from crm.models import SecurityEventKind
+from crm.replica import replica_reads
 from exports.models import DOWNLOAD_LIFETIME, ExportFormat, ExportJob, ExportStatus
 from exports.registry import EXPORTERS, filtered_rows
 
@@ -136,7 +137,8 @@ def _write(job: ExportJob, run: jobs.Run) -> int:
     headers = _headers(columns, rows)
     writer = _write_xlsx if job.format == ExportFormat.XLSX else _write_csv
     try:
-        count = writer(partial, job, rows, columns, headers, run)
+        with replica_reads():  # the rows, from a read replica when one is configured (crm/replica.py)
+            count = writer(partial, job, rows, columns, headers, run)
         run.beat(processed_rows=count)  # still ours? A worker taken over must not publish its file
     except Exception:
         partial.unlink(missing_ok=True)  # (a killed worker leaves it: the next run removes it)
