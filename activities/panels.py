@@ -4,12 +4,13 @@
 from urllib.parse import quote
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from activities.models import Activity, ActivityKind
 from activities.timeline import timeline_page
 from crm import panels
-from crm.visibility import can_create
+from crm.visibility import can_create, can_read
 
 # Which record each page is, as the timeline's link field; and the buttons each page offers.
 LINK_FIELD = {
@@ -53,6 +54,22 @@ def log_buttons(request, record, page):
     # Built from primary keys and a percent-encoded path only: nothing left to escape.
     link = mark_safe(_link_query(request, record))  # noqa: S308  # nosec B308 B703
     return panels.Rendered("activities/_log_buttons.html", {"link": link, "kinds": BUTTONS[record._meta.label_lower]})
+
+
+# What counts as being in touch with someone: a call, a meeting or an e-mail (not a task or a note).
+CONTACT_KINDS = (ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL)
+
+
+@panels.register("contacts.contact", slot=panels.FIGURES, order=10)
+def last_contact(request, contact, page):
+    """When we last spoke to this person, and how: the latest call, meeting or e-mail that has
+    happened (planned ones ahead do not count), one indexed query through `visible_to`."""
+    if not can_read(request.user, Activity):
+        return None
+    latest = (Activity.objects.visible_to(request.user)
+              .filter(contact=contact, kind__in=CONTACT_KINDS, occurred_at__lte=timezone.now())
+              .select_related("owner").order_by("-occurred_at", "-id").first())
+    return panels.Rendered("activities/panels/last_contact.html", {"activity": latest})
 
 
 for target in LINK_FIELD:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
 from django.db.models import Expression, F, Q, QuerySet
@@ -34,6 +35,7 @@ from crm.visibility import assignable_owners, can_create, require_read
 from crm.widget_html import FAST_RENDERER
 
 PAGE_TEMPLATE = "components/list/page.html"
+BASE = "__base__"  # the key of the base-currency sum among a page's sums
 CARD_PLACES = ("title", "sub", "amount", "status", "date", "owner")
 
 
@@ -126,6 +128,7 @@ class TotalLine:
     label: str
     currency: str
     cells: list
+    note: str = ""  # a line under the label (how a converted total was converted)
 
 
 @dataclass
@@ -197,6 +200,9 @@ class ListPage:
     empty_action_template: ClassVar[str] = ""  # the empty state's action when it is not "create" (a partial)
     actions_template: ClassVar[str] = ""  # more header buttons (a partial)
     intro_template: ClassVar[str] = ""  # a line under the title (a partial)
+    # A model field holding each row's money in DEFAULT_CURRENCY (a deal's `amount_base`): rows in several
+    # currencies then also get one converted total, at the rate each row was saved with.
+    base_total: ClassVar[str] = ""
 
     chip_labels: ClassVar[dict[str, Any]] = {"account": _("Account"), "opportunity": _("Opportunity")}
 
@@ -302,6 +308,8 @@ class ListPage:
                 raise ImproperlyConfigured(f"{type(self).__name__}: say how to sum {column.total!r} "
                                            "(sum_expressions)") from None
             expressions[column.total] = F(column.total)
+        if expressions and self.base_total:
+            expressions[BASE] = F(self.base_total)
         return expressions
 
     def totals(self, page: Page) -> list[TotalLine]:
@@ -316,14 +324,29 @@ class ListPage:
                               cells=[sums.get(column.total) if column.total else None for column in self.columns])
                     for currency, sums in sorted(by_currency.items())]
 
+        def converted(label: str, by_currency: dict[str, dict[str, Decimal]]) -> list[TotalLine]:
+            """One line in the base currency, when the rows are in more than one currency."""
+            if not self.base_total or len(by_currency) < 2:
+                return []
+            base = sum((sums.get(BASE) or Decimal(0) for sums in by_currency.values()), Decimal(0))
+            cells = [base if column is money[0] else None for column in self.columns]
+            currency = settings.DEFAULT_CURRENCY
+            return [TotalLine(label=label % {"currency": currency}, currency=currency, cells=cells,
+                              note=str(_("at the rate each row was saved with")))]
+
         shown: dict[str, dict[str, Decimal]] = {}
         for row in page.rows:
             by_column = shown.setdefault(str(resolve(row, money[0].currency) or ""), {})
             for column in money:
                 by_column[column.total] = by_column.get(column.total, Decimal(0)) + (resolve(row, column.total) or 0)
+            if self.base_total:
+                by_column[BASE] = by_column.get(BASE, Decimal(0)) + (resolve(row, self.base_total) or 0)
         if len(page.rows) == page.total:
-            return lines(str(_("Total")), shown)
-        every = lines(str(_("Total, all pages")), page.sums) if page.sums else []
+            return lines(str(_("Total")), shown) + converted(str(_("Total in %(currency)s")), shown)
+        every = []
+        if page.sums:
+            every = (lines(str(_("Total, all pages")), page.sums)
+                     + converted(str(_("Total in %(currency)s, all pages")), page.sums))
         return every + (lines(str(_("Total on this page")), shown) if len(page.rows) > 1 else [])
 
     def saved_view_links(self) -> list[list_tools.ViewLink]:

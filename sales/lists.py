@@ -65,6 +65,7 @@ class OpportunityList(AccountChip, ListPage):
     sorts = both_ways(close=("expected_close_date",), name=("name",), amount=("amount",), updated=("updated_at",))
     default_sort = "close"
     primary_filters = ("q", "status", "scope")
+    base_total = "amount_base"
     bulk_actions = (BulkAction("assign", _("Assign to…"), assign_opportunities, needs="owner"),)
     export_columns = (
         ExportColumn(_("Name"), "name"), ExportColumn(_("Account"), "account"), ExportColumn(_("Pipeline"), "pipeline"),

@@ -102,6 +102,29 @@ def test_calendar_on_a_phone(page, owner):
     assert page.console_errors == [], page.failed_requests
 
 
+def test_a_week_on_a_phone_lists_only_the_days_with_something(page, owner):
+    """At 375 px the week is an agenda: "Nothing planned." does not repeat for every empty day, and an
+    empty week says so once."""
+    make_meeting(owner, "Встреча с клиентом", datetime(2025, 6, 11, 9, 0, tzinfo=UTC))
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, owner)
+    page.goto("/calendar/?view=week&date=2025-06-10")
+    expect(page.get_by_role("link", name="Встреча с клиентом")).to_be_visible()
+    days = [day for day in page.locator(".cal-day").all() if day.is_visible()]
+    assert len(days) == 1, "only Wednesday, the day with a meeting"
+    expect(page.get_by_text("Nothing planned.", exact=True).first).to_be_hidden()
+    expect(page.locator("#week-empty")).to_have_count(0)
+
+    page.goto("/calendar/?view=week&date=2025-07-14")
+    expect(page.locator("#week-empty")).to_be_visible()
+    expect(page.locator("#week-empty")).to_have_text("Nothing planned this week.")
+    assert not [day for day in page.locator(".cal-day").all() if day.is_visible()]
+
+    page.set_viewport_size({"width": 1366, "height": 900})  # the desktop grid keeps all seven days
+    expect(page.locator("#week-empty")).to_be_hidden()
+    assert len([day for day in page.locator(".cal-day").all() if day.is_visible()]) == 7
+
+
 def test_regenerate_the_subscription_link(page, owner):
     sign_in(page, owner)
     page.goto("/calendar/?view=month&date=2025-06-01")

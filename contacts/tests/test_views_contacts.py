@@ -134,3 +134,37 @@ def test_contact_form_puts_every_field_in_one_section(client, owner):
     assert sections["more"][-1] == "cf_shoe"
     body = client.get(reverse("contacts:create")).content.decode()
     assert 'data-revealed-by="id_email_opt_in"' in body  # the consent details wait for the tick
+
+
+def test_contact_page_leads_with_the_last_contact_in_a_constant_number_of_queries(
+        client, owner, django_assert_max_num_queries):
+    """The latest call, meeting or e-mail that has happened: not a later task or note, not a meeting
+    still ahead; 15 queries at most, however long the history."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from activities.models import Activity
+
+    contact = ContactFactory(owner=owner, team=owner.team, first_name="Ирина", last_name="Орлова")
+    now = timezone.now()
+
+    def log(kind, days, subject, who=owner):
+        return Activity.objects.create(kind=kind, subject=subject, owner=who, team=who.team, contact=contact,
+                                       occurred_at=now + timedelta(days=days))
+
+    client.force_login(owner)
+    body = client.get(contact.get_absolute_url()).content.decode()
+    assert 'id="figure-last-contact"' in body and "No call, meeting or e-mail yet" in body
+    for index in range(20):
+        log("email", -30 - index, f"Old e-mail {index}")
+    call = log("call", -2, "Звонок по договору")
+    log("note", -1, "A note")
+    log("task", -1, "A task")
+    log("meeting", 3, "Next week's meeting")
+    with django_assert_max_num_queries(15):
+        body = client.get(contact.get_absolute_url()).content.decode()
+    tile = body[body.index('id="figure-last-contact"'):]
+    tile = tile[:tile.index("</a>")]
+    assert "Last contact" in tile and "2\xa0days ago" in tile and "Call" in tile and str(owner) in tile
+    assert call.get_absolute_url() in body.split('id="figure-last-contact"')[0][-200:]

@@ -41,7 +41,11 @@ def test_contact_and_lead_pages_hide_empty_fields_until_asked(page, owner, width
     lead = LeadFactory(owner=owner, first_name="Олег", last_name="Сидоров", phone="", website="")
     page.set_viewport_size({"width": width, "height": 800})
     sign_in(page, owner)
+    Activity.objects.create(kind="call", subject="Звонок", owner=owner, team=owner.team, contact=contact,
+                            occurred_at=timezone.now() - timedelta(hours=3))
     page.goto(contact.get_absolute_url())
+    expect(page.locator("#figure-last-contact")).to_contain_text("3 hours ago")  # the header's figure
+    expect(page.locator("#figure-last-contact")).to_contain_text("Call")
     facts = page.locator("#contact-facts")
     expect(facts.get_by_text("Phones")).to_be_visible()
     expect(facts.get_by_text("+7 495 123-45-67")).to_be_visible()

@@ -154,10 +154,16 @@ def test_money_totals_cover_every_matching_row_per_currency(client, owner, pipel
     assert "60,000,020.00 RUB" in every and "50,005.00 UAH" in every  # 40 × 1,500,000.50; 20 × 2,500.25
     assert "60,000,020.00 RUB" in shown and "25,002.50 UAH" in shown  # the 40 + the 10 largest UAH shown
     assert "61,000,019" not in footer  # the lost deal is filtered out
+    # Two currencies: one more line in the base currency, from each deal's stored amount_base (the factory
+    # stores the amount itself), saying how it was converted.
+    assert "Total in EUR, all pages" in every and "60,050,025.00 EUR" in every
+    assert "at the rate each row was saved with" in every
+    assert "Total in EUR" not in shown  # the page's own lines stay per currency
 
     one_page = _footer(client.get(url, {"status": "open", "amount_max": "3000"}).content.decode())
     assert "Total on this page" not in one_page and "Total, all pages" not in one_page
     assert "Total" in one_page and "50,005.00 UAH" in one_page and "RUB" not in one_page
+    assert "Total in EUR" not in one_page  # one currency: nothing to convert
 
 
 def test_invoice_totals_leave_out_what_a_cancelled_invoice_owed(client, owner):
