@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from reports import scheduling  # noqa: F401 - registers the scheduled reports' scheduler source
+        from reports import ranking, scheduling  # noqa: F401 - register their scheduler sources
