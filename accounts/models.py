@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
@@ -36,9 +37,9 @@ class AccountTier(models.TextChoices):
 class AbcClass(models.TextChoices):
     """The account's share of the last 12 months' revenue (reports/ranking.py computes it)."""
 
-    A = "A", _("A: the top 80% of revenue")
-    B = "B", _("B: the next 15% of revenue")
-    C = "C", _("C: the last 5% of revenue")
+    A = "A", _("A: the top 80 percent of revenue")
+    B = "B", _("B: the next 15 percent of revenue")
+    C = "C", _("C: the last 5 percent of revenue")
 
 
 class RfmClass(models.TextChoices):
@@ -48,9 +49,9 @@ class RfmClass(models.TextChoices):
     LOYAL = "loyal", _("Loyal")
     NEW = "new", _("New customers")
     PROMISING = "promising", _("Promising")
-    AT_RISK = "at_risk", _("At risk")
+    AT_RISK = "at_risk", pgettext_lazy("RFM class", "At risk")
     HIBERNATING = "hibernating", _("Hibernating")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("RFM class", "Lost")
 
 
 MAX_TREE_DEPTH = 12

@@ -46,7 +46,8 @@ def _tabs(user) -> dict[str, Any]:
     tabs = []
     if visibility.can_read(user, Opportunity):
         tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
-                 ("reports_analysis", _("Sales analysis"), reverse("reports_analysis"))]
+                 ("reports_analysis", _("Sales analysis"), reverse("reports_analysis")),
+                 ("reports_customers", _("Customers"), reverse("reports_customers"))]
     tabs += [("report_builder", _("Report builder"), reverse("report_builder")),
              ("saved_reports", _("Saved reports"), reverse("saved_reports"))]
     return {"nav_section": "reports", "tabs": tabs}

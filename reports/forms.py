@@ -135,3 +135,15 @@ class ScheduleForm(forms.ModelForm):
         if bad:
             raise forms.ValidationError(_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(bad)})
         return "\n".join(dict.fromkeys(addresses))
+
+
+class CustomersFilterForm(forms.Form):
+    """The customers dashboard's filter: an owner among those the account list offers the reader."""
+
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False,
+                                   empty_label=_("Everyone I may see"))
+
+    def __init__(self, *args, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].widget.attrs["class"] = "form-select form-select-sm"

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, pipeline, scheduling
-from reports.forms import PERIODS, PipelineDashboardForm, SubscribeForm
+from reports import analysis, builder_views, customers, pipeline, ranking, scheduling
+from reports.forms import PERIODS, CustomersFilterForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
-from sales.models import Opportunity
+from sales.models import Invoice, Opportunity
 
 
 def _accounts_by(user, field: str, limit: int = 12):
@@ -62,6 +62,7 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
                  ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
+                 ("reports_customers", _("Customers"), reverse("reports_customers")),
                  ("report_builder", _("Report builder"), reverse("report_builder")),
                  ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
@@ -208,3 +209,55 @@ def report_unsubscribe(request, pk: int):
         raise Http404
     messages.success(request, _("The e-mails of this dashboard are stopped."))
     return redirect("report_subscriptions")
+
+
+# --- Customers -------------------------------------------------------------------------------------------
+
+
+def _owner_choices(user):
+    """The people the account list's owner filter offers the reader (the links must select the same rows)."""
+    from accounts.filters import AccountFilter
+
+    request = type("Request", (), {"user": user})()
+    return AccountFilter(request=request).filters["owner"].queryset
+
+
+def customers_dashboard(request):
+    """The customer ranking (ABC, RFM, movement since last month, repeat purchases) and the receivables with
+    their ageing per client; each figure over what the reader may see, each linking to its records."""
+    visibility.require_read(request.user, Opportunity)  # revenue and receivables are sales data
+    form = CustomersFilterForm(request.GET, owners=_owner_choices(request.user))
+    owner = form.cleaned_data.get("owner") if form.is_valid() else None
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        dashboard = customers.build(request.user, owner, rates)
+        state = ranking.refreshed()
+    show_receivables = visibility.can_read(request.user, Invoice)
+
+    def chart(rows, label, currency=""):
+        return {"labels": [row.label for row in rows], "currency": currency,
+                "datasets": [{"label": str(_("This month")), "values": [row.count for row in rows]},
+                             {"label": str(_("Last month")), "values": [row.previous for row in rows]}],
+                "urls": [row.url for row in rows]}
+
+    receivables = dashboard.receivables
+    context = {
+        "form": form,
+        "owner": owner,
+        "dashboard": dashboard,
+        "state": state,
+        "rates": rates,
+        "currency": settings.DEFAULT_CURRENCY,
+        "show_receivables": show_receivables,
+        "abc_chart": chart(dashboard.abc, _("Accounts")),
+        "rfm_chart": chart(dashboard.rfm, _("Accounts")),
+        "ageing_chart": {"labels": [bucket.label for bucket in receivables.ageing],
+                         "currency": settings.DEFAULT_CURRENCY,
+                         "datasets": [{"label": str(_("Outstanding")),
+                                       "values": [float(bucket.amount) for bucket in receivables.ageing]}],
+                         "urls": [bucket.url for bucket in receivables.ageing]},
+        **builder_views._tabs(request.user),
+        "tab": "reports_customers",
+    }
+    return render(request, "reports/customers.html", context)
+
