@@ -83,7 +83,8 @@ def _classes(accounts, field_name: str, choices, owner: User | None, with_revenu
     previous_name = field_name.replace("_class", "_previous")
     values = list(accounts.values(field_name, previous_name).annotate(
         accounts=Count("id"), revenue=Sum("revenue_12m")).order_by())
-    keys = [(key, str(label)) for key, label in choices] + [("", _("No class"))]
+    # An ABC class reads as its letter (the page explains the letters); an RFM class by its name.
+    keys = [(key, key if with_revenue else str(label)) for key, label in choices] + [("", _("No class"))]
     rows = {key: ClassRow(key=key, label=label) for key, label in keys}
     movement = Movement(keys=keys)
     for row in values:
