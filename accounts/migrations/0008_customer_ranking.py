@@ -17,12 +17,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='account',
             name='abc_class',
-            field=models.CharField(blank=True, choices=[('A', 'A: the top 80% of revenue'), ('B', 'B: the next 15% of revenue'), ('C', 'C: the last 5% of revenue')], editable=False, max_length=1, verbose_name='ABC class'),
+            field=models.CharField(blank=True, choices=[('A', 'A: the top 80 percent of revenue'), ('B', 'B: the next 15 percent of revenue'), ('C', 'C: the last 5 percent of revenue')], editable=False, max_length=1, verbose_name='ABC class'),
         ),
         migrations.AddField(
             model_name='account',
             name='abc_previous',
-            field=models.CharField(blank=True, choices=[('A', 'A: the top 80% of revenue'), ('B', 'B: the next 15% of revenue'), ('C', 'C: the last 5% of revenue')], editable=False, max_length=1, verbose_name='ABC class last month'),
+            field=models.CharField(blank=True, choices=[('A', 'A: the top 80 percent of revenue'), ('B', 'B: the next 15 percent of revenue'), ('C', 'C: the last 5 percent of revenue')], editable=False, max_length=1, verbose_name='ABC class last month'),
         ),
         migrations.AddField(
             model_name='account',
