@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from reports import ranking, scheduling  # noqa: F401 - register their scheduler sources
+        from reports import panels, ranking, scheduling  # noqa: F401 - the my-day panel, the scheduler sources
