@@ -78,21 +78,31 @@ class Movement:
         return sum(count for (before, now), (count, _url) in self.cells.items() if before != now)
 
 
-def _classes(accounts, field_name: str, choices, owner: User | None, with_revenue: bool):
-    """One grouped query: the accounts per (class, last month's class), with their 12 months' revenue."""
+RANKING_COLUMNS = ("abc_class", "abc_previous", "rfm_class", "rfm_previous")
+
+
+def _grouped(accounts) -> list[dict]:
+    """One scan of the visible accounts: counts per (ABC, last month's ABC, RFM, last month's RFM) — at most
+    4 × 4 × 8 × 8 groups — with their revenue and how many bought once or more, twice or more."""
+    return list(accounts.values(*RANKING_COLUMNS).annotate(
+        accounts=Count("id"), revenue=Sum("revenue_12m"), buyers=Count("id", filter=Q(purchases_12m__gte=1)),
+        repeat=Count("id", filter=Q(purchases_12m__gte=2))).order_by())
+
+
+def _classes(groups: list[dict], field_name: str, choices, owner: User | None, with_revenue: bool):
+    """The accounts per class now and last month, and the movement between them, from the grouped counts."""
     previous_name = field_name.replace("_class", "_previous")
-    values = list(accounts.values(field_name, previous_name).annotate(
-        accounts=Count("id"), revenue=Sum("revenue_12m")).order_by())
     # An ABC class reads as its letter (the page explains the letters); an RFM class by its name.
     keys = [(key, key if with_revenue else str(label)) for key, label in choices] + [("", _("No class"))]
     rows = {key: ClassRow(key=key, label=label) for key, label in keys}
     movement = Movement(keys=keys)
-    for row in values:
+    for row in groups:
         now, before = row[field_name], row[previous_name]
         rows[now].count += row["accounts"]
         rows[now].revenue += row["revenue"] or ZERO
         rows[before].previous += row["accounts"]
-        movement.cells[(before, now)] = (row["accounts"], account_list_url(
+        count = movement.cells.get((before, now), (0, ""))[0] + row["accounts"]
+        movement.cells[(before, now)] = (count, account_list_url(
             owner, **{field_name: now or UNRANKED, previous_name: before or UNRANKED}))
     total = sum((row.revenue for row in rows.values()), ZERO)
     for key, row in rows.items():
@@ -234,12 +244,11 @@ def build(user: User, owner: User | None, rates: list[Rate]) -> CustomersDashboa
     accounts = Account.objects.visible_to(user).filter(deleted_at__isnull=True)
     if owner is not None:
         accounts = accounts.filter(owner=owner)
-    abc, abc_movement = _classes(accounts, "abc_class", AbcClass.choices, owner, with_revenue=True)
-    rfm, rfm_movement = _classes(accounts, "rfm_class", RfmClass.choices, owner, with_revenue=False)
-    buying = accounts.aggregate(buyers=Count("id", filter=Q(purchases_12m__gte=1)),
-                                repeat=Count("id", filter=Q(purchases_12m__gte=2)))
+    groups = _grouped(accounts)
+    abc, abc_movement = _classes(groups, "abc_class", AbcClass.choices, owner, with_revenue=True)
+    rfm, rfm_movement = _classes(groups, "rfm_class", RfmClass.choices, owner, with_revenue=False)
     return CustomersDashboard(
         abc=abc, abc_movement=abc_movement, rfm=rfm, rfm_movement=rfm_movement,
-        buyers=buying["buyers"], repeat_buyers=buying["repeat"],
+        buyers=sum(row["buyers"] for row in groups), repeat_buyers=sum(row["repeat"] for row in groups),
         buyers_url=account_list_url(owner, purchases_min=1), repeat_url=account_list_url(owner, purchases_min=2),
         receivables=receivables(user, owner, rates))
