@@ -117,6 +117,8 @@ class Command(BaseCommand):
                  budget_ms=DASHBOARD_BUDGET_MS),
             Page("sales analysis (year, by territory)", "reports_analysis", query="period=year&by=territory",
                  budget_ms=DASHBOARD_BUDGET_MS),
+            # My day: the activities' lists plus the modules' figures (reports: the month against target).
+            Page("my day", "home"),
             # The customers dashboard reads the ranking stored on the accounts (two grouped counts) and the
             # outstanding invoices (two aggregations).
             Page("customers dashboard (ABC/RFM, receivables)", "reports_customers", budget_ms=DASHBOARD_BUDGET_MS),
