@@ -21,7 +21,7 @@ from crm.models import SecurityEventKind
 from reports import builder, catalogue, exporting, scheduling
 from reports.forms import SaveReportForm, ScheduleForm
 from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription, SavedReport
-from sales.models import Opportunity
+from sales.models import Lead, Opportunity
 
 DEFINITION_KEYS = ("entity", "c", "ff", "fo", "fv", "g1", "g1p", "g2", "g2p", "a", "chart", "sort", "dir")
 LIST_LIMIT = 200
@@ -48,6 +48,8 @@ def _tabs(user) -> dict[str, Any]:
         tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
                  ("reports_analysis", _("Sales analysis"), reverse("reports_analysis")),
                  ("reports_customers", _("Customers"), reverse("reports_customers"))]
+    if visibility.can_read(user, Lead):
+        tabs += [("reports_sources", _("Lead sources"), reverse("reports_sources"))]
     tabs += [("report_builder", _("Report builder"), reverse("report_builder")),
              ("saved_reports", _("Saved reports"), reverse("saved_reports"))]
     return {"nav_section": "reports", "tabs": tabs}

@@ -147,3 +147,19 @@ class CustomersFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owners
         self.fields["owner"].widget.attrs["class"] = "form-select form-select-sm"
+
+
+class PeriodForm(forms.Form):
+    """A dashboard with a period and nothing else to filter (the lead sources)."""
+
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    start = forms.DateField(label=_("Any day in the period"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},
+                                                   format="%Y-%m-%d"))
+    clean_start = PipelineDashboardForm.clean_start
+
+    def filters(self) -> Filters:
+        self.is_valid()
+        data = self.cleaned_data
+        day = data.get("start") or timezone.localdate()
+        return Filters(period=Period.containing(data.get("period") or QUARTER, day))

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, builder_views, customers, pipeline, ranking, scheduling
-from reports.forms import PERIODS, CustomersFilterForm, PipelineDashboardForm, SubscribeForm
+from reports import analysis, builder_views, customers, pipeline, ranking, scheduling, sources
+from reports.forms import PERIODS, CustomersFilterForm, PeriodForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
-from sales.models import Invoice, Opportunity
+from sales.models import Invoice, Lead, Opportunity
 
 
 def _accounts_by(user, field: str, limit: int = 12):
@@ -63,6 +63,8 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
                  ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
                  ("reports_customers", _("Customers"), reverse("reports_customers")),
+                 ("reports_sources", _("Lead sources"), _page_url("reports_sources", period=period.kind,
+                                                                  start=period.start.isoformat())),
                  ("report_builder", _("Report builder"), reverse("report_builder")),
                  ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
@@ -261,3 +263,36 @@ def customers_dashboard(request):
     }
     return render(request, "reports/customers.html", context)
 
+
+
+# --- Lead sources ----------------------------------------------------------------------------------------
+
+
+def lead_sources(request):
+    """Per inbound source: the period's leads, the share that became a deal (first-contact efficiency), the
+    deals created and won, against the previous period; leads through their policy (marketing reads them all,
+    a rep their own), deals only for those who read deals."""
+    visibility.require_read(request.user, Lead)
+    form = PeriodForm(request.GET)
+    filters = form.filters()
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        result = sources.build(request.user, filters.period, rates)
+    charted = [row for row in result.rows if row.key][:12]
+    chrome = _chrome("reports_sources", filters)
+    if not visibility.can_read(request.user, Opportunity):  # marketing: the builder and this page
+        chrome.update(builder_views._tabs(request.user))
+    context = {
+        "form": form,
+        "sources": result,
+        "currency": settings.DEFAULT_CURRENCY,
+        "rates": rates,
+        "chart": {
+            "labels": [row.label for row in charted], "currency": "",
+            "datasets": [{"label": str(_("Leads")), "values": [row.leads for row in charted]},
+                         {"label": str(_("Became a deal")), "values": [row.converted for row in charted]}],
+            "urls": [row.links.get("leads", "") for row in charted],
+        },
+        **chrome,
+    }
+    return render(request, "reports/lead_sources.html", context)
