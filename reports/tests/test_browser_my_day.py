@@ -23,8 +23,9 @@ def deals(owner, outsider):
     deal(pipeline, owner, "Won", "6000", closed_at=timezone.now(), name="Станки для «Уралмаша»")
     deal(pipeline, owner, "Proposal", "1500", closes=sunday, name="Поставка фрез")
     deal(pipeline, outsider, "Proposal", "900", closes=monday, name="Berlin tools")
-    SalesTarget.objects.create(user=owner, period=TargetPeriod.MONTH, period_start=timezone.localdate().replace(day=1),
-                               amount=Decimal(8000))
+    month = timezone.localdate().replace(day=1)
+    SalesTarget.objects.create(user=owner, period=TargetPeriod.MONTH, period_start=month, amount=Decimal(8000))
+    SalesTarget.objects.create(team=owner.team, period=TargetPeriod.MONTH, period_start=month, amount=Decimal(12000))
 
 
 def test_rep_reads_their_target_and_opens_this_weeks_closings(page, owner, deals):
@@ -46,6 +47,7 @@ def test_executive_goes_from_my_day_to_the_customers_dashboard(page, executive, 
     sign_in(page, executive)
     page.goto("/")
     expect(page.locator("#figure-won-this-month")).to_contain_text("Company target this month")
+    expect(page.locator("#figure-won-this-month")).to_contain_text("50 %")
     page.locator("#figure-dashboards").get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
     assert page.console_errors == [] and page.failed_requests == []

@@ -99,3 +99,11 @@ def test_my_day_stays_within_the_query_budget(client, request, deals, who, djang
     client.get(reverse("home"))
     with django_assert_max_num_queries(15):
         assert client.get(reverse("home")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_executive_without_a_company_target_is_not_shown_the_won_amount_twice(client, executive, deals):
+    SalesTarget.objects.filter(team__isnull=False).delete()
+    client.force_login(executive)
+    page = client.get(reverse("home")).content.decode()
+    assert 'id="figure-won-this-month"' not in page and 'id="figure-closing-this-week"' in page
