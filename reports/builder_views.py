@@ -22,6 +22,7 @@ from reports import builder, catalogue, exporting, scheduling
 from reports.forms import SaveReportForm, ScheduleForm
 from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription, SavedReport
 from sales.models import Lead, Opportunity
+from service.models import Ticket
 
 DEFINITION_KEYS = ("entity", "c", "ff", "fo", "fv", "g1", "g1p", "g2", "g2p", "a", "chart", "sort", "dir")
 LIST_LIMIT = 200
@@ -50,6 +51,8 @@ def _tabs(user) -> dict[str, Any]:
                  ("reports_customers", _("Customers"), reverse("reports_customers"))]
     if visibility.can_read(user, Lead):
         tabs += [("reports_sources", _("Lead sources"), reverse("reports_sources"))]
+    if visibility.can_read(user, Ticket):
+        tabs += [("reports_service", _("Service"), reverse("reports_service"))]
     tabs += [("report_builder", _("Report builder"), reverse("report_builder")),
              ("saved_reports", _("Saved reports"), reverse("saved_reports"))]
     return {"nav_section": "reports", "tabs": tabs}

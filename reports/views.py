@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, builder_views, customers, pipeline, ranking, scheduling, sources
+from reports import analysis, builder_views, customers, pipeline, ranking, scheduling, service_figures, sources
 from reports.forms import PERIODS, CustomersFilterForm, PeriodForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
 from sales.models import Invoice, Lead, Opportunity
+from service.models import Ticket
 
 
 def _accounts_by(user, field: str, limit: int = 12):
@@ -65,6 +66,8 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
                  ("reports_customers", _("Customers"), reverse("reports_customers")),
                  ("reports_sources", _("Lead sources"), _page_url("reports_sources", period=period.kind,
                                                                   start=period.start.isoformat())),
+                 ("reports_service", _("Service"), _page_url("reports_service", period=period.kind,
+                                                            start=period.start.isoformat())),
                  ("report_builder", _("Report builder"), reverse("report_builder")),
                  ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
@@ -296,3 +299,42 @@ def lead_sources(request):
         **chrome,
     }
     return render(request, "reports/lead_sources.html", context)
+
+
+# --- Service ---------------------------------------------------------------------------------------------
+
+
+def service_dashboard(request):
+    """Tickets opened, solved and in backlog, SLA kept, reopened and response times by channel, category or
+    queue, against the previous period; over the tickets the reader may see."""
+    visibility.require_read(request.user, Ticket)
+    form = PeriodForm(request.GET)
+    filters = form.filters()
+    dimension = request.GET.get("by", "")
+    if dimension not in service_figures.DIMENSIONS:
+        dimension = "channel"
+    with pipeline.without_jit():
+        rows, total = service_figures.build(request.user, filters.period, dimension)
+    chrome = _chrome("reports_service", filters, by=dimension)
+    if not visibility.can_read(request.user, Opportunity):  # the desk: the builder and this page
+        chrome.update(builder_views._tabs(request.user))
+    charted = [row for row in rows if row.links][:15]
+    context = {
+        "form": form,
+        "rows": rows,
+        "total": total,
+        "dimension": dimension,
+        "dimension_label": service_figures.DIMENSIONS[dimension],
+        "dimension_links": [(key, label, _page_url("reports_service", period=filters.period.kind,
+                                                    start=filters.period.start.isoformat(), by=key))
+                            for key, label in service_figures.DIMENSIONS.items()],
+        "chart": {
+            "labels": [row.label for row in charted], "currency": "",
+            "datasets": [{"label": filters.period.label, "values": [row.opened for row in charted]},
+                         {"label": filters.period.previous().label,
+                          "values": [row.previous_opened for row in charted]}],
+            "urls": [row.links["opened"] for row in charted],
+        },
+        **chrome,
+    }
+    return render(request, "reports/service.html", context)
