@@ -285,3 +285,46 @@ def test_the_account_page_shows_the_classes(client, owner, ranked):
     client.force_login(owner)
     page = client.get(ranked[0].get_absolute_url()).content.decode()
     assert 'id="account-ranking"' in page and "?abc_class=A" in page and "?rfm_class=new" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_refreshes_keep_last_months_class_once(owner, monkeypatch):
+    """A run taken over from a worker thought dead overlaps the first: the state row's lock makes the second wait
+    and find the month already moved, so it does not copy the new classes over last month's."""
+    import threading
+    import time
+
+    from django.db import connection as main_connection
+
+    first, second = AccountFactory(owner=owner), AccountFactory(owner=owner)
+    order(first, "9000", on=timezone.localdate() - datetime.timedelta(days=40))
+    ranking.ranking_refresh(now=timezone.now() - datetime.timedelta(days=35))  # last month: first is A
+    order(second, "90000", on=timezone.localdate())  # this month second is A, first B
+    slow_rank = ranking.rank
+
+    def rank(*args):
+        time.sleep(0.5)  # both runs are inside the refresh at once
+        return slow_rank(*args)
+
+    monkeypatch.setattr(ranking, "rank", rank)
+    errors = []
+
+    def run():
+        try:
+            ranking.ranking_refresh()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _number in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    main_connection.close()
+    assert errors == []
+    first.refresh_from_db()
+    assert (first.abc_class, first.abc_previous) == ("B", "A")
