@@ -42,8 +42,9 @@ def _require_builder(user) -> list[tuple[str, Any]]:
 
 
 def _tabs(user) -> dict[str, Any]:
-    """The reports section's tabs; the dashboards only for those who read deals (support and marketing
-    build reports on what they read: tickets, customers, leads, campaigns)."""
+    """The reports section's tabs: the sales dashboards for those who read deals, lead sources for those who
+    read leads (marketing too), the service dashboard for those who read tickets; everyone builds reports on
+    what they read."""
     tabs = []
     if visibility.can_read(user, Opportunity):
         tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
