@@ -123,6 +123,7 @@ class Command(BaseCommand):
             # outstanding invoices (two aggregations).
             Page("customers dashboard (ABC/RFM, receivables)", "reports_customers", budget_ms=DASHBOARD_BUDGET_MS),
             Page("lead sources (quarter)", "reports_sources", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("service dashboard (quarter, by channel)", "reports_service", budget_ms=DASHBOARD_BUDGET_MS),
             Page("service dashboard (year, by queue)", "reports_service", query="period=year&by=queue",
                  budget_ms=DASHBOARD_BUDGET_MS),
             # The report builder: one grouped aggregation (amounts converted in SQL) plus its total, or one
