@@ -3,7 +3,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, AccountTier, AccountType
+from accounts.models import AbcClass, Account, AccountTier, AccountType, RfmClass
 from crm import custom_fields, visibility
 from crm.choices import LeadSource
 from crm.models import CustomFieldTarget, Territory, User
@@ -13,6 +13,11 @@ from crm.phones import looks_like_phone, phone_candidates, search_regions
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 SCOPES = [("", _("Anyone I may see")), ("mine", _("Only mine")), ("team", _("My team's"))]
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+UNRANKED = "none"  # the ranking filters' value for "no class" (no purchase in the window)
+
+
+def _ranking_choices(choices):
+    return [*choices, (UNRANKED, _("No class"))]
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -28,6 +33,19 @@ class AccountFilter(django_filters.FilterSet):
                                                  method="in_territory")
     lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
     tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")
+    # The customer ranking (reports/ranking.py); the `*_previous` ones are the dashboard's movement links.
+    abc_class = django_filters.ChoiceFilter(label=_("ABC class"), choices=_ranking_choices(AbcClass.choices),
+                                            method="by_ranking")
+    rfm_class = django_filters.ChoiceFilter(label=_("RFM class"), choices=_ranking_choices(RfmClass.choices),
+                                            method="by_ranking")
+    abc_previous = django_filters.ChoiceFilter(label=_("ABC class last month"),
+                                               choices=_ranking_choices(AbcClass.choices), method="by_ranking",
+                                               widget=forms.HiddenInput)
+    rfm_previous = django_filters.ChoiceFilter(label=_("RFM class last month"),
+                                               choices=_ranking_choices(RfmClass.choices), method="by_ranking",
+                                               widget=forms.HiddenInput)
+    purchases_min = django_filters.NumberFilter(label=_("Purchases in 12 months, at least"),
+                                                field_name="purchases_12m", lookup_expr="gte", min_value=0)
     created_after = django_filters.DateFilter(label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
                                               widget=DATE_INPUT)
     created_before = django_filters.DateFilter(label=_("Created until"), field_name="created_at",
@@ -70,6 +88,9 @@ class AccountFilter(django_filters.FilterSet):
             teams = {*visibility.managed_team_ids(user), user.team_id} - {None}
             return queryset.filter(team_id__in=teams)
         return queryset
+
+    def by_ranking(self, queryset, name, value):
+        return queryset.filter(**{name: "" if value == UNRANKED else value})
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(territory_id__in=value.subtree_ids())

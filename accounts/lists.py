@@ -41,6 +41,7 @@ class AccountList(ListPage):
         Column(_("Industry"), value="industry", card="sub"),
         Column(_("Phone"), value="phone", nowrap=True),
         Column(_("Owner"), value="owner", card="owner"),
+        Column(_("ABC / RFM"), template="accounts/list_cells.html#ranking", nowrap=True),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
     sorts = {**both_ways(name=("name",), updated=("updated_at",)),
@@ -58,7 +59,8 @@ class AccountList(ListPage):
         ExportColumn(_("Tax number"), "tax_number"), ExportColumn(_("Phone"), "phone"),
         ExportColumn(_("E-mail"), "email"), ExportColumn(_("Website"), "website"),
         ExportColumn(_("Country"), "country"), ExportColumn(_("City"), "city"), ExportColumn(_("Owner"), "owner"),
-        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Created"), "created_at"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(_("ABC class"), "abc_class"),
+        ExportColumn(_("RFM class"), "get_rfm_class_display"), ExportColumn(_("Created"), "created_at"),
     )
     export_filename = "accounts"
     export_ordering = ("name", "id")

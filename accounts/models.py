@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import connection, models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.choices import LeadSource
 from crm.models import OwnedModel, OwnedQuerySet, Territory
@@ -31,6 +32,26 @@ class AccountTier(models.TextChoices):
     KEY = "key", _("Key")
     STANDARD = "standard", _("Standard")
     SMALL = "small", _("Small")
+
+
+class AbcClass(models.TextChoices):
+    """The account's share of the last 12 months' revenue (reports/ranking.py computes it)."""
+
+    A = "A", _("A: the top 80 percent of revenue")
+    B = "B", _("B: the next 15 percent of revenue")
+    C = "C", _("C: the last 5 percent of revenue")
+
+
+class RfmClass(models.TextChoices):
+    """Where the account stands by recency, frequency and money of its purchases (reports/ranking.py)."""
+
+    CHAMPIONS = "champions", _("Champions")
+    LOYAL = "loyal", _("Loyal")
+    NEW = "new", _("New customers")
+    PROMISING = "promising", _("Promising")
+    AT_RISK = "at_risk", pgettext_lazy("RFM class", "At risk")
+    HIBERNATING = "hibernating", _("Hibernating")
+    LOST = "lost", pgettext_lazy("RFM class", "Lost")
 
 
 MAX_TREE_DEPTH = 12
@@ -65,7 +86,9 @@ class AccountQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "phone_e164"],
+    # The ranking is rewritten by the scheduler every night: not a change anyone made to the account.
+    exclude=["updated_at", "phone_e164", "abc_class", "abc_previous", "rfm_class", "rfm_previous", "rfm_score",
+             "purchases_12m", "revenue_12m", "last_purchase_on"],
     model_name="AccountEvent",
 )
 class Account(OwnedModel):
@@ -101,6 +124,21 @@ class Account(OwnedModel):
     tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
     custom = models.JSONField(_("additional fields"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
+    # The customer ranking (reports/ranking.py, refreshed by the scheduler; never edited by hand). Blank: the
+    # account bought nothing in the window. `*_previous`: the class at the end of the previous month.
+    abc_class = models.CharField(_("ABC class"), max_length=1, choices=AbcClass.choices, blank=True,
+                                 editable=False)
+    abc_previous = models.CharField(_("ABC class last month"), max_length=1, choices=AbcClass.choices, blank=True,
+                                    editable=False)
+    rfm_class = models.CharField(_("RFM class"), max_length=20, choices=RfmClass.choices, blank=True,
+                                 editable=False)
+    rfm_previous = models.CharField(_("RFM class last month"), max_length=20, choices=RfmClass.choices,
+                                    blank=True, editable=False)
+    rfm_score = models.CharField(_("RFM score"), max_length=3, blank=True, editable=False)
+    purchases_12m = models.PositiveIntegerField(_("purchases in 12 months"), default=0, editable=False)
+    revenue_12m = models.DecimalField(_("revenue in 12 months"), max_digits=16, decimal_places=2,
+                                      default=Decimal(0), editable=False)
+    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True, editable=False)
 
     objects = AccountQuerySet.as_manager()
 
@@ -126,6 +164,8 @@ class Account(OwnedModel):
             models.Index(fields=["parent"], name="account_parent_idx", condition=models.Q(parent__isnull=False)),
             GinIndex(fields=["tags"], name="account_tags_gin"),
             GinIndex(fields=["custom"], name="account_custom_gin", opclasses=["jsonb_path_ops"]),
+            models.Index(fields=["abc_class", "name", "id"], name="account_abc_idx", condition=~models.Q(abc_class="")),
+            models.Index(fields=["rfm_class", "name", "id"], name="account_rfm_idx", condition=~models.Q(rfm_class="")),
         ]
 
     def __str__(self):

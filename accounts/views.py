@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ def account_detail(request, pk: int):
         "group": account_group(account, request.user),
         "custom_values": custom_fields.display(CustomFieldTarget.ACCOUNT, account.custom),
         "account": account,
+        "base_currency": settings.DEFAULT_CURRENCY,
         "can_edit": can_edit(request.user, account),
         "history": history[:HISTORY_SHOWN],
         "parent_visible": bool(account.parent_id) and can_see(request.user, account.parent),

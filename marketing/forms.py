@@ -7,7 +7,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AccountTier, AccountType
+from accounts.models import AbcClass, AccountTier, AccountType, RfmClass
 from contacts.models import Contact
 from crm.choices import LeadSource
 from crm.models import Territory, User
@@ -142,6 +142,11 @@ class SegmentForm(forms.Form):
                                               widget=forms.CheckboxSelectMultiple)
     tiers = forms.MultipleChoiceField(label=_("Tier"), choices=AccountTier.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
+    abc_classes = forms.MultipleChoiceField(label=_("ABC class"), choices=AbcClass.choices, required=False,
+                                            widget=forms.CheckboxSelectMultiple,
+                                            help_text=_("The account's class in the customer ranking."))
+    rfm_classes = forms.MultipleChoiceField(label=_("RFM class"), choices=RfmClass.choices, required=False,
+                                            widget=forms.CheckboxSelectMultiple)
     vip = forms.ChoiceField(label=_("VIP"), choices=ANY_YES_NO, required=False)
     tags = forms.CharField(label=_("Tags"), required=False, max_length=1000,
                            help_text=_("The contact or its account has any of these, comma-separated."))
@@ -157,8 +162,9 @@ class SegmentForm(forms.Form):
                                             required=False)
 
     LIST_FIELDS = ("industries", "tags")
-    CRITERIA = ("territory", "industries", "account_types", "tiers", "vip", "tags", "consent", "exclude_do_not_call",
-                "has_email", "lead_sources", "owners", "no_purchase_months", "bought_product")
+    CRITERIA = ("territory", "industries", "account_types", "tiers", "abc_classes", "rfm_classes", "vip", "tags",
+                "consent", "exclude_do_not_call", "has_email", "lead_sources", "owners", "no_purchase_months",
+                "bought_product")
 
     def __init__(self, *args, user: User, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

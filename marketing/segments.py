@@ -7,6 +7,8 @@ Stored criteria (JSON, all optional; an empty segment is every contact the user 
     industries: [text]       the account's industry, any of these (no case)
     account_types: [value]   AccountType values
     tiers: [value]           AccountTier values
+    abc_classes: [value]     AbcClass values (the customer ranking stored on the account)
+    rfm_classes: [value]     RfmClass values
     vip: "yes" | "no"
     tags: [text]             the contact or its account carries any of these tags
     consent: "opted_in" | "not_opted_out"
@@ -61,6 +63,10 @@ def criteria_q(criteria: dict[str, Any]) -> Q:
         q &= Q(account__type__in=criteria["account_types"])
     if criteria.get("tiers"):
         q &= Q(account__tier__in=criteria["tiers"])
+    if criteria.get("abc_classes"):
+        q &= Q(account__abc_class__in=criteria["abc_classes"])
+    if criteria.get("rfm_classes"):
+        q &= Q(account__rfm_class__in=criteria["rfm_classes"])
     if criteria.get("vip") in ("yes", "no"):
         q &= Q(account__is_vip=criteria["vip"] == "yes")
     if criteria.get("tags"):

@@ -7,4 +7,4 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from reports import scheduling  # noqa: F401 - registers the scheduled reports' scheduler source
+        from reports import panels, ranking, scheduling  # noqa: F401 - the my-day panel, the scheduler sources

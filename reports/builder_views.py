@@ -21,7 +21,8 @@ from crm.models import SecurityEventKind
 from reports import builder, catalogue, exporting, scheduling
 from reports.forms import SaveReportForm, ScheduleForm
 from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription, SavedReport
-from sales.models import Opportunity
+from sales.models import Lead, Opportunity
+from service.models import Ticket
 
 DEFINITION_KEYS = ("entity", "c", "ff", "fo", "fv", "g1", "g1p", "g2", "g2p", "a", "chart", "sort", "dir")
 LIST_LIMIT = 200
@@ -41,12 +42,18 @@ def _require_builder(user) -> list[tuple[str, Any]]:
 
 
 def _tabs(user) -> dict[str, Any]:
-    """The reports section's tabs; the dashboards only for those who read deals (support and marketing
-    build reports on what they read: tickets, customers, leads, campaigns)."""
+    """The reports section's tabs: the sales dashboards for those who read deals, lead sources for those who
+    read leads (marketing too), the service dashboard for those who read tickets; everyone builds reports on
+    what they read."""
     tabs = []
     if visibility.can_read(user, Opportunity):
         tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
-                 ("reports_analysis", _("Sales analysis"), reverse("reports_analysis"))]
+                 ("reports_analysis", _("Sales analysis"), reverse("reports_analysis")),
+                 ("reports_customers", _("Customers"), reverse("reports_customers"))]
+    if visibility.can_read(user, Lead):
+        tabs += [("reports_sources", _("Lead sources"), reverse("reports_sources"))]
+    if visibility.can_read(user, Ticket):
+        tabs += [("reports_service", _("Service"), reverse("reports_service"))]
     tabs += [("report_builder", _("Report builder"), reverse("report_builder")),
              ("saved_reports", _("Saved reports"), reverse("saved_reports"))]
     return {"nav_section": "reports", "tabs": tabs}

@@ -135,3 +135,31 @@ class ScheduleForm(forms.ModelForm):
         if bad:
             raise forms.ValidationError(_("Not an e-mail address: %(addresses)s") % {"addresses": ", ".join(bad)})
         return "\n".join(dict.fromkeys(addresses))
+
+
+class CustomersFilterForm(forms.Form):
+    """The customers dashboard's filter: an owner among those the account list offers the reader."""
+
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False,
+                                   empty_label=_("Everyone I may see"))
+
+    def __init__(self, *args, owners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["owner"].widget.attrs["class"] = "form-select form-select-sm"
+
+
+class PeriodForm(forms.Form):
+    """A dashboard with a period and nothing else to filter (the lead sources)."""
+
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    start = forms.DateField(label=_("Any day in the period"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},
+                                                   format="%Y-%m-%d"))
+    clean_start = PipelineDashboardForm.clean_start
+
+    def filters(self) -> Filters:
+        self.is_valid()
+        data = self.cleaned_data
+        day = data.get("start") or timezone.localdate()
+        return Filters(period=Period.containing(data.get("period") or QUARTER, day))

@@ -146,3 +146,23 @@ class ReportDelivery(models.Model):
 
     def __str__(self):
         return f"{self.subscription_id} {self.period_key}"
+
+
+class CustomerRanking(models.Model):
+    """The state of the customer ranking (reports/ranking.py): one row, claimed by the scheduler tick with a
+    compare-and-set UPDATE before each nightly refresh. `month`: the month the accounts' current classes
+    belong to; the first refresh of a new month keeps them as the previous month's classes."""
+
+    month = models.DateField(null=True, blank=True)
+    next_run_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    accounts_ranked = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="customer_ranking_single_row")]
+
+    def __str__(self):
+        return f"Customer ranking, refreshed {self.refreshed_at}"

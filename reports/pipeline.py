@@ -203,8 +203,11 @@ def converted_amount(rates: list[Rate]) -> Case:
     return Case(*whens, default=F("amount_base"), output_field=MONEY_FIELD)
 
 
-def _money(value: Decimal | float | int | None) -> Decimal:
+def money(value: Decimal | float | int | None) -> Decimal:
     return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+_money = money
 
 
 # --- Figures ---------------------------------------------------------------------------------------

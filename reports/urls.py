@@ -5,6 +5,9 @@ from reports import builder_views, views
 urlpatterns = [
     path("reports/", views.section_reports, name="reports"),
     path("reports/analysis/", views.sales_analysis, name="reports_analysis"),
+    path("reports/service/", views.service_dashboard, name="reports_service"),
+    path("reports/sources/", views.lead_sources, name="reports_sources"),
+    path("reports/customers/", views.customers_dashboard, name="reports_customers"),
     path("reports/subscriptions/", views.report_subscriptions, name="report_subscriptions"),
     path("reports/subscriptions/<int:pk>/delete/", views.report_unsubscribe, name="report_unsubscribe"),
     path("reports/builder/", builder_views.report_builder, name="report_builder"),

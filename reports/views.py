@@ -14,10 +14,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, pipeline, scheduling
-from reports.forms import PERIODS, PipelineDashboardForm, SubscribeForm
+from reports import analysis, builder_views, customers, pipeline, ranking, scheduling, service_figures, sources
+from reports.forms import PERIODS, CustomersFilterForm, PeriodForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
-from sales.models import Opportunity
+from sales.models import Invoice, Lead, Opportunity
+from service.models import Ticket
 
 
 def _accounts_by(user, field: str, limit: int = 12):
@@ -62,6 +63,11 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
                  ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
+                 ("reports_customers", _("Customers"), reverse("reports_customers")),
+                 ("reports_sources", _("Lead sources"), _page_url("reports_sources", period=period.kind,
+                                                                  start=period.start.isoformat())),
+                 ("reports_service", _("Service"), _page_url("reports_service", period=period.kind,
+                                                            start=period.start.isoformat())),
                  ("report_builder", _("Report builder"), reverse("report_builder")),
                  ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
@@ -208,3 +214,127 @@ def report_unsubscribe(request, pk: int):
         raise Http404
     messages.success(request, _("The e-mails of this dashboard are stopped."))
     return redirect("report_subscriptions")
+
+
+# --- Customers -------------------------------------------------------------------------------------------
+
+
+def _owner_choices(user):
+    """The people the account list's owner filter offers the reader (the links must select the same rows)."""
+    from accounts.filters import AccountFilter
+
+    request = type("Request", (), {"user": user})()
+    return AccountFilter(request=request).filters["owner"].queryset
+
+
+def customers_dashboard(request):
+    """The customer ranking (ABC, RFM, movement since last month, repeat purchases) and the receivables with
+    their ageing per client; each figure over what the reader may see, each linking to its records."""
+    visibility.require_read(request.user, Opportunity)  # revenue and receivables are sales data
+    form = CustomersFilterForm(request.GET, owners=_owner_choices(request.user))
+    owner = form.cleaned_data.get("owner") if form.is_valid() else None
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        dashboard = customers.build(request.user, owner, rates)
+        state = ranking.refreshed()
+    show_receivables = visibility.can_read(request.user, Invoice)
+
+    def chart(rows, label, currency=""):
+        return {"labels": [row.label for row in rows], "currency": currency,
+                "datasets": [{"label": str(_("This month")), "values": [row.count for row in rows]},
+                             {"label": str(_("Last month")), "values": [row.previous for row in rows]}],
+                "urls": [row.url for row in rows]}
+
+    receivables = dashboard.receivables
+    context = {
+        "form": form,
+        "owner": owner,
+        "dashboard": dashboard,
+        "state": state,
+        "rates": rates,
+        "currency": settings.DEFAULT_CURRENCY,
+        "show_receivables": show_receivables,
+        "abc_chart": chart(dashboard.abc, _("Accounts")),
+        "rfm_chart": chart(dashboard.rfm, _("Accounts")),
+        "ageing_chart": {"labels": [bucket.label for bucket in receivables.ageing],
+                         "currency": settings.DEFAULT_CURRENCY,
+                         "datasets": [{"label": str(_("Outstanding")),
+                                       "values": [float(bucket.amount) for bucket in receivables.ageing]}],
+                         "urls": [bucket.url for bucket in receivables.ageing]},
+        **builder_views._tabs(request.user),
+        "tab": "reports_customers",
+    }
+    return render(request, "reports/customers.html", context)
+
+
+
+# --- Lead sources ----------------------------------------------------------------------------------------
+
+
+def lead_sources(request):
+    """Per inbound source: the period's leads, the share that became a deal (first-contact efficiency), the
+    deals created and won, against the previous period; leads through their policy (marketing reads them all,
+    a rep their own), deals only for those who read deals."""
+    visibility.require_read(request.user, Lead)
+    form = PeriodForm(request.GET)
+    filters = form.filters()
+    with pipeline.without_jit():
+        rates = pipeline.current_rates()
+        result = sources.build(request.user, filters.period, rates)
+    charted = [row for row in result.rows if row.key][:12]
+    chrome = _chrome("reports_sources", filters)
+    if not visibility.can_read(request.user, Opportunity):  # marketing: the builder and this page
+        chrome.update(builder_views._tabs(request.user))
+    context = {
+        "form": form,
+        "sources": result,
+        "currency": settings.DEFAULT_CURRENCY,
+        "rates": rates,
+        "chart": {
+            "labels": [row.label for row in charted], "currency": "",
+            "datasets": [{"label": str(_("Leads")), "values": [row.leads for row in charted]},
+                         {"label": str(_("Became a deal")), "values": [row.converted for row in charted]}],
+            "urls": [row.links.get("leads", "") for row in charted],
+        },
+        **chrome,
+    }
+    return render(request, "reports/lead_sources.html", context)
+
+
+# --- Service ---------------------------------------------------------------------------------------------
+
+
+def service_dashboard(request):
+    """Tickets opened, solved and in backlog, SLA kept, reopened and response times by channel, category or
+    queue, against the previous period; over the tickets the reader may see."""
+    visibility.require_read(request.user, Ticket)
+    form = PeriodForm(request.GET)
+    filters = form.filters()
+    dimension = request.GET.get("by", "")
+    if dimension not in service_figures.DIMENSIONS:
+        dimension = "channel"
+    with pipeline.without_jit():
+        rows, total = service_figures.build(request.user, filters.period, dimension)
+    chrome = _chrome("reports_service", filters, by=dimension)
+    if not visibility.can_read(request.user, Opportunity):  # the desk: the builder and this page
+        chrome.update(builder_views._tabs(request.user))
+    charted = [row for row in rows if row.links][:15]
+    context = {
+        "form": form,
+        "rows": rows,
+        "total": total,
+        "dimension": dimension,
+        "dimension_label": service_figures.DIMENSIONS[dimension],
+        "dimension_links": [(key, label, _page_url("reports_service", period=filters.period.kind,
+                                                    start=filters.period.start.isoformat(), by=key))
+                            for key, label in service_figures.DIMENSIONS.items()],
+        "chart": {
+            "labels": [row.label for row in charted], "currency": "",
+            "datasets": [{"label": filters.period.label, "values": [row.opened for row in charted]},
+                         {"label": filters.period.previous().label,
+                          "values": [row.previous_opened for row in charted]}],
+            "urls": [row.links["opened"] for row in charted],
+        },
+        **chrome,
+    }
+    return render(request, "reports/service.html", context)

@@ -35,10 +35,16 @@ class InvoiceFilter(OrderFilter):
                                                widget=forms.Select(choices=ANY_YES_NO))
     overdue = django_filters.BooleanFilter(label=_("Overdue"), method="only_overdue",
                                            widget=forms.Select(choices=ANY_YES_NO))
+    # The customers dashboard's ageing links (reports/customers.py): a bucket is a range of due dates.
+    due_after = django_filters.DateFilter(label=_("Due from"), field_name="due_date", lookup_expr="gte",
+                                          widget=forms.HiddenInput)
+    due_before = django_filters.DateFilter(label=_("Due until"), field_name="due_date", lookup_expr="lte",
+                                           widget=forms.HiddenInput)
+    owner = django_filters.NumberFilter(label=_("Owner"), field_name="owner_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Invoice
-        fields = ["q", "status", "outstanding", "overdue", "account", "mine"]
+        fields = ["q", "status", "outstanding", "overdue", "due_after", "due_before", "account", "owner", "mine"]
 
     def only_outstanding(self, queryset, name, value):
         if value is None:

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -19,10 +20,15 @@ class LeadFilter(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(label=_("Source"), choices=LeadSource.choices)
     rating = django_filters.ChoiceFilter(label=_("Rating"), choices=LeadRating.choices)
     owner = django_filters.ChoiceFilter(label=_("Owner"), method="with_owner", choices=[])
+    # The lead-source dashboard's links (reports/sources.py): leads created in a period, the reader's time zone.
+    created_from = django_filters.DateFilter(label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
+                                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    created_to = django_filters.DateFilter(label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
+                                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "source", "rating", "owner"]
+        fields = ["q", "status", "source", "rating", "owner", "created_from", "created_to"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

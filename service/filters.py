@@ -56,6 +56,13 @@ class TicketFilter(django_filters.FilterSet):
                                               lookup_expr="date__gte", widget=forms.DateInput(attrs={"type": "date"}))
     created_before = django_filters.DateFilter(label=_("Opened until"), field_name="created_at",
                                                lookup_expr="date__lte", widget=forms.DateInput(attrs={"type": "date"}))
+    # The service dashboard's links (reports/service_figures.py): solved in a period, SLA kept, reopened.
+    resolved_after = django_filters.DateFilter(label=_("Solved from"), field_name="resolved_at",
+                                               lookup_expr="date__gte", widget=forms.HiddenInput)
+    resolved_before = django_filters.DateFilter(label=_("Solved until"), field_name="resolved_at",
+                                                lookup_expr="date__lte", widget=forms.HiddenInput)
+    sla_met = django_filters.BooleanFilter(label=_("SLA kept"), field_name="sla_met", widget=forms.HiddenInput)
+    reopened = django_filters.BooleanFilter(label=_("Reopened"), method="was_reopened", widget=forms.HiddenInput)
 
     class Meta:
         model = Ticket
@@ -70,6 +77,11 @@ class TicketFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return bounded_matches(queryset, Q(search_text__icontains=value))
+
+    def was_reopened(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(reopened_count__gt=0) if value else queryset.filter(reopened_count=0)
 
     def by_view(self, queryset, name, value):
         if value == "mine":

@@ -348,7 +348,9 @@ def test_a_definition_too_long_to_save_is_refused(client, owner):
 def test_support_builds_reports_on_what_it_reads_without_the_sales_dashboards(client, support_agent):
     response = builder_page(client, support_agent, "entity=tickets&g1=status&chart=pie")
     assert response.status_code == 200
-    assert [key for key, _label, _url in response.context["tabs"]] == ["report_builder", "saved_reports"]
+    # The sales dashboards are not offered; the service dashboard is (support reads the tickets).
+    assert [key for key, _label, _url in response.context["tabs"]] == ["reports_service", "report_builder",
+                                                                       "saved_reports"]
     assert {key for key, _label in response.context["entities"]} == {"accounts", "contacts", "activities", "tickets"}
     assert f'href="{reverse("report_builder")}">Reports</a>' in response.content.decode()  # the menu leads here
 

@@ -117,6 +117,15 @@ class Command(BaseCommand):
                  budget_ms=DASHBOARD_BUDGET_MS),
             Page("sales analysis (year, by territory)", "reports_analysis", query="period=year&by=territory",
                  budget_ms=DASHBOARD_BUDGET_MS),
+            # My day: the activities' lists plus the modules' figures (reports: the month against target).
+            Page("my day", "home"),
+            # The customers dashboard reads the ranking stored on the accounts (two grouped counts) and the
+            # outstanding invoices (two aggregations).
+            Page("customers dashboard (ABC/RFM, receivables)", "reports_customers", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("lead sources (quarter)", "reports_sources", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("service dashboard (quarter, by channel)", "reports_service", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("service dashboard (year, by queue)", "reports_service", query="period=year&by=queue",
+                 budget_ms=DASHBOARD_BUDGET_MS),
             # The report builder: one grouped aggregation (amounts converted in SQL) plus its total, or one
             # bounded row query; related fields go through the linked record's visibility (an EXISTS).
             Page("report builder (deals by stage × close month, sum)", "report_builder",

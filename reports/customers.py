@@ -1,0 +1,254 @@
+"""The customers dashboard (/reports/customers/): the customer ranking stored on the accounts (reports/ranking.py)
+and the receivables, in a constant number of queries whatever the number of accounts.
+
+- ABC and RFM: the visible accounts per class now and at the end of last month (the classes the first refresh
+  of this month kept), and the movement between them; each count links to the account list with the filters
+  that select exactly those accounts (`abc_class`, `abc_previous`, `rfm_class`, `rfm_previous`, `owner`).
+- Repeat-purchase rate: of the visible accounts with a purchase in the ranking's 12 months, the share with two
+  or more (`purchases_min=1` and `=2` in the list).
+- Receivables: the outstanding invoices the reader may see (`Invoice.visible_to`), their balances converted to
+  DEFAULT_CURRENCY at today's rates (an invoice in a currency with no rate is counted apart, not converted), in
+  the ageing buckets of sales/receivables.py, in total and for the clients that owe most; each figure links to
+  the invoice list (`outstanding`, `due_after`, `due_before`, `account`, `owner`).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.filters import UNRANKED
+from accounts.models import AbcClass, Account, RfmClass
+from crm.models import User
+from crm.visibility import with_visibility_flag
+from reports.pipeline import CENT, MONEY_FIELD, Rate
+from sales.models import Invoice
+
+CLIENTS_SHOWN = 15
+ZERO = Decimal(0)
+
+
+def account_list_url(owner: User | None, **params: object) -> str:
+    query = {**({"owner": owner.pk} if owner else {}), **params}
+    return reverse("accounts:list") + "?" + urlencode(query)
+
+
+def invoice_list_url(owner: User | None, **params: object) -> str:
+    query = {"outstanding": "true", **({"owner": owner.pk} if owner else {}), **params}
+    return reverse("sales:invoice_list") + "?" + urlencode(
+        {name: value.isoformat() if isinstance(value, datetime.date) else value for name, value in query.items()})
+
+
+@dataclass
+class ClassRow:
+    key: str  # "" = no class
+    label: str
+    count: int = 0
+    previous: int = 0
+    revenue: Decimal = ZERO
+    share: Decimal | None = None
+    url: str = ""
+    previous_url: str = ""
+
+    @property
+    def change(self) -> int:
+        return self.count - self.previous
+
+
+@dataclass
+class Movement:
+    """Accounts per (last month's class, this month's class): rows are last month, columns this month."""
+
+    keys: list[tuple[str, str]]
+    cells: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+
+    def rows(self) -> list[tuple[str, list[tuple[int, str, bool]]]]:
+        return [(label, [(*self.cells.get((before, now), (0, "")), before == now) for now, _label in self.keys])
+                for before, label in self.keys]
+
+    @property
+    def moved(self) -> int:
+        return sum(count for (before, now), (count, _url) in self.cells.items() if before != now)
+
+
+RANKING_COLUMNS = ("abc_class", "abc_previous", "rfm_class", "rfm_previous")
+
+
+def _grouped(accounts) -> list[dict]:
+    """One scan of the visible accounts: counts per (ABC, last month's ABC, RFM, last month's RFM) — at most
+    4 × 4 × 8 × 8 groups — with their revenue and how many bought once or more, twice or more."""
+    return list(accounts.values(*RANKING_COLUMNS).annotate(
+        accounts=Count("id"), revenue=Sum("revenue_12m"), buyers=Count("id", filter=Q(purchases_12m__gte=1)),
+        repeat=Count("id", filter=Q(purchases_12m__gte=2))).order_by())
+
+
+def _classes(groups: list[dict], field_name: str, choices, owner: User | None, with_revenue: bool):
+    """The accounts per class now and last month, and the movement between them, from the grouped counts."""
+    previous_name = field_name.replace("_class", "_previous")
+    # An ABC class reads as its letter (the page explains the letters); an RFM class by its name.
+    keys = [(key, key if with_revenue else str(label)) for key, label in choices] + [("", _("No class"))]
+    rows = {key: ClassRow(key=key, label=label) for key, label in keys}
+    movement = Movement(keys=keys)
+    for row in groups:
+        now, before = row[field_name], row[previous_name]
+        rows[now].count += row["accounts"]
+        rows[now].revenue += row["revenue"] or ZERO
+        rows[before].previous += row["accounts"]
+        count = movement.cells.get((before, now), (0, ""))[0] + row["accounts"]
+        movement.cells[(before, now)] = (count, account_list_url(
+            owner, **{field_name: now or UNRANKED, previous_name: before or UNRANKED}))
+    total = sum((row.revenue for row in rows.values()), ZERO)
+    for key, row in rows.items():
+        row.url = account_list_url(owner, **{field_name: key or UNRANKED})
+        row.previous_url = account_list_url(owner, **{previous_name: key or UNRANKED})
+        if with_revenue and total:
+            row.share = (row.revenue * 100 / total).quantize(Decimal("0.1"))
+    return [rows[key] for key, _label in keys], movement
+
+
+@dataclass
+class Ageing:
+    key: str
+    label: str
+    amount: Decimal
+    url: str
+
+
+@dataclass
+class Client:
+    account_id: int
+    name: str
+    visible: bool
+    outstanding: Decimal
+    overdue: Decimal
+    buckets: list[Decimal]
+    invoices: int
+    url: str
+    account_url: str
+
+
+@dataclass
+class Receivables:
+    outstanding: Decimal
+    overdue: Decimal
+    invoices: int
+    unconverted: int
+    ageing: list[Ageing]
+    clients: list[Client]
+    outstanding_url: str
+    overdue_url: str
+
+
+def _balance(rates: list[Rate]) -> Case:
+    balance = ExpressionWrapper(F("total") - F("amount_paid"), output_field=MONEY_FIELD)
+    whens = [When(currency=settings.DEFAULT_CURRENCY, then=balance)]
+    whens += [When(currency=rate.currency, then=ExpressionWrapper(balance * Value(rate.rate), output_field=MONEY_FIELD))
+              for rate in rates]
+    return Case(*whens, default=Value(None, output_field=MONEY_FIELD), output_field=MONEY_FIELD)
+
+
+def _bucket_ranges(today: datetime.date) -> list[tuple[str, str, datetime.date | None, datetime.date | None]]:
+    """(key, label, first due date, last due date) of the ageing buckets, as sales/receivables.py draws them."""
+    days = datetime.timedelta
+    return [
+        ("not_due", _("Not yet due"), today + days(1), None),
+        ("b0_30", _("0–30 days"), today - days(30), today),
+        ("b31_60", _("31–60 days"), today - days(60), today - days(31)),
+        ("b61_90", _("61–90 days"), today - days(90), today - days(61)),
+        ("b90", _("Over 90 days"), None, today - days(91)),
+    ]
+
+
+def _sum(amount, condition: Q | None = None):
+    zero = Value(ZERO, output_field=DecimalField(max_digits=30, decimal_places=10))
+    return Coalesce(Sum(amount, filter=condition), zero)
+
+
+def _range(first: datetime.date | None, last: datetime.date | None) -> Q:
+    condition = Q()
+    if first:
+        condition &= Q(due_date__gte=first)
+    if last:
+        condition &= Q(due_date__lte=last)
+    return condition
+
+
+def _range_params(first: datetime.date | None, last: datetime.date | None) -> dict[str, datetime.date]:
+    return {**({"due_after": first} if first else {}), **({"due_before": last} if last else {})}
+
+
+def receivables(user: User, owner: User | None, rates: list[Rate], today: datetime.date | None = None) -> Receivables:
+    """Two queries: the totals by bucket, and the clients that owe most."""
+    today = today or timezone.localdate()
+    invoices = Invoice.objects.visible_to(user).outstanding()
+    if owner is not None:
+        invoices = invoices.filter(owner=owner)
+    amount = _balance(rates)
+    ranges = _bucket_ranges(today)
+    figures = {key: _sum(amount, _range(first, last)) for key, _label, first, last in ranges}
+    totals = invoices.aggregate(outstanding=_sum(amount), overdue=_sum(amount, Q(due_date__lt=today)),
+                                invoices=Count("id"), unconverted=Count("id", filter=_unconverted(rates)), **figures)
+    ageing = [Ageing(key, label, _cents(totals[key]), invoice_list_url(owner, **_range_params(first, last)))
+              for key, label, first, last in ranges]
+    rows = (with_visibility_flag(invoices, user, "account")
+            .values("account_id", "account__name", "account_visible")
+            .annotate(owed=_sum(amount), late=_sum(amount, Q(due_date__lt=today)), count=Count("id"), **figures)
+            .order_by("-late", "-owed", "account_id")[:CLIENTS_SHOWN])
+    clients = [Client(account_id=row["account_id"], name=row["account__name"], visible=row["account_visible"],
+                      outstanding=_cents(row["owed"]), overdue=_cents(row["late"]),
+                      buckets=[_cents(row[key]) for key, _label, _first, _last in ranges], invoices=row["count"],
+                      url=invoice_list_url(owner, account=row["account_id"]),
+                      account_url=reverse("accounts:detail", args=[row["account_id"]]))
+               for row in rows]
+    return Receivables(outstanding=_cents(totals["outstanding"]), overdue=_cents(totals["overdue"]),
+                       invoices=totals["invoices"], unconverted=totals["unconverted"], ageing=ageing, clients=clients,
+                       outstanding_url=invoice_list_url(owner),
+                       overdue_url=invoice_list_url(owner, due_before=today - datetime.timedelta(days=1)))
+
+
+def _unconverted(rates: list[Rate]) -> Q:
+    return ~Q(currency__in=[settings.DEFAULT_CURRENCY, *(rate.currency for rate in rates)])
+
+
+def _cents(value: Decimal | None) -> Decimal:
+    return (value or ZERO).quantize(CENT)
+
+
+@dataclass
+class CustomersDashboard:
+    abc: list[ClassRow]
+    abc_movement: Movement
+    rfm: list[ClassRow]
+    rfm_movement: Movement
+    buyers: int
+    repeat_buyers: int
+    buyers_url: str
+    repeat_url: str
+    receivables: Receivables
+
+    @property
+    def repeat_rate(self) -> Decimal | None:
+        if not self.buyers:
+            return None
+        return (Decimal(self.repeat_buyers) * 100 / self.buyers).quantize(Decimal("0.1"))
+
+
+def build(user: User, owner: User | None, rates: list[Rate]) -> CustomersDashboard:
+    accounts = Account.objects.visible_to(user).filter(deleted_at__isnull=True)
+    if owner is not None:
+        accounts = accounts.filter(owner=owner)
+    groups = _grouped(accounts)
+    abc, abc_movement = _classes(groups, "abc_class", AbcClass.choices, owner, with_revenue=True)
+    rfm, rfm_movement = _classes(groups, "rfm_class", RfmClass.choices, owner, with_revenue=False)
+    return CustomersDashboard(
+        abc=abc, abc_movement=abc_movement, rfm=rfm, rfm_movement=rfm_movement,
+        buyers=sum(row["buyers"] for row in groups), repeat_buyers=sum(row["repeat"] for row in groups),
+        buyers_url=account_list_url(owner, purchases_min=1), repeat_url=account_list_url(owner, purchases_min=2),
+        receivables=receivables(user, owner, rates))
