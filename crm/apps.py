@@ -18,6 +18,7 @@ class CrmConfig(AppConfig):
     def ready(self):
         from django.utils.module_loading import autodiscover_modules
 
-        from crm import background, jobs, outbox, signals  # noqa: F401 - connect receivers; register the scheduler sources
+        # Connect receivers and register the scheduler sources.
+        from crm import background, jobs, outbox, partitions, signals  # noqa: F401
 
         autodiscover_modules(*PLUG_IN_MODULES)

@@ -133,6 +133,9 @@ if env_str("DATABASE_REPLICA_URL", ""):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read "the replica" from the test database
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 REPLICA_READ_APPS = ["reports"]
+# Audit history is partitioned by month (crm/partitions.py); months older than this many are dropped whole.
+# 0 keeps everything (the default: the history is the audit trail).
+HISTORY_RETENTION_MONTHS = env_int("HISTORY_RETENTION_MONTHS", 0)
 REPLICA_MAX_LAG = env_int("REPLICA_MAX_LAG", 30)
 REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
