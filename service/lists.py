@@ -4,7 +4,7 @@ from functools import cached_property
 
 from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 
 from crm import custom_fields
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
@@ -133,7 +133,7 @@ class ArticleList(ListPage):
         Column(_("Article"), template="service/list_cells.html#article", sort="title", card="title"),
         Column(_("Category"), value="category", card="sub"),
         Column(_("Status"), template="service/list_cells.html#article_status", card="status"),
-        Column(_("Views"), value="views", sort="views", numeric=True),
+        Column(pgettext_lazy("view count", "Views"), value="views", sort="views", numeric=True),
         Column(_("Helpful"), template="service/list_cells.html#helpful", sort="helpful", numeric=True),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
@@ -144,7 +144,8 @@ class ArticleList(ListPage):
     export_columns = (
         ExportColumn(_("Title"), "title"), ExportColumn(_("Category"), "category"),
         ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Readers"), "get_audience_display"),
-        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Views"), "views"), ExportColumn(_("Helpful"), "helpful_yes"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(pgettext_lazy("view count", "Views"), "views"),
+        ExportColumn(_("Helpful"), "helpful_yes"),
         ExportColumn(_("Not helpful"), "helpful_no"), ExportColumn(_("Text"), "body"),
     )
     export_filename = "articles"
@@ -229,8 +230,8 @@ class WorkOrderList(ListPage):
         ExportColumn(_("Account"), "account"), ExportColumn(_("Address"), "address"),
         ExportColumn(_("Skill"), "skill"), ExportColumn(_("Status"), "get_status_display"),
         ExportColumn(_("Specialist"), "owner"), ExportColumn(_("Starts"), "scheduled_start"),
-        ExportColumn(_("Ends"), "scheduled_end"), ExportColumn(_("Started"), "started_at"),
-        ExportColumn(_("Finished"), "finished_at"), ExportColumn(_("Notes"), "notes"),
+        ExportColumn(_("Ends"), "scheduled_end"), ExportColumn(pgettext_lazy("work order", "Started"), "started_at"),
+        ExportColumn(pgettext_lazy("work order", "Finished"), "finished_at"), ExportColumn(_("Notes"), "notes"),
     )
     export_filename = "work-orders"
     export_target = "service.workorder"

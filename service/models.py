@@ -17,8 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
@@ -113,11 +113,13 @@ class Priority(models.IntegerChoices):
 
 class Status(models.TextChoices):
     NEW = "new", pgettext_lazy("ticket status", "New")
-    OPEN = "open", _("Open")
-    PENDING = "pending", _("Pending customer")
-    ON_HOLD = "on_hold", _("On hold")
-    RESOLVED = "resolved", _("Resolved")
-    CLOSED = "closed", _("Closed")
+    # In context: a ticket (заявка) is feminine in Russian and Ukrainian, and "Closed" elsewhere is a date
+    # column (a deal's «Дата закрытия»), not this status.
+    OPEN = "open", pgettext_lazy("ticket status", "Open")
+    PENDING = "pending", pgettext_lazy("ticket status", "Pending customer")
+    ON_HOLD = "on_hold", pgettext_lazy("ticket status", "On hold")
+    RESOLVED = "resolved", pgettext_lazy("ticket status", "Resolved")
+    CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
 
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
@@ -961,6 +963,61 @@ class WorkOrder(OwnedModel):
 # --- E-mail to ticket ----------------------------------------------------------------------------
 
 
+# The IMAP mailboxes hold a password: only the support lead and admins read or change them.
+MAILBOX_SETUP = Policy(
+    read={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL},
+)
+
+
+class MailboxSecurity(models.TextChoices):
+    SSL = "ssl", _("SSL/TLS from the start (usually port 993)")
+    STARTTLS = "starttls", _("STARTTLS (usually port 143)")
+
+
+class ImapMailbox(models.Model):
+    """A support mailbox read over IMAP by the scheduler (service/imap.py). `last_uid` (with the folder's
+    UIDVALIDITY) remembers how far the desk has read, moved forward in the transaction that records each
+    message; `claimed_by`/`claimed_until` is the lease that lets one worker at a time read the mailbox."""
+
+    visibility_policy = MAILBOX_SETUP
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("server"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(_("encryption"), max_length=10, choices=MailboxSecurity.choices,
+                                default=MailboxSecurity.SSL)
+    username = models.CharField(_("user name"), max_length=254)
+    password = models.CharField(_("password"), max_length=500)
+    folder = models.CharField(_("folder to read"), max_length=200, default="INBOX")
+    done_folder = models.CharField(_("move processed mail to"), max_length=200, blank=True,
+                                   help_text=_("A folder on the server, created when missing. Leave empty to "
+                                               "leave processed mail where it is, marked as read."))
+    queue = models.ForeignKey(Queue, verbose_name=_("queue for new tickets"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+",
+                              help_text=_("Empty: the queue the ticket's category routes to."))
+    is_active = models.BooleanField(_("read it"), default=True)
+    uid_validity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_uid = models.BigIntegerField(default=0, editable=False)
+    claimed_by = models.CharField(max_length=64, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_read_at = models.DateTimeField(_("last read"), null=True, blank=True, editable=False)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("IMAP mailbox")
+        verbose_name_plural = _("IMAP mailboxes")
+
+    def __str__(self):
+        return self.name
+
+    def last_error_display(self) -> str:
+        """Our sentence translated, then the server's own words as they came (service.imap.MailboxError)."""
+        sentence, dash, detail = self.last_error.partition(" — ")
+        return gettext(sentence) + dash + detail if sentence else ""
+
+
 class InboundOutcome(models.TextChoices):
     NEW_TICKET = "new_ticket", _("Opened a ticket")
     REPLY = "reply", _("Added to a ticket")
@@ -980,6 +1037,8 @@ class InboundEmail(models.Model):
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
+    mailbox = models.ForeignKey(ImapMailbox, verbose_name=_("mailbox"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(_("received"), default=timezone.now)
 
     class Meta:
