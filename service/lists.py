@@ -7,12 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 
 from crm import custom_fields
+from crm.list_tools import ViewLink
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
 from crm.visibility import with_visibility_flag
 from service import services
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
 from service.forms import TICKET_CUSTOM_FIELDS
-from service.models import Article, Contract, Status, Ticket, WorkOrder
+from service.models import SALES_ROLES, Article, Contract, Status, Ticket, WorkOrder
 
 CUSTOM_COLUMN = "custom:"
 
@@ -89,6 +90,10 @@ class TicketList(ListPage):
         (_("At risk or breached"), "sla_state=at_risk&sort=due"),
         (_("Complaints"), "category=complaint&view=all"),
     )
+    sales_views = (
+        (_("My customers' open tickets"), "view=mine"),
+        (_("Complaints"), "category=complaint&view=all"),
+    )
     noun_plural = _("tickets")
     nothing_ticked = _("Tick at least one ticket first.")
     skipped = ngettext_lazy("%(count)s ticked ticket is read-only for you and was left as it was.",
@@ -101,6 +106,13 @@ class TicketList(ListPage):
     create_label = _("New ticket")
     actions_template = "service/list_cells.html#actions"
     chip_labels = {**ListPage.chip_labels, "contact": _("Contact")}
+
+    def saved_view_links(self):
+        """Sales reads its customers' tickets and works none: its own built-in views, not the agent's."""
+        if self.user.role in SALES_ROLES and not self.user.is_superuser:
+            return [*(ViewLink(name=str(name), query=query) for name, query in self.sales_views),
+                    *[link for link in super().saved_view_links() if link.pk is not None]]
+        return super().saved_view_links()
 
     @cached_property
     def export_columns(self):  # type: ignore[override]

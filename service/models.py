@@ -287,14 +287,38 @@ SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
 ACTIVE_ROWS = Q(status__in=["new", "open", "pending", "on_hold"], deleted_at__isnull=True)
 
 
+def customer_tickets(user: "User") -> Q:
+    """What sales sees of the desk: the tickets (or visits) of the customers it owns. The customer is the
+    account when there is one (its own accounts, shared ones and, for a manager, the team's), else the
+    contact, for a private person who buys without a company (a rep's own contacts)."""
+    from accounts.models import Account
+    from contacts.models import Contact
+
+    return (Q(account__in=Account.objects.visible_to(user).values("pk"))
+            | Q(account__isnull=True, contact__in=Contact.objects.visible_to(user).values("pk")))
+
+
+def _through_customer(user: "User", row) -> bool:
+    """One loaded ticket or visit against `customer_tickets` (one query)."""
+    if user.role not in SALES_ROLES:
+        return False
+    if row.account_id is not None:
+        from accounts.models import Account
+
+        return Account.objects.visible_to(user).filter(pk=row.account_id).exists()
+    if row.contact_id is not None:
+        from contacts.models import Contact
+
+        return Contact.objects.visible_to(user).filter(pk=row.contact_id).exists()
+    return False
+
+
 class TicketQuerySet(OwnedQuerySet):
     def visible_to(self, user):
         """Support, executives and admins read every ticket; sales reads the tickets of the customers it
-        may see (its own accounts, its team's for a manager)."""
+        owns (`customer_tickets`)."""
         if user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser:
-            from accounts.models import Account
-
-            return self.filter(deleted_at__isnull=True, account__in=Account.objects.visible_to(user).values("pk"))
+            return self.filter(customer_tickets(user), deleted_at__isnull=True)
         return super().visible_to(user)
 
     def active(self):
@@ -423,12 +447,8 @@ class Ticket(OwnedModel):
         return self.status not in CLOCK_STOPPED
 
     def visible_through(self, user) -> bool:
-        """Sales reads a ticket through its account (TicketQuerySet.visible_to says the same)."""
-        if user.role not in SALES_ROLES or self.account_id is None:
-            return False
-        from accounts.models import Account
-
-        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
+        """Sales reads a ticket through its customer (TicketQuerySet.visible_to says the same)."""
+        return _through_customer(user, self)
 
 
 class MessageKind(models.TextChoices):
@@ -880,10 +900,7 @@ class WorkOrderQuerySet(OwnedQuerySet):
         if not user.is_authenticated:
             return self.none()
         if user.role in SALES_ROLES and not user.is_superuser:
-            from accounts.models import Account
-
-            return self.filter(Q(owner_id=user.pk) | Q(account__in=Account.objects.visible_to(user).values("pk")),
-                               deleted_at__isnull=True)
+            return self.filter(Q(owner_id=user.pk) | customer_tickets(user), deleted_at__isnull=True)
         from crm.visibility import read_scope
 
         if read_scope(user, WorkOrder) == Scope.NONE:
@@ -953,11 +970,7 @@ class WorkOrder(OwnedModel):
         """Sales reads a work order through its account; a specialist always reads their own."""
         if self.owner_id == user.pk:
             return True
-        if user.role not in SALES_ROLES or self.account_id is None:
-            return False
-        from accounts.models import Account
-
-        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
+        return _through_customer(user, self)
 
 
 # --- E-mail to ticket ----------------------------------------------------------------------------
