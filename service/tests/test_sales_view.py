@@ -109,3 +109,13 @@ def test_a_reps_list_costs_the_same_with_more_rows(client, book, owner, extra, d
         assert client.get(reverse("service:ticket_list")).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(reverse("service:ticket_list"), {"view": "mine"}).status_code == 200
+
+
+@pytest.mark.parametrize("small_book", [0, 2, 300])
+def test_a_small_book_read_by_ids_sees_exactly_what_the_subqueries_see(book, owner, manager, monkeypatch,
+                                                                       small_book):
+    """Up to SMALL_BOOK customers the condition carries their ids (one query first); above it, subqueries.
+    Either way the same tickets, for a rep and for a manager."""
+    monkeypatch.setattr("service.models.SMALL_BOOK", small_book)
+    assert set(Ticket.objects.visible_to(owner)) == set(book["visible"])
+    assert set(Ticket.objects.visible_to(manager)) == set(book["visible"])
