@@ -287,33 +287,42 @@ SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
 ACTIVE_ROWS = Q(status__in=["new", "open", "pending", "on_hold"], deleted_at__isnull=True)
 
 
-SMALL_BOOK = 300  # customers: up to this many, sales' tickets are found by the customers' ids (see below)
+SMALL_BOOK = 300  # customers: up to this many, sales' ticket list names them by id (`small_book_hint`)
 
 
 def customer_tickets(user: "User") -> Q:
     """What sales sees of the desk: the tickets (or visits) of the customers it owns. The customer is the
     account when there is one (its own accounts, shared ones and, for a manager, the team's), else the
-    contact, for a private person who buys without a company (a rep's own contacts).
-
-    A small book is read first (one query) and its ids written into the condition: with subqueries the
-    planner cannot tell three accounts from three thousand, guesses half the tickets, and walks the whole
-    ticket index in date order to fill a page (1.1 s for a rep with three accounts among a million
-    tickets, docs/benchmarks.md); with the ids it reads their tickets through the account and contact
-    indexes. A bigger book keeps the subqueries, which suit it (a page is found after a few hundred rows).
-    """
+    contact, for a private person who buys without a company (a rep's own contacts)."""
     from accounts.models import Account
     from contacts.models import Contact
 
-    accounts = Account.objects.visible_to(user).values_list("pk", flat=True)
-    contacts = Contact.objects.visible_to(user).values_list("pk", flat=True)
-    first = accounts.annotate(kind=models.Value("a")).values_list("kind", "pk").order_by()[:SMALL_BOOK + 1]
-    second = contacts.annotate(kind=models.Value("c")).values_list("kind", "pk").order_by()[:SMALL_BOOK + 1]
+    return (Q(account__in=Account.objects.visible_to(user).values("pk"))
+            | Q(account__isnull=True, contact__in=Contact.objects.visible_to(user).values("pk")))
+
+
+def small_book_hint(user: "User") -> Q | None:
+    """For the ticket list of a salesperson with a small book: the same tickets as `customer_tickets`, named
+    by their customers' ids (read in one query), to be added beside it. With subqueries alone the planner
+    cannot tell three accounts from three thousand, guesses half the desk and walks the whole ticket index
+    in date order to fill a page (1.1 s for a rep with three accounts among a million tickets,
+    docs/benchmarks.md); with the ids it reads those customers' tickets through the account and contact
+    indexes. None for a bigger book, which the subqueries suit (a page is found after a few hundred rows)."""
+    from accounts.models import Account
+    from contacts.models import Contact
+
+    if not (user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser):
+        return None
+    first = (Account.objects.visible_to(user).annotate(kind=models.Value("a")).values_list("kind", "pk")
+             .order_by()[:SMALL_BOOK + 1])
+    second = (Contact.objects.visible_to(user).annotate(kind=models.Value("c")).values_list("kind", "pk")
+              .order_by()[:SMALL_BOOK + 1])
     book = list(first.union(second, all=True).order_by())
     account_ids = [pk for kind, pk in book if kind == "a"]
     contact_ids = [pk for kind, pk in book if kind == "c"]
-    if len(account_ids) <= SMALL_BOOK and len(contact_ids) <= SMALL_BOOK:
-        return Q(account__in=account_ids) | Q(account__isnull=True, contact__in=contact_ids)
-    return Q(account__in=accounts) | Q(account__isnull=True, contact__in=contacts)
+    if len(account_ids) > SMALL_BOOK or len(contact_ids) > SMALL_BOOK:
+        return None
+    return Q(account__in=account_ids) | Q(account__isnull=True, contact__in=contact_ids)
 
 
 def _through_customer(user: "User", row) -> bool:

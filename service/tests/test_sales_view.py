@@ -10,7 +10,7 @@ from accounts.tests.factories import AccountFactory
 from contacts.tests.factories import ContactFactory
 from crm.tests.api_helpers import api_for
 from service import field_services, services
-from service.models import Status, Ticket, WorkOrder
+from service.models import Status, Ticket, WorkOrder, small_book_hint
 from service.tests.factories import QueueFactory, agent
 
 
@@ -111,11 +111,19 @@ def test_a_reps_list_costs_the_same_with_more_rows(client, book, owner, extra, d
         assert client.get(reverse("service:ticket_list"), {"view": "mine"}).status_code == 200
 
 
-@pytest.mark.parametrize("small_book", [0, 2, 300])
-def test_a_small_book_read_by_ids_sees_exactly_what_the_subqueries_see(book, owner, manager, monkeypatch,
-                                                                       small_book):
-    """Up to SMALL_BOOK customers the condition carries their ids (one query first); above it, subqueries.
-    Either way the same tickets, for a rep and for a manager."""
+
+@pytest.mark.parametrize("small_book", [0, 1, 300])
+def test_the_small_book_hint_names_exactly_the_visible_tickets(client, book, owner, manager, monkeypatch,
+                                                                small_book):
+    """The ticket list adds the customers' ids beside the subqueries for a small book (SMALL_BOOK); either
+    way, the same tickets, for a rep and for a manager."""
     monkeypatch.setattr("service.models.SMALL_BOOK", small_book)
-    assert set(Ticket.objects.visible_to(owner)) == set(book["visible"])
-    assert set(Ticket.objects.visible_to(manager)) == set(book["visible"])
+    for user in (owner, manager):
+        hint = small_book_hint(user)
+        assert (hint is None) == (small_book < 2)  # two accounts (own and shared), two contacts
+        if hint is not None:
+            assert set(Ticket.objects.filter(hint)) == set(book["visible"])
+    client.force_login(owner)
+    page = client.get(reverse("service:ticket_list"), {"view": "all"}).content.decode()
+    assert _subjects(page, book["visible"] + book["hidden"]) == {t.subject for t in book["visible"]}
+    assert small_book_hint(book["agent"]) is None  # the desk reads every ticket: no hint
