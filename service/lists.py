@@ -9,7 +9,7 @@ from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 from crm import custom_fields
 from crm.list_tools import ViewLink
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
-from crm.visibility import with_visibility_flag
+from crm.visibility import can_create, with_visibility_flag
 from service import services
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
 from service.forms import TICKET_CUSTOM_FIELDS
@@ -67,8 +67,9 @@ class TicketList(ListPage):
     default_sort = "-created"
     primary_filters = ("q", "view", "status")
     bulk_actions = (
-        BulkAction("assign", _("Assign to…"), assign, needs="owner"),
-        BulkAction("close", _("Close the resolved ones"), close),
+        # Only for the people who work tickets: sales reads its customers' tickets and changes none.
+        BulkAction("assign", _("Assign to…"), assign, needs="owner", allowed=lambda user: can_create(user, Ticket)),
+        BulkAction("close", _("Close the resolved ones"), close, allowed=lambda user: can_create(user, Ticket)),
     )
     base_export_columns = (
         ExportColumn(_("Number"), "number"), ExportColumn(_("Subject"), "subject"),
