@@ -246,6 +246,11 @@ EMAIL_OUTBOX_DIR = VAR_DIR / "mail"
 # The support mailbox, a Maildir (new/, cur/, tmp/) that an MTA or fetchmail/getmail delivers into; the
 # scheduler tick turns each message into a ticket or a reply (service/inbound.py, docs/service.md).
 SERVICE_MAILDIR = Path(env_str("SERVICE_MAILDIR", str(VAR_DIR / "support-mailbox")))
+# IMAP mailboxes the desk reads itself (Desk set-up → IMAP mailboxes, service/imap.py): an extra certificate
+# authority to trust (a mail server with a private CA; the system's authorities are always trusted), and
+# how long to wait for the server, in seconds.
+SERVICE_IMAP_CA_FILE = env_str("SERVICE_IMAP_CA_FILE", "")
+SERVICE_IMAP_TIMEOUT = 30
 # Which tickets a support agent sees and works: "all" (whoever answers the phone helps; the default) or
 # "team-queues" (the tickets of the queues their team serves, and those assigned to them). docs/service.md.
 # Field service: the time a specialist needs between two visits (dispatch refuses a tighter slot).

@@ -8,7 +8,7 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         from crm.models import register_custom_field_target
-        from service import contract_services, inbound, mail, sla_clock  # noqa: F401 - their scheduler sources
+        from service import contract_services, imap, inbound, mail, sla_clock  # noqa: F401 - their scheduler sources
         from webhooks.events import register
 
         register_custom_field_target("service.ticket", _("Tickets"))

@@ -2,6 +2,7 @@
 tickets page, through the visibility policy."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm import richtext
 from exports.registry import Exporter, join_list, register
@@ -31,8 +32,8 @@ register(Exporter(
         (_("First response due"), lambda t: t.first_response_due), (_("Resolution due"), lambda t: t.resolution_due),
         (_("First response (business minutes)"), lambda t: t.first_response_minutes),
         (_("Resolution (business minutes)"), lambda t: t.resolution_minutes), (_("SLA met"), lambda t: t.sla_met),
-        (_("Tags"), lambda t: join_list(t.tags)), (_("Opened"), lambda t: t.created_at),
-        (_("Resolved"), lambda t: t.resolved_at),
+        (_("Tags"), lambda t: join_list(t.tags)), (pgettext_lazy("date column", "Opened"), lambda t: t.created_at),
+        (pgettext_lazy("date column", "Resolved"), lambda t: t.resolved_at),
     ],
 ))
 
@@ -51,7 +52,7 @@ register(Exporter(
     columns=[
         (_("ID"), lambda a: a.pk), (_("Title"), lambda a: a.title), (_("Category"), lambda a: a.category),
         (_("Status"), lambda a: a.get_status_display()), (_("Readers"), lambda a: a.get_audience_display()),
-        (_("Tags"), lambda a: join_list(a.tags)), (_("Views"), lambda a: a.views),
+        (_("Tags"), lambda a: join_list(a.tags)), (pgettext_lazy("view count", "Views"), lambda a: a.views),
         (_("Helpful"), lambda a: a.helpful_yes), (_("Not helpful"), lambda a: a.helpful_no),
         (_("Text"), lambda a: richtext.plain(a.body)), (_("Updated"), lambda a: a.updated_at),
     ],
@@ -99,7 +100,8 @@ register(Exporter(
         (_("Address"), lambda w: w.address), (_("Skill"), lambda w: w.skill),
         (_("Status"), lambda w: w.get_status_display()), (_("Specialist"), lambda w: w.owner),
         (_("Starts"), lambda w: w.scheduled_start), (_("Ends"), lambda w: w.scheduled_end),
-        (_("Started"), lambda w: w.started_at), (_("Finished"), lambda w: w.finished_at),
+        (pgettext_lazy("work order", "Started"), lambda w: w.started_at),
+        (pgettext_lazy("work order", "Finished"), lambda w: w.finished_at),
         (_("Notes"), lambda w: w.notes),
     ],
 ))

@@ -12,6 +12,7 @@ from service.kb_services import text_query
 from service.models import (
     ACTIVE_STATUSES,
     OPEN_WORK_ORDER_STATUSES,
+    SALES_ROLES,
     Article,
     ArticleAudience,
     ArticleCategory,
@@ -33,6 +34,10 @@ from service.models import (
 
 VIEWS = [("", _("Open tickets")), ("mine", _("My open tickets")), ("unassigned", _("Unassigned")),
          ("all", _("All, solved and closed too"))]
+# Sales never works a ticket: "mine" is the open tickets of the customers the user owns (not a teammate's
+# shared ones, nor, for a manager, the team's), and nothing waits unassigned for them.
+SALES_VIEWS = [("", _("Open tickets")), ("mine", _("My customers' open tickets")),
+               ("all", _("All, solved and closed too"))]
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -71,6 +76,12 @@ class TicketFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         custom_fields.add_filters(self, "service.ticket")  # the admin's filterable ticket fields
+        if self._for_sales():
+            self.filters["view"].extra["choices"] = SALES_VIEWS[1:]
+
+    def _for_sales(self) -> bool:
+        user = getattr(self.request, "user", None)
+        return bool(user is not None and user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser)
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -84,6 +95,10 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.filter(reopened_count__gt=0) if value else queryset.filter(reopened_count=0)
 
     def by_view(self, queryset, name, value):
+        if value == "mine" and self._for_sales():
+            user = self.request.user
+            return queryset.filter(Q(account__owner=user) | Q(account__isnull=True, contact__owner=user),
+                                   status__in=ACTIVE_STATUSES)
         if value == "mine":
             return queryset.filter(owner=self.request.user, status__in=ACTIVE_STATUSES)
         if value == "unassigned":

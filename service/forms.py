@@ -23,6 +23,7 @@ from service.models import (
     EscalationRule,
     EscalationTarget,
     Holiday,
+    ImapMailbox,
     Priority,
     Queue,
     Skill,
@@ -113,8 +114,8 @@ class TicketForm(CustomFieldsFormMixin, forms.ModelForm):
         return data
 
 
-REPLY_STATUSES = [(Status.PENDING, _("Pending customer")), (Status.OPEN, _("Open")),
-                  (Status.ON_HOLD, _("On hold")), (Status.RESOLVED, _("Resolved"))]
+REPLY_STATUSES = [(status.value, status.label) for status in (Status.PENDING, Status.OPEN, Status.ON_HOLD,
+                                                                 Status.RESOLVED)]
 
 
 class ReplyForm(forms.Form):
@@ -449,3 +450,55 @@ class BillForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["labour"].queryset = Product.objects.filter(active=True, deleted_at__isnull=True)
+
+
+class ImapMailboxForm(forms.ModelForm):
+    """An IMAP mailbox the desk reads. The password is never shown again: left empty on an existing
+    mailbox, the one stored is kept."""
+
+    password = forms.CharField(label=_("Password"), max_length=500, required=False, strip=False,
+                               widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+
+    class Meta:
+        model = ImapMailbox
+        fields = ["name", "host", "port", "security", "username", "password", "folder", "done_folder", "queue",
+                  "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["password"].help_text = _("Leave empty to keep the password stored.")
+
+    def clean_host(self):
+        host = self.cleaned_data["host"].strip()
+        if not host or any(char.isspace() or char in "/:@" for char in host):
+            raise forms.ValidationError(
+                _("Give the server's name, such as imap.yandex.ru, without a port or a scheme."))
+        return host
+
+    def clean_port(self):
+        port = self.cleaned_data["port"]
+        if not 1 <= port <= 65535:
+            raise forms.ValidationError(_("A port is a number from 1 to 65535."))
+        return port
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not password:
+            if not self.instance.pk:
+                raise forms.ValidationError(_("This field is required."))
+            return self.instance.password
+        return password
+
+    def clean(self):
+        data = super().clean()
+        folder, done = (data.get("folder") or "").strip(), (data.get("done_folder") or "").strip()
+        if folder and done and folder == done:
+            self.add_error("done_folder", _("Processed mail must go to another folder than the one read."))
+        return data
+
+    def save(self, commit=True):
+        if {"host", "port", "username", "folder"} & set(self.changed_data):
+            # Another mailbox or folder: its UIDs are new to us (Message-IDs still keep each message to once).
+            self.instance.uid_validity, self.instance.last_uid = None, 0
+        return super().save(commit=commit)

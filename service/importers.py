@@ -18,7 +18,7 @@ from datetime import datetime, time
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from imports.importers import EXTERNAL_ID, FieldSpec, Importer, register
 from service.forms import TICKET_CUSTOM_FIELDS
@@ -88,11 +88,11 @@ class TicketImporter(Importer):
                       choices=_choices(Status.choices, {"new": "new", "open": "open", "pending": "pending customer",
                                                         "on_hold": "on hold", "resolved": "resolved",
                                                         "closed": "closed"})),
-            FieldSpec("opened", _("Opened"), "date",
+            FieldSpec("opened", pgettext_lazy("date column", "Opened"), "date",
                       aliases=("opened", "created", "created at", "date", "открыт", "создан", "дата", "дата создания",
                                "створено")),
-            FieldSpec("resolved", _("Resolved"), "date", aliases=("resolved at", "solved", "решён", "решен",
-                                                                  "дата решения", "вирішено")),
+            FieldSpec("resolved", pgettext_lazy("date column", "Resolved"), "date",
+                      aliases=("resolved at", "solved", "решён", "решен", "дата решения", "вирішено")),
             FieldSpec("assignee_email", _("Assignee (e-mail)"), "email",
                       aliases=("assignee", "agent", "owner", "исполнитель", "ответственный", "виконавець")),
             FieldSpec("queue_name", _("Queue (by name)"), "ref", max_length=100,

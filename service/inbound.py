@@ -1,9 +1,9 @@
-"""E-mail to ticket: the support mailbox (a Maildir) read by the scheduler tick.
+"""E-mail to ticket: what becomes of one message, and the Maildir drop folder read by the scheduler tick.
 
-Why a Maildir: the CRM does not speak IMAP itself. An MTA delivering to the support address, or
-fetchmail/getmail pulling from any IMAP or POP3 mailbox, writes each message as one file into
-`SERVICE_MAILDIR`; the tick reads them. It is the same interface in tests (a temporary folder) and
-in production, and a message is never lost: the file stays until the message is recorded.
+Mail reaches the desk two ways: IMAP mailboxes the CRM reads itself (service/imap.py, set up under
+Desk set-up → IMAP mailboxes), and a Maildir (`SERVICE_MAILDIR`) that an MTA or fetchmail/getmail
+delivers into, each message one file, which stays until the message is recorded. Both hand each
+message to `message_process`.
 
 Each message counts once. Its Message-ID (or, with none, a hash of its bytes) is unique in
 `InboundEmail`, written in the same transaction as the ticket it opens or the reply it adds: a second
@@ -40,7 +40,7 @@ from crm import scheduler
 from crm.models import Role, User
 from sales.product_services import check_document
 from service import services
-from service.models import Channel, InboundEmail, InboundOutcome, MessageKind, Queue, Ticket
+from service.models import Channel, ImapMailbox, InboundEmail, InboundOutcome, MessageKind, Queue, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ def _message_id(message: EmailMessage, raw: bytes) -> str:
     return value[:300] if value else "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def message_process(raw: bytes, *, now: datetime) -> bool:
-    """Records one message and does what it asks, exactly once; False when it was already recorded."""
+def message_process(raw: bytes, *, now: datetime, mailbox: ImapMailbox | None = None) -> bool:
+    """Records one message and does what it asks, exactly once; False when it was already recorded.
+    `mailbox`: the IMAP mailbox it was read from (its queue takes the new tickets), None for the Maildir."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     message_id = _message_id(message, raw)
     if InboundEmail.objects.filter(message_id=message_id).exists():
@@ -95,8 +96,10 @@ def message_process(raw: bytes, *, now: datetime) -> bool:
     try:
         with transaction.atomic():
             record = InboundEmail.objects.create(message_id=message_id, sender=sender, subject=subject,
-                                                 outcome=InboundOutcome.REFUSED, received_at=now)
-            outcome, reason, ticket = _handle(message, sender, subject, now, record.pk)
+                                                 outcome=InboundOutcome.REFUSED, received_at=now,
+                                                 mailbox=mailbox)
+            outcome, reason, ticket = _handle(message, sender, subject, now, record.pk,
+                                              mailbox.queue if mailbox is not None else None)
             record.outcome, record.reason, record.ticket = outcome, reason[:300], ticket
             record.save(update_fields=["outcome", "reason", "ticket"])
     except IntegrityError:
@@ -104,7 +107,8 @@ def message_process(raw: bytes, *, now: datetime) -> bool:
     return True
 
 
-def _handle(message: EmailMessage, sender: str, subject: str, now: datetime, record_id: int):
+def _handle(message: EmailMessage, sender: str, subject: str, now: datetime, record_id: int,
+            queue: Queue | None = None):
     why = _automatic(message, sender)
     if why:
         return InboundOutcome.AUTO_REPLY, why, None
@@ -125,7 +129,8 @@ def _handle(message: EmailMessage, sender: str, subject: str, now: datetime, rec
     contact = _contact_for(message, sender)
     actor = _desk_user()
     ticket = services.ticket_create(actor=actor, subject=(NUMBER.sub("", subject).strip() or sender)[:250],
-                                    description=body[:MAX_BODY], channel=Channel.EMAIL, contact=contact, now=now)
+                                    description=body[:MAX_BODY], channel=Channel.EMAIL, contact=contact, now=now,
+                                    queue=queue)
     if files:
         services.ticket_attach(ticket=ticket, uploads=files)
     return InboundOutcome.NEW_TICKET, "", ticket

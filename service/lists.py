@@ -4,15 +4,16 @@ from functools import cached_property
 
 from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
+from django.utils.translation import ngettext, ngettext_lazy, pgettext_lazy
 
 from crm import custom_fields
+from crm.list_tools import ViewLink
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
-from crm.visibility import with_visibility_flag
+from crm.visibility import can_create, with_visibility_flag
 from service import services
 from service.filters import ArticleFilter, ContractFilter, TicketFilter, WorkOrderFilter
 from service.forms import TICKET_CUSTOM_FIELDS
-from service.models import Article, Contract, Status, Ticket, WorkOrder
+from service.models import SALES_ROLES, Article, Contract, Status, Ticket, WorkOrder, small_book_hint
 
 CUSTOM_COLUMN = "custom:"
 
@@ -66,8 +67,9 @@ class TicketList(ListPage):
     default_sort = "-created"
     primary_filters = ("q", "view", "status")
     bulk_actions = (
-        BulkAction("assign", _("Assign to…"), assign, needs="owner"),
-        BulkAction("close", _("Close the resolved ones"), close),
+        # Only for the people who work tickets: sales reads its customers' tickets and changes none.
+        BulkAction("assign", _("Assign to…"), assign, needs="owner", allowed=lambda user: can_create(user, Ticket)),
+        BulkAction("close", _("Close the resolved ones"), close, allowed=lambda user: can_create(user, Ticket)),
     )
     base_export_columns = (
         ExportColumn(_("Number"), "number"), ExportColumn(_("Subject"), "subject"),
@@ -89,6 +91,10 @@ class TicketList(ListPage):
         (_("At risk or breached"), "sla_state=at_risk&sort=due"),
         (_("Complaints"), "category=complaint&view=all"),
     )
+    sales_views = (
+        (_("My customers' open tickets"), "view=mine"),
+        (_("Complaints"), "category=complaint&view=all"),
+    )
     noun_plural = _("tickets")
     nothing_ticked = _("Tick at least one ticket first.")
     skipped = ngettext_lazy("%(count)s ticked ticket is read-only for you and was left as it was.",
@@ -101,6 +107,13 @@ class TicketList(ListPage):
     create_label = _("New ticket")
     actions_template = "service/list_cells.html#actions"
     chip_labels = {**ListPage.chip_labels, "contact": _("Contact")}
+
+    def saved_view_links(self):
+        """Sales reads its customers' tickets and works none: its own built-in views, not the agent's."""
+        if self.user.role in SALES_ROLES and not self.user.is_superuser:
+            return [*(ViewLink(name=str(name), query=query) for name, query in self.sales_views),
+                    *[link for link in super().saved_view_links() if link.pk is not None]]
+        return super().saved_view_links()
 
     @cached_property
     def export_columns(self):  # type: ignore[override]
@@ -117,6 +130,9 @@ class TicketList(ListPage):
 
     def queryset(self):
         tickets = Ticket.objects.visible_to(self.user).select_related("owner", "queue", "account", "contact")
+        hint = small_book_hint(self.user)
+        if hint is not None:  # a salesperson with a few customers: one query, and their tickets by index
+            tickets = tickets.filter(hint)
         return with_visibility_flag(with_visibility_flag(tickets, self.user, "account"), self.user, "contact")
 
     def export_rows(self, ids):
@@ -133,7 +149,7 @@ class ArticleList(ListPage):
         Column(_("Article"), template="service/list_cells.html#article", sort="title", card="title"),
         Column(_("Category"), value="category", card="sub"),
         Column(_("Status"), template="service/list_cells.html#article_status", card="status"),
-        Column(_("Views"), value="views", sort="views", numeric=True),
+        Column(pgettext_lazy("view count", "Views"), value="views", sort="views", numeric=True),
         Column(_("Helpful"), template="service/list_cells.html#helpful", sort="helpful", numeric=True),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
@@ -144,7 +160,8 @@ class ArticleList(ListPage):
     export_columns = (
         ExportColumn(_("Title"), "title"), ExportColumn(_("Category"), "category"),
         ExportColumn(_("Status"), "get_status_display"), ExportColumn(_("Readers"), "get_audience_display"),
-        ExportColumn(_("Tags"), "tags"), ExportColumn(_("Views"), "views"), ExportColumn(_("Helpful"), "helpful_yes"),
+        ExportColumn(_("Tags"), "tags"), ExportColumn(pgettext_lazy("view count", "Views"), "views"),
+        ExportColumn(_("Helpful"), "helpful_yes"),
         ExportColumn(_("Not helpful"), "helpful_no"), ExportColumn(_("Text"), "body"),
     )
     export_filename = "articles"
@@ -229,8 +246,8 @@ class WorkOrderList(ListPage):
         ExportColumn(_("Account"), "account"), ExportColumn(_("Address"), "address"),
         ExportColumn(_("Skill"), "skill"), ExportColumn(_("Status"), "get_status_display"),
         ExportColumn(_("Specialist"), "owner"), ExportColumn(_("Starts"), "scheduled_start"),
-        ExportColumn(_("Ends"), "scheduled_end"), ExportColumn(_("Started"), "started_at"),
-        ExportColumn(_("Finished"), "finished_at"), ExportColumn(_("Notes"), "notes"),
+        ExportColumn(_("Ends"), "scheduled_end"), ExportColumn(pgettext_lazy("work order", "Started"), "started_at"),
+        ExportColumn(pgettext_lazy("work order", "Finished"), "finished_at"), ExportColumn(_("Notes"), "notes"),
     )
     export_filename = "work-orders"
     export_target = "service.workorder"

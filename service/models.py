@@ -17,8 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
@@ -113,11 +113,13 @@ class Priority(models.IntegerChoices):
 
 class Status(models.TextChoices):
     NEW = "new", pgettext_lazy("ticket status", "New")
-    OPEN = "open", _("Open")
-    PENDING = "pending", _("Pending customer")
-    ON_HOLD = "on_hold", _("On hold")
-    RESOLVED = "resolved", _("Resolved")
-    CLOSED = "closed", _("Closed")
+    # In context: a ticket (заявка) is feminine in Russian and Ukrainian, and "Closed" elsewhere is a date
+    # column (a deal's «Дата закрытия»), not this status.
+    OPEN = "open", pgettext_lazy("ticket status", "Open")
+    PENDING = "pending", pgettext_lazy("ticket status", "Pending customer")
+    ON_HOLD = "on_hold", pgettext_lazy("ticket status", "On hold")
+    RESOLVED = "resolved", pgettext_lazy("ticket status", "Resolved")
+    CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
 
 
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
@@ -285,14 +287,65 @@ SALES_ROLES = (Role.SALES_MANAGER, Role.SALES_REP)
 ACTIVE_ROWS = Q(status__in=["new", "open", "pending", "on_hold"], deleted_at__isnull=True)
 
 
+SMALL_BOOK = 300  # customers: up to this many, sales' ticket list names them by id (`small_book_hint`)
+
+
+def customer_tickets(user: "User") -> Q:
+    """What sales sees of the desk: the tickets (or visits) of the customers it owns. The customer is the
+    account when there is one (its own accounts, shared ones and, for a manager, the team's), else the
+    contact, for a private person who buys without a company (a rep's own contacts)."""
+    from accounts.models import Account
+    from contacts.models import Contact
+
+    return (Q(account__in=Account.objects.visible_to(user).values("pk"))
+            | Q(account__isnull=True, contact__in=Contact.objects.visible_to(user).values("pk")))
+
+
+def small_book_hint(user: "User") -> Q | None:
+    """For the ticket list of a salesperson with a small book: the same tickets as `customer_tickets`, named
+    by their customers' ids (read in one query), to be added beside it. With subqueries alone the planner
+    cannot tell three accounts from three thousand, guesses half the desk and walks the whole ticket index
+    in date order to fill a page (1.1 s for a rep with three accounts among a million tickets,
+    docs/benchmarks.md); with the ids it reads those customers' tickets through the account and contact
+    indexes. None for a bigger book, which the subqueries suit (a page is found after a few hundred rows)."""
+    from accounts.models import Account
+    from contacts.models import Contact
+
+    if not (user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser):
+        return None
+    first = (Account.objects.visible_to(user).annotate(kind=models.Value("a")).values_list("kind", "pk")
+             .order_by()[:SMALL_BOOK + 1])
+    second = (Contact.objects.visible_to(user).annotate(kind=models.Value("c")).values_list("kind", "pk")
+              .order_by()[:SMALL_BOOK + 1])
+    book = list(first.union(second, all=True).order_by())
+    account_ids = [pk for kind, pk in book if kind == "a"]
+    contact_ids = [pk for kind, pk in book if kind == "c"]
+    if len(account_ids) > SMALL_BOOK or len(contact_ids) > SMALL_BOOK:
+        return None
+    return Q(account__in=account_ids) | Q(account__isnull=True, contact__in=contact_ids)
+
+
+def _through_customer(user: "User", row) -> bool:
+    """One loaded ticket or visit against `customer_tickets` (one query)."""
+    if user.role not in SALES_ROLES:
+        return False
+    if row.account_id is not None:
+        from accounts.models import Account
+
+        return Account.objects.visible_to(user).filter(pk=row.account_id).exists()
+    if row.contact_id is not None:
+        from contacts.models import Contact
+
+        return Contact.objects.visible_to(user).filter(pk=row.contact_id).exists()
+    return False
+
+
 class TicketQuerySet(OwnedQuerySet):
     def visible_to(self, user):
         """Support, executives and admins read every ticket; sales reads the tickets of the customers it
-        may see (its own accounts, its team's for a manager)."""
+        owns (`customer_tickets`)."""
         if user.is_authenticated and user.role in SALES_ROLES and not user.is_superuser:
-            from accounts.models import Account
-
-            return self.filter(deleted_at__isnull=True, account__in=Account.objects.visible_to(user).values("pk"))
+            return self.filter(customer_tickets(user), deleted_at__isnull=True)
         return super().visible_to(user)
 
     def active(self):
@@ -421,12 +474,8 @@ class Ticket(OwnedModel):
         return self.status not in CLOCK_STOPPED
 
     def visible_through(self, user) -> bool:
-        """Sales reads a ticket through its account (TicketQuerySet.visible_to says the same)."""
-        if user.role not in SALES_ROLES or self.account_id is None:
-            return False
-        from accounts.models import Account
-
-        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
+        """Sales reads a ticket through its customer (TicketQuerySet.visible_to says the same)."""
+        return _through_customer(user, self)
 
 
 class MessageKind(models.TextChoices):
@@ -878,10 +927,7 @@ class WorkOrderQuerySet(OwnedQuerySet):
         if not user.is_authenticated:
             return self.none()
         if user.role in SALES_ROLES and not user.is_superuser:
-            from accounts.models import Account
-
-            return self.filter(Q(owner_id=user.pk) | Q(account__in=Account.objects.visible_to(user).values("pk")),
-                               deleted_at__isnull=True)
+            return self.filter(Q(owner_id=user.pk) | customer_tickets(user), deleted_at__isnull=True)
         from crm.visibility import read_scope
 
         if read_scope(user, WorkOrder) == Scope.NONE:
@@ -951,14 +997,65 @@ class WorkOrder(OwnedModel):
         """Sales reads a work order through its account; a specialist always reads their own."""
         if self.owner_id == user.pk:
             return True
-        if user.role not in SALES_ROLES or self.account_id is None:
-            return False
-        from accounts.models import Account
-
-        return Account.objects.visible_to(user).filter(pk=self.account_id).exists()
+        return _through_customer(user, self)
 
 
 # --- E-mail to ticket ----------------------------------------------------------------------------
+
+
+# The IMAP mailboxes hold a password: only the support lead and admins read or change them.
+MAILBOX_SETUP = Policy(
+    read={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL},
+    write={Role.ADMIN: Scope.ALL, Role.SUPPORT_LEAD: Scope.ALL},
+)
+
+
+class MailboxSecurity(models.TextChoices):
+    SSL = "ssl", _("SSL/TLS from the start (usually port 993)")
+    STARTTLS = "starttls", _("STARTTLS (usually port 143)")
+
+
+class ImapMailbox(models.Model):
+    """A support mailbox read over IMAP by the scheduler (service/imap.py). `last_uid` (with the folder's
+    UIDVALIDITY) remembers how far the desk has read, moved forward in the transaction that records each
+    message; `claimed_by`/`claimed_until` is the lease that lets one worker at a time read the mailbox."""
+
+    visibility_policy = MAILBOX_SETUP
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    host = models.CharField(_("server"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(_("encryption"), max_length=10, choices=MailboxSecurity.choices,
+                                default=MailboxSecurity.SSL)
+    username = models.CharField(_("user name"), max_length=254)
+    password = models.CharField(_("password"), max_length=500)
+    folder = models.CharField(_("folder to read"), max_length=200, default="INBOX")
+    done_folder = models.CharField(_("move processed mail to"), max_length=200, blank=True,
+                                   help_text=_("A folder on the server, created when missing. Leave empty to "
+                                               "leave processed mail where it is, marked as read."))
+    queue = models.ForeignKey(Queue, verbose_name=_("queue for new tickets"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+",
+                              help_text=_("Empty: the queue the ticket's category routes to."))
+    is_active = models.BooleanField(_("read it"), default=True)
+    uid_validity = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_uid = models.BigIntegerField(default=0, editable=False)
+    claimed_by = models.CharField(max_length=64, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_read_at = models.DateTimeField(_("last read"), null=True, blank=True, editable=False)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("IMAP mailbox")
+        verbose_name_plural = _("IMAP mailboxes")
+
+    def __str__(self):
+        return self.name
+
+    def last_error_display(self) -> str:
+        """Our sentence translated, then the server's own words as they came (service.imap.MailboxError)."""
+        sentence, dash, detail = self.last_error.partition(" — ")
+        return gettext(sentence) + dash + detail if sentence else ""
 
 
 class InboundOutcome(models.TextChoices):
@@ -980,6 +1077,8 @@ class InboundEmail(models.Model):
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     ticket = models.ForeignKey(Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
+    mailbox = models.ForeignKey(ImapMailbox, verbose_name=_("mailbox"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(_("received"), default=timezone.now)
 
     class Meta:

@@ -3,23 +3,26 @@ responses.
 The desk reads it; the support lead and admins change it (SERVICE_SETUP)."""
 
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
 from django.db.models import ProtectedError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.http import require_POST
 
-from crm.visibility import can_create, require_create, require_read
-from service import forms
+from crm.visibility import can_create, can_read, require_create, require_read
+from service import forms, imap
 from service.models import (
     ArticleCategory,
     BusinessCalendar,
     CannedResponse,
     EscalationRule,
+    ImapMailbox,
     Queue,
     Skill,
     SlaPolicy,
@@ -41,8 +44,8 @@ class Kind:
 
 KINDS = {kind.key: kind for kind in (
     Kind("queues", Queue, forms.QueueForm, gettext_lazy("Queues"), gettext_lazy("New queue"),
-         ((gettext_lazy("Name"), "name"), (gettext_lazy("Lead"), "lead"),
-          (gettext_lazy("Assignment"), "get_assignment_display"), (gettext_lazy("Default"), "is_default")),
+         ((gettext_lazy("Name"), "name"), (pgettext_lazy("queue", "Lead"), "lead"),
+          (pgettext_lazy("queue", "Assignment"), "get_assignment_display"), (gettext_lazy("Default"), "is_default")),
          ("lead",)),
     Kind("sla", SlaPolicy, forms.SlaPolicyForm, gettext_lazy("SLA policies"), gettext_lazy("New SLA policy"),
          ((gettext_lazy("Name"), "name"), (gettext_lazy("Priority"), "get_priority_display"),
@@ -70,6 +73,11 @@ KINDS = {kind.key: kind for kind in (
          ("specialist", "calendar")),
     Kind("canned", CannedResponse, forms.CannedResponseForm, gettext_lazy("Canned responses"),
          gettext_lazy("New canned response"), ((gettext_lazy("Title"), "title"),)),
+    Kind("mailboxes", ImapMailbox, forms.ImapMailboxForm, gettext_lazy("IMAP mailboxes"), gettext_lazy("New mailbox"),
+         ((gettext_lazy("Name"), "name"), (gettext_lazy("Server"), "host"), (gettext_lazy("User name"), "username"),
+          (gettext_lazy("Folder"), "folder"), (gettext_lazy("Queue"), "queue"),
+          (gettext_lazy("Last read"), "last_read_at"), (gettext_lazy("Last error"), "last_error_display"),
+          (gettext_lazy("Read it"), "is_active")), ("queue",)),
 )}
 
 
@@ -86,7 +94,13 @@ def setup_list(request, kind: str):
     rows = [(row.pk, [_display(row, attr) for _header, attr in spec.columns])
             for row in spec.model.objects.select_related(*spec.related).prefetch_related(*spec.prefetch)]
     return render(request, "service/setup_list.html", {
-        "spec": spec, "rows": rows, "kinds": KINDS.values(), "can_change": can_create(request.user, spec.model)})
+        "spec": spec, "rows": rows, "kinds": _kinds_for(request.user),
+        "can_change": can_create(request.user, spec.model)})
+
+
+def _kinds_for(user) -> list[Kind]:
+    """The tabs this user may open (agents do not see the IMAP mailboxes, which hold passwords)."""
+    return [kind for kind in KINDS.values() if can_read(user, kind.model)]
 
 
 def _display(row, attr: str) -> str:
@@ -94,6 +108,8 @@ def _display(row, attr: str) -> str:
     value = value() if callable(value) else value
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(value, datetime):
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
     if isinstance(value, time):
         return value.strftime("%H:%M")
     return "" if value is None else str(value)
@@ -120,4 +136,33 @@ def setup_edit(request, kind: str, pk: int | None = None):
             messages.success(request, _("%(name)s was saved.") % {"name": saved})
             return redirect("service:setup", kind=kind)
     return render(request, "service/setup_form.html", {"spec": spec, "form": form, "instance": instance,
-                                                        "kinds": KINDS.values()})
+                                                        "kinds": _kinds_for(request.user)})
+
+
+@require_POST
+def mailbox_check(request, pk: int):
+    """"Check the connection": signs in and opens the folder, and says how many messages wait there."""
+    require_create(request.user, ImapMailbox)
+    mailbox = get_object_or_404(ImapMailbox, pk=pk)
+    try:
+        waiting = imap.try_connection(mailbox)
+    except imap.MailboxError as problem:
+        mailbox.last_error = str(problem)
+        messages.error(request, _("No connection: %(error)s") % {"error": mailbox.last_error_display()})
+    else:
+        messages.success(request, _("Connected. Messages in %(folder)s: %(count)s.")
+                         % {"folder": mailbox.folder, "count": waiting})
+    return redirect("service:setup_edit", kind="mailboxes", pk=mailbox.pk)
+
+
+@require_POST
+def mailbox_read(request, pk: int):
+    """"Read it now" instead of waiting for the next minute's tick (the claim still keeps it to one reader)."""
+    require_create(request.user, ImapMailbox)
+    mailbox = get_object_or_404(ImapMailbox, pk=pk, is_active=True)
+    from service.tasks import read_imap_mailbox
+
+    read_imap_mailbox.delay(mailbox.pk)
+    messages.success(request, _("%(name)s is being read. New mail shows in the support mailbox log.")
+                     % {"name": mailbox})
+    return redirect("service:inbound_log")

@@ -47,6 +47,7 @@ from service.models import (
     CannedResponse,
     Channel,
     Contract,
+    ImapMailbox,
     InboundEmail,
     Queue,
     SlaState,
@@ -385,5 +386,6 @@ def hotline_call(request):
 def inbound_log(request):
     """What the support mailbox brought in, and what became of each message (the desk's set-up readers)."""
     require_read(request.user, Queue)
-    rows = InboundEmail.objects.select_related("ticket").order_by("-received_at", "-id")[:INBOUND_ROWS]
-    return render(request, "service/inbound_log.html", {"rows": rows})
+    rows = InboundEmail.objects.select_related("ticket", "mailbox").order_by("-received_at", "-id")[:INBOUND_ROWS]
+    return render(request, "service/inbound_log.html", {"rows": rows,
+                                                        "can_set_up": can_create(request.user, ImapMailbox)})

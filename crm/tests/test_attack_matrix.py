@@ -60,7 +60,7 @@ from sales.models import (
 from sales.tests.factories import LeadFactory, OpportunityFactory, PriceBookEntryFactory
 from service import contract_services, field_services
 from service import services as ticket_services
-from service.models import Article, TicketAttachment
+from service.models import Article, ImapMailbox, TicketAttachment
 from service.tests.factories import QueueFactory
 from webhooks.tests.factories import DeliveryFactory
 
@@ -271,6 +271,9 @@ TABLE = {
     "service:setup": catalogue(kind="queues"),
     "service:setup_new": catalogue(kind="queues"),
     "service:setup_edit": catalogue(kind="queues", pk="queue"),
+    # The IMAP mailboxes hold a password: the support lead and admins only (MAILBOX_SETUP), 404 for the rest.
+    "service:mailbox_check": admin(pk="imap_mailbox"),
+    "service:mailbox_read": admin(pk="imap_mailbox"),
     # Marketing
     "marketing:campaign_detail": owned(CAMPAIGN, pk="campaign"),
     "marketing:campaign_edit": owned(CAMPAIGN, pk="campaign"),
@@ -488,6 +491,8 @@ def build_world(cast) -> dict:
         "article": Article.objects.create(title="How to restart", body="Turn it off and on.", status="published",
                                           audience="public"),
         "queue": QueueFactory(name="First line"),
+        "imap_mailbox": ImapMailbox.objects.create(name="Support", host="127.0.0.1", port=9, username="desk",
+                                                   password=SECRET, security="starttls"),
         "lead_rule": LeadAssignmentRule.objects.create(name="All web leads", team=owner.team),
         "team": owner.team,
         "teammate": cast["teammate"],

@@ -186,6 +186,8 @@ SKIP: dict[str, str] = {
     "service:work_order_log": "POST only: logs work from the day list",
     "service:work_order_bill": "POST only: bills the logged work",
     "service:work_order_action": "POST only: start, finish or cancel a visit",
+    "service:mailbox_check": "POST only: checks an IMAP mailbox's connection, then back to its set-up page",
+    "service:mailbox_read": "POST only: reads an IMAP mailbox now, then the support mailbox log",
     "marketing:mailing_unschedule": "POST only: a scheduled mailing back to draft",
     "set_language": "POST only: switches the language",
     "login": "signed out (the sign-in page is checked by the auth browser tests)",

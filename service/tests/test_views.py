@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.tests.factories import AccountFactory
 from contacts.tests.factories import ContactFactory
@@ -193,3 +193,22 @@ def test_the_list_defaults_to_open_tickets(client, desk):
     client.force_login(desk["agent"])
     assert "Не печатает принтер" not in client.get(reverse("service:ticket_list")).content.decode()
     assert "Не печатает принтер" in client.get(reverse("service:ticket_list"), {"view": "all"}).content.decode()
+
+
+@pytest.mark.parametrize(("language", "closed", "resolved", "deal_closed"), [
+    ("ru", "Закрыта", "Решена", "Дата закрытия"),
+    ("uk", "Закрита", "Вирішена", "Дата закриття"),
+])
+def test_a_closed_ticket_reads_closed_not_a_date(client, desk, language, closed, resolved, deal_closed):
+    """"Closed" the ticket status (msgctxt "ticket status") is not "Closed" the deal's date column."""
+    with translation.override(language):
+        assert (str(Status.CLOSED.label), str(Status.RESOLVED.label)) == (closed, resolved)
+        assert translation.gettext("Closed") == deal_closed  # the deals' column keeps its meaning
+        assert str(translation.pgettext("queue", "Lead")) != translation.gettext("Lead")  # not a sales lead
+    ticket = desk["ticket"]
+    services.ticket_set_status(ticket=ticket, actor=desk["agent"], status=Status.CLOSED)
+    desk["agent"].language = language
+    desk["agent"].save(update_fields=["language"])
+    client.force_login(desk["agent"])
+    page = client.get(ticket.get_absolute_url()).content.decode()
+    assert f'<span class="badge ticket-status-closed" id="ticket-status">{closed}</span>' in page

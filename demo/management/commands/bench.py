@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -34,6 +34,7 @@ SEARCH_BUDGET_MS = 150  # p95, global search
 BOARD_BUDGET_MS = 300  # p95, the kanban board (issue 5: 2,000 open deals in a pipeline)
 DASHBOARD_BUDGET_MS = 500  # p95, the report dashboards (issue 12: 500,000 deals)
 MAX_QUERIES = 15
+TINY_REP = "rep.tiny@bench.crm"  # seed_tickets: a sales rep with three accounts and two private customers
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Page:
     budget_ms: int = LIST_BUDGET_MS
     max_queries: int = MAX_QUERIES  # the same for every page: the limit the table's footer names
     scopes: tuple = ("sales manager", "executive")  # who opens it
+    post: bool = False  # a POST (an action such as "take next"), each one rolled back so the data stays as seeded
+    expect: int = 200  # the answer that means it worked (an action redirects)
 
 
 @dataclass
@@ -77,7 +80,8 @@ class Command(BaseCommand):
                                                               "frequent contact last name).")
         parser.add_argument("--profile", action="store_true", help="Also split each page's median time into "
                             "SQL, middleware, view and template Python (demo/profiling.py).")
-        parser.add_argument("--only", default="", help="Only the pages whose label contains this text.")
+        parser.add_argument("--only", default="", help="Only the pages whose label contains this text "
+                            "(several, comma-separated: any of them).")
         parser.add_argument("--rare-term", default="", help="Search term with few hits (default: one contact's "
                                                             "full name).")
 
@@ -137,11 +141,13 @@ class Command(BaseCommand):
                  budget_ms=DASHBOARD_BUDGET_MS),
             Page("report builder (activities by owner and kind)", "report_builder",
                  query="entity=activities&g1=owner&g2=kind&chart=bar", budget_ms=DASHBOARD_BUDGET_MS),
-            *self.service_pages(),
         ]
-        pages = [page for page in pages if only.lower() in page.label.lower()]
-        self.profile = profile
         users["support agent"] = self.bench_agent()
+        users["sales rep (tiny book)"] = User.objects.filter(email=TINY_REP, is_active=True).first()
+        pages += self.service_pages(users)
+        wanted = [part.strip().lower() for part in only.split(",")]
+        pages = [page for page in pages if any(part in page.label.lower() for part in wanted)]
+        self.profile = profile
         self.warn_about_pending_migrations()
         sizes = self.data_sizes()
         self.stdout.write(
@@ -193,26 +199,41 @@ class Command(BaseCommand):
             row = cursor.fetchone()
         return (row[0], row[1]) if row else (None, 0)
 
-    def service_pages(self) -> list[Page]:
-        """The desk at scale (`seed_tickets`): the agent's queue view, the ticket list, a ticket, the hotline."""
+    def service_pages(self, users: dict[str, User | None]) -> list[Page]:
+        """The desk at scale (`seed_tickets`): the agent's queue view and "take next", the ticket list, ticket
+        search, a ticket page per role (one the user may read), the hotline; sales' lists, a tiny book too."""
         from service.models import Ticket
 
         ticket = Ticket.objects.filter(status="open", contact__isnull=False).order_by("-id").values(
-            "id", "contact__phones").first()
+            "id", "number", "contact__phones").first()
         if ticket is None:
             return []
         phone = (ticket["contact__phones"] or ["+442079460000"])[0]
-        agent = ("support agent",)
-        return [
+        agent, tiny = ("support agent",), ("sales rep (tiny book)",)
+        everyone = ("support agent", "sales manager", "executive", "sales rep (tiny book)")
+        pages = [
             Page("desk: my work and queues", "service:home", scopes=agent),
-            Page("ticket list (open)", "service:ticket_list", scopes=agent),
+            Page("take next (POST, rolled back)", "service:take_next", scopes=agent, post=True, expect=302),
+            Page("ticket list (open)", "service:ticket_list", scopes=everyone),
             Page("ticket list ?view=unassigned&sort=priority", "service:ticket_list",
                  query="view=unassigned&sort=priority", scopes=agent),
+            Page("ticket list ?view=mine", "service:ticket_list", query="view=mine", scopes=everyone),
             Page("ticket list ?view=all&page=200", "service:ticket_list", query="view=all&page=200", scopes=agent),
-            Page("ticket page", "service:ticket_detail", args=(ticket["id"],), scopes=agent),
+            Page("ticket search ?q=принтер (open)", "service:ticket_list", query=urlencode({"q": "принтер"}),
+                 scopes=everyone),
+            Page("ticket search ?q=принтер&view=all", "service:ticket_list",
+                 query=urlencode({"q": "принтер", "view": "all"}), scopes=everyone),
+            Page("global search (a ticket number)", "search", query=urlencode({"q": ticket["number"]}),
+                 budget_ms=SEARCH_BUDGET_MS, scopes=everyone),
             Page("hotline lookup", "service:hotline", query=urlencode({"phone": phone}), scopes=agent),
-            Page("ticket list (sales manager: the team's customers)", "service:ticket_list"),
         ]
+        for scope in everyone:  # a ticket page each role may read: the newest open one it sees
+            user = users.get(scope)
+            seen = (Ticket.objects.visible_to(user).filter(status="open").order_by("-created_at", "-id")
+                    .values_list("pk", flat=True).first()) if user is not None else None
+            pages.append(Page(f"ticket page ({scope})", "service:ticket_detail", args=(seen,), scopes=(scope,)))
+        pages.append(Page("ticket list ?view=all (tiny book)", "service:ticket_list", query="view=all", scopes=tiny))
+        return pages
 
     def bench_agent(self) -> User | None:
         return User.objects.filter(email="agent2@bench.crm", is_active=True).first() or User.objects.filter(
@@ -300,6 +321,14 @@ class Command(BaseCommand):
 
     # --- Measuring -------------------------------------------------------------------
 
+    def request(self, client: Client, page: Page, url: str, secure: bool):
+        if not page.post:
+            return client.get(url, secure=secure)
+        with transaction.atomic():  # the action's writes are undone: every request sees the seeded data
+            response = client.post(url, secure=secure)
+            transaction.set_rollback(True)
+        return response
+
     def measure_user(self, scope: str, user: User | None, pages: list[Page], repeat: int) -> list[Result]:
         client = Client(raise_request_exception=False)
         if user is not None:
@@ -322,9 +351,9 @@ class Command(BaseCommand):
             url = f"{url}?{page.query}"
             result.url = url
         secure = settings.SECURE_SSL_REDIRECT
-        response = client.get(url, secure=secure)  # warm-up
+        response = self.request(client, page, url, secure)  # warm-up
         result.status = response.status_code
-        if response.status_code != 200:
+        if response.status_code != page.expect:
             result.note = f"HTTP {response.status_code}"
             if response.exc_info:
                 error = response.exc_info[1]
@@ -337,10 +366,10 @@ class Command(BaseCommand):
                 if self.profile:
                     breakdowns.append(stack.enter_context(profiling.measure_request()))
                 started = time.perf_counter()
-                response = client.get(url, secure=secure)
+                response = self.request(client, page, url, secure)
                 timings.append((time.perf_counter() - started) * 1000)
             queries = max(queries, len(captured.captured_queries))
-            if response.status_code != 200:
+            if response.status_code != page.expect:
                 result.status = response.status_code
         result.median_ms = round(statistics.median(timings), 1)
         result.p95_ms = round(percentile(timings, 0.95), 1)

@@ -7,6 +7,10 @@ generate_series` in batches (the rows never pass through Python), history trigge
 the tickets are open (new, open or pending) and the rest resolved or closed; a third of the
 open ones wait unassigned in the queue, a third are open and a third wait for the customer.
 Numbers continue the year's ticket sequence, so the app's own tickets never collide with them.
+
+It also makes (once) a sales rep with a tiny book, `rep.tiny@bench.crm`: three accounts (about 150 of a
+million tickets) and two private customers (contacts without a company) with five tickets each, so the
+benchmark measures what sales sees of the desk when the user's share is far under 1 %.
 """
 
 import time
@@ -17,11 +21,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.models import Role, User
+from crm.models import Role, Team, User
 from sales.models import NumberSequence
 from service.models import BusinessCalendar, Priority, Queue, SlaPolicy
 
 BATCH = 100_000
+TINY_REP = "rep.tiny@bench.crm"
 AGENTS = 10
 PASSWORD = "demo-crm-2026"  # noqa: S105 - the published demo password, only for synthetic data
 SUBJECTS = [
@@ -70,9 +75,12 @@ class Command(BaseCommand):
                 })
             done += size
             self.stdout.write(f"  {done:,} / {tickets:,} tickets ({time.perf_counter() - started:.0f} s)")
+        tiny = self.tiny_book(queue, agents[0])
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) service_ticket" if not connection.in_atomic_block
                            else "ANALYZE service_ticket")
+        if tiny:
+            self.stdout.write(f"A sales rep with a tiny book: {TINY_REP} ({tiny} tickets).")
         self.stdout.write(self.style.SUCCESS(
             f"Added {tickets:,} tickets in {time.perf_counter() - started:.0f} s. Sign in as an agent: "
             f"{agents[0].email} (password {PASSWORD})."))
@@ -90,6 +98,30 @@ class Command(BaseCommand):
         if created:
             queue.members.set(agents)
         return queue, agents
+
+    def tiny_book(self, queue: Queue, agent: User) -> int:
+        """The rep with three accounts and two private customers (made once); how many tickets they see."""
+        from accounts.models import Account
+        from contacts.services import contact_create
+        from service import services
+        from service.models import Ticket
+
+        rep = User.objects.filter(email=TINY_REP).first()
+        if rep is None:
+            # A team of one: in another team the accounts teammates share with it would widen the book.
+            team, _created = Team.objects.get_or_create(name="Bench tiny book")
+            rep = User.objects.create(email=TINY_REP, role=Role.SALES_REP, first_name="Тина", last_name="Малая",
+                                      team=team, password=make_password(PASSWORD))
+            accounts = list(Account.objects.filter(deleted_at__isnull=True, owner__role=Role.SALES_REP)
+                            .order_by("id").values_list("pk", flat=True)[:3])
+            Account.objects.filter(pk__in=accounts).update(owner=rep, team=team)
+            for number, (first, last) in enumerate((("Инна", "Частная"), ("Глеб", "Сам")), start=1):
+                person = contact_create(actor=rep, owner=rep, first_name=first, last_name=last,
+                                        emails=[f"private{number}@tiny.bench.crm"])
+                for ticket in range(5):
+                    services.ticket_create(actor=agent, subject=f"Частный вопрос {ticket + 1}", contact=person,
+                                           queue=queue, owner=agent)
+        return Ticket.objects.visible_to(rep).count()
 
     def bench_policy(self) -> SlaPolicy:
         calendar, _created = BusinessCalendar.objects.get_or_create(name="Bench 24 × 7",
