@@ -13,7 +13,17 @@ from crm.choices import LeadSource
 from crm.models import Territory, User
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic, WebForm
+from marketing.models import (
+    CallDistribution,
+    CallResult,
+    Campaign,
+    CampaignCost,
+    MemberStatus,
+    Segment,
+    StaticList,
+    Topic,
+    WebForm,
+)
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -354,3 +364,51 @@ class PublicLeadForm(forms.Form):
 
     def visible_fields_but_honeypot(self):
         return [field for field in self if field.name != "website"]
+
+
+class CallListForm(forms.Form):
+    """A call list for a campaign: its audience (a segment or a static list), its agents, how the calls
+    are shared among them, and the script."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
+    static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
+                                         required=False)
+    agents = forms.ModelMultipleChoiceField(label=_("Agents"), queryset=User.objects.none(),
+                                            widget=forms.CheckboxSelectMultiple)
+    distribution = forms.ChoiceField(label=_("Share the calls"), choices=CallDistribution.choices,
+                                     initial=CallDistribution.EVEN, widget=forms.RadioSelect)
+    script = forms.CharField(label=_("Script"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+                             help_text=_("What the agent says: the opening, the offer, answers to objections."))
+
+    def __init__(self, *args, user: User, **kwargs):
+        from marketing.calllists import agent_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
+        self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+        self.fields["agents"].queryset = agent_choices()
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("segment")) == bool(data.get("static_list")):
+            raise forms.ValidationError(_("Build it either from a segment or from a static list."))
+        return data
+
+
+class CallOutcomeForm(forms.Form):
+    item = forms.IntegerField(widget=forms.HiddenInput)
+    result = forms.ChoiceField(label=_("Outcome"), choices=CallResult.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=5000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    callback_at = forms.DateTimeField(label=_("Call back at"), required=False, widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"))
+    create_lead = forms.BooleanField(label=_("Create a lead for the sales team"), required=False, initial=True)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=0,
+                                          max_value=600)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("result") == CallResult.CALLBACK and not data.get("callback_at"):
+            self.add_error("callback_at", _("Choose when to call back."))
+        return data
