@@ -48,9 +48,9 @@ def test_build_a_call_list_and_work_through_it(page, marketer, owner):
     call_list = CallList.objects.get()
 
     page.context.clear_cookies()
-    sign_in(page, agent)
-    page.goto(call_list.get_absolute_url())
-    page.locator("#start-calling").click()
+    sign_in(page, agent)  # "my day" offers the list with the people waiting
+    expect(page.locator("#my-call-lists")).to_contain_text("3 people waiting")
+    page.locator("#my-call-lists").get_by_role("link", name="Call", exact=True).click()
     expect(page.locator("#call-script")).to_contain_text("Звоню по поводу выставки")
     expect(page.locator("#callee-heading")).to_have_text("Олена Коваль")  # the list goes by last name
     expect(page.locator("#callee-phones a")).to_have_attribute("href", "tel:+380441234567")

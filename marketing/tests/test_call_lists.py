@@ -323,3 +323,13 @@ def test_the_shared_queue_offers_each_agent_only_people_they_may_open(marketer, 
     calllists.call_release(call_list=call_list, agent=owner)
     Contact.objects.filter(pk=mine.pk).update(owner=teammate, team=teammate.team)
     assert calllists.call_next(call_list=call_list, agent=owner) is None  # no longer theirs to see
+
+
+def test_my_day_shows_the_lists_with_people_waiting(client, marketer, owner, agents, django_assert_max_num_queries):
+    call_list = build(marketer, ContactFactory.create_batch(2, owner=owner), agents)
+    client.force_login(agents[0])
+    with django_assert_max_num_queries(15):
+        body = client.get("/").content.decode()
+    assert reverse("marketing:call_list_work", args=[call_list.pk]) in body and "1 person waiting" in body
+    client.force_login(marketer)  # no agent of it
+    assert reverse("marketing:call_list_work", args=[call_list.pk]) not in client.get("/").content.decode()
