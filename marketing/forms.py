@@ -161,6 +161,9 @@ class SegmentForm(forms.Form):
     lead_sources = forms.MultipleChoiceField(label=_("Lead source"), choices=LeadSource.choices, required=False,
                                              widget=forms.CheckboxSelectMultiple)
     owners = forms.ModelMultipleChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("Subscribed to a topic"), queryset=Topic.objects.none(),
+                                            required=False, widget=forms.CheckboxSelectMultiple,
+                                            help_text=_("Any of these."))
     no_purchase_months = forms.IntegerField(label=_("No purchase in the last … months"), required=False,
                                             min_value=1, max_value=120)
     bought_product = forms.ModelChoiceField(label=_("Bought the product"), queryset=Product.objects.none(),
@@ -168,12 +171,13 @@ class SegmentForm(forms.Form):
 
     LIST_FIELDS = ("industries", "tags")
     CRITERIA = ("territory", "industries", "account_types", "tiers", "vip", "tags", "consent", "exclude_do_not_call",
-                "has_email", "lead_sources", "owners", "no_purchase_months", "bought_product")
+                "has_email", "lead_sources", "owners", "topics", "no_purchase_months", "bought_product")
 
     def __init__(self, *args, user: User, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owners"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
         self.fields["owners"].widget.attrs["size"] = 4
+        self.fields["topics"].queryset = Topic.objects.order_by("name", "id")
         self.fields["bought_product"].queryset = Product.objects.visible_to(user)
         use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
         if preview:  # the live count needs only the criteria
@@ -193,8 +197,8 @@ class SegmentForm(forms.Form):
             value = data.get(name)
             if name in self.LIST_FIELDS:
                 value = _words(value or "")
-            elif name == "owners":
-                value = sorted(user.pk for user in value or [])
+            elif name in ("owners", "topics"):
+                value = sorted(row.pk for row in value or [])
             elif name in ("territory", "bought_product"):
                 value = value.pk if value else None
             if value not in (None, "", [], False):

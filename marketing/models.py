@@ -420,10 +420,16 @@ class BouncedAddress(models.Model):
     suppressed_at = models.DateTimeField(null=True, blank=True)
     last_bounce_at = models.DateTimeField(default=timezone.now)
     last_reason = models.CharField(max_length=300, blank=True)
+    # Someone cleared it (the address works again): mailings send to it until it bounces anew.
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         verbose_name = _("bounced address")
         verbose_name_plural = _("bounced addresses")
+        indexes = [models.Index(fields=["-suppressed_at", "-id"], name="bounced_suppressed_idx",
+                                condition=models.Q(suppressed_at__isnull=False))]
 
     def __str__(self):
         return self.email

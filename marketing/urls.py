@@ -53,5 +53,7 @@ urlpatterns = [
     path("call-lists/<int:pk>/", views.call_list_detail, name="call_list_detail"),
     path("call-lists/<int:pk>/work/", views.call_list_work, name="call_list_work"),
     path("call-lists/<int:pk>/log/", views.call_list_log, name="call_list_log"),
+    path("bounces/", views.bounce_list, name="bounce_list"),
+    path("bounces/<int:pk>/clear/", views.bounce_clear, name="bounce_clear"),
     path("call-lists/<int:pk>/release/", views.call_list_release, name="call_list_release"),
 ]

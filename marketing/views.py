@@ -3,7 +3,7 @@ lines, members, the leads and deals it brought), and the source campaign of a le
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,7 +34,7 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import calllists, mailings, segments, services, subscriptions, tracking, webforms
+from marketing import bounces, calllists, mailings, segments, services, subscriptions, tracking, webforms
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -54,6 +54,7 @@ from marketing.forms import (
     WebFormForm,
 )
 from marketing.models import (
+    BouncedAddress,
     CallList,
     CallListItem,
     CallResult,
@@ -92,6 +93,7 @@ def overview(request):
         rows, total = _rows_and_total(campaigns.filter(status=status).order_by(*ordering))
         sections.append({"key": key, "status": status, "title": title, "empty": empty, "rows": rows, "total": total})
     return render(request, "marketing/overview.html", {"sections": sections,
+                                                       "may_manage_bounces": bounces.may_manage(request.user),
                                                        "may_create": can_create(request.user, Campaign)})
 
 
@@ -739,3 +741,41 @@ def call_list_release(request, pk: int):
     calllists.call_release(call_list=call_list, agent=request.user)
     messages.success(request, _("You stopped calling; the person you held is back in the queue."))
     return redirect(call_list)
+
+
+# --- Bounced addresses ----------------------------------------------------------------------
+
+
+def bounce_list(request):
+    """The addresses mail bounced from for good, newest first, with the contacts that have them and a
+    way to clear one (marketers and admins)."""
+    if not bounces.may_manage(request.user):
+        raise PermissionDenied
+    term = request.GET.get("q", "").strip().lower()[:254]
+    rows = BouncedAddress.objects.filter(suppressed_at__isnull=False).order_by("-suppressed_at", "-id")
+    if term:
+        rows = rows.filter(email__contains=term)
+    page = paginate(rows, request.GET.get("page"), per_page=MEMBER_ROWS * 2)
+    addresses = [row.email for row in page.rows]
+    owners: dict[str, list] = {}
+    if addresses:
+        for contact in (Contact.objects.visible_to(request.user).filter(emails__overlap=addresses)
+                        .only("id", "first_name", "middle_name", "last_name", "full_name", "emails")
+                        .order_by("last_name", "id")[:MEMBER_ROWS * 4]):
+            for address in {email.lower() for email in contact.emails} & set(addresses):
+                owners.setdefault(address, []).append(contact)
+    for row in page.rows:
+        row.contacts = owners.get(row.email, [])
+    return render(request, "marketing/bounce_list.html", {"page": page, "term": term})
+
+
+@require_POST
+def bounce_clear(request, pk: int):
+    if not bounces.may_manage(request.user):
+        raise PermissionDenied
+    address = get_object_or_404(BouncedAddress, pk=pk)
+    if bounces.bounce_clear(address=address, actor=request.user):
+        messages.success(request, _("%(email)s is cleared: mailings go to it again.") % {"email": address.email})
+    else:
+        messages.info(request, _("%(email)s was not suppressed any more.") % {"email": address.email})
+    return redirect("marketing:bounce_list")

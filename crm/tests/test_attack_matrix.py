@@ -40,6 +40,7 @@ from crm.tests.factories import TerritoryFactory, UserFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
 from marketing.models import (
+    BouncedAddress,
     CallList,
     CallListItem,
     CampaignCost,
@@ -304,6 +305,7 @@ TABLE = {
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
+    "marketing:bounce_clear": admin(pk="bounced_address"),
     "marketing:call_list_create": owned(CAMPAIGN, campaign_pk="campaign"),
     "marketing:call_list_detail": owned(CAMPAIGN, pk="call_list"),
     "marketing:call_list_work": owned(CAMPAIGN, pk="call_list"),
@@ -489,6 +491,8 @@ def build_world(cast) -> dict:
                                           subject=f"{SECRET} Mailing", body="Hello", campaign=campaign,
                                           static_list=static_list),
         "call_list": _call_list(owner, campaign, static_list, contact),
+        "bounced_address": BouncedAddress.objects.create(email="secret-bounce@example.com",
+                                                         suppressed_at=datetime.datetime.now(datetime.UTC)),
         # The catalogue and the settings
         "topic": Topic.objects.create(name=f"{SECRET} Topic"),
         "web_form": WebForm.objects.create(name=f"{SECRET} Form", thank_you="Thanks", created_by=owner),
