@@ -15,7 +15,6 @@ from marketing.models import (
     CallStatus,
     CampaignMember,
     ContactPreference,
-    Delivery,
     StaticListMember,
     Topic,
     TopicSubscription,
