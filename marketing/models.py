@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -83,6 +85,7 @@ class Campaign(OwnedModel):
             models.Index(fields=["status", "-start_date"], name="campaign_status_idx", condition=LIVE),
             models.Index(fields=["owner", "-start_date"], name="campaign_owner_idx", condition=LIVE),
             models.Index(fields=["parent"], name="campaign_parent_idx", condition=models.Q(parent__isnull=False)),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="campaign_name_up_trgm"),  # global search
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_date__isnull=True) | models.Q(start_date__isnull=True)

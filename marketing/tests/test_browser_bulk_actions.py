@@ -42,3 +42,17 @@ def test_tick_leads_to_give_them_a_source_campaign(page, owner, marketer):
     page.get_by_role("link", name="Ольга Соколова").click()
     expect(page.locator("#lead-campaign")).to_contain_text("Вебинар для дилеров")
     assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_find_a_campaign_with_the_global_search(page, owner, marketer):
+    campaign = CampaignFactory(owner=marketer, name="Зимний марафон скидок")
+    sign_in(page, owner)
+    page.locator("h1").first.click()
+    page.keyboard.press("/")
+    page.keyboard.type("марафон скид")
+    hit = page.locator('#search-dropdown [data-search-group="campaigns"]').get_by_role("link",
+                                                                                     name="Зимний марафон скидок")
+    expect(hit).to_be_visible()
+    hit.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(campaign.name)
+    assert page.console_errors == [] and page.failed_requests == []
