@@ -69,6 +69,7 @@ class CampaignList(ListPage):
     )
     export_filename = "campaigns"
     export_ordering = ("-start_date", "-id")
+    export_target = "marketing.campaign"
     noun_plural = _("campaigns")
     nothing_ticked = _("Tick at least one campaign first.")
     skipped = ngettext_lazy("%(count)s ticked campaign is read-only for you and was left as it was.",
