@@ -172,6 +172,7 @@ TABLE = {
     # The API (token header)
     "api:account-detail": owned(CUSTOMER, pk="account"),
     "api:contact-detail": owned(CUSTOMER, pk="contact"),
+    "api:campaign-detail": owned(CAMPAIGN, pk="campaign"),
     "api:opportunity-detail": owned(SALES, pk="opportunity"),
     "api:pipeline-detail": catalogue(pk="pipeline"),
     "api:order-detail": owned(SALES, pk="order"),
