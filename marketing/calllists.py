@@ -152,7 +152,8 @@ def call_next(*, call_list: CallList, agent: User) -> CallListItem | None:
     reload, a second tab); else due call-backs first, then the queue in order."""
     now = timezone.now()
     held = (CallListItem.objects.filter(call_list=call_list, status__in=OPEN, claimed_by=agent,
-                                        claimed_at__gt=_claim_expired(now), contact__do_not_call=False)
+                                        claimed_at__gt=_claim_expired(now), contact__do_not_call=False,
+                                        contact__in=Contact.objects.visible_to(agent).values("pk"))
             .order_by("claimed_at", "id").first())
     if held is not None:
         return held

@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTier, AccountType
@@ -292,10 +292,29 @@ class ScheduleForm(forms.Form):
 
 
 class TopicForm(forms.ModelForm):
+    """A topic's name (as staff and, without a translation, customers read it) and its name in each
+    language customers may choose, shown on the preference page in that language."""
+
     class Meta:
         model = Topic
         fields = ["name", "description", "is_active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = (self.instance.name_translations or {}) if self.instance.pk else {}
+        for code, language in settings.LANGUAGES:
+            self.fields[f"name_{code}"] = forms.CharField(
+                label=_("Name in %(language)s") % {"language": language}, max_length=200, required=False,
+                initial=stored.get(code, ""), help_text=_("Empty: customers read the name above."))
+
+    def translations(self) -> dict[str, str]:
+        return {code: self.cleaned_data[f"name_{code}"].strip() for code, _name in settings.LANGUAGES
+                if self.cleaned_data.get(f"name_{code}", "").strip()}
+
+    def topic_fields(self) -> dict[str, Any]:
+        return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
+                "is_active": self.cleaned_data["is_active"], "name_translations": self.translations()}
 
 
 class PreferencesForm(forms.Form):
@@ -311,6 +330,8 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
         self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        # Read when the page renders, in the language it speaks (the reader's choice).
+        self.fields["topics"].label_from_instance = lambda topic: topic.name_in(translation.get_language())
         del self.fields["resume" if receives_email else "stop_all"]
 
 

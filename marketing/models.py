@@ -283,6 +283,8 @@ class Topic(models.Model):
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("offered to customers"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The name as customers read it in another language ({"ru": "Новинки"}); none: the name above.
+    name_translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -291,6 +293,10 @@ class Topic(models.Model):
 
     def __str__(self):
         return self.name
+
+    def name_in(self, language: str) -> str:
+        translated = (self.name_translations or {}).get((language or "").split("-")[0], "")
+        return translated if isinstance(translated, str) and translated.strip() else self.name
 
 
 @pghistory.track(

@@ -504,7 +504,7 @@ def topic_list(request):
     require_admin(request.user)
     form = TopicForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        topic = subscriptions.topic_save(topic=None, **form.cleaned_data)
+        topic = subscriptions.topic_save(topic=None, **form.topic_fields())
         messages.success(request, _("Topic “%(name)s” added.") % {"name": topic.name})
         return redirect("marketing:topic_list")
     topics = Topic.objects.annotate(subscribers=Count("subscriptions")).order_by("-is_active", "name", "id")
@@ -516,7 +516,7 @@ def topic_edit(request, pk: int):
     topic = get_object_or_404(Topic, pk=pk)
     form = TopicForm(request.POST or None, instance=topic)
     if request.method == "POST" and form.is_valid():
-        subscriptions.topic_save(topic=topic, **form.cleaned_data)
+        subscriptions.topic_save(topic=topic, **form.topic_fields())
         messages.success(request, _("Topic “%(name)s” saved.") % {"name": topic.name})
         return redirect("marketing:topic_list")
     return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
