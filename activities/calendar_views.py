@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import icalendar
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -436,7 +437,7 @@ def build_feed(*, user: User, activities, absolute_url, entries=()) -> bytes:
     feed.add("version", "2.0")
     feed.add("calscale", "GREGORIAN")
     feed.add("method", "PUBLISH")
-    feed.add("x-wr-calname", _("CRM: %(name)s") % {"name": user})
+    feed.add("x-wr-calname", _("%(app_name)s: %(name)s") % {"app_name": settings.APP_NAME, "name": user})
     feed.add("x-wr-timezone", user.time_zone)
     # Ask subscribing apps to refresh hourly (the de-facto and the RFC 7986 spelling).
     feed.add("x-published-ttl", timedelta(hours=1))

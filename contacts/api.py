@@ -28,16 +28,21 @@ class ContactSerializer(OwnedSerializer):
                                    help_text=_("Any format; stored as E.164 (+442079460000)."))
     tags = TagsField()
     custom = serializers.DictField(required=False, help_text=_("Admin-defined fields by key; null clears one."))
+    phone_kinds = serializers.DictField(child=serializers.CharField(), read_only=True, help_text=_(
+        "What each number is for, by E.164 number: mobile, work, home, fax or other (from a vCard import)."))
+    email_kinds = serializers.DictField(child=serializers.CharField(), read_only=True, help_text=_(
+        "What each address is for, by address: work, home or other (from a vCard import)."))
 
     class Meta:
         model = Contact
         fields = [
             "id", "first_name", "middle_name", "last_name", "full_name", "title", "department", "account", "emails",
-            "phones", "preferred_channel", "birthday", "lead_source", "tags", "address", "description", "custom",
+            "phones", "phone_kinds", "email_kinds", "website", "preferred_channel", "birthday", "lead_source", "tags",
+            "address", "city", "region", "postal_code", "country", "description", "custom",
             "email_opt_in", "email_opt_in_at", "email_opt_in_source", "email_opt_in_wording", "email_opted_out_at",
             "do_not_call", *OwnedSerializer.common_fields,
         ]
-        read_only_fields = ["full_name", "email_opt_in_at", "email_opted_out_at"]
+        read_only_fields = ["full_name", "phone_kinds", "email_kinds", "email_opt_in_at", "email_opted_out_at"]
 
     def limit_choices(self, user):
         accounts = Account.objects.visible_to(user)

@@ -14,6 +14,16 @@ from crm.urlcache import pk_url
 from crm.visibility import CUSTOMER_DATA
 
 
+class PointKind(models.TextChoices):
+    """What a phone number or an e-mail address is for (vCard's TYPE)."""
+
+    MOBILE = "mobile", _("mobile")
+    WORK = "work", _("work")
+    HOME = "home", _("home")
+    FAX = "fax", _("fax")
+    OTHER = "other", _("other")
+
+
 class PreferredChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     PHONE = "phone", _("Phone")
@@ -41,7 +51,7 @@ class ContactQuerySet(OwnedQuerySet):
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    exclude=["updated_at", "full_name"],
+    exclude=["updated_at", "full_name", "phone_kinds", "email_kinds"],  # the kinds: shown with the numbers
     model_name="ContactEvent",
 )
 class Contact(OwnedModel):
@@ -59,6 +69,11 @@ class Contact(OwnedModel):
     )
     emails = ArrayField(models.EmailField(), verbose_name=_("e-mails"), default=list, blank=True)
     phones = ArrayField(models.CharField(max_length=20), verbose_name=_("phones"), default=list, blank=True)
+    # What each number / address is for, by value: {"+79123456789": "mobile"}, {"ivan@example.com": "work"};
+    # a value without an entry has no stated kind. Kept in step with `phones` / `emails` by `save()`.
+    phone_kinds = models.JSONField(_("phone kinds"), default=dict, blank=True)
+    email_kinds = models.JSONField(_("e-mail kinds"), default=dict, blank=True)
+    website = models.URLField(_("website"), blank=True)
     # Numbers an import could not read, kept as written for someone to check (never dropped).
     phones_to_check = ArrayField(models.CharField(max_length=40), verbose_name=_("phone numbers to check"),
                                  default=list, blank=True)
@@ -66,7 +81,11 @@ class Contact(OwnedModel):
         _("preferred channel"), max_length=20, choices=PreferredChannel.choices, blank=True
     )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    address = models.TextField(_("address"), blank=True)
+    address = models.TextField(_("street address"), blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
     lead_source = models.CharField(_("lead source"), max_length=20, choices=LeadSource.choices, blank=True)
     tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
     description = models.TextField(_("notes"), blank=True)
@@ -113,9 +132,29 @@ class Contact(OwnedModel):
 
     def save(self, *args, **kwargs):
         self.full_name = self.compose_full_name()
+        self.phone_kinds = {n: k for n, k in (self.phone_kinds or {}).items() if n in (self.phones or [])}
+        self.email_kinds = {e: k for e, k in (self.email_kinds or {}).items() if e in (self.emails or [])}
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "full_name"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "full_name", "phone_kinds", "email_kinds"}
         super().save(*args, **kwargs)
+
+    def phones_with_kinds(self) -> list[tuple[str, str]]:
+        """(number, its kind's name or "") for the page."""
+        kinds = self.phone_kinds or {}
+        return [(number, PointKind(kinds[number]).label if kinds.get(number) in PointKind.values else "")
+                for number in self.phones or []]
+
+    def emails_with_kinds(self) -> list[tuple[str, str]]:
+        kinds = self.email_kinds or {}
+        return [(email, PointKind(kinds[email]).label if kinds.get(email) in PointKind.values else "")
+                for email in self.emails or []]
+
+    @property
+    def postal_lines(self) -> list[str]:
+        """The address as it is written on an envelope: street lines, "postcode city, region", country."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        town = ", ".join(part for part in (town, self.region) if part)
+        return [line for line in [*(self.address or "").splitlines(), town, self.country] if line.strip()]
 
     def compose_full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pghistory
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from crm.visibility import can_create, require_create
 
 BATCH_SIZE = 500
 EMAIL_MAX_LENGTH = 254
+WEBSITE_MAX_LENGTH = 200  # the model's URLField
 # Fields the import sets itself from trusted values; validating them would cost a query per card.
 _NOT_VALIDATED = ["owner", "team", "account"]
 
@@ -108,6 +109,8 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
     card: VCardContact = result.contact
     warnings: list[str] = []
     emails: list[str] = []
+    email_kinds: dict[str, str] = {}
+    phone_kinds: dict[str, str] = {}
     for raw in card.emails:
         email = raw.strip().lower()
         try:
@@ -120,6 +123,8 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
             continue
         if email not in emails:
             emails.append(email)
+            if kind := card.email_kinds.get(raw):
+                email_kinds[email] = kind
     phones: list[str] = []
     to_check: list[str] = []
     region = user_region(actor)
@@ -137,6 +142,18 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
             continue
         if phone not in phones:
             phones.append(phone)
+            if kind := card.phone_kinds.get(raw):
+                phone_kinds[phone] = kind
+    website = card.website
+    if website:
+        try:
+            URLValidator(schemes=["http", "https"])(website)
+            if len(website) > WEBSITE_MAX_LENGTH:
+                raise ValidationError("too long")
+        except ValidationError:
+            warnings.append(_("%(card)s: “%(value)s” is not a valid web address and was not imported.")
+                            % {"card": result.label, "value": website[:100]})
+            website = ""
 
     account_id = None
     if card.organization:
@@ -160,10 +177,17 @@ def _build_contact(actor: User, result: VCardResult, accounts: dict[str, list[in
         department=card.department,
         account_id=account_id,
         emails=emails,
+        email_kinds=email_kinds,
         phones=phones,
+        phone_kinds=phone_kinds,
         phones_to_check=to_check,
+        website=website,
         birthday=card.birthday,
         address=card.address,
+        city=card.city,
+        region=card.region,
+        postal_code=card.postal_code,
+        country=card.country,
         description=card.note,
         tags=card.tags,
         lead_source=LeadSource.IMPORT,

@@ -72,8 +72,15 @@ class VCardContact:
     title: str = ""
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
+    email_kinds: dict[str, str] = field(default_factory=dict)  # e-mail -> mobile/work/home/fax/other
+    phone_kinds: dict[str, str] = field(default_factory=dict)  # the number as written -> kind
+    website: str = ""
     birthday: datetime.date | None = None
-    address: str = ""
+    address: str = ""  # street lines of the preferred ADR, then any other address whole
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
     note: str = ""
     tags: list[str] = field(default_factory=list)
     uid: str = ""
@@ -436,15 +443,24 @@ def _contact_from(properties: list[_Property], result: VCardResult) -> VCardCont
         email = _one_line(unescape(prop.value)).removeprefix("mailto:")
         if email and email not in contact.emails:
             contact.emails.append(email)
+            if kind := _kind(prop.types):
+                contact.email_kinds[email] = kind
     for prop in sorted(by_name.get("TEL", []), key=lambda p: p.preference):
         phone = _phone_text(unescape(prop.value))
         if phone and phone not in contact.phones:
             contact.phones.append(phone)
+            if kind := _kind(prop.types):
+                contact.phone_kinds[phone] = kind
+    for prop in sorted(by_name.get("URL", []), key=lambda p: p.preference):
+        url = _one_line(unescape(prop.value))
+        if url.lower().startswith(("http://", "https://")):
+            contact.website = url
+            break
 
     birthday = first("BDAY")
     if birthday:
         contact.birthday = _birthday(birthday, result)
-    contact.address = _address(by_name.get("ADR", []), by_name.get("LABEL", []))
+    _apply_address(contact, by_name.get("ADR", []), by_name.get("LABEL", []))
     contact.note = "\n\n".join(text for text in (unescape(p.value).strip() for p in by_name.get("NOTE", [])) if text)
     contact.tags = _tags(by_name.get("CATEGORIES", []), result)
     uid = first("UID")
@@ -517,15 +533,31 @@ def _birthday(prop: _Property, result: VCardResult) -> datetime.date | None:
     return None
 
 
-def _address(addresses: list[_Property], labels: list[_Property]) -> str:
-    """Every ADR as text (the preferred one first), blocks separated by a blank line; LABEL if no ADR."""
+# vCard TYPE values -> what a number or address is for (contacts.models.PointKind); the first that matches wins.
+_KINDS = (("cell", "mobile"), ("mobile", "mobile"), ("iphone", "mobile"), ("fax", "fax"), ("work", "work"),
+          ("home", "home"))
+
+
+def _kind(types: set[str]) -> str:
+    return next((kind for type_, kind in _KINDS if type_ in types), "")
+
+
+def _apply_address(contact: VCardContact, addresses: list[_Property], labels: list[_Property]) -> None:
+    """The preferred ADR into the address fields (street lines, city, region, postcode, country); any
+    other ADR follows the street lines as text, after a blank line. LABEL is read only if there is no ADR."""
     blocks = []
     for prop in sorted(addresses, key=lambda p: p.preference):
         components = [unescape(component).strip() for component in _structured(prop.value)]
         components += [""] * (7 - len(components))
         po_box, extended, street, locality, region, postal_code, country = components[:7]
+        street_lines = [line for line in (street, extended, po_box) if line]
+        if not blocks and any((*street_lines, locality, region, postal_code, country)):
+            contact.city, contact.region = locality[:100], region[:100]
+            contact.postal_code, contact.country = postal_code[:20], country[:100]
+            blocks.append("\n".join(street_lines))
+            continue
         town = ", ".join(part for part in (locality, region, postal_code) if part)
-        lines = [line for line in (street, extended, po_box, town, country) if line]
+        lines = [line for line in (*street_lines, town, country) if line]
         if lines:
             blocks.append("\n".join(lines))
     if not blocks:
@@ -534,7 +566,7 @@ def _address(addresses: list[_Property], labels: list[_Property]) -> str:
     for block in blocks:
         if block not in unique:
             unique.append(block)
-    return "\n\n".join(unique)
+    contact.address = "\n\n".join(block for block in unique if block)
 
 
 def _tags(categories: list[_Property], result: VCardResult) -> list[str]:
@@ -603,6 +635,11 @@ def contacts_to_vcard(contacts: Iterable, version: str = "4.0", *,
     return "".join(fold(line) + "\r\n" for line in lines)
 
 
+# Our kinds -> vCard TYPE values (RFC 6350 §6.4.1 and §6.4.2).
+_PHONE_TYPES = {"mobile": "cell", "work": "work", "home": "home", "fax": "fax", "other": "voice"}
+_EMAIL_TYPES = {"work": "work", "home": "home"}
+
+
 def _card_lines(contact, version: str, account_names: Mapping[int, str] | None) -> list[str]:
     v4 = version == "4.0"
     lines = ["BEGIN:VCARD", f"VERSION:{version}", f"PRODID:{PRODID}"]
@@ -617,36 +654,42 @@ def _card_lines(contact, version: str, account_names: Mapping[int, str] | None) 
         company = contact.account.name if contact.account_id else ""
     else:
         company = account_names.get(contact.account_id, "") if contact.account_id else ""
-    if company or contact.department:
+    if company:  # a department without a company would be an ORG with an empty name
         units = [company] + ([contact.department] if contact.department else [])
         lines.append("ORG:" + ";".join(escape_text(unit) for unit in units))
     if contact.title:
         lines.append("TITLE:" + escape_text(contact.title))
 
+    email_kinds = getattr(contact, "email_kinds", None) or {}
     for index, email in enumerate(contact.emails or []):
+        kind = _EMAIL_TYPES.get(email_kinds.get(email, ""), "")
         if v4:
-            lines.append(("EMAIL;PREF=1:" if index == 0 else "EMAIL:") + escape_text(email))
+            params = (f";TYPE={kind}" if kind else "") + (";PREF=1" if index == 0 else "")
         else:
-            lines.append(("EMAIL;TYPE=internet,pref:" if index == 0 else "EMAIL;TYPE=internet:") + escape_text(email))
+            params = ";TYPE=" + ",".join(["internet", *([kind] if kind else []), *(["pref"] if index == 0 else [])])
+        lines.append(f"EMAIL{params}:" + escape_text(email))
+    phone_kinds = getattr(contact, "phone_kinds", None) or {}
     for index, phone in enumerate(contact.phones or []):
-        # Types are not stored: a mobile number (read from the number itself) is typed "cell", so address
-        # books file it as a mobile instead of calling every number "voice".
-        mobile = is_mobile(phone)
+        # A number without a stated kind that is a mobile (read from the number itself) is typed "cell",
+        # so address books file it as a mobile instead of calling every number "voice".
+        kind = _PHONE_TYPES.get(phone_kinds.get(phone, ""), "") or ("cell" if is_mobile(phone) else "")
         if v4:
             # A URI value: not TEXT, so no escaping; E.164 has only "+" and digits anyway.
-            kind = ";TYPE=cell" if mobile else ""
-            lines.append(f"TEL;VALUE=uri{kind}" + (";PREF=1:" if index == 0 else ":") + f"tel:{phone}")
+            lines.append("TEL;VALUE=uri" + (f";TYPE={kind}" if kind else "") + (";PREF=1:" if index == 0 else ":")
+                         + f"tel:{phone}")
         else:
-            kind = "cell" if mobile else "voice"
-            lines.append(f"TEL;TYPE={kind}" + (",pref:" if index == 0 else ":") + escape_text(phone))
+            lines.append(f"TEL;TYPE={kind or 'voice'}" + (",pref:" if index == 0 else ":") + escape_text(phone))
+    if getattr(contact, "website", ""):
+        lines.append("URL:" + escape_text(contact.website))
 
     if contact.birthday:
         day = contact.birthday
         stamp = f"{day.year:04d}{day.month:02d}{day.day:02d}" if v4 else f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
         lines.append(f"BDAY:{stamp}")
-    if contact.address:
-        # Our address is free text: it travels whole in the street component, newlines kept.
-        lines.append("ADR:;;" + escape_text(contact.address.strip()) + ";;;;")
+    parts = [getattr(contact, name, "") or "" for name in ("city", "region", "postal_code", "country")]
+    if contact.address.strip() or any(parts):
+        # Street lines in the street component (newlines kept), then city, region, postcode and country.
+        lines.append("ADR:;;" + ";".join(escape_text(part.strip()) for part in [contact.address, *parts]))
     if contact.description:
         lines.append("NOTE:" + escape_text(contact.description))
     if contact.tags:

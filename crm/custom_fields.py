@@ -40,7 +40,8 @@ def definitions_subquery(target: str) -> ArraySubquery:
     """The target's active definitions as an annotation (a JSON array), so a record page reads them in its
     record's own query; `definitions_from` turns the rows back into (unsaved) definitions."""
     rows = (CustomField.objects.filter(target=target, active=True).order_by("position", "label")
-            .values(json=JSONObject(key="key", label="label", kind="kind", choices="choices", required="required")))
+            .values(json=JSONObject(key="key", label="label", kind="kind", choices="choices", required="required",
+                                   translations="translations", choice_translations="choice_translations")))
     return ArraySubquery(rows)
 
 
@@ -49,16 +50,16 @@ def definitions_from(target: str, rows: list[dict] | None) -> list[CustomField]:
 
 
 def form_field(definition: CustomField) -> forms.Field:
-    common = {"label": definition.label, "required": definition.required}
+    common = {"label": definition.shown_label, "required": definition.required}
     if definition.kind == CustomFieldKind.NUMBER:
         return forms.DecimalField(max_digits=20, decimal_places=4, **common)
     if definition.kind == CustomFieldKind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
     if definition.kind == CustomFieldKind.CHOICE:
-        choices = [("", "—")] + [(option, option) for option in definition.choice_list]
+        choices = [("", "—"), *definition.shown_choices]
         return forms.ChoiceField(choices=choices, **common)
     if definition.kind == CustomFieldKind.BOOLEAN:
-        return forms.BooleanField(label=definition.label, required=False)
+        return forms.BooleanField(label=definition.shown_label, required=False)
     return forms.CharField(max_length=500, **common)
 
 
@@ -120,9 +121,11 @@ def display(target: str, values: dict, definitions_list=None) -> list[tuple[str,
         value = (values or {}).get(definition.key)
         if definition.kind == CustomFieldKind.BOOLEAN:
             shown = _("Yes") if value else _("No")
+        elif definition.kind == CustomFieldKind.CHOICE and value is not None:
+            shown = definition.shown_choice(value)
         else:
             shown = from_json(definition, value) if value is not None else None
-        result.append((definition.label, shown))
+        result.append((definition.shown_label, shown))
     return result
 
 
@@ -134,17 +137,17 @@ def add_filters(filterset: django_filters.FilterSet, target: str) -> None:
         name = PREFIX + definition.key
         if definition.kind == CustomFieldKind.CHOICE:
             field = django_filters.ChoiceFilter(
-                label=definition.label, choices=[(o, o) for o in definition.choice_list],
+                label=definition.shown_label, choices=definition.shown_choices,
                 method=_containment(definition))
         elif definition.kind == CustomFieldKind.BOOLEAN:
             field = django_filters.BooleanFilter(
-                label=definition.label, method=_containment(definition),
+                label=definition.shown_label, method=_containment(definition),
                 widget=forms.Select(choices=[("", _("Any")), ("true", _("Yes")), ("false", _("No"))]))
         elif definition.kind == CustomFieldKind.DATE:
-            field = django_filters.DateFilter(label=definition.label, method=_containment(definition),
+            field = django_filters.DateFilter(label=definition.shown_label, method=_containment(definition),
                                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
         else:
-            field = django_filters.CharFilter(label=definition.label, method=_containment(definition))
+            field = django_filters.CharFilter(label=definition.shown_label, method=_containment(definition))
         field.model = filterset._meta.model
         field.parent = filterset
         filterset.filters[name] = field

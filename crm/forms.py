@@ -3,7 +3,9 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm import translated
 from crm.models import CustomField, CustomFieldKind, Role, Team, Territory, User
+from crm.translated import TranslationsFormMixin
 
 
 class InviteUserForm(forms.Form):
@@ -39,10 +41,14 @@ class TeamForm(forms.ModelForm):
         self.fields["manager"].queryset = User.objects.filter(is_active=True)
 
 
-class TerritoryForm(forms.ModelForm):
+class TerritoryForm(TranslationsFormMixin, forms.ModelForm):
     class Meta:
         model = Territory
         fields = ["name", "parent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_translation_fields()
 
     def clean_parent(self):
         parent = self.cleaned_data["parent"]
@@ -60,7 +66,9 @@ class ProfileForm(forms.ModelForm):
         fields = ["first_name", "last_name", "phone", "time_zone", "language", "phone_region"]
 
 
-class CustomFieldForm(forms.ModelForm):
+class CustomFieldForm(TranslationsFormMixin, forms.ModelForm):
+    translated_field = "label"
+
     class Meta:
         model = CustomField
         fields = ["target", "label", "key", "kind", "choices", "required", "filterable", "position", "active"]
@@ -71,13 +79,38 @@ class CustomFieldForm(forms.ModelForm):
         if self.instance.pk:  # stored values are keyed by it: it never changes
             for name in ("target", "key", "kind"):
                 self.fields[name].disabled = True
+        self.add_translation_fields()
+        stored = self.instance.choice_translations or {}
+        for code, name in translated.languages():
+            field_name = f"choices_{code}"
+            self.fields[field_name] = forms.CharField(
+                label=_("Options in %(language)s") % {"language": name}, required=False, strip=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text=_("One per line, in the same order as the options above; an empty line keeps that "
+                            "option as typed."))
+            self.initial.setdefault(field_name, "\n".join(stored.get(code, [])))
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == CustomFieldKind.CHOICE and not [c for c in data.get("choices", "").splitlines()
-                                                               if c.strip()]:
+        options = [c.strip() for c in data.get("choices", "").splitlines() if c.strip()]
+        if data.get("kind") == CustomFieldKind.CHOICE and not options:
             self.add_error("choices", _("A choice field needs at least one option."))
+        for code, _name in translated.languages():
+            names = [line.strip() for line in (data.get(f"choices_{code}") or "").splitlines()]
+            while names and not names[-1]:
+                names.pop()
+            if len(names) > len(options):
+                self.add_error(f"choices_{code}", _("There are %(names)d names for %(options)d options: give one "
+                                                    "per option, in the same order.")
+                               % {"names": len(names), "options": len(options)})
+            data[f"choices_{code}"] = names
         return data
+
+    def _post_clean(self):
+        super()._post_clean()
+        self.instance.choice_translations = {
+            code: self.cleaned_data.get(f"choices_{code}") for code, _name in translated.languages()
+            if any(self.cleaned_data.get(f"choices_{code}") or [])}
 
 
 def add_service_errors(form, error) -> None:

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, PermissionDenied
+from django.db.models import Expression, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.template import engines
@@ -117,6 +117,15 @@ def register_bulk_action(target: str, action: BulkAction) -> None:
 class ExportColumn:
     header: Any
     value: str  # a dotted attribute; callables are called, lists joined
+
+
+@dataclass(frozen=True)
+class TotalLine:
+    """A footer line: its label, the currency, and per column the sum (None where the column has none)."""
+
+    label: str
+    currency: str
+    cells: list
 
 
 @dataclass
@@ -254,8 +263,10 @@ class ListPage:
         if self.sorts:
             queryset = queryset.order_by(*self.sorts[self.sort_key()])
         searching = bool(self.request.GET.get("q", "").strip())
+        money = self.money_columns()
         page = paginate(queryset, self.request.GET.get("page"), per_page=self.per_page,
-                        count_limit=TEXT_MATCH_LIMIT if searching else COUNT_LIMIT)
+                        count_limit=TEXT_MATCH_LIMIT if searching else COUNT_LIMIT,
+                        sum_group=money[0].currency if money else "", sums=self.sum_expressions() if money else None)
         self.decorate(page.rows)
         return page
 
@@ -276,19 +287,44 @@ class ListPage:
                               remove_url="?" + query.urlencode()))
         return chips
 
-    def totals(self, rows: list) -> list[tuple[str, list]]:
-        """Money columns summed over the shown rows, per currency: one footer line per currency."""
-        money = [column for column in self.columns if column.total]
-        if not money or len(rows) < 2:
+    def money_columns(self) -> list[Column]:
+        return [column for column in self.columns if column.total]
+
+    def sum_expressions(self) -> dict[str, Expression | F]:
+        """How each money column is summed in the database over every matching row: a model field of
+        the same name by default. A list whose total is worked out in Python (the invoices' open
+        balance) overrides this with the same rule as an expression."""
+        expressions: dict[str, Expression | F] = {}
+        for column in self.money_columns():
+            try:
+                self.model._meta.get_field(column.total)
+            except FieldDoesNotExist:
+                raise ImproperlyConfigured(f"{type(self).__name__}: say how to sum {column.total!r} "
+                                           "(sum_expressions)") from None
+            expressions[column.total] = F(column.total)
+        return expressions
+
+    def totals(self, page: Page) -> list[TotalLine]:
+        """The footer: money summed per currency over every matching row (from the count query, when the
+        count is exact) and, when there is more than one page, over the shown rows too."""
+        money = self.money_columns()
+        if not money or page.total < 2:
             return []
-        sums: dict[str, dict[str, Decimal]] = {}
-        for row in rows:
-            currency = str(resolve(row, money[0].currency) or "")
-            by_column = sums.setdefault(currency, {})
+
+        def lines(label: str, by_currency: dict[str, dict[str, Decimal]]) -> list[TotalLine]:
+            return [TotalLine(label=label, currency=currency,
+                              cells=[sums.get(column.total) if column.total else None for column in self.columns])
+                    for currency, sums in sorted(by_currency.items())]
+
+        shown: dict[str, dict[str, Decimal]] = {}
+        for row in page.rows:
+            by_column = shown.setdefault(str(resolve(row, money[0].currency) or ""), {})
             for column in money:
                 by_column[column.total] = by_column.get(column.total, Decimal(0)) + (resolve(row, column.total) or 0)
-        return [(currency, [by_column.get(column.total) if column.total else None for column in self.columns])
-                for currency, by_column in sorted(sums.items())]
+        if len(page.rows) == page.total:
+            return lines(str(_("Total")), shown)
+        every = lines(str(_("Total, all pages")), page.sums) if page.sums else []
+        return every + (lines(str(_("Total on this page")), shown) if len(page.rows) > 1 else [])
 
     def saved_view_links(self) -> list[list_tools.ViewLink]:
         links = [list_tools.ViewLink(name=str(name), query=query) for name, query in self.built_in_views]
@@ -320,6 +356,31 @@ def chip_value(bound, cleaned: dict, values: list[str]) -> str:
     return ", ".join(values)
 
 
+DASHES = "---------"  # Django's empty choice
+
+
+def _plain_empty_labels() -> set[str]:
+    from django_filters.conf import settings as filter_settings
+
+    return {DASHES, str(filter_settings.EMPTY_CHOICE_LABEL)}
+
+
+def name_empty_choice(bound) -> None:
+    """A filter select's empty choice says which filter it is and that it takes everything ("Stage:
+    all"), not "---------": in the one-line bar the label is read out, not shown."""
+    field = bound.field
+    text = _("%(label)s: all") % {"label": bound.label}
+    plain = _plain_empty_labels()
+    if str(getattr(field, "empty_label", "")) in plain:
+        field.empty_label = text  # read when a query-running iterator lists the choices
+        # The widget's iterator may still point to the class's field (a widget copies it shallowly).
+        field.widget.choices = field.choices
+    choices = field.widget.choices
+    if isinstance(choices, list):  # choices already written out (cached lookups, plain choices)
+        field.widget.choices = [(value, text if value == "" and str(label) in plain else label)
+                                for value, label in choices]
+
+
 def small_controls(form) -> None:
     """Bootstrap classes on the filter widgets, so one plain loop renders any filter set."""
     for bound in form:
@@ -330,6 +391,8 @@ def small_controls(form) -> None:
             css = "form-check-input"
         elif isinstance(widget, forms.Select):
             css = "form-select form-select-sm"
+            if not isinstance(widget, forms.SelectMultiple):
+                name_empty_choice(bound)
         else:
             css = "form-control form-control-sm"
             if widget.input_type in ("text", "search"):
@@ -366,6 +429,7 @@ class ListView(View):
         primary = [name for name in declaration.primary_filters if name in form.fields]
         fields = list(form)
         chips = declaration.chips(form)
+        columns = [BoundColumn.bind(column) for column in declaration.columns]
         context = {
             "list": declaration,
             "filter": filterset,
@@ -376,8 +440,8 @@ class ListView(View):
             "hidden_fields": [bound for bound in fields if bound.is_hidden],
             "chips": chips,
             "drawer_in_force": sum(1 for chip in chips if chip.name not in primary),
-            "columns": [BoundColumn.bind(column) for column in declaration.columns],
-            "totals": declaration.totals(page.rows),
+            "columns": columns,
+            "totals": [(line, list(zip(columns, line.cells, strict=True))) for line in declaration.totals(page)],
             "bulk_actions": declaration.actions_for() if declaration.bulk_url_name else [],
             "can_create": declaration.may_create(),
             "current_query": list_tools.clean_query(request.GET.urlencode()),

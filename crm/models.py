@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.phones import region_choices
 from crm.roles import Role
+from crm.translated import in_language, reader_language
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -51,6 +52,7 @@ class Territory(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -59,7 +61,7 @@ class Territory(models.Model):
         constraints = [models.UniqueConstraint(fields=["parent", "name"], name="territory_unique_name_in_parent")]
 
     def __str__(self):
-        return self.name
+        return in_language(self.name, self.translations)
 
     def ancestors(self) -> list["Territory"]:
         chain, node = [], self.parent
@@ -78,7 +80,7 @@ class Territory(models.Model):
 
     @property
     def full_name(self) -> str:
-        return " › ".join([t.name for t in self.ancestors()] + [self.name])
+        return " › ".join([str(t) for t in self.ancestors()] + [str(self)])
 
 
 def new_calendar_token() -> str:
@@ -403,17 +405,43 @@ class CustomField(models.Model):
     filterable = models.BooleanField(_("show as a list filter"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    # The label and the options per language: {"ru": "Сегмент"} and {"ru": ["Малый", "Средний"]},
+    # options in the order of `choices`; stored values stay the typed options (crm/translated.py).
+    translations = models.JSONField(_("label in other languages"), default=dict, blank=True)
+    choice_translations = models.JSONField(_("options in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["target", "position", "label"]
         constraints = [models.UniqueConstraint(fields=["target", "key"], name="customfield_unique_key")]
 
     def __str__(self):
-        return self.label
+        return self.shown_label
+
+    @property
+    def shown_label(self) -> str:
+        return in_language(self.label, self.translations)
 
     @property
     def choice_list(self) -> list[str]:
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    @property
+    def shown_choices(self) -> list[tuple[str, str]]:
+        """(stored option, the reader's name for it); an option without a translation shows as typed."""
+        names = (self.choice_translations or {}).get(reader_language()) or []
+        return [(option, names[i] if i < len(names) and names[i] else option)
+                for i, option in enumerate(self.choice_list)]
+
+    def shown_choice(self, value: str) -> str:
+        return dict(self.shown_choices).get(value, value)
+
+    def choice_names(self) -> list[tuple[str, str]]:
+        """Every name an option goes by, as (stored option, name): typed, in each language, and the
+        reader's last (so a dict of them names each option for the reader). Imports match any of them."""
+        pairs = [(option, option) for option in self.choice_list]
+        for names in (self.choice_translations or {}).values():
+            pairs += [(option, name) for option, name in zip(self.choice_list, names or [], strict=False) if name]
+        return pairs + self.shown_choices
 
 
 class SavedView(models.Model):

@@ -3,11 +3,13 @@
 The total is exact up to COUNT_LIMIT and shown as "10,000+" beyond.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import BooleanField, Model, Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, Expression, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 COUNT_LIMIT = 10_000
@@ -22,6 +24,9 @@ class Page:
     per_page: int
     total: int
     total_is_exact: bool
+    # Money summed over every matching row (not only this page's), per currency: {currency: {name: sum}}.
+    # Filled only when asked for and when the count is exact (a sum over "10,000+" rows would be a guess).
+    sums: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:
@@ -68,13 +73,44 @@ def bounded_matches[M: Model](queryset: QuerySet[M], condition: Q) -> QuerySet[M
                                   output_field=BooleanField()))
 
 
+def _count_and_sum(queryset: QuerySet[Any], limit: int, group: str,
+                   sums: dict[str, Expression | F]) -> tuple[int, dict[str, dict[str, Decimal]]]:
+    """The bounded count and, in the same query, the sums of the counted rows per `group` (the
+    currency): `SELECT group, count(*), sum(a)… FROM (the list's rows LIMIT n) GROUP BY group`.
+    It replaces the count query, so a list with money totals costs no extra query."""
+    names = list(sums)
+    aliases = {f"_sum_{index}": expression for index, expression in enumerate(sums.values())}
+    # The pk too: a DISTINCT queryset must stay distinct per row, not per (currency, amount).
+    rows = queryset.order_by().annotate(**aliases).values_list(group, *aliases, "pk")[:limit]
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:
+        return 0, {}
+    columns = ", ".join(f"c{index}" for index in range(len(names)))
+    totals = ", ".join(f"sum(c{index})" for index in range(len(names)))
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"SELECT g, count(*), {totals} FROM ({sql}) AS counted(g, {columns}, row_id) GROUP BY g",  # noqa: S608 - compiled ORM SQL, fixed aliases  # nosec B608
+                       params)
+        grouped = cursor.fetchall()
+    count = sum(row[1] for row in grouped)
+    return count, {str(row[0] or ""): {name: row[2 + index] or Decimal(0) for index, name in enumerate(names)}
+                   for row in grouped}
+
+
 def paginate(queryset: QuerySet[Any], page_param: str | None, per_page: int = 50,
-             count_limit: int = COUNT_LIMIT) -> Page:
+             count_limit: int = COUNT_LIMIT, sum_group: str = "",
+             sums: dict[str, Expression | F] | None = None) -> Page:
+    """One page of `queryset`. With `sums` ({name: expression}), the count query also sums each
+    expression over every matching row, per `sum_group` (see Page.sums)."""
     try:
         number = max(1, int(page_param or 1))
     except ValueError:
         number = 1
-    total = queryset.order_by()[: count_limit + 1].count()
+    grand: dict[str, dict[str, Decimal]] = {}
+    if sums:
+        total, grand = _count_and_sum(queryset, count_limit + 1, sum_group, sums)
+    else:
+        total = queryset.order_by()[: count_limit + 1].count()
     exact = total <= count_limit
     total = min(total, count_limit)
     # Beyond the counted rows, at most one page past them: deep OFFSETs are refused.
@@ -88,4 +124,5 @@ def paginate(queryset: QuerySet[Any], page_param: str | None, per_page: int = 50
         rows = [by_id[pk] for pk in ids if pk in by_id]
     else:
         rows = list(queryset[offset : offset + per_page])
-    return Page(rows=rows, number=number, per_page=per_page, total=total, total_is_exact=exact)
+    return Page(rows=rows, number=number, per_page=per_page, total=total, total_is_exact=exact,
+                sums=grand if exact else {})

@@ -4,6 +4,7 @@ crm/two_factor.py; these views only parse, call and render."""
 
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -92,6 +93,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = ResetRequestForm
+
+    @property
+    def extra_email_context(self):  # the product's name in the e-mail's subject and text
+        return {"app_name": settings.APP_NAME}
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

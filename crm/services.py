@@ -1,6 +1,7 @@
 """Writes on people and jobs. Keyword-only, typed, atomic."""
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -39,9 +40,11 @@ def user_invite(
     user.save()
     user.territories.set(territories)
     link = invitation_link(user=user, base_url=base_url)
-    body = render_to_string("registration/invitation_email.txt", {"user": user, "link": link, "inviter": invited_by})
+    body = render_to_string("registration/invitation_email.txt", {"user": user, "link": link, "inviter": invited_by,
+                                                                    "app_name": settings.APP_NAME})
     # Queued with the new account (crm/outbox.py): a mail server that is down delays the invitation.
-    outbox.queue(EmailMessage(_("You are invited to the CRM"), body, to=[user.email]), key=f"invitation:{user.pk}")
+    subject = _("You are invited to %(app_name)s") % {"app_name": settings.APP_NAME}
+    outbox.queue(EmailMessage(subject, body, to=[user.email]), key=f"invitation:{user.pk}")
     return user
 
 

@@ -16,6 +16,11 @@ from crm.env import database_from_url, env_bool, env_int, env_list, env_str, mai
 from crm.observability import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The product's name: top bar, page titles, sign-in and error pages, e-mails (invitation, password reset),
+# the calendar feed's name, the two-factor issuer and the API's title.
+APP_NAME = env_str("APP_NAME", "CRM")
+# A filter select's empty choice outside the list component (the board, reports): "All", not "---------".
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 VAR_DIR = Path(env_str("CRM_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
@@ -188,7 +193,7 @@ DUPLICATE_CHECKS_PER_MINUTE = env_int("DUPLICATE_CHECKS_PER_MINUTE", 30)
 SECURITY_LOG_DAYS = env_int("SECURITY_LOG_DAYS", 365)
 # Roles that must use two-factor sign-in unless an admin decides otherwise (Admin tools → Security).
 TWO_FACTOR_REQUIRED_ROLES = env_list("TWO_FACTOR_REQUIRED_ROLES", "admin")
-TWO_FACTOR_ISSUER = env_str("TWO_FACTOR_ISSUER", "CRM")
+TWO_FACTOR_ISSUER = env_str("TWO_FACTOR_ISSUER", APP_NAME)  # the name authenticator apps show
 
 # --- Security ----------------------------------------------------------------
 SECURE_CSP = {
@@ -235,7 +240,7 @@ SERVICE_AGENTS_SEE = env_str("SERVICE_AGENTS_SEE", "all")
 if SERVICE_AGENTS_SEE not in ("all", "team-queues"):
     raise ImproperlyConfigured(f"SERVICE_AGENTS_SEE={SERVICE_AGENTS_SEE!r}: use all or team-queues.")
 MAILERS = {"default": mailer_from_url(env_str("EMAIL_URL", "outbox://"))}
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CRM <crm@localhost>")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{APP_NAME} <crm@localhost>")
 # Marketing mail (docs/marketing.md): how long a preference link works, a site-wide hourly limit on mailing
 # messages (0: none; a mailing may set a lower one of its own).
 MARKETING_PREFERENCE_LINK_DAYS = env_int("MARKETING_PREFERENCE_LINK_DAYS", 60)
@@ -262,8 +267,6 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "GB")  # for numbers typed without a country code
 # Search and the caller lookup also read a typed number in these countries (after the user's own).
 PHONE_SEARCH_REGIONS = [code.upper() for code in env_list("PHONE_SEARCH_REGIONS", "RU,UA,GB")]
-# The product's name in the top bar, the page titles, the sign-in page and the error pages.
-APP_NAME = env_str("APP_NAME", "CRM")
 # ISO 4217 code of the currency targets, forecasts and board sums are shown in.
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "EUR").upper()
 USE_I18N = True
@@ -334,7 +337,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "CRM API",
+    "TITLE": f"{APP_NAME} API",
     "DESCRIPTION": "Accounts, contacts, activities, leads, opportunities, products, quotes, orders, invoices "
                    "and payments. Authenticate with `Authorization: Token <key>` "
                    "(keys are made on /profile/tokens/). See docs/api.md.",

@@ -197,7 +197,7 @@ def _territory_tree(territories) -> list[tuple[int, Territory]]:
     ordered: list[tuple[int, Territory]] = []
 
     def walk(parent_id, depth):
-        for node in sorted(children.get(parent_id, []), key=lambda t: t.name):
+        for node in sorted(children.get(parent_id, []), key=lambda t: str(t)):
             ordered.append((depth, node))
             walk(node.pk, depth + 1)
 

@@ -84,7 +84,7 @@ EXPORT_JOBS = jobs.register(jobs.JobKind(
 def _columns(target: str):
     columns = list(EXPORTERS[target].columns)
     for definition in custom_fields.definitions(target):
-        columns.append((definition.label, lambda row, key=definition.key: (row.custom or {}).get(key)))
+        columns.append((definition.shown_label, lambda row, key=definition.key: (row.custom or {}).get(key)))
     return columns
 
 

@@ -219,9 +219,8 @@ class FieldSpec:
 def custom_spec(definition: CustomField) -> FieldSpec:
     kind = {CustomFieldKind.NUMBER: "decimal", CustomFieldKind.DATE: "date", CustomFieldKind.BOOLEAN: "bool",
             CustomFieldKind.CHOICE: "choice"}.get(definition.kind, "text")
-    choices = tuple((option, option) for option in definition.choice_list)
-    return FieldSpec(CUSTOM_PREFIX + definition.key, definition.label, kind, aliases=(definition.key,),
-                     max_length=500, choices=choices, custom=definition)
+    return FieldSpec(CUSTOM_PREFIX + definition.key, definition.shown_label, kind, aliases=(definition.key,),
+                     max_length=500, choices=tuple(definition.choice_names()), custom=definition)
 
 
 def custom_json(value):

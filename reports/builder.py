@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import formatting, visibility
 from crm.models import User
+from crm.translated import translated_name
 from reports import catalogue
 from reports.catalogue import BOOLEAN, CHOICE, DATE, MOMENT, MONEY, NUMBER, TEXT, Entity, Field
 from reports.pipeline import current_rates, without_jit  # noqa: F401 - the views run reports without JIT too
@@ -418,6 +419,14 @@ class Result:
                 "urls": [], "title": measure.label}
 
 
+# Names an admin may give per language (crm/translated.py): shown, grouped and filtered in the reader's.
+_TRANSLATED_NAMES = ("pipeline__name", "stage__name", "territory__name")
+
+
+def _translated(path: str) -> bool:
+    return any(path == name or path.endswith(f"__{name}") for name in _TRANSLATED_NAMES)
+
+
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float | Decimal) else 0.0
 
@@ -440,6 +449,8 @@ def _expression(target: Field, user: User, rates: list[Any]) -> Any:
                   for rate in rates]
         default = F(target.fallback) if target.fallback else Value(None, output_field=MONEY_FIELD)
         expression = Case(*whens, default=default, output_field=MONEY_FIELD)
+    elif _translated(path):
+        expression = translated_name(path.removesuffix("__name"))
     else:
         expression = F(path)
     if target.guard:

@@ -294,8 +294,8 @@ def fields_of(entity: Entity) -> dict[str, Field]:
                  CustomFieldKind.CHOICE: CHOICE}
         for definition in custom_fields.definitions(entity.custom_target):
             kind = kinds.get(definition.kind, TEXT)
-            choices = tuple((option, option) for option in definition.choice_list) if kind == CHOICE else ()
-            result[f"cf.{definition.key}"] = Field(f"cf.{definition.key}", definition.label,
+            choices = tuple(definition.shown_choices) if kind == CHOICE else ()
+            result[f"cf.{definition.key}"] = Field(f"cf.{definition.key}", definition.shown_label,
                                                    f"custom__{definition.key}", kind, choices=choices)
     return result
 

@@ -346,8 +346,8 @@ def build(user: User, filters: Filters) -> Dashboard:
         if stage.kind != StageKind.OPEN or (not stage.active and stage.pk not in per_stage):
             continue
         row = per_stage.get(stage.pk, {})
-        by_stage.append(Bucket(key=stage.pk, label=f"{stage.pipeline} › {stage.name}" if several_pipelines
-                               else stage.name, amount=_money(row.get("total")), count=row.get("deals", 0),
+        by_stage.append(Bucket(key=stage.pk, label=f"{stage.pipeline} › {stage}" if several_pipelines
+                               else str(stage), amount=_money(row.get("total")), count=row.get("deals", 0),
                                weighted=_money((row.get("weighted_total") or ZERO) / 100),
                                url=drill_query(filters, **_open_params(period.start, period.last_day,
                                                                        stage=stage.pk))))

@@ -141,7 +141,7 @@ def sales_analysis(request):
             "urls": [row.url for row in families[:15]],
         },
         "funnel_chart": {
-            "labels": [step.stage.name for step in funnel.steps] + [str(_("Won"))], "currency": "", "horizontal": True,
+            "labels": [str(step.stage) for step in funnel.steps] + [str(_("Won"))], "currency": "", "horizontal": True,
             "datasets": [{"label": str(_("Deals")), "values": [step.reached for step in funnel.steps] + [funnel.won]}],
             "urls": [step.url for step in funnel.steps] + [funnel.won_url],
         },

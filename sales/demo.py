@@ -25,11 +25,22 @@ from sales.models import (
     StageKind,
 )
 
-NEW_BUSINESS = [("Qualification", 10, StageKind.OPEN), ("Needs analysis", 25, StageKind.OPEN),
-                ("Proposal", 50, StageKind.OPEN), ("Negotiation", 75, StageKind.OPEN),
-                ("Won", 100, StageKind.WON), ("Lost", 0, StageKind.LOST)]
-RENEWALS = [("Up for renewal", 60, StageKind.OPEN), ("Terms agreed", 85, StageKind.OPEN),
-            ("Renewed", 100, StageKind.WON), ("Churned", 0, StageKind.LOST)]
+# (name, probability, kind, {language: name}): the Russian team reads its pipelines and stages in
+# Russian, and a Ukrainian reader in Ukrainian (crm/translated.py); the typed names stay English.
+NEW_BUSINESS = [
+    ("Qualification", 10, StageKind.OPEN, {"ru": "Квалификация", "uk": "Кваліфікація"}),
+    ("Needs analysis", 25, StageKind.OPEN, {"ru": "Выявление потребностей", "uk": "Аналіз потреб"}),
+    ("Proposal", 50, StageKind.OPEN, {"ru": "Коммерческое предложение", "uk": "Комерційна пропозиція"}),
+    ("Negotiation", 75, StageKind.OPEN, {"ru": "Переговоры", "uk": "Переговори"}),
+    ("Won", 100, StageKind.WON, {"ru": "Успешно", "uk": "Успішно"}),
+    ("Lost", 0, StageKind.LOST, {"ru": "Проиграно", "uk": "Програно"}),
+]
+RENEWALS = [
+    ("Up for renewal", 60, StageKind.OPEN, {"ru": "Подходит продление", "uk": "Час продовжувати"}),
+    ("Terms agreed", 85, StageKind.OPEN, {"ru": "Условия согласованы", "uk": "Умови погоджено"}),
+    ("Renewed", 100, StageKind.WON, {"ru": "Продлено", "uk": "Продовжено"}),
+    ("Churned", 0, StageKind.LOST, {"ru": "Ушёл", "uk": "Пішов"}),
+]
 PRODUCTS = [
     ("CRM-CLOUD", "CRM Cloud licence", "Software", "seat/month", "25.00"),
     ("CRM-ANALYTICS", "Analytics add-on", "Software", "seat/month", "12.00"),
@@ -66,8 +77,9 @@ def load(rng: random.Random) -> None:
     admin, manager, manager_ru = users["admin@demo.crm"], users["manager@demo.crm"], users["manager.ru@demo.crm"]
     today = timezone.localdate()
 
-    new_business = _pipeline("New business", NEW_BUSINESS, position=0, is_default=True)
-    renewals = _pipeline("Renewals", RENEWALS, position=1)
+    new_business = _pipeline("New business", NEW_BUSINESS, position=0, is_default=True,
+                             translations={"ru": "Новые продажи", "uk": "Нові продажі"})
+    renewals = _pipeline("Renewals", RENEWALS, position=1, translations={"ru": "Продления", "uk": "Продовження"})
     for currency, rate in (("USD", "0.92"), ("GBP", "1.17"), ("RUB", "0.0105")):
         if currency != settings.DEFAULT_CURRENCY:
             product_services.currency_rate_set(currency=currency, rate=Decimal(rate), actor=admin)
@@ -112,10 +124,12 @@ def load(rng: random.Random) -> None:
                                      amount=Decimal(250000))
 
 
-def _pipeline(name, stages, *, position, is_default=False) -> Pipeline:
-    pipeline = Pipeline.objects.create(name=name, position=position, is_default=is_default)
-    for index, (stage_name, probability, kind) in enumerate(stages):
-        Stage.objects.create(pipeline=pipeline, name=stage_name, position=index, probability=probability, kind=kind)
+def _pipeline(name, stages, *, position, translations, is_default=False) -> Pipeline:
+    pipeline = Pipeline.objects.create(name=name, position=position, is_default=is_default,
+                                       translations=translations)
+    for index, (stage_name, probability, kind, names) in enumerate(stages):
+        Stage.objects.create(pipeline=pipeline, name=stage_name, position=index, probability=probability, kind=kind,
+                             translations=names)
     return pipeline
 
 

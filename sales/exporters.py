@@ -158,7 +158,7 @@ register(Exporter(
     columns=[
         (_("ID"), lambda o: o.pk), (_("Name"), lambda o: o.name),
         (_("Account"), lambda o: o.account.name if o.account_visible else ""),
-        (_("Pipeline"), lambda o: o.pipeline.name), (_("Stage"), lambda o: o.stage.name),
+        (_("Pipeline"), lambda o: str(o.pipeline)), (_("Stage"), lambda o: str(o.stage)),
         (_("Amount"), lambda o: o.amount), (_("Currency"), lambda o: o.currency),
         (_("Probability, %"), lambda o: o.probability), (_("Expected close date"), lambda o: o.expected_close_date),
         (_("Forecast category"), lambda o: o.get_forecast_category_display()),

@@ -195,7 +195,7 @@ class OpportunityFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         self.filters["owner"].queryset = people_visible_to(request.user, Opportunity)
         self.filters["team"].queryset = teams_visible_to(request.user, Opportunity)
-        self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
+        self.filters["stage"].field.label_from_instance = lambda stage: f"{stage.pipeline} › {stage}"
         custom_fields.add_filters(self, CustomFieldTarget.OPPORTUNITY)
         use_small_controls(self)
         cached_deal_choices(self.form, request.user, owner="owner", team="team", pipeline="pipeline", stage="stage",

@@ -2,12 +2,14 @@ from django import forms
 from django.conf import settings
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account
 from contacts.models import Contact
 from crm.custom_fields import OwnedRecordFormMixin
 from crm.models import CustomFieldTarget, User
+from crm.translated import TranslationsFormMixin, languages
 from crm.widgets import use_autocomplete
 from sales.models import ContactRole, LostReason, Opportunity, Pipeline, Stage, StageKind
 
@@ -48,7 +50,7 @@ class OpportunityForm(OwnedRecordFormMixin, forms.ModelForm):
         self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True)
         self.fields["stage"].queryset = Stage.objects.filter(active=True, pipeline__active=True).select_related(
             "pipeline")
-        self.fields["stage"].label_from_instance = lambda stage: f"{stage.pipeline} › {stage.name}"
+        self.fields["stage"].label_from_instance = lambda stage: f"{stage.pipeline} › {stage}"
         self.fields["probability"].required = False
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
         if self.instance.pk:
@@ -117,10 +119,14 @@ class ContactRoleForm(forms.Form):
 # --- Pipelines (admins) --------------------------------------------------------------------
 
 
-class PipelineForm(forms.ModelForm):
+class PipelineForm(TranslationsFormMixin, forms.ModelForm):
     class Meta:
         model = Pipeline
         fields = ["name", "position", "is_default", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_translation_fields()
 
 
 class StageFormSet(BaseInlineFormSet):
@@ -160,8 +166,9 @@ STARTER_STAGES = [
 ]
 
 
-class StageForm(forms.ModelForm):
-    """One row of the stages table: compact controls, each labelled for screen readers."""
+class StageForm(TranslationsFormMixin, forms.ModelForm):
+    """One row of the stages table: compact controls, each labelled for screen readers; the name in
+    other languages folds out under the name."""
 
     class Meta:
         model = Stage
@@ -173,6 +180,27 @@ class StageForm(forms.ModelForm):
             css = {"active": "form-check-input", "kind": "form-select form-select-sm"}.get(
                 name, "form-control form-control-sm")
             field.widget.attrs.update({"class": css, "aria-label": str(field.label)})
+        self.add_translation_fields()  # labelled by their own <label>, under the name
+        for field in self.translation_fields():
+            field.field.widget.attrs["class"] = "form-control form-control-sm"
+            field.field.help_text = ""
+
+    def translation_fields(self) -> list:
+        return [self[self.translation_field_name(code)] for code, _name in languages()]
+
+    def row_fields(self) -> list:
+        """The table's cells after the name: the form's own fields, not the translations under it."""
+        translations = {self.translation_field_name(code) for code, _name in languages()}
+        return [field for field in self.visible_fields() if field.name != "name" and field.name not in translations]
+
+
+def _starter_translations(name) -> dict[str, str]:
+    """A starter stage comes named in every language the CRM speaks."""
+    result = {}
+    for code, _language in languages():
+        with translation.override(code):
+            result[f"name_{code}"] = str(name)
+    return result
 
 
 def stage_formset(data, pipeline: Pipeline):
@@ -186,6 +214,7 @@ def stage_formset(data, pipeline: Pipeline):
     # Initial values only to show the form: on submit, rows equal to their initial values would
     # count as unchanged and be skipped, so the posted rows are read as typed.
     initial = None if data else [
-        {"name": str(name), "position": index, "probability": probability, "kind": kind, "active": True}
+        {"name": str(name), "position": index, "probability": probability, "kind": kind, "active": True,
+         **_starter_translations(name)}
         for index, (name, probability, kind) in enumerate(STARTER_STAGES)]
     return factory(data, instance=pipeline, prefix="stages", initial=initial)

@@ -1,7 +1,10 @@
 """The sales lists, declared (crm/lists.py renders them): opportunities, quotes, orders,
 invoices, products, leads and the lead queue."""
 
+from decimal import Decimal
+
 from django.contrib import messages
+from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -214,6 +217,12 @@ class InvoiceList(OrderList):
 
     def context(self):
         return {"today": timezone.localdate()}
+
+    def sum_expressions(self):
+        # The same rule as decorate(), for the sum over every matching invoice.
+        return {"total": F("total"),
+                "open_balance": Case(When(status=InvoiceStatus.CANCELLED, then=Value(Decimal(0))),
+                                     default=F("total") - F("amount_paid"))}
 
     def decorate(self, rows):
         # A cancelled invoice owes nothing: its balance is shown as "—" and left out of the sum.

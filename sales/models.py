@@ -19,6 +19,7 @@ from crm.choices import LeadSource
 from crm.formatting import minor_unit
 from crm.models import OwnedModel, OwnedQuerySet, User
 from crm.roles import Role
+from crm.translated import in_language
 from crm.urlcache import pk_url
 from crm.visibility import CATALOGUE_DATA, LEAD_DATA, SALES_DATA
 
@@ -57,6 +58,7 @@ class Pipeline(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_default = models.BooleanField(_("default pipeline"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
@@ -66,7 +68,7 @@ class Pipeline(models.Model):
                                                name="pipeline_one_default")]
 
     def __str__(self):
-        return self.name
+        return in_language(self.name, self.translations)
 
     def get_absolute_url(self):
         return pk_url("sales:board", self.pk)
@@ -80,6 +82,7 @@ class Stage(models.Model):
                                                    validators=[MaxValueValidator(100)])
     kind = models.CharField(_("kind"), max_length=10, choices=StageKind.choices, default=StageKind.OPEN)
     active = models.BooleanField(_("active"), default=True)
+    translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["pipeline", "position", "id"]
@@ -88,7 +91,7 @@ class Stage(models.Model):
         constraints = [models.UniqueConstraint(fields=["pipeline", "name"], name="stage_unique_name")]
 
     def __str__(self):
-        return self.name
+        return in_language(self.name, self.translations)
 
     @property
     def is_closed(self) -> bool:

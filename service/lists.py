@@ -106,7 +106,7 @@ class TicketList(ListPage):
     def export_columns(self):  # type: ignore[override]
         """The fixed columns, then the admin's active ticket fields (by label)."""
         return (*self.base_export_columns,
-                *(ExportColumn(definition.label, CUSTOM_COLUMN + definition.key)
+                *(ExportColumn(definition.shown_label, CUSTOM_COLUMN + definition.key)
                   for definition in custom_fields.definitions(TICKET_CUSTOM_FIELDS)))
 
     def export_value(self, row, column):

@@ -69,7 +69,10 @@ def test_round_trip_keeps_every_field(version):
         pk=42, account=account, first_name="Иван", middle_name="Иванович", last_name="O'Brien-Петров",
         title="Head of R&D, EMEA", department="Research; Development", emails=["ivan@example.com", "i@example.org"],
         phones=["+442079460000", "+79123456789"], birthday=datetime.date(1980, 5, 17),
-        address="Flat 2\n10 Downing St\nLondon, SW1A 2AA\nUnited Kingdom", description="Line one, with; all\\sorts\n"
+        address="Flat 2\n10 Downing St", city="London", region="Greater London; UK", postal_code="SW1A 2AA",
+        country="United Kingdom", website="https://example.com/people?id=1;x=2",
+        phone_kinds={"+442079460000": "work", "+79123456789": "home"}, email_kinds={"i@example.org": "home"},
+        description="Line one, with; all\\sorts\n"
         "Line two", tags=["VIP", "Partners, EU", "Клиенты"],
     )
     text = contacts_to_vcard([contact], version)
@@ -85,6 +88,11 @@ def test_round_trip_keeps_every_field(version):
     assert parsed.phones == ["+442079460000", "+79123456789"]
     assert parsed.birthday == datetime.date(1980, 5, 17)
     assert parsed.address == contact.address
+    assert (parsed.city, parsed.region, parsed.postal_code, parsed.country) == (
+        "London", "Greater London; UK", "SW1A 2AA", "United Kingdom")
+    assert parsed.website == "https://example.com/people?id=1;x=2"
+    assert parsed.phone_kinds == {"+442079460000": "work", "+79123456789": "home"}
+    assert parsed.email_kinds == {"i@example.org": "home"}
     assert parsed.note == contact.description
     assert parsed.tags == ["VIP", "Partners, EU", "Клиенты"]
     assert parsed.uid == contact_uid(42)
@@ -159,7 +167,8 @@ def test_account_names_mapping_hides_accounts_the_reader_may_not_see():
     contact = unsaved_contact(account=Account(pk=9, name="Secret Holdings"), department="Ops")
     assert "ORG:Secret Holdings;Ops" in contacts_to_vcard([contact])
     hidden = contacts_to_vcard([contact], account_names={})
-    assert "Secret Holdings" not in hidden and "ORG:;Ops" in hidden
+    # Issue 17: no ORG with an empty company name; the department goes with the company it belongs to.
+    assert "Secret Holdings" not in hidden and "ORG:" not in hidden
 
 
 # --- Folding -----------------------------------------------------------------------
@@ -259,8 +268,8 @@ def test_export_then_parse_gives_the_same_data(version, first, middle, last, tit
     assert parsed.first_name == one_line(first)
     assert parsed.middle_name == one_line(middle)
     assert parsed.title == one_line(title)
-    assert parsed.organization == (one_line(company) if company or department else "")
-    assert parsed.department == one_line(department)
+    assert parsed.organization == (one_line(company) if company else "")
+    assert parsed.department == (one_line(department) if company else "")
     assert parsed.note == note.strip()
     assert parsed.address == address.strip()
     assert parsed.tags == tags
@@ -314,7 +323,7 @@ def test_parameters_types_preference_and_groups():
 
 def test_quoted_parameter_values_may_hold_colons_and_semicolons():
     parsed = parse_one(card('N:Poe;Ed;;;', 'ADR;LABEL="1 Main St; Town: X":;;1 Main St;Town;;;X')).contact
-    assert parsed.address == "1 Main St\nTown\nX"
+    assert (parsed.address, parsed.city, parsed.country) == ("1 Main St", "Town", "X")
 
 
 def test_tel_uri_values_in_version_4():
@@ -370,15 +379,14 @@ def test_unreadable_birthday_is_a_warning_not_a_failure(value):
     assert value in result.warnings[0]
 
 
-def test_addresses_are_joined_into_text():
+def test_the_preferred_address_fills_the_address_fields_and_others_follow_as_text():
     parsed = parse_one(card(
         "FN:A B",
         "ADR;TYPE=home:;;10 Elm St;Springfield;IL;62701;USA",
         "ADR;TYPE=work;TYPE=pref:PO Box 5;Suite 400;1 Main St\\nBuilding 2;London;;SW1A 1AA;UK",
     )).contact
-    assert parsed.address == (
-        "1 Main St\nBuilding 2\nSuite 400\nPO Box 5\nLondon, SW1A 1AA\nUK\n\n10 Elm St\nSpringfield, IL, 62701\nUSA"
-    )
+    assert parsed.address == "1 Main St\nBuilding 2\nSuite 400\nPO Box 5\n\n10 Elm St\nSpringfield, IL, 62701\nUSA"
+    assert (parsed.city, parsed.region, parsed.postal_code, parsed.country) == ("London", "", "SW1A 1AA", "UK")
 
 
 def test_label_is_used_when_there_is_no_adr():
@@ -478,7 +486,8 @@ def test_apple_contacts_export():
     assert (parsed.organization, parsed.department, parsed.title) == ("Apple Inc.", "Engineering", "Senior Engineer")
     assert parsed.emails == ["Johnny@Example.COM", "johnny.home@example.com"]
     assert parsed.phones == ["+44 20 7946 0958", "07911 123456"]
-    assert parsed.address == "1 Infinite Loop\nCupertino, CA, 95014\nUnited States"
+    assert (parsed.address, parsed.city, parsed.region, parsed.postal_code, parsed.country) == (
+        "1 Infinite Loop", "Cupertino", "CA", "95014", "United States")
     assert parsed.note == "Met at WWDC, loves ;semicolons;\nSecond line"
     assert parsed.birthday is None and "no year" in person.warnings[0]
     assert parsed.tags == ["VIP", "Partners"]
@@ -490,7 +499,8 @@ def test_google_contacts_export_without_crlf():
     parsed = result.contact
     assert (parsed.first_name, parsed.last_name) == ("Мария", "Иванова")
     assert parsed.emails == ["maria@example.ru"] and parsed.phones == ["+7 912 345-67-89"]
-    assert parsed.address == "ул. Ленина, д. 1\nМосква, 101000\nРоссия"
+    assert (parsed.address, parsed.city, parsed.postal_code, parsed.country) == (
+        "ул. Ленина, д. 1", "Москва", "101000", "Россия")
     assert parsed.organization == "ООО Ромашка" and parsed.title == "Директор"
     assert parsed.birthday == datetime.date(1985, 3, 9)
     assert parsed.tags == ["Клиенты"]  # Google's "myContacts" system group is not a tag
@@ -503,7 +513,8 @@ def test_outlook_21_export_with_bare_parameters_and_quoted_printable():
     assert (parsed.organization, parsed.department) == ("Contoso Ltd", "Purchasing")
     assert parsed.emails == ["Pat@Contoso.com"]
     assert parsed.phones == ["020 7946 0123", "(425) 555-0100", "+44 7700 900456"]
-    assert parsed.address == "One Microsoft Way\nRedmond, WA, 98052\nUnited States of America"
+    assert (parsed.address, parsed.city, parsed.region, parsed.postal_code, parsed.country) == (
+        "One Microsoft Way", "Redmond", "WA", "98052", "United States of America")
     assert parsed.note == "Prefers почта (e-mail).\nSecond line"
 
 
@@ -605,6 +616,46 @@ def test_invalid_phone_and_email_are_reported_not_silently_dropped(owner):
     assert any("“12” is not a valid phone number" in warning for warning in report.warnings)
     assert any("“not-an-email” is not a valid e-mail address" in warning for warning in report.warnings)
     assert any(long_email in warning for warning in report.warnings)
+
+
+def test_kinds_website_and_address_fields_are_kept_by_the_import(owner):
+    """Issue 17: phone and e-mail types, URL and the structured address were lost on import."""
+    owner.phone_region = "RU"
+    owner.save(update_fields=["phone_region"])
+    report = contacts_import_vcard(actor=owner, data=card(
+        "FN:Ольга Смирнова", "TEL;TYPE=CELL:8 (912) 345-67-89", "TEL;TYPE=WORK,VOICE:+7 495 123-45-67",
+        "TEL:+7 495 765-43-21", "EMAIL;TYPE=WORK:olga@firma.ru", "EMAIL;TYPE=HOME:olga@mail.ru",
+        "URL:https://firma.ru/olga", "ADR;TYPE=WORK:;;ул. Тверская\\, д. 7;Москва;;125009;Россия").encode())
+    contact = Contact.objects.get()
+    assert report.created == 1 and not report.warnings
+    assert contact.phones == ["+79123456789", "+74951234567", "+74957654321"]
+    assert contact.phone_kinds == {"+79123456789": "mobile", "+74951234567": "work"}
+    assert contact.email_kinds == {"olga@firma.ru": "work", "olga@mail.ru": "home"}
+    assert contact.website == "https://firma.ru/olga"
+    assert (contact.address, contact.city, contact.postal_code, contact.country) == (
+        "ул. Тверская, д. 7", "Москва", "125009", "Россия")
+    lines = physical_lines(contacts_to_vcard([contact], "3.0"))
+    assert "TEL;TYPE=cell,pref:+79123456789" in lines and "TEL;TYPE=work:+74951234567" in lines
+    assert "EMAIL;TYPE=internet,work,pref:olga@firma.ru" in lines and "URL:https://firma.ru/olga" in lines
+    assert "ADR:;;ул. Тверская\\, д. 7;Москва;;125009;Россия" in lines
+
+
+def test_a_bad_website_is_a_warning_and_the_card_is_still_imported(owner):
+    report = contacts_import_vcard(actor=owner, data=card("FN:A B", "URL:javascript:alert(1)").encode())
+    assert report.created == 1 and Contact.objects.get().website == ""
+    report = contacts_import_vcard(actor=owner, data=card("FN:C D", "URL:https://exa mple.com").encode())
+    assert report.created == 1 and any("not a valid web address" in warning for warning in report.warnings)
+
+
+def test_kinds_follow_the_numbers_they_describe(owner):
+    contact = Contact.objects.create(owner=owner, last_name="Kim", phones=["+79123456789", "+74951234567"],
+                                     phone_kinds={"+79123456789": "mobile", "+74951234567": "work"},
+                                     emails=["a@b.example"], email_kinds={"a@b.example": "home", "x@y.example": "work"})
+    assert contact.email_kinds == {"a@b.example": "home"}  # a kind for an address the contact lacks is dropped
+    contact.phones = ["+74951234567"]
+    contact.save(update_fields=["phones"])
+    contact.refresh_from_db()
+    assert contact.phone_kinds == {"+74951234567": "work"}
 
 
 def test_duplicate_numbers_in_different_formats_are_stored_once(owner):
@@ -852,7 +903,7 @@ def test_export_omits_the_name_of_an_account_the_user_cannot_see(client, owner, 
     ContactFactory(owner=owner, last_name="Beta", account=visible)
     client.force_login(owner)
     body = exported(client)
-    assert "Hidden Holdings" not in body and "ORG:;Ops" in body
+    assert "Hidden Holdings" not in body and "ORG:;" not in body
     assert "ORG:Visible Ventures" in body
 
 

@@ -118,3 +118,19 @@ def test_a_very_common_name_shows_a_bounded_sorted_page(client, owner):
     assert len(names) == 50
     few = client.get(reverse("contacts:list"), {"q": "Zed"}).content.decode()
     assert "1–1 of 1" in few
+
+
+def test_contact_form_puts_every_field_in_one_section(client, owner):
+    """Custom fields join "More about them"; no field is left out or shown twice."""
+    from crm.models import CustomField
+
+    CustomField.objects.create(target="contacts.contact", key="shoe", label="Shoe size")
+    client.force_login(owner)
+    form = client.get(reverse("contacts:create")).context["form"]
+    sections = {key: [bound.name for bound in fields] for key, _title, fields in form.sections()}
+    placed = [name for names in sections.values() for name in names]
+    assert sorted(placed) == sorted(name for name in form.fields if name != "confirm_duplicates")
+    assert sections["person"][:3] == ["first_name", "middle_name", "last_name"]
+    assert sections["more"][-1] == "cf_shoe"
+    body = client.get(reverse("contacts:create")).content.decode()
+    assert 'data-revealed-by="id_email_opt_in"' in body  # the consent details wait for the tick

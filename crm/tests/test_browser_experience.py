@@ -31,6 +31,68 @@ def test_record_page_shows_filled_fields_and_all_on_request(page, owner):
     expect(facts.get_by_text("Tax number")).to_be_hidden()
 
 
+@pytest.mark.parametrize("width", [1366, 375])
+def test_contact_and_lead_pages_hide_empty_fields_until_asked(page, owner, width):
+    from contacts.tests.factories import ContactFactory
+    from sales.tests.factories import LeadFactory
+
+    contact = ContactFactory(owner=owner, first_name="Анна", last_name="Петрова", phones=["+74951234567"],
+                             birthday=None, address="")
+    lead = LeadFactory(owner=owner, first_name="Олег", last_name="Сидоров", phone="", website="")
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, owner)
+    page.goto(contact.get_absolute_url())
+    facts = page.locator("#contact-facts")
+    expect(facts.get_by_text("Phones")).to_be_visible()
+    expect(facts.get_by_text("+7 495 123-45-67")).to_be_visible()
+    expect(facts.get_by_text("Birthday")).to_be_hidden()
+    page.get_by_role("button", name="Show all fields").click()
+    expect(facts.get_by_text("Birthday")).to_be_visible()
+    expect(facts.get_by_text("Address")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    page.goto(lead.get_absolute_url())
+    facts = page.locator("#lead-facts")
+    expect(facts.get_by_text("E-mail")).to_be_visible()
+    expect(facts.get_by_text("Website")).to_be_hidden()
+    page.get_by_role("button", name="Show all fields").click()
+    expect(facts.get_by_text("Website")).to_be_visible()
+    page.get_by_role("button", name="Show filled fields only").click()
+    expect(facts.get_by_text("Website")).to_be_hidden()
+    assert not page.console_errors
+
+
+def test_contact_form_in_sections_on_a_phone(page, owner):
+    """The new-contact form reads as sections (person, work, phones and e-mails, address, more, consent,
+    owner); the consent details appear only once consent is ticked; it fits a phone and saves."""
+    from contacts.models import Contact
+
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, owner)
+    page.goto("/contacts/new/")
+    legends = page.locator("#contact-form legend").all_inner_texts()
+    assert [legend.strip().lower() for legend in legends] == [
+        "person", "work", "phones and e-mails", "address", "more about them", "marketing consent", "owner and team"]
+    expect(page.locator("#section-person #id_last_name")).to_be_visible()
+    expect(page.locator("#section-reach #id_phones")).to_be_visible()
+    expect(page.locator("#id_email_opt_in_source")).to_be_hidden()
+    expect(page.locator("#id_email_opt_in_wording")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    page.locator("#id_first_name").fill("Мария")
+    page.locator("#id_last_name").fill("Кузнецова")
+    page.locator("#id_phones").fill("+7 912 345-67-89")
+    page.locator("#id_emails").fill("maria@example.ru")
+    page.get_by_label("Agreed to marketing e-mail").check()
+    expect(page.locator("#id_email_opt_in_source")).to_be_visible()
+    page.locator("#id_email_opt_in_source").fill("Выставка, Москва")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Мария Кузнецова")
+    contact = Contact.objects.get(last_name="Кузнецова")
+    assert contact.email_opt_in and contact.email_opt_in_source == "Выставка, Москва"
+    assert not page.console_errors
+
+
 def test_calendar_meetings_are_as_tall_as_they_last(page, owner):
     monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
     starts = timezone.make_aware(timezone.datetime.combine(monday, timezone.datetime.min.time())) + timedelta(hours=9)
@@ -84,3 +146,19 @@ def test_executive_day_opens_on_company_figures(page, executive, owner):
     expect(page.locator("#figure-company-pipeline")).to_contain_text("5,000 EUR")
     expect(page.get_by_role("link", name="Schedule one")).to_have_count(0)
     expect(page.get_by_role("link", name="Log a call")).to_have_count(0)
+
+
+def test_deactivating_a_user_is_a_quiet_action_that_still_works(page, admin_user, owner):
+    """"Deactivate" on every user row is grey (the status badges lead the eye), asks first, and works."""
+    sign_in(page, admin_user)
+    page.goto("/admin-tools/users/")
+    row = page.locator("tr", has_text=owner.email)
+    button = row.get_by_role("button", name="Deactivate")
+    colour = button.evaluate("b => getComputedStyle(b).color")
+    border = button.evaluate("b => getComputedStyle(b).borderTopColor")
+    assert colour != "rgb(220, 53, 69)" and border in ("rgba(0, 0, 0, 0)", "transparent"), (colour, border)
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    expect(row).to_contain_text("Deactivated")
+    owner.refresh_from_db()
+    assert not owner.is_active

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.test import Client
+from django.urls import reverse
 
 from accounts.tests.factories import AccountFactory
 
@@ -44,6 +45,24 @@ def test_the_app_name_is_configurable(client, owner, settings):
     client.force_login(owner)
     html = client.get("/").content.decode()
     assert "<title>" in html and "· Acme Sales</title>" in html and "</i> Acme Sales</a>" in html
+
+
+def test_the_app_name_is_in_the_mails_the_feed_and_the_sign_in_code_page(client, owner, admin_user, settings):
+    from django.core import mail
+
+    from crm.models import OutboxMail
+    from crm.services import user_invite
+
+    settings.APP_NAME = "Acme Sales"
+    client.post(reverse("password_reset"), {"email": owner.email})
+    [reset] = mail.outbox
+    assert reset.subject == "Reset your Acme Sales password"
+    assert "your Acme Sales account" in reset.body
+    invited = user_invite(email="new.rep@example.com", first_name="Ирина", last_name="Орлова", role="sales_rep",
+                          team=owner.team, territories=[], invited_by=admin_user, base_url="https://crm.example.com")
+    invitation = OutboxMail.objects.get(key=f"invitation:{invited.pk}")
+    assert invitation.subject == "You are invited to Acme Sales"
+    assert b"invited you to Acme Sales" in bytes(invitation.raw)
 
 
 def test_static_files_are_compressed_and_cached_for_a_year(settings, tmp_path):

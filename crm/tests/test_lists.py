@@ -1,10 +1,14 @@
 """The list component (crm/lists.py): chips, drawer, cards, bulk permissions, htmx fragment,
 query counts, and the rules a declaration must follow."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -12,6 +16,7 @@ from accounts.models import Account
 from accounts.tests.factories import AccountFactory
 from crm.lists import Column, ListPage
 from crm.models import SavedView
+from sales.lists import OpportunityList
 from sales.tests.factories import OpportunityFactory, PipelineFactory
 
 
@@ -126,3 +131,117 @@ def test_pk_url_gives_what_reverse_gives(settings):
         assert pk_url("contacts:detail", 7) == reverse("contacts:detail", args=[7]) == "/crm/contacts/7/"
     finally:
         set_script_prefix("/")
+
+
+def _footer(body: str) -> str:
+    return body[body.index('id="list-totals"'):body.index("</tfoot>")]
+
+
+def test_money_totals_cover_every_matching_row_per_currency(client, owner, pipeline):
+    """Sixty deals in roubles and hryvnias over two pages: the footer sums every deal the filters match
+    (not only the fifty shown), one line per currency, and the page's own sum under it."""
+    client.force_login(owner)
+    for _index in range(40):
+        OpportunityFactory(owner=owner, pipeline=pipeline, amount=Decimal("1500000.50"), currency="RUB")
+    for _index in range(20):
+        OpportunityFactory(owner=owner, pipeline=pipeline, amount=Decimal("2500.25"), currency="UAH")
+    OpportunityFactory(owner=owner, pipeline=pipeline, amount=Decimal("999999"), currency="RUB", name="Lost one",
+                       stage=pipeline.stages.get(kind="lost"))
+    url = reverse("sales:opportunity_list")
+    footer = _footer(client.get(url, {"status": "open", "sort": "-amount"}).content.decode())
+    every, shown = footer.split("Total on this page", 1)
+    assert "Total, all pages" in every
+    assert "60,000,020.00 RUB" in every and "50,005.00 UAH" in every  # 40 × 1,500,000.50; 20 × 2,500.25
+    assert "60,000,020.00 RUB" in shown and "25,002.50 UAH" in shown  # the 40 + the 10 largest UAH shown
+    assert "61,000,019" not in footer  # the lost deal is filtered out
+
+    one_page = _footer(client.get(url, {"status": "open", "amount_max": "3000"}).content.decode())
+    assert "Total on this page" not in one_page and "Total, all pages" not in one_page
+    assert "Total" in one_page and "50,005.00 UAH" in one_page and "RUB" not in one_page
+
+
+def test_invoice_totals_leave_out_what_a_cancelled_invoice_owed(client, owner):
+    from sales.models import InvoiceStatus
+    from sales.tests.billing_helpers import invoice_for
+
+    client.force_login(owner)
+    invoices = [invoice_for(owner) for _index in range(3)]
+    cancelled = invoices[0]
+    cancelled.status = InvoiceStatus.CANCELLED
+    cancelled.save(update_fields=["status"])
+    response = client.get(reverse("sales:invoice_list"))
+    page_lines = response.context["totals"]
+    [(line, cells)] = page_lines  # one currency, one page
+    sums = {bound.column.total: amount for bound, amount in cells if bound.column.total}
+    total = sum(invoice.total for invoice in invoices)
+    assert sums == {"total": total, "open_balance": total - cancelled.total}
+    # The database sum (used when the rows span pages) follows the same rule.
+    from crm.pagination import paginate
+    from sales.lists import InvoiceList
+    from sales.models import Invoice
+
+    declaration = InvoiceList(response.wsgi_request)
+    page = paginate(Invoice.objects.all(), "1", per_page=1, sum_group="currency", sums=declaration.sum_expressions())
+    assert page.total == 3 and page.sums == {cancelled.currency: sums}
+
+
+def test_totals_cost_no_query_of_their_own(client, owner, pipeline):
+    """The sums ride on the count query: a list with money columns runs as many queries as without."""
+    client.force_login(owner)
+    for _index in range(3):
+        OpportunityFactory(owner=owner, pipeline=pipeline)
+    url = reverse("sales:opportunity_list")
+    client.get(url)
+    with_sums = _queries(client, url)
+    columns = OpportunityList.columns
+    try:
+        OpportunityList.columns = tuple(replace(column, total="") for column in columns)
+        assert _queries(client, url) == with_sums
+    finally:
+        OpportunityList.columns = columns
+
+
+def test_a_money_column_that_is_no_field_must_say_how_it_is_summed(rf, owner):
+    class Broken(OpportunityList):
+        columns = (Column("Name", value="name"), Column("Weighted", value="weighted", total="weighted"))
+
+    request = rf.get("/")
+    request.user = owner
+    with pytest.raises(ImproperlyConfigured, match="sum_expressions"):
+        Broken(request).sum_expressions()
+
+
+def test_filter_selects_name_their_empty_choice(client, owner):
+    client.force_login(owner)
+    body = client.get(reverse("sales:quote_list")).content.decode()
+    assert '<option value="" selected>Status: all</option>' in body
+    assert "---------" not in body
+
+
+def test_one_page_has_no_page_buttons(client, owner, pipeline):
+    client.force_login(owner)
+    OpportunityFactory(owner=owner, pipeline=pipeline)
+    body = client.get(reverse("sales:opportunity_list")).content.decode()
+    assert "1–1 of 1" in body and 'class="pagination' not in body
+    for _index in range(50):
+        OpportunityFactory(owner=owner, pipeline=pipeline)
+    body = client.get(reverse("sales:opportunity_list")).content.decode()
+    assert 'class="pagination' in body and "1 / 2" in body
+
+
+def test_filter_selects_outside_lists_say_all(client, owner, pipeline):
+    client.force_login(owner)
+    body = client.get(reverse("sales:board", args=[pipeline.pk])).content.decode()
+    assert '<option value="" selected>All</option>' in body
+    assert "---------" not in body
+
+
+def test_sums_of_a_distinct_queryset_count_each_row(owner, pipeline):
+    """Two deals with the same currency and amount are two rows, even when the list's rows are DISTINCT."""
+    from crm.pagination import paginate
+    from sales.models import Opportunity
+
+    for _index in range(2):
+        OpportunityFactory(owner=owner, pipeline=pipeline, amount=Decimal("500.00"), currency="UAH")
+    page = paginate(Opportunity.objects.distinct(), "1", sum_group="currency", sums={"amount": F("amount")})
+    assert page.total == 2 and page.sums == {"UAH": {"amount": Decimal("1000.00")}}

@@ -65,6 +65,18 @@
     button.textContent = open ? button.dataset.labelLess : button.dataset.labelMore;
   });
 
+  // Form fields that matter only when a box is ticked (a contact's consent details) show with it.
+  function revealDependents() {
+    document.querySelectorAll("[data-revealed-by]").forEach(function (wrapper) {
+      var box = document.getElementById(wrapper.getAttribute("data-revealed-by"));
+      if (box) { wrapper.hidden = !box.checked; }
+    });
+  }
+  revealDependents();
+  document.addEventListener("change", function (event) {
+    if (event.target.type === "checkbox") { revealDependents(); }
+  });
+
   // "/" focuses the global search unless the user is typing somewhere.
   document.addEventListener("keydown", function (event) {
     var target = event.target;

@@ -31,6 +31,22 @@ TERRITORIES = {
     "Россия и СНГ": {"Москва": {}, "Санкт-Петербург": {}, "Казахстан": {}},
     "North America": {"USA": {"California": {}, "New York": {}}, "Canada": {}},
 }
+# Each territory in the other languages (crm/translated.py): typed in English, or in Russian by the Russian team.
+TERRITORY_NAMES = {
+    "Europe": ("Европа", "Європа"), "United Kingdom": ("Великобритания", "Велика Британія"),
+    "Germany": ("Германия", "Німеччина"), "Bavaria": ("Бавария", "Баварія"), "Berlin": ("Берлин", "Берлін"),
+    "France": ("Франция", "Франція"), "North America": ("Северная Америка", "Північна Америка"),
+    "USA": ("США", "США"), "California": ("Калифорния", "Каліфорнія"), "New York": ("Нью-Йорк", "Нью-Йорк"),
+    "Canada": ("Канада", "Канада"),
+    "Россия и СНГ": ("Russia and CIS", "Росія та СНД"), "Москва": ("Moscow", "Москва"),
+    "Санкт-Петербург": ("Saint Petersburg", "Санкт-Петербург"), "Казахстан": ("Kazakhstan", "Казахстан"),
+}
+
+
+def _territory_translations(name: str) -> dict[str, str]:
+    other, ukrainian = TERRITORY_NAMES[name]
+    typed_in_russian = any("а" <= letter.lower() <= "я" for letter in name)
+    return {"en" if typed_in_russian else "ru": other, "uk": ukrainian}
 
 # (e-mail, first, last, role, team)
 PEOPLE = [
@@ -162,7 +178,8 @@ class Command(BaseCommand):
 
         def add(tree, parent):
             for name, children in tree.items():
-                territories[name] = Territory.objects.create(name=name, parent=parent)
+                territories[name] = Territory.objects.create(name=name, parent=parent,
+                                                             translations=_territory_translations(name))
                 add(children, territories[name])
 
         add(TERRITORIES, None)
@@ -207,9 +224,13 @@ class Command(BaseCommand):
         accounts["Lucerne Publishing"].parent = accounts["Northwind Traders"]
         accounts["Lucerne Publishing"].save(update_fields=["parent"])
         CustomField.objects.create(target="accounts.account", key="contract_no", label="Contract number",
-                                   kind="text", position=1)
+                                   kind="text", position=1,
+                                   translations={"ru": "Номер договора", "uk": "Номер договору"})
         CustomField.objects.create(target="contacts.contact", key="newsletter_segment", label="Newsletter segment",
-                                   kind="choice", choices="Executives\nEngineers\nPurchasing", position=1)
+                                   kind="choice", choices="Executives\nEngineers\nPurchasing", position=1,
+                                   translations={"ru": "Сегмент рассылки", "uk": "Сегмент розсилки"},
+                                   choice_translations={"ru": ["Руководители", "Инженеры", "Закупки"],
+                                                        "uk": ["Керівники", "Інженери", "Закупівлі"]})
 
     def _people_and_work(self, account, rng, *, russian: bool):
         """Two or three contacts per account, and the calls, notes, tasks and meetings of a live book."""
