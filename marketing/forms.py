@@ -4,13 +4,14 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.urls import reverse_lazy
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTier, AccountType
 from contacts.models import Contact
 from crm.choices import LeadSource
 from crm.models import Territory, User
+from crm.translated import TranslationsFormMixin
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
 from marketing.models import (
@@ -291,9 +292,9 @@ class ScheduleForm(forms.Form):
         return send_at
 
 
-class TopicForm(forms.ModelForm):
+class TopicForm(TranslationsFormMixin, forms.ModelForm):
     """A topic's name (as staff and, without a translation, customers read it) and its name in each
-    language customers may choose, shown on the preference page in that language."""
+    language customers may choose, shown on the preference page in that language (crm/translated.py)."""
 
     class Meta:
         model = Topic
@@ -302,19 +303,11 @@ class TopicForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        stored = (self.instance.name_translations or {}) if self.instance.pk else {}
-        for code, language in settings.LANGUAGES:
-            self.fields[f"name_{code}"] = forms.CharField(
-                label=_("Name in %(language)s") % {"language": language}, max_length=200, required=False,
-                initial=stored.get(code, ""), help_text=_("Empty: customers read the name above."))
-
-    def translations(self) -> dict[str, str]:
-        return {code: self.cleaned_data[f"name_{code}"].strip() for code, _name in settings.LANGUAGES
-                if self.cleaned_data.get(f"name_{code}", "").strip()}
+        self.add_translation_fields()
 
     def topic_fields(self) -> dict[str, Any]:
         return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
-                "is_active": self.cleaned_data["is_active"], "name_translations": self.translations()}
+                "is_active": self.cleaned_data["is_active"], "translations": self.instance.translations}
 
 
 class PreferencesForm(forms.Form):
@@ -331,7 +324,7 @@ class PreferencesForm(forms.Form):
         self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
         self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
         # Read when the page renders, in the language it speaks (the reader's choice).
-        self.fields["topics"].label_from_instance = lambda topic: topic.name_in(translation.get_language())
+        self.fields["topics"].label_from_instance = lambda topic: topic.name_in()
         del self.fields["resume" if receives_email else "stop_all"]
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import HeartbeatJob, OwnedModel, OwnedQuerySet
+from crm.translated import in_language
 from crm.urlcache import pk_url
 from crm.visibility import CAMPAIGN_DATA
 
@@ -283,8 +284,8 @@ class Topic(models.Model):
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("offered to customers"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    # The name as customers read it in another language ({"ru": "Новинки"}); none: the name above.
-    name_translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
+    # The name as customers read it in another language ({"ru": "Новинки"}); none: the name (crm/translated.py).
+    translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -294,9 +295,9 @@ class Topic(models.Model):
     def __str__(self):
         return self.name
 
-    def name_in(self, language: str) -> str:
-        translated = (self.name_translations or {}).get((language or "").split("-")[0], "")
-        return translated if isinstance(translated, str) and translated.strip() else self.name
+    def name_in(self, language: str | None = None) -> str:
+        """The name in `language` (by default the reader's), the typed name without a translation."""
+        return in_language(self.name, self.translations, (language or "").split("-")[0] or None)
 
 
 @pghistory.track(

@@ -281,7 +281,7 @@ def test_topic_names_in_the_readers_language(client, admin_user, anna, topics):
     client.post(reverse("marketing:topic_edit", args=[topic.pk]), {
         "name": "Events", "is_active": "on", "name_ru": "Мероприятия", "name_uk": "Заходи", "name_en": " "})
     topic.refresh_from_db()
-    assert topic.name_translations == {"ru": "Мероприятия", "uk": "Заходи"}
+    assert topic.translations == {"ru": "Мероприятия", "uk": "Заходи"}
     assert 'value="Мероприятия"' in client.get(reverse("marketing:topic_edit", args=[topic.pk])).content.decode()
     client.logout()
     ContactPreference.objects.create(contact=anna, language="uk")
