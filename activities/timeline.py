@@ -1,8 +1,10 @@
 """The unified timeline of a customer: activities and the field changes that matter, newest
 first, keyset-paged, in a constant number of queries whatever its length."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
@@ -31,6 +33,38 @@ class FieldChange:
     changes: list[tuple[str, object, object]]
     reason: str = ""
     is_change: bool = True
+
+
+@dataclass
+class TimelineEntry:
+    """A line another module puts on a record's timeline (a marketing e-mail opened): a source
+    registered with `timeline_source` returns these."""
+
+    occurred_at: datetime
+    icon: str  # a Bootstrap Icons name
+    title: str
+    detail: str = ""
+    url: str = ""
+    pk: int = 0
+    is_change: bool = False
+    is_entry: bool = True
+
+
+# model key ("contact") -> sources: (user, record, before, limit) -> entries, newest first, each one bounded
+# query that shows nothing the user may not see. They join the "All" and the "E-mail" filters.
+TimelineSource = Callable[[Any, Any, datetime | None, int], list[TimelineEntry]]
+_SOURCES: dict[str, list[TimelineSource]] = {}
+SOURCE_KINDS = ("", ActivityKind.EMAIL)
+
+
+def timeline_source(model_key: str) -> Callable[[TimelineSource], TimelineSource]:
+    """A module above activities adds its own lines to a record's timeline without activities naming it."""
+    def register(source: TimelineSource) -> TimelineSource:
+        known = _SOURCES.setdefault(model_key, [])
+        if source not in known:
+            known.append(source)
+        return source
+    return register
 
 
 @dataclass
@@ -98,6 +132,9 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
                     .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
     if kind in ("", CHANGES_KIND):
         rows += _changes(subject, user, model_key, after[0] if after else None, history)
+    if kind in SOURCE_KINDS:
+        for source in _SOURCES.get(model_key, []):
+            rows += source(user, subject, after[0] if after else None, PAGE_SIZE + 1)
     rows.sort(key=lambda item: (item.occurred_at, getattr(item, "pk", 0)), reverse=True)
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

@@ -7,7 +7,10 @@ class MarketingConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self):
-        from marketing import mailings  # noqa: F401 - registers its job kind (crm/jobs.py)
+        from marketing import (
+            mailings,  # noqa: F401 - registers its job kind (crm/jobs.py)
+            timeline,  # noqa: F401 - its lines on the contact's timeline
+        )
         from webhooks import events
 
         events.register("campaign.created", _("Campaign created"))

@@ -35,8 +35,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from contacts.models import Contact
 from crm import scheduler
-from marketing.models import BouncedAddress, Delivery
+from crm.visibility import Scope, can_create, read_scope
+from marketing.models import BouncedAddress, Campaign, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -178,3 +180,17 @@ def read_maildir(folder: Path | None = None, now: datetime | None = None, batch:
 @scheduler.source("marketing_bounces")
 def read_maildir_tick(now: datetime) -> int:
     return read_maildir(now=now)
+
+
+def may_manage(user) -> bool:
+    """The bounced-address page names addresses of every customer: for roles that read every contact and
+    run campaigns (marketers, admins), not for a rep who sees only their own book."""
+    return read_scope(user, Contact) == Scope.ALL and can_create(user, Campaign)
+
+
+@transaction.atomic
+def bounce_clear(*, address: BouncedAddress, actor) -> bool:
+    """The address works again (the customer fixed their mailbox): later mailings send to it until it
+    bounces anew; the counts start afresh. False when it was not suppressed (cleared meanwhile)."""
+    return bool(BouncedAddress.objects.filter(pk=address.pk, suppressed_at__isnull=False).update(
+        suppressed_at=None, hard_bounced_at=None, soft_bounces=0, cleared_at=timezone.now(), cleared_by=actor))

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm.models import User
-from marketing import services
-from marketing.models import Campaign, CampaignStatus, CampaignType, MemberStatus
+from marketing import calllists, services
+from marketing.models import CallDistribution, CallResult, Campaign, CampaignStatus, CampaignType, MemberStatus
 from sales import demo as sales_demo
 from sales.models import Lead, Opportunity, StageKind
 
@@ -31,7 +31,13 @@ CAMPAIGNS = [
      [("Площадка вебинара", "45000.00"), ("Реклама в Яндекс Директ", "120000.00")], None),
     ("Выставка ИнноПром", CampaignType.EVENT, CampaignStatus.ACTIVE, -5, 4, "RUB", "900000", "4000000",
      [("Аренда стенда", "540000.00"), ("Раздаточные материалы", "85000.00")], None),
+    ("Обзвон посетителей выставки", CampaignType.TELEMARKETING, CampaignStatus.ACTIVE, -3, 30, "RUB", "60000",
+     "800000", [("Часы операторов", "18000.00")], None),
 ]
+CALL_SCRIPT = ("Добрый день! Меня зовут {agent}, компания «Демо». Вы были на нашем стенде на выставке.\n"
+               "— Удобно ли сейчас говорить две минуты?\n"
+               "Предложение: демонстрация для вашей команды и скидка 10 % до конца месяца.\n"
+               "Если «дорого»: расскажите о рассрочке на 6 месяцев.")
 MEMBER_STATUSES = [MemberStatus.TARGETED] * 4 + [MemberStatus.SENT] * 3 + [MemberStatus.RESPONDED] * 2 + [
     MemberStatus.CONVERTED]
 
@@ -91,3 +97,23 @@ def load(rng: random.Random) -> None:
         services.campaign_members_add(campaign=campaign, actor=marketer, contacts=chosen)
         for member in campaign.members.all():
             services.campaign_member_set_status(member=member, actor=marketer, status=rng.choice(MEMBER_STATUSES))
+
+    _call_list_in_progress(rng, marketer, campaigns["Обзвон посетителей выставки"], expo_guests)
+
+
+def _call_list_in_progress(rng: random.Random, marketer: User, campaign: Campaign, audience) -> None:
+    """The expo's stand visitors, called by the marketer from one shared queue: a few outcomes logged, a
+    call-back tomorrow, the rest waiting."""
+    call_list = calllists.call_list_create(
+        actor=marketer, campaign=campaign, name="Посетители стенда: первый звонок", static_list=audience,
+        agents=[marketer], distribution=CallDistribution.SHARED, script=CALL_SCRIPT.format(agent=marketer.first_name))
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    for result in (CallResult.INTERESTED, CallResult.NO_ANSWER, CallResult.CALLBACK, CallResult.NOT_INTERESTED):
+        item = calllists.call_next(call_list=call_list, agent=marketer)
+        if item is None:
+            return
+        calllists.call_log(call_list=call_list, agent=marketer, item_id=item.pk, result=result,
+                           create_lead=result == CallResult.INTERESTED, duration_minutes=rng.randint(2, 9),
+                           callback_at=tomorrow.replace(hour=11, minute=0) if result == CallResult.CALLBACK else None,
+                           notes={CallResult.INTERESTED: "Просит демонстрацию на следующей неделе.",
+                                  CallResult.CALLBACK: "Перезвонить после совещания."}.get(result, ""))

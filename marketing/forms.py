@@ -11,9 +11,20 @@ from accounts.models import AbcClass, AccountTier, AccountType, RfmClass
 from contacts.models import Contact
 from crm.choices import LeadSource
 from crm.models import Territory, User
+from crm.translated import TranslationsFormMixin
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing.models import Campaign, CampaignCost, MemberStatus, Segment, StaticList, Topic, WebForm
+from marketing.models import (
+    CallDistribution,
+    CallResult,
+    Campaign,
+    CampaignCost,
+    MemberStatus,
+    Segment,
+    StaticList,
+    Topic,
+    WebForm,
+)
 from sales.models import Product
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -156,6 +167,9 @@ class SegmentForm(forms.Form):
     lead_sources = forms.MultipleChoiceField(label=_("Lead source"), choices=LeadSource.choices, required=False,
                                              widget=forms.CheckboxSelectMultiple)
     owners = forms.ModelMultipleChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("Subscribed to a topic"), queryset=Topic.objects.none(),
+                                            required=False, widget=forms.CheckboxSelectMultiple,
+                                            help_text=_("Any of these."))
     no_purchase_months = forms.IntegerField(label=_("No purchase in the last … months"), required=False,
                                             min_value=1, max_value=120)
     bought_product = forms.ModelChoiceField(label=_("Bought the product"), queryset=Product.objects.none(),
@@ -163,13 +177,14 @@ class SegmentForm(forms.Form):
 
     LIST_FIELDS = ("industries", "tags")
     CRITERIA = ("territory", "industries", "account_types", "tiers", "abc_classes", "rfm_classes", "vip", "tags",
-                "consent", "exclude_do_not_call", "has_email", "lead_sources", "owners", "no_purchase_months",
+                "consent", "exclude_do_not_call", "has_email", "lead_sources", "owners", "topics", "no_purchase_months",
                 "bought_product")
 
     def __init__(self, *args, user: User, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owners"].queryset = User.objects.filter(is_active=True).order_by("first_name", "last_name")
         self.fields["owners"].widget.attrs["size"] = 4
+        self.fields["topics"].queryset = Topic.objects.order_by("name", "id")
         self.fields["bought_product"].queryset = Product.objects.visible_to(user)
         use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
         if preview:  # the live count needs only the criteria
@@ -189,8 +204,8 @@ class SegmentForm(forms.Form):
             value = data.get(name)
             if name in self.LIST_FIELDS:
                 value = _words(value or "")
-            elif name == "owners":
-                value = sorted(user.pk for user in value or [])
+            elif name in ("owners", "topics"):
+                value = sorted(row.pk for row in value or [])
             elif name in ("territory", "bought_product"):
                 value = value.pk if value else None
             if value not in (None, "", [], False):
@@ -283,11 +298,22 @@ class ScheduleForm(forms.Form):
         return send_at
 
 
-class TopicForm(forms.ModelForm):
+class TopicForm(TranslationsFormMixin, forms.ModelForm):
+    """A topic's name (as staff and, without a translation, customers read it) and its name in each
+    language customers may choose, shown on the preference page in that language (crm/translated.py)."""
+
     class Meta:
         model = Topic
         fields = ["name", "description", "is_active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_translation_fields()
+
+    def topic_fields(self) -> dict[str, Any]:
+        return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
+                "is_active": self.cleaned_data["is_active"], "translations": self.instance.translations}
 
 
 class PreferencesForm(forms.Form):
@@ -303,6 +329,8 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
         self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        # Read when the page renders, in the language it speaks (the reader's choice).
+        self.fields["topics"].label_from_instance = lambda topic: topic.name_in()
         del self.fields["resume" if receives_email else "stop_all"]
 
 
@@ -360,3 +388,51 @@ class PublicLeadForm(forms.Form):
 
     def visible_fields_but_honeypot(self):
         return [field for field in self if field.name != "website"]
+
+
+class CallListForm(forms.Form):
+    """A call list for a campaign: its audience (a segment or a static list), its agents, how the calls
+    are shared among them, and the script."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
+    static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
+                                         required=False)
+    agents = forms.ModelMultipleChoiceField(label=_("Agents"), queryset=User.objects.none(),
+                                            widget=forms.CheckboxSelectMultiple)
+    distribution = forms.ChoiceField(label=_("Share the calls"), choices=CallDistribution.choices,
+                                     initial=CallDistribution.EVEN, widget=forms.RadioSelect)
+    script = forms.CharField(label=_("Script"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+                             help_text=_("What the agent says: the opening, the offer, answers to objections."))
+
+    def __init__(self, *args, user: User, **kwargs):
+        from marketing.calllists import agent_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
+        self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+        self.fields["agents"].queryset = agent_choices()
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("segment")) == bool(data.get("static_list")):
+            raise forms.ValidationError(_("Build it either from a segment or from a static list."))
+        return data
+
+
+class CallOutcomeForm(forms.Form):
+    item = forms.IntegerField(widget=forms.HiddenInput)
+    result = forms.ChoiceField(label=_("Outcome"), choices=CallResult.choices, widget=forms.RadioSelect)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=5000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    callback_at = forms.DateTimeField(label=_("Call back at"), required=False, widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"))
+    create_lead = forms.BooleanField(label=_("Create a lead for the sales team"), required=False, initial=True)
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=0,
+                                          max_value=600)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("result") == CallResult.CALLBACK and not data.get("callback_at"):
+            self.add_error("callback_at", _("Choose when to call back."))
+        return data

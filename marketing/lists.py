@@ -15,11 +15,11 @@ from crm.lists import (
     bulk_owner,
     register_bulk_action,
 )
-from crm.visibility import can_create
+from crm.visibility import can_create, can_read
 from marketing import services
 from marketing.figures import with_list_figures
 from marketing.filters import CampaignFilter, SegmentFilter, StaticListFilter
-from marketing.models import Campaign, Segment, StaticList
+from marketing.models import Campaign, CampaignStatus, Segment, StaticList
 
 CELLS = "marketing/list_cells.html"
 
@@ -69,6 +69,7 @@ class CampaignList(ListPage):
     )
     export_filename = "campaigns"
     export_ordering = ("-start_date", "-id")
+    export_target = "marketing.campaign"
     noun_plural = _("campaigns")
     nothing_ticked = _("Tick at least one campaign first.")
     skipped = ngettext_lazy("%(count)s ticked campaign is read-only for you and was left as it was.",
@@ -161,3 +162,46 @@ def _static_list_choices(user) -> list[tuple[int, str]]:
 register_bulk_action("contacts.contact", BulkAction(
     "add_to_static_list", _("Add to a static list…"), add_to_static_list, needs="choice",
     choices=_static_list_choices, rows="visible", allowed=lambda user: can_create(user, StaticList)))
+
+
+def _open_campaigns(user, *, editable: bool):
+    campaigns = Campaign.objects.editable_by(user) if editable else Campaign.objects.visible_to(user)
+    return list(campaigns.exclude(status__in=[CampaignStatus.COMPLETED, CampaignStatus.CANCELLED])
+                .order_by("name", "id").values_list("id", "name")[:200])
+
+
+def add_to_campaign(request, contacts):
+    """The contacts list's bulk action: the ticked contacts the user may see join a campaign the user
+    may edit, as targeted (people already in it keep their status)."""
+    campaign = Campaign.objects.editable_by(request.user).filter(
+        pk=to_int(request.POST.get("choice-add_to_campaign"))).first()
+    if campaign is None:
+        raise BulkRefused(_("Choose the campaign to add the contacts to."))
+    added = services.campaign_members_add_rows(campaign=campaign, actor=request.user, contacts=contacts)
+    messages.success(request, ngettext("%(count)s contact added to %(campaign)s.",
+                                       "%(count)s contacts added to %(campaign)s.", added)
+                     % {"count": added, "campaign": campaign.name})
+
+
+register_bulk_action("contacts.contact", BulkAction(
+    "add_to_campaign", _("Add to a campaign…"), add_to_campaign, needs="choice",
+    choices=lambda user: _open_campaigns(user, editable=True), rows="visible",
+    allowed=lambda user: can_create(user, Campaign)))
+
+
+def set_lead_campaign(request, leads):
+    """The leads list's bulk action: the ticked leads the user may edit get a source campaign the user
+    may see (as on a lead's page)."""
+    campaign = Campaign.objects.visible_to(request.user).filter(
+        pk=to_int(request.POST.get("choice-set_lead_campaign"))).first()
+    if campaign is None:
+        raise BulkRefused(_("Choose the source campaign for the leads."))
+    changed = services.leads_attribute(leads=leads, campaign=campaign, actor=request.user)
+    messages.success(request, ngettext("%(count)s lead now comes from %(campaign)s.",
+                                       "%(count)s leads now come from %(campaign)s.", changed)
+                     % {"count": changed, "campaign": campaign.name})
+
+
+register_bulk_action("sales.lead", BulkAction(
+    "set_lead_campaign", _("Set the source campaign…"), set_lead_campaign, needs="choice",
+    choices=lambda user: _open_campaigns(user, editable=False), allowed=lambda user: can_read(user, Campaign)))

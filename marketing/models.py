@@ -9,14 +9,17 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import HeartbeatJob, OwnedModel, OwnedQuerySet
+from crm.translated import in_language
 from crm.urlcache import pk_url
 from crm.visibility import CAMPAIGN_DATA
 
@@ -83,6 +86,7 @@ class Campaign(OwnedModel):
             models.Index(fields=["status", "-start_date"], name="campaign_status_idx", condition=LIVE),
             models.Index(fields=["owner", "-start_date"], name="campaign_owner_idx", condition=LIVE),
             models.Index(fields=["parent"], name="campaign_parent_idx", condition=models.Q(parent__isnull=False)),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="campaign_name_up_trgm"),  # global search
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_date__isnull=True) | models.Q(start_date__isnull=True)
@@ -280,6 +284,8 @@ class Topic(models.Model):
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("offered to customers"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The name as customers read it in another language ({"ru": "Новинки"}); none: the name (crm/translated.py).
+    translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -288,6 +294,10 @@ class Topic(models.Model):
 
     def __str__(self):
         return self.name
+
+    def name_in(self, language: str | None = None) -> str:
+        """The name in `language` (by default the reader's), the typed name without a translation."""
+        return in_language(self.name, self.translations, (language or "").split("-")[0] or None)
 
 
 @pghistory.track(
@@ -420,10 +430,16 @@ class BouncedAddress(models.Model):
     suppressed_at = models.DateTimeField(null=True, blank=True)
     last_bounce_at = models.DateTimeField(default=timezone.now)
     last_reason = models.CharField(max_length=300, blank=True)
+    # Someone cleared it (the address works again): mailings send to it until it bounces anew.
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         verbose_name = _("bounced address")
         verbose_name_plural = _("bounced addresses")
+        indexes = [models.Index(fields=["-suppressed_at", "-id"], name="bounced_suppressed_idx",
+                                condition=models.Q(suppressed_at__isnull=False))]
 
     def __str__(self):
         return self.email
@@ -518,3 +534,107 @@ class WebFormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.form_id}: {self.outcome}"
+
+
+class CallDistribution(models.TextChoices):
+    EVEN = "even", _("Evenly among the agents")
+    TERRITORY = "territory", _("By territory (the rest evenly)")
+    SHARED = "shared", _("One shared queue: whoever is free takes the next")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="CallListEvent",
+)
+class CallList(OwnedModel):
+    """A telemarketing call list for a campaign: the people of a segment or a static list, frozen into
+    one CallListItem each when the list is built, shared among the chosen agents. Each agent works their
+    queue with the script and logs an outcome per call (marketing/calllists.py)."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
+                                 related_name="call_lists")
+    name = models.CharField(_("name"), max_length=200)
+    script = models.TextField(_("script"), blank=True,
+                              help_text=_("What the agent says: the opening, the offer, answers to objections."))
+    segment = models.ForeignKey(Segment, verbose_name=_("segment"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    static_list = models.ForeignKey(StaticList, verbose_name=_("static list"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    distribution = models.CharField(_("share the calls"), max_length=10, choices=CallDistribution.choices,
+                                    default=CallDistribution.EVEN)
+    agents = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("agents"), related_name="+")
+    # Counted when the list was built: who was left out and why.
+    left_out_do_not_call = models.PositiveIntegerField(default=0)
+    left_out_no_phone = models.PositiveIntegerField(default=0)
+    left_out_no_agent = models.PositiveIntegerField(default=0)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("call list")
+        verbose_name_plural = _("call lists")
+        constraints = [models.CheckConstraint(
+            condition=models.Q(segment__isnull=True, static_list__isnull=False)
+            | models.Q(segment__isnull=False, static_list__isnull=True), name="call_list_one_audience")]
+        indexes = [models.Index(fields=["campaign", "-created_at"], name="call_list_campaign_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return pk_url("marketing:call_list_detail", self.pk)
+
+
+class CallStatus(models.TextChoices):
+    QUEUED = "queued", _("To call")
+    CALLBACK = "callback", _("Call back")
+    DONE = "done", _("Done")
+
+
+class CallResult(models.TextChoices):
+    NO_ANSWER = "no_answer", _("No answer")
+    CALLBACK = "callback", _("Call back at a time")
+    NOT_INTERESTED = "not_interested", _("Not interested")
+    INTERESTED = "interested", _("Interested")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    DO_NOT_CALL = "do_not_call", _("Asked not to be called")
+
+
+class CallListItem(models.Model):
+    """One person to call on a list, once per list. An agent takes the next one with a claim (a
+    compare-and-set UPDATE over rows locked with SKIP LOCKED), so two agents never get the same
+    person; a claim not followed by an outcome runs out after CALL_CLAIM_MINUTES."""
+
+    call_list = models.ForeignKey(CallList, on_delete=models.CASCADE, related_name="items")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
+                                related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("agent"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")  # null: the shared queue
+    status = models.CharField(_("status"), max_length=10, choices=CallStatus.choices, default=CallStatus.QUEUED)
+    due_at = models.DateTimeField(_("call at"), null=True, blank=True)  # a call-back or a retry; null: now
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("calls"), default=0)
+    result = models.CharField(_("outcome"), max_length=20, choices=CallResult.choices, blank=True)
+    called_at = models.DateTimeField(_("last call"), null=True, blank=True)
+    called_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("call list entry")
+        verbose_name_plural = _("call list entries")
+        constraints = [models.UniqueConstraint(fields=["call_list", "contact"], name="call_list_item_once")]
+        indexes = [models.Index(fields=["call_list", "agent", "status", "due_at", "id"], name="call_item_queue_idx"),
+                   models.Index(fields=["contact"], name="call_item_contact_idx")]
+
+    def __str__(self):
+        return f"call list {self.call_list_id}: contact {self.contact_id} ({self.status})"

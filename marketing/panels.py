@@ -5,9 +5,10 @@ contact, or an account's people, take part in. Each panel is one bounded query t
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Exists, OuterRef, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact
 from crm import panels
@@ -15,6 +16,8 @@ from crm.visibility import can_edit, can_read
 from marketing.forms import AttributionForm
 from marketing.models import (
     BouncedAddress,
+    CallList,
+    CallStatus,
     Campaign,
     CampaignMember,
     ContactPreference,
@@ -113,3 +116,19 @@ def contact_email_preferences(request, contact, page):
     return panels.Rendered("marketing/panels/contact_preferences.html", {
         "language": dict(settings.LANGUAGES).get(row["chosen_language"] or "", ""), "topics": row["topic_names"],
         "bounced": row["bounced"], "panel_id": "contact-email-preferences"})
+
+
+@panels.register(panels.HOME, slot=panels.MAIN, order=30)
+def my_call_lists(request, user, page):
+    """On "my day": the call lists the user is an agent of with people waiting for them (one query)."""
+    if not can_read(user, CallList):
+        return None
+    mine = Q(items__agent=user) | Q(items__agent__isnull=True)
+    rows = list(CallList.objects.visible_to(user).filter(agents=user, campaign__deleted_at__isnull=True)
+                .annotate(waiting=Count("items", filter=mine & Q(items__status=CallStatus.QUEUED)),
+                          callbacks_due=Count("items", filter=Q(items__agent=user, items__status=CallStatus.CALLBACK,
+                                                                items__due_at__lte=timezone.now())))
+                .filter(Q(waiting__gt=0) | Q(callbacks_due__gt=0)).order_by("-created_at", "-id")[:ROWS])
+    if not rows:
+        return None
+    return panels.Rendered("marketing/panels/my_call_lists.html", {"call_lists": rows, "panel_id": "my-call-lists"})

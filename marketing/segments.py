@@ -16,6 +16,7 @@ Stored criteria (JSON, all optional; an empty segment is every contact the user 
     has_email: bool
     lead_sources: [value]    the contact's lead source
     owners: [user id]        the contact's owner
+    topics: [topic id]       subscribed to any of these topics
     no_purchase_months: int  the account has no order (not cancelled) dated in the last N months
     bought_product: id       the account ordered this product (an order not cancelled)
 """
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm.models import Territory, User
 from crm.visibility import with_visibility_flag
+from marketing.models import Topic, TopicSubscription
 from sales.models import Order, OrderLine, OrderStatus
 
 SAMPLE_SIZE = 10
@@ -83,6 +85,8 @@ def criteria_q(criteria: dict[str, Any]) -> Q:
         q &= Q(lead_source__in=criteria["lead_sources"])
     if criteria.get("owners"):
         q &= Q(owner_id__in=criteria["owners"])
+    if criteria.get("topics"):
+        q &= Q(Exists(TopicSubscription.objects.filter(contact_id=OuterRef("pk"), topic_id__in=criteria["topics"])))
     orders = Order.objects.filter(account_id=OuterRef("account_id"), deleted_at__isnull=True).exclude(
         status=OrderStatus.CANCELLED)
     if criteria.get("no_purchase_months"):
@@ -124,6 +128,9 @@ def describe(criteria: dict[str, Any]) -> list[tuple[str, str]]:
         names["bought_product"] = f"{product.sku} · {product.name}" if product else "—"
     if criteria.get("owners"):
         names["owners"] = ", ".join(str(u) for u in User.objects.filter(pk__in=criteria["owners"]))
+    if criteria.get("topics"):
+        names["topics"] = ", ".join(Topic.objects.filter(pk__in=criteria["topics"]).order_by("name")
+                                    .values_list("name", flat=True)) or "—"
     out = []
     for name in SegmentForm.CRITERIA:
         value = criteria.get(name)

@@ -245,3 +245,38 @@ def mailing_create(*, actor: User, campaign: Campaign, subject: str, body: str, 
         MailingVersion(mailing=mailing, language=code, subject=version_subject, body=version_body)
         for code, (version_subject, version_body) in (versions or {}).items() if code != mailing.language])
     return mailing
+
+
+@transaction.atomic
+def campaign_members_add_rows(*, campaign: Campaign, actor: User, contacts: QuerySet[Contact],
+                              status: str = MemberStatus.TARGETED) -> int:
+    """The contacts (the caller passes rows the actor may see) join the campaign in one INSERT … SELECT;
+    people already in it keep their row and status. Returns how many joined."""
+    if status not in MemberStatus.values:
+        raise ValueError(f"Unknown member status {status!r}")
+    select_sql, params = contacts.order_by().values("id").query.sql_with_params()
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        sql = (f"INSERT INTO {CampaignMember._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
+               "(campaign_id, contact_id, status, added_at, status_changed_at) "
+               f"SELECT %s, picked.id, %s, %s, %s FROM ({select_sql}) AS picked "
+               "ON CONFLICT (campaign_id, contact_id) DO NOTHING")
+        cursor.execute(sql, [campaign.pk, status, now, now, *params])
+        added: int = cursor.rowcount
+    return added
+
+
+@transaction.atomic
+def leads_attribute(*, leads: QuerySet[Lead], campaign: Campaign, actor: User) -> int:
+    """The source campaign of many leads at once (the caller passes rows the actor may edit), in one
+    INSERT … SELECT … ON CONFLICT DO UPDATE. Returns how many leads it set."""
+    select_sql, params = leads.order_by().values("id").query.sql_with_params()
+    table = LeadAttribution._meta.db_table
+    with connection.cursor() as cursor:
+        sql = (f"INSERT INTO {table} (lead_id, campaign_id, attributed_at) "  # noqa: S608 - the ORM's SELECT
+               f"SELECT picked.id, %s, %s FROM ({select_sql}) AS picked "
+               "ON CONFLICT (lead_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id, "
+               "attributed_at = EXCLUDED.attributed_at")
+        cursor.execute(sql, [campaign.pk, timezone.now(), *params])
+        changed: int = cursor.rowcount
+    return changed

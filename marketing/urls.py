@@ -49,4 +49,11 @@ urlpatterns = [
     path("web-forms/<int:pk>/edit/", views.webform_edit, name="webform_edit"),
     path("f/<str:key>/", views.webform_public, name="webform_public"),
     path("topics/<int:pk>/edit/", views.topic_edit, name="topic_edit"),
+    path("campaigns/<int:campaign_pk>/call-lists/new/", views.call_list_create, name="call_list_create"),
+    path("call-lists/<int:pk>/", views.call_list_detail, name="call_list_detail"),
+    path("call-lists/<int:pk>/work/", views.call_list_work, name="call_list_work"),
+    path("call-lists/<int:pk>/log/", views.call_list_log, name="call_list_log"),
+    path("bounces/", views.bounce_list, name="bounce_list"),
+    path("bounces/<int:pk>/clear/", views.bounce_clear, name="bounce_clear"),
+    path("call-lists/<int:pk>/release/", views.call_list_release, name="call_list_release"),
 ]

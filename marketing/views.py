@@ -3,6 +3,7 @@ lines, members, the leads and deals it brought), and the source campaign of a le
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
+from activities.models import Activity, ActivityKind
+from contacts.models import Contact
 from crm import panels
 from crm.history import CHANGES_SCANNED, history_for
 from crm.list_tools import to_int
@@ -31,10 +34,12 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import mailings, segments, services, subscriptions, tracking, webforms
+from marketing import bounces, calllists, mailings, segments, services, subscriptions, tracking, webforms
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
+    CallListForm,
+    CallOutcomeForm,
     CampaignForm,
     CostForm,
     MailingForm,
@@ -49,6 +54,10 @@ from marketing.forms import (
     WebFormForm,
 )
 from marketing.models import (
+    BouncedAddress,
+    CallList,
+    CallListItem,
+    CallResult,
     Campaign,
     CampaignCost,
     CampaignMember,
@@ -84,6 +93,7 @@ def overview(request):
         rows, total = _rows_and_total(campaigns.filter(status=status).order_by(*ordering))
         sections.append({"key": key, "status": status, "title": title, "empty": empty, "rows": rows, "total": total})
     return render(request, "marketing/overview.html", {"sections": sections,
+                                                       "may_manage_bounces": bounces.may_manage(request.user),
                                                        "may_create": can_create(request.user, Campaign)})
 
 
@@ -133,6 +143,8 @@ def campaign_detail(request, pk: int):
         "children": children,
         "mailings": list(Mailing.objects.visible_to(request.user).filter(campaign=campaign)
                          .order_by("-created_at", "-id")[:ROWS]),
+        "call_lists": list(calllists.with_progress(CallList.objects.visible_to(request.user).filter(campaign=campaign))
+                           .order_by("-created_at", "-id")[:ROWS]),
         "history": history[:HISTORY_SHOWN],
         "panels": panels.render(request, campaign, {"history": history}),
     }
@@ -492,7 +504,7 @@ def topic_list(request):
     require_admin(request.user)
     form = TopicForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        topic = subscriptions.topic_save(topic=None, **form.cleaned_data)
+        topic = subscriptions.topic_save(topic=None, **form.topic_fields())
         messages.success(request, _("Topic “%(name)s” added.") % {"name": topic.name})
         return redirect("marketing:topic_list")
     topics = Topic.objects.annotate(subscribers=Count("subscriptions")).order_by("-is_active", "name", "id")
@@ -504,7 +516,7 @@ def topic_edit(request, pk: int):
     topic = get_object_or_404(Topic, pk=pk)
     form = TopicForm(request.POST or None, instance=topic)
     if request.method == "POST" and form.is_valid():
-        subscriptions.topic_save(topic=topic, **form.cleaned_data)
+        subscriptions.topic_save(topic=topic, **form.topic_fields())
         messages.success(request, _("Topic “%(name)s” saved.") % {"name": topic.name})
         return redirect("marketing:topic_list")
     return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
@@ -612,3 +624,158 @@ def webform_public(request, key: str):
                 webforms.submit(form=web_form, ip=ip, data=form.cleaned_data)
                 return render(request, "marketing/webform_public.html", {**context, "thanked": True})
         return render(request, "marketing/webform_public.html", context)
+
+
+# --- Telemarketing call lists ---------------------------------------------------------------
+
+
+def call_list_create(request, campaign_pk: int):
+    campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
+    form = CallListForm(request.POST or None, user=request.user,
+                        initial={"name": _("Calls: %(campaign)s") % {"campaign": campaign.name}})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            call_list = calllists.call_list_create(
+                actor=request.user, campaign=campaign, name=data["name"], script=data["script"],
+                segment=data["segment"], static_list=data["static_list"], distribution=data["distribution"],
+                agents=list(data["agents"]))
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, ngettext("Call list %(name)s was built: %(count)s person to call.",
+                                               "Call list %(name)s was built: %(count)s people to call.",
+                                               call_list.items.count()) % {"name": call_list.name,
+                                                                           "count": call_list.items.count()})
+            return redirect(call_list)
+    return render(request, "marketing/call_list_form.html", {"form": form, "campaign": campaign})
+
+
+def call_list_detail(request, pk: int):
+    """The manager's view: progress per agent, the outcomes so far, the latest calls."""
+    call_list = get_visible_or_404(CallList.objects.select_related("campaign", "owner", "segment", "static_list"),
+                                   request.user, pk=pk)
+    recent = list(with_visibility_flag(
+        CallListItem.objects.filter(call_list=call_list, called_at__isnull=False)
+        .select_related("contact", "called_by", "lead"), request.user, "contact")
+        .order_by("-called_at", "-id")[:MEMBER_ROWS])
+    return render(request, "marketing/call_list_detail.html", {
+        "call_list": call_list, "progress": calllists.progress(call_list), "recent": recent,
+        "is_agent": calllists.is_agent(call_list, request.user),
+        "claim_minutes": calllists.CLAIM_MINUTES,
+        "history": history_for(call_list, user=request.user, limit=HISTORY_SHOWN)})
+
+
+def _agent_list_or_404(request, pk: int) -> CallList:
+    """A list the user may see and works as one of its agents (others: 404, as a missing list)."""
+    call_list = get_visible_or_404(CallList.objects.select_related("campaign"), request.user, pk=pk)
+    if not calllists.is_agent(call_list, request.user):
+        raise Http404
+    return call_list
+
+
+def call_list_work(request, pk: int):
+    """The agent's screen: the next person (claimed for them), the phone, the script, the outcome."""
+    call_list = _agent_list_or_404(request, pk)
+    item = calllists.call_next(call_list=call_list, agent=request.user)
+    return _work_page(request, call_list, item, CallOutcomeForm(initial={"item": item.pk} if item else None))
+
+
+def _work_page(request, call_list: CallList, item, form):
+    contact = recent_calls = None
+    if item is not None:
+        contact = (Contact.objects.select_related("account").filter(pk=item.contact_id).first())
+        recent_calls = list(Activity.objects.visible_to(request.user).filter(contact_id=item.contact_id,
+                                                                             kind=ActivityKind.CALL)
+                            .select_related("owner").order_by("-occurred_at", "-id")[:3])
+    next_due = None
+    if item is None:
+        next_due = (CallListItem.objects.filter(call_list=call_list, status__in=calllists.OPEN,
+                                                due_at__gt=timezone.now())
+                    .filter(Q(agent=request.user) | Q(agent__isnull=True)).order_by("due_at")
+                    .values_list("due_at", flat=True).first())
+    return render(request, "marketing/call_list_work.html", {
+        "call_list": call_list, "item": item, "contact": contact, "recent_calls": recent_calls, "form": form,
+        "next_due": next_due, "sees_leads": can_create(request.user, Lead),
+        "mine": calllists.progress_for(call_list, request.user)})
+
+
+@require_POST
+def call_list_log(request, pk: int):
+    call_list = _agent_list_or_404(request, pk)
+    form = CallOutcomeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            logged = calllists.call_log(call_list=call_list, agent=request.user, item_id=data["item"],
+                                        result=data["result"], notes=data["notes"], callback_at=data["callback_at"],
+                                        create_lead=data["create_lead"], duration_minutes=data["duration_minutes"])
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field_name, errors in error.message_dict.items():
+                    form.add_error(field_name if field_name in form.fields else None, errors)
+            else:
+                messages.error(request, " ".join(error.messages))
+                return redirect("marketing:call_list_work", pk=call_list.pk)
+        else:
+            text = _("Logged: %(result)s.") % {"result": CallResult(data["result"]).label}
+            if logged.lead is not None:
+                text += " " + _("Lead %(lead)s was created.") % {"lead": logged.lead}
+            if logged.callback_task_id:
+                text += " " + _("A call-back task with a reminder is in your day.")
+            messages.success(request, text)
+            return redirect("marketing:call_list_work", pk=call_list.pk)
+    item = CallListItem.objects.filter(pk=form.data.get("item") if str(form.data.get("item", "")).isdigit() else 0,
+                                       call_list=call_list, claimed_by=request.user,
+                                       status__in=calllists.OPEN).first()
+    if item is None:
+        messages.error(request, _("This call is no longer yours to log: someone else took it, or it was logged."))
+        return redirect("marketing:call_list_work", pk=call_list.pk)
+    return _work_page(request, call_list, item, form)
+
+
+@require_POST
+def call_list_release(request, pk: int):
+    call_list = _agent_list_or_404(request, pk)
+    calllists.call_release(call_list=call_list, agent=request.user)
+    messages.success(request, _("You stopped calling; the person you held is back in the queue."))
+    return redirect(call_list)
+
+
+# --- Bounced addresses ----------------------------------------------------------------------
+
+
+def bounce_list(request):
+    """The addresses mail bounced from for good, newest first, with the contacts that have them and a
+    way to clear one (marketers and admins)."""
+    if not bounces.may_manage(request.user):
+        raise PermissionDenied
+    term = request.GET.get("q", "").strip().lower()[:254]
+    rows = BouncedAddress.objects.filter(suppressed_at__isnull=False).order_by("-suppressed_at", "-id")
+    if term:
+        rows = rows.filter(email__contains=term)
+    page = paginate(rows, request.GET.get("page"), per_page=MEMBER_ROWS * 2)
+    addresses = [row.email for row in page.rows]
+    owners: dict[str, list] = {}
+    if addresses:
+        for contact in (Contact.objects.visible_to(request.user).filter(emails__overlap=addresses)
+                        .only("id", "first_name", "middle_name", "last_name", "full_name", "emails")
+                        .order_by("last_name", "id")[:MEMBER_ROWS * 4]):
+            for address in {email.lower() for email in contact.emails} & set(addresses):
+                owners.setdefault(address, []).append(contact)
+    for row in page.rows:
+        row.contacts = owners.get(row.email, [])
+    return render(request, "marketing/bounce_list.html", {"page": page, "term": term})
+
+
+@require_POST
+def bounce_clear(request, pk: int):
+    if not bounces.may_manage(request.user):
+        raise PermissionDenied
+    address = get_object_or_404(BouncedAddress, pk=pk)
+    if bounces.bounce_clear(address=address, actor=request.user):
+        messages.success(request, _("%(email)s is cleared: mailings go to it again.") % {"email": address.email})
+    else:
+        messages.info(request, _("%(email)s was not suppressed any more.") % {"email": address.email})
+    return redirect("marketing:bounce_list")

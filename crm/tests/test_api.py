@@ -438,6 +438,7 @@ def test_each_module_registers_its_routes():
         "pipelines": "pipeline", "orders": "order", "invoices": "invoice", "payments": "payment",
         "products": "product", "price-books": "price-book", "quotes": "quote", "leads": "lead", "tickets": "ticket",
         "articles": "article", "contracts": "contract", "work-orders": "work-order", "surveys": "survey",
+        "campaigns": "campaign",
     }
     assert {routes.ROUTES[prefix].viewset.__module__ for prefix in ("accounts", "contacts", "leads", "quotes")} == {
         "accounts.api", "contacts.api", "sales.api.leads", "sales.api.quotes"}

@@ -39,7 +39,18 @@ from crm.models import CustomField, Notification, Role, SavedView
 from crm.tests.factories import TerritoryFactory, UserFactory
 from exports.models import ExportJob
 from imports.models import ImportJob
-from marketing.models import CampaignCost, CampaignMember, Mailing, Segment, StaticList, Topic, WebForm
+from marketing.models import (
+    BouncedAddress,
+    CallList,
+    CallListItem,
+    CampaignCost,
+    CampaignMember,
+    Mailing,
+    Segment,
+    StaticList,
+    Topic,
+    WebForm,
+)
 from marketing.tests.factories import CampaignFactory
 from portal.models import Survey
 from portal.tests.factories import PORTAL_PASSWORD, PortalUserFactory
@@ -161,6 +172,7 @@ TABLE = {
     # The API (token header)
     "api:account-detail": owned(CUSTOMER, pk="account"),
     "api:contact-detail": owned(CUSTOMER, pk="contact"),
+    "api:campaign-detail": owned(CAMPAIGN, pk="campaign"),
     "api:opportunity-detail": owned(SALES, pk="opportunity"),
     "api:pipeline-detail": catalogue(pk="pipeline"),
     "api:order-detail": owned(SALES, pk="order"),
@@ -297,6 +309,12 @@ TABLE = {
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
+    "marketing:bounce_clear": admin(pk="bounced_address"),
+    "marketing:call_list_create": owned(CAMPAIGN, campaign_pk="campaign"),
+    "marketing:call_list_detail": owned(CAMPAIGN, pk="call_list"),
+    "marketing:call_list_work": owned(CAMPAIGN, pk="call_list"),
+    "marketing:call_list_log": owned(CAMPAIGN, pk="call_list"),
+    "marketing:call_list_release": owned(CAMPAIGN, pk="call_list"),
     "marketing:unsubscribe": token(**T),
     "marketing:preferences": token(**T),
     "marketing:track_open": token(**T),
@@ -476,6 +494,9 @@ def build_world(cast) -> dict:
         "mailing": Mailing.objects.create(owner=owner, team=owner.team, shared_with_team=False,
                                           subject=f"{SECRET} Mailing", body="Hello", campaign=campaign,
                                           static_list=static_list),
+        "call_list": _call_list(owner, campaign, static_list, contact),
+        "bounced_address": BouncedAddress.objects.create(email="secret-bounce@example.com",
+                                                         suppressed_at=datetime.datetime.now(datetime.UTC)),
         # The catalogue and the settings
         "topic": Topic.objects.create(name=f"{SECRET} Topic"),
         "web_form": WebForm.objects.create(name=f"{SECRET} Form", thank_you="Thanks", created_by=owner),
@@ -743,6 +764,15 @@ def cast(cast, other_team):
 @pytest.fixture(autouse=True)
 def _agents_narrowed_to_their_teams_queues(settings):
     settings.SERVICE_AGENTS_SEE = "team-queues"
+
+
+def _call_list(owner, campaign, static_list, contact):
+    """The owner's private call list, the owner its one agent, the contact on it."""
+    call_list = CallList.objects.create(owner=owner, team=owner.team, shared_with_team=False, campaign=campaign,
+                                        name=f"{SECRET} Calls", static_list=static_list, script="Hello")
+    call_list.agents.set([owner])
+    CallListItem.objects.create(call_list=call_list, contact=contact, agent=owner)
+    return call_list
 
 
 @pytest.fixture

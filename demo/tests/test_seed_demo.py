@@ -29,6 +29,13 @@ def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
     assert Quote.objects.filter(status="accepted").exists() and Invoice.objects.filter(status="partly_paid").exists()
     assert SalesTarget.objects.exists() and StageChange.objects.count() > Opportunity.objects.count()
 
+    # Marketing: a call list in progress.
+    from marketing.models import CallList, CallStatus
+
+    call_list = CallList.objects.get()
+    assert call_list.items.filter(status=CallStatus.DONE).exists() and call_list.items.filter(
+        status=CallStatus.CALLBACK).exists() and call_list.items.filter(status=CallStatus.QUEUED).exists()
+
     call_command("seed_demo", stdout=StringIO())  # a second run changes nothing
     assert User.objects.filter(email="admin@demo.crm").count() == 1
     assert Pipeline.objects.count() == 2

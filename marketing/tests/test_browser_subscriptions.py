@@ -41,7 +41,8 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     page.goto("/marketing/")
     page.locator("#overview-topics").click()
     page.wait_for_load_state("load")
-    page.get_by_label("Name").fill("Новинки")
+    page.locator("#id_name").fill("Новинки")
+    page.get_by_label("Name in English").fill("New products")  # what English readers see
     page.get_by_role("button", name="Add topic").click()
     expect(page.locator("#topic-table")).to_contain_text("Новинки")
 
@@ -50,10 +51,11 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     page.goto(f"/marketing/preferences/{preference_token(ivan.pk)}/")
     expect(page.get_by_text("For ivan@example.com.")).to_be_visible()
     page.get_by_label("Language of our e-mail").select_option("ru")
-    page.get_by_label("Новинки").check()
+    page.get_by_label("New products").check()  # the page speaks English so far: the topic's English name
     page.locator("#preferences-save").click()
     expect(page.locator("#preferences-saved")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "ru")  # the page now speaks Russian
+    expect(page.get_by_label("Новинки")).to_be_checked()
     assert TopicSubscription.objects.filter(contact=ivan, topic__name="Новинки").exists()
 
     # The marketer writes the mailing for the topic, with a Russian version, and sends it.

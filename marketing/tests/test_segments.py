@@ -237,3 +237,23 @@ def test_segment_pages_query_counts_are_constant(client, world, marketer, owner)
     for n in range(49):
         services.segment_create(actor=marketer, name=f"Сегмент {n}", criteria={})
     assert (count(segment.get_absolute_url()), count(reverse("marketing:segment_list"))) == one
+
+
+def test_topic_criterion_through_the_form(client, world, marketer):
+    from marketing.models import Topic, TopicSubscription
+
+    news, events = Topic.objects.create(name="Новинки"), Topic.objects.create(name="Мероприятия")
+    TopicSubscription.objects.create(contact=world["people"]["ivan"], topic=news)
+    TopicSubscription.objects.create(contact=world["people"]["anna"], topic=events)
+    assert names({"topics": [news.pk]}, marketer) == ["Иван"]
+    assert names({"topics": [news.pk, events.pk]}, marketer) == ["Anna", "Иван"]
+    with CaptureQueriesContext(connection) as captured:
+        list(contacts_in({"topics": [news.pk], "vip": "no"}, marketer))
+    assert len(captured) == 1
+    client.force_login(marketer)
+    response = client.post(reverse("marketing:segment_create"), {"name": "Подписчики новинок", "topics": [news.pk]},
+                           follow=True)
+    segment = Segment.objects.get(name="Подписчики новинок")
+    assert segment.criteria == {"topics": [news.pk]}
+    body = response.content.decode()
+    assert "Subscribed to a topic" in body and "Новинки" in body

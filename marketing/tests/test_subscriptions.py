@@ -273,3 +273,19 @@ def test_the_contact_page_shows_the_choices_and_a_bounced_address(client, market
     assert 'data-preference="topics">Events, Новинки<' in body and 'data-preference="bounced"' in body
     client.force_login(support_agent)  # reads contacts, not campaigns
     assert 'id="contact-email-preferences"' not in client.get(url).content.decode()
+
+
+def test_topic_names_in_the_readers_language(client, admin_user, anna, topics):
+    client.force_login(admin_user)
+    topic = topics["Events"]
+    client.post(reverse("marketing:topic_edit", args=[topic.pk]), {
+        "name": "Events", "is_active": "on", "name_ru": "Мероприятия", "name_uk": "Заходи", "name_en": " "})
+    topic.refresh_from_db()
+    assert topic.translations == {"ru": "Мероприятия", "uk": "Заходи"}
+    assert 'value="Мероприятия"' in client.get(reverse("marketing:topic_edit", args=[topic.pk])).content.decode()
+    client.logout()
+    ContactPreference.objects.create(contact=anna, language="uk")
+    body = client.get(page_url(anna.pk)).content.decode()
+    assert "Заходи" in body and "Мероприятия" not in body and "Новинки" in body  # no translation: the name
+    ContactPreference.objects.filter(contact=anna).update(language="")
+    assert "Events" in client.get(page_url(anna.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()

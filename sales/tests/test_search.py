@@ -99,10 +99,10 @@ def _provider_queries(user, text) -> int:
 
 
 def test_one_query_per_provider_at_most_whatever_the_row_count(owner, deals):
-    """Words: accounts, contacts, leads, deals, products, tickets, articles (7); a number: accounts, contacts,
-    leads, deals, products, tickets and quotes, orders, invoices (9); an e-mail asks the three who have
+    """Words: accounts, contacts, leads, deals, products, tickets, articles, campaigns (8); a number: accounts,
+    contacts, leads, deals, products, tickets and quotes, orders, invoices (9); an e-mail asks the three who have
     e-mails; the typo search only when nothing matched."""
-    assert _provider_queries(owner, "renewal") == 7
+    assert _provider_queries(owner, "renewal") == 8
     assert _provider_queries(owner, deals["invoice"].number) == 9
     assert _provider_queries(owner, "q.blackwood@brightline.example") == 3
     assert _provider_queries(owner, "+44 20 7946 0555") == 4  # accounts, contacts, leads, products (a SKU)
@@ -112,8 +112,8 @@ def test_one_query_per_provider_at_most_whatever_the_row_count(owner, deals):
     for number in range(20):
         OpportunityFactory(owner=owner, name=f"Renewal {number}")
         LeadFactory(owner=owner, last_name=f"Renewal{number}")
-    assert _provider_queries(owner, "renewal") == 7
-    assert _provider_queries(owner, "zzqqxx nothing") == 7 + 2  # + the typo search of accounts and contacts
+    assert _provider_queries(owner, "renewal") == 8
+    assert _provider_queries(owner, "zzqqxx nothing") == 8 + 2  # + the typo search of accounts and contacts
 
 
 def test_search_page_query_count(client, owner, deals, django_assert_max_num_queries):

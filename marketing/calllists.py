@@ -1,0 +1,344 @@
+"""Telemarketing call lists: building a list from a segment or a static list for a campaign, sharing
+it among agents, the claim that hands each agent the next person (never the same person to two
+agents), and logging a call's outcome: a call on the contact's timeline, a call-back task with a
+reminder, a lead for those interested, the member's status in the campaign, and "do not call".
+
+Two agents never get the same person: `call_next` locks the candidate row with
+`FOR UPDATE SKIP LOCKED` (a row another agent is claiming is skipped, not waited for) and claims it
+in the same transaction; a claimed row is offered to nobody else until its claim runs out
+(`CLAIM_MINUTES`, an agent who walked away), and only the holder of the claim may log its outcome."""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pghistory
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities.models import ActivityKind, CallOutcome, Direction
+from activities.services import activity_create
+from contacts.models import Contact
+from crm.choices import LeadSource
+from crm.models import Role, Territory, User
+from crm.visibility import Scope, can_create, read_scope
+from marketing.models import (
+    CallDistribution,
+    CallList,
+    CallListItem,
+    CallResult,
+    CallStatus,
+    Campaign,
+    CampaignMember,
+    LeadAttribution,
+    MemberStatus,
+    Segment,
+    StaticList,
+)
+from sales.lead_services import lead_create
+from sales.models import Lead
+
+CLAIM_MINUTES = 20  # a claim with no outcome after this long goes back to the queue
+NO_ANSWER_RETRY = datetime.timedelta(hours=2)
+MAX_NO_ANSWER = 3  # after this many unanswered calls the person is done
+CALLBACK_REMINDER_MINUTES = 15
+BUILD_LIMIT = 5000  # a call list is worked by people: more than this is a mistake in the audience
+AGENT_ROLES = (Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETER, Role.ADMIN)
+OPEN = (CallStatus.QUEUED, CallStatus.CALLBACK)
+
+
+def agent_choices() -> QuerySet[User]:
+    """Who may be an agent: active people whose role reads campaigns and logs calls."""
+    return User.objects.filter(is_active=True, role__in=AGENT_ROLES).order_by("first_name", "last_name", "id")
+
+
+def _audience(actor: User, segment: Segment | None, static_list: StaticList | None) -> QuerySet[Contact]:
+    from marketing.segments import contacts_in
+
+    if segment is not None:
+        return contacts_in(segment.criteria, actor)
+    return Contact.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list)
+
+
+def _covering_territories(territory_id: int | None, parents: dict[int, int | None]) -> set[int]:
+    """The territory and every territory above it (an agent for Europe covers Germany)."""
+    covered: set[int] = set()
+    while territory_id is not None and territory_id not in covered:
+        covered.add(territory_id)
+        territory_id = parents.get(territory_id)
+    return covered
+
+
+@transaction.atomic
+def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list[User], script: str = "",
+                     segment: Segment | None = None, static_list: StaticList | None = None,
+                     distribution: str = CallDistribution.EVEN) -> CallList:
+    """Freezes the audience the actor may see into one entry per person. People marked "do not call"
+    or with no phone are left out and counted; each person goes only to an agent who may see them
+    (those no chosen agent may see are left out too), so the call screen never shows an agent a
+    customer they could not open."""
+    if not agents:
+        raise ValidationError({"agents": _("Choose at least one agent.")})
+    call_list = CallList(owner=actor, team_id=actor.team_id, campaign=campaign, name=name, script=script,
+                         segment=segment, static_list=static_list, distribution=distribution)
+    call_list.full_clean()
+    rows = list(_audience(actor, segment, static_list).order_by("last_name", "first_name", "id")
+                .values_list("id", "do_not_call", "phones", "account__territory_id")[:BUILD_LIMIT + 1])
+    if len(rows) > BUILD_LIMIT:
+        raise ValidationError(_("The audience has more than %(limit)s people: narrow the segment.")
+                              % {"limit": BUILD_LIMIT})
+    callable_rows = [row for row in rows if not row[1] and row[2]]
+    call_list.left_out_do_not_call = sum(1 for row in rows if row[1])
+    call_list.left_out_no_phone = sum(1 for row in rows if not row[1] and not row[2])
+    ids = [row[0] for row in callable_rows]
+    sees: dict[int, set[int] | None] = {}
+    for agent in agents:  # None: the agent sees every contact
+        sees[agent.pk] = (None if read_scope(agent, Contact) == Scope.ALL else
+                          set(Contact.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True)))
+    covers: dict[int, set[int]] = {}
+    if distribution == CallDistribution.TERRITORY:
+        parents = dict(Territory.objects.values_list("id", "parent_id"))
+        through = User.territories.through
+        for user_id, territory_id in through.objects.filter(user__in=agents).values_list("user_id", "territory_id"):
+            covers.setdefault(user_id, set()).add(territory_id)
+    load: Counter[int] = Counter({agent.pk: 0 for agent in agents})
+    items: list[CallListItem] = []
+    for contact_id, _dnc, _phones, territory_id in callable_rows:
+        eligible = [pk for pk, seen in sees.items() if seen is None or contact_id in seen]
+        if not eligible:
+            call_list.left_out_no_agent += 1
+            continue
+        if distribution == CallDistribution.SHARED:
+            items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent=None))
+            continue
+        if distribution == CallDistribution.TERRITORY:
+            area = _covering_territories(territory_id, parents)
+            local = [pk for pk in eligible if covers.get(pk, set()) & area]
+            eligible = local or eligible
+        chosen = min(eligible, key=lambda pk: (load[pk], pk))  # the least loaded, evenly
+        load[chosen] += 1
+        items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent_id=chosen))
+    call_list.save()
+    call_list.agents.set(agents)
+    CallListItem.objects.bulk_create(items, batch_size=1000)
+    return call_list
+
+
+def is_agent(call_list: CallList, user: User) -> bool:
+    return call_list.agents.filter(pk=user.pk).exists()
+
+
+def _claim_expired(now: datetime.datetime) -> datetime.datetime:
+    return now - datetime.timedelta(minutes=CLAIM_MINUTES)
+
+
+def queue_for(call_list: CallList, agent: User, now: datetime.datetime) -> QuerySet[CallListItem]:
+    """What the agent may take now: their own entries and the shared queue's, due, not claimed by
+    someone else (or the claim ran out), of people they may see who may still be called."""
+    return (CallListItem.objects.filter(call_list=call_list, status__in=OPEN)
+            .filter(Q(agent=agent) | Q(agent__isnull=True))
+            .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=_claim_expired(now)) | Q(claimed_by=agent))
+            .filter(contact__do_not_call=False, contact__in=Contact.objects.visible_to(agent).values("pk")))
+
+
+@transaction.atomic
+def call_next(*, call_list: CallList, agent: User) -> CallListItem | None:
+    """The person the agent calls now, claimed for them. The one they already hold comes back (a
+    reload, a second tab); else due call-backs first, then the queue in order."""
+    now = timezone.now()
+    held = (CallListItem.objects.filter(call_list=call_list, status__in=OPEN, claimed_by=agent,
+                                        claimed_at__gt=_claim_expired(now), contact__do_not_call=False,
+                                        contact__in=Contact.objects.visible_to(agent).values("pk"))
+            .order_by("claimed_at", "id").first())
+    if held is not None:
+        return held
+    item = (queue_for(call_list, agent, now).order_by(F("due_at").asc(nulls_last=True), "id")
+            .select_for_update(skip_locked=True, of=("self",)).first())
+    if item is None:
+        return None
+    item.claimed_by, item.claimed_at = agent, now
+    item.save(update_fields=["claimed_by", "claimed_at"])
+    return item
+
+
+@transaction.atomic
+def call_release(*, call_list: CallList, agent: User) -> int:
+    """The agent stops: what they hold goes back to the queue."""
+    return CallListItem.objects.filter(call_list=call_list, claimed_by=agent, status__in=OPEN).update(
+        claimed_by=None, claimed_at=None)
+
+
+ACTIVITY_OUTCOME = {CallResult.NO_ANSWER: CallOutcome.NO_ANSWER, CallResult.WRONG_NUMBER: CallOutcome.WRONG_NUMBER}
+# How far a call takes the person in the campaign (a status is only ever raised).
+MEMBER_AFTER = {CallResult.CALLBACK: MemberStatus.SENT, CallResult.NOT_INTERESTED: MemberStatus.SENT,
+                CallResult.DO_NOT_CALL: MemberStatus.SENT, CallResult.INTERESTED: MemberStatus.RESPONDED}
+LOWER_THAN = {MemberStatus.SENT: (MemberStatus.TARGETED,),
+              MemberStatus.RESPONDED: (MemberStatus.TARGETED, MemberStatus.SENT)}
+
+
+def _raise_member(campaign_id: int, contact_id: int, status: str, now: datetime.datetime) -> None:
+    table = CampaignMember._meta.db_table
+    lower = LOWER_THAN[status]
+    placeholders = ", ".join(["%s"] * len(lower))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (campaign_id, contact_id, status, added_at, status_changed_at)
+                VALUES (%s, %s, %s, %s, %s)
+                ON CONFLICT (campaign_id, contact_id) DO UPDATE SET status = EXCLUDED.status,
+                    status_changed_at = EXCLUDED.status_changed_at
+                WHERE {table}.status IN ({placeholders})""",  # noqa: S608 - our table name, values bound  # nosec B608
+            [campaign_id, contact_id, status, now, now, *lower])
+
+
+@dataclass
+class Logged:
+    item: CallListItem
+    lead: Lead | None = None
+    callback_task_id: int | None = None
+
+
+def _lead_for(contact: Contact, agent: User, notes: str) -> Lead:
+    return lead_create(actor=agent, owner=agent, first_name=contact.first_name, last_name=contact.last_name,
+                       title=contact.title, company=contact.account.name if contact.account_id else "",
+                       email=contact.emails[0] if contact.emails else "",
+                       phone=contact.phones[0] if contact.phones else "", source=LeadSource.CAMPAIGN,
+                       description=notes)
+
+
+@transaction.atomic
+def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, notes: str = "",
+             callback_at: datetime.datetime | None = None, create_lead: bool = False,
+             duration_minutes: int | None = None) -> Logged:
+    """Logs the outcome of the call the agent holds. Refused (ValidationError, nothing written) when
+    the entry is not theirs any more (the claim ran out and someone else took it) or already done."""
+    now = timezone.now()
+    item = (CallListItem.objects.select_for_update(of=("self",)).select_related("contact__account")
+            .filter(pk=item_id, call_list=call_list, claimed_by=agent, status__in=OPEN).first())
+    if item is None:
+        raise ValidationError(_("This call is no longer yours to log: someone else took it, or it was logged."))
+    if result not in CallResult.values:
+        raise ValidationError({"result": _("Choose one of the offered outcomes.")})
+    if result == CallResult.CALLBACK:
+        if callback_at is None or callback_at <= now:
+            raise ValidationError({"callback_at": _("Choose when to call back, in the future.")})
+        if callback_at > now + datetime.timedelta(days=366):
+            raise ValidationError({"callback_at": _("Call back within a year.")})
+    contact = item.contact
+    campaign = call_list.campaign
+    label = CallResult(result).label
+    activity_create(actor=agent, kind=ActivityKind.CALL, contact=contact, direction=Direction.OUTBOUND,
+                    subject=f"{campaign.name}: {label}"[:200], body=notes, occurred_at=now,
+                    outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes)
+    logged = Logged(item=item)
+    item.attempts += 1
+    item.result, item.called_at, item.called_by = result, now, agent
+    item.claimed_by, item.claimed_at = None, None
+    item.status, item.due_at = CallStatus.DONE, None
+    if result == CallResult.NO_ANSWER and item.attempts < MAX_NO_ANSWER:
+        item.status, item.due_at = CallStatus.QUEUED, now + NO_ANSWER_RETRY
+    elif result == CallResult.CALLBACK:
+        item.status, item.due_at, item.agent = CallStatus.CALLBACK, callback_at, agent  # whoever promised calls
+        task = activity_create(actor=agent, kind=ActivityKind.TASK, contact=contact,
+                               subject=_("Call back %(name)s (%(campaign)s)") % {"name": contact,
+                                                                               "campaign": campaign.name},
+                               body=notes, occurred_at=callback_at,
+                               remind_minutes_before=CALLBACK_REMINDER_MINUTES)
+        logged.callback_task_id = task.pk
+    elif result == CallResult.DO_NOT_CALL:
+        with pghistory.context(source="call list", call_list=call_list.pk):
+            contact.do_not_call = True
+            contact.save(update_fields=["do_not_call", "updated_at"])
+    elif result == CallResult.INTERESTED and create_lead:
+        if not can_create(agent, Lead):
+            raise ValidationError({"create_lead": _("Your role does not create leads.")})
+        logged.lead = _lead_for(contact, agent, notes)
+        LeadAttribution.objects.create(lead=logged.lead, campaign=campaign)
+        item.lead = logged.lead
+    item.save()
+    if result in MEMBER_AFTER:
+        _raise_member(campaign.pk, contact.pk, MEMBER_AFTER[result], now)
+    return logged
+
+
+@dataclass
+class AgentProgress:
+    agent: User | None
+    to_call: int = 0
+    callbacks: int = 0
+    done: int = 0
+    calls: int = 0  # people whose latest call was theirs
+    interested: int = 0
+
+
+@dataclass
+class Progress:
+    total: int = 0
+    done: int = 0
+    to_call: int = 0
+    callbacks: int = 0
+    results: list[tuple[str, str, int]] = field(default_factory=list)
+    agents: list[AgentProgress] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
+def progress(call_list: CallList) -> Progress:
+    """The list's progress per agent and its outcomes: two queries whatever its size."""
+    counts: dict[str, Any] = {
+        "to_call": Count("id", filter=Q(status=CallStatus.QUEUED)),
+        "callbacks": Count("id", filter=Q(status=CallStatus.CALLBACK)),
+        "done": Count("id", filter=Q(status=CallStatus.DONE)),
+    }
+    by_agent = {row["agent"]: row for row in CallListItem.objects.filter(call_list=call_list)
+                .values("agent").annotate(**counts).order_by()}
+    by_caller: dict[int | None, dict[str, int]] = {}
+    result_totals: Counter[str] = Counter()
+    for row in (CallListItem.objects.filter(call_list=call_list, called_by__isnull=False)
+                .values("called_by", "result").annotate(n=Count("id")).order_by()):
+        caller = by_caller.setdefault(row["called_by"], {"calls": 0, "interested": 0})
+        caller["calls"] += row["n"]
+        if row["result"] == CallResult.INTERESTED:
+            caller["interested"] += row["n"]
+        result_totals[row["result"]] += row["n"]
+    agents = {agent.pk: agent for agent in call_list.agents.all()}
+    result = Progress()
+    for key in [*agents, *(k for k in {*by_agent, *by_caller} if k not in agents)]:
+        queue = by_agent.get(key, {})
+        made = by_caller.get(key, {})
+        result.agents.append(AgentProgress(agent=agents.get(key) if key else None, to_call=queue.get("to_call", 0),
+                                           callbacks=queue.get("callbacks", 0), done=queue.get("done", 0),
+                                           calls=made.get("calls", 0), interested=made.get("interested", 0)))
+    for row in by_agent.values():
+        result.to_call += row["to_call"]
+        result.callbacks += row["callbacks"]
+        result.done += row["done"]
+    result.total = result.to_call + result.callbacks + result.done
+    result.results = [(value, label, result_totals.get(value, 0)) for value, label in CallResult.choices]
+    return result
+
+
+
+def progress_for(call_list: CallList, agent: User) -> dict[str, int]:
+    """The agent's own figures on the work screen (one query): waiting in their queue (theirs and the
+    shared one), call-backs promised, and the people they have called."""
+    now = timezone.now()
+    mine = Q(agent=agent) | Q(agent__isnull=True)
+    return CallListItem.objects.filter(call_list=call_list).aggregate(
+        waiting=Count("id", filter=mine & Q(status=CallStatus.QUEUED)),
+        callbacks=Count("id", filter=Q(agent=agent, status=CallStatus.CALLBACK)),
+        callbacks_due=Count("id", filter=Q(agent=agent, status=CallStatus.CALLBACK, due_at__lte=now)),
+        called=Count("id", filter=Q(called_by=agent)))
+
+
+def with_progress(call_lists: QuerySet[CallList]) -> QuerySet[CallList]:
+    """Each list with its size, how many are done and how many were interested (for the campaign page)."""
+    return call_lists.annotate(
+        entries=Count("items"), entries_done=Count("items", filter=Q(items__status=CallStatus.DONE)),
+        entries_interested=Count("items", filter=Q(items__result=CallResult.INTERESTED)))
