@@ -76,7 +76,7 @@ def convert(table: str) -> bool:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s "
                        "AND indexname <> %s", [table, f"{table}_pkey"])
         indexes = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT COALESCE(max(pgh_id), 0), min(pgh_created_at) FROM " + _q(table))  # noqa: S608
+        cursor.execute("SELECT COALESCE(max(pgh_id), 0), min(pgh_created_at) FROM " + _q(table))  # noqa: S608  # nosec B608
         last_id, oldest = cursor.fetchone()
         cursor.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(old)}")
         cursor.execute(f"CREATE TABLE {_q(table)} (LIKE {_q(old)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) "
@@ -88,7 +88,7 @@ def convert(table: str) -> bool:
         cursor.execute(f"CREATE TABLE {_q(table + '_default')} PARTITION OF {_q(table)} DEFAULT")
         first = month_start((oldest or timezone.now()).date())
         _add_months(cursor, table, first, _horizon())
-        cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")  # noqa: S608 - quoted names
+        cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")  # noqa: S608 - quoted names  # nosec B608
         cursor.execute(f"DROP TABLE {_q(old)}")
         cursor.execute(f"ALTER TABLE {_q(table)} ADD PRIMARY KEY (pgh_id, pgh_created_at)")
         for definition in indexes:  # read before the rename, so they name `table`; one per partition follows
@@ -119,7 +119,7 @@ def _add_months(cursor, table: str, first: datetime.date, last: datetime.date) -
         if name not in existing:
             bounds = [month.isoformat(), following.isoformat()]
             cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-            cursor.execute(f"WITH moved AS (DELETE FROM {_q(table + '_default')} WHERE pgh_created_at >= %s "  # noqa: S608
+            cursor.execute(f"WITH moved AS (DELETE FROM {_q(table + '_default')} WHERE pgh_created_at >= %s "  # noqa: S608  # nosec B608
                            f"AND pgh_created_at < %s RETURNING *) INSERT INTO {_q(name)} SELECT * FROM moved", bounds)
             cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} "
                            f"FOR VALUES FROM (%s) TO (%s)", bounds)

@@ -116,19 +116,19 @@ def test_a_plain_history_table_is_converted_keeping_rows_ids_constraints_and_ind
                        "note text NOT NULL CHECK (length(note) < 20))")
         cursor.execute(f"CREATE INDEX {table}_obj ON {table} (pgh_obj_id)")
         for days, note in ((95, "old"), (40, "last month"), (0, "now")):
-            cursor.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608
+            cursor.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608  # nosec B608
                            "VALUES (now() - %s * interval '1 day', 7, %s)", [days, note])
     assert partitions.convert(table) and partitions.partitioned(table)
     assert not partitions.convert(table)  # already done: nothing happens
     assert [note for (note,) in rows(f"SELECT note FROM {table} ORDER BY pgh_id")] == [  # noqa: S608
         "old", "last month", "now"]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608
+        cursor.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608  # nosec B608
                        "VALUES (now(), 7, 'next') RETURNING pgh_id")
         assert cursor.fetchone()[0] == 4  # the sequence continues where the identity stopped
         with pytest.raises(Exception, match="check constraint"):
             with connection.cursor() as inner, transaction_savepoint():
-                inner.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608
+                inner.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608  # nosec B608
                               "VALUES (now(), 7, repeat('x', 30))")
     indexes = {name for (name,) in rows("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])}
     assert {f"{table}_pkey", f"{table}_obj"} <= indexes
