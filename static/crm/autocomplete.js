@@ -32,7 +32,21 @@
       render: { no_results: function () { return '<div class="no-results">' + (select.dataset.noResults || "No match") + "</div>"; } }
     });
     nameOriginal(select);
+    allowPaste(widget);
     return widget;
+  }
+
+  // With a choice made, tom-select hides its search input and cancels a paste into it; a pasted
+  // name should search instead (a paste-blocking input also costs the Lighthouse best-practices score).
+  function allowPaste(widget) {
+    var original = widget.onPaste;
+    widget.onPaste = function (event) {
+      if (this.isInputHidden && !this.isLocked) {
+        this.isInputHidden = false;
+        this.wrapper.classList.remove("input-hidden");
+      }
+      return original.call(this, event);
+    };
   }
 
   function choose(select, id, text) {
