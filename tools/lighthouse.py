@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / "var" / "lighthouse"
 VERSION = "12.8.2"
 BINARY = HOME / "node_modules" / ".bin" / "lighthouse"
-PASSWORD = "demo-crm-2026"  # noqa: S105 - the published demo password (README)
+PASSWORD = "demo-crm-2026"  # noqa: S105  # nosec B105 - the published demo password (README)
 CATEGORIES = ("performance", "accessibility", "best-practices")
 
 
@@ -35,8 +35,8 @@ def install() -> None:
         return
     HOME.mkdir(parents=True, exist_ok=True)
     (HOME / "package.json").write_text('{"private": true}\n')
-    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"lighthouse@{VERSION}"],  # noqa: S607
-                   cwd=HOME, check=True)  # nosec B603 B607
+    npm = ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"lighthouse@{VERSION}"]
+    subprocess.run(npm, cwd=HOME, check=True)  # noqa: S603 S607  # nosec B603 B607
 
 
 def sign_in(base: str, email: str) -> tuple[str, dict[str, str]]:
@@ -53,7 +53,8 @@ def sign_in(base: str, email: str) -> tuple[str, dict[str, str]]:
         page.wait_for_url(re.compile(r"^(?!.*/auth/login/).*$"))
         page.goto(f"{base}/sales/opportunities/?status=open&sort=-amount")
         deal = page.locator("a[href^='/sales/opportunities/']").evaluate_all(
-            "links => links.map(a => a.getAttribute('href')).filter(h => /^\\/sales\\/opportunities\\/\\d+\\/$/.test(h))")[0]
+            "links => links.map(a => a.getAttribute('href'))"
+            ".filter(h => /^\\/sales\\/opportunities\\/\\d+\\/$/.test(h))")[0]
         page.goto(base + deal)
         account = page.locator("a[href^='/accounts/']").evaluate_all(
             "links => links.map(a => a.getAttribute('href')).filter(h => /^\\/accounts\\/\\d+\\/$/.test(h))")[0]
@@ -72,7 +73,7 @@ def audit(base: str, cookies: str, name: str, path: str, form_factor: str) -> di
     if form_factor == "desktop":
         command.append("--preset=desktop")
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-    subprocess.run(command, check=True, env=env)  # nosec B603
+    subprocess.run(command, check=True, env=env)  # noqa: S603  # nosec B603
     data = json.loads(report.read_text())
     if data.get("finalDisplayedUrl", "").rstrip("/").endswith("/auth/login"):
         raise SystemExit(f"{name}: Lighthouse was sent to the sign-in page (the cookie was not accepted)")
