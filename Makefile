@@ -15,6 +15,7 @@ help:
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
 	@echo "make mutation  mutation testing of the safety mechanisms (mutmut; score per file)"
+	@echo "make lighthouse  Lighthouse 12 (mobile and desktop) over the main pages of a running CRM, signed in"
 	@echo "make loadtest  Locust over HTTP against gunicorn: 50 users, then saturation (seeded DATABASE_URL)"
 	@echo "make audit  pip-audit: known vulnerabilities in the pinned requirements (needs the package index)"
 	@echo "make backup a consistent backup under var/backups/; make restore BACKUP=... restores one"
@@ -64,9 +65,14 @@ mutation: setup
 loadtest: setup
 	$(PY) demo/loadtest/run.py $(LOADTEST_ARGS)
 
+# Not part of `make test`: Lighthouse 12 over the main pages of a running CRM (tools/lighthouse.py,
+# docs/benchmarks.md), e.g. make lighthouse LIGHTHOUSE_ARGS="http://127.0.0.1:8000 manager@demo.crm".
+lighthouse: setup
+	$(PY) tools/lighthouse.py $(or $(LIGHTHOUSE_ARGS),http://127.0.0.1:8000)
+
 # pip-audit over requirements.txt and the installed .venv: fails on a known vulnerability, says
 # "skipped" (and passes) when the index's vulnerability data cannot be reached. tools/pip_audit.py.
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench loadtest audit mutation backup restore
+.PHONY: help setup run test lint bench lighthouse loadtest audit mutation backup restore

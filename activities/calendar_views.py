@@ -225,12 +225,13 @@ def _calendar_url(view: str, day: date, scope: str) -> str:
 
 def _period_label(view: str, anchor: date, first: date, last: date) -> str:
     if view == DAY:
-        return formats.date_format(anchor, "l, j F Y")
+        return formats.date_format(anchor, "l, j E Y")  # E: "7 декабря" in Russian, "7 December" in English
     if view == MONTH:
         return formats.date_format(anchor, "YEAR_MONTH_FORMAT")
+    day_month = formats.get_format("MONTH_DAY_FORMAT")  # "7 Dec", "7 декабря", "7 грудня"
     return _("%(first)s – %(last)s") % {
-        "first": formats.date_format(first, "j M" if first.year == last.year else "j M Y"),
-        "last": formats.date_format(last, "j M Y"),
+        "first": formats.date_format(first, day_month if first.year == last.year else f"{day_month} Y"),
+        "last": formats.date_format(last, f"{day_month} Y"),
     }
 
 
@@ -372,7 +373,8 @@ def calendar_reschedule(request):
             "date": local.date().isoformat(),
             "time": local.strftime("%H:%M"),
             "message": _("“%(subject)s” moved to %(when)s.")
-            % {"subject": activity.subject, "when": formats.date_format(local, "D j M, H:i")},
+            % {"subject": activity.subject,
+               "when": formats.date_format(local, f"D {formats.get_format('MONTH_DAY_FORMAT')}, H:i")},
         }
     )
 

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db.models import Q, Subquery
+from django.db.models.functions import JSONObject
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from activities.models import Activity, ActivityKind
@@ -22,6 +25,28 @@ IMPORTANT_FIELDS = {
     "opportunity": {"owner", "stage", "amount", "expected_close_date", "forecast_category"},
     "lead": {"owner", "status", "rating", "disqualify_reason"},
 }
+
+
+# What counts as being in touch with someone: a call, a meeting or an e-mail (not a task or a note).
+CONTACT_KINDS = (ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL)
+
+
+def last_contacts(user, **link):
+    """The calls, meetings and e-mails of a record that have happened (planned ones ahead do not
+    count), newest first, through `visible_to`: the first is the record's "last contact"."""
+    return (Activity.objects.visible_to(user)
+            .filter(**link, kind__in=CONTACT_KINDS, occurred_at__lte=timezone.now())
+            .order_by("-occurred_at", "-id"))
+
+
+def _last_contact_from(summary: dict | None) -> Activity | None:
+    """An unsaved Activity holding what the "last contact" figure shows (the kind, when, who, its
+    address), rebuilt from the JSON the timeline's query brought along."""
+    if not summary:
+        return None
+    owner = get_user_model()(first_name=summary["first"] or "", last_name=summary["last"] or "",
+                             email=summary["email"] or "") if summary["owner"] else None
+    return Activity(pk=summary["id"], kind=summary["kind"], occurred_at=parse_datetime(summary["at"]), owner=owner)
 
 
 @dataclass
@@ -72,6 +97,7 @@ class TimelinePage:
     items: list
     next_cursor: str  # empty on the last page
     kind: str
+    last_contact: Activity | None = None  # only when asked for (with_last_contact)
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, int] | None:
@@ -99,11 +125,13 @@ def _changes(subject, user, model_key: str, before: datetime | None, history=Non
 
 
 def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=None, kind: str = "",
-                  cursor: str = "", history=None) -> TimelinePage:
+                  cursor: str = "", history=None, with_last_contact: bool = False) -> TimelinePage:
     """Activities: one indexed query on (account|contact|opportunity|lead, occurred_at desc, id desc).
     Field changes: the record's history events (pass `history` when the page has already read it).
     The caller has checked that the user may see the record; linked records are flagged so the
-    page never names a hidden one."""
+    page never names a hidden one.
+    `with_last_contact`: the record's latest call, meeting or e-mail comes along in the same query
+    (a scalar subquery, evaluated once), for a page at its query budget (the account page)."""
     activities = with_visibility_flag(with_visibility_flag(Activity.objects.alive(), user, "contact"), user,
                                       "account")
     if account is not None:
@@ -126,10 +154,24 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
         when, pk = after
         activities = activities.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, pk__lt=pk))
 
+    if with_last_contact:
+        summary = last_contacts(user, **{model_key: subject}).values(summary=JSONObject(
+            id="id", kind="kind", at="occurred_at", owner="owner_id", first="owner__first_name",
+            last="owner__last_name", email="owner__email"))[:1]
+        activities = activities.annotate(last_contact=Subquery(summary))
+
     rows: list = []
     if kind != CHANGES_KIND:
         rows = list(activities.select_related("owner", "contact", "account")
                     .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
+    last_contact = None
+    if with_last_contact:
+        if rows:
+            last_contact = next((row for row in rows if row.pk == (rows[0].last_contact or {}).get("id")), None) \
+                or _last_contact_from(rows[0].last_contact)
+        elif kind or after:  # a filtered or later page said nothing about the whole record: ask
+            last_contact = last_contacts(user, **{model_key: subject}).select_related("owner").first()
+        # (no row on the first unfiltered page: the record has no activity at all)
     if kind in ("", CHANGES_KIND):
         rows += _changes(subject, user, model_key, after[0] if after else None, history)
     if kind in SOURCE_KINDS:
@@ -142,4 +184,4 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
     if has_more and rows:
         last = rows[-1]
         next_cursor = f"{last.occurred_at.isoformat()}|{getattr(last, 'pk', 0) or 0}"
-    return TimelinePage(items=rows, next_cursor=next_cursor, kind=kind)
+    return TimelinePage(items=rows, next_cursor=next_cursor, kind=kind, last_contact=last_contact)

@@ -121,3 +121,54 @@ def test_detail_query_count_is_constant(client, owner, django_assert_max_num_que
     # 15, plus one query for each later module's panels: tickets (with their figure), contracts and field work.
     with django_assert_max_num_queries(15):
         assert client.get(account.get_absolute_url()).status_code == 200
+
+
+def _tile(body: str) -> str:
+    start = body.index('id="figure-last-contact"')
+    tile = body[body.rindex("<", 0, start):]  # from the tile's opening tag, with its link
+    return tile[:tile.index("</span>\n</")]
+
+
+def test_account_page_shows_the_last_contact_within_its_query_budget(client, owner, django_assert_max_num_queries):
+    """The latest call, meeting or e-mail with anyone at the account, brought along by the timeline's
+    query: right when it is on the timeline's first page, when it is older than that page (25 later
+    notes), and when the timeline is filtered; later notes, tasks and a meeting ahead do not count."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from activities.models import Activity
+
+    account = AccountFactory(owner=owner, team=owner.team, name="ООО «Вектор»")
+    now = timezone.now()
+
+    def log(kind, hours, subject):
+        return Activity.objects.create(kind=kind, subject=subject, owner=owner, team=owner.team, account=account,
+                                       occurred_at=now + timedelta(hours=hours))
+
+    client.force_login(owner)
+    body = client.get(account.get_absolute_url()).content.decode()
+    assert "No call, meeting or e-mail yet" in _tile(body)
+
+    call = log("call", -24 * 40, "Звонок Ивану Петровичу")
+    for index in range(30):  # pushes the call off the timeline's first page
+        log("note", -24 * 10 + index, f"Заметка {index}")
+    log("task", -1, "A task")
+    log("meeting", 48, "Next week's meeting")
+    client.get(account.get_absolute_url())
+    with django_assert_max_num_queries(15):
+        body = client.get(account.get_absolute_url()).content.decode()
+    tile = _tile(body)
+    assert call.get_absolute_url() in tile and "Call" in tile and str(owner) in tile
+    assert call.occurred_at.isoformat() in tile and "Next week" not in tile
+
+    email = log("email", -2, "Коммерческое предложение")
+    with django_assert_max_num_queries(15):
+        body = client.get(account.get_absolute_url()).content.decode()
+    tile = _tile(body)
+    assert email.get_absolute_url() in tile and "E-mail" in tile and "2\xa0hours ago" in tile
+
+    body = client.get(account.get_absolute_url(), {"kind": "note"}).content.decode()  # a filtered timeline
+    assert email.get_absolute_url() in _tile(body)
+    body = client.get(account.get_absolute_url(), {"kind": "change"}).content.decode()
+    assert email.get_absolute_url() in _tile(body)

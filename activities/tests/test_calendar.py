@@ -498,3 +498,22 @@ def test_day_and_week_items_are_as_tall_as_their_meeting_and_overlaps_share_the_
     late = item(23 * 60 - 9 * 60 + 30, 120)  # 23:30 for two hours: cut at midnight
     _lay_out([late])
     assert "cal-q2" in late.layout.split()
+
+
+@pytest.mark.parametrize(("language", "week", "day"), [
+    ("en", "7 Dec – 13 Dec 2026", "Monday, 7 December 2026"),
+    ("ru", "7 декабря – 13 декабря 2026", "понедельник, 7 декабря 2026"),
+    ("uk", "7 грудня – 13 грудня 2026", "понеділок, 7 грудня 2026"),
+])
+def test_calendar_titles_read_right_in_each_language(language, week, day):
+    """The month in the reader's grammar: "7 декабря", never "7 Дек" or "7 Декабрь"."""
+    from datetime import date
+
+    from django.utils import translation
+
+    from activities.calendar_views import _period_label
+
+    monday, sunday = date(2026, 12, 7), date(2026, 12, 13)
+    with translation.override(language):
+        assert _period_label("week", monday, monday, sunday) == week
+        assert _period_label("day", monday, monday, monday).lower() == day.lower()

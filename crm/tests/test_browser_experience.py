@@ -2,6 +2,7 @@
 calendar sizes meetings by their duration, the targets grid opens on the current period, search
 results are walked with the arrow keys, and an executive's day opens on figures."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -166,3 +167,29 @@ def test_deactivating_a_user_is_a_quiet_action_that_still_works(page, admin_user
     expect(row).to_contain_text("Deactivated")
     owner.refresh_from_db()
     assert not owner.is_active
+
+
+def _paste_refused(control) -> bool:
+    return control.evaluate("""input => {
+        const data = new DataTransfer();
+        data.setData("text/plain", "Север");
+        const paste = new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true});
+        return !input.dispatchEvent(paste);
+    }""")
+
+
+def test_pasting_into_a_chosen_search_select_searches_instead_of_being_refused(page, owner):
+    """A search-as-you-type select with a choice made (the deal's account; the deal's product line
+    picker) takes a pasted name into its search box; tom-select on its own cancels the paste (and
+    Lighthouse counts that against the page)."""
+    account = AccountFactory(owner=owner, team=owner.team, name="ООО «Север»")
+    deal = OpportunityFactory(owner=owner, team=owner.team, account=account, name="Поставка")
+    sign_in(page, owner)
+    page.goto(f"/sales/opportunities/{deal.pk}/edit/")
+    expect(page.locator("#id_account-ts-control")).to_be_attached()
+    assert _paste_refused(page.locator("#id_account-ts-control")) is False
+    expect(page.locator("#id_account ~ .ts-wrapper")).not_to_have_class(re.compile("input-hidden"))
+    page.goto(f"/sales/opportunities/{deal.pk}/")
+    expect(page.locator("#id_line-product-ts-control")).to_be_attached()
+    assert _paste_refused(page.locator("#id_line-product-ts-control")) is False
+    assert page.console_errors == []

@@ -126,3 +126,20 @@ def test_a_long_table_scrolls_with_the_page_not_in_its_own_box(page, owner):
     expect(wrap).to_contain_text("Позиция 39")
     assert wrap.evaluate("box => box.scrollHeight <= box.clientHeight + 1"), "the table scrolls inside its box"
     assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")  # the page scrolls instead
+
+
+@pytest.mark.parametrize("url", ["/accounts/", "/sales/opportunities/"])
+def test_more_filters_is_in_sight_on_a_phone(page, manager, url):
+    """The filter strip scrolls sideways on a phone; its "More filters" button comes right after the
+    search box, inside the screen, and opens the drawer."""
+    page.set_viewport_size({"width": 375, "height": 740})
+    sign_in(page, manager)
+    page.goto(url)
+    button = page.locator("#more-filters")
+    expect(button).to_be_visible()
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    button.click()
+    expect(page.locator("#filter-drawer")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert not page.console_errors

@@ -39,7 +39,8 @@ def test_manager_sets_a_target_and_moves_a_deal_to_commit(page, manager, owner):
     expect(row.locator('[data-figure="target"]')).to_contain_text("10,000.00")
     expect(row.locator('[data-figure="won"]')).to_contain_text("2,500.00")
     expect(row.locator('[data-figure="attainment"]')).to_contain_text("25.0 %")
-    expect(row.locator('[data-figure="commit"]')).to_contain_text("0.00")
+    expect(row.locator('[data-figure="commit"]')).to_have_text("—")  # no deals: a dash, not "0.00 (0)"
+    expect(row.locator('[data-figure="commit"] a')).to_have_count(0)  # and no link to an empty list
     expect(page.locator("#forecast-chart")).to_be_visible()
 
     row.locator('[data-figure="pipeline"] a').click()  # drill down to the deals behind the figure
@@ -56,7 +57,7 @@ def test_manager_sets_a_target_and_moves_a_deal_to_commit(page, manager, owner):
 
     row = page.locator(f'#forecast-table tbody tr[data-row="{owner.pk}"]')  # the figures reload
     expect(row.locator('[data-figure="commit"]')).to_contain_text("4,000.00")
-    expect(row.locator('[data-figure="pipeline"]')).to_contain_text("0.00 (0)")
+    expect(row.locator('[data-figure="pipeline"]')).to_have_text("—")
     commit_bars = "() => Chart.getChart('forecast-chart').data.datasets[2].data"
     page.wait_for_function(f"({commit_bars})().includes(4000)")  # the chart follows
     deal.refresh_from_db()

@@ -11,10 +11,27 @@
     if (label && !select.getAttribute("aria-label")) { select.setAttribute("aria-label", label.textContent.trim()); }
   }
 
+  // With a choice made, tom-select hides its search input and cancels a paste into it; a pasted
+  // name should search instead (a paste-refusing input also costs the Lighthouse best-practices score).
+  function allowPaste() {
+    var proto = window.TomSelect && window.TomSelect.prototype;
+    if (!proto || proto.crmPasteAllowed) { return; }
+    var original = proto.onPaste;
+    proto.onPaste = function (event) {
+      if (this.isInputHidden && !this.isLocked) {
+        this.isInputHidden = false;
+        this.wrapper.classList.remove("input-hidden");
+      }
+      return original.call(this, event);
+    };
+    proto.crmPasteAllowed = true;
+  }
+
   function setupPicker(select) {
     if (select.tomselect) { return; }
     var url = select.getAttribute("data-autocomplete-url");
     var exclude = select.getAttribute("data-exclude");
+    allowPaste();
     new TomSelect(select, {
       valueField: "id",
       labelField: "text",

@@ -19,10 +19,27 @@
     });
   }
 
+  // With a choice made, tom-select hides its search input and cancels a paste into it; a pasted
+  // name should search instead (a paste-refusing input also costs the Lighthouse best-practices score).
+  function allowPaste() {
+    var proto = window.TomSelect && window.TomSelect.prototype;
+    if (!proto || proto.crmPasteAllowed) { return; }
+    var original = proto.onPaste;
+    proto.onPaste = function (event) {
+      if (this.isInputHidden && !this.isLocked) {
+        this.isInputHidden = false;
+        this.wrapper.classList.remove("input-hidden");
+      }
+      return original.call(this, event);
+    };
+    proto.crmPasteAllowed = true;
+  }
+
   function enhance(select) {
     var url = select.getAttribute("data-product-url");
     var priceBook = select.getAttribute("data-price-book");
     var form = select.closest("form");
+    allowPaste();
     var widget = new TomSelect(select, {
       valueField: "id",
       labelField: "text",
