@@ -157,6 +157,9 @@ def ensure(convert_plain: bool = True) -> dict[str, int]:
         if not cursor.fetchone()[0]:
             return {"skipped": 1}
         for table in event_tables():
+            cursor.execute("SELECT to_regclass(%s) IS NULL", [table])
+            if cursor.fetchone()[0]:
+                continue  # a model whose table this database does not have (yet): a migration test's old state
             if not partitioned(table):
                 if not convert_plain:
                     continue

@@ -77,7 +77,11 @@ class TicketFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         custom_fields.add_filters(self, "service.ticket")  # the admin's filterable ticket fields
         if self._for_sales():
-            self.filters["view"].extra["choices"] = SALES_VIEWS[1:]
+            view = self.filters["view"]
+            view.extra["choices"] = SALES_VIEWS[1:]
+            # A form field built before (the API schema reads the class's filters) was deep-copied with the
+            # agents' choices: drop it, so it is built again with these.
+            view.__dict__.pop("_field", None)
 
     def _for_sales(self) -> bool:
         user = getattr(self.request, "user", None)

@@ -46,6 +46,9 @@ PAGES: dict[str, Callable[[World], str]] = {
     "password_change": lambda w: "/auth/password/change/",
     "reports": lambda w: "/reports/",
     "reports_analysis": lambda w: "/reports/analysis/",
+    "reports_customers": lambda w: "/reports/customers/",
+    "reports_service": lambda w: "/reports/service/",
+    "reports_sources": lambda w: "/reports/sources/",
     "report_subscriptions": lambda w: "/reports/subscriptions/",
     "report_builder": lambda w: "/reports/builder/?entity=deals&c=name&c=account.name&c=amount&ff=amount&fo=gt&fv=1"
                                 "&g1=closed_at&g1p=month&g2=stage&a=sum:amount&chart=bar",
@@ -141,6 +144,10 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:webform_edit": lambda w: f"/marketing/web-forms/{w['web_form'].pk}/edit/",
     "marketing:webform_public": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/",
     "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
+    "marketing:bounce_list": lambda w: "/marketing/bounces/",
+    "marketing:call_list_create": lambda w: f"/marketing/campaigns/{w['campaign'].pk}/call-lists/new/",
+    "marketing:call_list_detail": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/",
+    "marketing:call_list_work": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/work/",
     # Public (no sign-in), opened here signed in: the page is the same.
     "marketing:preferences": lambda w: f"/marketing/preferences/{preference_token(w['contact'].pk)}/",
     "portal_staff:feedback": lambda w: "/portal-admin/feedback/",
@@ -200,6 +207,9 @@ SKIP: dict[str, str] = {
     "invite_accept": "signed out, needs a token",
     "calendar_feed": "an iCalendar file",
     "marketing:unsubscribe": "public, needs a token",
+    "marketing:bounce_clear": "POST only: lets a bounced address receive mail again",
+    "marketing:call_list_log": "POST only: an agent's outcome for the person they called",
+    "marketing:call_list_release": "POST only: an agent hands back the person they hold",
     "marketing:track_open": "public: a 1×1 image, not a page",
     "marketing:track_click": "public: a redirect to the mailing's link (its invalid-link page is the auth card)",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
@@ -256,6 +266,7 @@ def world(admin_user, owner):
     from activities.services import activity_create
     from exports.models import ExportJob
     from marketing import services as marketing_services
+    from marketing.calllists import call_list_create
     from marketing.models import Topic, WebForm
     from marketing.tests.factories import CampaignFactory
     from reports.models import SavedReport
@@ -282,6 +293,8 @@ def world(admin_user, owner):
             actor=admin_user, name="Support 2026", account=account, starts_on=timezone.localdate(),
             ends_on=timezone.localdate() + timedelta(days=300), entitlement="hours", entitled_amount=10),
         "campaign": campaign, "segment": segment,
+        "call_list": call_list_create(actor=admin_user, campaign=campaign, name="Обзвон клиентов",
+                                      agents=[admin_user], segment=segment, script="Представьтесь."),
         "static_list": marketing_services.static_list_create(actor=admin_user, name="Trade fair"),
         "mailing": marketing_services.mailing_create(actor=admin_user, campaign=campaign, subject="News",
                                                      body="Hello {{ first_name }}", segment=segment),

@@ -58,7 +58,7 @@ def test_admin_adds_a_custom_field_a_rep_fills_it(page, admin_user, owner):
     sign_in(page, admin_user)
     page.goto("/admin-tools/custom-fields/")
     page.get_by_label("For").select_option("accounts.account")
-    page.get_by_label("Label").fill("Fleet size")
+    page.locator("#id_label").fill("Fleet size")
     page.get_by_label("Key").fill("fleet")
     page.get_by_label("Kind").select_option("number")
     page.get_by_role("button", name="Save").click()

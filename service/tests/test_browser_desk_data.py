@@ -41,7 +41,7 @@ def test_an_admin_adds_a_ticket_field_an_agent_fills_shows_and_filters(page, des
     sign_in(page, admin)
     page.goto(reverse("custom_field_list"))
     page.get_by_label("For").select_option(label="Tickets")
-    page.get_by_label("Label").fill("Модель устройства")
+    page.locator("#id_label").fill("Модель устройства")
     page.get_by_label("Key").fill("device")
     page.get_by_label("Kind").select_option("choice")
     page.get_by_label("Choices").fill("Zebra DS2208\nHoneywell 1450g")
