@@ -54,6 +54,7 @@ def test_build_a_call_list_and_work_through_it(page, marketer, owner):
     expect(page.locator("#call-script")).to_contain_text("Звоню по поводу выставки")
     expect(page.locator("#callee-heading")).to_have_text("Олена Коваль")  # the list goes by last name
     expect(page.locator("#callee-phones a")).to_have_attribute("href", "tel:+380441234567")
+    expect(page.locator("#callee-phones a")).to_contain_text("+380 44 123 4567")  # written as people read it
 
     page.get_by_label("Interested", exact=True).check()
     page.get_by_label("Notes").fill("Нужно КП на 250 000 ₽")
