@@ -108,39 +108,28 @@ class KindsMixin:
         return "\n".join(f"{value} ({labels[kinds[value]]})" if kinds.get(value) in labels else value
                          for value in values)
 
-
-class KindedEmailField(KindsMixin, MultiEmailField):
     def prepare_value(self, value):
-        return self.show_with_kinds(value) if isinstance(value, list) else value
+        return self.show_with_kinds(value) if isinstance(value, list) else super().prepare_value(value)
 
     def to_python(self, value):
-        self.kinds = {}
-        emails = []
+        """The parent field reads each item (number or address); its kind, if any, is noted by stored value."""
+        self.kinds, values = {}, []
         for item in _lines(value):
             text, kind = self.split_kind(item)
-            for email in super().to_python(text):
-                if email not in emails:
-                    emails.append(email)
+            for stored in super().to_python(text):
+                if stored not in values:
+                    values.append(stored)
                     if kind:
-                        self.kinds[email] = kind
-        return emails
+                        self.kinds[stored] = kind
+        return values
+
+
+class KindedEmailField(KindsMixin, MultiEmailField):
+    pass
 
 
 class KindedPhoneField(KindsMixin, MultiPhoneField):
-    def prepare_value(self, value):
-        return self.show_with_kinds(value) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        self.kinds = {}
-        phones = []
-        for item in _lines(value):
-            text, kind = self.split_kind(item)
-            for phone in super().to_python(text):
-                if phone not in phones:
-                    phones.append(phone)
-                    if kind:
-                        self.kinds[phone] = kind
-        return phones
+    pass
 
 
 def _lines(value: str) -> list[str]:

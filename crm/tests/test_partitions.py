@@ -4,7 +4,7 @@ import datetime
 
 import psycopg2
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -127,7 +127,7 @@ def test_a_plain_history_table_is_converted_keeping_rows_ids_constraints_and_ind
                        "VALUES (now(), 7, 'next') RETURNING pgh_id")
         assert cursor.fetchone()[0] == 4  # the sequence continues where the identity stopped
         with pytest.raises(Exception, match="check constraint"):
-            with connection.cursor() as inner, transaction_savepoint():
+            with connection.cursor() as inner, transaction.atomic():
                 inner.execute(f"INSERT INTO {table} (pgh_created_at, pgh_obj_id, note) "  # noqa: S608  # nosec B608
                               "VALUES (now(), 7, repeat('x', 30))")
     indexes = {name for (name,) in rows("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])}
@@ -135,8 +135,3 @@ def test_a_plain_history_table_is_converted_keeping_rows_ids_constraints_and_ind
     oldest = partitions.month_start((timezone.now() - datetime.timedelta(days=95)).date())
     assert rows("SELECT to_regclass(%s) IS NOT NULL", [partitions.partition_name(table, oldest)])[0][0]
 
-
-def transaction_savepoint():
-    from django.db import transaction
-
-    return transaction.atomic()
