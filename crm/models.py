@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption import EncryptedTextField
 from crm.phones import region_choices
 from crm.roles import Role
 from crm.translated import in_language, reader_language
@@ -555,7 +556,7 @@ class TwoFactorDevice(models.Model):
     a first code; `last_step` is the last 30-second step accepted, so a code works only once."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor")
-    secret = models.CharField(max_length=64)
+    secret = EncryptedTextField()  # encrypted at rest (crm/encryption.py)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_step = models.BigIntegerField(default=0)

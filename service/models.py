@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption import EncryptedTextField
 from crm.models import TIME_ZONE_CHOICES, OwnedModel, OwnedQuerySet
 from crm.roles import Role
 from crm.urlcache import pk_url
@@ -1028,7 +1029,7 @@ class ImapMailbox(models.Model):
     security = models.CharField(_("encryption"), max_length=10, choices=MailboxSecurity.choices,
                                 default=MailboxSecurity.SSL)
     username = models.CharField(_("user name"), max_length=254)
-    password = models.CharField(_("password"), max_length=500)
+    password = EncryptedTextField(_("password"))  # encrypted at rest (crm/encryption.py)
     folder = models.CharField(_("folder to read"), max_length=200, default="INBOX")
     done_folder = models.CharField(_("move processed mail to"), max_length=200, blank=True,
                                    help_text=_("A folder on the server, created when missing. Leave empty to "

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.encryption import EncryptedTextField
 from crm.urlcache import pk_url
 
 SEQUENCE_NAME = "webhooks_delivery_sequence"
@@ -30,7 +31,7 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(_("description"), max_length=200, blank=True)
     events = ArrayField(models.CharField(max_length=60), verbose_name=_("events"), default=list, blank=True)
     # Shared with the receiver, who needs it in clear to check signatures: shown to admins only.
-    secret = models.CharField(_("signing secret"), max_length=100, default=new_secret, editable=False)
+    secret = EncryptedTextField(_("signing secret"), default=new_secret, editable=False)  # encrypted at rest
     secret_rotated_at = models.DateTimeField(_("secret changed"), null=True, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
