@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.filters import ContactFilter
 from contacts.models import Contact
-from crm.lists import Column, ListPage, both_ways
+from crm.lists import Column, Link, ListPage, both_ways
 from crm.visibility import with_visibility_flag
 
 
@@ -16,10 +16,10 @@ class ContactList(ListPage):
     bulk_url_name = "contacts:bulk"  # the list has no actions of its own; other modules register theirs
     table_id = "contact-table"
     columns = (
-        Column(_("Name"), template="contacts/list_cells.html#contact_name", sort="name", card="title"),
-        Column(_("Account"), template="contacts/list_cells.html#contact_account", card="sub"),
+        Column(_("Name"), cell=Link(note="title"), sort="name", card="title"),
+        Column(_("Account"), cell=Link(target="account", when="account_visible"), card="sub"),
         Column(_("E-mail"), value="primary_email"),
-        Column(_("Phone"), template="contacts/list_cells.html#contact_phone", card="status", nowrap=True),
+        Column(_("Phone"), value="primary_phone", format="phone", card="status", nowrap=True),
         Column(_("Owner"), value="owner", card="owner"),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
