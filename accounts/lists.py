@@ -34,7 +34,7 @@ def ranking_badges(account) -> str:
                             'href="{}?rfm_class={}" title="{}">{}</a>', url, account.rfm_class, title,
                             account.get_rfm_class_display())
     if not account.abc_class and not account.rfm_class:
-        html += format_html('<span class="text-body-secondary">—</span>')
+        html += SafeString('<span class="text-body-secondary">—</span>')
     return html
 
 
