@@ -4,9 +4,8 @@ from django.contrib import messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts import services
 from accounts.filters import AccountFilter
@@ -23,7 +22,8 @@ def ranking_badges(account) -> str:
     html = SafeString()
     if account.abc_class:
         html += format_html(
-            '<a class="badge rounded-pill text-bg-{} text-decoration-none" href="{}?abc_class={}" title="{}: {}">{}</a>',
+            '<a class="badge rounded-pill text-bg-{} text-decoration-none" href="{}?abc_class={}" '
+            'title="{}: {}">{}</a>',
             ABC_BADGE.get(account.abc_class, "secondary"), url, account.abc_class, gettext("ABC class"),
             account.get_abc_class_display(), account.abc_class)
     if account.rfm_class:

@@ -24,8 +24,8 @@ from django.db.models import Expression, F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.template import engines
-from django.urls import reverse
 from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext

@@ -97,7 +97,8 @@ def main() -> None:
             cpu = statistics.median(sample[3] for sample in times[side])  # median process CPU ms
             statuses = {sample[1] for sample in times[side]}
             note = "" if statuses == {200} else f" HTTP {sorted(statuses)}"
-            cells.append(f"{statistics.median(samples):8.1f}/{p95(samples):8.1f} {times[side][0][2]:>4} {cpu:5.1f}{note}")
+            queries = times[side][0][2]
+            cells.append(f"{statistics.median(samples):8.1f}/{p95(samples):8.1f} {queries:>4} {cpu:5.1f}{note}")
         print(f"{email.split('@')[0][:12]:12} {url[:35]:35} {cells[0]}   {cells[1]}", flush=True)
 
 
