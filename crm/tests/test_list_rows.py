@@ -172,3 +172,22 @@ def test_a_column_takes_one_of_value_template_or_cell():
         Column("x")
     with pytest.raises(ImproperlyConfigured):
         Column("x", value="name", format="upper")
+
+
+def test_the_account_list_offers_territories_from_the_cached_lookup(client, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.tests.factories import TerritoryFactory
+
+    north, south = TerritoryFactory(name="North <b>"), TerritoryFactory(name="South")
+    client.force_login(owner)
+    client.get(reverse("accounts:list"))  # fills the cache
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(reverse("accounts:list")).content.decode()
+    assert f'<option value="{north.pk}">North &lt;b&gt;</option>' in body
+    assert f'<option value="{south.pk}">South</option>' in body
+    assert not [query for query in captured if 'FROM "crm_territory"' in query["sql"]]
+    # A forged id is still checked against the queryset: the filter is refused, nothing is filtered by it.
+    response = client.get(reverse("accounts:list"), {"territory": "999999"})
+    assert response.status_code == 200 and response.context["filter"].form.errors.get("territory")
