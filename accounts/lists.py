@@ -1,13 +1,41 @@
 """The accounts list, declared (crm/lists.py renders it)."""
 
 from django.contrib import messages
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts import services
 from accounts.filters import AccountFilter
 from accounts.models import Account
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, Link, ListPage, both_ways, bulk_owner
+
+ABC_BADGE = {"A": "success", "B": "primary"}  # any other class: secondary
+
+
+def ranking_badges(account) -> str:
+    """The account's ABC and RFM badges, each a link to the accounts of its class: the markup of
+    accounts/_ranking_badges.html (the account page's heading), written in Python for the list's rows."""
+    url = reverse("accounts:list")
+    html = SafeString()
+    if account.abc_class:
+        html += format_html(
+            '<a class="badge rounded-pill text-bg-{} text-decoration-none" href="{}?abc_class={}" '
+            'title="{}: {}">{}</a>',
+            ABC_BADGE.get(account.abc_class, "secondary"), url, account.abc_class, gettext("ABC class"),
+            account.get_abc_class_display(), account.abc_class)
+    if account.rfm_class:
+        title = gettext("RFM class")
+        if account.rfm_score:
+            title += " (" + gettext("score %(score)s") % {"score": account.rfm_score} + ")"
+        html += format_html(' <a class="badge rounded-pill text-bg-light border text-decoration-none" '
+                            'href="{}?rfm_class={}" title="{}">{}</a>', url, account.rfm_class, title,
+                            account.get_rfm_class_display())
+    if not account.abc_class and not account.rfm_class:
+        html += SafeString('<span class="text-body-secondary">—</span>')
+    return html
 
 
 def assign(request, accounts):
@@ -36,12 +64,12 @@ class AccountList(ListPage):
     bulk_url_name = "accounts:bulk"
     table_id = "account-table"
     columns = (
-        Column(_("Company name"), template="accounts/list_cells.html#name", sort="name", card="title"),
+        Column(_("Company name"), cell=Link(text="name", badge=("is_vip", _("VIP"))), sort="name", card="title"),
         Column(_("Type"), value="get_type_display", sort="type", card="status"),
         Column(_("Industry"), value="industry", card="sub"),
         Column(_("Phone"), value="phone", nowrap=True),
         Column(_("Owner"), value="owner", card="owner"),
-        Column(_("ABC / RFM"), template="accounts/list_cells.html#ranking", nowrap=True),
+        Column(_("ABC / RFM"), cell=ranking_badges, nowrap=True),
         Column(_("Updated"), value="updated_at", format="date", sort="updated", card="date", nowrap=True),
     )
     sorts = {**both_ways(name=("name",), updated=("updated_at",)),

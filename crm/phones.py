@@ -14,7 +14,7 @@ found by a UK user too (`phone_candidates`).
 """
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import phonenumbers
@@ -235,6 +235,7 @@ def looks_like_phone(text: str) -> bool:
     return digits >= 6 and all(ch.isdigit() or ch in " +-()./" for ch in text.strip())
 
 
+@lru_cache(maxsize=8192)  # a pure function of the number; parsing is ~0.1 ms, lists show 50 a page
 def format_phone(e164: str) -> str:
     try:
         number = phonenumbers.parse(e164, None)

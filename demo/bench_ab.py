@@ -22,7 +22,7 @@ from pathlib import Path
 
 
 def worker() -> None:
-    """Runs inside one checkout: reads "email url" lines, answers "ms status queries"."""
+    """Runs inside one checkout: reads "email url" lines, answers "ms status queries cpu-ms"."""
     sys.path.insert(0, os.getcwd())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     import django
@@ -43,10 +43,11 @@ def worker() -> None:
             clients[email] = Client()
             clients[email].force_login(User.objects.get(email=email))
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = clients[email].get(url)
             elapsed = (time.perf_counter() - started) * 1000
-        print(f"{elapsed:.2f} {response.status_code} {len(queries.captured_queries)}", flush=True)
+            cpu = (time.process_time() - cpu) * 1000  # this process's CPU: less noisy than wall time when busy
+        print(f"{elapsed:.2f} {response.status_code} {len(queries.captured_queries)} {cpu:.2f}", flush=True)
 
 
 class Side:
@@ -58,11 +59,11 @@ class Side:
         if not self.process.stdout.readline().startswith("ready"):
             raise SystemExit(f"{checkout}: the worker did not start")
 
-    def get(self, email: str, url: str) -> tuple[float, int, int]:
+    def get(self, email: str, url: str) -> tuple[float, int, int, float]:
         self.process.stdin.write(f"{email} {url}\n")
         self.process.stdin.flush()
-        elapsed, status, queries = self.process.stdout.readline().split()
-        return float(elapsed), int(status), int(queries)
+        elapsed, status, queries, cpu = self.process.stdout.readline().split()
+        return float(elapsed), int(status), int(queries), float(cpu)
 
 
 def p95(samples: list[float]) -> float:
@@ -82,20 +83,22 @@ def main() -> None:
     args = parser.parse_args()
     a, b = Side(args.a.resolve()), Side(args.b.resolve())
     print(f"A = {a.name}\nB = {b.name}")
-    print(f"{'page':48} {'A median/p95 ms':>18} {'q':>3}   {'B median/p95 ms':>18} {'q':>3}")
+    print(f"{'page':48} {'A median/p95 ms':>18} {'q':>3} {'cpu':>5}   {'B median/p95 ms':>18} {'q':>3} {'cpu':>5}")
     for page in args.page:
         email, url = page.split()
         a.get(email, url), b.get(email, url)  # warm-up
-        times: dict[Side, list[tuple[float, int, int]]] = {a: [], b: []}
+        times: dict[Side, list[tuple[float, int, int, float]]] = {a: [], b: []}
         for round_number in range(args.rounds):
             for side in (a, b) if round_number % 2 == 0 else (b, a):
                 times[side].append(side.get(email, url))
         cells = []
         for side in (a, b):
-            samples = [elapsed for elapsed, _status, _queries in times[side]]
-            statuses = {status for _elapsed, status, _queries in times[side]}
+            samples = [sample[0] for sample in times[side]]
+            cpu = statistics.median(sample[3] for sample in times[side])  # median process CPU ms
+            statuses = {sample[1] for sample in times[side]}
             note = "" if statuses == {200} else f" HTTP {sorted(statuses)}"
-            cells.append(f"{statistics.median(samples):8.1f}/{p95(samples):8.1f} {times[side][0][2]:>4}{note}")
+            queries = times[side][0][2]
+            cells.append(f"{statistics.median(samples):8.1f}/{p95(samples):8.1f} {queries:>4} {cpu:5.1f}{note}")
         print(f"{email.split('@')[0][:12]:12} {url[:35]:35} {cells[0]}   {cells[1]}", flush=True)
 
 

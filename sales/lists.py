@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.models import Account
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, ListPage, both_ways, bulk_owner
+from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, Link, ListPage, both_ways, bulk_owner
 from crm.visibility import managed_team_ids, with_visibility_flag
 from sales import lead_services, services
 from sales.billing_filters import InvoiceFilter, OrderFilter
@@ -53,8 +53,9 @@ class OpportunityList(AccountChip, ListPage):
     bulk_url_name = "sales:opportunity_bulk"
     table_id = "opportunity-table"
     columns = (
-        Column(_("Name"), template=f"{CELLS}#deal_name", sort="name", card="title"),
-        Column(_("Account"), template=f"{CELLS}#deal_account", card="sub"),
+        Column(_("Name"), cell=Link(text="name"), sort="name", card="title"),
+        Column(_("Account"), cell=Link(target="account", text="name", when="account_visible",
+                                       otherwise=_("(not visible to you)")), card="sub"),
         Column(_("Stage"), template=f"{CELLS}#deal_stage", card="status"),
         Column(_("Amount"), template=f"{CELLS}#deal_amount", sort="amount", card="amount", total="amount",
                numeric=True, nowrap=True),

@@ -45,21 +45,16 @@ def phone_example(context) -> str:
 
 @register.simple_tag(takes_context=True)
 def list_cell(context, row, bound):
-    """One list cell: the column's partial rendered with `row` in the context (no {% include %}:
-    it runs for every cell of the page), or the row's attribute, escaped; dates in the reader's format."""
-    from django.template.defaultfilters import date as date_filter
+    """One list cell (crm.lists.BoundColumn.render): its `cell` function, partial or escaped value."""
+    return bound.render(row, context)
 
-    from crm.lists import resolve
 
-    if bound.partial is not None:
-        return bound.partial.render(context)
-    column = bound.column
-    value = resolve(row, column.value)
-    if value is None:
-        return ""
-    if column.format == "date":
-        return date_filter(value, "SHORT_DATE_FORMAT")
-    return value
+@register.simple_tag(takes_context=True)
+def list_rows(context, rows, columns, ticks):
+    """A list table's rows, written in Python (crm.lists.render_rows): no template loop per cell."""
+    from crm.lists import render_rows
+
+    return render_rows(context, rows, columns, bool(ticks))
 
 
 @register.filter
