@@ -61,6 +61,7 @@ from reports.pipeline import (
     _open_params,
     _target_of,
     converted_amount,
+    current_rates,
     deals_in_view,
     drill_query,
     money,
@@ -429,3 +430,36 @@ def _forecast_links(filters: Filters, who: dict[str, object]) -> dict[str, str]:
     return {"won": drill_query(filters, **_closed_params(StageKind.WON, filters.period), **who),
             "commit": drill_query(filters, **open_, forecast_category="commit", **who),
             "best_case": drill_query(filters, **open_, forecast_category="best_case", **who)}
+
+
+# --- By e-mail ---------------------------------------------------------------------------------------------
+
+SUBSCRIPTION_FILTERS = ("period", "team", "owner", "idle_days")  # `start` never: each e-mail is its own period
+
+
+def snapshot(user: User, data, day: datetime.date) -> dict[str, Any]:
+    """The dashboard as an e-mail shows it, for the subscriptions of every dashboard (reports/subscribable.py,
+    r12c): the figures the subscriber may see for the period holding `day`, as tables of raw values, each
+    row's first cell linking to the rep's won deals."""
+    query = {name: data.get(name) for name in SUBSCRIPTION_FILTERS if data.get(name)}
+    form = TeamDashboardForm({**query, "start": day.isoformat()}, user=user)
+    filters = form.filters()
+    board = build(user, filters, form.idle(), current_rates())
+    currency = board.currency
+    people = [*board.rows, board.total]
+    return {
+        "title": _("Sales team, %(period)s") % {"period": filters.period.label},
+        "note": _("Amounts in %(currency)s at the current exchange rates.") % {"currency": currency},
+        "tables": [
+            {"headers": [_("Rep"), _("Open pipeline"), _("Weighted"), _("Won"), _("Target"), _("Win rate"),
+                         _("Average deal"), _("Cycle, days"), _("New pipeline")],
+             "rows": [[row.label, row.open_amount, row.weighted, row.won_amount, row.target, row.win_rate,
+                       row.average_deal, row.cycle_days, row.created_amount] for row in people],
+             "urls": [row.links.get("won", "") for row in people]},
+            {"headers": [_("Rep"), _("Calls"), _("Meetings"), _("Tasks done"), _("Overdue tasks"), _("Idle deals"),
+                         _("Quotes with a discount"), _("Quotes below the price book")],
+             "rows": [[row.label, row.calls, row.meetings, row.tasks_done, row.overdue, row.idle, row.discounted,
+                       row.below_book] for row in people],
+             "urls": [row.links.get("calls", "") for row in people]},
+        ],
+    }

@@ -271,3 +271,33 @@ def test_the_activity_list_filters_and_hides_what_the_reader_may_not_see(client,
     assert [row.pk for row in response.context["page"].rows] == [mine.pk]
     forged = client.get(reverse("activity_list"), {"owner": outsider.pk})
     assert "owner" in forged.context["filter"].form.errors
+
+
+def test_the_e_mail_snapshot_holds_the_pages_figures(client, manager, owner, outsider, setting, data):
+    from django.http import QueryDict
+
+    from reports import team
+
+    page = get(client, manager, start=setting["quarter"].start).context["dashboard"]
+    mail = team.snapshot(manager, QueryDict("period=quarter&owner=" + str(outsider.pk)), timezone.localdate())
+    pipeline_rows, activity_rows = (table["rows"] for table in mail["tables"])
+    assert [row[0] for row in pipeline_rows] == [row.label for row in page.rows] + ["Total"]  # forged owner dropped
+    assert [row[3] for row in pipeline_rows] == [row.won_amount for row in [*page.rows, page.total]]
+    assert [row[1] for row in activity_rows] == [row.calls for row in [*page.rows, page.total]]
+
+
+def test_the_activity_list_answers_in_a_constant_number_of_queries(client, manager, owner, setting):
+    client.force_login(manager)
+    url = reverse("activity_list") + f"?owner={owner.pk}&kind=call"
+    Activity.objects.create(kind="call", subject="Первый звонок", owner=owner, team=owner.team,
+                            account=AccountFactory(owner=owner))
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for number in range(30):
+        Activity.objects.create(kind="call", subject=f"Звонок {number}", owner=owner, team=owner.team,
+                                account=AccountFactory(owner=owner))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url)
+    assert response.context["page"].total == 31
+    assert len(one) == len(many) <= 15
