@@ -59,8 +59,9 @@ def load(rng: random.Random) -> int:
             services.opportunity_move(opportunity=deal, stage=outcome, actor=account.owner, expected_version=None,
                                       lost_reason=rng.choice(LostReason.values) if outcome == lost else "")
             _back_date(deal, entered=closed - cycle, closed=closed)
-            if outcome == lost:  # the competitors the sales team dashboard ranks (own generator: same deals)
-                names = random.Random(deal.pk).sample(COMPETITORS, random.Random(-deal.pk).randint(0, 2))
+            if outcome == lost:  # the competitors the sales team dashboard ranks (from the id: rng unchanged)
+                first = deal.pk % len(COMPETITORS)
+                names = COMPETITORS[first:first + deal.pk % 3]
                 Opportunity.objects.filter(pk=deal.pk).update(competitors=", ".join(names))
             made += 1
     return made
