@@ -82,7 +82,8 @@ class TeamDashboardForm(PipelineDashboardForm):
 
     idle_days = forms.IntegerField(label=gettext_lazy("No activity for (days)"), required=False, min_value=1,
                                    max_value=MAX_IDLE_DAYS,
-                                   widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"}))
+                                   widget=forms.NumberInput(attrs={"class": "form-control form-control-sm",
+                                                                   "placeholder": DEFAULT_IDLE_DAYS}))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
