@@ -17,6 +17,9 @@ from sales.models import LostReason, Opportunity, Pipeline, StageChange, StageKi
 DEALS_PER_MONTH = (4, 8)
 
 
+COMPETITORS = ["Northwind CRM", "Contoso Sales", "Битрикс-Софт", "Fabrikam"]
+
+
 def needed() -> bool:
     """Only once: a demo database whose deals all closed lately gets the history."""
     long_ago = timezone.now() - datetime.timedelta(days=60)
@@ -56,6 +59,10 @@ def load(rng: random.Random) -> int:
             services.opportunity_move(opportunity=deal, stage=outcome, actor=account.owner, expected_version=None,
                                       lost_reason=rng.choice(LostReason.values) if outcome == lost else "")
             _back_date(deal, entered=closed - cycle, closed=closed)
+            if outcome == lost:  # the competitors the sales team dashboard ranks (from the id: rng unchanged)
+                first = deal.pk % len(COMPETITORS)
+                names = COMPETITORS[first:first + deal.pk % 3]
+                Opportunity.objects.filter(pk=deal.pk).update(competitors=", ".join(names))
             made += 1
     return made
 

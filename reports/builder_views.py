@@ -49,6 +49,7 @@ def _tabs(user) -> dict[str, Any]:
     if visibility.can_read(user, Opportunity):
         tabs += [("reports", _("Pipeline dashboard"), reverse("reports")),
                  ("reports_analysis", _("Sales analysis"), reverse("reports_analysis")),
+                 ("reports_team", _("Sales team"), reverse("reports_team")),
                  ("reports_customers", _("Customers"), reverse("reports_customers"))]
     if visibility.can_read(user, Lead):
         tabs += [("reports_sources", _("Lead sources"), reverse("reports_sources"))]

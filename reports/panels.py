@@ -86,5 +86,6 @@ def sales_month(request, user, page):
         "currency": settings.DEFAULT_CURRENCY,
         "dashboard_url": reverse("reports") + "?" + urlencode({"period": MONTH, **filters.list_params()}),
         "analysis_url": reverse("reports_analysis") + "?period=month&by=owner",
+        "team_url": reverse("reports_team") + "?period=month",
         "customers_url": reverse("reports_customers"),
     })

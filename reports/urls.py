@@ -1,10 +1,11 @@
 from django.urls import path
 
-from reports import builder_views, views
+from reports import builder_views, team_views, views
 
 urlpatterns = [
     path("reports/", views.section_reports, name="reports"),
     path("reports/analysis/", views.sales_analysis, name="reports_analysis"),
+    path("reports/team/", team_views.team_dashboard, name="reports_team"),
     path("reports/service/", views.service_dashboard, name="reports_service"),
     path("reports/sources/", views.lead_sources, name="reports_sources"),
     path("reports/customers/", views.customers_dashboard, name="reports_customers"),

@@ -63,6 +63,10 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
         "clear_url": _page_url(url_name, period=period.kind, start=period.start.isoformat(), **extra),
         "tabs": [("reports", _("Pipeline dashboard"), _page_url("reports", **{**params, **dict.fromkeys(extra)})),
                  ("reports_analysis", _("Sales analysis"), _page_url("reports_analysis", **params)),
+                 ("reports_team", _("Sales team"), _page_url("reports_team", period=period.kind,
+                                                             start=period.start.isoformat(),
+                                                             **{name: value for name, value in filters.list_params()
+                                                                .items() if name in ("team", "owner")})),
                  ("reports_customers", _("Customers"), reverse("reports_customers")),
                  ("reports_sources", _("Lead sources"), _page_url("reports_sources", period=period.kind,
                                                                   start=period.start.isoformat())),

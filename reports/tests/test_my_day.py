@@ -73,6 +73,7 @@ def test_a_manager_sees_the_team_and_the_team_target(client, manager, deals):
     assert "45 %" in page and "18,000 EUR won of 40,000 EUR" in page
     assert found["figure-closing-this-week"][1] == 3
     assert 'id="figure-dashboards"' in page
+    assert f'href="{reverse("reports_team")}?period=month" id="my-day-team-dashboard"' in page
     for url, count in found.values():
         assert client.get(url).context["page"].total == count, url
 

@@ -122,6 +122,10 @@ class Command(BaseCommand):
                  budget_ms=DASHBOARD_BUDGET_MS),
             Page("sales analysis (year, by territory)", "reports_analysis", query="period=year&by=territory",
                  budget_ms=DASHBOARD_BUDGET_MS),
+            # The sales manager's dashboard: per-owner aggregations of deals, activities (10M rows: the
+            # (owner, kind, occurred_at) index), idle deals (NOT EXISTS on each open deal's timeline) and quotes.
+            Page("sales team dashboard (quarter)", "reports_team", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("activity list ?kind=call", "activity_list", query="kind=call"),
             # My day: the activities' lists plus the modules' figures (reports: the month against target).
             Page("my day", "home"),
             # The customers dashboard reads the ranking stored on the accounts (two grouped counts) and the
