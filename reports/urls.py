@@ -7,6 +7,7 @@ urlpatterns = [
     path("reports/analysis/", views.sales_analysis, name="reports_analysis"),
     path("reports/service/", views.service_dashboard, name="reports_service"),
     path("reports/sources/", views.lead_sources, name="reports_sources"),
+    path("reports/marketing/", views.marketing_dashboard, name="reports_marketing"),
     path("reports/customers/", views.customers_dashboard, name="reports_customers"),
     path("reports/subscriptions/", views.report_subscriptions, name="report_subscriptions"),
     path("reports/subscriptions/<int:pk>/delete/", views.report_unsubscribe, name="report_unsubscribe"),
