@@ -46,6 +46,11 @@ class AccountFilter(django_filters.FilterSet):
                                                widget=forms.HiddenInput)
     purchases_min = django_filters.NumberFilter(label=_("Purchases in 12 months, at least"),
                                                 field_name="purchases_12m", lookup_expr="gte", min_value=0)
+    # The customers dashboard's churn risk (reports/customers.py): accounts whose last purchase fell in a range.
+    last_purchase_after = django_filters.DateFilter(label=_("Last purchase from"), field_name="last_purchase_on",
+                                                    lookup_expr="gte", widget=DATE_INPUT)
+    last_purchase_before = django_filters.DateFilter(label=_("Last purchase until"), field_name="last_purchase_on",
+                                                     lookup_expr="lte", widget=DATE_INPUT)
     created_after = django_filters.DateFilter(label=_("Created from"), field_name="created_at", lookup_expr="date__gte",
                                               widget=DATE_INPUT)
     created_before = django_filters.DateFilter(label=_("Created until"), field_name="created_at",

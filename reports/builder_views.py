@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from crm import security, visibility
 from crm.models import SecurityEventKind
+from marketing.models import Campaign
 from reports import builder, catalogue, exporting, scheduling
 from reports.forms import SaveReportForm, ScheduleForm
 from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription, SavedReport
@@ -53,6 +54,8 @@ def _tabs(user) -> dict[str, Any]:
                  ("reports_customers", _("Customers"), reverse("reports_customers"))]
     if visibility.can_read(user, Lead):
         tabs += [("reports_sources", _("Lead sources"), reverse("reports_sources"))]
+    if visibility.can_read(user, Campaign):
+        tabs += [("reports_marketing", _("Marketing"), reverse("reports_marketing"))]
     if visibility.can_read(user, Ticket):
         tabs += [("reports_service", _("Service"), reverse("reports_service"))]
     tabs += [("report_builder", _("Report builder"), reverse("report_builder")),

@@ -6,6 +6,11 @@ and the receivables, in a constant number of queries whatever the number of acco
   that select exactly those accounts (`abc_class`, `abc_previous`, `rfm_class`, `rfm_previous`, `owner`).
 - Repeat-purchase rate: of the visible accounts with a purchase in the ranking's 12 months, the share with two
   or more (`purchases_min=1` and `=2` in the list).
+- Churn risk: the visible accounts that bought before and not in the last N months (`churn_months`, in the
+  URL as `months`, 6 by default): their last purchase (`last_purchase_on`, the ranking's) is before the day N
+  months ago. Counted per month of that last purchase over the year before it (earlier ones together), with
+  what they bought in the ranking's 12 months; each count links to the account list with `last_purchase_after`
+  and `last_purchase_before`.
 - Receivables: the outstanding invoices the reader may see (`Invoice.visible_to`), their balances converted to
   DEFAULT_CURRENCY at today's rates (an invoice in a currency with no rate is counted apart, not converted), in
   the ageing buckets of sales/receivables.py, in total and for the clients that owe most; each figure links to
@@ -19,9 +24,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.filters import UNRANKED
@@ -221,6 +227,70 @@ def _cents(value: Decimal | None) -> Decimal:
     return (value or ZERO).quantize(CENT)
 
 
+CHURN_MONTHS = 6
+CHURN_SHOWN_MONTHS = 12
+
+
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` earlier (the month's last day when it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = index // 12, index % 12 + 1
+    following = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return min(day.replace(year=year, month=month, day=1) + datetime.timedelta(days=day.day - 1),
+               following - datetime.timedelta(days=1))
+
+
+@dataclass
+class ChurnBucket:
+    label: str
+    count: int
+    revenue: Decimal
+    url: str
+
+
+@dataclass
+class ChurnRisk:
+    months: int
+    since: datetime.date  # no purchase on or after this day
+    accounts: int
+    revenue: Decimal  # their revenue in the ranking's 12 months
+    buckets: list[ChurnBucket]
+    url: str
+
+
+def churn_risk(accounts, owner: User | None, months: int, today: datetime.date | None = None) -> ChurnRisk:
+    """One query: the accounts with a purchase, none since `months` ago, by the month of their last one."""
+    today = today or timezone.localdate()
+    since = months_before(today, months)
+    oldest = months_before(since.replace(day=1), CHURN_SHOWN_MONTHS - 1)
+    rows = (accounts.filter(last_purchase_on__lt=since).annotate(month=TruncMonth("last_purchase_on"))
+            .values("month").annotate(count=Count("id"), revenue=Sum("revenue_12m")).order_by())
+    found: dict[datetime.date | None, dict] = {}
+    for row in rows:
+        key = row["month"] if row["month"] >= oldest else None
+        target = found.setdefault(key, {"count": 0, "revenue": ZERO})
+        target["count"] += row["count"]
+        target["revenue"] += row["revenue"] or ZERO
+    last_day = since - datetime.timedelta(days=1)
+    buckets = []
+    earlier = found.get(None)
+    if earlier:
+        buckets.append(ChurnBucket(_("Earlier"), earlier["count"], _cents(earlier["revenue"]), account_list_url(
+            owner, last_purchase_before=(oldest - datetime.timedelta(days=1)).isoformat())))
+    month = oldest
+    while month <= last_day:
+        following = months_before(month, -1)
+        row = found.get(month, {"count": 0, "revenue": None})
+        buckets.append(ChurnBucket(date_format(month, "YEAR_MONTH_FORMAT"), row["count"], _cents(row["revenue"]),
+                                   account_list_url(owner, last_purchase_after=month.isoformat(),
+                                                    last_purchase_before=min(following - datetime.timedelta(days=1),
+                                                                             last_day).isoformat())))
+        month = following
+    return ChurnRisk(months=months, since=since, accounts=sum(bucket.count for bucket in buckets),
+                     revenue=sum((bucket.revenue for bucket in buckets), ZERO), buckets=buckets,
+                     url=account_list_url(owner, last_purchase_before=last_day.isoformat()))
+
+
 @dataclass
 class CustomersDashboard:
     abc: list[ClassRow]
@@ -232,6 +302,7 @@ class CustomersDashboard:
     buyers_url: str
     repeat_url: str
     receivables: Receivables
+    churn: ChurnRisk
 
     @property
     def repeat_rate(self) -> Decimal | None:
@@ -240,7 +311,7 @@ class CustomersDashboard:
         return (Decimal(self.repeat_buyers) * 100 / self.buyers).quantize(Decimal("0.1"))
 
 
-def build(user: User, owner: User | None, rates: list[Rate]) -> CustomersDashboard:
+def build(user: User, owner: User | None, rates: list[Rate], churn_months: int = CHURN_MONTHS) -> CustomersDashboard:
     accounts = Account.objects.visible_to(user).filter(deleted_at__isnull=True)
     if owner is not None:
         accounts = accounts.filter(owner=owner)
@@ -251,4 +322,4 @@ def build(user: User, owner: User | None, rates: list[Rate]) -> CustomersDashboa
         abc=abc, abc_movement=abc_movement, rfm=rfm, rfm_movement=rfm_movement,
         buyers=sum(row["buyers"] for row in groups), repeat_buyers=sum(row["repeat"] for row in groups),
         buyers_url=account_list_url(owner, purchases_min=1), repeat_url=account_list_url(owner, purchases_min=2),
-        receivables=receivables(user, owner, rates))
+        receivables=receivables(user, owner, rates), churn=churn_risk(accounts, owner, churn_months))

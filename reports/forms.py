@@ -142,6 +142,8 @@ class CustomersFilterForm(forms.Form):
 
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False,
                                    empty_label=_("Everyone I may see"))
+    months = forms.IntegerField(label=_("No purchase for, months"), min_value=1, max_value=36, required=False,
+                                widget=forms.NumberInput(attrs={"class": "form-control form-control-sm months-input"}))
 
     def __init__(self, *args, owners, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("reports/team/", team_views.team_dashboard, name="reports_team"),
     path("reports/service/", views.service_dashboard, name="reports_service"),
     path("reports/sources/", views.lead_sources, name="reports_sources"),
+    path("reports/marketing/", views.marketing_dashboard, name="reports_marketing"),
     path("reports/customers/", views.customers_dashboard, name="reports_customers"),
     path("reports/subscriptions/", views.report_subscriptions, name="report_subscriptions"),
     path("reports/subscriptions/<int:pk>/delete/", views.report_unsubscribe, name="report_unsubscribe"),

@@ -14,7 +14,18 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Account
 from crm import visibility
-from reports import analysis, builder_views, customers, pipeline, ranking, scheduling, service_figures, sources
+from marketing.models import Campaign
+from reports import (
+    analysis,
+    builder_views,
+    customers,
+    marketing_figures,
+    pipeline,
+    ranking,
+    scheduling,
+    service_figures,
+    sources,
+)
 from reports.forms import PERIODS, CustomersFilterForm, PeriodForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
 from sales.models import Invoice, Lead, Opportunity
@@ -72,6 +83,8 @@ def _chrome(url_name: str, filters: pipeline.Filters, **extra) -> dict:
                                                                   start=period.start.isoformat())),
                  ("reports_service", _("Service"), _page_url("reports_service", period=period.kind,
                                                             start=period.start.isoformat())),
+                 ("reports_marketing", _("Marketing"), _page_url("reports_marketing", period=period.kind,
+                                                                start=period.start.isoformat())),
                  ("report_builder", _("Report builder"), reverse("report_builder")),
                  ("saved_reports", _("Saved reports"), reverse("saved_reports"))],
         "tab": url_name,
@@ -236,10 +249,12 @@ def customers_dashboard(request):
     their ageing per client; each figure over what the reader may see, each linking to its records."""
     visibility.require_read(request.user, Opportunity)  # revenue and receivables are sales data
     form = CustomersFilterForm(request.GET, owners=_owner_choices(request.user))
-    owner = form.cleaned_data.get("owner") if form.is_valid() else None
+    valid = form.is_valid()
+    owner = form.cleaned_data.get("owner") if valid else None
+    months = (form.cleaned_data.get("months") if valid else None) or customers.CHURN_MONTHS
     with pipeline.without_jit():
         rates = pipeline.current_rates()
-        dashboard = customers.build(request.user, owner, rates)
+        dashboard = customers.build(request.user, owner, rates, churn_months=months)
         state = ranking.refreshed()
     show_receivables = visibility.can_read(request.user, Invoice)
 
@@ -260,6 +275,11 @@ def customers_dashboard(request):
         "show_receivables": show_receivables,
         "abc_chart": chart(dashboard.abc, _("Accounts")),
         "rfm_chart": chart(dashboard.rfm, _("Accounts")),
+        "months": months,
+        "churn_chart": {"labels": [bucket.label for bucket in dashboard.churn.buckets], "currency": "",
+                        "datasets": [{"label": str(_("Accounts")),
+                                      "values": [bucket.count for bucket in dashboard.churn.buckets]}],
+                        "urls": [bucket.url for bucket in dashboard.churn.buckets]},
         "ageing_chart": {"labels": [bucket.label for bucket in receivables.ageing],
                          "currency": settings.DEFAULT_CURRENCY,
                          "datasets": [{"label": str(_("Outstanding")),
@@ -303,6 +323,45 @@ def lead_sources(request):
         **chrome,
     }
     return render(request, "reports/lead_sources.html", context)
+
+
+# --- Marketing -------------------------------------------------------------------------------------------
+
+
+def marketing_dashboard(request):
+    """Per campaign: cost, leads, deals, won revenue and ROI in the period against the previous one; per mailing
+    sent in the period: delivered, opened, clicked, unsubscribed, bounced. For whoever reads campaigns."""
+    visibility.require_read(request.user, Campaign)
+    form = PeriodForm(request.GET)
+    filters = form.filters()
+    with pipeline.without_jit():
+        dashboard = marketing_figures.build(request.user, filters.period)
+    chrome = _chrome("reports_marketing", filters)
+    if not visibility.can_read(request.user, Opportunity):  # marketing: the builder and its own pages
+        chrome.update(builder_views._tabs(request.user))
+    charted = dashboard.campaigns[:12]
+    mailed = dashboard.mailings[:12]
+    context = {
+        "form": form,
+        "dashboard": dashboard,
+        "currency": settings.DEFAULT_CURRENCY,
+        "rates": dashboard.rates,
+        "campaign_chart": {
+            "labels": [row.name for row in charted], "currency": settings.DEFAULT_CURRENCY,
+            "datasets": [{"label": str(_("Cost")), "values": [float(row.cost) for row in charted]},
+                         {"label": str(_("Won revenue")), "values": [float(row.won_amount) for row in charted]}],
+            "urls": [row.url for row in charted],
+        },
+        "mailing_chart": {
+            "labels": [row.subject for row in mailed], "currency": "",
+            "datasets": [{"label": str(_("Delivered")), "values": [row.delivered for row in mailed]},
+                         {"label": str(_("Opened")), "values": [row.opened for row in mailed]},
+                         {"label": str(_("Clicked")), "values": [row.clicked for row in mailed]}],
+            "urls": [row.url for row in mailed],
+        },
+        **chrome,
+    }
+    return render(request, "reports/marketing.html", context)
 
 
 # --- Service ---------------------------------------------------------------------------------------------

@@ -173,6 +173,9 @@ class OpportunityFilter(django_filters.FilterSet):
                                              lookup_expr="date__gte", widget=DATE_INPUT)
     created_to = django_filters.DateFilter(label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
                                            widget=DATE_INPUT)
+    # The marketing dashboard's links (reports/marketing_figures.py): the deals attributed to a campaign.
+    campaign = django_filters.NumberFilter(label=_("Source campaign"), field_name="attribution__campaign",
+                                           widget=forms.HiddenInput)
     # The funnel's drill-down (reports): deals that got at least this far, and deals that moved on from a stage.
     # Hidden: set by the funnel's links, shown as a chip (no extra select, no extra query on the list).
     reached_stage = django_filters.ModelChoiceFilter(label=_("Got as far as"), method="filter_reached",

@@ -25,10 +25,13 @@ class LeadFilter(django_filters.FilterSet):
                                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     created_to = django_filters.DateFilter(label=_("Created until"), field_name="created_at", lookup_expr="date__lte",
                                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # The marketing dashboard's links (reports/marketing_figures.py): the leads attributed to a campaign.
+    campaign = django_filters.NumberFilter(label=_("Source campaign"), field_name="attribution__campaign",
+                                           widget=forms.HiddenInput)
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "source", "rating", "owner", "created_from", "created_to"]
+        fields = ["q", "status", "source", "rating", "owner", "created_from", "created_to", "campaign"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -50,6 +50,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "reports_customers": lambda w: "/reports/customers/",
     "reports_service": lambda w: "/reports/service/",
     "reports_sources": lambda w: "/reports/sources/",
+    "reports_marketing": lambda w: "/reports/marketing/",
     "report_subscriptions": lambda w: "/reports/subscriptions/",
     "report_builder": lambda w: "/reports/builder/?entity=deals&c=name&c=account.name&c=amount&ff=amount&fo=gt&fv=1"
                                 "&g1=closed_at&g1p=month&g2=stage&a=sum:amount&chart=bar",

@@ -132,6 +132,12 @@ class Command(BaseCommand):
             # outstanding invoices (two aggregations).
             Page("customers dashboard (ABC/RFM, receivables)", "reports_customers", budget_ms=DASHBOARD_BUDGET_MS),
             Page("lead sources (quarter)", "reports_sources", budget_ms=DASHBOARD_BUDGET_MS),
+            # The marketing dashboard: costs, leads and deals grouped by campaign (one query each) and the
+            # mailings of the period with their deliveries counted in one grouped join.
+            Page("marketing dashboard (quarter)", "reports_marketing", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("marketing dashboard (year)", "reports_marketing", query="period=year", budget_ms=DASHBOARD_BUDGET_MS),
+            Page("customers dashboard (churn risk, 3 months)", "reports_customers", query="months=3",
+                 budget_ms=DASHBOARD_BUDGET_MS),
             Page("service dashboard (quarter, by channel)", "reports_service", budget_ms=DASHBOARD_BUDGET_MS),
             Page("service dashboard (year, by queue)", "reports_service", query="period=year&by=queue",
                  budget_ms=DASHBOARD_BUDGET_MS),

@@ -15,7 +15,7 @@ from contacts import services as contact_services
 from crm import scheduler
 from crm.models import CustomField, Role, RoleSecurity, Team, Territory, User
 from crm.phones import normalize_phone
-from demo import pipeline_history
+from demo import marketing_history, pipeline_history
 from marketing import demo as marketing_demo
 from marketing.models import Campaign
 from portal import demo as portal_demo
@@ -155,6 +155,10 @@ class Command(BaseCommand):
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 marketing_demo.load(random.Random(2028))  # noqa: S311 - demo data, not security
             self.stdout.write(self.style.SUCCESS("Marketing demo data loaded."))
+        if marketing_history.needed():  # a year of costs, attributed deals and newsletters for the dashboard
+            with transaction.atomic(), pghistory.context(source="seed_demo"):
+                made = marketing_history.load(random.Random(2029))  # noqa: S311 - demo data, not security
+            self.stdout.write(self.style.SUCCESS(f"A year of marketing history loaded ({made} e-mails)."))
         if not PortalUser.objects.exists() and Queue.objects.exists():
             with transaction.atomic(), pghistory.context(source="seed_demo"):
                 portal_demo.load(DEMO_PASSWORD)
