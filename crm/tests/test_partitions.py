@@ -79,7 +79,7 @@ def test_months_past_the_retention_are_dropped_whole(settings, maintained):
     table = "contacts_contactevent"
     old = partitions.month_start(timezone.localdate() - datetime.timedelta(days=160))
     with connection.cursor() as cursor:
-        partitions._add_months(cursor, table, old, old)
+        partitions.add_months(cursor, table, old, old)
     name = partitions.partition_name(table, old)
     assert rows("SELECT to_regclass(%s) IS NOT NULL", [name])[0][0]
     settings.HISTORY_RETENTION_MONTHS = 0
