@@ -78,8 +78,8 @@ def archive_batch(before: datetime.datetime, batch: int = BATCH) -> int | None:
 def _move(cursor, ids: list[int]) -> None:
     columns = ", ".join(COLUMNS)
     moved_columns = ", ".join(f"moved.{column}" for column in COLUMNS)
-    cursor.execute(  # nosec B608 - column names from the model
-        f"WITH moved AS (DELETE FROM crm_activity WHERE id = ANY(%s) RETURNING *) "  # noqa: S608
+    cursor.execute(  # column names from the model
+        f"WITH moved AS (DELETE FROM crm_activity WHERE id = ANY(%s) RETURNING *) "  # noqa: S608  # nosec B608
         f"INSERT INTO {ARCHIVE_TABLE} ({columns}, attendee_ids, contact_attendee_ids, archived_at) "
         f"SELECT {moved_columns}, "
         "COALESCE((SELECT array_agg(t.user_id ORDER BY t.user_id) FROM crm_activity_attendees t "
