@@ -7,7 +7,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Activities")
 
     def ready(self):
-        from activities import reminders  # noqa: F401 - registers the scheduler source that fires reminders
+        from activities import archive, reminders  # noqa: F401 - register the scheduler sources (archive, reminders)
         from webhooks.events import register
 
         register("activity.created", _("Activity logged"))

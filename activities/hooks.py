@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.models import Activity, ActivityKind, Direction
+from activities.models import Activity, ActivityKind, ArchivedActivity, Direction
 from activities.services import activity_create
 from crm import hooks
 
@@ -29,18 +29,30 @@ def _about(contact):
         "occurred_at", "id")
 
 
+def _archived_about(contact):
+    """The same, in the archive of finished activities (activities/archive.py)."""
+    return ArchivedActivity.objects.filter(Q(contact=contact) | Q(contact_attendee_ids__contains=[contact.pk])) \
+        .order_by("occurred_at", "id")
+
+
 @hooks.subscribe(hooks.CONTACT_PERSONAL_DATA)
 def contact_activities(*, contact, **_kwargs) -> dict:
+    rows = [*_about(contact).select_related("owner"), *_archived_about(contact).select_related("owner")]
+    rows.sort(key=lambda a: (a.occurred_at, a.pk))
     return {"activities": [
         {"id": a.pk, "kind": a.kind, "subject": a.subject, "details": a.body, "when": a.occurred_at,
-         "direction": a.direction, "outcome": a.outcome, "owner": str(a.owner), "deleted": a.deleted_at is not None}
-        for a in _about(contact).select_related("owner")
+         "direction": a.direction, "outcome": a.outcome, "owner": str(a.owner), "deleted": a.deleted_at is not None,
+         "archived": a.is_archived}
+        for a in rows
     ]}
 
 
 @hooks.subscribe(hooks.CONTACT_ERASE)
 def erase_contact_activities(*, contact, **_kwargs) -> None:
-    """Calls and meetings stay (they count in figures) but lose what they said; their history goes."""
+    """Calls and meetings stay (they count in figures) but lose what they said; their history goes. The archive
+    too: an erasure reaches every copy."""
     ids = list(_about(contact).values_list("pk", flat=True))
-    Activity.pgh_event_model.objects.filter(pgh_obj_id__in=ids).delete()
+    archived = list(_archived_about(contact).values_list("pk", flat=True))
+    Activity.pgh_event_model.objects.filter(pgh_obj_id__in=ids + archived).delete()
     Activity.objects.filter(pk__in=ids).update(subject=_("(erased)"), body="", location="")
+    ArchivedActivity.objects.filter(pk__in=archived).update(subject=_("(erased)"), body="", location="")

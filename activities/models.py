@@ -4,6 +4,7 @@ docs/architecture.md, "Activities"): it may name them; they never import it."""
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -127,6 +128,8 @@ class Activity(OwnedModel):
 
     objects = ActivityQuerySet.as_manager()
 
+    is_archived = False  # ArchivedActivity says True
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         db_table = "crm_activity"
@@ -209,3 +212,88 @@ class Reminder(models.Model):
         return f"reminder {self.pk} for {self.activity_id}"
 
 
+
+
+class ArchivedActivityQuerySet(OwnedQuerySet):
+    def visible_to(self, user):
+        """The same rule as ActivityQuerySet.visible_to: the owner's circle, the colleagues who attended, and
+        everyone who may see the account, contact, deal or lead it is about."""
+        if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
+            return self.alive()
+        return self.alive().filter(
+            models.Q(pk__in=visibility.visible(self, user).values("pk"))
+            | models.Q(attendee_ids__contains=[user.pk])
+            | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
+            | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))
+            | models.Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk"))
+            | models.Q(lead__in=Lead.objects.visible_to(user).values("pk"))
+        )
+
+
+class ArchivedActivity(OwnedModel):
+    """A finished activity older than ACTIVITY_ARCHIVE_MONTHS, moved out of `crm_activity` by
+    activities/archive.py into `crm_activity_archive`, a table partitioned by month of `occurred_at`
+    (created by migration 0002, its months kept by crm/partitions.py). Read-only: nothing points at it; the
+    colleagues and contacts who attended are kept as id arrays. The primary key in the database is
+    (id, occurred_at), as a partitioned table requires; `id` stays the activity's id, unique."""
+
+    visibility_policy = ACTIVITY_DATA
+
+    id = models.BigIntegerField(primary_key=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    account = models.ForeignKey("accounts.Account", null=True, on_delete=models.CASCADE, db_constraint=False,
+                                related_name="archived_activities")
+    contact = models.ForeignKey("contacts.Contact", null=True, on_delete=models.CASCADE, db_constraint=False,
+                                related_name="archived_activities")
+    opportunity = models.ForeignKey("sales.Opportunity", null=True, on_delete=models.CASCADE, db_constraint=False,
+                                    related_name="archived_activities")
+    lead = models.ForeignKey("sales.Lead", null=True, on_delete=models.CASCADE, db_constraint=False,
+                             related_name="archived_activities")
+    occurred_at = models.DateTimeField(_("when"))
+    ends_at = models.DateTimeField(_("ends"), null=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=CallOutcome.choices, blank=True)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True)
+    remind_minutes_before = models.PositiveIntegerField(null=True)
+    attendee_ids = ArrayField(models.BigIntegerField(), default=list)
+    contact_attendee_ids = ArrayField(models.BigIntegerField(), default=list)
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    objects = ArchivedActivityQuerySet.as_manager()
+
+    is_archived = True
+    is_overdue = False
+
+    class Meta:
+        managed = False  # a partitioned table: migration 0002 creates it with SQL
+        db_table = "crm_activity_archive"
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("archived activity")
+        verbose_name_plural = _("archived activities")
+
+    def __str__(self):
+        return self.subject
+
+    def get_absolute_url(self):
+        return pk_url("activity_detail", self.pk)  # the detail page reads the archive when the row has moved
+
+    icon = Activity.icon
+
+    @property
+    def attendees(self):
+        """The colleagues who attended, as the live activity's relation would give them."""
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.filter(pk__in=self.attendee_ids)
+
+    def visible_through(self, user) -> bool:
+        if user.pk in self.attendee_ids:
+            return True
+        return any(getattr(self, f"{name}_id") and can_see(user, getattr(self, name))
+                   for name in ("account", "contact", "opportunity", "lead"))

@@ -12,7 +12,8 @@ from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from activities.models import Activity, ActivityKind
+from activities.archive import NEWEST_ARCHIVED
+from activities.models import Activity, ActivityKind, ArchivedActivity
 from crm.history import CHANGES_SCANNED, history_for
 from crm.visibility import with_visibility_flag
 
@@ -124,6 +125,19 @@ def _changes(subject, user, model_key: str, before: datetime | None, history=Non
     return found
 
 
+def _archived(user, model_key: str, subject, kind: str, after) -> list[ArchivedActivity]:
+    """The page's share of the archive (activities/archive.py): one query on the same kind of index, asked only
+    when the page reaches back to where archived activities can be."""
+    archived = with_visibility_flag(with_visibility_flag(ArchivedActivity.objects.alive(), user, "contact"), user,
+                                    "account").filter(**{model_key: subject})
+    if kind in ActivityKind.values:
+        archived = archived.filter(kind=kind)
+    if after:
+        when, pk = after
+        archived = archived.filter(Q(occurred_at__lt=when) | Q(occurred_at=when, pk__lt=pk))
+    return list(archived.select_related("owner", "contact", "account").order_by("-occurred_at", "-id")[:PAGE_SIZE + 1])
+
+
 def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=None, kind: str = "",
                   cursor: str = "", history=None, with_last_contact: bool = False) -> TimelinePage:
     """Activities: one indexed query on (account|contact|opportunity|lead, occurred_at desc, id desc).
@@ -164,11 +178,16 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
     if kind != CHANGES_KIND:
         rows = list(activities.select_related("owner", "contact", "account")
                     .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
+        if len(rows) <= PAGE_SIZE or rows[-1].occurred_at < timezone.now() - NEWEST_ARCHIVED:
+            rows += _archived(user, model_key, subject, kind, after)
     last_contact = None
     if with_last_contact:
-        if rows:
-            last_contact = next((row for row in rows if row.pk == (rows[0].last_contact or {}).get("id")), None) \
-                or _last_contact_from(rows[0].last_contact)
+        live = [row for row in rows if not row.is_archived]
+        if live:
+            last_contact = next((row for row in live if row.pk == (live[0].last_contact or {}).get("id")), None) \
+                or _last_contact_from(live[0].last_contact)
+        elif rows and not (kind or after):  # only archived ones: the newest call, meeting or e-mail among them
+            last_contact = next((row for row in rows if row.kind in CONTACT_KINDS), None)
         elif kind or after:  # a filtered or later page said nothing about the whole record: ask
             last_contact = last_contacts(user, **{model_key: subject}).select_related("owner").first()
         # (no row on the first unfiltered page: the record has no activity at all)

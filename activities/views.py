@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from activities import services
 from activities.forms import ActivityForm
-from activities.models import Activity, ActivityKind
+from activities.models import Activity, ActivityKind, ArchivedActivity
 from activities.timeline import timeline_page
 from contacts.models import Contact
 from crm import panels, visibility
@@ -64,18 +64,25 @@ def activity_create(request):
 
 
 def activity_detail(request, pk: int):
-    activity = visibility.get_visible_or_404(
-        Activity.objects.select_related("owner", "account", "contact", "opportunity", "lead")
-        .prefetch_related("attendees"), request.user, pk=pk,
-    )
+    try:
+        activity = visibility.get_visible_or_404(
+            Activity.objects.select_related("owner", "account", "contact", "opportunity", "lead")
+            .prefetch_related("attendees"), request.user, pk=pk,
+        )
+    except Http404:
+        # Moved to the archive (activities/archive.py): the same address shows it, read-only, to the same people.
+        activity = visibility.get_visible_or_404(
+            ArchivedActivity.objects.select_related("owner", "account", "contact", "opportunity", "lead"),
+            request.user, pk=pk)
     return render(request, "activities/activity_detail.html", {
         "activity": activity,
-        "can_edit": visibility.can_edit(request.user, activity),
+        "can_edit": not activity.is_archived and visibility.can_edit(request.user, activity),
         "account_visible": bool(activity.account_id) and visibility.can_see(request.user, activity.account),
         "contact_visible": bool(activity.contact_id) and visibility.can_see(request.user, activity.contact),
         "opportunity_visible": bool(activity.opportunity_id) and visibility.can_see(request.user, activity.opportunity),
         "lead_visible": bool(activity.lead_id) and visibility.can_see(request.user, activity.lead),
-        "history": history_for(activity, user=request.user),
+        # The audit history is kept by the activity's id: an archived one still reads it.
+        "history": history_for(Activity(pk=activity.pk) if activity.is_archived else activity, user=request.user),
     })
 
 

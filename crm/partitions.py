@@ -23,6 +23,7 @@ import logging
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import post_migrate
 from django.utils import timezone
@@ -87,7 +88,7 @@ def convert(table: str) -> bool:
         cursor.execute(f"ALTER TABLE {_q(table)} ALTER COLUMN pgh_id SET DEFAULT nextval(%s::regclass)", [sequence])
         cursor.execute(f"CREATE TABLE {_q(table + '_default')} PARTITION OF {_q(table)} DEFAULT")
         first = month_start((oldest or timezone.now()).date())
-        _add_months(cursor, table, first, _horizon())
+        add_months(cursor, table, first, _horizon())
         cursor.execute(f"INSERT INTO {_q(table)} SELECT * FROM {_q(old)}")  # noqa: S608 - quoted names  # nosec B608
         cursor.execute(f"DROP TABLE {_q(old)}")
         cursor.execute(f"ALTER TABLE {_q(table)} ADD PRIMARY KEY (pgh_id, pgh_created_at)")
@@ -110,17 +111,18 @@ def _existing(cursor, table: str) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _add_months(cursor, table: str, first: datetime.date, last: datetime.date) -> int:
-    """Partitions for every month from `first` to `last` (inclusive) that does not have one yet. A month's rows
-    that wait in the default partition move into it before it is attached, as PostgreSQL requires."""
+def add_months(cursor, table: str, first: datetime.date, last: datetime.date, column: str = "pgh_created_at") -> int:
+    """Partitions of `table` (partitioned by range of `column`) for every month from `first` to `last` (inclusive)
+    that does not have one yet. A month's rows that wait in the default partition move into it before it is
+    attached, as PostgreSQL requires. The caller holds LOCK_KEY (two makers of one month would collide)."""
     existing, made, month = _existing(cursor, table), 0, first
     while month <= last:
         name, following = partition_name(table, month), next_month(month)
         if name not in existing:
             bounds = [month.isoformat(), following.isoformat()]
             cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-            cursor.execute(f"WITH moved AS (DELETE FROM {_q(table + '_default')} WHERE pgh_created_at >= %s "  # noqa: S608  # nosec B608
-                           f"AND pgh_created_at < %s RETURNING *) INSERT INTO {_q(name)} SELECT * FROM moved", bounds)
+            cursor.execute(f"WITH moved AS (DELETE FROM {_q(table + '_default')} WHERE {_q(column)} >= %s "  # noqa: S608  # nosec B608
+                           f"AND {_q(column)} < %s RETURNING *) INSERT INTO {_q(name)} SELECT * FROM moved", bounds)
             cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} "
                            f"FOR VALUES FROM (%s) TO (%s)", bounds)
             made += 1
@@ -164,14 +166,46 @@ def ensure(convert_plain: bool = True) -> dict[str, int]:
                 if not convert_plain:
                     continue
                 done["converted"] += convert(table)
-            done["months"] += _add_months(cursor, table, month_start(timezone.localdate()), _horizon())
+            done["months"] += add_months(cursor, table, month_start(timezone.localdate()), _horizon())
             done["dropped"] += _drop_expired(cursor, table)
     return done
 
 
+def _next_month_ready() -> bool:
+    """One catalogue query: next month's partition of the activity history exists (they are all made together)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL",
+                       [partition_name("crm_activityevent", next_month(month_start(timezone.localdate())))])
+        return cursor.fetchone()[0]
+
+
+def _day_key(name: str, now: datetime.datetime) -> str:
+    return f"crm:daily:{name}:{now.date().isoformat()}"
+
+
+def once_a_day(name: str, now: datetime.datetime) -> bool:
+    """True for the first caller of the day (any process: an atomic cache.add), and whenever the cache cannot
+    answer (better a needless run than a missed one)."""
+    try:
+        return cache.add(_day_key(name, now), 1, timeout=2 * 86400)
+    except Exception:  # noqa: BLE001 - Redis away: run, the work itself is idempotent
+        return True
+
+
+def forget_day(name: str, now: datetime.datetime) -> None:
+    """The next `once_a_day(name)` of the day answers True again (a run that left work for the next tick)."""
+    try:
+        cache.delete(_day_key(name, now))
+    except Exception:  # noqa: BLE001 - Redis away: once_a_day answers True anyway
+        log.warning("could not reset the daily run of %s", name)
+
+
 @scheduler.source("history_partitions")
 def keep_partitions(now: datetime.datetime) -> int:
-    """Each tick: cheap when nothing is due (one catalogue query per table); tables are converted only by migrate."""
+    """Once a day, or at once when next month's partition is missing (one catalogue query per tick instead of
+    two per table); tables are converted only by migrate."""
+    if _next_month_ready() and not once_a_day("history_partitions", now):
+        return 0
     result = ensure(convert_plain=False)
     return result.get("months", 0) + result.get("dropped", 0)
 

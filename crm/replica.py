@@ -100,26 +100,23 @@ class ReplicaRouter:
         return db == "default"  # a standby is read-only: it gets the schema from the primary
 
 
-def replica_read_middleware(get_response):
+class ReplicaReadMiddleware:
     """GET and HEAD requests to the views of REPLICA_READ_APPS read from the replica."""
 
-    def middleware(request):
-        return get_response(request)
+    def __init__(self, get_response):
+        self.get_response = get_response
 
-    def process_view(request, view_func, view_args, view_kwargs):
-        if request.method in ("GET", "HEAD") and configured():
-            app = (getattr(view_func, "__module__", "") or "").split(".")[0]
-            if app in settings.REPLICA_READ_APPS:
-                request._replica_token = _reading.set(True)
-        return None
-
-    def wrapped(request):
+    def __call__(self, request):
         try:
-            return middleware(request)
+            return self.get_response(request)
         finally:
             token = getattr(request, "_replica_token", None)
             if token is not None:
                 _reading.reset(token)
 
-    wrapped.process_view = process_view  # type: ignore[attr-defined]
-    return wrapped
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method in ("GET", "HEAD") and configured():
+            app = (getattr(view_func, "__module__", "") or "").split(".")[0]
+            if app in settings.REPLICA_READ_APPS:
+                request._replica_token = _reading.set(True)
+        return None

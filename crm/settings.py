@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.FriendlyNotFoundMiddleware",
-    "crm.replica.replica_read_middleware",  # reports' GET views read from a replica when one is configured
+    "crm.replica.ReplicaReadMiddleware",  # reports' GET views read from a replica when one is configured
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -136,6 +136,8 @@ REPLICA_READ_APPS = ["reports"]
 # Audit history is partitioned by month (crm/partitions.py); months older than this many are dropped whole.
 # 0 keeps everything (the default: the history is the audit trail).
 HISTORY_RETENTION_MONTHS = env_int("HISTORY_RETENTION_MONTHS", 0)
+# Finished activities older than this many months move to the partitioned archive (activities/archive.py); 0: never.
+ACTIVITY_ARCHIVE_MONTHS = env_int("ACTIVITY_ARCHIVE_MONTHS", 24)
 REPLICA_MAX_LAG = env_int("REPLICA_MAX_LAG", 30)
 REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

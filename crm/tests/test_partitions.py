@@ -79,7 +79,7 @@ def test_months_past_the_retention_are_dropped_whole(settings, maintained):
     table = "contacts_contactevent"
     old = partitions.month_start(timezone.localdate() - datetime.timedelta(days=160))
     with connection.cursor() as cursor:
-        partitions._add_months(cursor, table, old, old)
+        partitions.add_months(cursor, table, old, old)
     name = partitions.partition_name(table, old)
     assert rows("SELECT to_regclass(%s) IS NOT NULL", [name])[0][0]
     settings.HISTORY_RETENTION_MONTHS = 0
@@ -135,3 +135,25 @@ def test_a_plain_history_table_is_converted_keeping_rows_ids_constraints_and_ind
     oldest = partitions.month_start((timezone.now() - datetime.timedelta(days=95)).date())
     assert rows("SELECT to_regclass(%s) IS NOT NULL", [partitions.partition_name(table, oldest)])[0][0]
 
+
+
+def test_the_scheduler_source_maintains_once_a_day_or_at_once_when_next_month_is_missing(monkeypatch, maintained):
+    """Not every tick: the maintenance reads the catalogue twice per history table."""
+    from django.core.cache import cache
+
+    now = timezone.now()
+    for day in (now, now + datetime.timedelta(days=1)):
+        cache.delete(f"crm:daily:history_partitions:{day.date().isoformat()}")
+    runs = []
+    monkeypatch.setattr(partitions, "ensure", lambda convert_plain=True: runs.append(now) or {"months": 0})
+    partitions.keep_partitions(now)
+    partitions.keep_partitions(now + datetime.timedelta(minutes=1))
+    assert len(runs) == 1
+    partitions.keep_partitions(now + datetime.timedelta(days=1))
+    assert len(runs) == 2
+    nxt = partitions.next_month(partitions.month_start(timezone.localdate()))
+    with connection.cursor() as cursor:  # next month's partition gone (rolled back with the test)
+        cursor.execute(f"ALTER TABLE crm_activityevent DETACH PARTITION crm_activityevent_p{nxt:%Y_%m}")
+        cursor.execute(f"DROP TABLE crm_activityevent_p{nxt:%Y_%m}")
+    partitions.keep_partitions(now + datetime.timedelta(days=1, minutes=1))
+    assert len(runs) == 3
