@@ -3,6 +3,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from crm.models import Territory, User
 from crm.translated import TranslationsFormMixin
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
+from marketing import webforms
 from marketing.models import (
     CallDistribution,
     CallResult,
@@ -345,13 +347,31 @@ class WebFormForm(forms.ModelForm):
 
     class Meta:
         model = WebForm
-        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "is_active"]
-        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2})}
+        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "embed_origins",
+                  "is_active"]
+        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2}),
+                   "embed_origins": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
         self.fields["fields_asked"].initial = self.instance.fields if self.instance.pk else ["company", "message"]
+
+    def clean_embed_origins(self) -> str:
+        """Each line one site's origin (scheme, host and port, nothing else): it goes into the
+        Content-Security-Policy `frame-ancestors` of the embedded form, so nothing else may pass."""
+        origins = []
+        for line in self.cleaned_data["embed_origins"].splitlines():
+            if line.strip():
+                origin = webforms.normalise_origin(line)
+                if origin is None:
+                    raise ValidationError(_("“%(line)s” is not a site address such as https://www.example.com.")
+                                          % {"line": line.strip()[:100]})
+                if origin not in origins:
+                    origins.append(origin)
+        if len(origins) > webforms.MAX_EMBED_ORIGINS:
+            raise ValidationError(_("At most %(count)d sites.") % {"count": webforms.MAX_EMBED_ORIGINS})
+        return "\n".join(origins)
 
     def save(self, commit=True):
         self.instance.fields = list(self.cleaned_data["fields_asked"])

@@ -502,6 +502,9 @@ class WebForm(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
                                 default=settings.LANGUAGE_CODE)
     is_active = models.BooleanField(_("active"), default=True)
+    embed_origins = models.TextField(
+        _("sites that may embed the form"), blank=True,
+        help_text=_("One address per line, such as https://www.example.com. Empty: any site may embed it."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -512,6 +515,9 @@ class WebForm(models.Model):
 
     def __str__(self):
         return self.name
+
+    def embed_origin_list(self) -> list[str]:
+        return [line.strip() for line in self.embed_origins.splitlines() if line.strip()]
 
 
 class WebFormSubmission(models.Model):

@@ -48,6 +48,7 @@ urlpatterns = [
     path("web-forms/new/", views.webform_edit, name="webform_create"),
     path("web-forms/<int:pk>/edit/", views.webform_edit, name="webform_edit"),
     path("f/<str:key>/", views.webform_public, name="webform_public"),
+    path("f/<str:key>/embed/", views.webform_embed, name="webform_embed"),
     path("topics/<int:pk>/edit/", views.topic_edit, name="topic_edit"),
     path("campaigns/<int:campaign_pk>/call-lists/new/", views.call_list_create, name="call_list_create"),
     path("call-lists/<int:pk>/", views.call_list_detail, name="call_list_detail"),

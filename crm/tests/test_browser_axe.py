@@ -143,6 +143,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:webform_create": lambda w: "/marketing/web-forms/new/",
     "marketing:webform_edit": lambda w: f"/marketing/web-forms/{w['web_form'].pk}/edit/",
     "marketing:webform_public": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/",
+    "marketing:webform_embed": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/embed/",
     "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
     "marketing:bounce_list": lambda w: "/marketing/bounces/",
     "marketing:call_list_create": lambda w: f"/marketing/campaigns/{w['campaign'].pk}/call-lists/new/",
