@@ -286,6 +286,8 @@ class Topic(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The name as customers read it in another language ({"ru": "Новинки"}); none: the name (crm/translated.py).
     translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
+    # The description the same way ({"uk": "Раз на місяць …"}); none: the description.
+    description_translations = models.JSONField(_("description in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -298,6 +300,10 @@ class Topic(models.Model):
     def name_in(self, language: str | None = None) -> str:
         """The name in `language` (by default the reader's), the typed name without a translation."""
         return in_language(self.name, self.translations, (language or "").split("-")[0] or None)
+
+    def description_in(self, language: str | None = None) -> str:
+        """The description in `language` (by default the reader's), the typed one without a translation."""
+        return in_language(self.description, self.description_translations, (language or "").split("-")[0] or None)
 
 
 @pghistory.track(

@@ -44,6 +44,7 @@ urlpatterns = [
     path("t/o/<str:token>/", views.track_open, name="track_open"),
     path("t/c/<str:token>/", views.track_click, name="track_click"),
     path("topics/", views.topic_list, name="topic_list"),
+    path("contacts/<int:contact_pk>/topics/", views.contact_topics, name="contact_topics"),
     path("web-forms/", views.webform_list, name="webform_list"),
     path("web-forms/new/", views.webform_edit, name="webform_create"),
     path("web-forms/<int:pk>/edit/", views.webform_edit, name="webform_edit"),

@@ -50,6 +50,7 @@ from marketing.forms import (
     PublicLeadForm,
     ScheduleForm,
     SegmentForm,
+    StaffTopicsForm,
     StaticListForm,
     TopicForm,
     WebFormForm,
@@ -521,6 +522,23 @@ def topic_edit(request, pk: int):
         messages.success(request, _("Topic “%(name)s” saved.") % {"name": topic.name})
         return redirect("marketing:topic_list")
     return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
+
+
+def contact_topics(request, contact_pk: int):
+    """Staff change a contact's topics and language; recorded with the source "staff" and who did it."""
+    contact = get_editable_or_404(Contact, request.user, pk=contact_pk)
+    if not can_read(request.user, Campaign):
+        raise PermissionDenied
+    initial = {"language": subscriptions.language_of(contact),
+               "topics": list(subscriptions.subscribed_topic_ids(contact))}
+    form = StaffTopicsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.staff_topics_save(contact=contact, actor=request.user, language=form.cleaned_data["language"],
+                                        topics=form.cleaned_data["topics"])
+        messages.success(request, _("The e-mail preferences of %(contact)s are saved.") % {"contact": contact})
+        return redirect(contact.get_absolute_url())
+    return render(request, "marketing/contact_topics.html", {
+        "contact": contact, "form": form, "receives": subscriptions.receives_email(contact)})
 
 
 @login_not_required

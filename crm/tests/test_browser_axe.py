@@ -145,6 +145,7 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:webform_public": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/",
     "marketing:webform_embed": lambda w: f"/marketing/f/{form_key(w['web_form'].pk)}/embed/",
     "marketing:topic_edit": lambda w: f"/marketing/topics/{w['topic'].pk}/edit/",
+    "marketing:contact_topics": lambda w: f"/marketing/contacts/{w['contact'].pk}/topics/",
     "marketing:bounce_list": lambda w: "/marketing/bounces/",
     "marketing:call_list_create": lambda w: f"/marketing/campaigns/{w['campaign'].pk}/call-lists/new/",
     "marketing:call_list_detail": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/",
