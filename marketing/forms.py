@@ -3,17 +3,20 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AbcClass, AccountTier, AccountType, RfmClass
 from contacts.models import Contact
 from crm.choices import LeadSource
 from crm.models import Territory, User
-from crm.translated import TranslationsFormMixin
+from crm.translated import TranslationsFormMixin, clean_translations, languages
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
+from marketing import webforms
 from marketing.models import (
     CallDistribution,
     CallResult,
@@ -310,10 +313,31 @@ class TopicForm(TranslationsFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_translation_fields()
+        stored = self.instance.description_translations or {}
+        for code, language in languages():
+            self.fields[f"description_{code}"] = forms.CharField(
+                label=_("Description in %(language)s") % {"language": language}, required=False, max_length=1000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_("Shown on the preference page to readers who use %(language)s; leave empty to show "
+                            "the description above.") % {"language": language})
+            self.initial.setdefault(f"description_{code}", stored.get(code, ""))
 
     def topic_fields(self) -> dict[str, Any]:
+        descriptions = clean_translations({code: self.cleaned_data.get(f"description_{code}", "")
+                                           for code, _language in languages()})
         return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
-                "is_active": self.cleaned_data["is_active"], "translations": self.instance.translations}
+                "is_active": self.cleaned_data["is_active"], "translations": self.instance.translations,
+                "description_translations": descriptions}
+
+
+def topic_choice_label(topic: Topic) -> str:
+    """A topic on the preference page (and the staff's topics page): its name and description in the
+    language the page speaks."""
+    description = topic.description_in()
+    if not description:
+        return topic.name_in()
+    return format_html('{} <span class="d-block small text-body-secondary topic-description">{}</span>',
+                       topic.name_in(), description)
 
 
 class PreferencesForm(forms.Form):
@@ -330,8 +354,23 @@ class PreferencesForm(forms.Form):
         self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
         self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
         # Read when the page renders, in the language it speaks (the reader's choice).
-        self.fields["topics"].label_from_instance = lambda topic: topic.name_in()
+        self.fields["topics"].label_from_instance = topic_choice_label
         del self.fields["resume" if receives_email else "stop_all"]
+
+
+class StaffTopicsForm(forms.Form):
+    """Staff record a contact's topics and language (what the person asked for on the phone, at a
+    fair …). The offered topics only; a contact's topics no longer offered stay as they are."""
+
+    language = forms.ChoiceField(label=_("Language of marketing e-mail"), required=False)
+    topics = forms.ModelMultipleChoiceField(label=_("Topics"), queryset=Topic.objects.none(), required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("No preference")), *settings.LANGUAGES]
+        self.fields["topics"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        self.fields["topics"].label_from_instance = topic_choice_label
 
 
 class WebFormForm(forms.ModelForm):
@@ -345,13 +384,31 @@ class WebFormForm(forms.ModelForm):
 
     class Meta:
         model = WebForm
-        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "is_active"]
-        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2})}
+        fields = ["name", "campaign", "team", "language", "consent_wording", "thank_you", "embed_origins",
+                  "is_active"]
+        widgets = {"consent_wording": forms.Textarea(attrs={"rows": 2}), "thank_you": forms.Textarea(attrs={"rows": 2}),
+                   "embed_origins": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["campaign"].queryset = Campaign.objects.visible_to(user).order_by("name", "id")
         self.fields["fields_asked"].initial = self.instance.fields if self.instance.pk else ["company", "message"]
+
+    def clean_embed_origins(self) -> str:
+        """Each line one site's origin (scheme, host and port, nothing else): it goes into the
+        Content-Security-Policy `frame-ancestors` of the embedded form, so nothing else may pass."""
+        origins = []
+        for line in self.cleaned_data["embed_origins"].splitlines():
+            if line.strip():
+                origin = webforms.normalise_origin(line)
+                if origin is None:
+                    raise ValidationError(_("“%(line)s” is not a site address such as https://www.example.com.")
+                                          % {"line": line.strip()[:100]})
+                if origin not in origins:
+                    origins.append(origin)
+        if len(origins) > webforms.MAX_EMBED_ORIGINS:
+            raise ValidationError(_("At most %(count)d sites.") % {"count": webforms.MAX_EMBED_ORIGINS})
+        return "\n".join(origins)
 
     def save(self, commit=True):
         self.instance.fields = list(self.cleaned_data["fields_asked"])

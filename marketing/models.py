@@ -286,6 +286,8 @@ class Topic(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The name as customers read it in another language ({"ru": "Новинки"}); none: the name (crm/translated.py).
     translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
+    # The description the same way ({"uk": "Раз на місяць …"}); none: the description.
+    description_translations = models.JSONField(_("description in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -298,6 +300,10 @@ class Topic(models.Model):
     def name_in(self, language: str | None = None) -> str:
         """The name in `language` (by default the reader's), the typed name without a translation."""
         return in_language(self.name, self.translations, (language or "").split("-")[0] or None)
+
+    def description_in(self, language: str | None = None) -> str:
+        """The description in `language` (by default the reader's), the typed one without a translation."""
+        return in_language(self.description, self.description_translations, (language or "").split("-")[0] or None)
 
 
 @pghistory.track(
@@ -502,6 +508,9 @@ class WebForm(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
                                 default=settings.LANGUAGE_CODE)
     is_active = models.BooleanField(_("active"), default=True)
+    embed_origins = models.TextField(
+        _("sites that may embed the form"), blank=True,
+        help_text=_("One address per line, such as https://www.example.com. Empty: any site may embed it."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -512,6 +521,9 @@ class WebForm(models.Model):
 
     def __str__(self):
         return self.name
+
+    def embed_origin_list(self) -> list[str]:
+        return [line.strip() for line in self.embed_origins.splitlines() if line.strip()]
 
 
 class WebFormSubmission(models.Model):

@@ -111,11 +111,13 @@ def contact_email_preferences(request, contact, page):
         bounced=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("emails__0")),
                                                      suppressed_at__isnull=False)),
     ).values("chosen_language", "topic_names", "bounced").first()
-    if row is None or not (row["chosen_language"] or row["topic_names"] or row["bounced"]):
+    editable = can_edit(request.user, contact)
+    if row is None or not (row["chosen_language"] or row["topic_names"] or row["bounced"] or editable):
         return None
     return panels.Rendered("marketing/panels/contact_preferences.html", {
         "language": dict(settings.LANGUAGES).get(row["chosen_language"] or "", ""), "topics": row["topic_names"],
-        "bounced": row["bounced"], "panel_id": "contact-email-preferences"})
+        "bounced": row["bounced"], "panel_id": "contact-email-preferences",
+        "change_url": reverse("marketing:contact_topics", args=[contact.pk]) if editable else ""})
 
 
 @panels.register(panels.HOME, slot=panels.MAIN, order=30)

@@ -25,6 +25,7 @@ from marketing.models import ContactPreference, Topic, TopicSubscription
 
 PREFERENCES_SALT = "marketing.preferences"
 SOURCE = "preference page"
+STAFF_SOURCE = "staff"
 RESUME_WORDING = "Send me marketing e-mail again on the topics I chose (preference page)"
 
 
@@ -94,12 +95,24 @@ def preferences_save(*, contact: Contact, language: str, topics: Iterable[Topic]
 
 
 @transaction.atomic
+def staff_topics_save(*, contact: Contact, actor, language: str, topics: Iterable[Topic]) -> None:
+    """A staff member records the contact's topics and language (asked on the phone, at a fair …): the
+    same change as on the preference page, with the source "staff" and who made it in the history.
+    Staff cannot opt a contact back in to marketing e-mail: only the person can (their consent)."""
+    with pghistory.context(actor=actor.pk):
+        preferences_save(contact=contact, language=language, topics=topics, source=STAFF_SOURCE)
+
+
+@transaction.atomic
 def topic_save(*, topic: Topic | None, name: str, description: str = "", is_active: bool = True,
-               translations: dict[str, str] | None = None) -> Topic:
+               translations: dict[str, str] | None = None,
+               description_translations: dict[str, str] | None = None) -> Topic:
     topic = topic or Topic()
     topic.name, topic.description, topic.is_active = name, description, is_active
     if translations is not None:
         topic.translations = translations
+    if description_translations is not None:
+        topic.description_translations = description_translations
     topic.full_clean()
     topic.save()
     return topic

@@ -1,6 +1,7 @@
 """Marketing pages: the overview, a campaign's create/edit/delete and its page (figures, cost
 lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -49,6 +50,7 @@ from marketing.forms import (
     PublicLeadForm,
     ScheduleForm,
     SegmentForm,
+    StaffTopicsForm,
     StaticListForm,
     TopicForm,
     WebFormForm,
@@ -522,6 +524,23 @@ def topic_edit(request, pk: int):
     return render(request, "marketing/topic_form.html", {"topic": topic, "form": form})
 
 
+def contact_topics(request, contact_pk: int):
+    """Staff change a contact's topics and language; recorded with the source "staff" and who did it."""
+    contact = get_editable_or_404(Contact, request.user, pk=contact_pk)
+    if not can_read(request.user, Campaign):
+        raise PermissionDenied
+    initial = {"language": subscriptions.language_of(contact),
+               "topics": list(subscriptions.subscribed_topic_ids(contact))}
+    form = StaffTopicsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.staff_topics_save(contact=contact, actor=request.user, language=form.cleaned_data["language"],
+                                        topics=form.cleaned_data["topics"])
+        messages.success(request, _("The e-mail preferences of %(contact)s are saved.") % {"contact": contact})
+        return redirect(contact.get_absolute_url())
+    return render(request, "marketing/contact_topics.html", {
+        "contact": contact, "form": form, "receives": subscriptions.receives_email(contact)})
+
+
 @login_not_required
 def preferences(request, token: str):
     """The public page behind the "choose your topics and language" link of every message. No sign-in:
@@ -598,32 +617,53 @@ def webform_edit(request, pk: int | None = None):
         saved = form.save()
         messages.success(request, _("Web form “%(name)s” saved.") % {"name": saved.name})
         return redirect("marketing:webform_list")
-    return render(request, "marketing/webform_form.html", {"form": form, "web_form": web_form})
+    snippets = webforms.snippets(web_form, request.build_absolute_uri("/")) if web_form.pk else None
+    return render(request, "marketing/webform_form.html", {"form": form, "web_form": web_form, "snippets": snippets})
 
 
 @login_not_required
 def webform_public(request, key: str):
     """The public form: a lead for every genuine submission; robots (the honeypot) are thanked and
     ignored; more than the per-IP limit in an hour gets a message and creates nothing."""
+    return _webform_page(request, key, embedded=False)
+
+
+@login_not_required
+@csrf_exempt  # a cross-site frame or a plain form on another site carries no CRM cookie; acts for no one
+def webform_embed(request, key: str):
+    """The same form for a frame on the customer's site: the only route other sites may frame, and only
+    the sites listed on the form (any, when none is listed)."""
+    response = _webform_page(request, key, embedded=True)
+    if response.status_code != 404:
+        response.xframe_options_exempt = True
+        response._csp_config = {**settings.SECURE_CSP,
+                                "frame-ancestors": webforms.frame_ancestors(response.web_form)}
+    return response
+
+
+def _webform_page(request, key: str, *, embedded: bool):
     web_form = webforms.form_for_key(key)
     if web_form is None:
         return render(request, "marketing/link_invalid.html", status=404)
+    template = "marketing/webform_embed.html" if embedded else "marketing/webform_public.html"
     with translation.override(web_form.language):
         form = PublicLeadForm(request.POST or None, web_form=web_form)
-        context = {"web_form": web_form, "form": form}
+        context = {"web_form": web_form, "form": form, "key": key}
+        status = 200
         if request.method == "POST":
             ip = client_ip(request)
             if webforms.over_limit(ip):
                 webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.LIMITED)
-                context["limited"] = True
-                return render(request, "marketing/webform_public.html", context, status=429)
-            if request.POST.get("website"):
+                context["limited"], status = True, 429
+            elif request.POST.get("website"):
                 webforms.record_refusal(web_form, ip, WebFormSubmission.Outcome.HONEYPOT)
-                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
-            if form.is_valid():
+                context["thanked"] = True
+            elif form.is_valid():
                 webforms.submit(form=web_form, ip=ip, data=form.cleaned_data)
-                return render(request, "marketing/webform_public.html", {**context, "thanked": True})
-        return render(request, "marketing/webform_public.html", context)
+                context["thanked"] = True
+        response = render(request, template, context, status=status)
+    response.web_form = web_form
+    return response
 
 
 # --- Telemarketing call lists ---------------------------------------------------------------

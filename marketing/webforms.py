@@ -8,16 +8,25 @@ with the source "web form" and the form's campaign.
 - At most WEBFORM_PER_IP_PER_HOUR submissions per IP address and hour, across all forms (counted in
   `WebFormSubmission`, which records every POST with its outcome): the next gets a clear message and
   creates nothing.
+- Embedding (`/marketing/f/<key>/embed/`): the one route that may be framed by other sites: no
+  `X-Frame-Options`, and CSP `frame-ancestors` the form's listed sites (or any https/http site when
+  none is listed); every other page keeps `DENY` / `'none'`. It takes no CSRF token: a cross-site
+  frame (or a plain form on the customer's site) carries no CRM cookie, and the route acts for nobody
+  signed in; the honeypot and the per-IP limit still apply. The page tells its parent its height
+  (postMessage) so the snippet's frame grows with it.
 - The consent checkbox, when the form has a wording, must be ticked; the lead's notes record the wording
   and the time it was given.
 """
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from crm.choices import LeadSource
@@ -28,6 +37,34 @@ from sales.models import Lead
 
 SALT = "marketing.webform"
 OPTIONAL_FIELDS = ("title", "company", "phone", "city", "country", "message")
+MAX_EMBED_ORIGINS = 20
+
+
+def normalise_origin(text: str) -> str | None:
+    """`https://www.example.com` (scheme, host, optional port) from what an admin typed; None for anything
+    else (a path, a query, a wildcard, quotes or spaces could widen or break the CSP header)."""
+    text = text.strip().rstrip("/")
+    if len(text) > 200 or any(ch in text for ch in " ;,'\"*\\"):
+        return None
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        return None
+    if parts.username or parts.password:
+        return None
+    try:
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def frame_ancestors(form: WebForm) -> list[str]:
+    """Who may frame the embedded form: its listed sites, else any web site."""
+    return ["'self'", *form.embed_origin_list()] if form.embed_origins.strip() else ["'self'", "https:", "http:"]
 
 
 def form_key(form_id: int) -> str:
@@ -70,3 +107,49 @@ def submit(*, form: WebForm, ip: str | None, data: dict) -> Lead:
         LeadAttribution.objects.create(lead=lead, campaign_id=form.campaign_id)
     WebFormSubmission.objects.create(form=form, ip=ip, outcome=WebFormSubmission.Outcome.LEAD, lead=lead)
     return lead
+
+
+def snippets(form: WebForm, site_root: str) -> dict[str, str]:
+    """The HTML an admin pastes into the company's site: a frame of the embedded form that grows with its
+    content (the page posts its height; the listener trusts only messages from the CRM's own origin), and
+    a plain form posting to the same address for sites that prefer their own styling."""
+    root = site_root.rstrip("/")
+    parts = urlsplit(root)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    url = root + reverse("marketing:webform_embed", args=[form_key(form.pk)])
+    frame_id = f"crm-webform-{form.pk}"
+    iframe = format_html(
+        '<iframe id="{}" src="{}" title="{}" style="width:100%;max-width:640px;min-height:420px;border:0" '
+        'loading="lazy"></iframe>\n'
+        "<script>\n"
+        'window.addEventListener("message", function (event) {{\n'
+        '  if (event.origin !== "{}" || !event.data || event.data.crmWebform !== "{}") return;\n'
+        '  document.getElementById("{}").style.height = event.data.height + "px";\n'
+        "}});\n"
+        "</script>", frame_id, url, form.name, origin, frame_id, frame_id)
+    with translation.override(form.language):
+        labels = plain_labels()
+        rows = [("first_name", labels["first_name"], "text", False), ("last_name", labels["last_name"], "text", True),
+                ("email", labels["email"], "email", True)]
+        rows += [(name, labels[name], "text", False) for name in OPTIONAL_FIELDS if name in form.fields]
+        lines = [format_html('<form method="post" action="{}" accept-charset="utf-8">', url)]
+        for name, label, kind, required in rows:
+            tag = ("<textarea name=\"{}\" id=\"{}\" maxlength=\"5000\"></textarea>" if name == "message"
+                   else '<input type="' + kind + '" name="{}" id="{}"' + (" required" if required else "") + ">")
+            lines.append(format_html('  <p><label for="{}">{}</label><br>' + tag + "</p>",
+                                     f"crm-{name}", label, name, f"crm-{name}"))
+        if form.consent_wording:
+            lines.append(format_html('  <p><label><input type="checkbox" name="consent" required> {}</label></p>',
+                                     form.consent_wording))
+        lines.append('  <p style="position:absolute;left:-10000px" aria-hidden="true">'
+                     '<input type="text" name="website" tabindex="-1" autocomplete="off"></p>')
+        lines.append(format_html('  <p><button type="submit">{}</button></p>', labels["send"]))
+        lines.append("</form>")
+    return {"iframe": str(iframe), "form": "\n".join(str(line) for line in lines), "url": url}
+
+
+def plain_labels() -> dict[str, str]:
+    """The plain form's labels, read in the form's language."""
+    return {"first_name": _("First name"), "last_name": _("Last name"), "email": _("E-mail"),
+            "title": _("Job title"), "company": _("Company"), "phone": _("Phone"), "city": _("City"),
+            "country": _("Country"), "message": _("Message"), "send": _("Send")}

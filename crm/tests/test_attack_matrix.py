@@ -322,6 +322,8 @@ TABLE = {
     "marketing:topic_edit": admin(pk="topic"),
     "marketing:webform_edit": admin(pk="web_form"),
     "marketing:webform_public": token(**{"key": FORGED}),
+    "marketing:webform_embed": token(**{"key": FORGED}),
+    "marketing:contact_topics": owned(CUSTOMER, contact_pk="contact"),
     # The customer portal, and its staff pages
     "portal:set_password": token(**T),
     "portal:survey": token(**T),

@@ -86,3 +86,33 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     assert str(message["Subject"]) == "Весенние новинки для Иван"
     assert "Здравствуйте, Иван!" in message.get_body(("plain",)).get_content()
     assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_staff_record_a_contacts_topics_and_the_customer_reads_them_described_in_their_language(
+        page, live_server, owner):
+    from marketing.models import Topic
+
+    Topic.objects.create(name="Product news", description="New products, once a month",
+                         translations={"uk": "Новинки"}, description_translations={"uk": "Нові продукти раз на місяць"})
+    Topic.objects.create(name="Events", description="Invitations to our events")
+    contact = ContactFactory(owner=owner, first_name="Ірина", last_name="Мельник", emails=["iryna@example.com"],
+                             email_opt_in=True)
+    sign_in(page, owner)
+    page.goto(contact.get_absolute_url())
+    panel = page.locator("#contact-email-preferences")
+    expect(panel.locator('[data-preference="none"]')).to_be_visible()
+    panel.locator("#contact-topics-change").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("New products, once a month")).to_be_visible()  # staff read the typed description
+    page.get_by_label("Language of marketing e-mail").select_option("uk")
+    page.get_by_label("Product news").check()
+    page.locator("#contact-topics-save").click()
+    page.wait_for_load_state("load")
+    expect(panel.locator('[data-preference="topics"]')).to_have_text("Product news")
+    assert TopicSubscription.objects.get(contact=contact).source == "staff"
+
+    page.context.clear_cookies()  # the customer opens the link from an e-mail
+    page.goto(f"/marketing/preferences/{preference_token(contact.pk)}/")
+    expect(page.get_by_text("Нові продукти раз на місяць")).to_be_visible()
+    expect(page.get_by_label("Новинки")).to_be_checked()
+    assert page.console_errors == [] and page.failed_requests == [], (page.console_errors, page.failed_requests)

@@ -289,3 +289,76 @@ def test_topic_names_in_the_readers_language(client, admin_user, anna, topics):
     assert "Заходи" in body and "Мероприятия" not in body and "Новинки" in body  # no translation: the name
     ContactPreference.objects.filter(contact=anna).update(language="")
     assert "Events" in client.get(page_url(anna.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_topic_descriptions_in_the_readers_language(client, admin_user, anna, topics):
+    client.force_login(admin_user)
+    topic = topics["Events"]
+    response = client.post(reverse("marketing:topic_edit", args=[topic.pk]), {
+        "name": "Events", "description": "Invitations to our events", "is_active": "on",
+        "description_uk": "Запрошення на наші заходи", "description_ru": " ", "description_en": ""})
+    assert response.status_code == 302
+    topic.refresh_from_db()
+    assert topic.description_translations == {"uk": "Запрошення на наші заходи"}
+    client.logout()
+    ContactPreference.objects.create(contact=anna, language="uk")
+    body = client.get(page_url(anna.pk)).content.decode()
+    assert "Запрошення на наші заходи" in body and "Invitations to our events" not in body
+    ContactPreference.objects.filter(contact=anna).update(language="ru")  # no Russian text: the description
+    assert "Invitations to our events" in client.get(page_url(anna.pk)).content.decode()
+    # A description is text, never markup.
+    Topic.objects.filter(pk=topic.pk).update(description_translations={"ru": "<script>alert(1)</script>"})
+    body = client.get(page_url(anna.pk)).content.decode()
+    assert "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+# --- Staff change a contact's topics -----------------------------------------------------------------
+
+
+def test_staff_change_a_contacts_topics_recorded_as_staff(client, owner, anna, topics):
+    TopicSubscription.objects.create(contact=anna, topic=topics["Old"])  # not offered: stays
+    TopicSubscription.objects.create(contact=anna, topic=topics["Events"])
+    client.force_login(owner)
+    assert 'id="contact-topics-change"' in client.get(anna.get_absolute_url()).content.decode()
+    url = reverse("marketing:contact_topics", args=[anna.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"language": "uk", "topics": [topics["Новинки"].pk]})
+    assert response.status_code == 302 and response["Location"] == anna.get_absolute_url()
+    assert state(anna)[:3] == ("uk", sorted([topics["Новинки"].pk, topics["Old"].pk]), True)
+    assert TopicSubscription.objects.get(contact=anna, topic=topics["Новинки"]).source == "staff"
+    events = TopicSubscription.pgh_event_model.objects.filter(contact=anna).order_by("pgh_id")
+    removed, added = events[len(events) - 2:]
+    assert (removed.pgh_label, removed.topic_id, added.pgh_label) == ("delete", topics["Events"].pk, "insert")
+    for event in (removed, added):
+        assert event.pgh_context.metadata["source"] == "staff" and event.pgh_context.metadata["actor"] == owner.pk
+    language = ContactPreference.pgh_event_model.objects.filter(contact=anna).last()
+    assert language.language == "uk" and language.pgh_context.metadata["source"] == "staff"
+
+
+def test_staff_cannot_opt_a_contact_back_in(client, owner, anna, topics):
+    Contact.objects.filter(pk=anna.pk).update(email_opt_in=False, email_opted_out_at=timezone.now())
+    client.force_login(owner)
+    url = reverse("marketing:contact_topics", args=[anna.pk])
+    assert 'id="contact-topics-stopped"' in client.get(url).content.decode()
+    client.post(url, {"language": "", "topics": [topics["Events"].pk], "resume": "on", "stop_all": ""})
+    assert state(anna)[2] is False  # topics recorded, the opt-out stands
+
+
+def test_who_may_change_a_contacts_topics(client, anna, topics, outsider, support_agent):
+    url = reverse("marketing:contact_topics", args=[anna.pk])
+    client.force_login(outsider)  # does not see the contact
+    assert client.post(url, {"topics": [topics["Events"].pk]}).status_code == 404
+    client.force_login(support_agent)  # reads the contact, not marketing
+    assert client.post(url, {"topics": [topics["Events"].pk]}).status_code == 403
+    assert not TopicSubscription.objects.filter(contact=anna).exists()
+
+
+def test_a_forged_topic_changes_nothing(client, owner, anna, topics):
+    client.force_login(owner)
+    url = reverse("marketing:contact_topics", args=[anna.pk])
+    for bad in ([topics["Old"].pk], [999999], ["x"]):
+        response = client.post(url, {"language": "", "topics": bad})
+        assert response.status_code == 200 and "is-invalid" in response.content.decode()
+    response = client.post(url, {"language": "xx", "topics": []})
+    assert response.status_code == 200 and "is-invalid" in response.content.decode()
+    assert state(anna)[:2] == ("", [])

@@ -2,6 +2,8 @@
 submission into a lead in the form's queue, from the web, attributed to the campaign; the honeypot,
 the per-IP limit and a forged key create nothing."""
 
+import re
+
 import pytest
 from django.core import signing
 from django.urls import reverse
@@ -103,3 +105,82 @@ def test_an_admin_builds_a_form_and_others_may_not(client, admin_user, marketer,
     with django_assert_max_num_queries(12):
         body = client.get(reverse("marketing:webform_list")).content.decode()
     assert webforms.form_key(created.pk) in body
+
+
+# --- Embedding on the customer's site ------------------------------------------------------------------
+
+
+def embed_url(form) -> str:
+    return reverse("marketing:webform_embed", args=[webforms.form_key(form.pk)])
+
+
+def test_only_the_embedded_form_may_be_framed(client, web_form, admin_user):
+    embedded = client.get(embed_url(web_form))
+    assert embedded.status_code == 200 and "X-Frame-Options" not in embedded.headers
+    assert "frame-ancestors 'self' https: http:" in embedded.headers["Content-Security-Policy"]
+    assert "webform_embed.js" in embedded.content.decode()
+    # The public page, a forged key and every other page stay unframeable.
+    forged = client.get(reverse("marketing:webform_embed", args=["x" + webforms.form_key(web_form.pk)]))
+    for response in (client.get(public_url(web_form)), forged, client.get("/auth/login/")):
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    client.force_login(admin_user)
+    staff_page = client.get(reverse("marketing:webform_edit", args=[web_form.pk]))
+    assert staff_page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_listed_sites_are_the_only_ancestors(client, web_form):
+    WebForm.objects.filter(pk=web_form.pk).update(embed_origins="https://www.example.com\nhttp://shop.example:8080")
+    policy = client.get(embed_url(web_form)).headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://www.example.com http://shop.example:8080;" in policy + ";"
+    assert "https:;" not in policy + ";" and "http: " not in policy
+
+
+def test_the_embedded_form_takes_a_lead_without_a_csrf_token(web_form):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(public_url(web_form), GOOD).status_code == 403  # the CRM's own page keeps CSRF
+    response = strict.post(embed_url(web_form), GOOD, REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 200 and 'id="webform-thanks"' in response.content.decode()
+    assert "X-Frame-Options" not in response.headers  # the thank-you stays in the frame
+    lead = Lead.objects.get()
+    assert lead.email == "oleg@example.com" and LeadAttribution.objects.get(lead=lead).campaign == web_form.campaign
+
+
+def test_the_embedded_form_keeps_the_honeypot_and_the_limit(client, web_form, settings):
+    client.post(embed_url(web_form), {**GOOD, "website": "http://spam.example"}, REMOTE_ADDR="198.51.100.9")
+    assert not Lead.objects.exists()
+    settings.WEBFORM_PER_IP_PER_HOUR = 2
+    client.post(embed_url(web_form), {**GOOD, "email": "a@example.com"}, REMOTE_ADDR="198.51.100.9")
+    response = client.post(embed_url(web_form), {**GOOD, "email": "b@example.com"}, REMOTE_ADDR="198.51.100.9")
+    assert response.status_code == 429 and Lead.objects.count() == 1
+    assert "X-Frame-Options" not in response.headers
+
+
+@pytest.mark.parametrize("line", ["https://example.com/path", "example.com", "javascript:alert(1)", "https://*.example.com",
+                                  "https://a.example 'unsafe-inline'", "https://a.example;script-src *",
+                                  "ftp://example.com", "https://user:pw@example.com", "https://example.com:99999"])
+def test_a_bad_site_address_is_refused_with_a_message(client, admin_user, web_form, line):
+    client.force_login(admin_user)
+    response = client.post(reverse("marketing:webform_edit", args=[web_form.pk]), {
+        "name": web_form.name, "language": "ru", "thank_you": "x", "embed_origins": f"https://ok.example\n{line}"})
+    assert response.status_code == 200 and "is not a site address" in response.content.decode()
+    web_form.refresh_from_db()
+    assert web_form.embed_origins == ""
+
+
+def test_site_addresses_are_normalised_and_the_snippets_shown(client, admin_user, web_form):
+    client.force_login(admin_user)
+    response = client.post(reverse("marketing:webform_edit", args=[web_form.pk]), {
+        "name": web_form.name, "language": "ru", "thank_you": "x", "fields_asked": ["company"], "is_active": "on",
+        "consent_wording": "Согласен", "embed_origins": "HTTPS://WWW.Example.com/\n\nhttps://www.example.com\nhttps://пример.рф"})
+    assert response.status_code == 302
+    web_form.refresh_from_db()
+    assert web_form.embed_origins == "https://www.example.com\nhttps://xn--e1afmkfd.xn--p1ai"
+    body = client.get(reverse("marketing:webform_edit", args=[web_form.pk])).content.decode()
+    src = re.search(r'src=&quot;(http://testserver/marketing/f/[^&]+/embed/)&quot;', body).group(1)
+    assert webforms.form_for_key(src.split("/")[-3]) == web_form and "&lt;iframe" in body
+    assert 'event.origin !== &quot;http://testserver&quot;' in body
+    assert "name=&quot;company&quot;" in body and "name=&quot;website&quot;" in body and "Согласен" in body
+    assert "Компания" in body  # the plain form's labels in the form's language
