@@ -25,10 +25,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Account
 from crm import visibility
 from crm.models import User
 from portal.models import Survey
 from reports.pipeline import Period
+from sales.models import Product
 from service.models import ACTIVE_STATUSES, Category, Channel, Contract, Queue, Ticket
 
 SATISFIED = 4  # a rating of 4 or 5 of 5
@@ -225,19 +227,24 @@ def satisfaction(user: User, period: Period) -> Satisfaction | None:
 
 
 def complaints(user: User, period: Period, by: str) -> list[ComplaintRow]:
-    """The complaints opened in the period and the previous one, per product or account (the most first)."""
+    """The complaints opened in the period and the previous one, per product or account (the most first; ties
+    by id)."""
     previous = period.previous()
     (first, end), (before, _end) = period.bounds(), previous.bounds()
-    key, name = f"{by}_id", f"{by}__name"
-    rows = (Ticket.objects.visible_to(user)
-            .filter(category=Category.COMPLAINT, created_at__gte=before, created_at__lt=end)
-            .values(key, name)
-            .annotate(count=Count("id", filter=Q(created_at__gte=first)),
-                      previous=Count("id", filter=Q(created_at__lt=first)))
-            .order_by("-count", "-previous", name)[:COMPLAINT_ROWS])
+    key = f"{by}_id"
+    # Grouped by the id alone (the complaints index holds it: no table, no join), the names read after for ten.
+    rows = list(Ticket.objects.visible_to(user)
+                .filter(category=Category.COMPLAINT, created_at__gte=before, created_at__lt=end)
+                .values(key)
+                .annotate(count=Count("created_at", filter=Q(created_at__gte=first)),
+                          previous=Count("created_at", filter=Q(created_at__lt=first)))
+                .order_by("-count", "-previous", key)[:COMPLAINT_ROWS])
+    model = Product if by == "product" else Account
+    names = dict(model._base_manager.filter(pk__in=[row[key] for row in rows if row[key]]).values_list("id", "name"))
     found = []
     for row in rows:
-        item = ComplaintRow(key=row[key], label=row[name] or (_("No product") if by == "product" else _("No account")),
+        item = ComplaintRow(key=row[key], label=names.get(row[key]) or (
+                            _("No product") if by == "product" else _("No account")),
                             count=row["count"], previous=row["previous"])
         if item.key is not None:  # the list cannot select "no product"
             item.url = _url(view="all", category=Category.COMPLAINT, created_after=period.start,
