@@ -21,6 +21,7 @@ import email.message
 import email.policy
 import re
 import smtplib
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
 from django.db import connection, transaction
+from django.db import connections as db_connections
 from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
@@ -323,9 +325,16 @@ def _interrupted(mailing_id: int) -> int:
         status=DeliveryStatus.UNKNOWN, reason="interrupted while sending")
 
 
-def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
+def smtp_connections() -> int:
+    """How many SMTP connections one mailing sends over at once (MARKETING_SMTP_CONNECTIONS, default 1)."""
+    return max(int(getattr(settings, "MARKETING_SMTP_CONNECTIONS", 1) or 1), 1)
+
+
+def mailing_send(mailing_id: int, *, batch: int = BATCH, connections: int | None = None) -> int:
     """Sends the pending deliveries; returns how many this call sent. Safe to run twice at once: only
-    one run holds the mailing, the other returns 0."""
+    one run holds the mailing, the other returns 0. `connections` (default: the setting) senders
+    share the run, each with its own SMTP and database connection, each claiming its own batches
+    (SKIP LOCKED keeps them apart)."""
     run = jobs.claim(MAILING_JOBS.name, mailing_id)
     if run is None:
         return 0
@@ -334,7 +343,7 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
     _interrupted(mailing_id)
     sent = 0
     try:
-        sent = _send_batches(mailing, run, batch)
+        sent = _send_batches(mailing, run, batch, connections or smtp_connections())
     except jobs.LostClaim:
         return sent
     done = not Delivery.objects.filter(mailing_id=mailing_id,
@@ -349,28 +358,83 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
     return sent
 
 
-def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
-    sent = 0
-    mailer = mailers["default"]
-    texts = texts_of(mailing)
+def _send_batches(mailing: Mailing, run: jobs.Run, batch: int, connections: int = 1) -> int:
     # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
     rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
+    texts = texts_of(mailing)
+    if connections <= 1:
+        return _sender(mailing, run, batch, rounds, texts, threading.Event())
+    stop = threading.Event()  # one sender lost the claim (or failed): the others stop before their next batch
+    results = [0] * connections
+    errors: list[BaseException] = []
+
+    def sender(index: int) -> None:
+        try:
+            results[index] = _sender(mailing, run, batch, rounds, texts, stop)
+        except BaseException as error:  # noqa: BLE001 - raised again in the calling thread below
+            errors.append(error)
+            stop.set()
+        finally:
+            db_connections.close_all()  # this thread's own database connection
+
+    threads = [threading.Thread(target=sender, args=(index,), name=f"mailing-{mailing.pk}-{index}")
+               for index in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(results)
+
+
+def _sender(mailing: Mailing, run: jobs.Run, batch: int, rounds: int, texts: dict[str, tuple[str, str]],
+            stop: threading.Event) -> int:
+    """Claims batches and sends each over one SMTP connection, opened for the batch and reused by its
+    messages (a refused or broken send closes it and opens a new one). Each row is still marked sent
+    by one UPDATE in its own commit as soon as the server has accepted its message."""
+    sent = 0
+    mailer = mailers["default"]
     for _round in range(rounds):
         run.beat()  # taken over (we were thought dead)? Stop before claiming more rows
+        if stop.is_set():
+            break
         ids = _claim(mailing, batch)
         if not ids:
             break
-        for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
-            run.beat()
-            try:
-                mailer.send_messages([message_for(delivery, mailing, texts)])
-            except Exception as error:  # noqa: BLE001 - the row records why, the others go on
-                _not_sent(delivery, error)
-                continue
-            Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-                status=DeliveryStatus.SENT, sent_at=timezone.now())
-            sent += 1
+        try:
+            _open(mailer)
+            for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
+                run.beat()
+                try:
+                    mailer.send_messages([message_for(delivery, mailing, texts)])
+                except Exception as error:  # noqa: BLE001 - the row records why, the others go on
+                    _not_sent(delivery, error)
+                    _close(mailer)  # the connection may be broken
+                    _open(mailer)
+                    continue
+                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+                    status=DeliveryStatus.SENT, sent_at=timezone.now())
+                sent += 1
+        finally:
+            _close(mailer)
     return sent
+
+
+def _open(mailer: Any) -> None:
+    """Opens the mailer's connection for a batch. A server that cannot be reached is not an error
+    here: each send then tries on its own, and its row records why it failed."""
+    try:
+        mailer.open()
+    except Exception:  # noqa: BLE001, S110 - send_messages reports the same error per row  # nosec B110
+        pass
+
+
+def _close(mailer: Any) -> None:
+    try:
+        mailer.close()
+    except Exception:  # noqa: BLE001, S110 - a connection already gone  # nosec B110
+        pass
 
 
 def temporary(error: Exception) -> bool:

@@ -491,6 +491,26 @@ class Delivery(models.Model):
         return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"
 
 
+class LinkClick(models.Model):
+    """One recipient clicked one link of a mailing (marketing/tracking.py): one row per delivery and
+    link, however often they click it, so a link's rows are its unique clicks. Read through its
+    mailing (the mailing page), never on its own."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="link_clicks")
+    url = models.TextField()
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("link click")
+        verbose_name_plural = _("link clicks")
+        constraints = [models.UniqueConstraint(fields=["delivery", "url"], name="link_click_once_per_recipient")]
+        indexes = [models.Index(fields=["mailing", "url"], name="link_click_mailing_url_idx")]
+
+    def __str__(self):
+        return f"delivery {self.delivery_id} clicked {self.url}"
+
+
 class WebForm(models.Model):
     """A public web-to-lead form an admin builds: the fields it asks for, a consent checkbox with its
     wording, a thank-you text and a language. Each submission becomes a lead in the chosen queue,

@@ -437,6 +437,8 @@ def mailing_detail(request, pk: int):
         Mailing.objects.select_related("campaign", "segment", "static_list", "owner", "topic"), request.user, pk=pk)
     context = {"mailing": mailing, "languages": mailings.language_names(mailing), "counts": mailings.counts(mailing),
                "can_edit": can_edit(request.user, mailing)}
+    if mailing.track and mailing.status != MailingStatus.DRAFT:
+        context["link_counts"] = tracking.link_counts(mailing)
     if mailing.next_run_at and mailing.status == MailingStatus.SENDING and mailing.next_run_at > timezone.now():
         context["paused_until"] = mailing.next_run_at
     if mailing.status == MailingStatus.DRAFT:
@@ -588,7 +590,7 @@ def track_click(request, token: str):
     click = tracking.click_for_token(token)
     if click is None:
         return render(request, "marketing/link_invalid.html", status=404)
-    tracking.record_click(click.delivery)
+    tracking.record_click(click.delivery, click.target)
     response = HttpResponseRedirect(click.target)
     response["Cache-Control"] = "no-store, private"
     return response
