@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from crm import visibility
 from crm.list_tools import neutralise
 from crm.models import User
+from marketing.models import Campaign
 from sales.models import Invoice, Lead, Opportunity
 from service.models import Ticket
 
@@ -356,6 +357,49 @@ def service_snapshot(user: User, data: QueryDict, day: datetime.date) -> Snapsho
     return Snapshot(title=_("Service, %(period)s") % {"period": period.label}, tables=tables)
 
 
+def team_figures(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
+    from reports import pipeline, team
+
+    with pipeline.without_jit():
+        found = team.snapshot(user, data, day)
+    return Snapshot(title=found["title"], note=found["note"], tables=[Table(**table) for table in found["tables"]])
+
+
+def _clean_team(user: User, data: QueryDict) -> dict[str, object]:
+    from reports import team
+
+    form = team.TeamDashboardForm(data, user=user)
+    form.is_valid()
+    kept = {name: form.cleaned_data.get(name) for name in team.SUBSCRIPTION_FILTERS if name != "idle_days"}
+    return {**kept, "idle_days": form.idle()}
+
+
+def marketing_snapshot(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
+    from reports import marketing_figures, pipeline
+
+    period = _period(data, day)
+    with pipeline.without_jit():
+        board = marketing_figures.build(user, period)
+    before = period.previous().label
+    campaigns = [*board.campaigns, board.total]
+    mailings = [*board.mailings, board.mailing_total]
+    return Snapshot(
+        title=_("Marketing, %(period)s") % {"period": period.label},
+        note=_("Amounts in %(currency)s at the current exchange rates.") % {"currency": board.currency},
+        tables=[
+            Table(headers=[_("Campaign"), _money(_("Cost")), _("Leads"), f"{_('Leads')} {before}", _("Deals"),
+                           _("Deals won"), _money(_("Won revenue")), _("ROI, %"), _money(_("Cost per lead"))],
+                  rows=[[row.name, row.cost, row.leads, row.previous_leads, row.deals, row.won, row.won_amount,
+                         row.roi, row.cost_per_lead] for row in campaigns],
+                  urls=[row.url for row in campaigns]),
+            Table(headers=[_("Mailing"), _("Sent"), _("Delivered"), _("Opened"), _("Clicked"), _("Unsubscribed"),
+                           _("Bounced")],
+                  rows=[[row.subject, row.sent, row.delivered, row.opened, row.clicked, row.unsubscribed,
+                         row.bounced] for row in mailings],
+                  urls=[row.url for row in mailings]),
+        ])
+
+
 register(Subscribable(
     key="pipeline", title=gettext_lazy("Pipeline dashboard"), url_name="reports",
     kept=("period", "pipeline", "team", "owner", "territory"), can_read=_reads_deals,
@@ -374,3 +418,11 @@ register(Subscribable(
 register(Subscribable(
     key="service", title=gettext_lazy("Service"), url_name="reports_service", kept=("period", "by"),
     can_read=lambda user: visibility.can_read(user, Ticket), figures=service_snapshot, clean=_clean_service))
+register(Subscribable(
+    key="team", title=gettext_lazy("Sales team"), url_name="reports_team",
+    kept=("period", "team", "owner", "idle_days"),
+    can_read=_reads_deals, figures=team_figures, clean=_clean_team))
+register(Subscribable(
+    key="marketing", title=gettext_lazy("Marketing"), url_name="reports_marketing", kept=("period",),
+    can_read=lambda user: visibility.can_read(user, Campaign), figures=marketing_snapshot,
+    clean=_clean_period))

@@ -396,6 +396,7 @@ def marketing_dashboard(request):
                          {"label": str(_("Clicked")), "values": [row.clicked for row in mailed]}],
             "urls": [row.url for row in mailed],
         },
+        "subscribe_form": _subscribe_form(request, "marketing"),
         **chrome,
     }
     return render(request, "reports/marketing.html", context)

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core import mail
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -157,3 +158,33 @@ def test_the_same_filters_on_two_dashboards_are_two_subscriptions(executive):
     subscribe(executive, "service", "period=month", attachment="xlsx")
     assert sorted(ReportSubscription.objects.values_list("dashboard", "attachment")) == [
         ("service", "xlsx"), ("sources", "csv")]
+
+
+def test_the_sales_team_dashboard_goes_once_with_the_reps_the_subscriber_may_see(manager, owner, outsider):
+    pipeline = PipelineFactory()
+    deal(pipeline, owner, "Won", "2500.00", closed_at=at(timezone.localdate()))
+    deal(pipeline, outsider, "Won", "9900.00", closed_at=at(timezone.localdate()))
+    subscription = subscribe(manager, "team", f"period=quarter&owner={outsider.pk}&idle_days=30&start=2020-01-01")
+    assert subscription.query == "period=quarter&idle_days=30"  # another team's rep is dropped, start never kept
+    message = send_once(subscription)
+    table = rows(message)
+    assert table[0][:4] == ["Rep", "Open pipeline", "Weighted", "Won"]
+    assert [row for row in table if row[:1] == [str(owner)] and row[3] == "2500.00"]
+    assert not [row for row in table if row[:1] == [str(outsider)]]
+    assert "9900" not in message.body and "9,900" not in message.body
+    assert message.subject.startswith("Sales team, ")
+
+
+def test_the_marketing_dashboard_goes_once_to_a_marketer_and_not_to_support(marketer, support_agent):
+    from marketing.models import Campaign, CampaignCost
+
+    campaign = Campaign.objects.create(name="Весенняя рассылка", owner=marketer)
+    CampaignCost.objects.create(campaign=campaign, description="Печать", amount="150.00", created_by=marketer)
+    message = send_once(subscribe(marketer, "marketing", "period=month"))
+    table = rows(message)
+    assert table[0][0] == "Campaign" and table[0][2] == "Leads"
+    assert "Весенняя рассылка" in message.body
+    assert message.subject.startswith("Marketing, ")
+    with pytest.raises(Http404):
+        subscribe(support_agent, "marketing")
+    assert not ReportSubscription.objects.filter(user=support_agent).exists()
