@@ -95,9 +95,11 @@ def preferences_save(*, contact: Contact, language: str, topics: Iterable[Topic]
 
 @transaction.atomic
 def topic_save(*, topic: Topic | None, name: str, description: str = "", is_active: bool = True,
-               translations: dict[str, str] | None = None) -> Topic:
+               translations: dict[str, str] | None = None, product_family: str | None = None) -> Topic:
     topic = topic or Topic()
     topic.name, topic.description, topic.is_active = name, description, is_active
+    if product_family is not None:
+        topic.product_family = product_family
     if translations is not None:
         topic.translations = translations
     topic.full_clean()
