@@ -32,15 +32,17 @@ def notice_texts(product: Product, language: str) -> tuple[str, str]:
     """(subject, HTML) announcing the product, in `language`."""
     with translation.override(language):
         subject = _("New: %(name)s") % {"name": product.name}
-        parts = [f"<p>{escape(_('Hello'))} {{first_name}},</p>",
-                 f"<p>{escape(_('We have a new product for you:'))}</p>",
-                 f"<h2>{escape(product.name)}</h2>"]
-        if product.description.strip():
-            parts.append(linebreaks(escape(product.description)))
-        if product.default_price:
-            parts.append(f"<p><strong>{escape(_('Price'))}:</strong> {escape(product.default_price)} "
-                         f"{escape(product.currency)}</p>")
-        parts.append(f"<p>{escape(_('Reply to this message and we will tell you more.'))}</p>")
+        greeting = _("Hello {first_name},")
+        intro = _("We have a new product for you:")
+        price = _("Price")
+        outro = _("Reply to this message and we will tell you more.")
+    parts = [f"<p>{escape(greeting)}</p>", f"<p>{escape(intro)}</p>", f"<h2>{escape(product.name)}</h2>"]
+    if product.description.strip():
+        parts.append(linebreaks(escape(product.description)))
+    if product.default_price:
+        amount = f"{escape(product.default_price)} {escape(product.currency)}"
+        parts.append(f"<p><strong>{escape(price)}:</strong> {amount}</p>")
+    parts.append(f"<p>{escape(outro)}</p>")
     return subject[:200], "\n".join(parts)
 
 

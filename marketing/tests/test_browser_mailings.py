@@ -32,7 +32,7 @@ def test_send_a_mailing_to_a_segment_and_unsubscribe(page, live_server, marketer
     page.locator("#new-mailing").click()
     page.get_by_label("Segment").select_option(label="Everyone")
     page.locator("#id_subject").fill("News for {first_name}")
-    page.locator("#id_body").fill("Hello {first_name}, our spring range is here.")
+    page.locator("#id_html").fill("Hello {first_name}, our spring range is here.")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#mailing-preview")).to_contain_text("Hello Anna, our spring range is here.")
     page.locator("#mailing-send").click()

@@ -68,7 +68,7 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     page.get_by_label("Topic", exact=True).select_option(label="Новинки")
     page.get_by_label("Language of the text").select_option("en")
     page.locator("#id_subject").fill("Spring news for {first_name}")
-    page.locator("#id_body").fill("Hello {first_name}")
+    page.locator("#id_html").fill("Hello {first_name}")
     page.locator("#mailing-versions summary").click()
     page.get_by_label("Subject (Russian)").fill("Весенние новинки для {first_name}")
     page.get_by_label("Text (Russian)").fill("Здравствуйте, {first_name}!")
