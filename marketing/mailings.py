@@ -23,6 +23,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pghistory
@@ -310,22 +311,22 @@ def render(*, subject: str, body: str, html: str, contact: Contact, language: st
     needed = templating.names_in(subject, body, html)
     recipient = templating.Recipient.of(contact, needed=needed, unsubscribe_url=unsubscribe_url,
                                         preferences_url=preferences_url)
-    tracked = track and delivery_id is not None
-    if tracked:  # the template's own links (before merging), so only they can be click targets
-        body = tracking.with_tracked_links(body, base_url, delivery_id)
+    tracked_id = delivery_id if track else None
+    if tracked_id is not None:  # the template's own links (before merging), so only they can be click targets
+        body = tracking.with_tracked_links(body, base_url, tracked_id)
     with translation.override(language):
         footer_text = _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
                         "click: %(url)s") % {"url": unsubscribe_url}
         preferences_text = _("Choose your topics and language: %(url)s") % {"url": preferences_url}
         footer_html = (
             '<hr><p style="font-size:12px;color:#555">'
-            + _("You receive this because you agreed to e-mail from us.") + " "
+            + escape(_("You receive this because you agreed to e-mail from us.")) + " "
             + f'<a href="{escape(unsubscribe_url)}">' + escape(_("Unsubscribe with one click")) + "</a> · "
             + f'<a href="{escape(preferences_url)}">' + escape(_("Choose your topics and language")) + "</a></p>")
     text = templating.render_text(body, recipient) + "\n\n--\n" + footer_text + "\n" + preferences_text
-    pixel = tracking.open_url(base_url, delivery_id) if tracked and delivery_id is not None else ""
+    pixel = tracking.open_url(base_url, tracked_id) if tracked_id is not None else ""
     if html:
-        href = (lambda target: tracking.click_url(base_url, delivery_id, target)) if tracked else None
+        href = partial(tracking.click_url, base_url, tracked_id) if tracked_id is not None else None
         content = templating.render_html(html, recipient, href=href)
         image = f'<img src="{escape(pixel)}" width="1" height="1" alt="">' if pixel else ""
         html_part = (f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8"></head><body>'
