@@ -319,10 +319,11 @@ def render(*, subject: str, body: str, html: str, contact: Contact, language: st
                         "click: %(url)s") % {"url": unsubscribe_url}
         preferences_text = _("Choose your topics and language: %(url)s") % {"url": preferences_url}
         footer_html = (
-            '<hr><p style="font-size:12px;color:#555">'
+            "<hr><p><small>"
             + escape(_("You receive this because you agreed to e-mail from us.")) + " "
             + f'<a href="{escape(unsubscribe_url)}">' + escape(_("Unsubscribe with one click")) + "</a> · "
-            + f'<a href="{escape(preferences_url)}">' + escape(_("Choose your topics and language")) + "</a></p>")
+            + f'<a href="{escape(preferences_url)}">' + escape(_("Choose your topics and language"))
+            + "</a></small></p>")
     text = templating.render_text(body, recipient) + "\n\n--\n" + footer_text + "\n" + preferences_text
     pixel = tracking.open_url(base_url, tracked_id) if tracked_id is not None else ""
     if html:
@@ -330,7 +331,7 @@ def render(*, subject: str, body: str, html: str, contact: Contact, language: st
         content = templating.render_html(html, recipient, href=href)
         image = f'<img src="{escape(pixel)}" width="1" height="1" alt="">' if pixel else ""
         html_part = (f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8"></head><body>'
-                     f'<div style="font-family:sans-serif">{content}{footer_html}</div>{image}</body></html>')
+                     f"<div>{content}{footer_html}</div>{image}</body></html>")
     else:
         html_part = tracking.html_version(text, pixel) if pixel else ""
     return Rendered(templating.render_text(subject, recipient), text, html_part)

@@ -550,6 +550,8 @@ def _preview(request, sources: dict[str, tuple[str, str, str]], default_language
     if contact is None:
         contact = (Contact.objects.visible_to(request.user).select_related(*templating.RELATED)
                    .order_by("last_name", "first_name", "id").first())
+    if contact is not None and not form.is_bound:
+        form.initial.update(contact=contact.pk, language=language)  # the picker shows whom the preview is for
     context: dict = {"preview_form": form, "preview_language": language}
     if contact is not None and language in sources:
         context["preview"] = {"to": contact, **_rendered(request, sources[language], contact, language).__dict__}

@@ -200,7 +200,8 @@ def test_an_html_mailing_is_multipart_alternative_with_both_unsubscribe_forms(
     header = str(anna["List-Unsubscribe"])
     https, mailto = (part.strip().strip("<>") for part in header.split(","))
     delivery = Delivery.objects.get(mailing=html_mailing, email="anna@example.com")
-    assert https == BASE + reverse("marketing:unsubscribe", args=[mailings.unsubscribe_token(delivery.pk)])
+    assert https.startswith(BASE + "/marketing/unsubscribe/")
+    assert mailings.delivery_for_token(https.rstrip("/").rsplit("/", 1)[1]).pk == delivery.pk
     assert mailto == f"mailto:{bounces.unsubscribe_address(delivery.pk)}?subject=unsubscribe"
     assert mailto.startswith(f"mailto:unsubscribe+{delivery.pk}-")
     assert str(anna["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
