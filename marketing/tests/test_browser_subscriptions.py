@@ -71,7 +71,7 @@ def test_topics_preferences_and_a_topic_mailing_in_the_readers_language(page, li
     page.locator("#id_html").fill("Hello {first_name}")
     page.locator("#mailing-versions summary").click()
     page.get_by_label("Subject (Russian)").fill("Весенние новинки для {first_name}")
-    page.get_by_label("Text (Russian)").fill("Здравствуйте, {first_name}!")
+    page.get_by_label("Message (Russian)").fill("<p>Здравствуйте, {first_name}!</p>")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#mailing-topic")).to_have_text("Новинки")
     expect(page.locator("#mailing-languages")).to_have_text("English, Russian")
