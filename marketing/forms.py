@@ -400,7 +400,9 @@ class ProductNoticeForm(forms.Form):
 
         self.product = product
         self.fields["campaign"].queryset = Campaign.objects.editable_by(user).order_by("-start_date", "name", "id")
-        self.fields["topic"].queryset = Topic.objects.filter(is_active=True).order_by("name", "id")
+        use_autocomplete(self.fields["campaign"], reverse_lazy("marketing:campaign_autocomplete"))
+        # Only the topics of the product's family: a notice goes to those who asked for news of it.
+        self.fields["topic"].queryset = topics_for(product)
         family = topics_for(product).first()
         if family is not None:
             self.fields["topic"].initial = family.pk

@@ -785,7 +785,6 @@ def _call_list(owner, campaign, static_list, contact):
     return call_list
 
 
-@pytest.fixture
 def _email_template(owner):
     template = EmailTemplate.objects.create(owner=owner, team=owner.team, shared_with_team=False,
                                             name=f"{SECRET} Template")
@@ -794,6 +793,7 @@ def _email_template(owner):
     return template
 
 
+@pytest.fixture
 def world(cast):
     return build_world(cast)
 

@@ -86,7 +86,8 @@ def test_announce_a_new_product_to_the_subscribers_of_its_family(page, marketer,
     page.goto(product.get_absolute_url())
     expect(page.locator("#product-notice")).to_contain_text("Tool news")
     page.locator("#product-announce").click()
-    page.get_by_label("Campaign").select_option(label="Launches")
+    page.locator("#id_campaign-ts-control").fill("Launch")
+    page.locator(".ts-dropdown .option", has_text="Launches").click()
     expect(page.get_by_label("Send to the subscribers of")).to_have_value(str(topic.pk))  # the family's topic
     page.locator("#notice-create").click()
     expect(page.get_by_text("The announcement is ready as a draft.")).to_be_visible()
