@@ -40,10 +40,12 @@ def links_in(text: str) -> list[str]:
 
 
 def allowed_targets(mailing: Mailing) -> set[str]:
-    """Every link of the mailing's texts, in every language: the only places a click may lead."""
-    from marketing.mailings import texts_of
+    """Every link of the mailing's texts and HTML, in every language: the only places a click may lead."""
+    from marketing.mailings import htmls_of, texts_of
+    from marketing.templating import links_of
 
-    return {link for subject, body in texts_of(mailing).values() for link in links_in(body)}
+    in_text = {link for subject, body in texts_of(mailing).values() for link in links_in(body)}
+    return in_text | {link for html in htmls_of(mailing).values() for link in links_of(html)}
 
 
 def click_url(base_url: str, delivery_id: int, target: str) -> str:

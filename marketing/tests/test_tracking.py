@@ -187,3 +187,20 @@ def test_a_link_nobody_clicked_is_listed_with_nought(client, outbox, marketer, r
                                                      django_capture_on_commit_callbacks):
     mailing = send(marketer, readers, django_capture_on_commit_callbacks)
     assert [(link.url, link.clicks) for link in tracking.link_counts(mailing)] == [(GUIDE, 0), (SHOP, 0)]
+
+
+def test_a_link_only_in_the_html_part_is_tracked_and_followed(client, outbox, marketer, readers,  # noqa: F811
+                                                              django_capture_on_commit_callbacks):
+    offer = "https://shop.example.com/only-in-html"
+    mailing = services.mailing_create(
+        actor=marketer, campaign=CampaignFactory(owner=marketer), static_list=readers["list"], language="ru",
+        subject="Весна", body="Здравствуйте, {first_name}! Предложение в письме.",
+        html=f'<p>Здравствуйте, {{first_name}}! <a href="{offer}">Предложение</a></p>')
+    with django_capture_on_commit_callbacks(execute=False):
+        assert mailings.mailing_start(mailing=mailing, actor=marketer, base_url=BASE)
+    mailings.mailing_send(mailing.pk)
+    html = message_to("reader0@example.com").get_body(("html",)).get_content()
+    [tracked] = re.findall(re.escape(BASE) + r"/marketing/t/c/[^/\"]+/", html)
+    response = client.get(path(tracked))
+    assert response.status_code == 302 and response["Location"] == offer
+    assert offer in tracking.allowed_targets(mailing)
