@@ -205,6 +205,7 @@ class SegmentForm(forms.Form):
         self.fields["topics"].queryset = Topic.objects.order_by("name", "id")
         self.fields["bought_product"].queryset = Product.objects.visible_to(user)
         use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
+        self.preview = preview
         if preview:  # the live count needs only the criteria
             self.fields["name"].required = False
         self.add_custom_field_rows()
@@ -242,9 +243,11 @@ class SegmentForm(forms.Form):
         cleaned = super().clean()
         self.custom_conditions: list[dict[str, Any]] = []
         for i in range(1, segment_fields.ROWS + 1):
-            raw = [self.data.get(f"cf{i}_{name}", "") for name in ("field", "op", "value", "value2")]
+            raw = [str(self.data.get(f"cf{i}_{name}", "")).strip() for name in ("field", "op", "value", "value2")]
+            if self.preview and segment_fields.incomplete(*raw):
+                continue  # the live count ignores a row still being filled in; saving it is refused
             try:  # the raw strings, so a forged option gets its own message rather than a generic one
-                condition = segment_fields.clean_condition(*(str(v) for v in raw))
+                condition = segment_fields.clean_condition(*raw)
             except ValidationError as error:
                 for name in ("field", "op"):
                     self.errors.pop(f"cf{i}_{name}", None)

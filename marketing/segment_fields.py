@@ -104,6 +104,13 @@ def _date(text: str) -> date:
     return parsed
 
 
+def incomplete(field: str, op: str, value: str, value2: str) -> bool:
+    """A row still being filled in: a field without an operator, or an operator still without its value(s)."""
+    if not field:
+        return False
+    return not op or (op not in NO_VALUE and (not value or (op == "between" and not value2)))
+
+
 def clean_condition(field: str, op: str, value: str, value2: str) -> dict[str, Any] | None:
     """One condition from the form's strings: the stored dict, None when the row is left empty, or a
     ValidationError naming what is wrong. Only whitelisted fields, operators and values get through."""

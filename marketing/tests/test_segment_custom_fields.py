@@ -111,7 +111,7 @@ def expected(contact: Contact, condition: dict) -> bool:
         return wanted.upper() in str(value).upper()
     if op == "in":
         return value in wanted
-    convert = Decimal if op in ("gt", "lt") or isinstance(wanted, list) and "-" not in wanted[0][1:] else date.fromisoformat
+    convert = Decimal if condition["key"] in ("budget", "staff") else date.fromisoformat
     if op in ("gt", "after"):
         return convert(value) > convert(wanted)
     if op in ("lt", "before"):
@@ -211,7 +211,8 @@ def test_forged_or_wrong_conditions_are_form_errors(fields, marketer, data, mess
 
 def test_form_turns_rows_into_whitelisted_conditions(fields, marketer):
     data = {"name": "x", **row("contact:size", "in", "small, Крупный , SMALL"),
-            **row("account:staff", "between", "1 000,5", "-2", n=2), **row("contact:renewal", "before", "31.12.2026", n=3)}
+            **row("account:staff", "between", "1 000,5", "-2", n=2),
+            **row("contact:renewal", "before", "31.12.2026", n=3)}
     form = SegmentForm(data, user=marketer)
     assert form.is_valid(), form.errors
     assert form.criteria() == {"custom": [
@@ -249,8 +250,8 @@ def test_live_count_with_a_custom_condition_is_one_query_more_than_the_page_need
 
 def test_save_edit_and_describe_in_the_readers_language(client, people, marketer):
     client.force_login(marketer)
-    client.post(reverse("marketing:segment_create"), {"name": "Крупные партнёры", **row("contact:size", "in", "Крупный"),
-                                                      **row("contact:partner", "yes", n=2)})
+    client.post(reverse("marketing:segment_create"), {
+        "name": "Крупные партнёры", **row("contact:size", "in", "Крупный"), **row("contact:partner", "yes", n=2)})
     segment = Segment.objects.get()
     assert segment.criteria == {"custom": [{"on": "contact", "key": "size", "op": "in", "value": ["Крупный"]},
                                            {"on": "contact", "key": "partner", "op": "yes"}]}
@@ -264,3 +265,14 @@ def test_save_edit_and_describe_in_the_readers_language(client, people, marketer
         assert describe(segment.criteria)[0] == ("Контакт · Размер", "одне з Крупный")
     body = client.get(segment.get_absolute_url()).content.decode()
     assert "Contact · Size" in body and "is one of Large" in body
+
+
+def test_live_count_skips_a_row_being_filled_in_but_saving_refuses_it(client, people, marketer):
+    client.force_login(marketer)
+    preview, create = reverse("marketing:segment_preview"), reverse("marketing:segment_create")
+    body = client.post(preview, {"name": "", **row("contact:city", "eq")}).content.decode()
+    assert f'id="segment-count">{len(people)}<' in body
+    body = client.post(create, {"name": "Город", **row("contact:city", "eq")}).content.decode()
+    assert "Enter a value." in body and not Segment.objects.exists()
+    body = client.post(preview, {"name": "", **row("contact:city", "gt", "5")}).content.decode()
+    assert "Correct the criteria marked in the form" in body  # a wrong operator is no row in progress
