@@ -223,8 +223,6 @@ def _shown_value(definition: CustomField, op: str, value: Any) -> str:
 
     if op == "in":
         return ", ".join(definition.shown_choice(v) for v in value or [])
-    if op == "between":
-        return " – ".join(one(v) for v in value)
     return one(value)
 
 
@@ -237,8 +235,12 @@ def describe(condition: dict[str, Any]) -> tuple[str, str]:
     where = _("Contact") if condition["on"] == "contact" else _("Account")
     op = condition["op"]
     words = str(OPERATORS[op])
-    if op not in NO_VALUE:
-        words = f"{words} {_shown_value(definition, op, condition.get('value'))}"
+    value = condition.get("value")
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        words = str(_("from %(low)s to %(high)s") % {"low": _shown_value(definition, op, value[0]),
+                                                    "high": _shown_value(definition, op, value[1])})
+    elif op not in NO_VALUE:
+        words = f"{words} {_shown_value(definition, op, value)}"
     return f"{where} · {definition.shown_label}", words
 
 

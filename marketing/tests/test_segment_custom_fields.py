@@ -261,6 +261,8 @@ def test_save_edit_and_describe_in_the_readers_language(client, people, marketer
     assert 'value="Large"' in body and '<option value="contact:size" selected data-kind="choice">Size</option>' in body
     with translation.override("ru"):
         assert describe(segment.criteria) == [("Контакт · Размер", "одно из Крупный"), ("Контакт · Партнёр", "да")]
+        staff = {"on": "account", "key": "staff", "op": "between", "value": ["10", "20"]}
+        assert describe({"custom": [staff]}) == [("Компания · Сотрудники", "от 10 до 20")]
     with translation.override("uk"):
         assert describe(segment.criteria)[0] == ("Контакт · Размер", "одне з Крупный")
     body = client.get(segment.get_absolute_url()).content.decode()
