@@ -84,7 +84,7 @@ def load(rng: random.Random) -> None:
                                       "exclude_do_not_call": True})
 
     # The contacts' "Newsletter segment" custom field (seed_demo defines it), and an audience built on it.
-    groups, picker = ("Executives", "Engineers", "Purchasing"), random.Random(11)  # leaves `rng`'s sequence as it was
+    groups, picker = ("Executives", "Engineers", "Purchasing"), random.Random(11)  # noqa: S311 - demo data; keeps `rng` as it was
     for contact in contacts:
         if picker.random() < 0.7:
             contact.custom = {**(contact.custom or {}), "newsletter_segment": picker.choice(groups)}
