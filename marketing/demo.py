@@ -92,6 +92,18 @@ def load(rng: random.Random) -> None:
                             criteria={"account_types": ["customer"], "no_purchase_months": 6,
                                       "exclude_do_not_call": True})
 
+    # The contacts' "Newsletter segment" custom field (seed_demo defines it), and an audience built on it.
+    groups, picker = ("Executives", "Engineers", "Purchasing"), random.Random(11)  # noqa: S311 - demo data; keeps `rng` as it was
+    for contact in contacts:
+        if picker.random() < 0.7:
+            contact.custom = {**(contact.custom or {}), "newsletter_segment": picker.choice(groups)}
+            contact.save(update_fields=["custom"])
+    services.segment_create(actor=marketer, name="Engineers and purchasers who agreed to e-mail",
+                            description="The newsletter's technical issue.",
+                            criteria={"consent": "opted_in", "custom": [
+                                {"on": "contact", "key": "newsletter_segment", "op": "in",
+                                 "value": ["Engineers", "Purchasing"]}]})
+
     expo_guests = services.static_list_create(actor=marketer, name="Retail Expo 2026: stand visitors",
                                               description="Badges scanned at our stand.")
     services.static_list_add(static_list=expo_guests, actor=marketer,

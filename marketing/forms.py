@@ -8,6 +8,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AbcClass, AccountTier, AccountType, RfmClass
 from contacts.models import Contact
@@ -16,7 +17,7 @@ from crm.models import Territory, User
 from crm.translated import TranslationsFormMixin, clean_translations, languages
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing import templating, webforms
+from marketing import segment_fields, templating, webforms
 from marketing.models import (
     CallDistribution,
     CallResult,
@@ -139,6 +140,20 @@ CONSENT = [("", _("Any")), ("opted_in", _("Agreed to marketing e-mail and never 
 MAX_LIST = 50
 
 
+class _KindSelect(forms.Select):
+    """A select whose options carry data attributes (the field's kind, the operator's kinds) for
+    static/marketing/segment_form.js, which offers only the operators that fit the chosen field."""
+
+    def __init__(self, *args, option_data=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_data: dict[str, dict[str, str]] = option_data or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"].update(self.option_data.get(str(value), {}))
+        return option
+
+
 def _words(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()][:MAX_LIST]
 
@@ -191,12 +206,62 @@ class SegmentForm(forms.Form):
         self.fields["topics"].queryset = Topic.objects.order_by("name", "id")
         self.fields["bought_product"].queryset = Product.objects.visible_to(user)
         use_autocomplete(self.fields["bought_product"], reverse_lazy("sales:product_autocomplete"))
+        self.preview = preview
         if preview:  # the live count needs only the criteria
             self.fields["name"].required = False
+        self.add_custom_field_rows()
+
+    def add_custom_field_rows(self) -> None:
+        """ROWS conditions on custom fields: field, operator, value (and a second value for "between")."""
+        defs = segment_fields.definitions()
+        field_data = {f"{on}:{key}": {"data-kind": str(d.kind)} for on in defs for key, d in defs[on].items()}
+        kinds_of: dict[str, list[str]] = {}
+        for kind, ops in segment_fields.BY_KIND.items():
+            for op in ops:
+                kinds_of.setdefault(op, []).append(str(kind))
+        op_data = {op: {"data-kinds": " ".join(kinds)} for op, kinds in kinds_of.items()}
+        op_choices = [("", "—"), *segment_fields.OPERATORS.items()]
+        for i in range(1, segment_fields.ROWS + 1):
+            self.fields[f"cf{i}_field"] = forms.ChoiceField(
+                label=_("Field"), choices=segment_fields.field_choices(), required=False,
+                widget=_KindSelect(option_data=field_data, attrs={"class": "cf-field", "data-row": i}))
+            self.fields[f"cf{i}_op"] = forms.ChoiceField(
+                label=_("Condition"), choices=op_choices, required=False,
+                widget=_KindSelect(option_data=op_data, attrs={"class": "cf-op", "data-row": i}))
+            self.fields[f"cf{i}_value"] = forms.CharField(
+                label=_("Value"), required=False, max_length=1000,
+                widget=forms.TextInput(attrs={"class": "cf-value", "data-row": i}))
+            self.fields[f"cf{i}_value2"] = forms.CharField(
+                label=pgettext_lazy("range", "and"), required=False, max_length=100,
+                widget=forms.TextInput(attrs={"class": "cf-value2", "data-row": i}))
+
+    def custom_rows(self) -> list[dict[str, Any]]:
+        """The bound fields of each condition row, for the template."""
+        return [{name: self[f"cf{i}_{name}"] for name in ("field", "op", "value", "value2")} | {"index": i}
+                for i in range(1, segment_fields.ROWS + 1)]
+
+    def clean(self):
+        cleaned = super().clean()
+        self.custom_conditions: list[dict[str, Any]] = []
+        for i in range(1, segment_fields.ROWS + 1):
+            raw = [str(self.data.get(f"cf{i}_{name}", "")).strip() for name in ("field", "op", "value", "value2")]
+            if self.preview and segment_fields.incomplete(*raw):
+                continue  # the live count ignores a row still being filled in; saving it is refused
+            try:  # the raw strings, so a forged option gets its own message rather than a generic one
+                condition = segment_fields.clean_condition(*raw)
+            except ValidationError as error:
+                for name in ("field", "op"):
+                    self.errors.pop(f"cf{i}_{name}", None)
+                self.add_error(f"cf{i}_field", error)
+                continue
+            if condition is not None and condition not in self.custom_conditions:
+                self.custom_conditions.append(condition)
+        return cleaned
 
     @classmethod
     def initial_from(cls, segment: Segment) -> dict[str, Any]:
         initial: dict[str, Any] = {"name": segment.name, "description": segment.description, **segment.criteria}
+        initial.update(segment_fields.form_rows(initial.pop("custom", [])))
         for name in cls.LIST_FIELDS:
             if isinstance(initial.get(name), list):
                 initial[name] = ", ".join(initial[name])
@@ -214,6 +279,8 @@ class SegmentForm(forms.Form):
                 value = value.pk if value else None
             if value not in (None, "", [], False):
                 out[name] = value
+        if self.custom_conditions:
+            out["custom"] = self.custom_conditions
         return out
 
 

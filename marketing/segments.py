@@ -19,6 +19,8 @@ Stored criteria (JSON, all optional; an empty segment is every contact the user 
     topics: [topic id]       subscribed to any of these topics
     no_purchase_months: int  the account has no order (not cancelled) dated in the last N months
     bought_product: id       the account ordered this product (an order not cancelled)
+    custom: [condition]      custom fields of the contact or its account, every condition holds
+                             (marketing/segment_fields.py: whitelisted keys and operators)
 """
 
 from datetime import date
@@ -31,6 +33,7 @@ from django.utils.translation import gettext as _
 from contacts.models import Contact
 from crm.models import Territory, User
 from crm.visibility import with_visibility_flag
+from marketing import segment_fields
 from marketing.models import Topic, TopicSubscription
 from sales.models import Order, OrderLine, OrderStatus
 
@@ -97,6 +100,8 @@ def criteria_q(criteria: dict[str, Any]) -> Q:
             product_id=criteria["bought_product"], order__account_id=OuterRef("account_id"),
             order__deleted_at__isnull=True).exclude(order__status=OrderStatus.CANCELLED)
         q &= Q(Exists(lines))
+    if criteria.get("custom"):
+        q &= segment_fields.conditions_q(criteria["custom"])
     return q
 
 
@@ -149,4 +154,7 @@ def describe(criteria: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             text = str(value)
         out.append((str(field.label), text))
+    if criteria.get("custom"):
+        custom = criteria["custom"]
+        out += [segment_fields.describe(condition) for condition in (custom if isinstance(custom, list) else [custom])]
     return out
