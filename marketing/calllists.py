@@ -34,13 +34,15 @@ from marketing.models import (
     CallStatus,
     Campaign,
     CampaignMember,
+    DealAttribution,
     LeadAttribution,
     MemberStatus,
     Segment,
     StaticList,
 )
 from sales.lead_services import lead_create
-from sales.models import Lead
+from sales.models import Lead, Opportunity, Pipeline, Stage, StageKind
+from sales.services import opportunity_create
 
 CLAIM_MINUTES = 20  # a claim with no outcome after this long goes back to the queue
 NO_ANSWER_RETRY = datetime.timedelta(hours=2)
@@ -94,38 +96,190 @@ def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list
     callable_rows = [row for row in rows if not row[1] and row[2]]
     call_list.left_out_do_not_call = sum(1 for row in rows if row[1])
     call_list.left_out_no_phone = sum(1 for row in rows if not row[1] and not row[2])
-    ids = [row[0] for row in callable_rows]
+    items, call_list.left_out_no_agent = _share(call_list, agents, callable_rows, Counter())
+    call_list.save()
+    call_list.agents.set(agents)
+    CallListItem.objects.bulk_create(items, batch_size=1000)
+    return call_list
+
+
+def _share(call_list: CallList, agents: list[User], rows: list[tuple[int, bool, list[str], int | None]],
+           load: Counter[int]) -> tuple[list[CallListItem], int]:
+    """Shares the people (id, do not call, phones, territory) among the agents, each to an agent who may
+    open them, as the list's distribution says; `load` is how many each agent already has. Returns the
+    entries and how many people no agent may open."""
+    ids = [row[0] for row in rows]
     sees: dict[int, set[int] | None] = {}
     for agent in agents:  # None: the agent sees every contact
         sees[agent.pk] = (None if read_scope(agent, Contact) == Scope.ALL else
                           set(Contact.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True)))
     covers: dict[int, set[int]] = {}
-    if distribution == CallDistribution.TERRITORY:
+    parents: dict[int, int | None] = {}
+    if call_list.distribution == CallDistribution.TERRITORY:
         parents = dict(Territory.objects.values_list("id", "parent_id"))
         through = User.territories.through
         for user_id, territory_id in through.objects.filter(user__in=agents).values_list("user_id", "territory_id"):
             covers.setdefault(user_id, set()).add(territory_id)
-    load: Counter[int] = Counter({agent.pk: 0 for agent in agents})
+    for agent in agents:
+        load.setdefault(agent.pk, 0)
     items: list[CallListItem] = []
-    for contact_id, _dnc, _phones, territory_id in callable_rows:
+    no_agent = 0
+    for contact_id, _dnc, _phones, territory_id in rows:
         eligible = [pk for pk, seen in sees.items() if seen is None or contact_id in seen]
         if not eligible:
-            call_list.left_out_no_agent += 1
+            no_agent += 1
             continue
-        if distribution == CallDistribution.SHARED:
+        if call_list.distribution == CallDistribution.SHARED:
             items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent=None))
             continue
-        if distribution == CallDistribution.TERRITORY:
+        if call_list.distribution == CallDistribution.TERRITORY:
             area = _covering_territories(territory_id, parents)
             local = [pk for pk in eligible if covers.get(pk, set()) & area]
             eligible = local or eligible
         chosen = min(eligible, key=lambda pk: (load[pk], pk))  # the least loaded, evenly
         load[chosen] += 1
         items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent_id=chosen))
-    call_list.save()
+    return items, no_agent
+
+
+def _open_load(call_list: CallList) -> Counter[int]:
+    """How many open entries each agent has on the list (one query)."""
+    return Counter(dict(CallListItem.objects.filter(call_list=call_list, status__in=OPEN, agent__isnull=False)
+                        .values_list("agent").annotate(n=Count("id")).order_by()))
+
+
+def _live_claim(now: datetime.datetime) -> Q:
+    """An entry someone is calling now: claimed, and the claim has not run out."""
+    return Q(claimed_by__isnull=False, claimed_at__gt=_claim_expired(now))
+
+
+@transaction.atomic
+def call_list_update(*, actor: User, call_list: CallList, name: str, script: str, agents: list[User]) -> int:
+    """Renames the list, changes its script and its agents. The open entries of a removed agent go
+    evenly to the remaining agents who may open the person (nobody may: the shared queue, still only
+    handed to agents who may open them). Refused while a removed agent is on a call from the list (their
+    claim holds): they log it, or it runs out. Returns how many entries were handed over."""
+    if not agents:
+        raise ValidationError({"agents": _("Choose at least one agent.")})
+    now = timezone.now()
+    CallList.objects.select_for_update().filter(pk=call_list.pk).first()  # one edit of a list at a time
+    keep = {agent.pk for agent in agents}
+    removed = [pk for pk in call_list.agents.values_list("pk", flat=True) if pk not in keep]
+    busy = list(User.objects.filter(pk__in=CallListItem.objects.filter(
+        _live_claim(now), call_list=call_list, status__in=OPEN, claimed_by__in=removed).values("claimed_by")))
+    if busy:
+        raise ValidationError({"agents": _("%(agents)s is on a call from this list now: remove them after the "
+                                           "call is logged, or in %(minutes)s minutes.")
+                               % {"agents": ", ".join(str(user) for user in busy), "minutes": CLAIM_MINUTES}})
+    call_list.name, call_list.script = name, script
+    call_list.full_clean()
+    call_list.save(update_fields=["name", "script", "updated_at"])
     call_list.agents.set(agents)
-    CallListItem.objects.bulk_create(items, batch_size=1000)
-    return call_list
+    handed = 0
+    if removed:
+        orphans = list(CallListItem.objects.select_for_update(of=("self",)).filter(
+            call_list=call_list, status__in=OPEN, agent__in=removed).select_related("contact__account")
+            .order_by("id"))
+        rows = [(item.contact_id, False, ["-"], item.contact.account.territory_id if item.contact.account_id
+                 else None) for item in orphans]
+        shared, _no_agent = _share(call_list, agents, rows, _open_load(call_list))
+        to = {entry.contact_id: entry.agent_id for entry in shared}
+        for item in orphans:
+            # The list shares nothing in advance (one queue), or no agent may open the person: the shared
+            # queue, where only an agent who may open them gets them.
+            item.agent_id = to.get(item.contact_id)
+            item.claimed_by, item.claimed_at = None, None
+        CallListItem.objects.bulk_update(orphans, ["agent", "claimed_by", "claimed_at"], batch_size=1000)
+        handed = len(orphans)
+    return handed
+
+
+@transaction.atomic
+def call_list_close(*, actor: User, call_list: CallList) -> None:
+    """Closes the list: it hands out no entries (a call in progress may still be logged)."""
+    CallList.objects.filter(pk=call_list.pk, closed_at__isnull=True).update(closed_at=timezone.now(),
+                                                                          updated_at=timezone.now())
+    call_list.refresh_from_db(fields=["closed_at", "updated_at"])
+
+
+@transaction.atomic
+def call_list_reopen(*, actor: User, call_list: CallList) -> None:
+    CallList.objects.filter(pk=call_list.pk, closed_at__isnull=False).update(closed_at=None,
+                                                                           updated_at=timezone.now())
+    call_list.refresh_from_db(fields=["closed_at", "updated_at"])
+
+
+@dataclass
+class Added:
+    added: int = 0
+    already: int = 0
+    do_not_call: int = 0
+    no_phone: int = 0
+    no_agent: int = 0
+
+
+@transaction.atomic
+def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None = None,
+                  static_list: StaticList | None = None) -> Added:
+    """Adds the people of a segment or a static list the actor may see to a built list, shared among
+    its agents as when it was built (with their current load). People already on it are skipped; "do
+    not call", phoneless and people no agent may open are left out and counted (also in the list's
+    totals). The list stays within BUILD_LIMIT people."""
+    if (segment is None) == (static_list is None):
+        raise ValidationError(_("Add either from a segment or from a static list."))
+    CallList.objects.select_for_update().filter(pk=call_list.pk).first()  # two adds never overshoot the limit
+    on_list = CallListItem.objects.filter(call_list=call_list)
+    room = BUILD_LIMIT - on_list.count()
+    audience = _audience(actor, segment, static_list).order_by("last_name", "first_name", "id")
+    already = audience.filter(pk__in=on_list.values("contact_id")).count()
+    rows = list(audience.exclude(pk__in=on_list.values("contact_id"))
+                .values_list("id", "do_not_call", "phones", "account__territory_id")[:BUILD_LIMIT + 1])
+    callable_rows = [row for row in rows if not row[1] and row[2]]
+    if len(rows) > BUILD_LIMIT or len(callable_rows) > room:
+        raise ValidationError(_("A call list holds at most %(limit)s people: this would make %(total)s. Narrow "
+                                "the audience.") % {"limit": BUILD_LIMIT,
+                                                     "total": BUILD_LIMIT - room + len(callable_rows)})
+    result = Added(already=already, do_not_call=sum(1 for row in rows if row[1]),
+                   no_phone=sum(1 for row in rows if not row[1] and not row[2]))
+    agents = list(call_list.agents.all())
+    items, result.no_agent = _share(call_list, agents, callable_rows, _open_load(call_list))
+    CallListItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
+    result.added = len(items)
+    CallList.objects.filter(pk=call_list.pk).update(
+        left_out_do_not_call=F("left_out_do_not_call") + result.do_not_call,
+        left_out_no_phone=F("left_out_no_phone") + result.no_phone,
+        left_out_no_agent=F("left_out_no_agent") + result.no_agent, updated_at=timezone.now())
+    call_list.refresh_from_db()
+    return result
+
+
+@dataclass
+class Moved:
+    moved: int = 0
+    claimed: int = 0  # someone is calling them now
+    unseen: int = 0  # the new agent may not open the person
+    gone: int = 0  # done, or not on this list
+
+
+@transaction.atomic
+def call_items_reassign(*, actor: User, call_list: CallList, item_ids: list[int], agent: User) -> Moved:
+    """Gives the ticked open entries to another agent of the list. An entry someone is calling now (a
+    claim that has not run out) stays with them: the UPDATE re-checks the claim on the row itself, so
+    an agent claiming it at this moment (their row lock) wins, and ours skips it."""
+    if not call_list.agents.filter(pk=agent.pk).exists():
+        raise ValidationError({"agent": _("Choose one of the list's agents.")})
+    now = timezone.now()
+    ids = sorted({int(pk) for pk in item_ids})
+    candidates = CallListItem.objects.filter(call_list=call_list, pk__in=ids, status__in=OPEN)
+    result = Moved(gone=len(ids) - candidates.count())
+    if read_scope(agent, Contact) != Scope.ALL:
+        unseen = candidates.exclude(contact__in=Contact.objects.visible_to(agent).values("pk"))
+        result.unseen = unseen.count()
+        candidates = candidates.exclude(pk__in=unseen.values("pk"))
+    free = candidates.exclude(_live_claim(now))
+    result.moved = free.update(agent=agent, claimed_by=None, claimed_at=None)
+    result.claimed = len(ids) - result.gone - result.unseen - result.moved
+    return result
 
 
 def is_agent(call_list: CallList, user: User) -> bool:
@@ -139,7 +293,7 @@ def _claim_expired(now: datetime.datetime) -> datetime.datetime:
 def queue_for(call_list: CallList, agent: User, now: datetime.datetime) -> QuerySet[CallListItem]:
     """What the agent may take now: their own entries and the shared queue's, due, not claimed by
     someone else (or the claim ran out), of people they may see who may still be called."""
-    return (CallListItem.objects.filter(call_list=call_list, status__in=OPEN)
+    return (CallListItem.objects.filter(call_list=call_list, call_list__closed_at__isnull=True, status__in=OPEN)
             .filter(Q(agent=agent) | Q(agent__isnull=True))
             .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=_claim_expired(now)) | Q(claimed_by=agent))
@@ -149,9 +303,11 @@ def queue_for(call_list: CallList, agent: User, now: datetime.datetime) -> Query
 @transaction.atomic
 def call_next(*, call_list: CallList, agent: User) -> CallListItem | None:
     """The person the agent calls now, claimed for them. The one they already hold comes back (a
-    reload, a second tab); else due call-backs first, then the queue in order."""
+    reload, a second tab); else due call-backs first, then the queue in order. A closed list hands out
+    nobody (read with the entries, in the same query)."""
     now = timezone.now()
-    held = (CallListItem.objects.filter(call_list=call_list, status__in=OPEN, claimed_by=agent,
+    held = (CallListItem.objects.filter(call_list=call_list, call_list__closed_at__isnull=True, status__in=OPEN,
+                                        claimed_by=agent,
                                         claimed_at__gt=_claim_expired(now), contact__do_not_call=False,
                                         contact__in=Contact.objects.visible_to(agent).values("pk"))
             .order_by("claimed_at", "id").first())
@@ -199,6 +355,7 @@ def _raise_member(campaign_id: int, contact_id: int, status: str, now: datetime.
 class Logged:
     item: CallListItem
     lead: Lead | None = None
+    opportunity: Opportunity | None = None
     callback_task_id: int | None = None
 
 
@@ -210,9 +367,31 @@ def _lead_for(contact: Contact, agent: User, notes: str) -> Lead:
                        description=notes)
 
 
+DEAL_CLOSE_IN = datetime.timedelta(days=30)  # the expected close date of a deal from a call, to be refined
+
+
+def _deal_for(contact: Contact, agent: User, campaign: Campaign, notes: str) -> Opportunity:
+    """A deal with the person's company in the default pipeline's first open stage, owned by the agent,
+    the person its primary contact."""
+    if not contact.account_id:
+        raise ValidationError({"create_deal": _("%(name)s has no company: create a lead instead.")
+                               % {"name": contact}})
+    if not can_create(agent, Opportunity):
+        raise ValidationError({"create_deal": _("Your role does not create deals.")})
+    pipeline = Pipeline.objects.order_by("-is_default", "position", "id").first()
+    stage = (Stage.objects.filter(pipeline=pipeline, kind=StageKind.OPEN).order_by("position", "id").first()
+             if pipeline else None)
+    if stage is None:
+        raise ValidationError({"create_deal": _("There is no sales pipeline with an open stage to put the deal in.")})
+    return opportunity_create(actor=agent, owner=agent, name=f"{contact.account.name}: {campaign.name}"[:200],
+                              account=contact.account, primary_contact=contact, pipeline=pipeline, stage=stage,
+                              expected_close_date=timezone.localdate() + DEAL_CLOSE_IN,
+                              lead_source=LeadSource.CAMPAIGN, description=notes)
+
+
 @transaction.atomic
 def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, notes: str = "",
-             callback_at: datetime.datetime | None = None, create_lead: bool = False,
+             callback_at: datetime.datetime | None = None, create_lead: bool = False, create_deal: bool = False,
              duration_minutes: int | None = None) -> Logged:
     """Logs the outcome of the call the agent holds. Refused (ValidationError, nothing written) when
     the entry is not theirs any more (the claim ran out and someone else took it) or already done."""
@@ -253,6 +432,10 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
         with pghistory.context(source="call list", call_list=call_list.pk):
             contact.do_not_call = True
             contact.save(update_fields=["do_not_call", "updated_at"])
+    elif result == CallResult.INTERESTED and create_deal:
+        logged.opportunity = _deal_for(contact, agent, campaign, notes)
+        DealAttribution.objects.create(opportunity=logged.opportunity, campaign=campaign)
+        item.opportunity = logged.opportunity
     elif result == CallResult.INTERESTED and create_lead:
         if not can_create(agent, Lead):
             raise ValidationError({"create_lead": _("Your role does not create leads.")})

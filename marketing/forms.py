@@ -694,6 +694,59 @@ class CallListForm(forms.Form):
         return data
 
 
+class CallListEditForm(forms.Form):
+    """A built list's name, script and agents (the audience and the sharing stay as built)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    agents = forms.ModelMultipleChoiceField(label=_("Agents"), queryset=User.objects.none(),
+                                            widget=forms.CheckboxSelectMultiple,
+                                            help_text=_("The people waiting for a removed agent go to the "
+                                                        "remaining ones."))
+    script = forms.CharField(label=_("Script"), required=False, widget=forms.Textarea(attrs={"rows": 8}),
+                             help_text=_("What the agent says: the opening, the offer, answers to objections."))
+
+    def __init__(self, *args, **kwargs):
+        from marketing.calllists import agent_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["agents"].queryset = agent_choices()
+
+
+class CallListAddForm(forms.Form):
+    """More people for a built list: a segment or a static list."""
+
+    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
+    static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
+                                         required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.visible_to(user).order_by("name", "id")
+        self.fields["static_list"].queryset = StaticList.objects.visible_to(user).order_by("name", "id")
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("segment")) == bool(data.get("static_list")):
+            raise forms.ValidationError(_("Add either from a segment or from a static list."))
+        return data
+
+
+class CallReassignForm(forms.Form):
+    """The ticked entries of a list and the agent they go to."""
+
+    items = forms.TypedMultipleChoiceField(coerce=int, error_messages={
+        "required": _("Tick the people to hand over first."),
+        "invalid_choice": _("Some of the ticked people are not on this page any more: reload it.")})
+    agent = forms.ModelChoiceField(label=_("Give them to"), queryset=User.objects.none(),
+                                   empty_label=_("Choose an agent"),
+                                   widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+
+    def __init__(self, *args, call_list, item_ids: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(pk, pk) for pk in item_ids]
+        self.fields["agent"].queryset = call_list.agents.order_by("first_name", "last_name", "id")
+
+
 class CallOutcomeForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
     result = forms.ChoiceField(label=_("Outcome"), choices=CallResult.choices, widget=forms.RadioSelect)
@@ -702,6 +755,7 @@ class CallOutcomeForm(forms.Form):
     callback_at = forms.DateTimeField(label=_("Call back at"), required=False, widget=forms.DateTimeInput(
         attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"))
     create_lead = forms.BooleanField(label=_("Create a lead for the sales team"), required=False, initial=True)
+    create_deal = forms.BooleanField(label=_("Create a deal with their company instead of a lead"), required=False)
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), required=False, min_value=0,
                                           max_value=600)
 

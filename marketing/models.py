@@ -666,6 +666,8 @@ class CallList(OwnedModel):
     left_out_do_not_call = models.PositiveIntegerField(default=0)
     left_out_no_phone = models.PositiveIntegerField(default=0)
     left_out_no_agent = models.PositiveIntegerField(default=0)
+    # A closed list hands out no entries; reopening it carries on where it stopped.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     objects = OwnedQuerySet.as_manager()
 
@@ -721,6 +723,8 @@ class CallListItem(models.Model):
     called_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
     lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opportunity = models.ForeignKey("sales.Opportunity", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         ordering = ["id"]

@@ -126,7 +126,8 @@ def my_call_lists(request, user, page):
     if not can_read(user, CallList):
         return None
     mine = Q(items__agent=user) | Q(items__agent__isnull=True)
-    rows = list(CallList.objects.visible_to(user).filter(agents=user, campaign__deleted_at__isnull=True)
+    rows = list(CallList.objects.visible_to(user).filter(agents=user, campaign__deleted_at__isnull=True,
+                                                               closed_at__isnull=True)
                 .annotate(waiting=Count("items", filter=mine & Q(items__status=CallStatus.QUEUED)),
                           callbacks_due=Count("items", filter=Q(items__agent=user, items__status=CallStatus.CALLBACK,
                                                                 items__due_at__lte=timezone.now())))

@@ -1,6 +1,8 @@
 """Marketing pages: the overview, a campaign's create/edit/delete and its page (figures, cost
 lines, members, the leads and deals it brought), and the source campaign of a lead or a deal."""
 
+import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -50,8 +52,11 @@ from marketing import (
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
+    CallListAddForm,
+    CallListEditForm,
     CallListForm,
     CallOutcomeForm,
+    CallReassignForm,
     CampaignForm,
     CostForm,
     EmailTemplateForm,
@@ -902,8 +907,121 @@ def call_list_detail(request, pk: int):
     return render(request, "marketing/call_list_detail.html", {
         "call_list": call_list, "progress": calllists.progress(call_list), "recent": recent,
         "is_agent": calllists.is_agent(call_list, request.user),
+        "may_manage": can_edit(request.user, call_list.campaign),
         "claim_minutes": calllists.CLAIM_MINUTES,
         "history": history_for(call_list, user=request.user, limit=HISTORY_SHOWN)})
+
+
+def _managed_list_or_404(request, pk: int) -> CallList:
+    """A list the user may see (else 404) and manage: whoever may edit its campaign (else 403)."""
+    call_list = get_visible_or_404(CallList.objects.select_related("campaign"), request.user, pk=pk)
+    if not can_edit(request.user, call_list.campaign):
+        raise PermissionDenied
+    return call_list
+
+
+def call_list_edit(request, pk: int):
+    """The list's name, script and agents; closing and reopening it."""
+    call_list = _managed_list_or_404(request, pk)
+    form = CallListEditForm(request.POST if request.method == "POST" else None, initial={
+        "name": call_list.name, "script": call_list.script, "agents": list(call_list.agents.all())})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            handed = calllists.call_list_update(actor=request.user, call_list=call_list, name=data["name"],
+                                                script=data["script"], agents=list(data["agents"]))
+        except ValidationError as error:
+            for field_name, errors in error.message_dict.items():
+                form.add_error(field_name if field_name in form.fields else None, errors)
+        else:
+            text = _("Call list %(name)s was saved.") % {"name": call_list.name}
+            if handed:
+                text += " " + ngettext("%(count)s person went to the remaining agents.",
+                                       "%(count)s people went to the remaining agents.", handed) % {"count": handed}
+            messages.success(request, text)
+            return redirect(call_list)
+    return render(request, "marketing/call_list_edit.html", {"form": form, "call_list": call_list})
+
+
+@require_POST
+def call_list_close(request, pk: int):
+    call_list = _managed_list_or_404(request, pk)
+    if request.POST.get("reopen"):
+        calllists.call_list_reopen(actor=request.user, call_list=call_list)
+        messages.success(request, _("Call list %(name)s is open again: agents can call.") % {"name": call_list.name})
+    else:
+        calllists.call_list_close(actor=request.user, call_list=call_list)
+        messages.success(request, _("Call list %(name)s is closed: it hands out nobody to call.")
+                         % {"name": call_list.name})
+    return redirect(call_list)
+
+
+def call_list_add(request, pk: int):
+    """More people for a built list, from a segment or a static list."""
+    call_list = _managed_list_or_404(request, pk)
+    form = CallListAddForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            added = calllists.call_list_add(actor=request.user, call_list=call_list,
+                                            segment=form.cleaned_data["segment"],
+                                            static_list=form.cleaned_data["static_list"])
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, ngettext(
+                "%(count)s person was added to the list.", "%(count)s people were added to the list.",
+                added.added) % {"count": added.added} + " " + _(
+                "Already on it: %(already)s; left out: do not call %(dnc)s, no phone %(phone)s, no agent may open "
+                "%(agent)s.") % {"already": added.already, "dnc": added.do_not_call, "phone": added.no_phone,
+                                 "agent": added.no_agent})
+            return redirect(call_list)
+    return render(request, "marketing/call_list_add.html", {"form": form, "call_list": call_list,
+                                                            "limit": calllists.BUILD_LIMIT})
+
+
+def call_list_entries(request, pk: int):
+    """The open entries of a list, by agent, to hand over to another agent: an entry someone is
+    calling now stays with them."""
+    call_list = _managed_list_or_404(request, pk)
+    agents = list(call_list.agents.order_by("first_name", "last_name", "id"))
+    rows = (CallListItem.objects.filter(call_list=call_list, status__in=calllists.OPEN)
+            .select_related("contact", "agent", "claimed_by").order_by("agent_id", "id"))
+    agent_filter = request.GET.get("agent", "")
+    if agent_filter == "shared":
+        rows = rows.filter(agent__isnull=True)
+    elif agent_filter.isdigit():
+        rows = rows.filter(agent_id=int(agent_filter))
+    page = paginate(with_visibility_flag(rows, request.user, "contact"), request.GET.get("page"),
+                    per_page=MEMBER_ROWS * 2)
+    form = CallReassignForm(request.POST if request.method == "POST" else None, call_list=call_list,
+                            item_ids=[int(pk) for pk in request.POST.getlist("items") if pk.isdigit()]
+                            if request.method == "POST" else [])
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = calllists.call_items_reassign(actor=request.user, call_list=call_list,
+                                                  item_ids=form.cleaned_data["items"], agent=form.cleaned_data["agent"])
+        except ValidationError as error:
+            for field_name, errors in error.message_dict.items():
+                form.add_error(field_name if field_name in form.fields else None, errors)
+        else:
+            agent = form.cleaned_data["agent"]
+            messages.success(request, ngettext("%(count)s person went to %(agent)s.",
+                                               "%(count)s people went to %(agent)s.", moved.moved)
+                             % {"count": moved.moved, "agent": agent})
+            if moved.claimed:
+                messages.warning(request, ngettext(
+                    "%(count)s person is being called right now and stays with their agent.",
+                    "%(count)s people are being called right now and stay with their agents.", moved.claimed)
+                    % {"count": moved.claimed})
+            if moved.unseen or moved.gone:
+                messages.warning(request, _("Not handed over: %(unseen)s that %(agent)s may not open, %(gone)s "
+                                            "already called.") % {"unseen": moved.unseen, "agent": agent,
+                                                                  "gone": moved.gone})
+            return redirect(request.get_full_path())
+    return render(request, "marketing/call_list_entries.html", {
+        "call_list": call_list, "page": page, "form": form, "agents": agents, "agent_filter": agent_filter,
+        "live_after": timezone.now() - datetime.timedelta(minutes=calllists.CLAIM_MINUTES)})
 
 
 def _agent_list_or_404(request, pk: int) -> CallList:
@@ -937,6 +1055,7 @@ def _work_page(request, call_list: CallList, item, form):
     return render(request, "marketing/call_list_work.html", {
         "call_list": call_list, "item": item, "contact": contact, "recent_calls": recent_calls, "form": form,
         "next_due": next_due, "sees_leads": can_create(request.user, Lead),
+        "creates_deals": can_create(request.user, Opportunity),
         "mine": calllists.progress_for(call_list, request.user)})
 
 
@@ -949,7 +1068,8 @@ def call_list_log(request, pk: int):
         try:
             logged = calllists.call_log(call_list=call_list, agent=request.user, item_id=data["item"],
                                         result=data["result"], notes=data["notes"], callback_at=data["callback_at"],
-                                        create_lead=data["create_lead"], duration_minutes=data["duration_minutes"])
+                                        create_lead=data["create_lead"], create_deal=data["create_deal"],
+                                        duration_minutes=data["duration_minutes"])
         except ValidationError as error:
             if hasattr(error, "error_dict"):
                 for field_name, errors in error.message_dict.items():
@@ -961,6 +1081,8 @@ def call_list_log(request, pk: int):
             text = _("Logged: %(result)s.") % {"result": CallResult(data["result"]).label}
             if logged.lead is not None:
                 text += " " + _("Lead %(lead)s was created.") % {"lead": logged.lead}
+            if logged.opportunity is not None:
+                text += " " + _("Deal %(deal)s was created.") % {"deal": logged.opportunity}
             if logged.callback_task_id:
                 text += " " + _("A call-back task with a reminder is in your day.")
             messages.success(request, text)

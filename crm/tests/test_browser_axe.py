@@ -159,6 +159,9 @@ PAGES: dict[str, Callable[[World], str]] = {
     "marketing:call_list_create": lambda w: f"/marketing/campaigns/{w['campaign'].pk}/call-lists/new/",
     "marketing:call_list_detail": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/",
     "marketing:call_list_work": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/work/",
+    "marketing:call_list_edit": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/edit/",
+    "marketing:call_list_add": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/add/",
+    "marketing:call_list_entries": lambda w: f"/marketing/call-lists/{w['call_list'].pk}/entries/",
     # Public (no sign-in), opened here signed in: the page is the same.
     "marketing:preferences": lambda w: f"/marketing/preferences/{preference_token(w['contact'].pk)}/",
     "portal_staff:feedback": lambda w: "/portal-admin/feedback/",
@@ -224,6 +227,7 @@ SKIP: dict[str, str] = {
     "marketing:bounce_clear": "POST only: lets a bounced address receive mail again",
     "marketing:call_list_log": "POST only: an agent's outcome for the person they called",
     "marketing:call_list_release": "POST only: an agent hands back the person they hold",
+    "marketing:call_list_close": "POST only: a manager closes or reopens a call list",
     "marketing:track_open": "public: a 1×1 image, not a page",
     "marketing:track_click": "public: a redirect to the mailing's link (its invalid-link page is the auth card)",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
