@@ -15,6 +15,9 @@ and the receivables, in a constant number of queries whatever the number of acco
   DEFAULT_CURRENCY at today's rates (an invoice in a currency with no rate is counted apart, not converted), in
   the ageing buckets of sales/receivables.py, in total and for the clients that owe most; each figure links to
   the invoice list (`outstanding`, `due_after`, `due_before`, `account`, `owner`).
+- Purchases by month, region and product family, for the period picked against the previous one: the ranking's
+  purchases (won deals, direct orders) the reader may see; each count links to the opportunity list or the
+  order list (`purchase_figures` below).
 """
 
 import datetime
