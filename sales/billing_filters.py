@@ -34,8 +34,9 @@ class OrderListFilter(OrderFilter):
     """The order list's filters, with those the customers dashboard's purchase figures link with
     (reports/customers.py): direct purchases, an order-date range, a region, a product family, an owner."""
 
-    purchase = django_filters.BooleanFilter(label=_("Direct purchases"), method="only_purchases",
-                                            widget=forms.HiddenInput)
+    purchase = django_filters.ChoiceFilter(label=_("Direct purchases"), method="only_purchases",
+                                           choices=[("true", _("Yes")), ("false", _("No"))],
+                                           widget=forms.HiddenInput)
     ordered_from = django_filters.DateFilter(label=_("Ordered from"), field_name="ordered_on", lookup_expr="gte",
                                              widget=forms.HiddenInput)
     ordered_to = django_filters.DateFilter(label=_("Ordered until"), field_name="ordered_on", lookup_expr="lte",
@@ -53,10 +54,10 @@ class OrderListFilter(OrderFilter):
 
     def only_purchases(self, queryset, name, value):
         """A direct order (not made from a deal) that is not cancelled: the customer ranking's purchase."""
-        if value is None:
+        if value not in ("true", "false"):
             return queryset
         condition = Q(opportunity__isnull=True) & ~Q(status=OrderStatus.CANCELLED)
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
 
     def in_territory(self, queryset, name, value):
         return queryset.filter(account__territory_id__in=value.subtree_ids())
