@@ -98,6 +98,6 @@ def encrypt_existing(app_label: str, model_name: str, field_name: str):
         table, column = model._meta.db_table, model._meta.get_field(field_name).column
         with schema_editor.connection.cursor() as cursor:
             for pk, text in model._base_manager.values_list("pk", field_name).iterator():
-                cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE id = %s', [text, pk])  # noqa: S608 - names from the model
+                cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE id = %s', [text, pk])  # noqa: S608 - names from the model  # nosec B608
 
     return migrations.RunPython(forwards, backwards)
