@@ -14,6 +14,7 @@ help:
 	@echo "make test   run the whole test suite (unit, integration, browser)"
 	@echo "make lint   the pre-commit hooks: ruff, import contracts, mypy, migrations, djLint"
 	@echo "make bench  print page timings and query counts"
+	@echo "make bench-mail  a mailing to 10,000 contacts through a local SMTP sink: messages/s with 1, 2, 4 connections"
 	@echo "make mutation  mutation testing of the safety mechanisms (mutmut; score per file)"
 	@echo "make lighthouse  Lighthouse 12 (mobile and desktop) over the main pages of a running CRM, signed in"
 	@echo "make loadtest  Locust over HTTP against gunicorn: 50 users, then saturation (seeded DATABASE_URL)"
@@ -56,6 +57,11 @@ lint: setup
 bench: setup
 	$(PY) stack.py manage bench
 
+# Not part of `make test`: mailing throughput against aiosmtpd on 127.0.0.1 (marketing/management/commands/
+# bench_mailing.py, docs/benchmarks.md), e.g. make bench-mail BENCH_MAIL_ARGS="--recipients 2000 --connections 1".
+bench-mail: setup
+	$(PY) stack.py manage bench_mailing $(BENCH_MAIL_ARGS)
+
 # mutmut over the visibility policies, the mail outbox, the job claims and the scheduler
 # ([tool.mutmut] in pyproject.toml); prints killed/survived per file and the score. tools/mutation.py.
 mutation: setup
@@ -75,4 +81,4 @@ lighthouse: setup
 audit: setup
 	$(PY) tools/pip_audit.py
 
-.PHONY: help setup run test lint bench lighthouse loadtest audit mutation backup restore
+.PHONY: help setup run test lint bench bench-mail lighthouse loadtest audit mutation backup restore

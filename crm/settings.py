@@ -268,6 +268,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{APP_NAME} <crm@localhost>"
 # messages (0: none; a mailing may set a lower one of its own).
 MARKETING_PREFERENCE_LINK_DAYS = env_int("MARKETING_PREFERENCE_LINK_DAYS", 60)
 MARKETING_HOURLY_LIMIT = env_int("MARKETING_HOURLY_LIMIT", 0)
+# SMTP connections one mailing sends over at once (each with its own batches; docs/marketing.md, "Speed").
+MARKETING_SMTP_CONNECTIONS = env_int("MARKETING_SMTP_CONNECTIONS", 1)
 # Bounces: mailing messages carry the return path <local>+<delivery>-<signature>@<domain> built from this
 # address (empty: bounce@ the DEFAULT_FROM_EMAIL domain); the MTA delivers what comes back to it into the
 # Maildir MARKETING_BOUNCE_MAILDIR, read by the scheduler tick. An address is no longer mailed after a

@@ -15,6 +15,11 @@ someone else's address suppressed by mailing us.
   MARKETING_SOFT_BOUNCE_LIMIT of them (3 by default), each from a different message.
 - A message with no status (an out-of-office reply to the return path) is not a bounce: ignored.
 
+**Unsubscribing by mail** (the mailto form of List-Unsubscribe, RFC 2369): every message also names
+`unsubscribe+<delivery id>-<signature>@<bounce domain>` (its own salt). A mail to that address landing
+in the same Maildir unsubscribes the delivery's contact, like the one-click link; a made-up or altered
+address changes nothing.
+
 Each delivery counts once: its `bounced_at` is set with a compare-and-set, in the same transaction as
 the address's counter, so a report read twice (a run killed before it removed the file) counts once.
 """
@@ -43,6 +48,8 @@ from marketing.models import BouncedAddress, Campaign, Delivery
 logger = logging.getLogger(__name__)
 
 SALT = "marketing.bounce"
+UNSUBSCRIBE_SALT = "marketing.unsubscribe-mail"
+UNSUBSCRIBE_LOCAL = "unsubscribe"
 BATCH = 200
 HARD, SOFT = "hard", "soft"
 ADDRESS_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
@@ -60,8 +67,41 @@ def bounce_address() -> tuple[str, str]:
     return local, domain
 
 
-def _signature(delivery_id: int) -> str:
-    return salted_hmac(SALT, str(delivery_id), algorithm="sha256").hexdigest()[:16]
+def _signature(delivery_id: int, salt: str = SALT) -> str:
+    return salted_hmac(salt, str(delivery_id), algorithm="sha256").hexdigest()[:16]
+
+
+def unsubscribe_address(delivery_id: int) -> str:
+    """The address a mail to which unsubscribes the delivery's contact (List-Unsubscribe's mailto)."""
+    return f"{UNSUBSCRIBE_LOCAL}+{delivery_id}-{_signature(delivery_id, UNSUBSCRIBE_SALT)}@{bounce_address()[1]}"
+
+
+def unsubscribe_delivery_id(address: str) -> int | None:
+    """The delivery an unsubscribe address names, or None when it is not one or its signature is wrong."""
+    match = re.fullmatch(rf"{UNSUBSCRIBE_LOCAL}\+(\d{{1,18}})-([0-9a-f]{{16}})@{re.escape(bounce_address()[1])}",
+                         address.strip().lower())
+    if match is None or not constant_time_compare(match.group(2), _signature(int(match.group(1)), UNSUBSCRIBE_SALT)):
+        return None
+    return int(match.group(1))
+
+
+def unsubscribe_request(raw: bytes) -> int | None:
+    """The delivery whose unsubscribe address a message was sent to (any address header), or None."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    for header in ADDRESS_HEADERS:
+        for _name, address in getaddresses([str(value) for value in message.get_all(header, [])]):
+            delivery_id = unsubscribe_delivery_id(address)
+            if delivery_id is not None:
+                return delivery_id
+    return None
+
+
+def unsubscribe_by_mail(delivery_id: int) -> bool:
+    """The contact of the delivery opts out (as with the one-click link); False when it is gone or had."""
+    from marketing.mailings import unsubscribe
+
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    return delivery is not None and unsubscribe(delivery=delivery, source="unsubscribe e-mail")
 
 
 def return_path(delivery_id: int) -> str:
@@ -165,8 +205,12 @@ def read_maildir(folder: Path | None = None, now: datetime | None = None, batch:
             raw = box.get_bytes(key)
         except (KeyError, FileNotFoundError):
             continue  # another run took it
-        bounce = parse(raw)
-        if bounce is None:
+        unsubscribing = unsubscribe_request(raw)
+        bounce = parse(raw) if unsubscribing is None else None
+        if unsubscribing is not None:
+            logger.info("Bounce mailbox: %s asks to unsubscribe delivery %s", key, unsubscribing)
+            unsubscribe_by_mail(unsubscribing)
+        elif bounce is None:
             logger.info("Bounce mailbox: %s is not a bounce of a mailing message, removed", key)
         elif record(bounce, now):
             counted += 1

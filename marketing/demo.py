@@ -12,9 +12,18 @@ from django.utils import timezone
 from contacts.models import Contact
 from crm.models import User
 from marketing import calllists, services
-from marketing.models import CallDistribution, CallResult, Campaign, CampaignStatus, CampaignType, MemberStatus
+from marketing.models import (
+    CallDistribution,
+    CallResult,
+    Campaign,
+    CampaignStatus,
+    CampaignType,
+    MemberStatus,
+    Topic,
+    TopicSubscription,
+)
 from sales import demo as sales_demo
-from sales.models import Lead, Opportunity, StageKind
+from sales.models import Lead, Opportunity, Product, StageKind
 
 # name, type, status, start (days from today), length in days, currency, budget, expected revenue, costs, parent
 CAMPAIGNS = [
@@ -99,6 +108,38 @@ def load(rng: random.Random) -> None:
             services.campaign_member_set_status(member=member, actor=marketer, status=rng.choice(MEMBER_STATUSES))
 
     _call_list_in_progress(rng, marketer, campaigns["Обзвон посетителей выставки"], expo_guests)
+    _templates_and_a_new_product(rng, marketer, contacts)
+
+
+def _templates_and_a_new_product(rng: random.Random, marketer: User, contacts: list[Contact]) -> None:
+    """Two e-mail templates (one in three languages), a topic for the Software family with subscribers,
+    and a product marked new, ready to be announced from its page."""
+    topic, _created = Topic.objects.get_or_create(
+        name="Software news", defaults={"description": "New apps and add-ons.", "product_family": "Software",
+                                        "translations": {"ru": "Новости ПО", "uk": "Новини ПЗ"}})
+    if not topic.product_family:
+        Topic.objects.filter(pk=topic.pk).update(product_family="Software")
+    pool = [c for c in contacts if c.email_opt_in] or contacts
+    for contact in rng.sample(pool, min(len(pool), 10)):
+        TopicSubscription.objects.get_or_create(contact=contact, topic=topic, defaults={"source": "demo"})
+    Product.objects.filter(sku="CRM-MOBILE").update(is_new=True)
+    services.template_save(actor=marketer, template=None, name="Monthly newsletter", topic=topic, versions={
+        "en": ("News for you, {first_name}",
+               "<h2>What's new this month</h2><p>Hello {first_name},</p><p>Here is what {company} may like:</p>"
+               "<ul><li>Faster reports</li><li>A new mobile app</li></ul>"
+               '<p><a href="https://example.com/news">Read the news</a></p><p>{owner_name}, {owner_phone}</p>'),
+        "ru": ("Новости для вас, {first_name}",
+               "<h2>Что нового в этом месяце</h2><p>Здравствуйте, {first_name}!</p>"
+               "<ul><li>Быстрые отчёты</li><li>Новое мобильное приложение</li></ul>"
+               '<p><a href="https://example.com/news">Читать новости</a></p><p>{owner_name}, {owner_phone}</p>'),
+        "uk": ("Новини для вас, {first_name}",
+               "<h2>Що нового цього місяця</h2><p>Вітаємо, {first_name}!</p>"
+               "<ul><li>Швидкі звіти</li><li>Новий мобільний застосунок</li></ul>"
+               '<p><a href="https://example.com/news">Читати новини</a></p><p>{owner_name}, {owner_phone}</p>')})
+    services.template_save(actor=marketer, template=None, name="Webinar invitation", topic=None, versions={
+        "en": ("Join our webinar, {first_name}",
+               "<p>Hello {first_name},</p><p>We invite you to a one-hour webinar on sales analytics.</p>"
+               '<p><a href="https://example.com/webinar">Register</a></p>')})
 
 
 def _call_list_in_progress(rng: random.Random, marketer: User, campaign: Campaign, audience) -> None:

@@ -16,12 +16,13 @@ from crm.models import Territory, User
 from crm.translated import TranslationsFormMixin, clean_translations, languages
 from crm.visibility import assignable_owners
 from crm.widgets import use_autocomplete
-from marketing import webforms
+from marketing import templating, webforms
 from marketing.models import (
     CallDistribution,
     CallResult,
     Campaign,
     CampaignCost,
+    EmailTemplate,
     MemberStatus,
     Segment,
     StaticList,
@@ -223,9 +224,36 @@ class StaticListForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
+def check_merge_fields(form: forms.Form, names: list[str]) -> None:
+    """Adds an error to each field naming a merge field that does not exist, with the valid ones."""
+    for name in names:
+        unknown = templating.unknown_fields(form.cleaned_data.get(name) or "")
+        if unknown:
+            form.add_error(name, _("Unknown merge field: %(unknown)s. Valid fields: %(valid)s.") % {
+                "unknown": ", ".join("{" + field + "}" for field in unknown), "valid": templating.field_names()})
+
+
+HTML_HELP = _("Basic formatting: paragraphs, headings, lists, bold, italics, links, tables, images over https. "
+              "Anything else is removed when it is saved.")
+
+
+class HtmlField(forms.CharField):
+    """HTML typed in the editor: cleaned with the allow-list when the form is valid."""
+
+    def __init__(self, *args, rows: int = 10, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows, "class": "font-monospace",
+                                                          "data-html-editor": "1"}))
+        kwargs.setdefault("max_length", 200_000)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        return templating.clean_html(super().clean(value)).strip()
+
+
 class MailingForm(forms.Form):
     """A mailing's audience (a segment or a static list, optionally only a topic's subscribers), its
-    language, subject and text with merge fields, and optional versions in the other languages."""
+    language, subject and message (HTML, or plain text) with merge fields, and optional versions in the
+    other languages."""
 
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False)
     static_list = forms.ModelChoiceField(label=_("or a static list"), queryset=StaticList.objects.none(),
@@ -235,7 +263,10 @@ class MailingForm(forms.Form):
                                    help_text=_("Only the topic's subscribers receive it."))
     language = forms.ChoiceField(label=_("Language of the text"), choices=settings.LANGUAGES, required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    body = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 8}))
+    html = HtmlField(label=_("Message"), required=False, help_text=HTML_HELP)
+    body = forms.CharField(label=_("Plain-text part"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+                           help_text=_("Empty: made from the message (links as “text (url)”). Without a message "
+                                       "above, the mailing is plain text only."))
     track = forms.BooleanField(label=_("Count opens and clicks"), required=False, initial=True,
                                help_text=_("Links go through the CRM and an invisible image counts opens."))
     hourly_limit = forms.IntegerField(label=_("At most per hour"), required=False, min_value=1, max_value=1_000_000,
@@ -252,39 +283,157 @@ class MailingForm(forms.Form):
         for code, name in settings.LANGUAGES:
             self.fields[f"subject_{code}"] = forms.CharField(
                 label=_("Subject (%(language)s)") % {"language": name}, max_length=200, required=False)
+            self.fields[f"html_{code}"] = HtmlField(
+                label=_("Message (%(language)s)") % {"language": name}, required=False, rows=6)
             self.fields[f"body_{code}"] = forms.CharField(
-                label=_("Text (%(language)s)") % {"language": name}, required=False,
-                widget=forms.Textarea(attrs={"rows": 5}))
+                label=_("Plain-text part (%(language)s)") % {"language": name}, required=False,
+                widget=forms.Textarea(attrs={"rows": 3}))
 
     def version_fields(self):
-        """(language name, subject field, text field) for each language, for the template."""
-        return [(name, self[f"subject_{code}"], self[f"body_{code}"]) for code, name in settings.LANGUAGES]
+        """(language name, subject field, HTML field, text field) for each language, for the template."""
+        return [(name, self[f"subject_{code}"], self[f"html_{code}"], self[f"body_{code}"])
+                for code, name in settings.LANGUAGES]
 
     def clean(self):
         data = super().clean()
+        check_merge_fields(self, ["subject", "html", "body", *(f"{kind}_{code}" for code, _name in settings.LANGUAGES
+                                                               for kind in ("subject", "html", "body"))])
         if bool(data.get("segment")) == bool(data.get("static_list")):
             raise forms.ValidationError(_("Send it either to a segment or to a static list."))
         data["language"] = data.get("language") or self.writer_language
+        if not data.get("html") and not (data.get("body") or "").strip() and "subject" in data:
+            self.add_error("html", _("Write the message."))
+        data["body"] = (data.get("body") or "").strip() or templating.html_to_text(data.get("html", ""))
         versions = {}
         for code, _name in settings.LANGUAGES:
-            subject, body = data.get(f"subject_{code}", "").strip(), data.get(f"body_{code}", "").strip()
-            if not subject and not body:
+            subject, html = data.get(f"subject_{code}", "").strip(), data.get(f"html_{code}", "")
+            body = (data.get(f"body_{code}") or "").strip()
+            if not subject and not body and not html:
                 continue
             if code == data.get("language"):
                 self.add_error(f"subject_{code}", _("The main text is already in this language."))
             elif not subject:
                 self.add_error(f"subject_{code}", _("Give this version a subject too."))
-            elif not body:
-                self.add_error(f"body_{code}", _("Give this version a text too."))
+            elif not body and not html:
+                self.add_error(f"html_{code}", _("Give this version a text too."))
             else:
-                versions[code] = (subject, body)
+                versions[code] = (subject, body or templating.html_to_text(html), html)
         data["versions"] = versions
         return data
 
     def mailing_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in ("segment", "static_list", "topic", "language",
-                                                            "subject", "body", "versions", "hourly_limit",
+                                                            "subject", "body", "html", "versions", "hourly_limit",
                                                             "track")}
+
+    @staticmethod
+    def initial_from(template: EmailTemplate, language: str) -> dict[str, Any]:
+        """The form's first values from a template: its version in `language` as the main text (else its
+        first), the others as versions, its topic."""
+        versions = {version.language: version for version in template.versions.all()}
+        main = language if language in versions else next(iter(versions), language)
+        initial: dict[str, Any] = {"language": main, "topic": template.topic_id}
+        for code, version in versions.items():
+            if code == main:
+                initial.update(subject=version.subject, html=version.html)
+            else:
+                initial.update({f"subject_{code}": version.subject, f"html_{code}": version.html})
+        return initial
+
+
+class EmailTemplateForm(forms.Form):
+    """A reusable template: name, optional topic, a subject and HTML per language (at least one)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False,
+                                   empty_label=_("None"))
+
+    def __init__(self, *args, template: EmailTemplate | None = None, **kwargs):
+        if template is not None and "initial" not in kwargs:
+            initial: dict[str, Any] = {"name": template.name, "topic": template.topic_id}
+            for version in template.versions.all():
+                initial.update({f"subject_{version.language}": version.subject,
+                                f"html_{version.language}": version.html})
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = Topic.objects.order_by("name", "id")
+        for code, name in settings.LANGUAGES:
+            self.fields[f"subject_{code}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": name}, max_length=200, required=False)
+            self.fields[f"html_{code}"] = HtmlField(label=_("Message (%(language)s)") % {"language": name},
+                                                    required=False, help_text=HTML_HELP)
+
+    def version_fields(self):
+        return [(code, name, self[f"subject_{code}"], self[f"html_{code}"]) for code, name in settings.LANGUAGES]
+
+    def clean(self):
+        data = super().clean()
+        check_merge_fields(self, [f"{kind}_{code}" for code, _name in settings.LANGUAGES
+                                  for kind in ("subject", "html")])
+        versions = {}
+        for code, _name in settings.LANGUAGES:
+            subject, html = (data.get(f"subject_{code}") or "").strip(), data.get(f"html_{code}") or ""
+            if not subject and not html:
+                continue
+            if not subject:
+                self.add_error(f"subject_{code}", _("Give this version a subject too."))
+            elif not html:
+                self.add_error(f"html_{code}", _("Give this version a text too."))
+            else:
+                versions[code] = (subject, html)
+        if not versions and not self.errors:
+            raise forms.ValidationError(_("Write the template in at least one language."))
+        data["versions"] = versions
+        return data
+
+
+class ProductNoticeForm(forms.Form):
+    """Announce a new product: the campaign it belongs to and the topic whose subscribers get it (those of
+    the product's family first)."""
+
+    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(),
+                                      error_messages={"invalid_choice": _("Choose a campaign you may edit.")})
+    topic = forms.ModelChoiceField(label=_("Send to the subscribers of"), queryset=Topic.objects.none(),
+                                   error_messages={"invalid_choice": _("Choose an offered topic.")})
+
+    def __init__(self, *args, user: User, product: Product, **kwargs):
+        super().__init__(*args, **kwargs)
+        from marketing.notices import topics_for
+
+        self.product = product
+        self.fields["campaign"].queryset = Campaign.objects.editable_by(user).order_by("-start_date", "name", "id")
+        use_autocomplete(self.fields["campaign"], reverse_lazy("marketing:campaign_autocomplete"))
+        # Only the topics of the product's family: a notice goes to those who asked for news of it.
+        self.fields["topic"].queryset = topics_for(product)
+        family = topics_for(product).first()
+        if family is not None:
+            self.fields["topic"].initial = family.pk
+
+    def clean(self):
+        data = super().clean()
+        if not self.product.is_new:
+            raise forms.ValidationError(_("Only a product marked as new can be announced."))
+        return data
+
+    def subscriber_counts(self) -> dict[int, int]:
+        from django.db.models import Count
+
+        return dict(self.fields["topic"].queryset.annotate(n=Count("subscriptions")).values_list("pk", "n"))
+
+
+class PreviewForm(forms.Form):
+    """The contact and language a template or a mailing is previewed with."""
+
+    contact = forms.ModelChoiceField(label=_("Contact"), queryset=Contact.objects.none(), required=False,
+                                     error_messages={"invalid_choice": _("Choose a contact you may see.")})
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False)
+
+    def __init__(self, *args, user: User, languages: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.visible_to(user)
+        names = dict(settings.LANGUAGES)
+        self.fields["language"].choices = [(code, names.get(code, code)) for code in languages]
+        use_autocomplete(self.fields["contact"], reverse_lazy("autocomplete_contacts"))
 
 
 class ScheduleForm(forms.Form):
@@ -307,7 +456,7 @@ class TopicForm(TranslationsFormMixin, forms.ModelForm):
 
     class Meta:
         model = Topic
-        fields = ["name", "description", "is_active"]
+        fields = ["name", "description", "is_active", "product_family"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -327,7 +476,8 @@ class TopicForm(TranslationsFormMixin, forms.ModelForm):
                                            for code, _language in languages()})
         return {"name": self.cleaned_data["name"], "description": self.cleaned_data["description"],
                 "is_active": self.cleaned_data["is_active"], "translations": self.instance.translations,
-                "description_translations": descriptions}
+                "description_translations": descriptions,
+                "product_family": self.cleaned_data["product_family"].strip()}
 
 
 def topic_choice_label(topic: Topic) -> str:

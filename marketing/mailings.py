@@ -19,10 +19,12 @@ to a public page; a forged or altered link is refused.
 
 import email.message
 import email.policy
-import re
 import smtplib
+import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pghistory
@@ -30,18 +32,20 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
 from django.db import connection, transaction
+from django.db import connections as db_connections
 from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
 from crm import jobs, outbox, scheduler
-from crm.models import User
+from crm.models import OutboxMail, User
 from crm.signed import signed_id
-from marketing import tracking
+from marketing import bounces, templating, tracking
 from marketing.bounces import return_path
 from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
@@ -52,8 +56,7 @@ HOUR = timedelta(hours=1)
 MAX_SEND_ATTEMPTS = 5  # temporary SMTP refusals (4xx, server down) before the row is marked failed
 RATE_LOCK = 0x4D41494C  # pg_advisory_xact_lock key: one claim at a time counts against the hourly limits
 UNSUBSCRIBE_SALT = "marketing.unsubscribe"
-MERGE_FIELDS = ("first_name", "last_name", "full_name", "company")
-MERGE = re.compile(r"\{(" + "|".join(MERGE_FIELDS) + r")\}")
+MERGE_FIELDS = tuple(templating.FIELDS)
 
 
 # --- Recipients ------------------------------------------------------------------------------
@@ -63,6 +66,8 @@ def audience(mailing: Mailing, user: User) -> QuerySet[Contact]:
     """The contacts the mailing goes to, among those the user may see."""
     if mailing.segment is not None:
         return contacts_in(mailing.segment.criteria, user)
+    if mailing.static_list_id is None and mailing.topic_id is not None:  # a new-product notice: the subscribers
+        return Contact.objects.visible_to(user).filter(topic_subscriptions__topic_id=mailing.topic_id)
     return Contact.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id)
 
 
@@ -251,12 +256,9 @@ def _claim(mailing: Mailing, limit: int) -> list[int]:
 
 
 def merge(text: str, contact: Contact) -> str:
-    """Fills {first_name}, {last_name}, {full_name}, {company}: nothing else of the contact is
-    reachable from a template."""
-    values = {"first_name": contact.first_name, "last_name": contact.last_name,
-              "full_name": contact.full_name or str(contact),
-              "company": contact.account.name if contact.account_id and contact.account else ""}
-    return MERGE.sub(lambda match: values[match.group(1)], text)
+    """Fills the merge fields of a subject or a plain text (marketing/templating.py's sandbox: only the
+    fields it offers are reachable); the links are empty here (a preview without a delivery)."""
+    return templating.render_text(text, templating.Recipient.of(contact, needed=templating.names_in(text)))
 
 
 def unsubscribe_token(delivery_id: int) -> str:
@@ -287,35 +289,116 @@ def texts_of(mailing: Mailing) -> dict[str, tuple[str, str]]:
     return texts
 
 
+def htmls_of(mailing: Mailing) -> dict[str, str]:
+    """The HTML per language (empty: a plain-text mailing), read once per mailing object."""
+    cached = getattr(mailing, "_htmls", None)
+    if cached is None:
+        cached = {language: html for language, html in mailing.versions.values_list("language", "html")}
+        cached[mailing.language] = mailing.html
+        mailing._htmls = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str  # "" for a plain-text mailing without tracking
+
+
+def render(*, subject: str, body: str, html: str, contact: Contact, language: str, unsubscribe_url: str,
+           preferences_url: str, base_url: str = "", delivery_id: int | None = None, track: bool = False) -> Rendered:
+    """One recipient's message in `language`: the merge fields filled in the sandbox, the footer with the
+    links, the HTML (sanitised, values escaped) with the open pixel and tracked links when `track`."""
+    needed = templating.names_in(subject, body, html)
+    recipient = templating.Recipient.of(contact, needed=needed, unsubscribe_url=unsubscribe_url,
+                                        preferences_url=preferences_url)
+    tracked_id = delivery_id if track else None
+    if tracked_id is not None:  # the template's own links (before merging), so only they can be click targets
+        body = tracking.with_tracked_links(body, base_url, tracked_id)
+    with translation.override(language):
+        footer_text = _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
+                        "click: %(url)s") % {"url": unsubscribe_url}
+        preferences_text = _("Choose your topics and language: %(url)s") % {"url": preferences_url}
+        footer_html = (
+            "<hr><p><small>"
+            + escape(_("You receive this because you agreed to e-mail from us.")) + " "
+            + f'<a href="{escape(unsubscribe_url)}">' + escape(_("Unsubscribe with one click")) + "</a> · "
+            + f'<a href="{escape(preferences_url)}">' + escape(_("Choose your topics and language"))
+            + "</a></small></p>")
+    text = templating.render_text(body, recipient) + "\n\n--\n" + footer_text + "\n" + preferences_text
+    pixel = tracking.open_url(base_url, tracked_id) if tracked_id is not None else ""
+    if html:
+        href = partial(tracking.click_url, base_url, tracked_id) if tracked_id is not None else None
+        content = templating.render_html(html, recipient, href=href)
+        image = f'<img src="{escape(pixel)}" width="1" height="1" alt="">' if pixel else ""
+        html_part = (f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8"></head><body>'
+                     f"<div>{content}{footer_html}</div>{image}</body></html>")
+    else:
+        html_part = tracking.html_version(text, pixel) if pixel else ""
+    return Rendered(templating.render_text(subject, recipient), text, html_part)
+
+
+def unsubscribe_mailto(delivery_id: int) -> str:
+    """The mailto form of List-Unsubscribe (RFC 2369): a mail to it unsubscribes (marketing/bounces.py)."""
+    return f"mailto:{bounces.unsubscribe_address(delivery_id)}?subject=unsubscribe"
+
+
 def message_for(delivery: Delivery, mailing: Mailing, texts: dict[str, tuple[str, str]] | None = None) -> EmailMessage:
     """The message for one recipient, in the language frozen on the delivery (its version, and the
-    footer in that language)."""
+    footer in that language): multipart/alternative (text, HTML) for an HTML mailing or with tracking."""
     texts = texts if texts is not None else texts_of(mailing)
     language = delivery.language if delivery.language in texts else mailing.language
     subject, body = texts[language]
-    if mailing.track:  # the template's own links (before merging), so only they can be click targets
-        body = tracking.with_tracked_links(body, mailing.base_url, delivery.pk)
     unsubscribe_url = mailing.base_url + reverse("marketing:unsubscribe", args=[unsubscribe_token(delivery.pk)])
     preferences_url = mailing.base_url + reverse("marketing:preferences", args=[preference_token(delivery.contact_id)])
-    with translation.override(language):
-        footer = "\n\n--\n" + _("You receive this because you agreed to e-mail from us. Unsubscribe with one "
-                                  "click: %(url)s") % {"url": unsubscribe_url}
-        footer += "\n" + _("Choose your topics and language: %(url)s") % {"url": preferences_url}
+    rendered = render(subject=subject, body=body, html=htmls_of(mailing).get(language, ""), contact=delivery.contact,
+                      language=language, unsubscribe_url=unsubscribe_url, preferences_url=preferences_url,
+                      base_url=mailing.base_url, delivery_id=delivery.pk, track=mailing.track)
     domain = outbox.mail_domain()  # the site's domain, as every Message-ID we make
     # The envelope sender is the delivery's signed return path (marketing/bounces.py); From stays ours.
-    text = merge(body, delivery.contact) + footer
     message = MailingMessage(
-        subject=merge(subject, delivery.contact), body=text, to=[delivery.email],
+        subject=rendered.subject, body=rendered.text, to=[delivery.email],
         from_email=return_path(delivery.pk),
         headers={"From": settings.DEFAULT_FROM_EMAIL,
                  "Message-ID": f"<mailing-{mailing.pk}.delivery-{delivery.pk}@{domain}>",
                  "Content-Language": language,
-                 "List-Unsubscribe": f"<{unsubscribe_url}>",
+                 "List-Unsubscribe": f"<{unsubscribe_url}>, <{unsubscribe_mailto(delivery.pk)}>",
                  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
-    if mailing.track:
-        message.attach_alternative(tracking.html_version(text, tracking.open_url(mailing.base_url, delivery.pk)),
-                                   "text/html")
+    if rendered.html:
+        message.attach_alternative(rendered.html, "text/html")
     return message
+
+
+TEST_SENDS_PER_HOUR = 10
+TEST_KEY = "marketing-test"
+TEST_LOCK = 0x54455354  # pg_advisory_xact_lock(TEST_LOCK, user id): two clicks at once count one after the other
+
+
+def _tests_sent(user: User, now: datetime) -> int:
+    return OutboxMail.objects.filter(key__startswith=f"{TEST_KEY}:{user.pk}:", created_at__gt=now - HOUR).count()
+
+
+def test_send_allowed(user: User) -> bool:
+    return _tests_sent(user, timezone.now()) < TEST_SENDS_PER_HOUR
+
+
+@transaction.atomic
+def send_test(*, rendered: Rendered, user: User, language: str) -> bool:
+    """A test of a template or a mailing to the user's own address only, through the outbox (crm/outbox.py);
+    False (nothing sent) past TEST_SENDS_PER_HOUR in the last hour."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [TEST_LOCK, user.pk])
+    if _tests_sent(user, timezone.now()) >= TEST_SENDS_PER_HOUR:
+        return False
+    with translation.override(language):
+        subject = _("[Test] %(subject)s") % {"subject": rendered.subject}
+    message = EmailMultiAlternatives(subject=subject, body=rendered.text, to=[user.email],
+                                     headers={"Content-Language": language})
+    if rendered.html:
+        message.attach_alternative(rendered.html, "text/html")
+    outbox.queue(message, key=f"{TEST_KEY}:{user.pk}:{uuid.uuid4().hex}")
+    return True
 
 
 def _interrupted(mailing_id: int) -> int:
@@ -323,9 +406,16 @@ def _interrupted(mailing_id: int) -> int:
         status=DeliveryStatus.UNKNOWN, reason="interrupted while sending")
 
 
-def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
+def smtp_connections() -> int:
+    """How many SMTP connections one mailing sends over at once (MARKETING_SMTP_CONNECTIONS, default 1)."""
+    return max(int(getattr(settings, "MARKETING_SMTP_CONNECTIONS", 1) or 1), 1)
+
+
+def mailing_send(mailing_id: int, *, batch: int = BATCH, connections: int | None = None) -> int:
     """Sends the pending deliveries; returns how many this call sent. Safe to run twice at once: only
-    one run holds the mailing, the other returns 0."""
+    one run holds the mailing, the other returns 0. `connections` (default: the setting) senders
+    share the run, each with its own SMTP and database connection, each claiming its own batches
+    (SKIP LOCKED keeps them apart)."""
     run = jobs.claim(MAILING_JOBS.name, mailing_id)
     if run is None:
         return 0
@@ -334,7 +424,7 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
     _interrupted(mailing_id)
     sent = 0
     try:
-        sent = _send_batches(mailing, run, batch)
+        sent = _send_batches(mailing, run, batch, connections or smtp_connections())
     except jobs.LostClaim:
         return sent
     done = not Delivery.objects.filter(mailing_id=mailing_id,
@@ -349,28 +439,83 @@ def mailing_send(mailing_id: int, *, batch: int = BATCH) -> int:
     return sent
 
 
-def _send_batches(mailing: Mailing, run: jobs.Run, batch: int) -> int:
-    sent = 0
-    mailer = mailers["default"]
-    texts = texts_of(mailing)
+def _send_batches(mailing: Mailing, run: jobs.Run, batch: int, connections: int = 1) -> int:
     # Bounded: the rows pending now, batch by batch (rows are never added to a started mailing).
     rounds = Delivery.objects.filter(mailing_id=mailing.pk, status=DeliveryStatus.PENDING).count() // batch + 1
+    texts = texts_of(mailing)
+    if connections <= 1:
+        return _sender(mailing, run, batch, rounds, texts, threading.Event())
+    stop = threading.Event()  # one sender lost the claim (or failed): the others stop before their next batch
+    results = [0] * connections
+    errors: list[BaseException] = []
+
+    def sender(index: int) -> None:
+        try:
+            results[index] = _sender(mailing, run, batch, rounds, texts, stop)
+        except BaseException as error:  # noqa: BLE001 - raised again in the calling thread below
+            errors.append(error)
+            stop.set()
+        finally:
+            db_connections.close_all()  # this thread's own database connection
+
+    threads = [threading.Thread(target=sender, args=(index,), name=f"mailing-{mailing.pk}-{index}")
+               for index in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(results)
+
+
+def _sender(mailing: Mailing, run: jobs.Run, batch: int, rounds: int, texts: dict[str, tuple[str, str]],
+            stop: threading.Event) -> int:
+    """Claims batches and sends each over one SMTP connection, opened for the batch and reused by its
+    messages (a refused or broken send closes it and opens a new one). Each row is still marked sent
+    by one UPDATE in its own commit as soon as the server has accepted its message."""
+    sent = 0
+    mailer = mailers["default"]
     for _round in range(rounds):
         run.beat()  # taken over (we were thought dead)? Stop before claiming more rows
+        if stop.is_set():
+            break
         ids = _claim(mailing, batch)
         if not ids:
             break
-        for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
-            run.beat()
-            try:
-                mailer.send_messages([message_for(delivery, mailing, texts)])
-            except Exception as error:  # noqa: BLE001 - the row records why, the others go on
-                _not_sent(delivery, error)
-                continue
-            Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-                status=DeliveryStatus.SENT, sent_at=timezone.now())
-            sent += 1
+        try:
+            _open(mailer)
+            for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
+                run.beat()
+                try:
+                    mailer.send_messages([message_for(delivery, mailing, texts)])
+                except Exception as error:  # noqa: BLE001 - the row records why, the others go on
+                    _not_sent(delivery, error)
+                    _close(mailer)  # the connection may be broken
+                    _open(mailer)
+                    continue
+                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+                    status=DeliveryStatus.SENT, sent_at=timezone.now())
+                sent += 1
+        finally:
+            _close(mailer)
     return sent
+
+
+def _open(mailer: Any) -> None:
+    """Opens the mailer's connection for a batch. A server that cannot be reached is not an error
+    here: each send then tries on its own, and its row records why it failed."""
+    try:
+        mailer.open()
+    except Exception:  # noqa: BLE001, S110 - send_messages reports the same error per row  # nosec B110
+        pass
+
+
+def _close(mailer: Any) -> None:
+    try:
+        mailer.close()
+    except Exception:  # noqa: BLE001, S110 - a connection already gone  # nosec B110
+        pass
 
 
 def temporary(error: Exception) -> bool:
@@ -433,12 +578,12 @@ def counts(mailing: Mailing) -> MailingCounts:
 
 
 @transaction.atomic
-def unsubscribe(*, delivery: Delivery) -> bool:
+def unsubscribe(*, delivery: Delivery, source: str = "unsubscribe link") -> bool:
     """The recipient opts out of marketing e-mail (recorded in the contact's history with its source);
     False when they had already."""
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
-    with pghistory.context(source="unsubscribe link", mailing=delivery.mailing_id):
+    with pghistory.context(source=source, mailing=delivery.mailing_id):
         changed = Contact.objects.filter(pk=delivery.contact_id, email_opted_out_at__isnull=True).update(
             email_opt_in=False, email_opted_out_at=now, updated_at=now)
     return bool(changed)

@@ -283,6 +283,10 @@ class Topic(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("offered to customers"), default=True)
+    # New products of this family (sales.Product.family, compared without case) are announced to the topic.
+    product_family = models.CharField(_("product family"), max_length=100, blank=True,
+                                      help_text=_("New products of this family are announced to the topic's "
+                                                  "subscribers."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # The name as customers read it in another language ({"ru": "Новинки"}); none: the name (crm/translated.py).
     translations = models.JSONField(_("name in other languages"), default=dict, blank=True)
@@ -369,7 +373,12 @@ class Mailing(OwnedModel, HeartbeatJob):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES,
                                 default=settings.LANGUAGE_CODE)
     subject = models.CharField(_("subject"), max_length=200)
+    # `html` written: the message is HTML with `body` its plain-text part (made from the HTML when saved);
+    # `html` empty (mailings written before templates): plain text only, as before.
     body = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
+    product = models.ForeignKey("sales.Product", verbose_name=_("announced product"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=MailingStatus.choices, default=MailingStatus.DRAFT)
     track = models.BooleanField(_("count opens and clicks"), default=True)
     hourly_limit = models.PositiveIntegerField(
@@ -388,9 +397,12 @@ class Mailing(OwnedModel, HeartbeatJob):
         ordering = ["-created_at", "-id"]
         verbose_name = _("mailing")
         verbose_name_plural = _("mailings")
+        # A segment or a static list; or neither, for a topic's subscribers (a new-product notice).
         constraints = [models.CheckConstraint(
             condition=models.Q(segment__isnull=True, static_list__isnull=False)
-            | models.Q(segment__isnull=False, static_list__isnull=True), name="mailing_one_audience")]
+            | models.Q(segment__isnull=False, static_list__isnull=True)
+            | models.Q(segment__isnull=True, static_list__isnull=True, topic__isnull=False),
+            name="mailing_one_audience")]
         indexes = [models.Index(fields=["scheduled_at"], name="mailing_scheduled_idx",
                                 condition=models.Q(status="scheduled"))]
 
@@ -408,6 +420,7 @@ class MailingVersion(models.Model):
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
 
     class Meta:
         ordering = ["language"]
@@ -415,6 +428,55 @@ class MailingVersion(models.Model):
 
     def __str__(self):
         return f"mailing {self.mailing_id} ({self.language})"
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["updated_at"],
+    model_name="EmailTemplateEvent",
+)
+class EmailTemplate(OwnedModel):
+    """A reusable e-mail: a subject and an HTML body per language (marketing/templating.py). A marketer
+    picks it when creating a mailing, which copies its versions; changing the template later changes no
+    mailing."""
+
+    visibility_policy = CAMPAIGN_DATA
+
+    name = models.CharField(_("name"), max_length=200)
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("e-mail template")
+        verbose_name_plural = _("e-mail templates")
+        indexes = [models.Index(fields=["name", "id"], name="emailtemplate_name_idx", condition=LIVE)]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return pk_url("marketing:template_detail", self.pk)
+
+
+class EmailTemplateVersion(models.Model):
+    """The template in one language: subject and sanitised HTML."""
+
+    template = models.ForeignKey(EmailTemplate, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    html = models.TextField(_("HTML"))
+
+    class Meta:
+        ordering = ["language"]
+        constraints = [models.UniqueConstraint(fields=["template", "language"], name="email_template_version_once")]
+
+    def __str__(self):
+        return f"template {self.template_id} ({self.language})"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -489,6 +551,26 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"mailing {self.mailing_id} to contact {self.contact_id}: {self.status}"
+
+
+class LinkClick(models.Model):
+    """One recipient clicked one link of a mailing (marketing/tracking.py): one row per delivery and
+    link, however often they click it, so a link's rows are its unique clicks. Read through its
+    mailing (the mailing page), never on its own."""
+
+    mailing = models.ForeignKey(Mailing, on_delete=models.CASCADE, related_name="+")
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="link_clicks")
+    url = models.TextField()
+    clicked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("link click")
+        verbose_name_plural = _("link clicks")
+        constraints = [models.UniqueConstraint(fields=["delivery", "url"], name="link_click_once_per_recipient")]
+        indexes = [models.Index(fields=["mailing", "url"], name="link_click_mailing_url_idx")]
+
+    def __str__(self):
+        return f"delivery {self.delivery_id} clicked {self.url}"
 
 
 class WebForm(models.Model):

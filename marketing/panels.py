@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm import panels
-from crm.visibility import can_edit, can_read
+from crm.visibility import can_create, can_edit, can_read
 from marketing.forms import AttributionForm
 from marketing.models import (
     BouncedAddress,
@@ -134,3 +134,15 @@ def my_call_lists(request, user, page):
     if not rows:
         return None
     return panels.Rendered("marketing/panels/my_call_lists.html", {"call_lists": rows, "panel_id": "my-call-lists"})
+
+
+@panels.register("sales.product", slot=panels.SIDE, order=10)
+def new_product_notice(request, product, page):
+    """On a new product's page: announce it to the subscribers of its family's topic (one query)."""
+    from marketing.models import Mailing
+    from marketing.notices import topics_for
+
+    if not product.is_new or not can_create(request.user, Mailing):
+        return None
+    return panels.Rendered("marketing/panels/product_notice.html", {
+        "product": product, "topics": list(topics_for(product)[:ROWS])})

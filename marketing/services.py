@@ -13,11 +13,14 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from crm.models import User
+from marketing import templating
 from marketing.models import (
     Campaign,
     CampaignCost,
     CampaignMember,
     DealAttribution,
+    EmailTemplate,
+    EmailTemplateVersion,
     LeadAttribution,
     Mailing,
     MailingVersion,
@@ -27,7 +30,7 @@ from marketing.models import (
     StaticListMember,
     Topic,
 )
-from sales.models import Lead, Opportunity
+from sales.models import Lead, Opportunity, Product
 from webhooks.services import emit
 
 
@@ -233,18 +236,43 @@ def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Ite
 @transaction.atomic
 def mailing_create(*, actor: User, campaign: Campaign, subject: str, body: str, segment: Segment | None = None,
                    static_list: StaticList | None = None, topic: Topic | None = None, language: str = "",
-                   versions: dict[str, tuple[str, str]] | None = None, hourly_limit: int | None = None,
-                   track: bool = True) -> Mailing:
-    """A draft; `versions` maps another language to its (subject, text)."""
+                   versions: dict[str, tuple[str, ...]] | None = None, hourly_limit: int | None = None,
+                   track: bool = True, html: str = "", product: Product | None = None) -> Mailing:
+    """A draft; `versions` maps another language to its (subject, text) or (subject, text, HTML). The HTML is
+    cleaned here too (marketing/templating.py), whoever calls."""
     mailing = Mailing(owner=actor, team_id=actor.team_id, campaign=campaign, subject=subject, body=body,
+                      html=templating.clean_html(html) if html else "", product=product,
                       segment=segment, static_list=static_list, topic=topic, hourly_limit=hourly_limit, track=track,
                       language=language or actor.language or settings.LANGUAGE_CODE)
     mailing.full_clean()
     mailing.save()
     MailingVersion.objects.bulk_create([
-        MailingVersion(mailing=mailing, language=code, subject=version_subject, body=version_body)
-        for code, (version_subject, version_body) in (versions or {}).items() if code != mailing.language])
+        MailingVersion(mailing=mailing, language=code, subject=version[0], body=version[1],
+                       html=templating.clean_html(version[2]) if len(version) > 2 and version[2] else "")
+        for code, version in (versions or {}).items() if code != mailing.language])
     return mailing
+
+
+@transaction.atomic
+def template_save(*, actor: User, template: EmailTemplate | None, name: str, topic: Topic | None,
+                  versions: dict[str, tuple[str, str]]) -> EmailTemplate:
+    """Creates or changes a template; its versions become exactly `versions` (language → (subject, HTML))."""
+    if template is None:
+        template = EmailTemplate(owner=actor, team_id=actor.team_id)
+    template.name, template.topic = name, topic
+    template.full_clean()
+    template.save()
+    template.versions.exclude(language__in=list(versions)).delete()
+    for code, (subject, html) in versions.items():
+        EmailTemplateVersion.objects.update_or_create(
+            template=template, language=code, defaults={"subject": subject, "html": templating.clean_html(html)})
+    return template
+
+
+@transaction.atomic
+def template_delete(*, template: EmailTemplate, actor: User) -> None:
+    """Soft delete: the mailings made from it keep their own copies."""
+    EmailTemplate.objects.filter(pk=template.pk).update(deleted_at=timezone.now())
 
 
 @transaction.atomic

@@ -106,9 +106,12 @@ def staff_topics_save(*, contact: Contact, actor, language: str, topics: Iterabl
 @transaction.atomic
 def topic_save(*, topic: Topic | None, name: str, description: str = "", is_active: bool = True,
                translations: dict[str, str] | None = None,
-               description_translations: dict[str, str] | None = None) -> Topic:
+               description_translations: dict[str, str] | None = None,
+               product_family: str | None = None) -> Topic:
     topic = topic or Topic()
     topic.name, topic.description, topic.is_active = name, description, is_active
+    if product_family is not None:
+        topic.product_family = product_family
     if translations is not None:
         topic.translations = translations
     if description_translations is not None:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import connection, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
 from crm.signed import signed_id
-from marketing.models import CampaignMember, Delivery, Mailing, MemberStatus
+from marketing.models import CampaignMember, Delivery, LinkClick, Mailing, MemberStatus
 
 OPEN_SALT = "marketing.open"
 CLICK_SALT = "marketing.click"
@@ -39,10 +40,12 @@ def links_in(text: str) -> list[str]:
 
 
 def allowed_targets(mailing: Mailing) -> set[str]:
-    """Every link of the mailing's texts, in every language: the only places a click may lead."""
-    from marketing.mailings import texts_of
+    """Every link of the mailing's texts and HTML, in every language: the only places a click may lead."""
+    from marketing.mailings import htmls_of, texts_of
+    from marketing.templating import links_of
 
-    return {link for subject, body in texts_of(mailing).values() for link in links_in(body)}
+    in_text = {link for subject, body in texts_of(mailing).values() for link in links_in(body)}
+    return in_text | {link for html in htmls_of(mailing).values() for link in links_of(html)}
 
 
 def click_url(base_url: str, delivery_id: int, target: str) -> str:
@@ -77,6 +80,21 @@ class Click:
     target: str
 
 
+@dataclass(frozen=True)
+class LinkCount:
+    url: str
+    clicks: int
+
+
+def link_counts(mailing: Mailing) -> list[LinkCount]:
+    """Unique clicks per link of the mailing (one query, plus one for its texts): every link its texts
+    contain, clicked or not, the most clicked first."""
+    clicked = dict(LinkClick.objects.filter(mailing=mailing).order_by().values("url").annotate(
+        clicks=Count("pk")).values_list("url", "clicks"))
+    urls = allowed_targets(mailing) | set(clicked)
+    return sorted((LinkCount(url, clicked.get(url, 0)) for url in urls), key=lambda link: (-link.clicks, link.url))
+
+
 def click_for_token(token: str) -> Click | None:
     """The delivery and target a click link names; None when forged, altered, or the target is not a
     link of that mailing."""
@@ -104,10 +122,14 @@ def record_open(delivery: Delivery) -> bool:
 
 
 @transaction.atomic
-def record_click(delivery: Delivery) -> bool:
-    """The first click of this recipient: counted, an open too, and the contact has responded to the
-    campaign. False when they had clicked already (nothing changes)."""
+def record_click(delivery: Delivery, target: str = "") -> bool:
+    """The recipient's first click on `target` counts for that link; their first click at all is
+    counted on the mailing, is an open too, and the contact has responded to the campaign. False when
+    they had clicked already (the mailing's figures do not change)."""
     now = timezone.now()
+    if target:
+        LinkClick.objects.bulk_create([LinkClick(mailing_id=delivery.mailing_id, delivery=delivery, url=target,
+                                                 clicked_at=now)], ignore_conflicts=True)
     first = Delivery.objects.filter(pk=delivery.pk, clicked_at__isnull=True).update(clicked_at=now)
     if not first:
         return False

@@ -35,7 +35,18 @@ from crm.visibility import (
     require_read,
     with_visibility_flag,
 )
-from marketing import bounces, calllists, mailings, segments, services, subscriptions, tracking, webforms
+from marketing import (
+    bounces,
+    calllists,
+    mailings,
+    notices,
+    segments,
+    services,
+    subscriptions,
+    templating,
+    tracking,
+    webforms,
+)
 from marketing.figures import campaign_figures, with_list_figures
 from marketing.forms import (
     AttributionForm,
@@ -43,10 +54,13 @@ from marketing.forms import (
     CallOutcomeForm,
     CampaignForm,
     CostForm,
+    EmailTemplateForm,
     MailingForm,
     MemberAddForm,
     MemberStatusForm,
     PreferencesForm,
+    PreviewForm,
+    ProductNoticeForm,
     PublicLeadForm,
     ScheduleForm,
     SegmentForm,
@@ -64,6 +78,7 @@ from marketing.models import (
     CampaignCost,
     CampaignMember,
     CampaignStatus,
+    EmailTemplate,
     Mailing,
     MailingStatus,
     MemberStatus,
@@ -74,7 +89,7 @@ from marketing.models import (
     WebForm,
     WebFormSubmission,
 )
-from sales.models import Lead, Opportunity
+from sales.models import Lead, Opportunity, Product
 
 HISTORY_SHOWN = 50
 ROWS = 10
@@ -422,14 +437,23 @@ def static_list_delete(request, pk: int):
 
 
 def mailing_create(request, campaign_pk: int):
+    """A new mailing; `?template=<id>` starts it from a template the user may see (its language versions
+    copied into the form)."""
     campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
-    form = MailingForm(request.POST or None, user=request.user)
+    templates = EmailTemplate.objects.visible_to(request.user).order_by("name", "id")
+    chosen = None
+    if request.method == "GET" and request.GET.get("template"):
+        chosen = get_visible_or_404(EmailTemplate.objects.prefetch_related("versions"), request.user,
+                                    pk=to_int(request.GET["template"]) or 0)
+    initial = MailingForm.initial_from(chosen, request.user.language) if chosen else None
+    form = MailingForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         mailing = services.mailing_create(actor=request.user, campaign=campaign, **form.mailing_fields())
         messages.success(request, _("The mailing was saved as a draft. Check it, then send it."))
         return redirect(mailing)
-    return render(request, "marketing/mailing_form.html", {"form": form, "campaign": campaign,
-                                                           "merge_fields": mailings.MERGE_FIELDS})
+    return render(request, "marketing/mailing_form.html", {
+        "form": form, "campaign": campaign, "merge_fields": templating.FIELDS, "templates": templates[:200],
+        "chosen": chosen})
 
 
 def mailing_detail(request, pk: int):
@@ -437,16 +461,19 @@ def mailing_detail(request, pk: int):
         Mailing.objects.select_related("campaign", "segment", "static_list", "owner", "topic"), request.user, pk=pk)
     context = {"mailing": mailing, "languages": mailings.language_names(mailing), "counts": mailings.counts(mailing),
                "can_edit": can_edit(request.user, mailing)}
+    if mailing.track and mailing.status != MailingStatus.DRAFT:
+        context["link_counts"] = tracking.link_counts(mailing)
     if mailing.next_run_at and mailing.status == MailingStatus.SENDING and mailing.next_run_at > timezone.now():
         context["paused_until"] = mailing.next_run_at
     if mailing.status == MailingStatus.DRAFT:
         context["schedule_form"] = ScheduleForm()
         audience = mailings.audience(mailing, request.user)
         context["audience_total"] = audience.count()
-        first = audience.select_related("account").order_by("last_name", "first_name", "id").first()
-        if first is not None:
-            context["preview"] = {"to": first, "subject": mailings.merge(mailing.subject, first),
-                                  "body": mailings.merge(mailing.body, first)}
+        sources = {code: (subject, body, mailings.htmls_of(mailing).get(code, ""))
+                   for code, (subject, body) in mailings.texts_of(mailing).items()}
+        first = audience.select_related(*templating.RELATED).order_by("last_name", "first_name", "id").first()
+        context.update(_preview(request, sources, mailing.language, first))
+        context["test_url"] = reverse("marketing:mailing_test", args=[mailing.pk])
     if request.htmx and request.GET.get("part") == "counts":
         return render(request, "marketing/mailing_detail.html#counts", context)
     return render(request, "marketing/mailing_detail.html", context)
@@ -475,6 +502,16 @@ def mailing_send(request, pk: int):
 
 
 @require_POST
+def mailing_test(request, pk: int):
+    """Sends the draft, as the chosen contact would get it, to the signed-in user's own address."""
+    mailing = get_editable_or_404(Mailing, request.user, pk=pk)
+    sources = {code: (subject, body, mailings.htmls_of(mailing).get(code, ""))
+               for code, (subject, body) in mailings.texts_of(mailing).items()}
+    _send_test(request, sources, mailing.language)
+    return redirect(_back_to_preview(mailing.get_absolute_url(), request.POST))
+
+
+@require_POST
 def mailing_unschedule(request, pk: int):
     mailing = get_editable_or_404(Mailing, request.user, pk=pk)
     if mailings.mailing_unschedule(mailing=mailing):
@@ -496,6 +533,168 @@ def unsubscribe(request, token: str):
         mailings.unsubscribe(delivery=delivery)
         return render(request, "marketing/unsubscribe.html", {"done": True, "delivery": delivery})
     return render(request, "marketing/unsubscribe.html", {"delivery": delivery})
+
+
+# --- E-mail templates: list, create, edit, delete, preview, test -------------------------------------
+
+
+def _preview(request, sources: dict[str, tuple[str, str, str]], default_language: str, sample=None) -> dict:
+    """The preview form (a contact the user may see, a language of `sources`) and the message rendered
+    for them; without a choice, `sample` (the audience's first) or the first contact the user sees."""
+    languages = [default_language, *(code for code in sources if code != default_language)]
+    form = PreviewForm(request.GET if "contact" in request.GET or "language" in request.GET else None,
+                       user=request.user, languages=languages)
+    contact, language = sample, default_language
+    if form.is_bound and form.is_valid():
+        contact = form.cleaned_data["contact"] or contact
+        language = form.cleaned_data["language"] or language
+    if form.is_bound and form.is_valid() and form.cleaned_data["contact"] is not None:
+        contact = Contact.objects.select_related(*templating.RELATED).get(pk=form.cleaned_data["contact"].pk)
+    if contact is None:
+        contact = (Contact.objects.visible_to(request.user).select_related(*templating.RELATED)
+                   .order_by("last_name", "first_name", "id").first())
+    if contact is not None and not form.is_bound:
+        form.initial.update(contact=contact.pk, language=language)  # the picker shows whom the preview is for
+    context: dict = {"preview_form": form, "preview_language": language}
+    if contact is not None and language in sources:
+        context["preview"] = {"to": contact, **_rendered(request, sources[language], contact, language).__dict__}
+    return context
+
+
+def _rendered(request, source: tuple[str, str, str], contact: Contact, language: str) -> mailings.Rendered:
+    """A message as `contact` would get it; its links lead to a page that says it is only a preview."""
+    subject, body, html = source
+    base_url = request.build_absolute_uri("/").rstrip("/")
+    return mailings.render(subject=subject, body=body, html=html, contact=contact, language=language,
+                           unsubscribe_url=base_url + reverse("marketing:unsubscribe", args=["preview"]),
+                           preferences_url=base_url + reverse("marketing:preferences", args=["preview"]))
+
+
+def _back_to_preview(url: str, data) -> str:
+    query = {key: data[key] for key in ("contact", "language") if data.get(key)}
+    return url + ("?" + "&".join(f"{key}={to_int(value) if key == 'contact' else value}"
+                                 for key, value in query.items()) if query else "") + "#preview"
+
+
+def _send_test(request, sources: dict[str, tuple[str, str, str]], default_language: str) -> None:
+    """The rendered message to the user's own address (never anyone else's), through the outbox; at most
+    TEST_SENDS_PER_HOUR an hour per user."""
+    languages = [default_language, *(code for code in sources if code != default_language)]
+    form = PreviewForm(request.POST, user=request.user, languages=languages)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+        return
+    contact = form.cleaned_data["contact"]
+    if contact is None:
+        messages.error(request, _("Choose the contact the test is made for."))
+        return
+    contact = Contact.objects.select_related(*templating.RELATED).get(pk=contact.pk)
+    language = form.cleaned_data["language"] or default_language
+    if not request.user.email:
+        messages.error(request, _("Your profile has no e-mail address to send the test to."))
+        return
+    if not mailings.test_send_allowed(request.user):
+        messages.error(request, _("You have sent %(count)s tests in the last hour: wait a little before the next.")
+                       % {"count": mailings.TEST_SENDS_PER_HOUR})
+        return
+    mailings.send_test(rendered=_rendered(request, sources[language], contact, language), user=request.user,
+                       language=language)
+    messages.success(request, _("A test was sent to %(email)s.") % {"email": request.user.email})
+
+
+def template_list(request):
+    require_read(request.user, EmailTemplate)
+    templates = (EmailTemplate.objects.visible_to(request.user).select_related("topic", "owner")
+                 .prefetch_related("versions").order_by("name", "id"))
+    page = paginate(templates, request.GET.get("page"))
+    return render(request, "marketing/template_list.html", {
+        "page": page, "can_create": can_create(request.user, EmailTemplate)})
+
+
+def _template_form_page(request, template: EmailTemplate | None):
+    form = EmailTemplateForm(request.POST or None, template=template)
+    if request.method == "POST" and form.is_valid():
+        template = services.template_save(actor=request.user, template=template, name=form.cleaned_data["name"],
+                                          topic=form.cleaned_data["topic"], versions=form.cleaned_data["versions"])
+        messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
+        return redirect(template)
+    return render(request, "marketing/template_form.html", {"form": form, "template": template,
+                                                            "merge_fields": templating.FIELDS})
+
+
+def template_create(request):
+    require_create(request.user, EmailTemplate)
+    return _template_form_page(request, None)
+
+
+def template_edit(request, pk: int):
+    return _template_form_page(request, get_editable_or_404(EmailTemplate, request.user, pk=pk))
+
+
+def _template_sources(template: EmailTemplate) -> dict[str, tuple[str, str, str]]:
+    return {version.language: (version.subject, templating.html_to_text(version.html), version.html)
+            for version in template.versions.all()}
+
+
+def template_detail(request, pk: int):
+    template = get_visible_or_404(EmailTemplate.objects.select_related("topic", "owner").prefetch_related("versions"),
+                                  request.user, pk=pk)
+    sources = _template_sources(template)
+    default = request.user.language if request.user.language in sources else next(iter(sources), "")
+    context = {"template": template, "can_edit": can_edit(request.user, template),
+               "languages": [str(dict(settings.LANGUAGES).get(code, code)) for code in sources],
+               "campaigns": Campaign.objects.visible_to(request.user).filter(
+                   status__in=[CampaignStatus.PLANNED, CampaignStatus.ACTIVE]).order_by("name", "id")[:100],
+               "test_url": reverse("marketing:template_test", args=[template.pk])}
+    if sources:
+        context.update(_preview(request, sources, default))
+    return render(request, "marketing/template_detail.html", context)
+
+
+@require_POST
+def template_test(request, pk: int):
+    template = get_visible_or_404(EmailTemplate.objects.prefetch_related("versions"), request.user, pk=pk)
+    sources = _template_sources(template)
+    if sources:
+        default = request.user.language if request.user.language in sources else next(iter(sources))
+        _send_test(request, sources, default)
+    return redirect(_back_to_preview(template.get_absolute_url(), request.POST))
+
+
+def template_delete(request, pk: int):
+    template = get_editable_or_404(EmailTemplate, request.user, pk=pk)
+    if request.method == "POST":
+        services.template_delete(template=template, actor=request.user)
+        messages.success(request, _("Template “%(name)s” deleted. Mailings made from it keep their text.")
+                         % {"name": template.name})
+        return redirect("marketing:template_list")
+    return render(request, "marketing/template_confirm_delete.html", {"template": template})
+
+
+def template_use(request, pk: int):
+    """"Use for a mailing": the campaign chosen on the template's page → the new-mailing form, filled."""
+    template = get_visible_or_404(EmailTemplate, request.user, pk=pk)
+    campaign = get_editable_or_404(Campaign, request.user, pk=to_int(request.GET.get("campaign")) or 0)
+    return redirect(reverse("marketing:mailing_create", args=[campaign.pk]) + f"?template={template.pk}")
+
+
+# --- New-product notices ---------------------------------------------------------------------------
+
+
+def product_notice(request, product_pk: int):
+    """Announce a new product: the topic of its family and a campaign chosen, a draft mailing made for the
+    topic's subscribers; the marketer checks it on the mailing page and sends it there."""
+    require_create(request.user, Mailing)
+    product = get_visible_or_404(Product, request.user, pk=product_pk)
+    form = ProductNoticeForm(request.POST or None, user=request.user, product=product)
+    if request.method == "POST" and form.is_valid():
+        mailing = notices.notice_create(actor=request.user, product=product, campaign=form.cleaned_data["campaign"],
+                                        topic=form.cleaned_data["topic"])
+        messages.success(request, _("The announcement is ready as a draft. Check it, then send it."))
+        return redirect(mailing)
+    return render(request, "marketing/product_notice.html", {
+        "form": form, "product": product, "topics": list(notices.topics_for(product)),
+        "subscribers": form.subscriber_counts()})
 
 
 # --- Subscriptions ---------------------------------------------------------------------------------
@@ -588,7 +787,7 @@ def track_click(request, token: str):
     click = tracking.click_for_token(token)
     if click is None:
         return render(request, "marketing/link_invalid.html", status=404)
-    tracking.record_click(click.delivery)
+    tracking.record_click(click.delivery, click.target)
     response = HttpResponseRedirect(click.target)
     response["Cache-Control"] = "no-store, private"
     return response

@@ -7,4 +7,6 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from reports import panels, ranking, scheduling  # noqa: F401 - the my-day panel, the scheduler sources
+        # The my-day panel, the scheduler sources, the dashboards one can have by e-mail (a dashboard of another
+        # module registers itself in reports.subscribable when its module is imported: import it here too).
+        from reports import panels, ranking, scheduling, subscribable  # noqa: F401

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Team, Territory, User
 from crm.visibility import managed_team_ids
-from reports.models import Frequency, ReportSubscription, SavedReport
+from reports.models import AttachmentFormat, Frequency, ReportSubscription, SavedReport
 from reports.pipeline import MONTH, QUARTER, YEAR, Filters, Period
 from sales.filters import cached_deal_choices, people_visible_to, teams_visible_to
 from sales.models import Opportunity, Pipeline
@@ -61,7 +61,23 @@ class PipelineDashboardForm(forms.Form):
 class SubscribeForm(forms.Form):
     frequency = forms.ChoiceField(label=_("E-mail me this dashboard"), choices=Frequency.choices,
                                   error_messages={"invalid_choice": _("Choose how often to send it.")})
+    attachment = forms.ChoiceField(label=_("With a file"), required=False, initial=AttachmentFormat.CSV,
+                                   choices=[(AttachmentFormat.CSV, "CSV"), (AttachmentFormat.XLSX, "XLSX (Excel)")],
+                                   error_messages={"invalid_choice": _("Choose CSV or XLSX.")},
+                                   widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
     query = forms.CharField(max_length=500, required=False, widget=forms.HiddenInput)
+    dashboard = forms.CharField(max_length=30, required=False, widget=forms.HiddenInput)
+
+    def clean_dashboard(self) -> str:
+        from reports import subscribable
+
+        key = self.cleaned_data.get("dashboard") or subscribable.DEFAULT
+        if subscribable.get(key) is None:
+            raise forms.ValidationError(_("There is no such dashboard."))
+        return key
+
+    def clean_attachment(self) -> str:
+        return self.cleaned_data.get("attachment") or AttachmentFormat.CSV
 
 
 class SaveReportForm(forms.ModelForm):

@@ -84,6 +84,8 @@ class ReportSubscription(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
                              related_name="report_subscriptions")
+    # Which dashboard (a key of reports.subscribable.REGISTRY; a saved report's schedule keeps the default).
+    dashboard = models.CharField(_("dashboard"), max_length=30, default="pipeline")
     query = models.CharField(_("filters"), max_length=500, blank=True)
     frequency = models.CharField(_("how often"), max_length=10, choices=Frequency.choices, default=Frequency.WEEKLY)
     base_url = models.URLField(max_length=300)  # where the links in the e-mail point (the site it was set up on)
@@ -110,7 +112,8 @@ class ReportSubscription(models.Model):
         verbose_name = _("report subscription")
         verbose_name_plural = _("report subscriptions")
         indexes = [models.Index(fields=["next_run_at"], name="report_sub_due_idx")]
-        constraints = [models.UniqueConstraint(fields=["user", "query", "frequency"], name="report_sub_unique",
+        constraints = [models.UniqueConstraint(fields=["user", "dashboard", "query", "frequency"],
+                                               name="report_sub_dashboard_unique",
                                                condition=models.Q(report__isnull=True))]
 
     def __str__(self):

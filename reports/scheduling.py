@@ -13,36 +13,30 @@ Exactly once per day, week or month, even when two ticks overlap or a worker die
 """
 
 import calendar
-import csv
 import datetime
-import io
 import logging
 import zoneinfo
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm import notifications, outbox, scheduler, visibility
+from crm import notifications, outbox, scheduler
 from crm.models import NotificationKind, User
-from reports import pipeline
-from reports.forms import PipelineDashboardForm
-from reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportSubscription
-from sales.models import Opportunity
+from reports import exporting, subscribable
+from reports.models import AttachmentFormat, DeliveryStatus, Frequency, ReportDelivery, ReportSubscription
 
 logger = logging.getLogger(__name__)
 
 SEND_AT = datetime.time(7, 0)  # in the recipient's time zone
 BATCH = 100
-KEPT_FILTERS = ("period", "pipeline", "team", "owner", "territory")  # not `start`: each e-mail shows its period
+DASHBOARD_ATTACHMENTS = (AttachmentFormat.CSV, AttachmentFormat.XLSX)  # a dashboard's tables; no PDF
 
 
 def owner_zone(user: User) -> zoneinfo.ZoneInfo:
@@ -83,30 +77,36 @@ def period_key(frequency: str, slot: datetime.datetime, zone: zoneinfo.ZoneInfo)
     return f"M{day:%Y-%m}"
 
 
-def clean_query(query: str, user: User) -> str:
+def clean_query(query: str, user: User, dashboard: str = subscribable.DEFAULT) -> str:
     """The dashboard filters worth keeping, validated like the page validates them (a hidden team or
     person is dropped)."""
-    form = PipelineDashboardForm(QueryDict(query), user=user)
-    form.is_valid()
-    kept = {}
-    for name in KEPT_FILTERS:
-        value = form.cleaned_data.get(name)
-        if value:
-            kept[name] = getattr(value, "pk", value)
-    return urlencode(kept)
+    found = subscribable.get(dashboard)
+    if found is None:
+        raise ValueError(dashboard)
+    return found.clean_query(user, query)
 
 
 @transaction.atomic
-def report_subscribe(*, user: User, query: str, frequency: str, base_url: str) -> ReportSubscription:
-    """Subscribes the user to the dashboard with these filters (the same subscription twice is one)."""
-    visibility.require_read(user, Opportunity)
+def report_subscribe(*, user: User, query: str, frequency: str, base_url: str,
+                     dashboard: str = subscribable.DEFAULT, attachment: str = AttachmentFormat.CSV
+                     ) -> ReportSubscription:
+    """Subscribes the user to the dashboard with these filters (the same subscription twice is one; asking
+    again with another attachment changes it)."""
+    found = subscribable.get(dashboard)
+    if found is None or not found.can_read(user):
+        raise Http404  # a dashboard the user may not read answers like a missing one
     if frequency not in Frequency.values:
         raise ValueError(frequency)
-    query = clean_query(query, user)
-    subscription, _created = ReportSubscription.objects.get_or_create(
-        user=user, query=query, frequency=frequency,
-        report__isnull=True,
-        defaults={"base_url": base_url, "next_run_at": next_slot(frequency, timezone.now(), owner_zone(user))})
+    if attachment not in DASHBOARD_ATTACHMENTS:
+        raise ValueError(attachment)
+    query = found.clean_query(user, query)
+    subscription, created = ReportSubscription.objects.get_or_create(
+        user=user, dashboard=dashboard, query=query, frequency=frequency, report__isnull=True,
+        defaults={"base_url": base_url, "attachment": attachment,
+                  "next_run_at": next_slot(frequency, timezone.now(), owner_zone(user))})
+    if not created and subscription.attachment != attachment:
+        subscription.attachment = attachment
+        subscription.save(update_fields=["attachment"])
     return subscription
 
 
@@ -176,7 +176,8 @@ def deliverable(subscription: ReportSubscription) -> bool:
         return False
     report = subscription.report
     if report is None:
-        return bool(user.email) and visibility.can_read(user, Opportunity)
+        dashboard = subscribable.get(subscription.dashboard)
+        return bool(user.email) and dashboard is not None and dashboard.can_read(user)
     from reports import builder
 
     try:
@@ -251,63 +252,33 @@ def _advance(subscription: ReportSubscription, following: datetime.datetime, err
 
 
 def render_email(subscription: ReportSubscription, now: datetime.datetime) -> tuple[EmailMultiAlternatives, int]:
-    """The dashboard as the recipient sees it now, in their language and time zone: figures in the body,
-    the same figures as a CSV attachment; or the saved report. With the number of rows it holds."""
+    """The dashboard as the recipient sees it now, in their language and time zone: its tables in the body,
+    the same tables attached as a CSV (or XLSX); or the saved report. With the number of rows it holds."""
     user = subscription.user
     if subscription.report_id is not None:
         from reports import report_mail
 
         return report_mail.render(subscription, now)
+    dashboard = subscribable.get(subscription.dashboard)
+    if dashboard is None:
+        raise ValueError(f"no dashboard {subscription.dashboard!r}")
     with translation.override(user.language or settings.LANGUAGE_CODE), timezone.override(owner_zone(user)):
-        form = PipelineDashboardForm(QueryDict(subscription.query), user=user)
-        filters = form.filters()
-        filters.period = pipeline.Period.containing(filters.period.kind, timezone.localdate(now))
-        with pipeline.without_jit():
-            dashboard = pipeline.build(user, filters)
+        day = timezone.localdate(now)
+        snapshot = dashboard.figures(user, QueryDict(subscription.query), day)
         site = subscription.base_url.rstrip("/")
-        context = {"dashboard": dashboard, "user": user, "subscription": subscription, "site": site,
-                   "page_url": site + reverse("reports") + "?" + subscription.query,
+        tables = [{"headers": table.headers, "rows": list(zip(subscribable.display_rows(table),
+                                                              [site + url if url else "" for url in table.urls]
+                                                              + [""] * len(table.rows), strict=False))}
+                  for table in snapshot.tables]
+        context = {"snapshot": snapshot, "tables": tables, "user": user, "subscription": subscription,
+                   "site": site, "page_url": site + dashboard.page_url(subscription.query),
                    "manage_url": site + reverse("report_subscriptions")}
-        subject = _("Pipeline dashboard, %(period)s") % {"period": filters.period.label}
-        message = EmailMultiAlternatives(subject, render_to_string("reports/email/dashboard.txt", context),
+        message = EmailMultiAlternatives(snapshot.title, render_to_string("reports/email/dashboard.txt", context),
                                          to=[user.email])
         message.attach_alternative(render_to_string("reports/email/dashboard.html", context), "text/html")
-        message.attach(f"pipeline-{filters.period.start:%Y-%m-%d}.csv", dashboard_csv(dashboard), "text/csv")
-    return message, len(dashboard.by_stage)
-
-
-def dashboard_csv(dashboard: pipeline.Dashboard) -> str:
-    """The dashboard's figures as rows (figure, this period, previous period), numbers unformatted."""
-    current, previous = dashboard.current, dashboard.previous
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads UTF-8 (Cyrillic names) only with a BOM
-    writer = csv.writer(out)
-    writer.writerow([_("Figure"), current.period.label, previous.period.label])
-    rows = [
-        (_("Won, %(currency)s") % {"currency": dashboard.currency}, current.won.amount, previous.won.amount),
-        (_("Deals won"), current.won.count, previous.won.count),
-        (_("Target, %(currency)s") % {"currency": dashboard.currency}, current.target, previous.target),
-        (_("Deals lost"), current.lost.count, previous.lost.count),
-        (_("Win rate, %"), current.win_rate, previous.win_rate),
-        (_("Average deal size, %(currency)s") % {"currency": dashboard.currency}, current.average_deal,
-         previous.average_deal),
-        (_("Sales cycle, days"), current.cycle_days, previous.cycle_days),
-        (_("Open pipeline, %(currency)s") % {"currency": dashboard.currency}, dashboard.open_total.amount, ""),
-        (_("Weighted pipeline, %(currency)s") % {"currency": dashboard.currency}, dashboard.open_total.weighted, ""),
-    ]
-    for label, now_value, before in rows:
-        writer.writerow([label, "" if now_value is None else now_value, "" if before is None else before])
-    writer.writerow([])
-    amount = _("Amount, %(currency)s") % {"currency": dashboard.currency}
-    writer.writerow([_("Open pipeline by stage"), _("Deals"), amount])
-    for bucket in dashboard.by_stage:
-        writer.writerow([_neutral(bucket.label), bucket.count, bucket.amount])
-    return out.getvalue()
-
-
-def _neutral(text: str) -> str:
-    """Spreadsheet formula neutralising (a stage named "=1+1" stays text)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-
+        name = f"{dashboard.key}-{day:%Y-%m-%d}"
+        if subscription.attachment == AttachmentFormat.XLSX:
+            message.attach(f"{name}.xlsx", subscribable.to_xlsx(snapshot), exporting.CONTENT_TYPES["xlsx"])
+        else:
+            message.attach(f"{name}.csv", subscribable.to_csv(snapshot).decode(), "text/csv")
+    return message, sum(len(table.rows) for table in snapshot.tables)

@@ -7,6 +7,12 @@ share reopened (`reopened_count` > 0), the average first-response time of the ti
 the average resolution time of those solved in it (business minutes as the SLA clock counts them). Each count
 links to the ticket list with `view=all` and the filters that select exactly those tickets. One query for the
 figures whatever the number of tickets (the total adds the groups up).
+
+Beside the table (`extras`, four queries whatever the numbers): satisfaction (the survey answers given in the
+period: average rating 1–5 and the share of 4s and 5s, against the previous period; only for the roles that read
+the answers, `portal.models.FEEDBACK_DATA`), complaints (tickets of the complaint category opened in the period)
+by product and by account, the share of the period's tickets covered by a contract or warranty, and the contracts
+in force that end within 30, 60 and 90 days (`Contract.visible_to(reader)`, linked to the contract list).
 """
 
 import datetime
@@ -14,14 +20,22 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Avg, Count, Q, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Account
+from crm import visibility
 from crm.models import User
+from portal.models import Survey
 from reports.pipeline import Period
-from service.models import ACTIVE_STATUSES, Category, Channel, Queue, Ticket
+from sales.models import Product
+from service.models import ACTIVE_STATUSES, Category, Channel, Contract, Queue, Ticket
+
+SATISFIED = 4  # a rating of 4 or 5 of 5
+EXPIRY_DAYS = (30, 60, 90)
+COMPLAINT_ROWS = 10
 
 DIMENSIONS = {"channel": gettext_lazy("Channel"), "category": gettext_lazy("Category"),
               "queue": gettext_lazy("Queue")}
@@ -54,6 +68,9 @@ class ServiceRow:
     with_sla: int = 0
     sla_kept: int = 0
     reopened: int = 0
+    complaints: int = 0
+    covered: int = 0
+    previous_covered: int = 0
     first_response_hours: Decimal | None = None
     resolution_hours: Decimal | None = None
     links: dict[str, str] = field(default_factory=dict)
@@ -65,6 +82,14 @@ class ServiceRow:
     @property
     def reopen_rate(self) -> Decimal | None:
         return _share(self.reopened, self.solved)
+
+    @property
+    def coverage(self) -> Decimal | None:
+        return _share(self.covered, self.opened)
+
+    @property
+    def previous_coverage(self) -> Decimal | None:
+        return _share(self.previous_covered, self.previous_opened)
 
 
 def build(user: User, period: Period, dimension: str) -> tuple[list[ServiceRow], ServiceRow]:
@@ -80,6 +105,9 @@ def build(user: User, period: Period, dimension: str) -> tuple[list[ServiceRow],
         "with_sla": Count("id", filter=solved & Q(sla_met__isnull=False)),
         "sla_kept": Count("id", filter=solved & Q(sla_met=True)),
         "reopened": Count("id", filter=solved & Q(reopened_count__gt=0)),
+        "complaints": Count("id", filter=opened & Q(category=Category.COMPLAINT)),
+        "covered": Count("id", filter=opened & Q(contract__isnull=False)),
+        "previous_covered": Count("id", filter=opened_before & Q(contract__isnull=False)),
         # Sums and counts, not averages: the total row adds the groups up instead of scanning again.
         "first_response_sum": Sum("first_response_minutes", filter=opened),
         "first_response_count": Count("first_response_minutes", filter=opened),
@@ -103,7 +131,8 @@ def build(user: User, period: Period, dimension: str) -> tuple[list[ServiceRow],
 
 def _row(key, label, found: dict, dimension: str | None, period: Period, previous: Period) -> ServiceRow:
     row = ServiceRow(key=key, label=label, **{name: found.get(name) or 0 for name in (
-        "opened", "previous_opened", "solved", "backlog", "with_sla", "sla_kept", "reopened")})
+        "opened", "previous_opened", "solved", "backlog", "with_sla", "sla_kept", "reopened", "complaints", "covered",
+        "previous_covered")})
     row.first_response_hours = _average_hours(found, "first_response")
     row.resolution_hours = _average_hours(found, "resolution")
     if key is None:
@@ -119,5 +148,128 @@ def _row(key, label, found: dict, dimension: str | None, period: Period, previou
         "backlog": _url(**narrow),
         "sla_missed": _url(sla_met="false", **solved),
         "reopened": _url(reopened="true", **solved),
+        # A category row other than the complaints counts none: no link.
+        "complaints": _url(**{"view": "all", **opened, **narrow, "category": Category.COMPLAINT})
+        if narrow.get("category", Category.COMPLAINT) == Category.COMPLAINT else "",
+        "covered": _url(view="all", covered="true", **opened, **narrow),
+        "previous_covered": _url(view="all", covered="true", created_after=previous.start,
+                                 created_before=previous.last_day, **narrow),
     }
     return row
+
+
+# --- Beside the table -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Satisfaction:
+    answers: int
+    previous_answers: int
+    average: Decimal | None
+    previous_average: Decimal | None
+    satisfied: int
+    previous_satisfied: int
+
+    @property
+    def satisfied_share(self) -> Decimal | None:
+        return _share(self.satisfied, self.answers)
+
+    @property
+    def previous_satisfied_share(self) -> Decimal | None:
+        return _share(self.previous_satisfied, self.previous_answers)
+
+
+@dataclass
+class ComplaintRow:
+    key: int | None
+    label: str
+    count: int
+    previous: int
+    url: str = ""
+    previous_url: str = ""
+
+
+@dataclass
+class Expiring:
+    days: int
+    count: int
+    url: str
+
+
+@dataclass
+class Extras:
+    satisfaction: Satisfaction | None
+    by_product: list[ComplaintRow]
+    by_account: list[ComplaintRow]
+    contracts_in_force: int
+    contracts_url: str
+    expiring: list[Expiring]
+
+
+def _rounded(value) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def satisfaction(user: User, period: Period) -> Satisfaction | None:
+    """The survey answers given in the period and the previous one; None for a role that reads no answers."""
+    if not visibility.can_read(user, Survey):
+        return None
+    (first, end), (before, _end) = period.bounds(), period.previous().bounds()
+    now, then = Q(answered_at__gte=first, answered_at__lt=end), Q(answered_at__gte=before, answered_at__lt=first)
+    found = (Survey.objects.visible_to(user).filter(answered_at__gte=before, answered_at__lt=end)
+             .aggregate(answers=Count("id", filter=now), previous_answers=Count("id", filter=then),
+                        average=Avg("rating", filter=now), previous_average=Avg("rating", filter=then),
+                        satisfied=Count("id", filter=now & Q(rating__gte=SATISFIED)),
+                        previous_satisfied=Count("id", filter=then & Q(rating__gte=SATISFIED))))
+    return Satisfaction(answers=found["answers"], previous_answers=found["previous_answers"],
+                        average=_rounded(found["average"]), previous_average=_rounded(found["previous_average"]),
+                        satisfied=found["satisfied"], previous_satisfied=found["previous_satisfied"])
+
+
+def complaints(user: User, period: Period, by: str) -> list[ComplaintRow]:
+    """The complaints opened in the period and the previous one, per product or account (the most first; ties
+    by id)."""
+    previous = period.previous()
+    (first, end), (before, _end) = period.bounds(), previous.bounds()
+    key = f"{by}_id"
+    # Grouped by the id alone (the complaints index holds it: no table, no join), the names read after for ten.
+    rows = list(Ticket.objects.visible_to(user)
+                .filter(category=Category.COMPLAINT, created_at__gte=before, created_at__lt=end)
+                .values(key)
+                .annotate(count=Count("created_at", filter=Q(created_at__gte=first)),
+                          previous=Count("created_at", filter=Q(created_at__lt=first)))
+                .order_by("-count", "-previous", key)[:COMPLAINT_ROWS])
+    model = Product if by == "product" else Account
+    names = dict(model._base_manager.filter(pk__in=[row[key] for row in rows if row[key]]).values_list("id", "name"))
+    found = []
+    for row in rows:
+        item = ComplaintRow(key=row[key], label=names.get(row[key]) or (
+                            _("No product") if by == "product" else _("No account")),
+                            count=row["count"], previous=row["previous"])
+        if item.key is not None:  # the list cannot select "no product"
+            item.url = _url(view="all", category=Category.COMPLAINT, created_after=period.start,
+                            created_before=period.last_day, **{by: item.key})
+            item.previous_url = _url(view="all", category=Category.COMPLAINT, created_after=previous.start,
+                                     created_before=previous.last_day, **{by: item.key})
+        found.append(item)
+    return found
+
+
+def contracts(user: User, today: datetime.date) -> tuple[int, list[Expiring]]:
+    """Contracts and warranties in force today, and those of them that end within 30, 60 and 90 days."""
+    in_force = Contract.objects.visible_to(user).in_force(today)
+    found = in_force.aggregate(total=Count("id"), **{
+        f"within_{days}": Count("id", filter=Q(ends_on__lte=today + datetime.timedelta(days=days)))
+        for days in EXPIRY_DAYS})
+    expiring = [Expiring(days=days, count=found[f"within_{days}"], url=reverse("service:contract_list") + "?" +
+                         urlencode({"state": "in_force",
+                                    "ends_before": (today + datetime.timedelta(days=days)).isoformat()}))
+                for days in EXPIRY_DAYS]
+    return found["total"], expiring
+
+
+def extras(user: User, period: Period, today: datetime.date) -> Extras:
+    in_force, expiring = contracts(user, today)
+    return Extras(satisfaction=satisfaction(user, period), by_product=complaints(user, period, "product"),
+                  by_account=complaints(user, period, "account"), contracts_in_force=in_force,
+                  contracts_url=reverse("service:contract_list") + "?state=in_force", expiring=expiring)

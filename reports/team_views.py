@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from crm import visibility
 from reports import pipeline, team
-from reports.views import _chrome
+from reports.views import _chrome, _subscribe_form
 from sales.models import Opportunity
 
 
@@ -61,6 +61,7 @@ def team_dashboard(request):
                               "datasets": [{"label": str(_("Deals lost")),
                                             "values": [row.count for row in dashboard.competitors]}],
                               "urls": [row.url for row in dashboard.competitors]},
+        "subscribe_form": _subscribe_form(request, "team"),
         **chrome,
     }
     return render(request, "reports/team.html", context)

@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,6 +26,7 @@ from reports import (
     scheduling,
     service_figures,
     sources,
+    subscribable,
 )
 from reports.forms import PERIODS, CustomersFilterForm, PeriodForm, PipelineDashboardForm, SubscribeForm
 from reports.models import ReportSubscription
@@ -42,6 +44,11 @@ def _accounts_by(user, field: str, limit: int = 12):
 
 def _page_url(url_name: str, **params) -> str:
     return reverse(url_name) + "?" + urlencode({name: value for name, value in params.items() if value})
+
+
+def _subscribe_form(request, dashboard: str) -> SubscribeForm:
+    """The "E-mail me this dashboard" form under each dashboard (reports/subscribable.py)."""
+    return SubscribeForm(initial={"query": request.GET.urlencode(), "dashboard": dashboard})
 
 
 def _dashboard_url(**params) -> str:
@@ -114,7 +121,7 @@ def section_reports(request):
              "title": _("Open pipeline by expected close month"), "first_column": _("Month"),
              "buckets": dashboard.by_month, "data": _chart(dashboard.by_month, dashboard.currency)},
         ],
-        "subscribe_form": SubscribeForm(initial={"query": request.GET.urlencode()}),
+        "subscribe_form": _subscribe_form(request, "pipeline"),
         **_chrome("reports", filters),
     }
     return render(request, "reports/section_reports.html", context)
@@ -156,6 +163,7 @@ def sales_analysis(request):
         },
         "funnel": funnel,
         "families": families,
+        "subscribe_form": _subscribe_form(request, "analysis"),
         "families_chart": {
             "labels": [row.label for row in families[:15]], "currency": settings.DEFAULT_CURRENCY,
             "datasets": [{"label": filters.period.label, "values": [float(row.amount) for row in families[:15]]},
@@ -183,13 +191,19 @@ def sales_analysis(request):
 
 
 def report_subscriptions(request):
-    """The user's e-mailed dashboards (GET), or a new one (POST from the dashboard's form)."""
-    visibility.require_read(request.user, Opportunity)
+    """The user's e-mailed dashboards (GET), or a new one (POST from a dashboard's form)."""
+    readable = [dashboard for dashboard in subscribable.REGISTRY.values() if dashboard.can_read(request.user)]
+    if not readable:
+        raise Http404
     if request.method == "POST":
         form = SubscribeForm(request.POST)
+        dashboard = subscribable.get(form.data.get("dashboard") or subscribable.DEFAULT)
+        if dashboard is None or not dashboard.can_read(request.user):
+            raise Http404  # a forged or foreign dashboard answers like a missing page
         if form.is_valid():
             scheduling.report_subscribe(user=request.user, query=form.cleaned_data["query"],
                                         frequency=form.cleaned_data["frequency"],
+                                        dashboard=dashboard.key, attachment=form.cleaned_data["attachment"],
                                         base_url=request.build_absolute_uri("/"))
             messages.success(request, _("Subscribed: the dashboard will be e-mailed to %(email)s.")
                              % {"email": request.user.email})
@@ -197,31 +211,52 @@ def report_subscriptions(request):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(reverse("reports") + "?" + form.data.get("query", "")[:500])
-    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True)
-                         .order_by("created_at", "id"))
-    form = PipelineDashboardForm(user=request.user)
+        return redirect(dashboard.page_url(form.data.get("query", "")[:500]))
+    keys = [dashboard.key for dashboard in readable]
+    subscriptions = list(ReportSubscription.objects.filter(user=request.user, report__isnull=True,
+                                                           dashboard__in=keys).order_by("created_at", "id"))
+    form = PipelineDashboardForm(user=request.user) if any(
+        subscription.dashboard in ("pipeline", "analysis") for subscription in subscriptions) else None
     for subscription in subscriptions:
-        subscription.page_url = reverse("reports") + "?" + subscription.query
+        dashboard = subscribable.REGISTRY[subscription.dashboard]
+        subscription.title = dashboard.title
+        subscription.page_url = dashboard.page_url(subscription.query)
         subscription.chips = _filter_chips(form, subscription.query)
     schedules = list(ReportSubscription.objects.filter(user=request.user, report__isnull=False)
                      .select_related("report").order_by("report__name", "id"))
-    return render(request, "reports/subscriptions.html", {"subscriptions": subscriptions, "schedules": schedules,
-                                                          "nav_section": "reports"})
+    return render(request, "reports/subscriptions.html", {
+        "subscriptions": subscriptions, "schedules": schedules, "nav_section": "reports",
+        "dashboards": [(dashboard.title, reverse(dashboard.url_name)) for dashboard in readable]})
 
 
-def _filter_chips(form: PipelineDashboardForm, query: str) -> list[str]:
-    """The subscription's filters in words ("Quarter", "Team: North"), from the form's own choices."""
+def _filter_chips(form: PipelineDashboardForm | None, query: str) -> list[str]:
+    """The subscription's filters in words ("Quarter", "Team: North", "By queue"), from the forms' own choices."""
     data = QueryDict(query)
     chips = []
-    for name, field in form.fields.items():
+    fields = dict(form.fields) if form is not None else {"period": PeriodForm().fields["period"]}
+    for name, field in fields.items():
         value = data.get(name)
         if not value:
             continue
         label = next((str(text) for key, text in field.choices if str(key) == value), value) \
             if hasattr(field, "choices") else value
         chips.append(label if name == "period" else f"{field.label}: {label}")
+    by = data.get("by")
+    dimensions = {**analysis.DIMENSIONS, **service_figures.DIMENSIONS}
+    if by in dimensions:
+        chips.append(_("By: %(dimension)s") % {"dimension": dimensions[by]})
+    owner = data.get("owner")
+    if owner and form is None:  # the customers dashboard: an owner among the people the reader may see
+        person = _owner_choices_for_chips(owner)
+        if person:
+            chips.append(f"{_('Owner')}: {person}")
     return chips
+
+
+def _owner_choices_for_chips(owner: str) -> str:
+    from crm.models import User
+
+    return str(User.objects.filter(pk=owner).first() or "") if owner.isdigit() else ""
 
 
 @require_POST
@@ -288,6 +323,7 @@ def customers_dashboard(request):
                          "urls": [bucket.url for bucket in receivables.ageing]},
         "purchases": purchases,
         "purchases_chart": _purchases_chart(purchases),
+        "subscribe_form": _subscribe_form(request, "customers"),
         **builder_views._tabs(request.user),
         "tab": "reports_customers",
     }
@@ -334,6 +370,7 @@ def lead_sources(request):
     context = {
         "form": form,
         "sources": result,
+        "subscribe_form": _subscribe_form(request, "sources"),
         "currency": settings.DEFAULT_CURRENCY,
         "rates": rates,
         "chart": {
@@ -381,6 +418,7 @@ def marketing_dashboard(request):
                          {"label": str(_("Clicked")), "values": [row.clicked for row in mailed]}],
             "urls": [row.url for row in mailed],
         },
+        "subscribe_form": _subscribe_form(request, "marketing"),
         **chrome,
     }
     return render(request, "reports/marketing.html", context)
@@ -400,6 +438,7 @@ def service_dashboard(request):
         dimension = "channel"
     with pipeline.without_jit():
         rows, total = service_figures.build(request.user, filters.period, dimension)
+        extras = service_figures.extras(request.user, filters.period, timezone.localdate())
     chrome = _chrome("reports_service", filters, by=dimension)
     if not visibility.can_read(request.user, Opportunity):  # the desk: the builder and this page
         chrome.update(builder_views._tabs(request.user))
@@ -408,6 +447,10 @@ def service_dashboard(request):
         "form": form,
         "rows": rows,
         "total": total,
+        "extras": extras,
+        "subscribe_form": _subscribe_form(request, "service"),
+        "complaint_tables": [(_("Complaints by product"), extras.by_product, _("Product"), "complaints-product"),
+                             (_("Complaints by account"), extras.by_account, _("Account"), "complaints-account")],
         "dimension": dimension,
         "dimension_label": service_figures.DIMENSIONS[dimension],
         "dimension_links": [(key, label, _page_url("reports_service", period=filters.period.kind,

@@ -317,6 +317,8 @@ class Product(models.Model):
     unit = models.CharField(_("unit"), max_length=30, default="pcs")
     description = models.TextField(_("description"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # New: marketing may announce it to the subscribers of its family's topic (marketing/notices.py).
+    is_new = models.BooleanField(_("new"), default=False)
     default_price = models.DecimalField(_("default price"), default=Decimal(0),
                                         validators=[MinValueValidator(Decimal(0))], **MONEY)
     currency = currency_field()

@@ -54,7 +54,8 @@ def clean_currency(value: str) -> str:
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = ["sku", "name", "family", "unit", "default_price", "currency", "tax_rate", "active", "description"]
+        fields = ["sku", "name", "family", "unit", "default_price", "currency", "tax_rate", "active", "is_new",
+                  "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 6}),
                    "family": forms.TextInput(attrs={"list": "product-families"})}
         help_texts = {"description": _("What a rep tells the customer: what it is, what it does, what it needs."),

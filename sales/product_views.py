@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm import panels
 from crm.downloads import private_download
 from crm.forms import add_service_errors
 from crm.list_tools import to_int
@@ -98,6 +99,7 @@ def _detail_context(request, product: Product, upload_form=None) -> dict:
         "can_manage": can_manage,
         "upload_form": upload_form or (DocumentUploadForm() if can_manage else None),
         "is_used": services.product_is_used(product) if can_manage else None,
+        "panels": panels.render(request, product),  # what other modules add (marketing: announce a new product)
     }
 
 

@@ -70,6 +70,10 @@ class TicketFilter(django_filters.FilterSet):
                                                 lookup_expr="date__lte", widget=forms.HiddenInput)
     sla_met = django_filters.BooleanFilter(label=_("SLA kept"), field_name="sla_met", widget=forms.HiddenInput)
     reopened = django_filters.BooleanFilter(label=_("Reopened"), method="was_reopened", widget=forms.HiddenInput)
+    # Complaints by product and contract coverage (the same dashboard).
+    product = django_filters.NumberFilter(label=_("Product"), field_name="product_id", widget=forms.HiddenInput)
+    covered = django_filters.BooleanFilter(label=_("Under a contract or warranty"), field_name="contract",
+                                           lookup_expr="isnull", exclude=True, widget=forms.HiddenInput)
 
     class Meta:
         model = Ticket
@@ -155,6 +159,9 @@ class ContractFilter(django_filters.FilterSet):
                                         method="in_state")
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=ContractKind.choices, empty_label=_("Any type"))
     account = django_filters.NumberFilter(label=_("Account"), field_name="account_id", widget=forms.HiddenInput)
+    # The service dashboard's "ending within N days" links (reports/service_figures.py).
+    ends_before = django_filters.DateFilter(label=_("Ends on or before"), field_name="ends_on", lookup_expr="lte",
+                                            widget=forms.HiddenInput)
 
     class Meta:
         model = Contract

@@ -446,6 +446,11 @@ class Ticket(OwnedModel):
             models.Index(fields=["resolution_due", "id"], name="ticket_active_risk_idx",
                          condition=ACTIVE_ROWS & Q(sla_state__in=["at_risk", "breached"])),
             models.Index(fields=["account", "-created_at"], name="ticket_account_idx"),
+            # The service dashboard (reports/service_figures.py): solved in a period, and the complaints.
+            models.Index(fields=["resolved_at"], name="ticket_resolved_idx", condition=Q(resolved_at__isnull=False)),
+            # Complaints by product and account read this index only (after VACUUM), not the table.
+            models.Index(fields=["created_at"], name="ticket_complaint_idx", include=["account", "product"],
+                         condition=Q(category="complaint", deleted_at__isnull=True)),
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_idx"),
             models.Index(fields=["sla_next_at"], name="ticket_sla_due_idx", condition=Q(sla_next_at__isnull=False)),
             GinIndex(OpClass(Upper("search_text"), name="gin_trgm_ops"), name="ticket_search_up_trgm"),

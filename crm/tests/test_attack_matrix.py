@@ -45,6 +45,8 @@ from marketing.models import (
     CallListItem,
     CampaignCost,
     CampaignMember,
+    EmailTemplate,
+    EmailTemplateVersion,
     Mailing,
     Segment,
     StaticList,
@@ -309,6 +311,13 @@ TABLE = {
     "marketing:mailing_detail": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_send": owned(CAMPAIGN, pk="mailing"),
     "marketing:mailing_unschedule": owned(CAMPAIGN, pk="mailing"),
+    "marketing:mailing_test": owned(CAMPAIGN, pk="mailing"),
+    "marketing:template_detail": owned(CAMPAIGN, pk="email_template"),
+    "marketing:template_edit": owned(CAMPAIGN, pk="email_template"),
+    "marketing:template_delete": owned(CAMPAIGN, pk="email_template"),
+    "marketing:template_test": owned(CAMPAIGN, pk="email_template"),
+    "marketing:template_use": owned(CAMPAIGN, pk="email_template"),
+    "marketing:product_notice": catalogue(product_pk="product"),
     "marketing:bounce_clear": admin(pk="bounced_address"),
     "marketing:call_list_create": owned(CAMPAIGN, campaign_pk="campaign"),
     "marketing:call_list_detail": owned(CAMPAIGN, pk="call_list"),
@@ -497,6 +506,7 @@ def build_world(cast) -> dict:
                                           subject=f"{SECRET} Mailing", body="Hello", campaign=campaign,
                                           static_list=static_list),
         "call_list": _call_list(owner, campaign, static_list, contact),
+        "email_template": _email_template(owner),
         "bounced_address": BouncedAddress.objects.create(email="secret-bounce@example.com",
                                                          suppressed_at=datetime.datetime.now(datetime.UTC)),
         # The catalogue and the settings
@@ -775,6 +785,14 @@ def _call_list(owner, campaign, static_list, contact):
     call_list.agents.set([owner])
     CallListItem.objects.create(call_list=call_list, contact=contact, agent=owner)
     return call_list
+
+
+def _email_template(owner):
+    template = EmailTemplate.objects.create(owner=owner, team=owner.team, shared_with_team=False,
+                                            name=f"{SECRET} Template")
+    EmailTemplateVersion.objects.create(template=template, language="en", subject=f"{SECRET} subject",
+                                        html="<p>Hello {first_name}</p>")
+    return template
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ def primary_and_standby():
 def test_reports_read_from_a_real_streaming_replica_while_it_keeps_up(primary_and_standby):
     primary, standby = primary_and_standby
     env = {**os.environ, "DATABASE_URL": primary.url(), "DATABASE_REPLICA_URL": standby.url(),
-           "REPLICA_MAX_LAG": "5", "REPLICA_CHECK_SECONDS": "0", "DEBUG": "1", "TWO_FACTOR_REQUIRED_ROLES": "",
+           "REPLICA_MAX_LAG": "12", "REPLICA_CHECK_SECONDS": "0", "DEBUG": "1", "TWO_FACTOR_REQUIRED_ROLES": "",
            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env,
@@ -114,4 +114,4 @@ def test_reports_read_from_a_real_streaming_replica_while_it_keeps_up(primary_an
     assert found["page_says_stale"]
     assert found["caught_up_again"] and found["inside_after_resume"] == ["After", "Before", "Written"]
     assert found["page_says_fresh"]
-    assert time.monotonic() - started < 120
+    assert time.monotonic() - started < 180

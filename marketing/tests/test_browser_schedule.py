@@ -31,7 +31,7 @@ def test_schedule_cancel_and_send_with_an_hourly_limit(page, live_server, market
     page.wait_for_load_state("load")
     page.get_by_label("or a static list").select_option(label="Гости")
     page.locator("#id_subject").fill("Приглашение")
-    page.locator("#id_body").fill("Ждём вас, {first_name}!")
+    page.locator("#id_html").fill("Ждём вас, {first_name}!")
     page.get_by_label("At most per hour").fill("2")
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator("#mailing-limit")).to_have_text("At most 2 messages per hour.")

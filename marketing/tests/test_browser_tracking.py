@@ -51,6 +51,10 @@ def test_click_a_tracked_link_and_see_the_response(page, live_server, marketer, 
     page.goto(mailing.get_absolute_url())
     expect(page.locator("[data-count=clicked]")).to_have_text("1")
     expect(page.locator("[data-count=opened]")).to_have_text("1")
+    links = page.get_by_role("region", name="Clicks per link")
+    expect(links.get_by_role("row")).to_have_count(2)  # the header and the mailing's one link
+    expect(links.get_by_role("row").nth(1)).to_contain_text(target)
+    expect(links.get_by_role("row").nth(1).get_by_role("cell").nth(1)).to_have_text("1")
     page.goto(campaign.get_absolute_url())
     expect(page.locator("#figure-email [data-figure=opened]")).to_have_text("1")
     expect(page.locator("#members")).to_contain_text("Соколова")

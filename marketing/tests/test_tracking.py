@@ -8,12 +8,13 @@ import re
 import pytest
 from django.core import signing
 from django.urls import reverse
+from django.utils.html import escape
 
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from marketing import mailings, services, tracking
 from marketing.figures import campaign_figures
-from marketing.models import CampaignMember, Delivery, MemberStatus
+from marketing.models import CampaignMember, Delivery, LinkClick, MemberStatus
 from marketing.tests.factories import CampaignFactory
 from marketing.tests.test_mailings import BASE, outbox, sent_messages  # noqa: F401 - the fixture
 
@@ -162,3 +163,44 @@ def test_counts_on_the_mailing_and_the_campaign_pages(client, outbox, marketer, 
     assert 'data-count="opened">2<' in body and 'data-count="clicked">1<' in body
     body = client.get(campaign.get_absolute_url()).content.decode()
     assert 'data-figure="opened">2<' in body and "1 clicked, of 4 sent" in body
+
+
+def test_clicks_are_counted_per_link_once_per_recipient(client, outbox, marketer, readers,  # noqa: F811
+                                                        django_capture_on_commit_callbacks):
+    mailing = send(marketer, readers, django_capture_on_commit_callbacks)
+    first_shop, first_guide = tracked_links(message_to("reader0@example.com"))
+    second_shop, _second_guide = tracked_links(message_to("reader1@example.com"))
+    for link in (first_shop, first_shop, first_guide, second_shop, second_shop):  # repeats count once
+        assert client.get(path(link)).status_code == 302
+    assert [(link.url, link.clicks) for link in tracking.link_counts(mailing)] == [(SHOP, 2), (GUIDE, 1)]
+    assert mailings.counts(mailing).clicked == 2  # recipients who clicked anything
+    # A forged target is refused before anything is counted: it never becomes a row.
+    forged = tracking.click_url(BASE, Delivery.objects.get(email="reader2@example.com").pk, "https://evil.example/")
+    assert client.get(path(forged)).status_code == 404
+    assert LinkClick.objects.filter(mailing=mailing).count() == 3
+    client.force_login(marketer)
+    body = client.get(mailing.get_absolute_url()).content.decode()
+    assert f'data-link-clicks="{escape(SHOP)}">2<' in body and f'data-link-clicks="{GUIDE}">1<' in body
+
+
+def test_a_link_nobody_clicked_is_listed_with_nought(client, outbox, marketer, readers,  # noqa: F811
+                                                     django_capture_on_commit_callbacks):
+    mailing = send(marketer, readers, django_capture_on_commit_callbacks)
+    assert [(link.url, link.clicks) for link in tracking.link_counts(mailing)] == [(GUIDE, 0), (SHOP, 0)]
+
+
+def test_a_link_only_in_the_html_part_is_tracked_and_followed(client, outbox, marketer, readers,  # noqa: F811
+                                                              django_capture_on_commit_callbacks):
+    offer = "https://shop.example.com/only-in-html"
+    mailing = services.mailing_create(
+        actor=marketer, campaign=CampaignFactory(owner=marketer), static_list=readers["list"], language="ru",
+        subject="Весна", body="Здравствуйте, {first_name}! Предложение в письме.",
+        html=f'<p>Здравствуйте, {{first_name}}! <a href="{offer}">Предложение</a></p>')
+    with django_capture_on_commit_callbacks(execute=False):
+        assert mailings.mailing_start(mailing=mailing, actor=marketer, base_url=BASE)
+    mailings.mailing_send(mailing.pk)
+    html = message_to("reader0@example.com").get_body(("html",)).get_content()
+    [tracked] = re.findall(re.escape(BASE) + r"/marketing/t/c/[^/\"]+/", html)
+    response = client.get(path(tracked))
+    assert response.status_code == 302 and response["Location"] == offer
+    assert offer in tracking.allowed_targets(mailing)
