@@ -15,6 +15,9 @@ and the receivables, in a constant number of queries whatever the number of acco
   DEFAULT_CURRENCY at today's rates (an invoice in a currency with no rate is counted apart, not converted), in
   the ageing buckets of sales/receivables.py, in total and for the clients that owe most; each figure links to
   the invoice list (`outstanding`, `due_after`, `due_before`, `account`, `owner`).
+- Purchases by month, region and product family, for the period picked against the previous one: the ranking's
+  purchases (won deals, direct orders) the reader may see; each count links to the opportunity list or the
+  order list (`purchase_figures` below).
 """
 
 import datetime
@@ -23,8 +26,8 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Case, Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Case, Count, DateField, DecimalField, ExpressionWrapper, F, Min, Q, Sum, Value, When
+from django.db.models.functions import Cast, Coalesce, Lower, NullIf, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -32,10 +35,12 @@ from django.utils.translation import gettext as _
 
 from accounts.filters import UNRANKED
 from accounts.models import AbcClass, Account, RfmClass
+from crm import lookups
 from crm.models import User
 from crm.visibility import with_visibility_flag
-from reports.pipeline import CENT, MONEY_FIELD, Rate
-from sales.models import Invoice
+from reports.pipeline import CENT, MONEY_FIELD, MONTH, Period, Rate, converted_amount
+from reports.ranking import _document_amount
+from sales.models import Invoice, Opportunity, OpportunityLine, Order, OrderLine, OrderStatus, StageKind
 
 CLIENTS_SHOWN = 15
 ZERO = Decimal(0)
@@ -323,3 +328,228 @@ def build(user: User, owner: User | None, rates: list[Rate], churn_months: int =
         buyers=sum(row["buyers"] for row in groups), repeat_buyers=sum(row["repeat"] for row in groups),
         buyers_url=account_list_url(owner, purchases_min=1), repeat_url=account_list_url(owner, purchases_min=2),
         receivables=receivables(user, owner, rates), churn=churn_risk(accounts, owner, churn_months))
+
+
+# --- Purchases by month, region and product family --------------------------------------------------------
+# A purchase is the ranking's (reports/ranking.py): a won deal, dated by its close (in the reader's time zone,
+# as the opportunity list's `closed_from`/`closed_to` read it), or a direct order (no deal, not cancelled),
+# dated by its order date. Each figure links to the two lists that hold its records: the won deals
+# (`status=won&closed_from&closed_to`) and the direct orders (`purchase=true&ordered_from&ordered_to`), with
+# `territory` (a region rolls up its sub-regions) or `product_family` when the figure is one of those.
+
+
+@dataclass
+class PurchaseCell:
+    deals: int = 0
+    deal_amount: Decimal = ZERO
+    orders: int = 0
+    order_amount: Decimal = ZERO
+    deals_url: str = ""
+    orders_url: str = ""
+
+    @property
+    def count(self) -> int:
+        return self.deals + self.orders
+
+    @property
+    def amount(self) -> Decimal:
+        return self.deal_amount + self.order_amount
+
+    def add(self, other: "PurchaseCell") -> None:
+        self.deals += other.deals
+        self.orders += other.orders
+        self.deal_amount += other.deal_amount
+        self.order_amount += other.order_amount
+
+
+@dataclass
+class PurchaseRow:
+    key: object
+    label: str
+    now: PurchaseCell = field(default_factory=PurchaseCell)
+    before: PurchaseCell = field(default_factory=PurchaseCell)
+
+    @property
+    def change(self) -> Decimal | None:
+        """The amount's change against the previous period, in per cent (None when there was nothing)."""
+        if not self.before.amount:
+            return None
+        return ((self.now.amount - self.before.amount) * 100 / self.before.amount).quantize(Decimal("0.1"))
+
+
+@dataclass
+class PurchaseFigures:
+    period: Period
+    previous: Period
+    months: list[PurchaseRow]  # the period's months; `before` is the same month of the previous period
+    regions: list[PurchaseRow]
+    families: list[PurchaseRow]
+    total: PurchaseRow
+    unconverted: int  # direct orders in a currency with no rate: counted, not in the amounts
+
+
+def deal_list_url(owner: User | None, period: Period, **params: object) -> str:
+    query = {"status": StageKind.WON, "closed_from": period.start.isoformat(),
+             "closed_to": period.last_day.isoformat(), **({"owner": owner.pk} if owner else {}), **params}
+    return reverse("sales:opportunity_list") + "?" + urlencode(query)
+
+
+def order_list_url(owner: User | None, period: Period, **params: object) -> str:
+    query = {"purchase": "true", "ordered_from": period.start.isoformat(), "ordered_to": period.last_day.isoformat(),
+             **({"owner": owner.pk} if owner else {}), **params}
+    return reverse("sales:order_list") + "?" + urlencode(query)
+
+
+def _line_amount(currency_path: str, rates: list[Rate], saved_rate=None) -> Case:
+    """A line's quantity × price less its discount, in DEFAULT_CURRENCY at today's rates."""
+    line = ExpressionWrapper(F("quantity") * F("unit_price") * (100 - F("discount_pct")) / 100,
+                             output_field=MONEY_FIELD)
+    whens = [When(**{currency_path: settings.DEFAULT_CURRENCY}, then=line)]
+    whens += [When(**{currency_path: rate.currency}, then=ExpressionWrapper(line * Value(rate.rate),
+                                                                            output_field=MONEY_FIELD))
+              for rate in rates]
+    default = (ExpressionWrapper(line * saved_rate, output_field=MONEY_FIELD) if saved_rate is not None
+               else Value(None, output_field=MONEY_FIELD))
+    return Case(*whens, default=default, output_field=MONEY_FIELD)
+
+
+def purchase_figures(user: User, owner: User | None, rates: list[Rate], period: Period) -> PurchaseFigures:
+    """Two queries whatever the number of purchases: deals and direct orders by (month, territory), and their
+    lines by product family (the territory tree is cached)."""
+    previous = period.previous()
+    first, after = previous.bounds()[0], period.bounds()[1]
+    deals = (Opportunity.objects.visible_to(user).won()
+             .filter(deleted_at__isnull=True, account__deleted_at__isnull=True, closed_at__gte=first,
+                     closed_at__lt=after))
+    orders = (Order.objects.visible_to(user)
+              .filter(deleted_at__isnull=True, opportunity__isnull=True, account__deleted_at__isnull=True,
+                      ordered_on__gte=previous.start, ordered_on__lt=period.end)
+              .exclude(status=OrderStatus.CANCELLED))
+    if owner is not None:
+        deals, orders = deals.filter(owner=owner), orders.filter(owner=owner)
+    cells: dict[tuple[datetime.date, int | None], PurchaseCell] = {}
+    # One query for both kinds: the deals' and the direct orders' groups side by side (UNION ALL).
+    money = DecimalField(max_digits=30, decimal_places=10)
+    deal_groups = (deals.annotate(month=Cast(TruncMonth("closed_at"), DateField()), region=F("account__territory_id"))
+                   .values("month", "region")
+                   .annotate(kind=Value("deal"), count=Count("id"),
+                             amount=Cast(Sum(converted_amount(rates)), money), unconverted=Value(0))
+                   .order_by())
+    order_groups = (orders.annotate(month=Cast(TruncMonth("ordered_on"), DateField()),
+                                    region=F("account__territory_id"))
+                    .values("month", "region")
+                    .annotate(kind=Value("order"), count=Count("id"), amount=Cast(Sum(_document_amount(rates)), money),
+                              unconverted=Count("id", filter=_unconverted(rates)))
+                    .order_by())
+    unconverted = 0
+    for row in deal_groups.union(order_groups, all=True).order_by():
+        cell = cells.setdefault((row["month"], row["region"]), PurchaseCell())
+        if row["kind"] == "deal":
+            cell.deals += row["count"]
+            cell.deal_amount += row["amount"] or ZERO
+        else:
+            cell.orders += row["count"]
+            cell.order_amount += row["amount"] or ZERO
+            if row["month"] >= period.start:
+                unconverted += row["unconverted"]
+    current = period.start
+
+    def in_period(month: datetime.date) -> bool:
+        return month >= current
+
+    # By month: the period's months against the same months of the previous one.
+    months = []
+    for index, start in enumerate(period.month_starts()):
+        month_period = Period(MONTH, start)
+        earlier = Period(MONTH, previous.month_starts()[index])
+        row = PurchaseRow(key=start.isoformat(), label=date_format(start, "YEAR_MONTH_FORMAT"))
+        for (month, _region), cell in cells.items():
+            if month == start:
+                row.now.add(cell)
+            elif month == earlier.start:
+                row.before.add(cell)
+        _link(row.now, owner, month_period)
+        _link(row.before, owner, earlier)
+        months.append(row)
+    total = PurchaseRow(key="total", label=_("Total"))
+    for row in months:
+        total.now.add(row.now)
+        total.before.add(row.before)
+    _link(total.now, owner, period)
+    _link(total.before, owner, previous)
+    # By region: each top-level territory with its sub-regions, then the accounts with none.
+    tree = lookups.get("territories")  # cached: no query
+    parents = {territory.pk: territory.parent_id for territory in tree}
+
+    def root(pk: int | None) -> int | None:
+        seen = set()
+        while pk is not None and parents.get(pk) is not None and pk not in seen:
+            seen.add(pk)
+            pk = parents[pk]
+        return pk
+
+    regions: dict[int | None, PurchaseRow] = {}
+    names = {territory.pk: str(territory) for territory in tree}
+    for (month, region), cell in cells.items():
+        key = root(region)
+        row = regions.setdefault(key, PurchaseRow(key=key, label=names.get(key, "") if key else _("No region")))
+        (row.now if in_period(month) else row.before).add(cell)
+    for key, row in regions.items():
+        if key is not None:  # the lists cannot select "no territory": that row has no links
+            _link(row.now, owner, period, territory=key)
+            _link(row.before, owner, previous, territory=key)
+    region_rows = sorted(regions.values(), key=lambda row: (row.key is None, -row.now.amount, row.label.lower()))
+    return PurchaseFigures(period=period, previous=previous, months=months, regions=region_rows,
+                           families=_families(deals, orders, owner, rates, period, previous), total=total,
+                           unconverted=unconverted)
+
+
+def _link(cell: PurchaseCell, owner: User | None, period: Period, **params: object) -> None:
+    cell.deals_url = deal_list_url(owner, period, **params)
+    cell.orders_url = order_list_url(owner, period, **params)
+
+
+def _families(deals, orders, owner: User | None, rates: list[Rate], period: Period,
+              previous: Period) -> list[PurchaseRow]:
+    """The purchases with a line of each family and those lines' amounts; a purchase with several families
+    counts in each (the lists' `product_family` selects the same)."""
+    first, _after = period.bounds()
+    saved_rate = F("opportunity__amount_base") / NullIf(F("opportunity__amount"), Value(0))
+    deal_now = Q(opportunity__closed_at__gte=first)
+    order_now = Q(order__ordered_on__gte=period.start)
+    found: dict[str, PurchaseRow] = {}
+    groups = []
+    for lines, kind, now, amount in (
+            (OpportunityLine.objects.filter(opportunity__in=deals.values("pk")), "deal", deal_now,
+             _line_amount("opportunity__currency", rates, saved_rate)),
+            (OrderLine.objects.filter(order__in=orders.values("pk")), "order", order_now,
+             _line_amount("order__currency", rates))):
+        parent = "opportunity" if kind == "deal" else "order"
+        money = DecimalField(max_digits=30, decimal_places=10)
+        groups.append(lines.annotate(group=Coalesce(Lower("product__family"), Value(""))).values("group")
+                      .annotate(kind=Value(kind), label=Min("product__family"),
+                                count=Count(parent, distinct=True, filter=now),
+                                amount=Cast(Sum(amount, filter=now), money),
+                                previous=Count(parent, distinct=True, filter=~now),
+                                previous_amount=Cast(Sum(amount, filter=~now), money))
+                      .order_by())
+    for item in groups[0].union(groups[1], all=True).order_by():  # one query for both kinds
+        kind = item["kind"]
+        label = item["label"] or _("No product family")
+        row = found.setdefault(item["group"], PurchaseRow(key=item["group"], label=label))
+        if kind == "deal":
+            row.now.deals += item["count"]
+            row.now.deal_amount += item["amount"] or ZERO
+            row.before.deals += item["previous"]
+            row.before.deal_amount += item["previous_amount"] or ZERO
+        else:
+            row.now.orders += item["count"]
+            row.now.order_amount += item["amount"] or ZERO
+            row.before.orders += item["previous"]
+            row.before.order_amount += item["previous_amount"] or ZERO
+    for row in found.values():
+        if row.key:
+            _link(row.now, owner, period, product_family=row.label)
+            _link(row.before, owner, previous, product_family=row.label)
+    return sorted(found.values(), key=lambda row: (not row.key, -row.now.amount, -row.before.amount,
+                                                    row.label.lower()))

@@ -160,11 +160,23 @@ class CustomersFilterForm(forms.Form):
                                    empty_label=_("Everyone I may see"))
     months = forms.IntegerField(label=_("No purchase for, months"), min_value=1, max_value=36, required=False,
                                 widget=forms.NumberInput(attrs={"class": "form-control form-control-sm months-input"}))
+    # The purchases by month, region and product family (the ranking's figures are a rolling snapshot).
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    start = forms.DateField(label=_("Any day in the period"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},
+                                                   format="%Y-%m-%d"))
+    clean_start = PipelineDashboardForm.clean_start
 
     def __init__(self, *args, owners, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owners
         self.fields["owner"].widget.attrs["class"] = "form-select form-select-sm"
+        self.fields["period"].widget.attrs["class"] = "form-select form-select-sm"
+
+    def purchase_period(self) -> Period:
+        self.is_valid()  # an invalid field falls back to its default (the page shows its error)
+        data = self.cleaned_data
+        return Period.containing(data.get("period") or QUARTER, data.get("start") or timezone.localdate())
 
 
 class PeriodForm(forms.Form):

@@ -290,6 +290,7 @@ def customers_dashboard(request):
     with pipeline.without_jit():
         rates = pipeline.current_rates()
         dashboard = customers.build(request.user, owner, rates, churn_months=months)
+        purchases = customers.purchase_figures(request.user, owner, rates, form.purchase_period())
         state = ranking.refreshed()
     show_receivables = visibility.can_read(request.user, Invoice)
 
@@ -320,12 +321,33 @@ def customers_dashboard(request):
                          "datasets": [{"label": str(_("Outstanding")),
                                        "values": [float(bucket.amount) for bucket in receivables.ageing]}],
                          "urls": [bucket.url for bucket in receivables.ageing]},
+        "purchases": purchases,
+        "purchases_chart": _purchases_chart(purchases),
         "subscribe_form": _subscribe_form(request, "customers"),
         **builder_views._tabs(request.user),
         "tab": "reports_customers",
     }
     return render(request, "reports/customers.html", context)
 
+
+
+def _purchases_chart(purchases):
+    """Stacked bars per month: won deals and direct orders, this period and the same month of the previous
+    one; each part opens its own list."""
+    months = purchases.months
+
+    def series(label, stack, side, kind):
+        cells = [getattr(row, side) for row in months]
+        return {"label": f"{label} ({stack})", "stack": side,
+                "values": [float(getattr(cell, f"{kind}_amount")) for cell in cells],
+                "urls": [getattr(cell, f"{kind}s_url") for cell in cells]}
+
+    now, before = purchases.period.label, purchases.previous.label
+    return {"labels": [row.label for row in months], "currency": settings.DEFAULT_CURRENCY, "stacked": True,
+            "datasets": [series(_("Won deals"), now, "now", "deal"), series(_("Direct orders"), now, "now", "order"),
+                         series(_("Won deals"), before, "before", "deal"),
+                         series(_("Direct orders"), before, "before", "order")],
+            "urls": []}
 
 
 # --- Lead sources ----------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sales.models import Invoice, InvoiceStatus, Order, OrderStatus
+from crm.models import Territory
+from sales.models import Invoice, InvoiceStatus, Order, OrderLine, OrderStatus
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
@@ -27,6 +28,46 @@ class OrderFilter(django_filters.FilterSet):
 
     def only_mine(self, queryset, name, value):
         return queryset.filter(owner=self.request.user) if value else queryset
+
+
+class OrderListFilter(OrderFilter):
+    """The order list's filters, with those the customers dashboard's purchase figures link with
+    (reports/customers.py): direct purchases, an order-date range, a region, a product family, an owner."""
+
+    purchase = django_filters.ChoiceFilter(label=_("Direct purchases"), method="only_purchases",
+                                           choices=[("true", _("Yes")), ("false", _("No"))],
+                                           widget=forms.HiddenInput)
+    ordered_from = django_filters.DateFilter(label=_("Ordered from"), field_name="ordered_on", lookup_expr="gte",
+                                             widget=forms.HiddenInput)
+    ordered_to = django_filters.DateFilter(label=_("Ordered until"), field_name="ordered_on", lookup_expr="lte",
+                                           widget=forms.HiddenInput)
+    territory = django_filters.ModelChoiceFilter(label=_("Territory"), queryset=Territory.objects.all(),
+                                                 method="in_territory", widget=forms.HiddenInput)
+    product_family = django_filters.CharFilter(label=_("Product family"), method="with_product_family",
+                                               widget=forms.HiddenInput)
+    owner = django_filters.NumberFilter(label=_("Owner"), field_name="owner_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Order
+        fields = ["q", "status", "account", "mine", "purchase", "ordered_from", "ordered_to", "territory",
+                  "product_family", "owner"]
+
+    def only_purchases(self, queryset, name, value):
+        """A direct order (not made from a deal) that is not cancelled: the customer ranking's purchase."""
+        if value not in ("true", "false"):
+            return queryset
+        condition = Q(opportunity__isnull=True) & ~Q(status=OrderStatus.CANCELLED)
+        return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
+
+    def in_territory(self, queryset, name, value):
+        return queryset.filter(account__territory_id__in=value.subtree_ids())
+
+    def with_product_family(self, queryset, name, value):
+        """Orders with at least one line of a product of this family (any case)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=OrderLine.objects.filter(product__family__iexact=value).values("order_id"))
 
 
 class InvoiceFilter(OrderFilter):

@@ -113,6 +113,7 @@ def load(rng: random.Random) -> None:
     deals = _deals(rng, new_business, renewals, products, standard, today)
     _leads(rng, users, new_business, today)
     _quotes_and_billing(deals, products, today)
+    _direct_orders(rng, products, standard, today)
     for rep in User.objects.filter(role=Role.SALES_REP, is_active=True).select_related("team"):
         boss = manager_ru if rep.team and rep.team.name == "Продажи Россия" else manager
         forecast_services.target_set(actor=boss, user=rep, period="quarter", period_start=today,
@@ -211,6 +212,23 @@ def _leads(rng, users, pipeline, today) -> None:
     lead_services.lead_convert(lead=converted, actor=rep, opportunity=lead_services.OpportunityPlan(
         name="Grant & Sons: CRM rollout", stage=pipeline.stages.get(position=1), amount=Decimal(18000),
         currency=settings.DEFAULT_CURRENCY, expected_close_date=today + datetime.timedelta(days=45)))
+
+
+def _direct_orders(rng, products, price_book, today) -> None:
+    """Phone and walk-in orders over the last eight months, so the customers dashboard's purchases by month,
+    region and product family show orders beside the won deals."""
+    accounts = list(Account.objects.filter(owner__role=Role.SALES_REP).select_related("owner").order_by("id"))
+    catalogue = list(products.values())
+    if not accounts or not catalogue:
+        return
+    for number in range(16):
+        account = accounts[(number * 7) % len(accounts)]
+        lines = [{"product": product, "quantity": Decimal(rng.randrange(1, 6))}
+                 for product in rng.sample(catalogue, rng.choice([1, 1, 2]))]
+        billing_services.order_create_direct(
+            actor=account.owner, account=account, currency=settings.DEFAULT_CURRENCY, lines=lines,
+            price_book=price_book, ordered_on=today - datetime.timedelta(days=(number * 15) % 240),
+            notes="Ordered by phone.")
 
 
 def _quotes_and_billing(deals, products, today) -> None:

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.visibility import with_visibility_flag
 from exports.registry import Exporter, register
-from sales.billing_filters import InvoiceFilter, OrderFilter
+from sales.billing_filters import InvoiceFilter, OrderListFilter
 from sales.filters import OpportunityFilter
 from sales.lead_filters import LeadFilter
 from sales.models import Invoice, Lead, Opportunity, Order, Product, Quote
@@ -21,7 +21,7 @@ def _orders(user):
 
 
 def _order_filter():
-    return OrderFilter
+    return OrderListFilter
 
 
 def _invoices(user):

@@ -14,7 +14,7 @@ from accounts.models import Account
 from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, Link, ListPage, both_ways, bulk_owner
 from crm.visibility import managed_team_ids, with_visibility_flag
 from sales import lead_services, services
-from sales.billing_filters import InvoiceFilter, OrderFilter
+from sales.billing_filters import InvoiceFilter, OrderListFilter
 from sales.filters import OpportunityFilter
 from sales.lead_filters import LeadFilter
 from sales.models import Invoice, InvoiceStatus, Lead, LeadStatus, Opportunity, Order, Product, Quote
@@ -154,7 +154,7 @@ class QuoteList(AccountChip, ListPage):
 
 class OrderList(AccountChip, ListPage):
     model = Order
-    filterset = OrderFilter
+    filterset = OrderListFilter
     title = _("Orders")
     url_name = "sales:order_list"
     table_id = "order-table"

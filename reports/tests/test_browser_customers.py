@@ -12,12 +12,14 @@ from playwright.sync_api import expect
 from accounts.tests.factories import AccountFactory
 from conftest import sign_in
 from contacts.tests.factories import ContactFactory
+from crm.models import Territory
 from marketing.models import Segment
 from marketing.tests.test_browser_segments import count_is
 from reports import ranking
 from reports.tests.test_browser_dashboard import BAR, INK
 from reports.tests.test_customer_ranking import order
-from sales.models import CurrencyRate, Invoice
+from sales.models import CurrencyRate, Invoice, OrderLine
+from sales.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
@@ -70,9 +72,68 @@ def test_executive_reads_the_customers_dashboard_and_clicks_a_bar(page, executiv
     page.go_back()
     page.get_by_label("Owner").select_option(str(big.owner_id))
     page.get_by_role("button", name="Apply").click()
-    page.wait_for_url(f"**/reports/customers/?owner={big.owner_id}&months=")
+    page.wait_for_url(f"**/reports/customers/?owner={big.owner_id}&months=*")
     expect(page.locator('#abc-table tr[data-row="A"] td').first).to_have_text("1")
     expect(page.locator("#figure-buyers")).to_have_text("2")
+    assert page.console_errors == [] and page.failed_requests == []
+
+
+SEGMENT = """([id, dataset, index]) => {
+  const chart = Chart.getChart(id);
+  const bar = chart.getDatasetMeta(dataset).data[index];
+  const box = chart.canvas.getBoundingClientRect();
+  return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2};
+}"""
+
+
+def test_executive_reads_purchases_by_month_region_and_family(page, executive, owner, outsider, customers):
+    """The stacked bar's direct-orders part of this month opens exactly those orders; a family's count opens
+    the orders with a line of that family; the period picker goes into the URL."""
+    big, small, theirs = customers
+    today = timezone.localdate()
+    volga = Territory.objects.create(name="Поволжье")
+    big.territory = volga
+    big.save(update_fields=["territory"])
+    lathe = ProductFactory(family="Станки", name="Токарный станок")
+    for account, total in ((big, "250000.00"), (theirs, "1500.00")):
+        made = order(account, total, on=today)
+        OrderLine.objects.create(order=made, product=lathe, name=lathe.name, quantity=Decimal(2),
+                                 unit_price=Decimal(total) / 2)
+    sign_in(page, executive)
+    page.goto("/reports/customers/?period=quarter")
+    chart = page.locator("#purchases-chart")
+    chart.scroll_into_view_if_needed()
+    assert page.evaluate(INK, "purchases-chart") > 500, "the purchases chart was not drawn"
+    month = (today.month - 1) % 3
+    this_month = page.locator("#purchases-months tbody tr").nth(month)
+    direct = this_month.locator("td").nth(1)
+    expected = int(direct.inner_text())
+    assert expected >= 2
+    expect(page.locator("#purchases-regions")).to_contain_text("Поволжье")
+    family = page.locator('#purchases-families tr[data-row="станки"]')
+    expect(family.locator("td").nth(1)).to_have_text("2")
+
+    # A click on the direct orders part of this month's bar opens exactly those orders.
+    position = page.evaluate(SEGMENT, ["purchases-chart", 1, month])
+    page.mouse.click(position["x"], position["y"])
+    page.wait_for_url("**/orders/?*purchase=true*")
+    expect(page.locator("#order-table tbody tr")).to_have_count(expected)
+    assert page.console_errors == [] and page.failed_requests == []
+
+    # The family's count opens the two orders with a lathe on them.
+    page.go_back()
+    page.locator('#purchases-families tr[data-row="станки"] td').nth(1).get_by_role("link").click()
+    page.wait_for_url("**/orders/?*product_family=*")
+    expect(page.locator("#order-table tbody tr")).to_have_count(2)
+    expect(page.locator("#order-table")).to_contain_text("Berlin GmbH")
+
+    # The period picker goes into the URL: last year has no purchases of these.
+    page.go_back()
+    page.get_by_label("Period", exact=True).select_option("year")
+    page.get_by_label("Any day in the period").fill(f"{today.year - 1}-06-01")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/reports/customers/?*period=year*")
+    expect(page.locator("#purchases-heading")).to_contain_text(str(today.year - 1))
     assert page.console_errors == [] and page.failed_requests == []
 
 

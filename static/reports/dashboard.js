@@ -16,8 +16,9 @@
     var accent = getComputedStyle(document.documentElement).getPropertyValue("--crm-accent").trim();
     var type = data.type || "bar";
     var scales = {};
+    if (data.stacked) { scales[data.horizontal ? "y" : "x"] = { stacked: true }; }
     scales[data.horizontal ? "x" : "y"] = {
-      beginAtZero: true,
+      beginAtZero: true, stacked: !!data.stacked,
       // Counts (no currency) step by whole numbers; amounts are shown without their cents.
       ticks: { precision: data.currency ? undefined : 0, callback: function (value) { return money.format(value); } }
     };
@@ -30,7 +31,7 @@
           // A pie colours each slice; bars and lines colour each series.
           var colour = type === "pie" ? data.labels.map(function (label, slice) { return SLICES[slice % SLICES.length]; })
             : palette(index);
-          return { label: set.label, data: set.values, backgroundColor: colour,
+          return { label: set.label, data: set.values, backgroundColor: colour, stack: set.stack,
                    borderColor: type === "line" ? colour : undefined };
         })
       },
@@ -51,7 +52,9 @@
         },
         onClick: function (event, elements) {
           if (!elements.length) { return; }
-          var url = (data.urls || [])[elements[0].index];
+          // A series may carry its own links (stacked bars: each part opens its own list).
+          var set = data.datasets[elements[0].datasetIndex] || {};
+          var url = (set.urls || data.urls || [])[elements[0].index];
           if (url) { window.location.assign(url); }
         }
       }
