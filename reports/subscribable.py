@@ -242,7 +242,8 @@ def _clean_customers(user: User, data: QueryDict) -> dict[str, object]:
     from reports.views import _owner_choices
 
     form = CustomersFilterForm(data, owners=_owner_choices(user))
-    return {"owner": form.cleaned_data.get("owner")} if form.is_valid() else {}
+    form.is_valid()  # each valid field is kept; an invalid one is dropped
+    return {name: form.cleaned_data.get(name) for name in ("owner", "months", "period")}
 
 
 def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
@@ -273,6 +274,16 @@ def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsh
                             rows=[[client.name, client.outstanding, client.overdue, client.invoices]
                                   for client in receivables.clients],
                             urls=[client.url for client in receivables.clients]))
+    period = _period(data, day)
+    with pipeline.without_jit():
+        purchases = customers.purchase_figures(user, owner, rates, period)
+    before = purchases.previous.label
+    for title, found in ((_("Month"), [*purchases.months, purchases.total]), (_("Region"), purchases.regions),
+                         (_("Product family"), purchases.families)):
+        tables.append(Table(
+            headers=[f"{_('Purchases')}: {title}", period.label, _money(period.label), before, _money(before)],
+            rows=[[row.label, row.now.count, row.now.amount, row.before.count, row.before.amount] for row in found],
+            urls=[row.now.deals_url for row in found]))
     return Snapshot(title=_("Customers, %(day)s") % {"day": formats.date_format(day, "DATE_FORMAT")},
                     tables=tables)
 
@@ -410,7 +421,7 @@ register(Subscribable(
     figures=analysis_figures,
     clean=_clean_analysis))
 register(Subscribable(
-    key="customers", title=gettext_lazy("Customers"), url_name="reports_customers", kept=("owner",),
+    key="customers", title=gettext_lazy("Customers"), url_name="reports_customers", kept=("owner", "months", "period"),
     can_read=_reads_deals, figures=customers_figures, clean=_clean_customers))
 register(Subscribable(
     key="sources", title=gettext_lazy("Lead sources"), url_name="reports_sources", kept=("period",),

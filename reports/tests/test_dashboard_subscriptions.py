@@ -103,14 +103,15 @@ def test_the_customers_dashboard_goes_once_as_xlsx(owner):
     from openpyxl import load_workbook
 
     AccountFactory(owner=owner)
-    subscription = subscribe(owner, "customers", "owner=&period=year", attachment="xlsx")
-    assert subscription.query == ""  # the customers dashboard keeps only its owner filter
+    subscription = subscribe(owner, "customers", "owner=&period=year&start=2020-01-01&pipeline=3", attachment="xlsx")
+    assert subscription.query == "period=year"  # its own filters that are set; never start, nor another page's
     message = send_once(subscription)
     [(name, content, _mimetype)] = message.attachments
     assert name.endswith(".xlsx")
     sheet = load_workbook(io.BytesIO(content)).active
     assert [cell.value for cell in next(sheet.iter_rows())][:2] == ["ABC class", "Accounts"]
     assert "ABC class" in message.body
+    assert "Purchases: Product family" in message.body and "Purchases: Region" in message.body
 
 
 def test_every_registered_dashboard_renders(executive):
