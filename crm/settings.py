@@ -30,6 +30,9 @@ if not SECRET_KEY:
         "SECRET_KEY is not set: with DEBUG off the CRM needs a long random secret, for example the output of "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
     )
+# Former keys, comma-separated, while a rotation is under way: sessions, signed links and the stored secrets
+# (crm/encryption.py) made with them still read; `manage.py rotate_secrets` re-encrypts under SECRET_KEY.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
