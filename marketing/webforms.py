@@ -151,13 +151,14 @@ def _summary(form: WebForm, data: dict, consent: str) -> str:
 def _add_to(record: Contact | Lead, *, form: WebForm, data: dict, ip: str | None) -> None:
     """A returning person: a note on the record's timeline, its owner told, the consent granted (never
     withdrawn: an unticked box changes nothing)."""
-    consent = _consent_line(form, data)
+    consent = _consent_line(form, data)  # in the form's language, as on a new lead's notes
     is_contact = isinstance(record, Contact)
     owner = record.owner or form.created_by  # a lead waiting in its queue has no owner yet
     link = {"contact": record, "account_id": record.account_id} if is_contact else {"lead": record}
-    activity_create(actor=owner, owner=owner, kind=ActivityKind.NOTE, direction=Direction.INBOUND,
-                    subject=(_("Web form “%(form)s” sent again") % {"form": form.name})[:200],
-                    body=_summary(form, data, consent), **link)
+    with translation.override(owner.language or settings.LANGUAGE_CODE):  # the note is for the owner to read
+        activity_create(actor=owner, owner=owner, kind=ActivityKind.NOTE, direction=Direction.INBOUND,
+                        subject=(_("Web form “%(form)s” sent again") % {"form": form.name})[:200],
+                        body=_summary(form, data, consent), **link)
     if is_contact and consent and not receives_email(record):
         now = timezone.now()
         with pghistory.context(source="webform", webform=form.pk):
