@@ -131,7 +131,8 @@ def _reason(context: dict) -> str:
 
 # What wrote a change, as the history shows it (pghistory.context(source=...)).
 SOURCES = {"import": gettext_lazy("import"), "import-undo": gettext_lazy("import undone"),
-           "vcard_import": gettext_lazy("vCard import"), "seed_demo": gettext_lazy("demo data")}
+           "vcard_import": gettext_lazy("vCard import"), "seed_demo": gettext_lazy("demo data"),
+           "webform": gettext_lazy("web form")}
 
 
 def _user_id(event) -> int | None:

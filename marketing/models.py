@@ -615,12 +615,16 @@ class WebFormSubmission(models.Model):
         LEAD = "lead", _("Lead created")
         HONEYPOT = "honeypot", _("Refused: a robot")
         LIMITED = "limited", _("Refused: too many from one address")
+        MATCHED = "matched", _("Added to an existing lead or contact")
 
     form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
     ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    # The lead it created, or the existing lead or contact it was added to ("matched").
     lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
 
     class Meta:
         indexes = [models.Index(fields=["ip", "-created_at"], name="webform_submission_ip_idx"),

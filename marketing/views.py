@@ -806,7 +806,9 @@ def webform_list(request):
     require_admin(request.user)
     forms_ = WebForm.objects.select_related("campaign", "team").annotate(
         leads=Count("submissions", filter=Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
-        refused=Count("submissions", filter=~Q(submissions__outcome=WebFormSubmission.Outcome.LEAD)),
+        matched=Count("submissions", filter=Q(submissions__outcome=WebFormSubmission.Outcome.MATCHED)),
+        refused=Count("submissions", filter=Q(submissions__outcome__in=[WebFormSubmission.Outcome.HONEYPOT,
+                                                                        WebFormSubmission.Outcome.LIMITED])),
     ).order_by("-is_active", "name", "id")
     rows = [(form, request.build_absolute_uri(reverse("marketing:webform_public", args=[webforms.form_key(form.pk)])))
             for form in forms_]

@@ -16,23 +16,39 @@ with the source "web form" and the form's campaign.
   (postMessage) so the snippet's frame grows with it.
 - The consent checkbox, when the form has a wording, must be ticked; the lead's notes record the wording
   and the time it was given.
+- A returning person (`find_match`): a submission whose e-mail (case-insensitive) or phone (normalised
+  to E.164, as leads and contacts store it) is that of a contact or an open lead the form's creator can
+  see is added to that record instead of creating a lead: a note on its timeline with what was sent, a
+  notification to its owner, the consent granted on a contact (never withdrawn), and the submission
+  marked "matched". Several matches: a contact before a lead, then the most recently updated. The
+  visitor sees the same thank-you either way, so the form tells nobody who is already known.
 """
 
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import pghistory
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from activities.models import ActivityKind, Direction
+from activities.services import activity_create
+from contacts.models import Contact
+from crm import notifications
 from crm.choices import LeadSource
+from crm.models import NotificationKind
+from crm.phones import phone_candidates, phone_region, search_regions
 from crm.signed import signed_id
 from marketing.models import LeadAttribution, WebForm, WebFormSubmission
-from sales.lead_services import lead_create
+from marketing.subscriptions import receives_email
+from sales.lead_services import lead_create, lead_update
 from sales.models import Lead
 
 SALT = "marketing.webform"
@@ -90,17 +106,89 @@ def record_refusal(form: WebForm, ip: str | None, outcome: str) -> None:
     WebFormSubmission.objects.create(form=form, ip=ip, outcome=outcome)
 
 
+SUBMITTED_AGAIN = notifications.message("webform.matched", gettext_lazy(
+    "%(name)s sent the web form “%(form)s” again: it is on their timeline."))
+FIELDS = ("first_name", "last_name", "email", "title", "company", "phone", "city", "country")
+
+
+def _consent_line(form: WebForm, data: dict) -> str:
+    if not (form.consent_wording and data.get("consent")):
+        return ""
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")
+    return _("Consent given on the web form “%(form)s” at %(time)s: %(wording)s") % {
+        "form": form.name, "time": stamp, "wording": form.consent_wording}
+
+
+def find_match(form: WebForm, data: dict) -> Contact | Lead | None:
+    """The contact, else the open lead, the form's creator can see with the submitted e-mail (any case) or
+    phone (read in the submitted country's region, then the search regions, as E.164); the most recently
+    updated when several. Two indexed queries at most."""
+    email = (data.get("email") or "").strip().lower()
+    raw_phone = (data.get("phone") or "").strip()
+    numbers = phone_candidates(raw_phone, [phone_region(form.created_by, data.get("country")),
+                                           *search_regions(form.created_by)]) if raw_phone else []
+    if not email and not numbers:
+        return None
+    contacts = Q(emails__contains=[email]) if email else Q()
+    leads = Q(email__iexact=email) if email else Q()
+    if numbers:
+        contacts |= Q(phones__overlap=numbers)
+        leads |= Q(phone_e164__in=numbers)
+    contact = (Contact.objects.visible_to(form.created_by).alive().filter(contacts)
+               .select_related("owner").order_by("-updated_at", "-id").first())
+    if contact is not None:
+        return contact
+    return (Lead.objects.visible_to(form.created_by).alive().open().filter(leads)
+            .select_related("owner").order_by("-updated_at", "-id").first())
+
+
+def _summary(form: WebForm, data: dict, consent: str) -> str:
+    labels = plain_labels()
+    lines = [f"{labels[name]}: {data[name]}" for name in (*FIELDS, "message") if data.get(name)]
+    return "\n".join([*lines, *([consent] if consent else [])])
+
+
+def _add_to(record: Contact | Lead, *, form: WebForm, data: dict, ip: str | None) -> None:
+    """A returning person: a note on the record's timeline, its owner told, the consent granted (never
+    withdrawn: an unticked box changes nothing)."""
+    consent = _consent_line(form, data)  # in the form's language, as on a new lead's notes
+    is_contact = isinstance(record, Contact)
+    owner = record.owner or form.created_by  # a lead waiting in its queue has no owner yet
+    link = {"contact": record, "account_id": record.account_id} if is_contact else {"lead": record}
+    with translation.override(owner.language or settings.LANGUAGE_CODE):  # the note is for the owner to read
+        activity_create(actor=owner, owner=owner, kind=ActivityKind.NOTE, direction=Direction.INBOUND,
+                        subject=(_("Web form “%(form)s” sent again") % {"form": form.name})[:200],
+                        body=_summary(form, data, consent), **link)
+    if is_contact and consent and not receives_email(record):
+        now = timezone.now()
+        with pghistory.context(source="webform", webform=form.pk):
+            Contact.objects.filter(pk=record.pk).update(
+                email_opt_in=True, email_opt_in_at=now, email_opted_out_at=None, updated_at=now,
+                email_opt_in_source=(_("Web form “%(form)s”") % {"form": form.name})[:200],
+                email_opt_in_wording=form.consent_wording)
+    elif not is_contact and consent:
+        with pghistory.context(source="webform", webform=form.pk):
+            lead_update(lead=record, actor=owner, description=(record.description + "\n\n" + consent).strip())
+    if record.owner_id:
+        notifications.notify(user=record.owner, kind=NotificationKind.ALERT, message=SUBMITTED_AGAIN,
+                             url=record.get_absolute_url(), params={"name": str(record), "form": form.name})
+    WebFormSubmission.objects.create(form=form, ip=ip, outcome=WebFormSubmission.Outcome.MATCHED,
+                                     contact=record if is_contact else None, lead=None if is_contact else record)
+
+
 @transaction.atomic
-def submit(*, form: WebForm, ip: str | None, data: dict) -> Lead:
-    """Creates the lead (in the form's queue, distributed by the assignment rules) and attributes it."""
+def submit(*, form: WebForm, ip: str | None, data: dict) -> Contact | Lead:
+    """Adds the submission to the person's contact or open lead when there is one (`find_match`), else
+    creates the lead (in the form's queue, distributed by the assignment rules) and attributes it."""
+    match = find_match(form, data)
+    if match is not None:
+        _add_to(match, form=form, data=data, ip=ip)
+        return match
     notes = data.get("message", "")
-    if form.consent_wording and data.get("consent"):
-        stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")
-        notes = (notes + "\n\n" if notes else "") + _("Consent given on the web form “%(form)s” at %(time)s: "
-                                                       "%(wording)s") % {"form": form.name, "time": stamp,
-                                                                         "wording": form.consent_wording}
-    fields = {name: data.get(name, "") for name in ("first_name", "last_name", "email", "title", "company",
-                                                      "phone", "city", "country")}
+    consent = _consent_line(form, data)
+    if consent:
+        notes = (notes + "\n\n" if notes else "") + consent
+    fields = {name: data.get(name, "") for name in FIELDS}
     lead = lead_create(actor=form.created_by, owner=None, team=form.team or form.created_by.team,
                        source=LeadSource.WEB, description=notes, **fields)
     if form.campaign_id:

@@ -117,3 +117,27 @@ def test_the_snippet_embeds_the_form_on_another_site_and_takes_a_lead(page, live
     page.goto(site + "/index.html")
     expect(frame.locator("#webform-submit")).to_have_count(0)
     assert Lead.objects.count() == 1
+
+
+def test_a_known_contact_submits_and_the_owner_sees_it_on_the_timeline(page, live_server, admin_user, owner, team):
+    from contacts.tests.factories import ContactFactory
+    from marketing import webforms
+
+    contact = ContactFactory(owner=owner, first_name="Ирина", last_name="Коваль", emails=["irina@example.com"])
+    web_form = WebForm.objects.create(name="Запрос цены", team=team, fields=["company", "message"], language="ru",
+                                      consent_wording="Я согласен получать письма.",
+                                      thank_you="Спасибо! Мы перезвоним.", created_by=admin_user)
+    page.goto(reverse("marketing:webform_public", args=[webforms.form_key(web_form.pk)]))
+    page.get_by_label("Фамилия").fill("Коваль")
+    page.locator("#id_email").fill("Irina@Example.com")
+    page.get_by_label("Сообщение").fill("Снова нужна цена на 30 лицензий")
+    page.get_by_label("Я согласен получать письма.").check()
+    page.locator("#webform-submit").click()
+    expect(page.locator("#webform-thanks")).to_have_text("Спасибо! Мы перезвоним.")
+    assert not Lead.objects.exists()
+
+    sign_in(page, owner)
+    page.goto(contact.get_absolute_url())
+    expect(page.get_by_text("Web form “Запрос цены” sent again").first).to_be_visible()
+    expect(page.get_by_text("Снова нужна цена на 30 лицензий").first).to_be_visible()
+    assert page.console_errors == [] and page.failed_requests == [], (page.console_errors, page.failed_requests)
