@@ -144,6 +144,15 @@ def use_small_controls(filterset) -> None:
         field.widget.attrs["class"] = "form-select form-select-sm" if is_select else "form-control form-control-sm"
 
 
+def deal_ids_of_contact(contact_id: int):
+    """The ids of the deals where the contact is the primary contact or has a role, as one UNION subquery:
+    written as `primary_contact = x OR id IN (roles)` the planner cannot use either index and walks every
+    deal in the list's order (9 ms at 22,000 deals, linear in the deals)."""
+    primary = Opportunity.objects.filter(primary_contact_id=contact_id).order_by().values("pk")
+    with_role = OpportunityContactRole.objects.filter(contact_id=contact_id).order_by().values("opportunity_id")
+    return primary.union(with_role)
+
+
 class OpportunityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
@@ -199,8 +208,7 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def filter_contact(self, queryset, name, value):
         """Deals where the contact is the primary contact or has a role."""
-        roles = OpportunityContactRole.objects.filter(contact_id=value).values("opportunity_id")
-        return queryset.filter(Q(primary_contact_id=value) | Q(pk__in=roles))
+        return queryset.filter(pk__in=deal_ids_of_contact(value))
 
     def with_product_family(self, queryset, name, value):
         """Deals with at least one line of a product of this family (any case)."""

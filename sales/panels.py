@@ -13,6 +13,7 @@ from django.utils import timezone
 from crm import panels
 from crm.roles import Role
 from crm.visibility import can_read
+from sales.filters import deal_ids_of_contact
 from sales.models import ContactRole, Invoice, Opportunity, OpportunityContactRole, Order, Quote, StageKind
 from sales.receivables import account_receivables
 
@@ -128,7 +129,7 @@ def contact_deals(request, contact, page):
     roles = OpportunityContactRole.objects.filter(contact=contact)
     deals, total = _rows_and_total(
         Opportunity.objects.visible_to(request.user)
-        .filter(Q(primary_contact=contact) | Q(pk__in=roles.values("opportunity_id")))
+        .filter(pk__in=deal_ids_of_contact(contact.pk))
         .annotate(role_code=Subquery(roles.filter(opportunity=OuterRef("pk")).values("role")[:1]))
         .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
     for deal in deals:
