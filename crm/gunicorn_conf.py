@@ -1,7 +1,8 @@
 """gunicorn's configuration: `gunicorn crm.wsgi --config python:crm.gunicorn_conf`.
 
 The environment tunes it (docs/operations.md): GUNICORN_BIND (or PORT), WEB_CONCURRENCY
-(processes), GUNICORN_THREADS (threads per process), GUNICORN_ACCESS_LOG ("-" for stdout,
+(processes), GUNICORN_THREADS (threads per process), GUNICORN_WORKER_CLASS ("gthread", the default, or
+"sync" to compare), GUNICORN_ACCESS_LOG ("-" for stdout,
 a path, or "" for none). Everything gunicorn writes stays under CRM_VAR_DIR (default var/):
 its control socket is var/run/gunicorn.ctl, not one shared by every instance in the home folder.
 """
@@ -16,7 +17,7 @@ _VAR = Path(os.environ.get("CRM_VAR_DIR", _ROOT / "var"))
 bind = [os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
 # gthread: requests wait on PostgreSQL most of the time, so threads overlap that wait at less
 # memory per request than more processes (docs/operations.md, "gunicorn").
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30

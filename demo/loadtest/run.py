@@ -39,7 +39,8 @@ def server_env(args) -> dict[str, str]:
     if not env.get("DATABASE_URL"):
         raise SystemExit("Set DATABASE_URL (and REDIS_URL) to a seeded database: see docs/benchmarks.md.")
     env.update({"DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "WEB_CONCURRENCY": str(args.workers),
-                "GUNICORN_THREADS": str(args.threads), "GUNICORN_ACCESS_LOG": "", "GUNICORN_LOG_LEVEL": "warning",
+                "GUNICORN_THREADS": str(args.threads), "GUNICORN_WORKER_CLASS": args.worker_class,
+                "GUNICORN_ACCESS_LOG": "", "GUNICORN_LOG_LEVEL": "warning",
                 "CRM_VAR_DIR": str(ROOT / "var" / "loadtest")})
     env.setdefault("SECRET_KEY", "insecure-loadtest-key-only-for-local-runs")
     return env
@@ -147,6 +148,7 @@ def main() -> None:
     parser.add_argument("--saturation-duration", type=int, default=30)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "4")))
+    parser.add_argument("--worker-class", choices=("gthread", "sync"), default="gthread")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOADTEST_PORT", "8010")))
     args = parser.parse_args()
     out = ROOT / "var" / "loadtest"
@@ -156,7 +158,8 @@ def main() -> None:
     try:
         sys.path.insert(0, str(ROOT))
         sessions = sign_in_once(args.port, out)
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), DEBUG off, on port {args.port}; "
+        print(f"gunicorn: {args.workers} workers x {args.threads} threads ({args.worker_class}), DEBUG off, "
+              f"on port {args.port}; "
               f"the load client runs on the same {os.cpu_count()} cores.")
         busy = report(f"{args.users} users, think time 1-3 s, {args.duration} s",
                       run_locust("busy", users=args.users, duration=args.duration, think="1-3", port=args.port,
