@@ -56,12 +56,12 @@ class ActivityQuerySet(OwnedQuerySet):
         """An activity is visible to its owner's circle (the policy) and to everyone who may
         see the account or contact it is about: the customer's history belongs to the customer."""
 
-        if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
+        own_circle = visibility.read_q(user, self.model)
+        if own_circle is None:
             return self.alive()
-        own_circle = visibility.visible(self, user).values("pk")
         attending = Activity.attendees.through.objects.filter(user_id=user.pk).values("activity_id")
         return self.alive().filter(
-            models.Q(pk__in=own_circle)
+            own_circle
             | models.Q(pk__in=attending)
             | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
             | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))
@@ -218,10 +218,11 @@ class ArchivedActivityQuerySet(OwnedQuerySet):
     def visible_to(self, user):
         """The same rule as ActivityQuerySet.visible_to: the owner's circle, the colleagues who attended, and
         everyone who may see the account, contact, deal or lead it is about."""
-        if visibility.read_scope(user, self.model) == visibility.Scope.ALL:
+        own_circle = visibility.read_q(user, self.model)
+        if own_circle is None:
             return self.alive()
         return self.alive().filter(
-            models.Q(pk__in=visibility.visible(self, user).values("pk"))
+            own_circle
             | models.Q(attendee_ids__contains=[user.pk])
             | models.Q(account__in=Account.objects.visible_to(user).values("pk"))
             | models.Q(contact__in=Contact.objects.visible_to(user).values("pk"))

@@ -126,6 +126,11 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER_TRANSA
 # A server that does not answer must give a fast error (the friendly 503 page, /healthz within 2 s),
 # not a request that waits for the operating system's TCP timeout.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
+# No JIT compilation for our connections: our queries are short, and a plan whose estimate crosses
+# jit_above_cost (a search over 1,000,000 tickets) spent 60 ms compiling for 36 ms of work
+# (docs/benchmarks.md). PgBouncer refuses startup options: there, set `ALTER DATABASE … SET jit = off`.
+if not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # A streaming read replica (crm/replica.py, docs/scaling.md): reports, dashboards and exports read from it while
 # it is no more than REPLICA_MAX_LAG seconds behind; everything else, and every write, uses the primary.
 if env_str("DATABASE_REPLICA_URL", ""):
@@ -133,6 +138,8 @@ if env_str("DATABASE_REPLICA_URL", ""):
                                              conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
     DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
+    if "options" in DATABASES["default"]["OPTIONS"]:
+        DATABASES["replica"]["OPTIONS"].setdefault("options", DATABASES["default"]["OPTIONS"]["options"])
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests read "the replica" from the test database
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 REPLICA_READ_APPS = ["reports"]

@@ -236,12 +236,25 @@ def narrowed_q(user: "User", model: type[Model]) -> Q | None:
     return narrowing.rows(user) if narrowing is not None else None
 
 
+def _rows_q(user: "User", model: type[Model], *, write: bool) -> Q | None:
+    scope = _scope(user, model, write=write)
+    q = _scope_q(user, scope)
+    if scope != Scope.NONE and (narrowed := narrowed_q(user, model)) is not None:
+        q = narrowed if q is None else q & narrowed
+    return q
+
+
+def read_q(user: "User", model: type[Model]) -> Q | None:
+    """The row filter `visible` applies (the soft-delete condition aside), None for every row: to OR with other
+    conditions on the same table in one WHERE. Written as `pk IN (the visible rows)` instead, the planner
+    scanned the whole table once per row it checked (the manager's activity figures at 10,000,000
+    activities ran for minutes)."""
+    return _rows_q(user, model, write=False)
+
+
 def _filtered[QS: QuerySet[Any]](queryset: QS, user: "User", *, write: bool) -> QS:
     queryset = queryset.filter(deleted_at__isnull=True)
-    scope = _scope(user, queryset.model, write=write)
-    q = _scope_q(user, scope)
-    if scope != Scope.NONE and (narrowed := narrowed_q(user, queryset.model)) is not None:
-        q = narrowed if q is None else q & narrowed
+    q = _rows_q(user, queryset.model, write=write)
     return queryset if q is None else queryset.filter(q)
 
 
