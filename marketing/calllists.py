@@ -66,6 +66,14 @@ def _audience(actor: User, segment: Segment | None, static_list: StaticList | No
     return Contact.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list)
 
 
+def _leads_on(actor: User, static_list: StaticList | None) -> int:
+    """The leads on the static list the actor may see: a call list calls contacts (the calls go on
+    the contact's timeline, "do not call" is the contact's), so they are left out and counted."""
+    if static_list is None:
+        return 0
+    return Lead.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list).count()
+
+
 def _covering_territories(territory_id: int | None, parents: dict[int, int | None]) -> set[int]:
     """The territory and every territory above it (an agent for Europe covers Germany)."""
     covered: set[int] = set()
@@ -79,10 +87,10 @@ def _covering_territories(territory_id: int | None, parents: dict[int, int | Non
 def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list[User], script: str = "",
                      segment: Segment | None = None, static_list: StaticList | None = None,
                      distribution: str = CallDistribution.EVEN) -> CallList:
-    """Freezes the audience the actor may see into one entry per person. People marked "do not call"
-    or with no phone are left out and counted; each person goes only to an agent who may see them
-    (those no chosen agent may see are left out too), so the call screen never shows an agent a
-    customer they could not open."""
+    """Freezes the audience the actor may see into one entry per contact. People marked "do not call"
+    or with no phone, and the leads of a static list, are left out and counted; each person goes only
+    to an agent who may see them (those no chosen agent may see are left out too), so the call screen
+    never shows an agent a customer they could not open."""
     if not agents:
         raise ValidationError({"agents": _("Choose at least one agent.")})
     call_list = CallList(owner=actor, team_id=actor.team_id, campaign=campaign, name=name, script=script,
@@ -96,6 +104,7 @@ def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list
     callable_rows = [row for row in rows if not row[1] and row[2]]
     call_list.left_out_do_not_call = sum(1 for row in rows if row[1])
     call_list.left_out_no_phone = sum(1 for row in rows if not row[1] and not row[2])
+    call_list.left_out_leads = _leads_on(actor, static_list)
     items, call_list.left_out_no_agent = _share(call_list, agents, callable_rows, Counter())
     call_list.save()
     call_list.agents.set(agents)
@@ -216,6 +225,7 @@ class Added:
     do_not_call: int = 0
     no_phone: int = 0
     no_agent: int = 0
+    leads: int = 0  # leads on the static list, left out
 
 
 @transaction.atomic
@@ -223,8 +233,8 @@ def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None =
                   static_list: StaticList | None = None) -> Added:
     """Adds the people of a segment or a static list the actor may see to a built list, shared among
     its agents as when it was built (with their current load). People already on it are skipped; "do
-    not call", phoneless and people no agent may open are left out and counted (also in the list's
-    totals). The list stays within BUILD_LIMIT people."""
+    not call", phoneless and people no agent may open, and a static list's leads, are left out and
+    counted (also in the list's totals). The list stays within BUILD_LIMIT people."""
     if (segment is None) == (static_list is None):
         raise ValidationError(_("Add either from a segment or from a static list."))
     CallList.objects.select_for_update().filter(pk=call_list.pk).first()  # two adds never overshoot the limit
@@ -240,7 +250,8 @@ def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None =
                                 "the audience.") % {"limit": BUILD_LIMIT,
                                                      "total": BUILD_LIMIT - room + len(callable_rows)})
     result = Added(already=already, do_not_call=sum(1 for row in rows if row[1]),
-                   no_phone=sum(1 for row in rows if not row[1] and not row[2]))
+                   no_phone=sum(1 for row in rows if not row[1] and not row[2]),
+                   leads=_leads_on(actor, static_list))
     agents = list(call_list.agents.all())
     items, result.no_agent = _share(call_list, agents, callable_rows, _open_load(call_list))
     CallListItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
@@ -248,7 +259,8 @@ def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None =
     CallList.objects.filter(pk=call_list.pk).update(
         left_out_do_not_call=F("left_out_do_not_call") + result.do_not_call,
         left_out_no_phone=F("left_out_no_phone") + result.no_phone,
-        left_out_no_agent=F("left_out_no_agent") + result.no_agent, updated_at=timezone.now())
+        left_out_no_agent=F("left_out_no_agent") + result.no_agent,
+        left_out_leads=F("left_out_leads") + result.leads, updated_at=timezone.now())
     call_list.refresh_from_db()
     return result
 

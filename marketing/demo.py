@@ -108,6 +108,9 @@ def load(rng: random.Random) -> None:
                                               description="Badges scanned at our stand.")
     services.static_list_add(static_list=expo_guests, actor=marketer,
                              contacts=Contact.objects.filter(pk__in=[c.pk for c in rng.sample(contacts, 8)]))
+    # Visitors not yet in the CRM as customers: leads on the same list (the first few open ones).
+    services.static_list_add_leads(static_list=expo_guests, actor=marketer, leads=Lead.objects.filter(
+        pk__in=list(Lead.objects.filter(converted_at__isnull=True).order_by("id").values_list("pk", flat=True)[:3])))
 
     # The people each campaign reached, with how far they got.
     for name in ("Spring webinar", "Retail Expo 2026", "Autumn mailing", "Вебинар весна"):

@@ -15,6 +15,7 @@ from marketing.models import (
     StaticListMember,
     TopicSubscription,
 )
+from marketing.services import static_list_carry_lead_over
 
 
 @hooks.subscribe(hooks.LEAD_CONVERTED)
@@ -35,6 +36,13 @@ def carry_campaign_over(*, lead, contact, opportunity, **_kwargs) -> None:
         if not created and member.status != MemberStatus.CONVERTED:
             member.status, member.status_changed_at = MemberStatus.CONVERTED, now
             member.save(update_fields=["status", "status_changed_at"])
+
+
+@hooks.subscribe(hooks.LEAD_CONVERTED)
+def carry_lists_over(*, lead, contact, **_kwargs) -> None:
+    """The lists a converted lead was on now hold the contact it became."""
+    if contact is not None:
+        static_list_carry_lead_over(lead=lead, contact=contact)
 
 
 @hooks.subscribe(hooks.CONTACT_PERSONAL_DATA)

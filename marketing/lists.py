@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from crm.list_tools import to_int
+from crm.list_tools import selected_ids, to_int
 from crm.lists import (
     BulkAction,
     BulkRefused,
@@ -133,8 +133,8 @@ class StaticListList(ListPage):
     primary_filters = ("q", "scope")
     noun_plural = _("static lists")
     empty_icon = "card-checklist"
-    empty_text = _("A static list holds the people you pick: tick them on the contacts list and choose “Add to a "
-                   "static list…”. It changes only when you change it.")
+    empty_text = _("A static list holds the people you pick: tick contacts or leads on their list and choose “Add "
+                   "to a static list…”. It changes only when you change it.")
     empty_filtered_text = _("No static list matches these filters.")
     create_url_name = "marketing:static_list_create"
     create_label = _("New static list")
@@ -161,6 +161,28 @@ def _static_list_choices(user) -> list[tuple[int, str]]:
 
 register_bulk_action("contacts.contact", BulkAction(
     "add_to_static_list", _("Add to a static list…"), add_to_static_list, needs="choice",
+    choices=_static_list_choices, rows="visible", allowed=lambda user: can_create(user, StaticList)))
+
+
+def add_leads_to_static_list(request, leads):
+    """The leads list's bulk action: the ticked leads the user may see join a static list the user may
+    edit. A ticked id the user may not see (a forged one) is left out and said so."""
+    static_list = StaticList.objects.editable_by(request.user).filter(
+        pk=to_int(request.POST.get("choice-add_to_static_list"))).first()
+    if static_list is None:
+        raise BulkRefused(_("Choose the static list to add the leads to."))
+    hidden = len(set(selected_ids(request))) - leads.count()
+    added = services.static_list_add_leads(static_list=static_list, actor=request.user, leads=leads)
+    messages.success(request, ngettext("%(count)s lead added to %(list)s.", "%(count)s leads added to %(list)s.",
+                                       added) % {"count": added, "list": static_list.name})
+    if hidden:
+        messages.warning(request, ngettext("%(count)s ticked lead is not one you may open: it was not added.",
+                                           "%(count)s ticked leads are not ones you may open: they were not added.",
+                                           hidden) % {"count": hidden})
+
+
+register_bulk_action("sales.lead", BulkAction(
+    "add_to_static_list", _("Add to a static list…"), add_leads_to_static_list, needs="choice",
     choices=_static_list_choices, rows="visible", allowed=lambda user: can_create(user, StaticList)))
 
 

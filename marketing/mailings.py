@@ -50,6 +50,7 @@ from marketing.bounces import return_path
 from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
 from marketing.subscriptions import preference_token
+from sales.models import Lead
 
 BATCH = 50
 HOUR = timedelta(hours=1)
@@ -69,6 +70,14 @@ def audience(mailing: Mailing, user: User) -> QuerySet[Contact]:
     if mailing.static_list_id is None and mailing.topic_id is not None:  # a new-product notice: the subscribers
         return Contact.objects.visible_to(user).filter(topic_subscriptions__topic_id=mailing.topic_id)
     return Contact.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id)
+
+
+def leads_left_out(mailing: Mailing, user: User) -> int:
+    """The leads (the user may see) on the mailing's static list: a mailing goes to contacts only (a
+    lead records no e-mail consent), so the draft's page says how many it leaves out."""
+    if mailing.static_list_id is None:
+        return 0
+    return Lead.objects.visible_to(user).filter(static_list_memberships__static_list_id=mailing.static_list_id).count()
 
 
 def languages_of(mailing: Mailing) -> list[str]:

@@ -259,9 +259,13 @@ class StaticList(OwnedModel):
 
 
 class StaticListMember(models.Model):
+    """A contact or a lead on a static list (exactly one of the two), once per list."""
+
     static_list = models.ForeignKey(StaticList, on_delete=models.CASCADE, related_name="members")
-    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
-                                related_name="static_list_memberships")
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="static_list_memberships")
+    lead = models.ForeignKey("sales.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="static_list_memberships")
     added_at = models.DateTimeField(_("added"), default=timezone.now, editable=False)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -269,10 +273,20 @@ class StaticListMember(models.Model):
         ordering = ["-added_at", "-id"]
         verbose_name = _("static list member")
         verbose_name_plural = _("static list members")
-        constraints = [models.UniqueConstraint(fields=["static_list", "contact"], name="static_list_member_once")]
-        indexes = [models.Index(fields=["contact", "-added_at"], name="static_list_member_contact_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["static_list", "contact"], name="static_list_member_once"),
+            models.UniqueConstraint(fields=["static_list", "lead"], name="static_list_lead_once"),
+            models.CheckConstraint(condition=models.Q(contact__isnull=False, lead__isnull=True)
+                                   | models.Q(contact__isnull=True, lead__isnull=False),
+                                   name="static_list_member_contact_or_lead"),
+        ]
+        indexes = [models.Index(fields=["contact", "-added_at"], name="static_list_member_contact_idx"),
+                   models.Index(fields=["lead", "-added_at"], name="static_list_member_lead_idx",
+                                condition=models.Q(lead__isnull=False))]
 
     def __str__(self):
+        if self.lead_id is not None:
+            return f"lead {self.lead_id} in list {self.static_list_id}"
         return f"{self.contact_id} in list {self.static_list_id}"
 
 
@@ -670,6 +684,7 @@ class CallList(OwnedModel):
     left_out_do_not_call = models.PositiveIntegerField(default=0)
     left_out_no_phone = models.PositiveIntegerField(default=0)
     left_out_no_agent = models.PositiveIntegerField(default=0)
+    left_out_leads = models.PositiveIntegerField(default=0)  # leads on the static list: a call list calls contacts
     # A closed list hands out no entries; reopening it carries on where it stopped.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 

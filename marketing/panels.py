@@ -1,7 +1,8 @@
 """What marketing adds to other modules' record pages (crm/panels.py): the source campaign on a
-lead's and a deal's page (with a picker for those who may edit the record), and the campaigns a
-contact, or an account's people, take part in. Each panel is one bounded query through
-`visible_to`, and none shows to a role that reads no campaigns."""
+lead's and a deal's page (with a picker for those who may edit the record), the campaigns a
+contact, or an account's people, take part in, and the static lists a contact or a lead is on.
+Each panel is one bounded query through `visible_to`, and none shows to a role that reads no
+campaigns."""
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -85,17 +86,29 @@ def account_campaigns(request, account, page):
         "campaigns": rows, "total": rows[0].panel_total, "panel_id": "account-campaigns"})
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=41)
-def contact_static_lists(request, contact, page):
+def _static_lists_panel(request, member_filter: dict, panel_id: str):
+    """The static lists the user may see that hold the record (lists they may not see are not named
+    nor counted): one query."""
     if not can_read(request.user, StaticList):
         return None
     visible = StaticList.objects.visible_to(request.user)
-    rows = list(StaticListMember.objects.filter(contact=contact, static_list__in=visible).select_related("static_list")
-                .annotate(panel_total=Window(Count("id"))).order_by("-added_at", "-id")[:ROWS])
+    rows = list(StaticListMember.objects.filter(static_list__in=visible, **member_filter)
+                .select_related("static_list").annotate(panel_total=Window(Count("id")))
+                .order_by("-added_at", "-id")[:ROWS])
     if not rows:
         return None
     return panels.Rendered("marketing/panels/contact_lists.html", {
-        "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-lists"})
+        "memberships": rows, "total": rows[0].panel_total, "panel_id": panel_id})
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=41)
+def contact_static_lists(request, contact, page):
+    return _static_lists_panel(request, {"contact": contact}, "contact-lists")
+
+
+@panels.register("sales.lead", slot=panels.MAIN, order=11)
+def lead_static_lists(request, lead, page):
+    return _static_lists_panel(request, {"lead": lead}, "lead-lists")
 
 
 @panels.register("contacts.contact", slot=panels.MAIN, order=42)

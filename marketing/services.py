@@ -8,7 +8,7 @@ from typing import Any
 import pghistory
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -211,26 +211,46 @@ def static_list_delete(*, static_list: StaticList, actor: User) -> None:
     static_list.save(update_fields=["deleted_at", "updated_at"])
 
 
-@transaction.atomic
-def static_list_add(*, static_list: StaticList, actor: User, contacts: QuerySet[Contact]) -> int:
-    """Adds the contacts (the caller passes rows the actor may see) in one INSERT … SELECT; people
-    already on the list stay once. Returns how many were added."""
-    select_sql, params = contacts.order_by().values("id").query.sql_with_params()
+def _static_list_insert(static_list: StaticList, actor: User, rows: QuerySet[Any], column: str) -> int:
+    select_sql, params = rows.order_by().values("id").query.sql_with_params()
     with connection.cursor() as cursor:
         sql = (f"INSERT INTO {StaticListMember._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
-               "(static_list_id, contact_id, added_at, added_by_id) "
+               f"(static_list_id, {column}, added_at, added_by_id) "
                f"SELECT %s, picked.id, %s, %s FROM ({select_sql}) AS picked "
-               "ON CONFLICT (static_list_id, contact_id) DO NOTHING")
+               f"ON CONFLICT (static_list_id, {column}) DO NOTHING")
         cursor.execute(sql, [static_list.pk, timezone.now(), actor.pk, *params])
         added: int = cursor.rowcount
     return added
 
 
 @transaction.atomic
-def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Iterable[int]) -> int:
-    removed, _per_model = StaticListMember.objects.filter(static_list=static_list,
-                                                          contact_id__in=list(contact_ids)).delete()
+def static_list_add(*, static_list: StaticList, actor: User, contacts: QuerySet[Contact]) -> int:
+    """Adds the contacts (the caller passes rows the actor may see) in one INSERT … SELECT; people
+    already on the list stay once. Returns how many were added."""
+    return _static_list_insert(static_list, actor, contacts, "contact_id")
+
+
+@transaction.atomic
+def static_list_add_leads(*, static_list: StaticList, actor: User, leads: QuerySet[Lead]) -> int:
+    """Adds the leads (the caller passes rows the actor may see) as static_list_add does contacts."""
+    return _static_list_insert(static_list, actor, leads, "lead_id")
+
+
+@transaction.atomic
+def static_list_remove(*, static_list: StaticList, actor: User, contact_ids: Iterable[int] = (),
+                       lead_ids: Iterable[int] = ()) -> int:
+    """Takes the contacts and the leads off the list (ids not on it are ignored). Returns how many went."""
+    removed, _per_model = StaticListMember.objects.filter(
+        Q(contact_id__in=list(contact_ids)) | Q(lead_id__in=list(lead_ids)), static_list=static_list).delete()
     return removed
+
+
+def static_list_carry_lead_over(*, lead: Lead, contact: Contact) -> None:
+    """A converted lead is on its lists as the contact it became (once: a list that already has the
+    contact keeps that row), so mailings and call lists reach the person from now on."""
+    members = StaticListMember.objects.filter(lead=lead)
+    members.filter(static_list__members__contact=contact).delete()
+    members.update(lead=None, contact=contact)
 
 
 @transaction.atomic

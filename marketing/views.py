@@ -409,23 +409,28 @@ def static_list_edit(request, pk: int):
 
 def static_list_detail(request, pk: int):
     static_list = get_visible_or_404(StaticList.objects.select_related("owner"), request.user, pk=pk)
-    members = (_with_contact_flags(StaticListMember.objects.filter(static_list=static_list), request.user)
-               .select_related("added_by").order_by("-added_at", "-id"))
+    on_list = StaticListMember.objects.filter(static_list=static_list)
+    members = (with_visibility_flag(_with_contact_flags(on_list, request.user), request.user, "lead")
+               .select_related("added_by", "lead").order_by("-added_at", "-id"))
     page = paginate(members, request.GET.get("page"), per_page=MEMBER_ROWS * 2)
     return render(request, "marketing/static_list_detail.html", {
         "static_list": static_list, "page": page, "can_edit": can_edit(request.user, static_list),
         "contacts_url": reverse("contacts:list"),
+        "leads_url": reverse("sales:lead_list") if can_read(request.user, Lead) else "",
+        # Mailings and call lists reach the list's contacts only: the page says how many leads they leave out.
+        "lead_total": on_list.filter(lead__isnull=False).count() if page.total else 0,
         "history": history_for(static_list, user=request.user, limit=HISTORY_SHOWN)})
 
 
 @require_POST
 def static_list_remove(request, pk: int):
     static_list = get_editable_or_404(StaticList, request.user, pk=pk)
-    removed = services.static_list_remove(static_list=static_list, actor=request.user,
-                                          contact_ids=[to_int(raw) for raw in request.POST.getlist("contact")
-                                                       if to_int(raw)])
-    messages.success(request, ngettext("%(count)s contact removed from the list.",
-                                       "%(count)s contacts removed from the list.", removed) % {"count": removed})
+    removed = services.static_list_remove(
+        static_list=static_list, actor=request.user,
+        contact_ids=[to_int(raw) for raw in request.POST.getlist("contact") if to_int(raw)],
+        lead_ids=[to_int(raw) for raw in request.POST.getlist("lead") if to_int(raw)])
+    messages.success(request, ngettext("%(count)s person removed from the list.",
+                                       "%(count)s people removed from the list.", removed) % {"count": removed})
     return redirect(static_list)
 
 
@@ -474,6 +479,7 @@ def mailing_detail(request, pk: int):
         context["schedule_form"] = ScheduleForm()
         audience = mailings.audience(mailing, request.user)
         context["audience_total"] = audience.count()
+        context["leads_left_out"] = mailings.leads_left_out(mailing, request.user)
         sources = {code: (subject, body, mailings.htmls_of(mailing).get(code, ""))
                    for code, (subject, body) in mailings.texts_of(mailing).items()}
         first = audience.select_related(*templating.RELATED).order_by("last_name", "first_name", "id").first()
@@ -875,6 +881,15 @@ def _webform_page(request, key: str, *, embedded: bool):
 # --- Telemarketing call lists ---------------------------------------------------------------
 
 
+def _say_leads_left_out(request, leads: int) -> None:
+    if leads:
+        messages.info(request, ngettext(
+            "%(count)s lead on the static list was left out: a call list calls contacts. Convert the lead, or "
+            "call it from its own page.",
+            "%(count)s leads on the static list were left out: a call list calls contacts. Convert the leads, or "
+            "call them from their own pages.", leads) % {"count": leads})
+
+
 def call_list_create(request, campaign_pk: int):
     campaign = get_editable_or_404(Campaign, request.user, pk=campaign_pk)
     form = CallListForm(request.POST or None, user=request.user,
@@ -894,6 +909,7 @@ def call_list_create(request, campaign_pk: int):
                                                "Call list %(name)s was built: %(count)s people to call.",
                                                call_list.items.count()) % {"name": call_list.name,
                                                                            "count": call_list.items.count()})
+            _say_leads_left_out(request, call_list.left_out_leads)
             return redirect(call_list)
     return render(request, "marketing/call_list_form.html", {"form": form, "campaign": campaign})
 
@@ -977,6 +993,7 @@ def call_list_add(request, pk: int):
                 "Already on it: %(already)s; left out: do not call %(dnc)s, no phone %(phone)s, no agent may open "
                 "%(agent)s.") % {"already": added.already, "dnc": added.do_not_call, "phone": added.no_phone,
                                  "agent": added.no_agent})
+            _say_leads_left_out(request, added.leads)
             return redirect(call_list)
     return render(request, "marketing/call_list_add.html", {"form": form, "call_list": call_list,
                                                             "limit": calllists.BUILD_LIMIT})

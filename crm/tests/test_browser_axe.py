@@ -282,12 +282,14 @@ def test_the_table_names_only_real_routes():
 def world(admin_user, owner):
     from activities.models import ActivityKind
     from activities.services import activity_create
+    from contacts.models import Contact
     from exports.models import ExportJob
     from marketing import services as marketing_services
     from marketing.calllists import call_list_create
     from marketing.models import Topic, WebForm
     from marketing.tests.factories import CampaignFactory
     from reports.models import SavedReport
+    from sales.models import Lead
     from sales.tests.factories import PriceBookFactory
     from service import contract_services, field_services, kb_services
     from service import services as service_services
@@ -297,6 +299,13 @@ def world(admin_user, owner):
     invoice = invoice_for(admin_user, account=account)
     campaign = CampaignFactory(owner=admin_user, team=admin_user.team)
     segment = marketing_services.segment_create(actor=admin_user, name="Customers", criteria={})
+    # A static list with a contact and a lead: the list's page, the contact's and the lead's panels.
+    lead = LeadFactory(owner=admin_user)
+    static_list = marketing_services.static_list_create(actor=admin_user, name="Trade fair")
+    marketing_services.static_list_add(static_list=static_list, actor=admin_user,
+                                       contacts=Contact.objects.filter(pk=contact.pk))
+    marketing_services.static_list_add_leads(static_list=static_list, actor=admin_user,
+                                             leads=Lead.objects.filter(pk=lead.pk))
     # A ticket custom field: on the ticket form, the ticket page and the list's filters.
     CustomField.objects.create(target="service.ticket", key="device", label="Device model", kind="choice",
                                choices="Zebra DS2208\nHoneywell 1450g")
@@ -313,7 +322,7 @@ def world(admin_user, owner):
         "campaign": campaign, "segment": segment,
         "call_list": call_list_create(actor=admin_user, campaign=campaign, name="Обзвон клиентов",
                                       agents=[admin_user], segment=segment, script="Представьтесь."),
-        "static_list": marketing_services.static_list_create(actor=admin_user, name="Trade fair"),
+        "static_list": static_list,
         "email_template": marketing_services.template_save(
             actor=admin_user, template=None, name="Весенняя рассылка", topic=None,
             versions={"en": ("Spring for {first_name}", "<h2>Spring</h2><p>Hello {first_name}!</p>"),
@@ -328,7 +337,7 @@ def world(admin_user, owner):
         "account": account, "contact": contact, "invoice": invoice,
         "deal": OpportunityFactory(owner=admin_user, account=account, name="Fleet renewal"),
         "quote": make_quote(admin_user, account=account, lines=((3, "24000.00", "10", "20"),)),
-        "lead": LeadFactory(owner=admin_user),
+        "lead": lead,
         "product": ProductFactory(),
         "activity": activity_create(actor=admin_user, kind=ActivityKind.CALL, subject="Call the CFO",
                                     account=account, contact=contact),

@@ -71,7 +71,7 @@ def test_remove_ticked_people(client, marketer, owner):
     client.force_login(marketer)
     response = client.post(reverse("marketing:static_list_remove", args=[static_list.pk]), {"contact": [a.pk, "x"]},
                            follow=True)
-    assert "1 contact removed from the list." in response.content.decode()
+    assert "1 person removed from the list." in response.content.decode()
     assert list(static_list.members.values_list("contact_id", flat=True)) == [b.pk]
 
 
