@@ -1,5 +1,6 @@
 """Start and stop real Celery worker processes for tests (see conftest.py fixtures)."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -7,6 +8,9 @@ import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote
+
+import psutil
+from kombu import pools as kombu_pools
 
 from crm.celery import app as celery_app
 from crm.queues import all_queues
@@ -24,9 +28,11 @@ def database_url(settings_dict) -> str:
     return f"postgres://{auth}@{host}{port}/{settings_dict['NAME']}"
 
 
-def spawn_worker(settings_dict, var_dir: Path, **extra_env) -> dict:
-    """Starts `celery worker` on a private queue against the test database; waits until it answers."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
+def spawn_worker(settings_dict, var_dir: Path, *, queue: str | None = None, pool: str = "solo", concurrency: int = 1,
+                 **extra_env) -> dict:
+    """Starts `celery worker` on a private queue (or `queue`) against the test database; waits until it
+    answers. `pool="prefork"` runs the production pool (the consumer stays awake while tasks run)."""
+    queue = queue or f"test-{uuid.uuid4().hex[:10]}"
     node = f"{queue}@localhost"
     env = {
         **os.environ,
@@ -40,7 +46,7 @@ def spawn_worker(settings_dict, var_dir: Path, **extra_env) -> dict:
     log = open(var_dir / "worker.log", "w")  # noqa: SIM115 - closed by stop_worker
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", ",".join(all_queues(queue)), "-n", node,
-         "--pool", "solo",
+         "--pool", pool, "--concurrency", str(concurrency),
          "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -54,11 +60,46 @@ def spawn_worker(settings_dict, var_dir: Path, **extra_env) -> dict:
 
 
 def stop_worker(worker: dict, *, kill: bool = False) -> None:
+    """SIGTERM (a warm shutdown) or SIGKILL; a worker that has not stopped after 30 s is killed, and so
+    are its pool processes (prefork), which a killed parent would leave behind."""
     process = worker["process"]
+    try:
+        children = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
     if process.poll() is None:
         process.kill() if kill else process.terminate()
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
     worker["log"].close()
+
+
+def reset_broker_connections() -> None:
+    """Closes this process's pooled broker connections (the broker restarted, or moved): what it sends
+    next goes over a new one. kombu keeps its pools per URL for the whole process; `pools.reset()`
+    closes and forgets them (emptying one in place would leave the producer pool waiting forever)."""
+    kombu_pools.reset()
+    celery_app.amqp._producer_pool = None
+    celery_app._pool = None
+
+
+@contextlib.contextmanager
+def broker(url: str):
+    """Points what this process sends, pings and inspects at another broker (a private Redis), and back."""
+    saved = celery_app.conf["broker_url"]
+    celery_app.conf["broker_url"] = url
+    reset_broker_connections()
+    try:
+        yield
+    finally:
+        celery_app.conf["broker_url"] = saved
+        reset_broker_connections()
 
 
 def wait_for(predicate, timeout: float = 30.0):
