@@ -18,6 +18,8 @@ and the receivables, in a constant number of queries whatever the number of acco
 - Purchases by month, region and product family, for the period picked against the previous one: the ranking's
   purchases (won deals, direct orders) the reader may see; each count links to the opportunity list or the
   order list (`purchase_figures` below).
+- Shipments by product family and month, with the on-time share, for the same period against the previous one:
+  the orders the reader may see, each counted once in the month of its first shipment (`shipment_figures`).
 """
 
 import datetime
@@ -40,7 +42,18 @@ from crm.models import User
 from crm.visibility import with_visibility_flag
 from reports.pipeline import CENT, MONEY_FIELD, MONTH, Period, Rate, converted_amount
 from reports.ranking import _document_amount
-from sales.models import Invoice, Opportunity, OpportunityLine, Order, OrderLine, OrderStatus, StageKind
+from sales.models import (
+    Invoice,
+    Opportunity,
+    OpportunityLine,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Punctuality,
+    StageKind,
+    first_shipment_day,
+    punctuality_condition,
+)
 
 CLIENTS_SHOWN = 15
 ZERO = Decimal(0)
@@ -553,3 +566,201 @@ def _families(deals, orders, owner: User | None, rates: list[Rate], period: Peri
             _link(row.before, owner, previous, product_family=row.label)
     return sorted(found.values(), key=lambda row: (not row.key, -row.now.amount, -row.before.amount,
                                                     row.label.lower()))
+
+
+# --- Shipments by product family and month, and the on-time share -------------------------------------------
+# The rule (docs/reports.md): an order counts as shipped once, in the month of its FIRST shipment
+# (Order.objects.shipped: not cancelled, on a live account; later shipments of the same order add nothing). Its
+# amount is net of tax: each line's total less the order's overall discount, in DEFAULT_CURRENCY at today's
+# rates; a line goes to its product's family (ignoring case; no product or no family: "No product family"), so
+# the families add up to the month. It is on time when that first shipment left on or before `promised_on`,
+# late after it; an order with no promised date is counted apart and left out of the on-time share. Every
+# figure links to the order list with `shipped_from`/`shipped_to` (and `product_family`, `no_product_family`,
+# `punctuality`, `owner`), which selects through the same queryset method.
+
+
+@dataclass
+class ShippedCell:
+    orders: int = 0
+    amount: Decimal = ZERO
+    url: str = ""
+
+    def add(self, other: "ShippedCell") -> None:
+        self.orders += other.orders
+        self.amount += other.amount
+
+
+@dataclass
+class ShippedMonth:
+    """Orders shipped in a month (or a whole period): how many, their amount, and how they kept the promise."""
+
+    orders: int = 0
+    amount: Decimal = ZERO
+    on_time: int = 0
+    late: int = 0
+    no_promise: int = 0
+    unconverted: int = 0
+    url: str = ""
+    on_time_url: str = ""
+    late_url: str = ""
+    no_promise_url: str = ""
+
+    @property
+    def on_time_share(self) -> Decimal | None:
+        """On time ÷ (on time + late), in per cent; None when no shipped order had a promised date."""
+        promised = self.on_time + self.late
+        if not promised:
+            return None
+        return (Decimal(self.on_time) * 100 / promised).quantize(Decimal("0.1"))
+
+    def add(self, other: "ShippedMonth") -> None:
+        for name in ("orders", "amount", "on_time", "late", "no_promise", "unconverted"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ShipmentMonthRow:
+    key: str
+    label: str
+    now: ShippedMonth
+    before: ShippedMonth  # the same month of the previous period
+
+    @property
+    def change(self) -> Decimal | None:
+        return _change(self.now.amount, self.before.amount)
+
+
+@dataclass
+class FamilyRow:
+    key: str  # the family in lower case; "" = no product family
+    label: str
+    months: list[ShippedCell]  # the period's months
+    total: ShippedCell
+    before: ShippedCell  # the previous period
+
+    @property
+    def change(self) -> Decimal | None:
+        return _change(self.total.amount, self.before.amount)
+
+
+@dataclass
+class ShipmentFigures:
+    period: Period
+    previous: Period
+    months: list[ShipmentMonthRow]
+    total: ShipmentMonthRow  # the period against the previous one
+    families: list[FamilyRow]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.total.now.orders or self.total.before.orders)
+
+
+def _change(now: Decimal, before: Decimal) -> Decimal | None:
+    if not before:
+        return None
+    return ((now - before) * 100 / before).quantize(Decimal("0.1"))
+
+
+def shipped_list_url(owner: User | None, first: datetime.date, last: datetime.date, **params: object) -> str:
+    query = {"shipped_from": first.isoformat(), "shipped_to": last.isoformat(),
+             **({"owner": owner.pk} if owner else {}), **params}
+    return reverse("sales:order_list") + "?" + urlencode(query)
+
+
+def shipped_orders(user: User, owner: User | None, first: datetime.date, last: datetime.date):
+    """The orders the reader may see that shipped from `first` to `last` (the order list's filters select the
+    same: visible_to, then `owner`, then Order.objects.shipped)."""
+    orders = Order.objects.visible_to(user).shipped(first, last)
+    return orders.filter(owner=owner) if owner is not None else orders
+
+
+def _shipped_line_amount(rates: list[Rate]) -> Case:
+    """A line's total less its share of the order's overall discount (net of tax), in DEFAULT_CURRENCY."""
+    net = ExpressionWrapper(F("line_total") * (100 - F("order__discount_pct")) / 100, output_field=MONEY_FIELD)
+    whens = [When(order__currency=settings.DEFAULT_CURRENCY, then=net)]
+    whens += [When(order__currency=rate.currency, then=ExpressionWrapper(net * Value(rate.rate),
+                                                                        output_field=MONEY_FIELD))
+              for rate in rates]
+    return Case(*whens, default=Value(None, output_field=MONEY_FIELD), output_field=MONEY_FIELD)
+
+
+def shipment_figures(user: User, owner: User | None, rates: list[Rate], period: Period) -> ShipmentFigures:
+    """One query whatever the number of orders: the shipped orders by month (how many, on time, late, with no
+    promise) and their lines by (month, product family), side by side (UNION ALL), over the period and the
+    previous one."""
+    previous = period.previous()
+    orders = shipped_orders(user, owner, previous.start, period.last_day)
+    money = DecimalField(max_digits=30, decimal_places=10)
+    month = Cast(TruncMonth("first_shipped_on"), DateField())
+    zero = Value(0)
+    order_groups = (orders.annotate(month=month, group=Value("")).values("month", "group")
+                    .annotate(label=Value(""), kind=Value("order"), count=Count("id"),
+                              on_time=Count("id", filter=punctuality_condition(Punctuality.ON_TIME)),
+                              late=Count("id", filter=punctuality_condition(Punctuality.LATE)),
+                              no_promise=Count("id", filter=punctuality_condition(Punctuality.NO_PROMISE)),
+                              unconverted=Count("id", filter=_unconverted(rates)),
+                              amount=Value(None, output_field=money))
+                    .order_by())
+    line_groups = (OrderLine.objects.filter(order__in=orders.values("pk"))
+                   .annotate(month=Cast(TruncMonth(first_shipment_day("order_id")), DateField()),
+                             group=Coalesce(Lower("product__family"), Value("")))
+                   .values("month", "group")
+                   .annotate(label=Min("product__family"), kind=Value("line"), count=Count("order", distinct=True),
+                             on_time=zero, late=zero, no_promise=zero, unconverted=zero,
+                             amount=Cast(Sum(_shipped_line_amount(rates)), money))
+                   .order_by())
+    starts, earlier = period.month_starts(), previous.month_starts()
+    index = {start: position for position, start in enumerate(starts)}
+    index.update({start: position for position, start in enumerate(earlier)})
+    months = [ShipmentMonthRow(key=start.isoformat(), label=date_format(start, "YEAR_MONTH_FORMAT"),
+                               now=ShippedMonth(), before=ShippedMonth()) for start in starts]
+    families: dict[str, FamilyRow] = {}
+    for row in order_groups.union(line_groups, all=True).order_by():
+        position = index.get(row["month"])
+        if position is None:  # cannot happen: the orders are those of the two periods
+            continue
+        now = row["month"] >= period.start
+        if row["kind"] == "order":
+            target = months[position].now if now else months[position].before
+            target.orders += row["count"]
+            target.on_time += row["on_time"]
+            target.late += row["late"]
+            target.no_promise += row["no_promise"]
+            target.unconverted += row["unconverted"]
+            continue
+        family = families.setdefault(row["group"], FamilyRow(
+            key=row["group"], label=row["label"] or _("No product family"),
+            months=[ShippedCell() for _start in starts], total=ShippedCell(), before=ShippedCell()))
+        cell = ShippedCell(orders=row["count"], amount=row["amount"] or ZERO)
+        if now:
+            family.months[position].add(cell)
+            family.total.add(cell)
+            months[position].now.amount += cell.amount
+        else:
+            family.before.add(cell)
+            months[position].before.amount += cell.amount
+    total = ShipmentMonthRow(key="total", label=_("Total"), now=ShippedMonth(), before=ShippedMonth())
+    for row, start, before_start in zip(months, starts, earlier, strict=True):
+        _link_shipped(row.now, owner, start, Period(MONTH, start).last_day)
+        _link_shipped(row.before, owner, before_start, Period(MONTH, before_start).last_day)
+        total.now.add(row.now)
+        total.before.add(row.before)
+    _link_shipped(total.now, owner, period.start, period.last_day)
+    _link_shipped(total.before, owner, previous.start, previous.last_day)
+    for family in families.values():
+        params = {"product_family": family.label} if family.key else {"no_product_family": "true"}
+        for cell, start in zip(family.months, starts, strict=True):
+            cell.url = shipped_list_url(owner, start, Period(MONTH, start).last_day, **params)
+        family.total.url = shipped_list_url(owner, period.start, period.last_day, **params)
+        family.before.url = shipped_list_url(owner, previous.start, previous.last_day, **params)
+    rows = sorted(families.values(), key=lambda row: (not row.key, -row.total.amount, -row.before.amount,
+                                                      row.label.lower()))
+    return ShipmentFigures(period=period, previous=previous, months=months, total=total, families=rows)
+
+
+def _link_shipped(figure: ShippedMonth, owner: User | None, first: datetime.date, last: datetime.date) -> None:
+    figure.url = shipped_list_url(owner, first, last)
+    figure.on_time_url = shipped_list_url(owner, first, last, punctuality=Punctuality.ON_TIME.value)
+    figure.late_url = shipped_list_url(owner, first, last, punctuality=Punctuality.LATE.value)
+    figure.no_promise_url = shipped_list_url(owner, first, last, punctuality=Punctuality.NO_PROMISE.value)

@@ -160,7 +160,8 @@ class CustomersFilterForm(forms.Form):
                                    empty_label=_("Everyone I may see"))
     months = forms.IntegerField(label=_("No purchase for, months"), min_value=1, max_value=36, required=False,
                                 widget=forms.NumberInput(attrs={"class": "form-control form-control-sm months-input"}))
-    # The purchases by month, region and product family (the ranking's figures are a rolling snapshot).
+    # The purchases by month, region and product family and the shipments by family and month (the ranking's
+    # figures are a rolling snapshot).
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
     start = forms.DateField(label=_("Any day in the period"), required=False,
                             widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"},

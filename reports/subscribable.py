@@ -284,6 +284,21 @@ def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsh
             headers=[f"{_('Purchases')}: {title}", period.label, _money(period.label), before, _money(before)],
             rows=[[row.label, row.now.count, row.now.amount, row.before.count, row.before.amount] for row in found],
             urls=[row.now.deals_url for row in found]))
+    with pipeline.without_jit():
+        shipments = customers.shipment_figures(user, owner, rates, period)
+    shipped = [*shipments.months, shipments.total]
+    tables.append(Table(
+        headers=[f"{_('Shipments')}: {_('Month')}", _("Orders shipped"), _money(period.label), _("On time"),
+                 _("Late"), _("On-time share, %"), _("No promised date"), before, _money(before)],
+        rows=[[row.label, row.now.orders, row.now.amount, row.now.on_time, row.now.late, row.now.on_time_share,
+               row.now.no_promise, row.before.orders, row.before.amount] for row in shipped],
+        urls=[row.now.url for row in shipped]))
+    tables.append(Table(
+        headers=[f"{_('Shipments')}: {_('Product family')}", period.label, _money(period.label), before,
+                 _money(before)],
+        rows=[[row.label, row.total.orders, row.total.amount, row.before.orders, row.before.amount]
+              for row in shipments.families],
+        urls=[row.total.url for row in shipments.families]))
     return Snapshot(title=_("Customers, %(day)s") % {"day": formats.date_format(day, "DATE_FORMAT")},
                     tables=tables)
 

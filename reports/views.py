@@ -280,8 +280,9 @@ def _owner_choices(user):
 
 
 def customers_dashboard(request):
-    """The customer ranking (ABC, RFM, movement since last month, repeat purchases) and the receivables with
-    their ageing per client; each figure over what the reader may see, each linking to its records."""
+    """The customer ranking (ABC, RFM, movement since last month, repeat purchases), the receivables with their
+    ageing per client, the purchases and the shipments of the period; each figure over what the reader may see,
+    each linking to its records."""
     visibility.require_read(request.user, Opportunity)  # revenue and receivables are sales data
     form = CustomersFilterForm(request.GET, owners=_owner_choices(request.user))
     valid = form.is_valid()
@@ -290,7 +291,9 @@ def customers_dashboard(request):
     with pipeline.without_jit():
         rates = pipeline.current_rates()
         dashboard = customers.build(request.user, owner, rates, churn_months=months)
-        purchases = customers.purchase_figures(request.user, owner, rates, form.purchase_period())
+        period = form.purchase_period()
+        purchases = customers.purchase_figures(request.user, owner, rates, period)
+        shipments = customers.shipment_figures(request.user, owner, rates, period)
         state = ranking.refreshed()
     show_receivables = visibility.can_read(request.user, Invoice)
 
@@ -323,6 +326,8 @@ def customers_dashboard(request):
                          "urls": [bucket.url for bucket in receivables.ageing]},
         "purchases": purchases,
         "purchases_chart": _purchases_chart(purchases),
+        "shipments": shipments,
+        "shipments_chart": _shipments_chart(shipments),
         "subscribe_form": _subscribe_form(request, "customers"),
         **builder_views._tabs(request.user),
         "tab": "reports_customers",
@@ -348,6 +353,30 @@ def _purchases_chart(purchases):
                          series(_("Won deals"), before, "before", "deal"),
                          series(_("Direct orders"), before, "before", "order")],
             "urls": []}
+
+
+CHART_FAMILIES = 8  # the shipments chart's own parts; the rest of the families are one part (the table has all)
+
+
+def _shipments_chart(shipments):
+    """Stacked bars per month: the amount shipped per product family this period (the largest families each a
+    part, the others together), beside the same month of the previous period in one bar; each part of a family
+    opens the orders it counts."""
+    now = shipments.period.label
+    shown, rest = shipments.families[:CHART_FAMILIES], shipments.families[CHART_FAMILIES:]
+    datasets = [{"label": f"{family.label} ({now})", "stack": "now",
+                 "values": [float(cell.amount) for cell in family.months], "urls": [cell.url for cell in family.months]}
+                for family in shown]
+    if rest:
+        other = _("Other families")
+        datasets.append({"label": f"{other} ({now})", "stack": "now",
+                         "values": [float(sum(family.months[index].amount for family in rest))
+                                    for index in range(len(shipments.months))], "urls": []})
+    datasets.append({"label": str(shipments.previous.label), "stack": "before",
+                     "values": [float(row.before.amount) for row in shipments.months],
+                     "urls": [row.before.url for row in shipments.months]})
+    return {"labels": [row.label for row in shipments.months], "currency": settings.DEFAULT_CURRENCY,
+            "stacked": True, "datasets": datasets, "urls": []}
 
 
 # --- Lead sources ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Territory
-from sales.models import Invoice, InvoiceStatus, Order, OrderLine, OrderStatus
+from sales.models import Invoice, InvoiceStatus, Order, OrderLine, OrderStatus, Punctuality
 
 ANY_YES_NO = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
@@ -31,8 +31,10 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class OrderListFilter(OrderFilter):
-    """The order list's filters, with those the customers dashboard's purchase figures link with
-    (reports/customers.py): direct purchases, an order-date range, a region, a product family, an owner."""
+    """The order list's filters, with those the customers dashboard's purchase and shipment figures link with
+    (reports/customers.py): direct purchases, an order-date range, a region, a product family (or none), an
+    owner, and the orders shipped in a range of days (by their first shipment) on time, late or with no
+    promised date."""
 
     purchase = django_filters.ChoiceFilter(label=_("Direct purchases"), method="only_purchases",
                                            choices=[("true", _("Yes")), ("false", _("No"))],
@@ -45,12 +47,34 @@ class OrderListFilter(OrderFilter):
                                                  method="in_territory", widget=forms.HiddenInput)
     product_family = django_filters.CharFilter(label=_("Product family"), method="with_product_family",
                                                widget=forms.HiddenInput)
+    no_product_family = django_filters.ChoiceFilter(label=_("No product family"), choices=[("true", _("Yes"))],
+                                                    method="without_product_family", widget=forms.HiddenInput)
     owner = django_filters.NumberFilter(label=_("Owner"), field_name="owner_id", widget=forms.HiddenInput)
+    # Read together in filter_queryset: they all compare the order's first shipment (Order.objects.shipped).
+    shipped_from = django_filters.DateFilter(label=_("Shipped from"), method="applied_together",
+                                             widget=forms.HiddenInput)
+    shipped_to = django_filters.DateFilter(label=_("Shipped until"), method="applied_together",
+                                           widget=forms.HiddenInput)
+    punctuality = django_filters.ChoiceFilter(label=_("Delivery"), choices=Punctuality.choices,
+                                              method="applied_together", widget=forms.HiddenInput)
 
     class Meta:
         model = Order
         fields = ["q", "status", "account", "mine", "purchase", "ordered_from", "ordered_to", "territory",
-                  "product_family", "owner"]
+                  "product_family", "no_product_family", "owner", "shipped_from", "shipped_to", "punctuality"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        first, last, punctuality = data.get("shipped_from"), data.get("shipped_to"), data.get("punctuality")
+        if first or last or punctuality:
+            queryset = queryset.shipped(first, last)
+            if punctuality:
+                queryset = queryset.punctuality(punctuality)
+        return queryset
+
+    def applied_together(self, queryset, name, value):
+        return queryset
 
     def only_purchases(self, queryset, name, value):
         """A direct order (not made from a deal) that is not cancelled: the customer ranking's purchase."""
@@ -68,6 +92,13 @@ class OrderListFilter(OrderFilter):
         if not value:
             return queryset
         return queryset.filter(pk__in=OrderLine.objects.filter(product__family__iexact=value).values("order_id"))
+
+    def without_product_family(self, queryset, name, value):
+        """Orders with at least one line whose product has no family, or that names no product."""
+        if value != "true":
+            return queryset
+        lines = OrderLine.objects.filter(Q(product__isnull=True) | Q(product__family=""))
+        return queryset.filter(pk__in=lines.values("order_id"))
 
 
 class InvoiceFilter(OrderFilter):

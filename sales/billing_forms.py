@@ -23,6 +23,14 @@ class ShipmentForm(forms.ModelForm):
         widgets = {"shipped_on": DATE_INPUT}
 
 
+class PromiseForm(forms.Form):
+    """The delivery date promised to the customer, set or changed on the order page (empty clears it)."""
+
+    promised_on = forms.DateField(label=_("Promised delivery date"), widget=DATE_INPUT, required=False)
+    # The order version the form was shown with: a change made meanwhile is not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), max_digits=16, decimal_places=3, min_value=0)
     paid_on = forms.DateField(label=_("Paid on"), widget=DATE_INPUT)
@@ -41,6 +49,9 @@ class DirectOrderForm(forms.Form):
     price_book = forms.ModelChoiceField(label=_("Price book"), queryset=PriceBook.objects.none(), required=False,
                                         empty_label=_("Products' own prices"))
     ordered_on = forms.DateField(label=_("Order date"), widget=DATE_INPUT, initial=timezone.localdate)
+    promised_on = forms.DateField(label=_("Promised delivery date"), widget=DATE_INPUT, required=False,
+                                  help_text=_("The day the customer was promised; shipments after it count as "
+                                              "late."))
     shipping_address = forms.CharField(label=_("Shipping address"), required=False,
                                        widget=forms.Textarea(attrs={"rows": 2}),
                                        help_text=_("Empty: the customer's shipping (or billing) address."))

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from crm.models import User
@@ -91,17 +91,35 @@ def order_create_from_quote(*, quote: Quote, actor: User) -> Order:
     return order
 
 
+PROMISE_SLACK = datetime.timedelta(days=731)
+
+
+def check_promised_on(promised_on: datetime.date | None, ordered_on: datetime.date) -> None:
+    """A promised delivery date is on or after the order date, and within two years of it."""
+    if promised_on is None:
+        return
+    if promised_on < ordered_on:
+        raise ValidationError({"promised_on": _("The promised delivery date cannot be before the order date "
+                                                "(%(day)s).") % {"day": date_format(ordered_on, "SHORT_DATE_FORMAT")}})
+    if promised_on > ordered_on + PROMISE_SLACK:
+        raise ValidationError({"promised_on": _("The promised delivery date must be within two years of the "
+                                                "order date.")})
+
+
 @transaction.atomic
 def order_create_from_lines(*, actor: User, account, owner: User, currency: str, lines: list[OrderLine],
                             notes: str = "", shipping_address: str = "",
-                            ordered_on: datetime.date | None = None) -> Order:
+                            ordered_on: datetime.date | None = None,
+                            promised_on: datetime.date | None = None) -> Order:
     """An order without a quote, for work already done (the service desk bills field work this way):
     the given unsaved lines, totalled in the one place that adds up money, and numbered like any order."""
     if not lines:
         raise ValidationError(_("An order needs at least one line."))
+    ordered_on = ordered_on or timezone.localdate()
+    check_promised_on(promised_on, ordered_on)
     order = Order(owner=owner, team_id=owner.team_id, account=account, currency=currency, notes=notes,
                   shipping_address=shipping_address or account.shipping_address or account.address,
-                  ordered_on=ordered_on or timezone.localdate(), number="-")
+                  ordered_on=ordered_on, promised_on=promised_on, number="-")
     order.full_clean(exclude=["number", "owner", "team", "account"])
     order.number = next_number("order", "SO")  # taken last: a refused order takes no number
     for position, line in enumerate(lines):
@@ -121,7 +139,7 @@ ORDER_DATE_SLACK = datetime.timedelta(days=366)
 @transaction.atomic
 def order_create_direct(*, actor: User, account, currency: str, lines: list[dict], price_book=None,
                         ordered_on: datetime.date | None = None, owner: User | None = None, notes: str = "",
-                        shipping_address: str = "") -> Order:
+                        shipping_address: str = "", promised_on: datetime.date | None = None) -> Order:
     """An order entered directly for a customer, without a quote (a phone or walk-in order): the same
     numbering, totals and events as an order from a quote. Each line is a product (priced from the price
     book, or its own price in the order's currency; refused otherwise) or a typed item with its price.
@@ -132,6 +150,7 @@ def order_create_direct(*, actor: User, account, currency: str, lines: list[dict
     ordered_on = ordered_on or today
     if not today - ORDER_DATE_SLACK <= ordered_on <= today + ORDER_DATE_SLACK:
         raise ValidationError({"ordered_on": _("The order date must be within a year of today.")})
+    check_promised_on(promised_on, ordered_on)
     made = []
     for number, fields in enumerate(lines, start=1):
         fields = {name: value for name, value in fields.items() if value not in (None, "")}
@@ -153,7 +172,28 @@ def order_create_direct(*, actor: User, account, currency: str, lines: list[dict
                 "number": number, "error": " ".join(error.messages)}) from None
         made.append(line)
     return order_create_from_lines(actor=actor, account=account, owner=owner, currency=currency, lines=made,
-                                   notes=notes, shipping_address=shipping_address, ordered_on=ordered_on)
+                                   notes=notes, shipping_address=shipping_address, ordered_on=ordered_on,
+                                   promised_on=promised_on)
+
+
+@transaction.atomic
+def order_set_promised_on(*, order: Order, promised_on: datetime.date | None, actor: User,
+                          expected_version: int | None = None) -> Order:
+    """Sets (or clears, with None) the delivery date promised to the customer: the customers dashboard counts
+    the order on time when its first shipment left on or before that day. Raises StaleWrite when somebody
+    changed the order since `expected_version`."""
+    current = check_version(Order, pk=order.pk, expected=expected_version)
+    if current.status == OrderStatus.CANCELLED:
+        raise ValidationError(_("A cancelled order is not shipped."))
+    check_promised_on(promised_on, current.ordered_on)
+    if current.promised_on == promised_on:
+        return current
+    current.promised_on = promised_on
+    bump_version(current)
+    current.save(update_fields=["promised_on", "lock_version", "updated_at"])
+    current.refresh_from_db(fields=["lock_version"])
+    emit("order.updated", current, actor=actor)
+    return current
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/new/", views.order_create, name="order_create"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/status/", views.order_status, name="order_status"),
+    path("orders/<int:pk>/promise/", views.order_promise, name="order_promise"),
     path("orders/<int:pk>/shipments/", views.order_shipment_add, name="order_shipment_add"),
     path("orders/<int:pk>/invoice/", views.invoice_create_from_order, name="invoice_create_from_order"),
     path("quotes/<int:pk>/order/", views.order_create_from_quote, name="order_create_from_quote"),

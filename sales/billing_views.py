@@ -29,7 +29,7 @@ from crm.visibility import (
     with_visibility_flag,
 )
 from sales import billing_services, receivables
-from sales.billing_forms import DirectOrderForm, DirectOrderLineFormSet, PaymentForm, ShipmentForm
+from sales.billing_forms import DirectOrderForm, DirectOrderLineFormSet, PaymentForm, PromiseForm, ShipmentForm
 from sales.models import (
     CompanyProfile,
     Invoice,
@@ -74,7 +74,13 @@ def _order_context(request, order: Order, **extra) -> dict:
         "can_ship": can_change and order.status in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED),
         "shipment_form": extra.pop("shipment_form", None) or ShipmentForm(initial={"shipped_on": timezone.localdate()}),
         "quote_url": _quote_url(order.quote) if order.quote_id else "",
+        "promise_form": extra.pop("promise_form", None) or PromiseForm(
+            initial={"promised_on": order.promised_on, "version": order.lock_version}),
+        "can_promise": can_change and order.status != OrderStatus.CANCELLED,
     }
+    first_shipped_on = min((shipment.shipped_on for shipment in context["shipments"]), default=None)
+    context["first_shipped_on"] = first_shipped_on
+    context["punctuality"] = order.punctuality(first_shipped_on)
     context["can_invoice"] = can_change and order.status != OrderStatus.CANCELLED and not any(
         invoice.status != InvoiceStatus.CANCELLED for invoice in context["invoices"])
     context.update(extra)
@@ -114,7 +120,8 @@ def order_create(request):
         try:
             order = billing_services.order_create_direct(
                 actor=request.user, account=data["account"], currency=data["currency"],
-                price_book=data["price_book"], ordered_on=data["ordered_on"], notes=data["notes"],
+                price_book=data["price_book"], ordered_on=data["ordered_on"], promised_on=data["promised_on"],
+                notes=data["notes"],
                 shipping_address=data["shipping_address"],
                 lines=[line for line in (line_form.line() for line_form in lines) if line])
         except ValidationError as error:
@@ -156,6 +163,36 @@ def order_status(request, pk: int):
         messages.success(request, _("Order %(number)s is now %(status)s.")
                          % {"number": order.number, "status": order.get_status_display().lower()})
     return redirect("sales:order_detail", pk=order.pk)
+
+
+@require_POST
+def order_promise(request, pk: int):
+    """Sets or clears the delivery date promised to the customer."""
+    order = get_editable_or_404(_order_queryset(), request.user, pk=pk)
+    form = PromiseForm(request.POST)
+    if form.is_valid():
+        try:
+            order = billing_services.order_set_promised_on(
+                order=order, promised_on=form.cleaned_data["promised_on"], actor=request.user,
+                expected_version=form.cleaned_data["version"])
+        except StaleWrite:
+            _stale_message(request)
+            return redirect("sales:order_detail", pk=order.pk)
+        except ValidationError as error:
+            if not hasattr(error, "error_dict"):  # about the order, not the date (a cancelled order)
+                messages.error(request, _error_text(error))
+                return redirect("sales:order_detail", pk=order.pk)
+            add_service_errors(form, error)
+        else:
+            if order.promised_on:
+                messages.success(request, _("Delivery promised for %(day)s.")
+                                 % {"day": date_format(order.promised_on, "SHORT_DATE_FORMAT")})
+            else:
+                messages.success(request, _("The promised delivery date was cleared."))
+            return redirect("sales:order_detail", pk=order.pk)
+    messages.error(request, _("The promised delivery date was not saved: check the date."))
+    order.refresh_from_db()
+    return render(request, "sales/order_detail.html", _order_context(request, order, promise_form=form), status=400)
 
 
 @require_POST

@@ -20,6 +20,7 @@ from sales.models import (
     LeadRuleMethod,
     LeadStatus,
     LostReason,
+    OrderStatus,
     Pipeline,
     Stage,
     StageKind,
@@ -215,20 +216,39 @@ def _leads(rng, users, pipeline, today) -> None:
 
 
 def _direct_orders(rng, products, price_book, today) -> None:
-    """Phone and walk-in orders over the last eight months, so the customers dashboard's purchases by month,
-    region and product family show orders beside the won deals."""
+    """Phone and walk-in orders over the last year, so the customers dashboard's purchases by month, region and
+    product family show orders beside the won deals, and its shipments by family and month a real on-time
+    share: most orders are promised for one to three weeks after they were placed, and those older than a week
+    have shipped, some after their promise, a few in two parts."""
     accounts = list(Account.objects.filter(owner__role=Role.SALES_REP).select_related("owner").order_by("id"))
     catalogue = list(products.values())
     if not accounts or not catalogue:
         return
-    for number in range(16):
+    shipping = random.Random(1212)  # noqa: S311 - demo data; apart from `rng`, so the first orders stay as they were
+    for number in range(36):
         account = accounts[(number * 7) % len(accounts)]
-        lines = [{"product": product, "quantity": Decimal(rng.randrange(1, 6))}
-                 for product in rng.sample(catalogue, rng.choice([1, 1, 2]))]
-        billing_services.order_create_direct(
+        chooser = rng if number < 16 else shipping
+        lines = [{"product": product, "quantity": Decimal(chooser.randrange(1, 6))}
+                 for product in chooser.sample(catalogue, chooser.choice([1, 1, 2]))]
+        ordered_on = today - datetime.timedelta(days=(number * 15) % 240 if number < 16 else 8 + 18 * (number - 16))
+        promised_on = (ordered_on + datetime.timedelta(days=shipping.choice([7, 10, 14, 21]))
+                       if number % 7 != 3 else None)  # a few were taken with no promised date
+        order = billing_services.order_create_direct(
             actor=account.owner, account=account, currency=settings.DEFAULT_CURRENCY, lines=lines,
-            price_book=price_book, ordered_on=today - datetime.timedelta(days=(number * 15) % 240),
-            notes="Ordered by phone.")
+            price_book=price_book, ordered_on=ordered_on, promised_on=promised_on, notes="Ordered by phone.")
+        if (today - ordered_on).days < 7:
+            continue  # not shipped yet
+        billing_services.order_set_status(order=order, status=OrderStatus.CONFIRMED, actor=account.owner)
+        shipped_on = min(today, ordered_on + datetime.timedelta(days=shipping.choice([3, 5, 6, 9, 12, 13, 18, 26])))
+        billing_services.shipment_record(order=order, actor=account.owner, shipped_on=shipped_on,
+                                         carrier=shipping.choice(["DHL", "UPS", "DPD"]),
+                                         tracking_number=f"DEMO{number:08d}")
+        if number % 5 == 0 and shipped_on + datetime.timedelta(days=6) <= today:  # the rest followed a week later
+            billing_services.shipment_record(order=order, actor=account.owner,
+                                             shipped_on=shipped_on + datetime.timedelta(days=6), carrier="DHL",
+                                             note="The remaining items.")
+        if (today - shipped_on).days > 14:
+            billing_services.order_set_status(order=order, status=OrderStatus.DELIVERED, actor=account.owner)
 
 
 def _quotes_and_billing(deals, products, today) -> None:
@@ -246,6 +266,8 @@ def _quotes_and_billing(deals, products, today) -> None:
             quote_services.quote_accept(quote=quote, actor=deal.owner)
             order = billing_services.order_create_from_quote(quote=quote, actor=deal.owner)
             billing_services.order_set_status(order=order, status="confirmed", actor=deal.owner)
+            billing_services.order_set_promised_on(order=order, promised_on=today + datetime.timedelta(days=5),
+                                                   actor=deal.owner)
             billing_services.shipment_record(order=order, actor=deal.owner, carrier="DHL",
                                              tracking_number="JD014600006281234567")
             invoice = billing_services.invoice_create_from_order(order=order, actor=deal.owner)

@@ -40,6 +40,7 @@ register(Exporter(
         (_("ID"), lambda o: o.pk), (_("Number"), lambda o: o.number),
         (_("Account"), lambda o: o.account.name if o.account_visible else ""),
         (_("Status"), lambda o: o.get_status_display()), (_("Order date"), lambda o: o.ordered_on),
+        (_("Promised delivery date"), lambda o: o.promised_on),
         (_("Currency"), lambda o: o.currency), (_("Subtotal"), lambda o: o.subtotal),
         (_("Discount"), lambda o: o.discount_total), (_("Tax"), lambda o: o.tax_total), (_("Total"), lambda o: o.total),
         (_("Owner"), lambda o: o.owner), (_("Created"), lambda o: o.created_at),

@@ -2,6 +2,7 @@
 payments, targets. Money is Decimal with an ISO 4217 currency code everywhere; document
 totals are computed in one place, sales/money.py."""
 
+import datetime
 from decimal import Decimal
 from typing import Self
 
@@ -645,6 +646,51 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class Punctuality(models.TextChoices):
+    """How an order's first shipment compares with its promised delivery date."""
+
+    ON_TIME = "on_time", _("On time")
+    LATE = "late", _("Late")
+    NO_PROMISE = "no_promise", _("No promised date")
+
+
+class OrderQuerySet(OwnedQuerySet):
+    def shipped(self, first: datetime.date | None = None, last: datetime.date | None = None) -> Self:
+        """The orders that count as shipped on a day from `first` to `last` (inclusive; either may be open):
+        not cancelled, on a live account, their FIRST shipment in the range (an order ships once, on the day
+        its first shipment left, however many follow). Aliases `first_shipped_on` for `punctuality()`. The
+        customers dashboard's shipments and the order list's `shipped_from`/`shipped_to` both read this."""
+        shipments = Shipment.objects.all()
+        if first is not None:
+            shipments = shipments.filter(shipped_on__gte=first)
+        if last is not None:
+            shipments = shipments.filter(shipped_on__lte=last)
+        orders = (self.exclude(status=OrderStatus.CANCELLED)
+                  .filter(account__deleted_at__isnull=True, pk__in=shipments.values("order_id"))
+                  .alias(first_shipped_on=first_shipment_day()))
+        if first is not None:
+            orders = orders.filter(first_shipped_on__gte=first)
+        if last is not None:
+            orders = orders.filter(first_shipped_on__lte=last)
+        return orders
+
+    def punctuality(self, value: str) -> Self:
+        """Of `shipped()` orders: on time (first shipment on or before the promised day), late (after it), or
+        with no promised day."""
+        return self.filter(punctuality_condition(value))
+
+
+def punctuality_condition(value: str) -> models.Q:
+    """The condition on `first_shipped_on` (see OrderQuerySet.shipped) and `promised_on` for one Punctuality."""
+    if value == Punctuality.ON_TIME:
+        return models.Q(first_shipped_on__lte=models.F("promised_on"))
+    if value == Punctuality.LATE:
+        return models.Q(first_shipped_on__gt=models.F("promised_on"))
+    if value == Punctuality.NO_PROMISE:
+        return models.Q(promised_on__isnull=True)
+    raise ValueError(value)
+
+
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
@@ -666,9 +712,13 @@ class Order(OwnedModel, DocumentTotals):
                                 related_name="orders")
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW)
     ordered_on = models.DateField(_("order date"), default=timezone.localdate)
+    # What the customer was promised: the customers dashboard's on-time share compares the first shipment with it.
+    promised_on = models.DateField(_("promised delivery date"), null=True, blank=True)
     shipping_address = models.TextField(_("shipping address"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
     lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -682,6 +732,15 @@ class Order(OwnedModel, DocumentTotals):
 
     def get_absolute_url(self):
         return pk_url("sales:order_detail", self.pk)
+
+    def punctuality(self, first_shipped_on: datetime.date | None) -> str:
+        """This order's Punctuality given its first shipment's day ("" before it ships): the rule of
+        OrderQuerySet.punctuality, for one order."""
+        if first_shipped_on is None:
+            return ""
+        if self.promised_on is None:
+            return Punctuality.NO_PROMISE
+        return Punctuality.ON_TIME if first_shipped_on <= self.promised_on else Punctuality.LATE
 
 
 class OrderLine(LineBase):
@@ -703,9 +762,18 @@ class Shipment(models.Model):
 
     class Meta:
         ordering = ["-shipped_on", "-id"]
+        # The customers dashboard's shipments: the shipments of a range of days, and each order's first one.
+        indexes = [models.Index(fields=["shipped_on", "order"], name="shipment_day_idx")]
 
     def __str__(self):
         return f"{self.order_id} shipped {self.shipped_on}"
+
+
+def first_shipment_day(order_ref: str = "pk") -> models.Subquery:
+    """The day of an order's first shipment (None until it ships): `order_ref` names the order's id in the
+    outer query."""
+    return models.Subquery(Shipment.objects.filter(order_id=models.OuterRef(order_ref)).order_by("shipped_on")
+                           .values("shipped_on")[:1], output_field=models.DateField())
 
 
 # --- Invoices and payments -------------------------------------------------------------------

@@ -242,6 +242,7 @@ TABLE = {
     "sales:order_create_from_quote": owned(SALES, pk="quote"),
     "sales:order_detail": owned(SALES, pk="order"),
     "sales:order_status": owned(SALES, pk="order"),
+    "sales:order_promise": owned(SALES, pk="order"),
     "sales:order_shipment_add": owned(SALES, pk="order"),
     "sales:invoice_create_from_order": owned(SALES, pk="order"),
     "sales:invoice_detail": owned(SALES, pk="invoice"),

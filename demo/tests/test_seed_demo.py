@@ -47,6 +47,14 @@ def test_demo_data_loads_once_and_every_role_can_work(db, tmp_path):
         for url in ("/", "/accounts/", "/contacts/", "/calendar/", account.get_absolute_url(), "/sales/",
                     "/sales/products/"):
             assert client.get(url).status_code == 200, (email, url)
+    # The CEO's customers dashboard has a year of shipments, some late and some with no promised date.
+    client = Client()
+    assert client.login(username="ceo@demo.crm", password="demo-crm-2026")
+    shipments = client.get("/reports/customers/", {"period": "year"}).context["shipments"]
+    shipped = shipments.total.now
+    shipped.add(shipments.total.before)
+    assert shipped.orders >= 20 and shipped.on_time and shipped.late and shipped.no_promise
+    assert shipments.families and shipments.total.now.amount > 0
 
     # Field service: the demo agent's day list has today's visits, one already worked; yesterday's is billed.
     client = Client()

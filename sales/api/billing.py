@@ -46,8 +46,8 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "number", "quote", "opportunity", "account", "status", "ordered_on", "shipping_address",
-                  "notes", *DOCUMENT_FIELDS, "lines", "shipments", *OWNED_FIELDS]
+        fields = ["id", "number", "quote", "opportunity", "account", "status", "ordered_on", "promised_on",
+                  "shipping_address", "notes", *DOCUMENT_FIELDS, "lines", "shipments", *OWNED_FIELDS]
         read_only_fields = fields
 
 

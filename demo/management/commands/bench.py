@@ -128,8 +128,9 @@ class Command(BaseCommand):
             Page("activity list ?kind=call", "activity_list", query="kind=call"),
             # My day: the activities' lists plus the modules' figures (reports: the month against target).
             Page("my day", "home"),
-            # The customers dashboard reads the ranking stored on the accounts (two grouped counts) and the
-            # outstanding invoices (two aggregations).
+            # The customers dashboard reads the ranking stored on the accounts (two grouped counts), the
+            # outstanding invoices (two aggregations), the period's purchases and its shipments (one UNION ALL of
+            # grouped orders and lines each).
             Page("customers dashboard (ABC/RFM, receivables)", "reports_customers", budget_ms=DASHBOARD_BUDGET_MS),
             Page("lead sources (quarter)", "reports_sources", budget_ms=DASHBOARD_BUDGET_MS),
             # The marketing dashboard: costs, leads and deals grouped by campaign (one query each) and the
