@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import AbcClass, Account, AccountTier, AccountType, RfmClass
 from crm import custom_fields, lookups, visibility
 from crm.choices import LeadSource
+from crm.filtering import OwnFormFields
 from crm.models import CustomFieldTarget, Territory, User
 from crm.pagination import bounded_matches
 from crm.phones import looks_like_phone, phone_candidates, search_regions
@@ -20,7 +21,7 @@ def _ranking_choices(choices):
     return [*choices, (UNRANKED, _("No class"))]
 
 
-class AccountFilter(django_filters.FilterSet):
+class AccountFilter(OwnFormFields, django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     scope = django_filters.ChoiceFilter(label=_("Owner"), choices=SCOPES[1:], empty_label=SCOPES[0][1],
                                         method="by_scope")
@@ -69,12 +70,17 @@ class AccountFilter(django_filters.FilterSet):
         user = request.user
         # Only people whose records the user may see are offered.
         people = User.objects.filter(is_active=True)
+        offered = lookups.get("people")  # the same people, cached (crm/lookups.py), in a refinement of this order
         if visibility.read_scope(user, Account) != visibility.Scope.ALL:
-            people = people.filter(Q(pk=user.pk) | Q(team_id__in=[*visibility.managed_team_ids(user), user.team_id]))
+            teams = [*visibility.managed_team_ids(user), user.team_id]
+            people = people.filter(Q(pk=user.pk) | Q(team_id__in=teams))
+            offered = [person for person in offered
+                       if person.pk == user.pk or (person.team_id is not None and person.team_id in teams)]
         self.filters["owner"].queryset = people.order_by("first_name")
         custom_fields.add_filters(self, CustomFieldTarget.ACCOUNT)
-        # The territory select from the cached lookup (crm/lookups.py): one query less per page; a submitted
-        # id is still checked against the queryset.
+        # The owner and territory selects from cached lookups (crm/lookups.py): a query less for each per page;
+        # a submitted id is still checked against the queryset.
+        lookups.show_choices(self.form.fields["owner"], offered)
         lookups.show_choices(self.form.fields["territory"], lookups.get("territories"))
 
     def search(self, queryset, name, value):

@@ -1,40 +1,63 @@
 """The accounts list, declared (crm/lists.py renders it)."""
 
+import functools
+
 from django.contrib import messages
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, ngettext, ngettext_lazy
+from django.utils.translation import get_language, gettext, ngettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.filters import AccountFilter
 from accounts.models import Account
-from crm.lists import BulkAction, BulkRefused, Column, ExportColumn, Link, ListPage, both_ways, bulk_owner
+from crm.lists import (
+    BulkAction,
+    BulkRefused,
+    Choice,
+    Column,
+    ExportColumn,
+    Link,
+    ListPage,
+    both_ways,
+    bulk_owner,
+    choice_label,
+)
+from crm.urlcache import plain_url
 
 ABC_BADGE = {"A": "success", "B": "primary"}  # any other class: secondary
 
 
+NO_RANKING = SafeString('<span class="text-body-secondary">—</span>')
+
+
+@functools.cache
+def _ranking_words(language: str) -> tuple[str, str, str]:
+    return gettext("ABC class"), gettext("RFM class"), gettext("score %(score)s")
+
+
 def ranking_badges(account) -> str:
     """The account's ABC and RFM badges, each a link to the accounts of its class: the markup of
-    accounts/_ranking_badges.html (the account page's heading), written in Python for the list's rows."""
-    url = reverse("accounts:list")
+    accounts/_ranking_badges.html (the account page's heading), written in Python for the list's rows
+    (the list's URL, the words and the class labels looked up once, not per row: crm.urlcache, choice_label)."""
+    if not account.abc_class and not account.rfm_class:
+        return NO_RANKING
+    url = plain_url("accounts:list")
+    abc_words, rfm_words, score_words = _ranking_words(get_language())
     html = SafeString()
     if account.abc_class:
         html += format_html(
             '<a class="badge rounded-pill text-bg-{} text-decoration-none" href="{}?abc_class={}" '
             'title="{}: {}">{}</a>',
-            ABC_BADGE.get(account.abc_class, "secondary"), url, account.abc_class, gettext("ABC class"),
-            account.get_abc_class_display(), account.abc_class)
+            ABC_BADGE.get(account.abc_class, "secondary"), url, account.abc_class, abc_words,
+            choice_label(Account, "abc_class", account.abc_class), account.abc_class)
     if account.rfm_class:
-        title = gettext("RFM class")
+        title = rfm_words
         if account.rfm_score:
-            title += " (" + gettext("score %(score)s") % {"score": account.rfm_score} + ")"
+            title += " (" + score_words % {"score": account.rfm_score} + ")"
         html += format_html(' <a class="badge rounded-pill text-bg-light border text-decoration-none" '
                             'href="{}?rfm_class={}" title="{}">{}</a>', url, account.rfm_class, title,
-                            account.get_rfm_class_display())
-    if not account.abc_class and not account.rfm_class:
-        html += SafeString('<span class="text-body-secondary">—</span>')
+                            choice_label(Account, "rfm_class", account.rfm_class))
     return html
 
 
@@ -65,7 +88,7 @@ class AccountList(ListPage):
     table_id = "account-table"
     columns = (
         Column(_("Company name"), cell=Link(text="name", badge=("is_vip", _("VIP"))), sort="name", card="title"),
-        Column(_("Type"), value="get_type_display", sort="type", card="status"),
+        Column(_("Type"), cell=Choice("type"), sort="type", card="status"),
         Column(_("Industry"), value="industry", card="sub"),
         Column(_("Phone"), value="phone", nowrap=True),
         Column(_("Owner"), value="owner", card="owner"),
@@ -111,7 +134,7 @@ class AccountList(ListPage):
     actions_template = "accounts/list_cells.html#actions"
 
     def queryset(self):
-        return Account.objects.visible_to(self.user).select_related("owner", "territory")
+        return Account.objects.visible_to(self.user).select_related("owner")  # the rows show no territory
 
     def export_rows(self, ids):
         return super().export_rows(ids).select_related("owner")

@@ -5,12 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, LeadSource
 from crm import custom_fields
+from crm.filtering import OwnFormFields
 from crm.models import CustomFieldTarget
 from crm.pagination import bounded_matches
 from crm.phones import looks_like_phone, phone_candidates, search_regions
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(OwnFormFields, django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     lead_source = django_filters.ChoiceFilter(label=_("Lead source"), choices=LeadSource.choices)
     tag = django_filters.CharFilter(label=_("Tag"), method="with_tag")

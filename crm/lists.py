@@ -28,14 +28,14 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from crm import list_tools
+from crm import list_tools, lookups
 from crm.models import SavedView
 from crm.pagination import COUNT_LIMIT, TEXT_MATCH_LIMIT, Page, paginate
-from crm.visibility import assignable_owners, can_create, require_read
+from crm.visibility import assignable_owner_list, assignable_owners, can_create, require_read
 from crm.widget_html import FAST_RENDERER
 
 PAGE_TEMPLATE = "components/list/page.html"
@@ -70,6 +70,32 @@ class Link:
         if self.badge and resolve(row, self.badge[0]):
             html += format_html(' <span class="badge text-bg-warning">{}</span>', self.badge[1])
         return html
+
+
+_CHOICE_LABELS: dict[tuple[type, str, str], dict[Any, str]] = {}
+
+
+def choice_label(model: type, name: str, value) -> str:
+    """What `row.get_<name>_display()` gives, from a table made once per model field and language: the
+    model's method rebuilds the field's choices (flattened, made hashable) and translates the label on
+    every call, three times per row on the account list."""
+    key = (model, name, get_language())
+    labels = _CHOICE_LABELS.get(key)
+    if labels is None:
+        labels = {choice: str(label) for choice, label in model._meta.get_field(name).flatchoices}
+        _CHOICE_LABELS[key] = labels
+    label = labels.get(value, value)
+    return "" if label is None else str(label)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A cell kind: the label of the row's choice field `name` (`get_<name>_display`, per language cached)."""
+
+    name: str
+
+    def __call__(self, row) -> str:
+        return choice_label(type(row), self.name, getattr(row, self.name))
 
 
 def _phone(value) -> str:
@@ -246,6 +272,20 @@ def bulk_owner(request):
     """The active person a bulk "assign" names, if the user may assign to them; else None."""
     owner_id = list_tools.to_int(request.POST.get("owner"))
     return assignable_owners(request.user).filter(is_active=True, pk=owner_id).first()
+
+
+def _saved_view_users() -> dict[str, tuple[bool, frozenset[int]]]:
+    """Per list (SavedView target): whether anyone shared a view of it, and who saved one. Most people have
+    none: their list pages then skip the saved-views query. Dropped on every save or delete of a view."""
+    shared: dict[str, bool] = {}
+    users: dict[str, set[int]] = {}
+    for target, user_id, is_shared in SavedView.objects.order_by().values_list("target", "user_id", "shared"):
+        shared[target] = shared.get(target, False) or is_shared
+        users.setdefault(target, set()).add(user_id)
+    return {target: (shared[target], frozenset(users[target])) for target in users}
+
+
+lookups.register("saved_view_users", _saved_view_users, models=("crm.savedview",))
 
 
 class ListPage:
@@ -433,6 +473,9 @@ class ListPage:
 
     def saved_view_links(self) -> list[list_tools.ViewLink]:
         links = [list_tools.ViewLink(name=str(name), query=query) for name, query in self.built_in_views]
+        shared, users = lookups.get("saved_view_users").get(self.saved_views, (False, frozenset()))
+        if not shared and self.user.pk not in users:
+            return links  # no view of theirs and none shared for this list: no query
         saved = SavedView.objects.filter(Q(user=self.user) | Q(shared=True), target=self.saved_views)
         for view in saved:
             links.append(list_tools.ViewLink(name=view.name, query=view.query, pk=view.pk,
@@ -557,8 +600,9 @@ class ListView(View):
         context["bulk_choices"] = [(action, action.choices(request.user)) for action in context["bulk_actions"]
                                    if action.needs == "choice" and action.choices is not None]
         if "owner" in context["bulk_needs"]:
-            context["owners"] = (assignable_owners(request.user).filter(is_active=True)
-                                 .order_by("first_name", "last_name", "id")[:500])
+            # The cached list of active people, filtered as `assignable_owners` filters (no query); a posted
+            # owner is still checked against that queryset (`bulk_owner`).
+            context["owners"] = assignable_owner_list(request.user)[:500]
         if declaration.saved_views:
             context["saved_views"] = declaration.saved_view_links()
             context["view_target"] = declaration.saved_views

@@ -112,8 +112,9 @@ TEMPLATES = [
                 "crm.context_processors.navigation",
                 "crm.context_processors.notifications",
             ],
-            # The formatting layer's filters (money, day, moment, ago, or_empty) in every template.
-            "builtins": ["crm.templatetags.formatting"],
+            # The formatting layer's filters (money, day, moment, ago, or_empty) in every template; `{% url %}`
+            # keeping the URLs of constant names without arguments (crm/templatetags/cached_url.py).
+            "builtins": ["crm.templatetags.formatting", "crm.templatetags.cached_url"],
         },
     },
 ]
@@ -155,7 +156,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = redis_url(env_str("REDIS_URL"))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "crm.cache_backend.RedisCache",  # Django's, with one client per pool (crm/cache_backend.py)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "crm"),
         # A stalled Redis must give a fast error, never a request that hangs (and with it a

@@ -173,6 +173,21 @@ def assignable_owners(user: "User") -> "QuerySet[User]":
     return active.filter(pk=user.pk)
 
 
+def assignable_owner_list(user: "User") -> "list[User]":
+    """`assignable_owners(user)`, from the cached list of active people (crm/lookups.py, no query), in
+    the order first name, last name, id: what a page offers in its "new owner" select. What is posted
+    is still checked against `assignable_owners` (crm/tests/test_list_caches.py compares the two)."""
+    from crm import lookups
+
+    people = lookups.get("people")
+    if user.is_admin:
+        return people
+    team_ids = managed_team_ids(user)
+    if team_ids:
+        return [person for person in people if person.team_id in team_ids or person.pk == user.pk]
+    return [person for person in people if person.pk == user.pk]
+
+
 def managed_team_ids(user: "User") -> frozenset[int]:
     """Teams the user manages, cached on the user object for the request."""
     # getattr/setattr, not __dict__: request.user is a lazy proxy, and the ids that

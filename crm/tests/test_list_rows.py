@@ -33,6 +33,7 @@ OLD_CELLS = {
     "accounts:list": {
         "Company name": '{% load i18n %}<a href="{{ row.get_absolute_url }}">{{ row.name }}</a>{% if row.is_vip %} '
                         '<span class="badge text-bg-warning">{% trans "VIP" %}</span>{% endif %}',
+        "Type": "{{ row.get_type_display }}",
         "ABC / RFM": '{% include "accounts/_ranking_badges.html" with account=row %}',
     },
     "contacts:list": {
