@@ -115,8 +115,9 @@ def pytest_configure(config):
 # --- The flush after a transactional test ----------------------------------------------
 # After every transaction=True test (live server, browser, worker tests) Django empties the test database with
 # one TRUNCATE of every table. PostgreSQL then makes new files for each table, index and TOAST table and
-# drops the old ones: FLUSH_TRUNCATE. DELETE FROM each table, with triggers (foreign-key checks, history)
-# off for that one transaction, leaves the same empty tables in FLUSH_DELETE (docs/testing.md). Only the
+# drops the old ones: 12.6-15.5 s per flush on this busy machine. DELETE FROM each table, with triggers
+# (foreign-key checks, history) off for that one transaction, leaves the same empty tables in 0.2-0.3 s
+# (docs/testing.md). 313 of the 3,387 tests are transactional, 274 of them in the browser group. Only the
 # test run's flush changes. Without the right to set session_replication_role it stays TRUNCATE.
 @pytest.fixture(scope="session", autouse=True)
 def _flush_by_delete():
