@@ -232,6 +232,7 @@ SKIP: dict[str, str] = {
     "marketing:track_click": "public: a redirect to the mailing's link (its invalid-link page is the auth card)",
     "sales:forecast_deals": "an htmx fragment of the forecast page",
     "sales:lead_duplicates": "POST only: the lead form's live duplicate check",
+    "sales:order_promise": "POST only: sets the promised delivery date from the order page",
 }
 # Actions (POST endpoints, downloads, JSON and htmx fragments): no page of their own.
 ACTION_WORDS = ("_delete", "_remove", "_revoke", "_regenerate", "_reschedule", "_move", "_set_active", "_status",
