@@ -179,7 +179,7 @@ def assignable_owner_list(user: "User") -> "list[User]":
     is still checked against `assignable_owners` (crm/tests/test_list_caches.py compares the two)."""
     from crm import lookups
 
-    people = lookups.get("people")
+    people: list[User] = lookups.get("people")
     if user.is_admin:
         return people
     team_ids = managed_team_ids(user)
