@@ -514,11 +514,11 @@ def _sender(mailing: Mailing, run: jobs.Run, batch: int, rounds: int, texts: dic
 def _deliver(mailer: Any, message: EmailMessage) -> None:
     """Sends one message. Over an open SMTP connection its bytes come from marketing/mime.py (the same
     message, about 4 ms sooner); other backends (the outbox, the tests' locmem) get it from Django."""
-    if not isinstance(mailer, SMTPBackend) or mailer.connection is None:
+    if not isinstance(mailer, SMTPBackend) or mailer.connection is None or not mime.simple(message):
         mailer.send_messages([message])
         return
-    recipients = [mailer.prep_address(address) for address in message.recipients()]
-    mailer.connection.sendmail(mailer.prep_address(message.from_email), recipients, mime.as_bytes(message))
+    recipients = [mime.envelope(address) for address in message.recipients()]
+    mailer.connection.sendmail(mime.envelope(message.from_email), recipients, mime.as_bytes(message))
 
 
 def _mark_sent(delivery_id: int) -> None:

@@ -25,7 +25,7 @@ CRLF = "\r\n"
 
 def as_bytes(message: EmailMultiAlternatives) -> bytes:
     """The message as Django's SMTP backend would send it."""
-    if not _simple(message):
+    if not simple(message):
         return message.message(policy=email.policy.SMTP).as_bytes()
     headers = {
         "From": _address(message.extra_headers.get("From", message.from_email)),
@@ -46,12 +46,20 @@ def as_bytes(message: EmailMultiAlternatives) -> bytes:
     return _join(lines).encode()
 
 
-def _simple(message: EmailMultiAlternatives) -> bool:
-    """Headers we can write as they are: no attachment, no alternative but HTML, ASCII addresses."""
+def simple(message: EmailMultiAlternatives) -> bool:
+    """A message of the shape written here: no attachment, no alternative but HTML, ASCII addresses."""
     addresses = [message.extra_headers.get("From", message.from_email), *message.to]
     return (not message.attachments and not message.cc and not message.reply_to
             and all(mimetype == "text/html" for _content, mimetype in message.alternatives)
             and all(parseaddr(address)[1].isascii() for address in addresses))
+
+
+def envelope(address: str) -> str:
+    """The bare address for SMTP's MAIL FROM / RCPT TO (of a message `simple` accepted)."""
+    bare = parseaddr(address)[1]
+    if not bare or any(character in bare for character in "\r\n <>"):
+        raise ValueError(f"not an e-mail address: {address!r}")
+    return bare
 
 
 def _address(value: str) -> str:

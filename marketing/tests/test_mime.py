@@ -74,11 +74,19 @@ def test_a_line_break_in_a_header_is_refused():
         mime.as_bytes(message(subject="Новости\r\nBcc: everyone@example.com"))
 
 
+def test_envelope_addresses():
+    assert mime.envelope("Отдел маркетинга <news@crm.example>") == "news@crm.example"
+    assert mime.envelope("bounce+d1.x@crm.example") == "bounce+d1.x@crm.example"
+    for forged in ("", "a@b.example\r\nRCPT TO:<x@y.example>", "<>"):
+        with pytest.raises(ValueError, match="not an e-mail address"):
+            mime.envelope(forged)
+
+
 def test_other_messages_go_through_django():
     with_attachment = message()
     with_attachment.attach("price.txt", "цена", "text/plain")
     international = message(to="anna@пример.рф")
-    assert not mime._simple(with_attachment) and not mime._simple(international)
+    assert not mime.simple(with_attachment) and not mime.simple(international)
     assert mime.as_bytes(with_attachment).count(b'filename="price.txt"') == 1
     assert summary(read(mime.as_bytes(international))) == summary(read(djangos(international)))
 
