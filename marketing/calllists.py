@@ -341,8 +341,8 @@ def _may_open(agent: User) -> Q:
     """Entries of people the agent may open: a contact or a lead they may see."""
     contacts = (Q(contact__isnull=False) if read_scope(agent, Contact) == Scope.ALL
                 else Q(contact__in=Contact.objects.visible_to(agent).values("pk")))
-    leads = (Q(lead_called__isnull=False, lead_called__deleted_at__isnull=True)
-             if read_scope(agent, Lead) == Scope.ALL else Q(lead_called__in=Lead.objects.visible_to(agent).values("pk")))
+    leads = (Q(lead_called__isnull=False, lead_called__deleted_at__isnull=True) if read_scope(agent, Lead) == Scope.ALL
+             else Q(lead_called__in=Lead.objects.visible_to(agent).values("pk")))
     return contacts | leads
 
 
