@@ -218,3 +218,18 @@ def test_a_converted_leads_entry_calls_its_contact(marketer, owner, agents):
     called.refresh_from_db()
     item = CallListItem.objects.get(call_list=call_list)
     assert item.lead_called_id is None and item.contact_id == called.converted_contact_id
+
+
+def test_a_removed_agents_lead_entries_go_to_an_agent_who_may_open_them(marketer, owner, agents):
+    leads = [lead(owner) for _ in range(4)]
+    call_list = build(marketer, agents, leads=leads)
+    handed = calllists.call_list_update(actor=marketer, call_list=call_list, name=call_list.name, script="",
+                                        agents=[agents[0]])
+    assert handed == 2
+    assert set(CallListItem.objects.filter(call_list=call_list).values_list("agent_id", flat=True)) == {agents[0].pk}
+    # Handing entries over: a rep who may not open the leads gets none of them.
+    rep = UserFactory(role=Role.SALES_REP)
+    call_list.agents.add(rep)
+    moved = calllists.call_items_reassign(actor=marketer, call_list=call_list, agent=rep,
+                                          item_ids=list(call_list.items.values_list("pk", flat=True)))
+    assert (moved.moved, moved.unseen) == (0, 4)
