@@ -268,8 +268,10 @@ def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None =
     on_list = CallListItem.objects.filter(call_list=call_list)
     room = BUILD_LIMIT - on_list.count()
     audience = _audience(actor, segment, static_list).order_by("last_name", "first_name", "id")
-    already = audience.filter(pk__in=on_list.values("contact_id")).count()
-    rows = list(audience.exclude(pk__in=on_list.values("contact_id"))
+    # Lead entries have no contact: their NULL would make every NOT IN unknown, and nobody would be added.
+    contacts_on = on_list.exclude(contact=None).values("contact_id")
+    already = audience.filter(pk__in=contacts_on).count()
+    rows = list(audience.exclude(pk__in=contacts_on)
                 .values_list("id", "do_not_call", "phones", "account__territory_id")[:BUILD_LIMIT + 1])
     leads = _lead_audience(actor, static_list)
     already += leads.filter(pk__in=on_list.values("lead_called_id")).count()

@@ -233,3 +233,12 @@ def test_a_removed_agents_lead_entries_go_to_an_agent_who_may_open_them(marketer
     moved = calllists.call_items_reassign(actor=marketer, call_list=call_list, agent=rep,
                                           item_ids=list(call_list.items.values_list("pk", flat=True)))
     assert (moved.moved, moved.unseen) == (0, 4)
+
+
+def test_adding_contacts_to_a_list_that_calls_leads(marketer, owner, agents):
+    """The list's lead entries have no contact: "not already on the list" must not trip over their NULL."""
+    call_list = build(marketer, [agents[0]], leads=[lead(owner)])
+    contacts = ContactFactory.create_batch(2, owner=owner, phones=["+7 495 123-45-67"])
+    added = calllists.call_list_add(actor=marketer, call_list=call_list, static_list=list_of(marketer, contacts))
+    assert (added.added, added.already) == (2, 0)
+    assert call_list.items.count() == 3
