@@ -186,11 +186,12 @@ def test_a_rep_cannot_work_another_agents_lead_entry(client, marketer, owner, te
     assert Lead.objects.get(pk=theirs.pk).status == LeadStatus.NEW and not Activity.objects.exists()
 
 
-def test_the_work_page_shows_the_lead(client, marketer, owner, agents):
+def test_the_work_page_shows_the_lead(client, marketer, owner, agents, django_assert_max_num_queries):
     called = lead(owner, first_name="Оксана", last_name="Мельник", company="ТОВ Зоря")
     call_list = build(marketer, [agents[0]], leads=[called])
     client.force_login(agents[0])
-    body = client.get(reverse("marketing:call_list_work", args=[call_list.pk])).content.decode()
+    with django_assert_max_num_queries(15):
+        body = client.get(reverse("marketing:call_list_work", args=[call_list.pk])).content.decode()
     assert "Оксана Мельник" in body and "ТОВ Зоря" in body and 'id="callee-is-lead"' in body
     assert f'href="tel:{called.phone_e164}"' in body and 'id="lead-outcome-note"' in body
     assert 'name="create_lead"' not in body
@@ -242,3 +243,24 @@ def test_adding_contacts_to_a_list_that_calls_leads(marketer, owner, agents):
     added = calllists.call_list_add(actor=marketer, call_list=call_list, static_list=list_of(marketer, contacts))
     assert (added.added, added.already) == (2, 0)
     assert call_list.items.count() == 3
+
+
+def test_query_counts_with_lead_entries(client, marketer, owner, agents, django_assert_max_num_queries):
+    """The list's page, the entries to hand over and the agent's screen: the same budget with leads on them."""
+    for size in (1, 30):
+        contacts = ContactFactory.create_batch(size, owner=owner, phones=["+7 495 123-45-67"])
+        call_list = build(marketer, agents, contacts, [lead(owner) for _ in range(size)])
+        for _ in range(min(size, 4)):
+            for agent in agents:
+                item = calllists.call_next(call_list=call_list, agent=agent)
+                if item:
+                    calllists.call_log(call_list=call_list, agent=agent, item_id=item.pk,
+                                       result=CallResult.NOT_INTERESTED)
+        client.force_login(marketer)
+        for url in (reverse("marketing:call_list_detail", args=[call_list.pk]),
+                    reverse("marketing:call_list_entries", args=[call_list.pk])):
+            with django_assert_max_num_queries(15):
+                assert client.get(url).status_code == 200
+        client.force_login(agents[0])
+        with django_assert_max_num_queries(15):
+            assert client.get(reverse("marketing:call_list_work", args=[call_list.pk])).status_code == 200
