@@ -207,12 +207,16 @@ def test_a_new_list_needs_a_name(owner, client):
     assert job.destinations == {} and not StaticList.objects.exists()
 
 
-def test_only_lists_the_user_may_edit_are_offered_and_only_to_who_may_make_lists(owner, teammate, client):
+def test_only_lists_the_user_may_edit_are_offered_and_only_to_who_may_make_lists(owner, teammate, client,
+                                                                                 django_assert_max_num_queries):
     mine = marketing_services.static_list_create(actor=owner, name="Мой список")
     private = marketing_services.static_list_create(actor=teammate, name="Список коллеги")
+    for n in range(30):
+        marketing_services.static_list_create(actor=owner, name=f"Список {n}")
     client.force_login(owner)
     job = upload(client, "contacts.contact", CONTACT_HEADER, [["Иванов", "Иван", "ivan@example.com", ""]])
-    page = client.get(reverse("imports:mapping", args=[job.pk])).content.decode()
+    with django_assert_max_num_queries(15):
+        page = client.get(reverse("imports:mapping", args=[job.pk])).content.decode()
     assert mine.name in page and private.name not in page
     # Products: the option is not offered (contacts and leads only).
     admin = UserFactory(role=Role.ADMIN)
