@@ -238,7 +238,7 @@ def test_membership_visibility_matrix(client, cast, actor):
     assert own.members.filter(lead=lead).exists() is (sees_lead and can_create(cast[actor], StaticList))
 
 
-# --- Downstream: mailings and call lists reach contacts only --------------------------------------
+# --- Downstream: mailings reach contacts only; call lists call the open leads too ---------------------
 
 
 def test_a_mailing_to_a_list_goes_to_its_contacts_and_says_how_many_leads_it_leaves_out(client, marketer, owner):
