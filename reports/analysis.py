@@ -188,7 +188,7 @@ def _drill_param(dimension: str, row: Row) -> dict[str, object] | None:
     return {dimension: row.key}
 
 
-# --- Labels (one query each) ------------------------------------------------------------------------
+# --- Labels (one query each at most) -----------------------------------------------------------------------
 
 
 def _owners(user: User, rows: list[Row]) -> list[Row]:
