@@ -1,10 +1,7 @@
 from datetime import timedelta
-from functools import reduce
-from operator import or_
 
 from django.contrib import messages
-from django.db.models import Case, CharField, F, Q, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import CharField, Q, Value
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -142,16 +139,14 @@ def timeline(request):
 
 
 def first_of_each(activities, buckets: dict[str, Q], limit: int = 20) -> dict[str, list[Activity]]:
-    """The first `limit` activities (by time) of each bucket, in one query: a row belongs to the first bucket
-    whose condition it meets, and a window numbers the rows of each bucket (instead of a query per list)."""
-    bucket = Case(*[When(condition, then=Value(name)) for name, condition in buckets.items()],
-                  output_field=CharField())
-    rows = (activities.filter(reduce(or_, buckets.values()))
-            .annotate(bucket=bucket, rank=Window(RowNumber(), partition_by=[bucket],
-                                                 order_by=[F("occurred_at").asc(), F("id").asc()]))
-            .filter(rank__lte=limit).order_by("occurred_at", "id"))
+    """The first `limit` activities (by time) of each bucket, in one query: a UNION ALL of one
+    `ORDER BY occurred_at LIMIT n` per bucket, so each reads only its first rows from its index (a window
+    over every matching row took 0.5 s for a manager's team at 10,000,000 activities). Buckets must not
+    overlap."""
+    parts = [activities.filter(condition).annotate(bucket=Value(name, output_field=CharField()))
+             .order_by("occurred_at", "id")[:limit] for name, condition in buckets.items()]
     found: dict[str, list[Activity]] = {name: [] for name in buckets}
-    for row in rows:
+    for row in sorted(parts[0].union(*parts[1:], all=True), key=lambda row: (row.occurred_at, row.pk)):
         found[row.bucket].append(row)
     return found
 
