@@ -48,7 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, Model, QuerySet
+from django.db import connections
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -120,8 +121,10 @@ def has_rows(page: dict[str, Any], probe: Probe) -> bool:
 
 
 def run_probes(request: HttpRequest, record: Model, panel_list: list[Panel]) -> dict[str, bool]:
-    """Every probe of the page's panels in one query: one EXISTS per queryset, on the record's own row
-    (found by its primary key). A probe shared by several panels is asked once."""
+    """Every probe of the page's panels in one query, `SELECT EXISTS (…), EXISTS (…), …`: each queryset
+    compiled as `QuerySet.exists()` compiles it. A probe shared by several panels is asked once. Written out
+    rather than as annotations on the record's row: resolving a dozen subquery annotations cost a third more
+    CPU than compiling the subqueries themselves."""
     asked: dict[str, list[QuerySet[Any]]] = {}
     for probe in (probe for panel in panel_list for probe in panel.probes):
         if (key := _probe_key(probe)) in asked:
@@ -129,16 +132,19 @@ def run_probes(request: HttpRequest, record: Model, panel_list: list[Panel]) -> 
         found = probe(request, record)
         if found is not None:
             asked[key] = list(found) if isinstance(found, list | tuple) else [found]
-    columns = {f"probe_{n}": Exists(queryset.order_by()) for n, queryset in
-               enumerate(queryset for querysets in asked.values() for queryset in querysets)}
-    if not columns:
-        return {}
-    row = list(type(record)._base_manager.filter(pk=record.pk).annotate(**columns).values_list(*columns)[:1])
-    values = iter(row[0] if row else [False] * len(columns))
-    answers = {}
-    for key, querysets in asked.items():
-        answers[key] = any([next(values) for _queryset in querysets])  # a list: consume every column
-    return answers
+    querysets = [queryset for found in asked.values() for queryset in found]
+    if not querysets:
+        return {key: False for key in asked}
+    connection = connections[querysets[0].db]
+    parts, params = [], []
+    for queryset in querysets:
+        sql, part_params = queryset.query.exists().get_compiler(connection=connection).as_sql()
+        parts.append(f"EXISTS ({sql})")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)  # compiled querysets; every value is a parameter
+        values = iter(cursor.fetchone())
+    return {key: any([next(values) for _queryset in found]) for key, found in asked.items()}  # every column read
 
 
 def render(request: HttpRequest, record: Model, page: dict[str, Any] | None = None, *,
