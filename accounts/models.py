@@ -170,7 +170,8 @@ class Account(OwnedModel):
             # index alone read every heap page of the team's rows to test deleted_at (10,000 pages for 40,000
             # accounts, 137 ms at 200,000 accounts; 3 ms with it). A rep's "shared with my team" arm: without it the
             # team index returned all 40,000 of the team's rows to keep the 6,000 shared ones.
-            models.Index(fields=["team", "id"], name="account_live_team_idx", condition=models.Q(deleted_at__isnull=True)),
+            models.Index(fields=["team", "id"], name="account_live_team_idx",
+                         condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["team", "id"], name="account_shared_team_idx",
                          condition=models.Q(shared_with_team=True, deleted_at__isnull=True)),
         ]
