@@ -36,8 +36,9 @@ when it is False, shows its empty state without a query of its own:
 
 A panel may name several probes (`probe=(first, second)`), each answered on its own. A probe must answer
 True whenever the panel's own query would find a row (the same `visible_to` and filters, or wider).
-`has_rows` is True when no probe ran (`render(..., probe=False)`), so a panel without the probe's answer
-behaves exactly as before.
+`has_rows` is True when the probe gave no answer (it returned None, or the page did not run the probes),
+so a panel without the probe's answer behaves exactly as before (crm/tests/test_panel_probes.py renders every
+record page both ways, for every role, and compares them).
 
 Slots: MAIN (the wide column, under the key facts), SIDE (the narrow column), ACTIONS (buttons in
 the page header) and FIGURES (key figures at the top of the page).
@@ -148,16 +149,15 @@ def run_probes(request: HttpRequest, record: Model, panel_list: list[Panel]) -> 
 
 
 def render(request: HttpRequest, record: Model, page: dict[str, Any] | None = None, *,
-           target: str | None = None, probe: bool = True) -> dict[str, list[SafeString]]:
+           target: str | None = None) -> dict[str, list[SafeString]]:
     """Every registered panel of the record's model, rendered, by slot: {"main": [html, ...], ...}.
     Templates print them with `{% for html in panels.main %}{{ html }}{% endfor %}`. A page that
     is not a record page names its own target (HOME: "my day", whose record is the user).
-    `probe=False` skips the probes (every panel runs its own query, as without them)."""
+    The panels' probes are asked first, in one query (`run_probes`)."""
     shared = {} if page is None else page
     out: dict[str, list[SafeString]] = {slot: [] for slot in SLOTS}
     panel_list = registered(target or record._meta.label_lower)
-    if probe:
-        shared[PROBED] = run_probes(request, record, panel_list)
+    shared[PROBED] = run_probes(request, record, panel_list)
     for panel in panel_list:
         rendered = panel.function(request, record, shared)
         if rendered is not None:
