@@ -129,7 +129,9 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER_TRANSA
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 2))
 # No JIT compilation for our connections: our queries are short, and a plan whose estimate crosses
 # jit_above_cost (a search over 1,000,000 tickets) spent 60 ms compiling for 36 ms of work
-# (docs/benchmarks.md). PgBouncer refuses startup options: there, set `ALTER DATABASE … SET jit = off`.
+# (docs/benchmarks.md). PgBouncer refuses startup options: there, set `ALTER DATABASE … SET jit = off`
+# (docs/scaling.md). Nothing else does it: the reports no longer repeat it per transaction
+# (crm/tests/test_db_settings.py runs them both ways).
 if not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
     DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # A streaming read replica (crm/replica.py, docs/scaling.md): reports, dashboards and exports read from it while

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.phones import region_choices
+from imports import destinations
 from imports.models import DuplicatePolicy
 
 
@@ -33,6 +34,14 @@ class MappingForm(forms.Form):
     def __init__(self, *args, job, specs, **kwargs):
         super().__init__(*args, **kwargs)
         self.specs = specs
+        self.job = job
+        # Options other modules add (imports/destinations.py): only those offered to this user and target.
+        self.destinations = []
+        for destination in destinations.for_target(job.target):
+            extra = destination.fields(job.user, job.target)
+            if extra:
+                self.fields.update(extra)
+                self.destinations.append((destination, list(extra)))
         if not {"account_name", "account_tax"} & {spec.key for spec in specs}:
             del self.fields["create_accounts"]  # only importers that link accounts create them
         choices = [("", _("— do not import —"))] + [(spec.key, spec.label) for spec in specs]
@@ -45,6 +54,9 @@ class MappingForm(forms.Form):
 
     def column_fields(self):
         return [self[name] for name in self.column_names]
+
+    def destination_fields(self):
+        return [self[name] for _destination, names in self.destinations for name in names]
 
     def clean(self):
         data = super().clean()
@@ -60,6 +72,14 @@ class MappingForm(forms.Form):
         for spec in self.specs:
             if spec.required and spec.key not in used:
                 raise forms.ValidationError(_("Map a column to “%(field)s”: it is required.") % {"field": spec.label})
+        self.chosen_destinations = {}
+        for destination, names in self.destinations:
+            if any(name in self.errors for name in names):
+                continue
+            try:
+                self.chosen_destinations[destination.key] = destination.options(self.job.user, self.job.target, data)
+            except forms.ValidationError as error:
+                self.add_error(names[0], error)
         return data
 
     def mapping(self) -> dict[str, str]:

@@ -431,6 +431,12 @@ class RowOutcome:
     obj: object = None
     previous: dict | None = None
     match_kind: str = ""
+    matched_id: int | None = None  # an existing record the user may edit that the row matched
+
+    @property
+    def record_id(self):
+        """The record the row is about, once it was imported or matched (not a failed row's)."""
+        return self.object_id or self.matched_id
 
     @property
     def object_id(self):
@@ -602,6 +608,7 @@ class Importer:
                     outcome.reason = _("Skipped: a matching record belongs to someone else.")
                     continue
                 if mine is not None:
+                    outcome.matched_id = mine
                     if policy == DuplicatePolicy.SKIP:
                         outcome.action = RowAction.SKIPPED
                         outcome.reason = _("Skipped: already exists (%(why)s).") % {"why": why}

@@ -73,6 +73,9 @@ class ImportJob(HeartbeatJob):
     # Contacts: create the accounts a row names (by tax number, then name) that do not exist yet.
     create_accounts = models.BooleanField(_("create missing accounts"), default=True)
     accounts_created = models.PositiveIntegerField(default=0)
+    # Where else the rows go (imports/destinations.py: {key: options}) and what each did ({key: counts}).
+    destinations = models.JSONField(default=dict, blank=True)
+    destination_counts = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import jobs
 from crm.phones import user_region
-from imports import reader
+from imports import destinations, reader
 from imports.importers import RowOutcome, get_importer, insert_rows
 from imports.models import (
     DuplicatePolicy,
@@ -80,16 +80,21 @@ def job_create(*, user, target: str, upload) -> ImportJob:
 
 
 def job_set_mapping(*, job: ImportJob, mapping: dict[str, str], duplicate_policy: str, clear_empty: bool,
-                    phone_region: str | None = None, create_accounts: bool | None = None) -> None:
+                    phone_region: str | None = None, create_accounts: bool | None = None,
+                    chosen_destinations: dict[str, dict | None] | None = None) -> None:
     """`phone_region`: where numbers without a country code are read; None: the user's region.
-    `create_accounts`: create the organisations rows name that do not exist (None: unchanged)."""
+    `create_accounts`: create the organisations rows name that do not exist (None: unchanged).
+    `chosen_destinations`: {destination key: options or None} from the mapping form (None: unchanged)."""
     job.mapping = {k: v for k, v in mapping.items() if v}
     job.duplicate_policy = duplicate_policy
     job.clear_empty = clear_empty
     job.phone_region = phone_region or user_region(job.user)
     if create_accounts is not None:
         job.create_accounts = create_accounts
-    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region", "create_accounts"])
+    if chosen_destinations is not None:
+        job.destinations = {key: options for key, options in chosen_destinations.items() if options is not None}
+    job.save(update_fields=["mapping", "duplicate_policy", "clear_empty", "phone_region", "create_accounts",
+                            "destinations"])
 
 
 def mapping_template_save(*, job: ImportJob, user, name: str, shared: bool) -> MappingTemplate:
@@ -135,14 +140,21 @@ def job_plan(*, job: ImportJob) -> list[str]:
     """What the import will do beyond its rows, over the whole file ("7 accounts will be created")."""
     importer = job.importer
     importer.prepare(job, importer.fields())
-    return importer.plan(job, _data_rows(job))
+    plan = importer.plan(job, _data_rows(job))
+    return plan + [destination.describe(job, options) for destination, options in destinations.chosen(job)]
 
 
 # --- The run ------------------------------------------------------------------------------
+@transaction.atomic
 def job_start(*, job: ImportJob) -> bool:
     # heartbeat_at: when it was queued, so a job no worker picks up shows as stalled and is sent again.
     started = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.MAPPING).update(
         status=ImportStatus.QUEUED, heartbeat_at=timezone.now())
+    if started and job.destinations:
+        # Each destination settles its options once, as the job's user (a new list is created here).
+        job.destinations = {destination.key: destination.start(job, options)
+                            for destination, options in destinations.chosen(job)}
+        ImportJob.objects.filter(pk=job.pk).update(destinations=job.destinations)
     if started:
         transaction.on_commit(lambda: _send_to_worker(job.pk), robust=True)  # a dead broker: the tick sends it
     return bool(started)
@@ -246,6 +258,7 @@ def _run_batch(job: ImportJob, run: jobs.Run, importer, parsed: list[RowOutcome]
         for outcome in outcomes:
             counts[outcome.action] += 1
             warnings += bool(outcome.warnings) and outcome.action in (RowAction.CREATED, RowAction.UPDATED)
+        destination_counts = _fill_destinations(job, outcomes)
         moved = ImportJob.objects.filter(
             pk=job.pk, run_token=run.token, batches_done=job.batches_done,
         ).update(batches_done=F("batches_done") + 1, rows_done=F("rows_done") + len(outcomes),
@@ -253,9 +266,27 @@ def _run_batch(job: ImportJob, run: jobs.Run, importer, parsed: list[RowOutcome]
                  skipped=F("skipped") + counts["skipped"], failed=F("failed") + counts["failed"],
                  warnings=F("warnings") + warnings,
                  accounts_created=F("accounts_created") + len(getattr(importer, "accounts_created", ())),
-                 heartbeat_at=timezone.now())
+                 destination_counts=destination_counts, heartbeat_at=timezone.now())
         if moved != 1:
             raise LostClaim  # another worker took the job over: roll this batch back
+    job.destination_counts = destination_counts
+
+
+def _fill_destinations(job: ImportJob, outcomes: list[RowOutcome]) -> dict:
+    """Hands the batch's records (created, updated or matched; failed rows have none) to the destinations
+    the user chose, in the batch's transaction; returns the job's counts with this batch's added. The
+    counts are written by the batch's conditional UPDATE, so a batch rolled back counts nothing."""
+    counts = {key: dict(value) for key, value in (job.destination_counts or {}).items()}
+    chosen = list(destinations.chosen(job))
+    if not chosen:
+        return counts
+    ids = list(dict.fromkeys(o.record_id for o in outcomes if o.record_id is not None and o.action != RowAction.FAILED))
+    for destination, options in chosen:
+        added = destination.add(job, options, ids) if ids else 0
+        mine = counts.setdefault(destination.key, {"rows": 0, "added": 0})
+        mine["rows"] += len(ids)
+        mine["added"] += added
+    return counts
 
 
 def after_batch(job: ImportJob) -> None:
@@ -271,6 +302,12 @@ def _row_record(job: ImportJob, outcome: RowOutcome) -> tuple:
     return (job.pk, outcome.row_number, outcome.action,
             outcome.object_id if outcome.action in (RowAction.CREATED, RowAction.UPDATED) else None,
             outcome.previous, outcome.reason[:2000], outcome.cells if failed else None)
+
+
+def destination_results(job: ImportJob) -> list[tuple[str, str, str]]:
+    """(text, url, link text) per destination the job filled, for the result page."""
+    return [destination.result(job, options, (job.destination_counts or {}).get(destination.key, {}))
+            for destination, options in destinations.chosen(job)]
 
 
 # --- Undo ----------------------------------------------------------------------------------

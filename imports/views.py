@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from crm.list_tools import neutralise
 from crm.pagination import paginate
 from crm.phones import user_region
-from imports import reader, services
+from imports import destinations, reader, services
 from imports.forms import MappingForm, UploadForm
 from imports.importers import get_importer, importers_for
 from imports.models import ImportJob, ImportRow, ImportStatus, MappingTemplate, RowAction
@@ -81,13 +81,16 @@ def mapping(request, pk):
     initial = {f"col_{i}": key for i, key in current.items()}
     initial.update(duplicate_policy=job.duplicate_policy, clear_empty=job.clear_empty,
                    create_accounts=job.create_accounts, phone_region=job.phone_region or user_region(request.user))
+    for destination, options in destinations.chosen(job):  # what was chosen before, in the form's terms
+        initial.update(destination.initial(options))
     form = MappingForm(request.POST or None, job=job, specs=specs, initial=initial)
     if request.method == "POST" and form.is_valid():
         services.job_set_mapping(job=job, mapping=form.mapping(),
                                  duplicate_policy=form.cleaned_data["duplicate_policy"],
                                  clear_empty=form.cleaned_data["clear_empty"],
                                  phone_region=form.cleaned_data["phone_region"],
-                                 create_accounts=form.cleaned_data.get("create_accounts"))
+                                 create_accounts=form.cleaned_data.get("create_accounts"),
+                                 chosen_destinations=form.chosen_destinations)
         if form.cleaned_data["template_name"]:
             services.mapping_template_save(job=job, user=request.user, name=form.cleaned_data["template_name"],
                                            shared=form.cleaned_data["template_shared"])
@@ -140,7 +143,8 @@ def job_detail(request, pk):
     # (job, action, row_number) serves it.
     warned = list(ImportRow.objects.filter(job=job, action__in=[RowAction.CREATED, RowAction.UPDATED])
                   .exclude(reason="").order_by("row_number")[:WARNED_SHOWN]) if job.warnings else []
-    return render(request, "imports/job_detail.html", {"job": job, "failed": failed, "warned": warned})
+    return render(request, "imports/job_detail.html", {"job": job, "failed": failed, "warned": warned,
+                                                       "destination_results": services.destination_results(job)})
 
 
 class _Encoded:

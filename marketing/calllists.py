@@ -2,6 +2,8 @@
 it among agents, the claim that hands each agent the next person (never the same person to two
 agents), and logging a call's outcome: a call on the contact's timeline, a call-back task with a
 reminder, a lead for those interested, the member's status in the campaign, and "do not call".
+A static list's leads are called too: an entry is a contact or a lead (`CallListItem.lead_called`), and
+a lead's call goes on the lead's timeline and moves the lead on (see `call_log`).
 
 Two agents never get the same person: `call_next` locks the candidate row with
 `FOR UPDATE SKIP LOCKED` (a row another agent is claiming is skipped, not waited for) and claims it
@@ -41,8 +43,9 @@ from marketing.models import (
     StaticList,
 )
 from sales.lead_services import lead_create
-from sales.models import Lead, Opportunity, Pipeline, Stage, StageKind
+from sales.models import DisqualifyReason, Lead, LeadStatus, Opportunity, Pipeline, Stage, StageKind
 from sales.services import opportunity_create
+from webhooks.services import emit
 
 CLAIM_MINUTES = 20  # a claim with no outcome after this long goes back to the queue
 NO_ANSWER_RETRY = datetime.timedelta(hours=2)
@@ -51,6 +54,7 @@ CALLBACK_REMINDER_MINUTES = 15
 BUILD_LIMIT = 5000  # a call list is worked by people: more than this is a mistake in the audience
 AGENT_ROLES = (Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETER, Role.ADMIN)
 OPEN = (CallStatus.QUEUED, CallStatus.CALLBACK)
+LEAD_OPEN = (LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED)  # a lead that may still be called
 
 
 def agent_choices() -> QuerySet[User]:
@@ -66,12 +70,24 @@ def _audience(actor: User, segment: Segment | None, static_list: StaticList | No
     return Contact.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list)
 
 
-def _leads_on(actor: User, static_list: StaticList | None) -> int:
-    """The leads on the static list the actor may see: a call list calls contacts (the calls go on
-    the contact's timeline, "do not call" is the contact's), so they are left out and counted."""
+def _lead_audience(actor: User, static_list: StaticList | None) -> QuerySet[Lead]:
+    """The leads on the static list the actor may see (a segment holds contacts only)."""
     if static_list is None:
-        return 0
-    return Lead.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list).count()
+        return Lead.objects.none()
+    return Lead.objects.visible_to(actor).filter(static_list_memberships__static_list=static_list)
+
+
+def _lead_rows(leads: QuerySet[Lead]) -> tuple[list[tuple[int, bool, list[str], int | None]], int]:
+    """The leads as rows for `_share` (id, do not call, phones, territory) and how many are closed: a
+    disqualified lead (among them those who asked not to be called) or a converted one is not called."""
+    rows, closed = [], 0
+    for pk, status, phone, territory_id in leads.order_by("last_name", "first_name", "id").values_list(
+            "id", "status", "phone", "territory_id")[:BUILD_LIMIT + 1]:
+        if status not in LEAD_OPEN:
+            closed += 1
+            continue
+        rows.append((pk, False, [phone] if phone else [], territory_id))
+    return rows, closed
 
 
 def _covering_territories(territory_id: int | None, parents: dict[int, int | None]) -> set[int]:
@@ -87,10 +103,10 @@ def _covering_territories(territory_id: int | None, parents: dict[int, int | Non
 def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list[User], script: str = "",
                      segment: Segment | None = None, static_list: StaticList | None = None,
                      distribution: str = CallDistribution.EVEN) -> CallList:
-    """Freezes the audience the actor may see into one entry per contact. People marked "do not call"
-    or with no phone, and the leads of a static list, are left out and counted; each person goes only
-    to an agent who may see them (those no chosen agent may see are left out too), so the call screen
-    never shows an agent a customer they could not open."""
+    """Freezes the audience the actor may see into one entry per contact, and per lead of a static list.
+    People marked "do not call" or with no phone, and closed leads (disqualified), are left out and
+    counted; each person goes only to an agent who may see them (those no chosen agent may see are left
+    out too), so the call screen never shows an agent a customer they could not open."""
     if not agents:
         raise ValidationError({"agents": _("Choose at least one agent.")})
     call_list = CallList(owner=actor, team_id=actor.team_id, campaign=campaign, name=name, script=script,
@@ -98,14 +114,20 @@ def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list
     call_list.full_clean()
     rows = list(_audience(actor, segment, static_list).order_by("last_name", "first_name", "id")
                 .values_list("id", "do_not_call", "phones", "account__territory_id")[:BUILD_LIMIT + 1])
-    if len(rows) > BUILD_LIMIT:
+    lead_rows, call_list.left_out_leads = _lead_rows(_lead_audience(actor, static_list))
+    if len(rows) + len(lead_rows) > BUILD_LIMIT:
         raise ValidationError(_("The audience has more than %(limit)s people: narrow the segment.")
                               % {"limit": BUILD_LIMIT})
     callable_rows = [row for row in rows if not row[1] and row[2]]
+    callable_leads = [row for row in lead_rows if row[2]]
     call_list.left_out_do_not_call = sum(1 for row in rows if row[1])
-    call_list.left_out_no_phone = sum(1 for row in rows if not row[1] and not row[2])
-    call_list.left_out_leads = _leads_on(actor, static_list)
-    items, call_list.left_out_no_agent = _share(call_list, agents, callable_rows, Counter())
+    call_list.left_out_no_phone = (sum(1 for row in rows if not row[1] and not row[2])
+                                   + len(lead_rows) - len(callable_leads))
+    load: Counter[int] = Counter()
+    items, no_agent = _share(call_list, agents, callable_rows, load)
+    lead_items, no_agent_leads = _share(call_list, agents, callable_leads, load, model=Lead)
+    items += lead_items
+    call_list.left_out_no_agent = no_agent + no_agent_leads
     call_list.save()
     call_list.agents.set(agents)
     CallListItem.objects.bulk_create(items, batch_size=1000)
@@ -113,15 +135,16 @@ def call_list_create(*, actor: User, campaign: Campaign, name: str, agents: list
 
 
 def _share(call_list: CallList, agents: list[User], rows: list[tuple[int, bool, list[str], int | None]],
-           load: Counter[int]) -> tuple[list[CallListItem], int]:
+           load: Counter[int], model: type[Contact] | type[Lead] = Contact) -> tuple[list[CallListItem], int]:
     """Shares the people (id, do not call, phones, territory) among the agents, each to an agent who may
-    open them, as the list's distribution says; `load` is how many each agent already has. Returns the
-    entries and how many people no agent may open."""
+    open them, as the list's distribution says; `load` is how many each agent already has. `model`: the
+    rows are contacts or leads. Returns the entries and how many people no agent may open."""
     ids = [row[0] for row in rows]
+    person = "contact_id" if model is Contact else "lead_called_id"
     sees: dict[int, set[int] | None] = {}
-    for agent in agents:  # None: the agent sees every contact
-        sees[agent.pk] = (None if read_scope(agent, Contact) == Scope.ALL else
-                          set(Contact.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True)))
+    for agent in agents:  # None: the agent sees every contact (or lead)
+        sees[agent.pk] = (None if read_scope(agent, model) == Scope.ALL else
+                          set(model.objects.visible_to(agent).filter(pk__in=ids).values_list("pk", flat=True)))
     covers: dict[int, set[int]] = {}
     parents: dict[int, int | None] = {}
     if call_list.distribution == CallDistribution.TERRITORY:
@@ -133,13 +156,13 @@ def _share(call_list: CallList, agents: list[User], rows: list[tuple[int, bool, 
         load.setdefault(agent.pk, 0)
     items: list[CallListItem] = []
     no_agent = 0
-    for contact_id, _dnc, _phones, territory_id in rows:
-        eligible = [pk for pk, seen in sees.items() if seen is None or contact_id in seen]
+    for person_id, _dnc, _phones, territory_id in rows:
+        eligible = [pk for pk, seen in sees.items() if seen is None or person_id in seen]
         if not eligible:
             no_agent += 1
             continue
         if call_list.distribution == CallDistribution.SHARED:
-            items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent=None))
+            items.append(CallListItem(call_list=call_list, agent=None, **{person: person_id}))
             continue
         if call_list.distribution == CallDistribution.TERRITORY:
             area = _covering_territories(territory_id, parents)
@@ -147,7 +170,7 @@ def _share(call_list: CallList, agents: list[User], rows: list[tuple[int, bool, 
             eligible = local or eligible
         chosen = min(eligible, key=lambda pk: (load[pk], pk))  # the least loaded, evenly
         load[chosen] += 1
-        items.append(CallListItem(call_list=call_list, contact_id=contact_id, agent_id=chosen))
+        items.append(CallListItem(call_list=call_list, agent_id=chosen, **{person: person_id}))
     return items, no_agent
 
 
@@ -187,16 +210,19 @@ def call_list_update(*, actor: User, call_list: CallList, name: str, script: str
     handed = 0
     if removed:
         orphans = list(CallListItem.objects.select_for_update(of=("self",)).filter(
-            call_list=call_list, status__in=OPEN, agent__in=removed).select_related("contact__account")
+            call_list=call_list, status__in=OPEN, agent__in=removed).select_related("contact__account", "lead_called")
             .order_by("id"))
         rows = [(item.contact_id, False, ["-"], item.contact.account.territory_id if item.contact.account_id
-                 else None) for item in orphans]
-        shared, _no_agent = _share(call_list, agents, rows, _open_load(call_list))
-        to = {entry.contact_id: entry.agent_id for entry in shared}
+                 else None) for item in orphans if item.contact_id]
+        lead_rows = [(item.lead_called_id, False, ["-"], item.lead_called.territory_id)
+                     for item in orphans if item.lead_called_id]
+        load = _open_load(call_list)
+        shared = _share(call_list, agents, rows, load)[0] + _share(call_list, agents, lead_rows, load, model=Lead)[0]
+        to = {(entry.contact_id, entry.lead_called_id): entry.agent_id for entry in shared}
         for item in orphans:
             # The list shares nothing in advance (one queue), or no agent may open the person: the shared
             # queue, where only an agent who may open them gets them.
-            item.agent_id = to.get(item.contact_id)
+            item.agent_id = to.get((item.contact_id, item.lead_called_id))
             item.claimed_by, item.claimed_at = None, None
         CallListItem.objects.bulk_update(orphans, ["agent", "claimed_by", "claimed_at"], batch_size=1000)
         handed = len(orphans)
@@ -225,7 +251,7 @@ class Added:
     do_not_call: int = 0
     no_phone: int = 0
     no_agent: int = 0
-    leads: int = 0  # leads on the static list, left out
+    leads: int = 0  # closed leads of the static list (disqualified), left out
 
 
 @transaction.atomic
@@ -234,26 +260,38 @@ def call_list_add(*, actor: User, call_list: CallList, segment: Segment | None =
     """Adds the people of a segment or a static list the actor may see to a built list, shared among
     its agents as when it was built (with their current load). People already on it are skipped; "do
     not call", phoneless and people no agent may open, and a static list's leads, are left out and
-    counted (also in the list's totals). The list stays within BUILD_LIMIT people."""
+    counted (also in the list's totals). The list stays within BUILD_LIMIT people. A static list's open
+    leads are added like its contacts; its closed leads are left out and counted."""
     if (segment is None) == (static_list is None):
         raise ValidationError(_("Add either from a segment or from a static list."))
     CallList.objects.select_for_update().filter(pk=call_list.pk).first()  # two adds never overshoot the limit
     on_list = CallListItem.objects.filter(call_list=call_list)
     room = BUILD_LIMIT - on_list.count()
     audience = _audience(actor, segment, static_list).order_by("last_name", "first_name", "id")
-    already = audience.filter(pk__in=on_list.values("contact_id")).count()
-    rows = list(audience.exclude(pk__in=on_list.values("contact_id"))
+    # Lead entries have no contact: their NULL would make every NOT IN unknown, and nobody would be added.
+    contacts_on = on_list.exclude(contact=None).values("contact_id")
+    already = audience.filter(pk__in=contacts_on).count()
+    rows = list(audience.exclude(pk__in=contacts_on)
                 .values_list("id", "do_not_call", "phones", "account__territory_id")[:BUILD_LIMIT + 1])
+    leads = _lead_audience(actor, static_list)
+    already += leads.filter(pk__in=on_list.values("lead_called_id")).count()
+    lead_rows, closed_leads = _lead_rows(leads.exclude(pk__in=on_list.exclude(lead_called=None)
+                                                       .values("lead_called_id")))
     callable_rows = [row for row in rows if not row[1] and row[2]]
-    if len(rows) > BUILD_LIMIT or len(callable_rows) > room:
+    callable_leads = [row for row in lead_rows if row[2]]
+    wanted = len(callable_rows) + len(callable_leads)
+    if len(rows) + len(lead_rows) > BUILD_LIMIT or wanted > room:
         raise ValidationError(_("A call list holds at most %(limit)s people: this would make %(total)s. Narrow "
-                                "the audience.") % {"limit": BUILD_LIMIT,
-                                                     "total": BUILD_LIMIT - room + len(callable_rows)})
+                                "the audience.") % {"limit": BUILD_LIMIT, "total": BUILD_LIMIT - room + wanted})
     result = Added(already=already, do_not_call=sum(1 for row in rows if row[1]),
-                   no_phone=sum(1 for row in rows if not row[1] and not row[2]),
-                   leads=_leads_on(actor, static_list))
+                   no_phone=sum(1 for row in rows if not row[1] and not row[2]) + len(lead_rows) - len(callable_leads),
+                   leads=closed_leads)
     agents = list(call_list.agents.all())
-    items, result.no_agent = _share(call_list, agents, callable_rows, _open_load(call_list))
+    load = _open_load(call_list)
+    items, result.no_agent = _share(call_list, agents, callable_rows, load)
+    lead_items, no_agent_leads = _share(call_list, agents, callable_leads, load, model=Lead)
+    items += lead_items
+    result.no_agent += no_agent_leads
     CallListItem.objects.bulk_create(items, batch_size=1000, ignore_conflicts=True)
     result.added = len(items)
     CallList.objects.filter(pk=call_list.pk).update(
@@ -284,10 +322,9 @@ def call_items_reassign(*, actor: User, call_list: CallList, item_ids: list[int]
     ids = sorted({int(pk) for pk in item_ids})
     candidates = CallListItem.objects.filter(call_list=call_list, pk__in=ids, status__in=OPEN)
     result = Moved(gone=len(ids) - candidates.count())
-    if read_scope(agent, Contact) != Scope.ALL:
-        unseen = candidates.exclude(contact__in=Contact.objects.visible_to(agent).values("pk"))
-        result.unseen = unseen.count()
-        candidates = candidates.exclude(pk__in=unseen.values("pk"))
+    unseen = candidates.exclude(_may_open(agent))
+    result.unseen = unseen.count()
+    candidates = candidates.exclude(pk__in=unseen.values("pk"))
     free = candidates.exclude(_live_claim(now))
     result.moved = free.update(agent=agent, claimed_by=None, claimed_at=None)
     result.claimed = len(ids) - result.gone - result.unseen - result.moved
@@ -302,6 +339,23 @@ def _claim_expired(now: datetime.datetime) -> datetime.datetime:
     return now - datetime.timedelta(minutes=CLAIM_MINUTES)
 
 
+def _may_open(agent: User) -> Q:
+    """Entries of people the agent may open: a contact or a lead they may see."""
+    contacts = (Q(contact__isnull=False) if read_scope(agent, Contact) == Scope.ALL
+                else Q(contact__in=Contact.objects.visible_to(agent).values("pk")))
+    leads = (Q(lead_called__isnull=False, lead_called__deleted_at__isnull=True) if read_scope(agent, Lead) == Scope.ALL
+             else Q(lead_called__in=Lead.objects.visible_to(agent).values("pk")))
+    return contacts | leads
+
+
+def _may_call(agent: User) -> Q:
+    """Entries the agent may call now: a contact they may open who is not "do not call", or an open lead
+    (not disqualified, not converted) they may open."""
+    contacts = Q(contact__in=Contact.objects.visible_to(agent).values("pk"), contact__do_not_call=False)
+    leads = Q(lead_called__in=Lead.objects.visible_to(agent).values("pk"), lead_called__status__in=LEAD_OPEN)
+    return contacts | leads
+
+
 def queue_for(call_list: CallList, agent: User, now: datetime.datetime) -> QuerySet[CallListItem]:
     """What the agent may take now: their own entries and the shared queue's, due, not claimed by
     someone else (or the claim ran out), of people they may see who may still be called."""
@@ -309,7 +363,7 @@ def queue_for(call_list: CallList, agent: User, now: datetime.datetime) -> Query
             .filter(Q(agent=agent) | Q(agent__isnull=True))
             .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
             .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=_claim_expired(now)) | Q(claimed_by=agent))
-            .filter(contact__do_not_call=False, contact__in=Contact.objects.visible_to(agent).values("pk")))
+            .filter(_may_call(agent)))
 
 
 @transaction.atomic
@@ -320,9 +374,8 @@ def call_next(*, call_list: CallList, agent: User) -> CallListItem | None:
     now = timezone.now()
     held = (CallListItem.objects.filter(call_list=call_list, call_list__closed_at__isnull=True, status__in=OPEN,
                                         claimed_by=agent,
-                                        claimed_at__gt=_claim_expired(now), contact__do_not_call=False,
-                                        contact__in=Contact.objects.visible_to(agent).values("pk"))
-            .order_by("claimed_at", "id").first())
+                                        claimed_at__gt=_claim_expired(now))
+            .filter(_may_call(agent)).order_by("claimed_at", "id").first())
     if held is not None:
         return held
     item = (queue_for(call_list, agent, now).order_by(F("due_at").asc(nulls_last=True), "id")
@@ -369,6 +422,7 @@ class Logged:
     lead: Lead | None = None
     opportunity: Opportunity | None = None
     callback_task_id: int | None = None
+    qualified: Lead | None = None  # a lead entry logged "interested"
 
 
 def _lead_for(contact: Contact, agent: User, notes: str) -> Lead:
@@ -406,9 +460,10 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
              callback_at: datetime.datetime | None = None, create_lead: bool = False, create_deal: bool = False,
              duration_minutes: int | None = None) -> Logged:
     """Logs the outcome of the call the agent holds. Refused (ValidationError, nothing written) when
-    the entry is not theirs any more (the claim ran out and someone else took it) or already done."""
+    the entry is not theirs any more (the claim ran out and someone else took it) or already done.
+    A lead's entry: see `_log_lead`."""
     now = timezone.now()
-    item = (CallListItem.objects.select_for_update(of=("self",)).select_related("contact__account")
+    item = (CallListItem.objects.select_for_update(of=("self",)).select_related("contact__account", "lead_called")
             .filter(pk=item_id, call_list=call_list, claimed_by=agent, status__in=OPEN).first())
     if item is None:
         raise ValidationError(_("This call is no longer yours to log: someone else took it, or it was logged."))
@@ -419,6 +474,9 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
             raise ValidationError({"callback_at": _("Choose when to call back, in the future.")})
         if callback_at > now + datetime.timedelta(days=366):
             raise ValidationError({"callback_at": _("Call back within a year.")})
+    if item.lead_called_id:
+        return _log_lead(item, call_list, agent, result, notes, callback_at, duration_minutes, now,
+                         create_lead=create_lead, create_deal=create_deal)
     contact = item.contact
     campaign = call_list.campaign
     label = CallResult(result).label
@@ -426,14 +484,8 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
                     subject=f"{campaign.name}: {label}"[:200], body=notes, occurred_at=now,
                     outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes)
     logged = Logged(item=item)
-    item.attempts += 1
-    item.result, item.called_at, item.called_by = result, now, agent
-    item.claimed_by, item.claimed_at = None, None
-    item.status, item.due_at = CallStatus.DONE, None
-    if result == CallResult.NO_ANSWER and item.attempts < MAX_NO_ANSWER:
-        item.status, item.due_at = CallStatus.QUEUED, now + NO_ANSWER_RETRY
-    elif result == CallResult.CALLBACK:
-        item.status, item.due_at, item.agent = CallStatus.CALLBACK, callback_at, agent  # whoever promised calls
+    _finish_item(item, agent, result, now, callback_at)
+    if result == CallResult.CALLBACK:
         task = activity_create(actor=agent, kind=ActivityKind.TASK, contact=contact,
                                subject=_("Call back %(name)s (%(campaign)s)") % {"name": contact,
                                                                                "campaign": campaign.name},
@@ -458,6 +510,71 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
     if result in MEMBER_AFTER:
         _raise_member(campaign.pk, contact.pk, MEMBER_AFTER[result], now)
     return logged
+
+
+def _finish_item(item: CallListItem, agent: User, result: str, now: datetime.datetime,
+                 callback_at: datetime.datetime | None) -> None:
+    """The entry after a call: no answer comes back later (done after MAX_NO_ANSWER), a call-back at its
+    time to the agent who promised it, anything else is done."""
+    item.attempts += 1
+    item.result, item.called_at, item.called_by = result, now, agent
+    item.claimed_by, item.claimed_at = None, None
+    item.status, item.due_at = CallStatus.DONE, None
+    if result == CallResult.NO_ANSWER and item.attempts < MAX_NO_ANSWER:
+        item.status, item.due_at = CallStatus.QUEUED, now + NO_ANSWER_RETRY
+    elif result == CallResult.CALLBACK:
+        item.status, item.due_at, item.agent = CallStatus.CALLBACK, callback_at, agent
+
+
+def _log_lead(item: CallListItem, call_list: CallList, agent: User, result: str, notes: str,
+              callback_at: datetime.datetime | None, duration_minutes: int | None, now: datetime.datetime,
+              *, create_lead: bool, create_deal: bool) -> Logged:
+    """A lead's call: on the lead's timeline; a call-back is a task on the lead. The lead moves on: any
+    call makes a new lead "working"; "interested" makes it qualified (no second lead is created: the sales
+    team converts it from its page) and gives it the campaign as its source when it has none; "asked not
+    to be called" disqualifies it ("could not reach" would be wrong: the reason is in the call's notes),
+    so no later call list calls it (leads have no "do not call" flag of their own)."""
+    if create_lead or create_deal:
+        raise ValidationError({"create_lead": _("This is a lead already: “Interested” qualifies it. Convert it "
+                                                "from its page to make a deal.")})
+    lead = item.lead_called
+    campaign = call_list.campaign
+    label = CallResult(result).label
+    activity_create(actor=agent, kind=ActivityKind.CALL, lead=lead, direction=Direction.OUTBOUND,
+                    subject=f"{campaign.name}: {label}"[:200], body=notes, occurred_at=now,
+                    outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes)
+    logged = Logged(item=item)
+    _finish_item(item, agent, result, now, callback_at)
+    if result == CallResult.CALLBACK:
+        task = activity_create(actor=agent, kind=ActivityKind.TASK, lead=lead,
+                               subject=_("Call back %(name)s (%(campaign)s)") % {"name": lead,
+                                                                               "campaign": campaign.name},
+                               body=notes, occurred_at=callback_at, remind_minutes_before=CALLBACK_REMINDER_MINUTES)
+        logged.callback_task_id = task.pk
+    if result == CallResult.INTERESTED:
+        _move_lead(lead, agent, call_list, LeadStatus.QUALIFIED)
+        LeadAttribution.objects.get_or_create(lead=lead, defaults={"campaign": campaign})
+        logged.qualified = lead
+    elif result == CallResult.DO_NOT_CALL:
+        _move_lead(lead, agent, call_list, LeadStatus.DISQUALIFIED, reason=DisqualifyReason.OTHER)
+    elif lead.status == LeadStatus.NEW:
+        _move_lead(lead, agent, call_list, LeadStatus.WORKING)
+    item.save()
+    return logged
+
+
+def _move_lead(lead: Lead, agent: User, call_list: CallList, status: str, reason: str = "") -> None:
+    """Only the status (and the reason): one UPDATE, in the lead's history with the source "call list",
+    its version bumped so a form open on the lead meanwhile is refused as stale. Not `lead_update`, which
+    validates every field: a lead with an odd old value (an e-mail from an import) must not stop an agent
+    from logging the call."""
+    if lead.status == status:
+        return
+    with pghistory.context(source="call list", call_list=call_list.pk):
+        Lead.objects.filter(pk=lead.pk).update(status=status, disqualify_reason=reason, updated_at=timezone.now(),
+                                               lock_version=F("lock_version") + 1)
+    lead.status, lead.disqualify_reason = status, reason
+    emit("lead.updated", lead, actor=agent)
 
 
 @dataclass

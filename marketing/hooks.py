@@ -45,6 +45,16 @@ def carry_lists_over(*, lead, contact, **_kwargs) -> None:
         static_list_carry_lead_over(lead=lead, contact=contact)
 
 
+@hooks.subscribe(hooks.LEAD_CONVERTED)
+def carry_calls_over(*, lead, contact, **_kwargs) -> None:
+    """A converted lead's call-list entries call the contact it became (a list that already has the contact
+    keeps that entry; the lead's, now converted, is handed out no more)."""
+    if contact is not None:
+        CallListItem.objects.filter(lead_called=lead).exclude(
+            call_list__in=CallListItem.objects.filter(contact=contact).values("call_list")).update(
+            lead_called=None, contact=contact)
+
+
 @hooks.subscribe(hooks.CONTACT_PERSONAL_DATA)
 def contact_memberships(*, contact, **_kwargs) -> dict:
     return {"campaign_memberships": [

@@ -31,6 +31,7 @@ import pghistory
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, mailers
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, transaction
 from django.db import connections as db_connections
 from django.db.models import Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
@@ -45,7 +46,7 @@ from contacts.models import Contact
 from crm import jobs, outbox, scheduler
 from crm.models import OutboxMail, User
 from crm.signed import signed_id
-from marketing import bounces, templating, tracking
+from marketing import bounces, mime, templating, tracking
 from marketing.bounces import return_path
 from marketing.models import BouncedAddress, Delivery, DeliveryStatus, Mailing, MailingStatus, TopicSubscription
 from marketing.segments import contacts_in
@@ -497,18 +498,38 @@ def _sender(mailing: Mailing, run: jobs.Run, batch: int, rounds: int, texts: dic
             for delivery in Delivery.objects.filter(pk__in=ids).select_related("contact__account").order_by("id"):
                 run.beat()
                 try:
-                    mailer.send_messages([message_for(delivery, mailing, texts)])
+                    _deliver(mailer, message_for(delivery, mailing, texts))
                 except Exception as error:  # noqa: BLE001 - the row records why, the others go on
                     _not_sent(delivery, error)
                     _close(mailer)  # the connection may be broken
                     _open(mailer)
                     continue
-                Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-                    status=DeliveryStatus.SENT, sent_at=timezone.now())
+                _mark_sent(delivery.pk)
                 sent += 1
         finally:
             _close(mailer)
     return sent
+
+
+def _deliver(mailer: Any, message: EmailMessage) -> None:
+    """Sends one message. Over an open SMTP connection its bytes come from marketing/mime.py (the same
+    message, about 4 ms sooner); other backends (the outbox, the tests' locmem) get it from Django."""
+    if not isinstance(mailer, SMTPBackend) or mailer.connection is None or not mime.simple(message):
+        mailer.send_messages([message])
+        return
+    recipients = [mime.envelope(address) for address in message.recipients()]
+    mailer.connection.sendmail(mime.envelope(message.from_email), recipients, mime.as_bytes(message))
+
+
+def _mark_sent(delivery_id: int) -> None:
+    """The row is marked sent in its own commit, without waiting for that commit to reach the disk
+    (synchronous_commit off for this transaction only): the claim that made the row "sending" was
+    durable, so if PostgreSQL crashes and loses this mark, the row is still "sending" and becomes
+    "unknown", never sent again. Waiting for the disk here cost about 1 ms a message."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SENT, sent_at=timezone.now())
 
 
 def _open(mailer: Any) -> None:

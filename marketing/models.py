@@ -684,7 +684,7 @@ class CallList(OwnedModel):
     left_out_do_not_call = models.PositiveIntegerField(default=0)
     left_out_no_phone = models.PositiveIntegerField(default=0)
     left_out_no_agent = models.PositiveIntegerField(default=0)
-    left_out_leads = models.PositiveIntegerField(default=0)  # leads on the static list: a call list calls contacts
+    left_out_leads = models.PositiveIntegerField(default=0)  # leads of the static list already closed (disqualified)
     # A closed list hands out no entries; reopening it carries on where it stopped.
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
@@ -727,8 +727,11 @@ class CallListItem(models.Model):
     person; a claim not followed by an outcome runs out after CALL_CLAIM_MINUTES."""
 
     call_list = models.ForeignKey(CallList, on_delete=models.CASCADE, related_name="items")
-    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE,
-                                related_name="+")
+    # Whom to call: a contact, or a lead of a static list (exactly one of the two).
+    contact = models.ForeignKey("contacts.Contact", verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="+")
+    lead_called = models.ForeignKey("sales.Lead", verbose_name=_("lead to call"), null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="+")
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("agent"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")  # null: the shared queue
     status = models.CharField(_("status"), max_length=10, choices=CallStatus.choices, default=CallStatus.QUEUED)
@@ -749,9 +752,16 @@ class CallListItem(models.Model):
         ordering = ["id"]
         verbose_name = _("call list entry")
         verbose_name_plural = _("call list entries")
-        constraints = [models.UniqueConstraint(fields=["call_list", "contact"], name="call_list_item_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["call_list", "contact"], name="call_list_item_once"),
+            models.UniqueConstraint(fields=["call_list", "lead_called"], name="call_list_lead_once"),
+            models.CheckConstraint(condition=models.Q(contact__isnull=False, lead_called__isnull=True)
+                                   | models.Q(contact__isnull=True, lead_called__isnull=False),
+                                   name="call_list_item_contact_or_lead")]
         indexes = [models.Index(fields=["call_list", "agent", "status", "due_at", "id"], name="call_item_queue_idx"),
-                   models.Index(fields=["contact"], name="call_item_contact_idx")]
+                   models.Index(fields=["contact"], name="call_item_contact_idx"),
+                   models.Index(fields=["lead_called"], name="call_item_lead_idx")]
 
     def __str__(self):
-        return f"call list {self.call_list_id}: contact {self.contact_id} ({self.status})"
+        who = f"contact {self.contact_id}" if self.contact_id else f"lead {self.lead_called_id}"
+        return f"call list {self.call_list_id}: {who} ({self.status})"

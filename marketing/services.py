@@ -7,6 +7,7 @@ from typing import Any
 
 import pghistory
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -212,7 +213,10 @@ def static_list_delete(*, static_list: StaticList, actor: User) -> None:
 
 
 def _static_list_insert(static_list: StaticList, actor: User, rows: QuerySet[Any], column: str) -> int:
-    select_sql, params = rows.order_by().values("id").query.sql_with_params()
+    try:
+        select_sql, params = rows.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:  # e.g. pk__in=[]: nobody to add
+        return 0
     with connection.cursor() as cursor:
         sql = (f"INSERT INTO {StaticListMember._meta.db_table} "  # noqa: S608 - the ORM's SELECT, params bound
                f"(static_list_id, {column}, added_at, added_by_id) "

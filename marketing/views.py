@@ -417,7 +417,7 @@ def static_list_detail(request, pk: int):
         "static_list": static_list, "page": page, "can_edit": can_edit(request.user, static_list),
         "contacts_url": reverse("contacts:list"),
         "leads_url": reverse("sales:lead_list") if can_read(request.user, Lead) else "",
-        # Mailings and call lists reach the list's contacts only: the page says how many leads they leave out.
+        # Mailings reach the list's contacts only (call lists call its leads too): the page says how many leads.
         "lead_total": on_list.filter(lead__isnull=False).count() if page.total else 0,
         "history": history_for(static_list, user=request.user, limit=HISTORY_SHOWN)})
 
@@ -884,10 +884,8 @@ def _webform_page(request, key: str, *, embedded: bool):
 def _say_leads_left_out(request, leads: int) -> None:
     if leads:
         messages.info(request, ngettext(
-            "%(count)s lead on the static list was left out: a call list calls contacts. Convert the lead, or "
-            "call it from its own page.",
-            "%(count)s leads on the static list were left out: a call list calls contacts. Convert the leads, or "
-            "call them from their own pages.", leads) % {"count": leads})
+            "%(count)s lead on the static list was left out: it is disqualified.",
+            "%(count)s leads on the static list were left out: they are disqualified.", leads) % {"count": leads})
 
 
 def call_list_create(request, campaign_pk: int):
@@ -918,10 +916,10 @@ def call_list_detail(request, pk: int):
     """The manager's view: progress per agent, the outcomes so far, the latest calls."""
     call_list = get_visible_or_404(CallList.objects.select_related("campaign", "owner", "segment", "static_list"),
                                    request.user, pk=pk)
-    recent = list(with_visibility_flag(
+    recent = list(with_visibility_flag(with_visibility_flag(
         CallListItem.objects.filter(call_list=call_list, called_at__isnull=False)
-        .select_related("contact", "called_by", "lead"), request.user, "contact")
-        .order_by("-called_at", "-id")[:MEMBER_ROWS])
+        .select_related("contact", "called_by", "lead", "lead_called"), request.user, "contact"),
+        request.user, "lead_called").order_by("-called_at", "-id")[:MEMBER_ROWS])
     return render(request, "marketing/call_list_detail.html", {
         "call_list": call_list, "progress": calllists.progress(call_list), "recent": recent,
         "is_agent": calllists.is_agent(call_list, request.user),
@@ -1005,13 +1003,14 @@ def call_list_entries(request, pk: int):
     call_list = _managed_list_or_404(request, pk)
     agents = list(call_list.agents.order_by("first_name", "last_name", "id"))
     rows = (CallListItem.objects.filter(call_list=call_list, status__in=calllists.OPEN)
-            .select_related("contact", "agent", "claimed_by").order_by("agent_id", "id"))
+            .select_related("contact", "lead_called", "agent", "claimed_by").order_by("agent_id", "id"))
     agent_filter = request.GET.get("agent", "")
     if agent_filter == "shared":
         rows = rows.filter(agent__isnull=True)
     elif agent_filter.isdigit():
         rows = rows.filter(agent_id=int(agent_filter))
-    page = paginate(with_visibility_flag(rows, request.user, "contact"), request.GET.get("page"),
+    page = paginate(with_visibility_flag(with_visibility_flag(rows, request.user, "contact"), request.user,
+                                         "lead_called"), request.GET.get("page"),
                     per_page=MEMBER_ROWS * 2)
     form = CallReassignForm(request.POST if request.method == "POST" else None, call_list=call_list,
                             item_ids=[int(pk) for pk in request.POST.getlist("items") if pk.isdigit()]
@@ -1059,8 +1058,13 @@ def call_list_work(request, pk: int):
 
 
 def _work_page(request, call_list: CallList, item, form):
-    contact = recent_calls = None
-    if item is not None:
+    contact = lead = recent_calls = None
+    if item is not None and item.lead_called_id:
+        lead = Lead.objects.filter(pk=item.lead_called_id).first()
+        recent_calls = list(Activity.objects.visible_to(request.user).filter(lead_id=item.lead_called_id,
+                                                                             kind=ActivityKind.CALL)
+                            .select_related("owner").order_by("-occurred_at", "-id")[:3])
+    elif item is not None:
         contact = (Contact.objects.select_related("account").filter(pk=item.contact_id).first())
         recent_calls = list(Activity.objects.visible_to(request.user).filter(contact_id=item.contact_id,
                                                                              kind=ActivityKind.CALL)
@@ -1072,7 +1076,8 @@ def _work_page(request, call_list: CallList, item, form):
                     .filter(Q(agent=request.user) | Q(agent__isnull=True)).order_by("due_at")
                     .values_list("due_at", flat=True).first())
     return render(request, "marketing/call_list_work.html", {
-        "call_list": call_list, "item": item, "contact": contact, "recent_calls": recent_calls, "form": form,
+        "call_list": call_list, "item": item, "contact": contact, "lead": lead, "recent_calls": recent_calls,
+        "form": form,
         "next_due": next_due, "sees_leads": can_create(request.user, Lead),
         "creates_deals": can_create(request.user, Opportunity),
         "mine": calllists.progress_for(call_list, request.user)})
@@ -1102,6 +1107,9 @@ def call_list_log(request, pk: int):
                 text += " " + _("Lead %(lead)s was created.") % {"lead": logged.lead}
             if logged.opportunity is not None:
                 text += " " + _("Deal %(deal)s was created.") % {"deal": logged.opportunity}
+            if logged.qualified is not None:
+                text += " " + _("Lead %(lead)s is qualified: convert it from its page when the sales team takes it "
+                                "on.") % {"lead": logged.qualified}
             if logged.callback_task_id:
                 text += " " + _("A call-back task with a reminder is in your day.")
             messages.success(request, text)

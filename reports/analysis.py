@@ -33,8 +33,9 @@ from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm import lookups
 from crm.choices import LeadSource
-from crm.models import Team, Territory, User
+from crm.models import Team, User
 from reports.pipeline import (
     MONEY_FIELD,
     ZERO,
@@ -187,7 +188,7 @@ def _drill_param(dimension: str, row: Row) -> dict[str, object] | None:
     return {dimension: row.key}
 
 
-# --- Labels (one query each) ------------------------------------------------------------------------
+# --- Labels (one query each at most) -----------------------------------------------------------------------
 
 
 def _owners(user: User, rows: list[Row]) -> list[Row]:
@@ -232,7 +233,7 @@ def _sources(user: User, rows: list[Row]) -> list[Row]:
 
 def _territories(user: User, rows: list[Row]) -> list[Row]:
     """Each region with its whole subtree rolled up, in tree order; regions without deals are left out."""
-    nodes = list(Territory.objects.values_list("id", "name", "parent_id"))
+    nodes = [(node.pk, node.name, node.parent_id) for node in lookups.get("territories")]  # cached: no query
     children: dict[int | None, list[tuple[int, str]]] = {}
     for pk, name, parent in nodes:
         children.setdefault(parent, []).append((pk, name))
@@ -341,19 +342,26 @@ def _share(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if whole else None
 
 
+def _default_pipeline() -> Pipeline | None:
+    """sales.services.default_pipeline() read from the cached pipelines: the default one, else the first active."""
+    active = [pipeline for pipeline in lookups.get("pipelines") if pipeline.active]
+    return min(active, key=lambda pipeline: (not pipeline.is_default, pipeline.position, pipeline.pk), default=None)
+
+
 def funnel(user: User, filters: Filters, rates: list[Rate] | None = None) -> Funnel:
     """The deals that entered one pipeline in the period (created in it), and how far they got: for each
     open stage, how many reached it (sales/filters.py `reached_stage_condition`, shared with the list),
     the conversion from the step before, and the average days spent in it by the deals that moved on;
     then how many of them are won or lost by now. Two aggregations."""
     from sales.filters import reached_stage_condition
-    from sales.services import default_pipeline
 
-    chosen = filters.pipeline or default_pipeline()
+    chosen = filters.pipeline or _default_pipeline()
     result = Funnel(pipeline=chosen)
     if chosen is None:
         return result
-    stages = list(Stage.objects.filter(pipeline=chosen).select_related("pipeline").order_by("position", "id"))
+    # The pipeline's stages from the cached lookup (sales/filters.py), in board order: no query.
+    stages = sorted((stage for stage in lookups.get("stages") if stage.pipeline_id == chosen.pk),
+                    key=lambda stage: (stage.position, stage.pk))
     open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
     won_ids = [stage.pk for stage in stages if stage.kind == StageKind.WON]
     lost_ids = [stage.pk for stage in stages if stage.kind == StageKind.LOST]

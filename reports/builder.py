@@ -48,7 +48,7 @@ from crm.models import User
 from crm.translated import translated_name
 from reports import catalogue
 from reports.catalogue import BOOLEAN, CHOICE, DATE, MOMENT, MONEY, NUMBER, TEXT, Entity, Field
-from reports.pipeline import current_rates, without_jit  # noqa: F401 - the views run reports without JIT too
+from reports.pipeline import current_rates
 
 MONEY_FIELD = DecimalField(max_digits=30, decimal_places=10)
 PAGE_ROWS = 500  # rows shown on the page; the export holds up to EXPORT_ROWS

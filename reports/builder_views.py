@@ -77,8 +77,7 @@ def _builder_page(request, data: QueryDict, *, report: SavedReport | None = None
             context["entity"] = entity
             definition = builder.parse(data, request.user, context["fields"])
             context["definition"] = definition
-            with builder.without_jit():
-                context["result"] = builder.run(definition, request.user)
+            context["result"] = builder.run(definition, request.user)
         except builder.ReportError as error:
             context["errors"] = error.messages
             status = 400
@@ -205,8 +204,7 @@ def report_export(request):
         for message in error.messages:
             messages.error(request, message)
         return redirect(reverse("report_builder") + "?" + definition_query(request.GET))
-    with builder.without_jit():
-        result = builder.run(definition, request.user, limit=builder.EXPORT_ROWS)
+    result = builder.run(definition, request.user, limit=builder.EXPORT_ROWS)
     title = request.GET.get("title", "")[:120] or str(definition.entity.label)
     security.log(SecurityEventKind.EXPORT, request=request, user=request.user, target=f"report:{definition.entity.key}",
                  format=format, rows=len(result.rows))

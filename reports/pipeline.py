@@ -21,15 +21,12 @@ rate of its last save (`amount_base`).
 """
 
 import datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.db.models import (
     Avg,
     Case,
@@ -162,16 +159,6 @@ def _closed_params(kind: str, period: Period) -> dict[str, object]:
 
 def _open_params(first: datetime.date, last: datetime.date, **extra: object) -> dict[str, object]:
     return {"status": StageKind.OPEN, "close_from": first, "close_to": last, **extra}
-
-
-@contextmanager
-def without_jit() -> Iterator[None]:
-    """The reports' aggregations in a transaction with PostgreSQL's JIT off: on 500,000 deals the server
-    spent 200-300 ms compiling each one to save a few milliseconds of running it."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-        yield
 
 
 # --- Money -----------------------------------------------------------------------------------------

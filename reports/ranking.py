@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, Count, ExpressionWrapper, F, Max, Min, Q, Sum, Value, When
 from django.utils import timezone
 
 from accounts.models import RfmClass
 from crm import scheduler
 from reports.models import CustomerRanking
-from reports.pipeline import CENT, MONEY_FIELD, Rate, converted_amount, current_rates, without_jit
+from reports.pipeline import CENT, MONEY_FIELD, Rate, converted_amount, current_rates
 from sales.models import Opportunity, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def ranking_refresh(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     today = timezone.localtime(now, timezone.get_default_timezone()).date()
     month = today.replace(day=1)
-    with without_jit():  # one transaction
+    with transaction.atomic():
         state, _created = CustomerRanking.objects.get_or_create(pk=1, defaults={"next_run_at": now})
         state = CustomerRanking.objects.select_for_update().get(pk=1)
         ranks = rank(purchases(today, current_rates()), today)

@@ -180,8 +180,7 @@ def pipeline_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsho
     from reports import pipeline
 
     filters = _dashboard_filters(user, data, day)
-    with pipeline.without_jit():
-        dashboard = pipeline.build(user, filters)
+    dashboard = pipeline.build(user, filters)
     current, previous = dashboard.current, dashboard.previous
     currency = dashboard.currency
     headline = Table(headers=[_("Figure"), current.period.label, previous.period.label], rows=[
@@ -219,10 +218,9 @@ def analysis_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsho
     if dimension not in analysis.DIMENSIONS:
         dimension = "team" if visibility.read_scope(user, Opportunity) == visibility.Scope.ALL \
             else "owner"
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        result = analysis.breakdown(user, filters, dimension, rates)
-        reasons = analysis.lost_reasons(user, filters, rates)
+    rates = pipeline.current_rates()
+    result = analysis.breakdown(user, filters, dimension, rates)
+    reasons = analysis.lost_reasons(user, filters, rates)
     period, before = filters.period.label, filters.period.previous().label
     rows = [*result.rows, result.total]
     breakdown = Table(
@@ -250,9 +248,8 @@ def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsh
     from reports import customers, pipeline
 
     owner = _clean_customers(user, data).get("owner")
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        dashboard = customers.build(user, owner, rates)
+    rates = pipeline.current_rates()
+    dashboard = customers.build(user, owner, rates)
     tables = [
         Table(headers=[_("ABC class"), _("Accounts"), _("Last month"), _money(_("Revenue, 12 months")), _("Share, %")],
               rows=[[str(row.label), row.count, row.previous, row.revenue, row.share] for row in dashboard.abc],
@@ -275,8 +272,7 @@ def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsh
                                   for client in receivables.clients],
                             urls=[client.url for client in receivables.clients]))
     period = _period(data, day)
-    with pipeline.without_jit():
-        purchases = customers.purchase_figures(user, owner, rates, period)
+    purchases = customers.purchase_figures(user, owner, rates, period)
     before = purchases.previous.label
     for title, found in ((_("Month"), [*purchases.months, purchases.total]), (_("Region"), purchases.regions),
                          (_("Product family"), purchases.families)):
@@ -284,8 +280,7 @@ def customers_figures(user: User, data: QueryDict, day: datetime.date) -> Snapsh
             headers=[f"{_('Purchases')}: {title}", period.label, _money(period.label), before, _money(before)],
             rows=[[row.label, row.now.count, row.now.amount, row.before.count, row.before.amount] for row in found],
             urls=[row.now.deals_url for row in found]))
-    with pipeline.without_jit():
-        shipments = customers.shipment_figures(user, owner, rates, period)
+    shipments = customers.shipment_figures(user, owner, rates, period)
     shipped = [*shipments.months, shipments.total]
     tables.append(Table(
         headers=[f"{_('Shipments')}: {_('Month')}", _("Orders shipped"), _money(period.label), _("On time"),
@@ -323,8 +318,7 @@ def sources_figures(user: User, data: QueryDict, day: datetime.date) -> Snapshot
     from reports import pipeline, sources
 
     period = _period(data, day)
-    with pipeline.without_jit():
-        result = sources.build(user, period, pipeline.current_rates())
+    result = sources.build(user, period, pipeline.current_rates())
     rows = [*result.rows, result.total]
     headers = [_("Lead source"), _("Leads"), _("Became a deal"), _("First-contact efficiency, %"),
                f"{_('Leads')} {period.previous().label}"]
@@ -347,13 +341,12 @@ def _clean_service(user: User, data: QueryDict) -> dict[str, object]:
 
 
 def service_snapshot(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
-    from reports import pipeline, service_figures
+    from reports import service_figures
 
     period = _period(data, day)
     dimension = data.get("by") if data.get("by") in service_figures.DIMENSIONS else "channel"
-    with pipeline.without_jit():
-        rows, total = service_figures.build(user, period, dimension)
-        extras = service_figures.extras(user, period, day)
+    rows, total = service_figures.build(user, period, dimension)
+    extras = service_figures.extras(user, period, day)
     before = period.previous().label
     tickets = Table(
         headers=[str(service_figures.DIMENSIONS[dimension]), _("Opened"), f"{_('Opened')} {before}", _("Solved"),
@@ -384,10 +377,9 @@ def service_snapshot(user: User, data: QueryDict, day: datetime.date) -> Snapsho
 
 
 def team_figures(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
-    from reports import pipeline, team
+    from reports import team
 
-    with pipeline.without_jit():
-        found = team.snapshot(user, data, day)
+    found = team.snapshot(user, data, day)
     return Snapshot(title=found["title"], note=found["note"], tables=[Table(**table) for table in found["tables"]])
 
 
@@ -401,11 +393,10 @@ def _clean_team(user: User, data: QueryDict) -> dict[str, object]:
 
 
 def marketing_snapshot(user: User, data: QueryDict, day: datetime.date) -> Snapshot:
-    from reports import marketing_figures, pipeline
+    from reports import marketing_figures
 
     period = _period(data, day)
-    with pipeline.without_jit():
-        board = marketing_figures.build(user, period)
+    board = marketing_figures.build(user, period)
     before = period.previous().label
     campaigns = [*board.campaigns, board.total]
     mailings = [*board.mailings, board.mailing_total]

@@ -25,9 +25,8 @@ def team_dashboard(request):
     form = team.TeamDashboardForm(request.GET, user=request.user)
     filters = form.filters()
     idle_days = form.idle()
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        dashboard = team.build(request.user, filters, idle_days, rates)
+    rates = pipeline.current_rates()
+    dashboard = team.build(request.user, filters, idle_days, rates)
     chrome = _chrome("reports_team", filters, **({} if idle_days == team.DEFAULT_IDLE_DAYS
                                                  else {"idle_days": idle_days}))
     chrome["extra_params"] = {}  # idle_days is one of the form's fields

@@ -105,8 +105,7 @@ def section_reports(request):
     visibility.require_read(request.user, Opportunity)
     form = PipelineDashboardForm(request.GET, user=request.user)
     filters = form.filters()
-    with pipeline.without_jit():
-        dashboard = pipeline.build(request.user, filters)
+    dashboard = pipeline.build(request.user, filters)
     context = {
         "form": form,
         "dashboard": dashboard,
@@ -136,12 +135,11 @@ def sales_analysis(request):
     dimension = request.GET.get("by", "")
     if dimension not in analysis.DIMENSIONS:
         dimension = "team" if visibility.read_scope(request.user, Opportunity) == visibility.Scope.ALL else "owner"
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        result = analysis.breakdown(request.user, filters, dimension, rates)
-        reasons = analysis.lost_reasons(request.user, filters, rates)
-        funnel = analysis.funnel(request.user, filters, rates)
-        families = analysis.product_families(request.user, filters, rates)
+    rates = pipeline.current_rates()
+    result = analysis.breakdown(request.user, filters, dimension, rates)
+    reasons = analysis.lost_reasons(request.user, filters, rates)
+    funnel = analysis.funnel(request.user, filters, rates)
+    families = analysis.product_families(request.user, filters, rates)
     charted = [row for row in result.rows if row.depth == 0][:15]
     chrome = _chrome("reports_analysis", filters, by=dimension)
     context = {
@@ -288,13 +286,12 @@ def customers_dashboard(request):
     valid = form.is_valid()
     owner = form.cleaned_data.get("owner") if valid else None
     months = (form.cleaned_data.get("months") if valid else None) or customers.CHURN_MONTHS
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        dashboard = customers.build(request.user, owner, rates, churn_months=months)
-        period = form.purchase_period()
-        purchases = customers.purchase_figures(request.user, owner, rates, period)
-        shipments = customers.shipment_figures(request.user, owner, rates, period)
-        state = ranking.refreshed()
+    rates = pipeline.current_rates()
+    dashboard = customers.build(request.user, owner, rates, churn_months=months)
+    period = form.purchase_period()
+    purchases = customers.purchase_figures(request.user, owner, rates, period)
+    shipments = customers.shipment_figures(request.user, owner, rates, period)
+    state = ranking.refreshed()
     show_receivables = visibility.can_read(request.user, Invoice)
 
     def chart(rows, label, currency=""):
@@ -389,9 +386,8 @@ def lead_sources(request):
     visibility.require_read(request.user, Lead)
     form = PeriodForm(request.GET)
     filters = form.filters()
-    with pipeline.without_jit():
-        rates = pipeline.current_rates()
-        result = sources.build(request.user, filters.period, rates)
+    rates = pipeline.current_rates()
+    result = sources.build(request.user, filters.period, rates)
     charted = [row for row in result.rows if row.key][:12]
     chrome = _chrome("reports_sources", filters)
     if not visibility.can_read(request.user, Opportunity):  # marketing: the builder and this page
@@ -422,8 +418,7 @@ def marketing_dashboard(request):
     visibility.require_read(request.user, Campaign)
     form = PeriodForm(request.GET)
     filters = form.filters()
-    with pipeline.without_jit():
-        dashboard = marketing_figures.build(request.user, filters.period)
+    dashboard = marketing_figures.build(request.user, filters.period)
     chrome = _chrome("reports_marketing", filters)
     if not visibility.can_read(request.user, Opportunity):  # marketing: the builder and its own pages
         chrome.update(builder_views._tabs(request.user))
@@ -465,9 +460,8 @@ def service_dashboard(request):
     dimension = request.GET.get("by", "")
     if dimension not in service_figures.DIMENSIONS:
         dimension = "channel"
-    with pipeline.without_jit():
-        rows, total = service_figures.build(request.user, filters.period, dimension)
-        extras = service_figures.extras(request.user, filters.period, timezone.localdate())
+    rows, total = service_figures.build(request.user, filters.period, dimension)
+    extras = service_figures.extras(request.user, filters.period, timezone.localdate())
     chrome = _chrome("reports_service", filters, by=dimension)
     if not visibility.can_read(request.user, Opportunity):  # the desk: the builder and this page
         chrome.update(builder_views._tabs(request.user))

@@ -1,4 +1,5 @@
-"""Start and stop real Celery worker processes for tests (see conftest.py fixtures)."""
+"""Start and stop real Celery worker processes for tests (see conftest.py fixtures), and what the chaos
+tests around them share: workers started and stopped for one test, a real SMTP server in its own process."""
 
 import contextlib
 import os
@@ -10,10 +11,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psutil
+import pytest
 from kombu import pools as kombu_pools
 
 from crm.celery import app as celery_app
 from crm.queues import all_queues
+from crm.tests.mail_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +112,63 @@ def wait_for(predicate, timeout: float = 30.0):
             return True
         time.sleep(0.2)
     return False
+
+
+class Workers:
+    """The real workers one test starts, each with a folder of its own under `folder` (worker0, worker1, ...);
+    the `workers` fixture stops every one still running when the test ends, whatever happened."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.started: list[dict] = []
+
+    def start(self, settings_dict, **options) -> dict:
+        """`spawn_worker(settings_dict, <its folder>, **options)`: a worker answering pings."""
+        var_dir = self.folder / f"worker{len(self.started)}"
+        var_dir.mkdir(parents=True)
+        worker = spawn_worker(settings_dict, var_dir, **options)
+        self.started.append(worker)
+        return worker
+
+    def log(self) -> str:
+        """The end of the latest worker's log, for an assertion's message."""
+        return (self.started[-1]["var_dir"] / "worker.log").read_text()[-3000:] if self.started else ""
+
+    def stop_all(self) -> None:
+        for worker in self.started:
+            if worker["process"].poll() is None:
+                stop_worker(worker)
+            elif not worker["log"].closed:
+                worker["log"].close()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    started = Workers(tmp_path / "workers")
+    yield started
+    started.stop_all()
+
+
+def received(path: Path) -> list[str]:
+    """The lines the SMTP sink wrote: one "<recipient> <Message-ID>" per message it accepted."""
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+@pytest.fixture
+def smtp_sink(tmp_path):
+    """(port, file): a real SMTP server (marketing.smtp_sink, aiosmtpd) in a process of its own, so the workers
+    under test share nothing with it; `received(file)` reads what it accepted."""
+    path, port = tmp_path / "received.txt", free_port()
+    process = subprocess.Popen([sys.executable, "-m", "marketing.smtp_sink", str(port), str(path)],  # noqa: S603
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield port, path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+

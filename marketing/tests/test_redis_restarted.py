@@ -13,11 +13,8 @@ Afterwards: every address got at most one message, nothing is pending or sending
 sent + unknown + suppressed + failed + pending = recipients, unknown ≤ the rows in flight when Redis
 died, and the worker never stopped (it reconnected each time)."""
 
-import subprocess
-import sys
 import time
 import uuid
-from collections import Counter
 
 import pytest
 from django.db import connection
@@ -26,8 +23,15 @@ from contacts.models import Contact
 from crm.celery import app as celery_app
 from crm.queues import queue_name
 from crm.tasks import scheduler_tick
-from crm.tests.celery_helpers import broker, reset_broker_connections, spawn_worker, stop_worker, wait_for
-from crm.tests.mail_helpers import free_port
+from crm.tests.celery_helpers import (  # noqa: F401 - smtp_sink and workers are fixtures
+    broker,
+    received,
+    reset_broker_connections,
+    smtp_sink,
+    wait_for,
+    workers,
+)
+from crm.tests.mailing_checks import assert_mailing_sent_once_each
 from crm.tests.redis_helpers import PrivateRedis
 from marketing import mailings, services
 from marketing.models import Delivery, DeliveryStatus, Mailing, MailingStatus
@@ -43,34 +47,12 @@ CONNECTIONS = 2
 FAST = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_STALE_SECONDS": "3", "MARKETING_SMTP_CONNECTIONS": str(CONNECTIONS)}
 
 
-def received(path) -> list[str]:
-    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-
-
 @pytest.fixture
 def private_redis(tmp_path):
     server = PrivateRedis(tmp_path / "redis")
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def smtp_sink(tmp_path):
-    """(port, file): the sink appends "<recipient> <Message-ID>" per message it accepts."""
-    path, port = tmp_path / "received.txt", free_port()
-    process = subprocess.Popen([sys.executable, "-m", "marketing.smtp_sink", str(port), str(path)],  # noqa: S603
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-        yield port, path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 def restart_empty(server: PrivateRedis) -> None:
@@ -82,7 +64,7 @@ def restart_empty(server: PrivateRedis) -> None:
 
 
 def test_a_mailing_survives_redis_restarting_empty_and_sends_nobody_two_messages(
-        marketer, tmp_path, monkeypatch, private_redis, smtp_sink):
+        marketer, monkeypatch, private_redis, smtp_sink, workers):  # noqa: F811 - the fixtures imported above
     Contact.objects.bulk_create([
         Contact(first_name=("Олена", "Тарас", "Ирина", "Глеб")[n % 4], last_name=f"Подписчик{n}",
                 emails=[f"subscriber{n}@example.com"], email_opt_in=True, tags=["redis"], owner=marketer,
@@ -96,81 +78,59 @@ def test_a_mailing_survives_redis_restarting_empty_and_sends_nobody_two_messages
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
     env = {"EMAIL_URL": f"smtp://127.0.0.1:{port}?timeout=10", "REDIS_URL": private_redis.url, **FAST}
-    worker = None
     in_flight: list[int] = []
-    in_flight_ids: set[int] = set()
-
-    def log() -> str:
-        return (tmp_path / "worker" / "worker.log").read_text()[-3000:] if worker else ""
-
     with broker(private_redis.url):
-        try:
-            # 1. The task waits in Redis for a worker; Redis restarts empty and loses it.
-            assert mailings.mailing_start(mailing=mailing, actor=marketer, base_url="https://crm.example.com")
-            assert private_redis.client().llen(queue_name(queue, "mail")) == 1
-            restart_empty(private_redis)
-            assert private_redis.client().dbsize() == 0
-            (tmp_path / "worker").mkdir()
-            worker = spawn_worker(connection.settings_dict, tmp_path / "worker", queue=queue, pool="prefork",
-                                  concurrency=2, **env)
+        # 1. The task waits in Redis for a worker; Redis restarts empty and loses it.
+        assert mailings.mailing_start(mailing=mailing, actor=marketer, base_url="https://crm.example.com")
+        assert private_redis.client().llen(queue_name(queue, "mail")) == 1
+        restart_empty(private_redis)
+        assert private_redis.client().dbsize() == 0
+        worker = workers.start(connection.settings_dict, queue=queue, pool="prefork", concurrency=2, **env)
+        time.sleep(1)
+        assert received(sink_file) == []  # nothing in the queue: without the tick it would wait forever
+
+        def sending() -> bool:
+            if received(sink_file):
+                return True
+            scheduler_tick.apply_async(queue=queue)  # beat's minute tick, sooner
             time.sleep(1)
-            assert received(sink_file) == []  # nothing in the queue: without the tick it would wait forever
+            return False
 
-            def sending() -> bool:
-                if received(sink_file):
-                    return True
-                scheduler_tick.apply_async(queue=queue)  # beat's minute tick, sooner
-                time.sleep(1)
-                return False
+        assert wait_for(sending, timeout=30), workers.log()
 
-            assert wait_for(sending, timeout=30), log()
+        # 2. Twice while it sends, Redis dies and comes back empty.
+        for restart in range(1, RESTARTS_WHILE_SENDING + 1):
+            target = restart * PEOPLE // (RESTARTS_WHILE_SENDING + 2)  # at about 1/4 and 2/4 of the way
+            assert wait_for(lambda target=target: len(received(sink_file)) >= target, timeout=60), workers.log()
+            private_redis.kill()
+            claimed = set(Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.SENDING).values_list(
+                "pk", flat=True))
+            in_flight.append(len(claimed))
+            before = len(received(sink_file))
+            time.sleep(DOWN_SECONDS)
+            private_redis.start()
+            reset_broker_connections()
+            assert worker["process"].poll() is None, workers.log()  # no crash: the worker reconnects
+            assert wait_for(lambda: celery_app.control.ping(destination=[worker["node"]], timeout=0.5),
+                            timeout=30), workers.log()
+            send_mailing.delay(mailing.pk)  # redelivered: the second pool process must do nothing
+            assert wait_for(lambda before=before: len(received(sink_file)) > before, timeout=30), workers.log()
 
-            # 2. Twice while it sends, Redis dies and comes back empty.
-            for restart in range(1, RESTARTS_WHILE_SENDING + 1):
-                target = restart * PEOPLE // (RESTARTS_WHILE_SENDING + 2)  # at about 1/4 and 2/4 of the way
-                assert wait_for(lambda target=target: len(received(sink_file)) >= target, timeout=60), log()
-                private_redis.kill()
-                claimed = set(Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.SENDING).values_list(
-                    "pk", flat=True))
-                in_flight.append(len(claimed))
-                in_flight_ids.update(claimed)
-                before = len(received(sink_file))
-                time.sleep(DOWN_SECONDS)
-                private_redis.start()
-                reset_broker_connections()
-                assert worker["process"].poll() is None, log()  # no crash: the worker reconnects
-                assert wait_for(lambda: celery_app.control.ping(destination=[worker["node"]], timeout=0.5),
-                                timeout=30), log()
-                send_mailing.delay(mailing.pk)  # redelivered: the second pool process must do nothing
-                assert wait_for(lambda before=before: len(received(sink_file)) > before, timeout=30), log()
+        def finished() -> bool:
+            if Mailing.objects.get(pk=mailing.pk).status == MailingStatus.SENT:
+                return True
+            scheduler_tick.apply_async(queue=queue)  # were the task lost, the tick would resume it
+            time.sleep(2)
+            return False
 
-            def finished() -> bool:
-                if Mailing.objects.get(pk=mailing.pk).status == MailingStatus.SENT:
-                    return True
-                scheduler_tick.apply_async(queue=queue)  # were the task lost, the tick would resume it
-                time.sleep(2)
-                return False
-
-            assert wait_for(finished, timeout=120), log()
-            time.sleep(2)  # the mailing's task acknowledged on a channel that died with the first Redis
-            assert worker["process"].poll() is None, log()  # the worker never stopped
-            assert celery_app.control.ping(destination=[worker["node"]], timeout=2), log()
-        finally:
-            if worker is not None:
-                stop_worker(worker)
+        assert wait_for(finished, timeout=120), workers.log()
+        time.sleep(2)  # the mailing's task acknowledged on a channel that died with the first Redis
+        assert worker["process"].poll() is None, workers.log()  # the worker never stopped
+        assert celery_app.control.ping(destination=[worker["node"]], timeout=2), workers.log()
+    workers.stop_all()
 
     lines = received(sink_file)
-    per_address = Counter(line.split(" ", 1)[0] for line in lines)
-    assert max(per_address.values()) == 1, per_address.most_common(3)  # nobody got two messages
-    figures = mailings.counts(Mailing.objects.get(pk=mailing.pk))
-    assert figures.recipients == PEOPLE and figures.pending == 0 and figures.sending == 0
-    assert figures.sent + figures.unknown + figures.suppressed + figures.failed + figures.pending == figures.recipients
-    assert all(0 <= rows <= mailings.BATCH * CONNECTIONS for rows in in_flight)
-    assert figures.unknown <= sum(in_flight)
-    sent = set(Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.SENT).values_list("email", flat=True))
-    unknown = set(Delivery.objects.filter(mailing=mailing, status=DeliveryStatus.UNKNOWN).values_list("email",
-                                                                                                      flat=True))
-    assert sent <= set(per_address) <= sent | unknown  # every "sent" arrived; whatever arrived was sent or unknown
-    assert figures.failed == 0 and figures.sent >= PEOPLE - sum(in_flight)
+    figures = assert_mailing_sent_once_each(Mailing.objects.get(pk=mailing.pk), lines, people=PEOPLE,
+                                            in_flight=in_flight, connections=CONNECTIONS)
     print(f"redis chaos: 1 restart with the task queued, {RESTARTS_WHILE_SENDING} while sending, "  # noqa: T201
           f"in flight {in_flight}, sent {figures.sent}, unknown {figures.unknown}, received {len(lines)}")

@@ -1,7 +1,8 @@
 """Leads on static lists: a member is a contact or a lead (never both, never neither), each once per
 list; leads join from the leads list's ticked rows (only leads the user may see, only lists the user may
 edit), leave one by one, show on the lead's page, follow the lead into its contact when it converts, and
-are left out (and counted) by mailings and call lists, which reach contacts only."""
+are left out (and counted) by mailings, which reach contacts only; call lists call the open ones
+(marketing/tests/test_call_list_leads.py)."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -237,7 +238,7 @@ def test_membership_visibility_matrix(client, cast, actor):
     assert own.members.filter(lead=lead).exists() is (sees_lead and can_create(cast[actor], StaticList))
 
 
-# --- Downstream: mailings and call lists reach contacts only --------------------------------------
+# --- Downstream: mailings reach contacts only; call lists call the open leads too ---------------------
 
 
 def test_a_mailing_to_a_list_goes_to_its_contacts_and_says_how_many_leads_it_leaves_out(client, marketer, owner):
@@ -254,11 +255,14 @@ def test_a_mailing_to_a_list_goes_to_its_contacts_and_says_how_many_leads_it_lea
     assert 'id="mailing-leads-left-out"' in body and "2 leads on the static list are not e-mailed" in body
 
 
-def test_a_call_list_from_a_list_calls_its_contacts_and_counts_its_leads(client, marketer, owner):
+def test_a_call_list_from_a_list_calls_its_contacts_and_its_open_leads(client, marketer, owner):
+    """Open leads get entries of their own; a disqualified lead is left out and counted."""
     static_list = services.static_list_create(actor=marketer, name="Обзвон")
     contact = ContactFactory(owner=owner, phones=["+7 495 123-45-67"])
     services.static_list_add(static_list=static_list, actor=marketer, contacts=Contact.objects.filter(pk=contact.pk))
-    add_leads(static_list, marketer, [LeadFactory(owner=owner, phone="+7 495 765-43-21")])
+    lead = LeadFactory(owner=owner, phone="+7 495 765-43-21")
+    closed = LeadFactory(owner=owner, phone="+7 495 765-43-22", status="disqualified", disqualify_reason="no_need")
+    add_leads(static_list, marketer, [lead, closed])
     campaign = CampaignFactory(owner=marketer, type="telemarketing")
     client.force_login(marketer)
     response = client.post(reverse("marketing:call_list_create", args=[campaign.pk]), {
@@ -266,9 +270,10 @@ def test_a_call_list_from_a_list_calls_its_contacts_and_counts_its_leads(client,
         "distribution": "even", "agents": [marketer.pk]}, follow=True)
     body = response.content.decode()
     call_list = campaign.call_lists.get()
-    assert list(call_list.items.values_list("contact_id", flat=True)) == [contact.pk]
+    assert sorted(call_list.items.values_list("contact_id", "lead_called_id"),
+                  key=lambda pair: pair[0] or 0) == [(None, lead.pk), (contact.pk, None)]
     assert call_list.left_out_leads == 1
-    assert "1 lead on the static list was left out: a call list calls contacts." in body
+    assert "1 lead on the static list was left out: it is disqualified." in body
     assert 'id="left-out-leads"' in body
     added = calllists.call_list_add(actor=marketer, call_list=call_list, static_list=static_list)
-    assert (added.added, added.already, added.leads) == (0, 1, 1)
+    assert (added.added, added.already, added.leads) == (0, 2, 1)

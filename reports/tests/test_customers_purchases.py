@@ -6,7 +6,6 @@ import datetime
 import random
 import re
 from decimal import Decimal
-from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,11 +18,11 @@ from accounts.tests.factories import AccountFactory
 from crm.models import Territory
 from reports.pipeline import Period
 from reports.tests.data import deal
+from reports.tests.drill_down import assert_lists_match, figure_links
 from reports.tests.test_customer_ranking import RATES, order
 from sales.models import CurrencyRate, OpportunityLine, OrderLine, OrderStatus
 from sales.tests.factories import PipelineFactory, ProductFactory
 
-LINK = re.compile(r'href="([^"]+)" data-count="(\d+)"')
 TODAY = datetime.date(2026, 5, 14)
 PARAMS = {"period": "quarter", "start": TODAY.isoformat()}
 
@@ -161,14 +160,10 @@ def test_every_purchase_link_lists_exactly_what_it_counts(client, purchases_worl
     client.force_login(user)
     page = client.get(reverse("reports_customers"), PARAMS).content.decode()
     section = page[page.index('id="purchases"'):page.index('id="churn-heading"')]
-    found = [(unescape(url), int(count)) for url, count in LINK.findall(section)]
+    found = figure_links(section)
     assert len(found) > 8 and any("product_family=" in url for url, _c in found)
     assert any("territory=" in url for url, _c in found) and any("sales/orders" in url for url, _c in found)
-    for url, count in found:
-        listed = client.get(url)
-        assert listed.status_code == 200, url
-        assert not listed.context["filter"].form.errors, url
-        assert listed.context["page"].total == count, url
+    assert_lists_match(client, found)
 
 
 @pytest.mark.django_db

@@ -5,10 +5,8 @@ the on-time rule on its edges, and a constant number of queries."""
 
 import datetime
 import random
-import re
 from collections import defaultdict
 from decimal import Decimal
-from html import unescape
 
 import pytest
 from django.db import connection
@@ -18,12 +16,12 @@ from django.utils import timezone
 
 from accounts.tests.factories import AccountFactory
 from reports.pipeline import Period
+from reports.tests.drill_down import assert_lists_match, figure_links
 from reports.tests.test_customer_ranking import RATES, order
 from sales.models import CurrencyRate, OrderLine, OrderStatus, Shipment
 from sales.money import compute_totals
 from sales.tests.factories import ProductFactory
 
-LINK = re.compile(r'href="([^"]+)" data-count="(\d+)"')
 TODAY = datetime.date(2026, 5, 14)
 PARAMS = {"period": "quarter", "start": TODAY.isoformat()}
 PERIOD = Period.containing("quarter", TODAY)
@@ -196,15 +194,11 @@ def test_every_shipment_link_lists_exactly_what_it_counts(client, shipments_worl
     page = client.get(reverse("reports_customers"), PARAMS).content.decode()
     start = page.index('id="shipments"')
     section = page[start:page.index("</section>", start)]
-    found = [(unescape(url), int(count)) for url, count in LINK.findall(section)]
+    found = figure_links(section)
     assert len(found) > 10 and any("product_family=" in url for url, _count in found)
     for needle in ("no_product_family=true", "punctuality=on_time", "punctuality=late", "punctuality=no_promise"):
         assert who != "executive" or any(needle in url for url, _count in found), needle
-    for url, count in found:
-        listed = client.get(url)
-        assert listed.status_code == 200, url
-        assert not listed.context["filter"].form.errors, url
-        assert listed.context["page"].total == count, url
+    assert_lists_match(client, found)
 
 
 @pytest.mark.django_db

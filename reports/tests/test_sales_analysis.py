@@ -3,9 +3,7 @@ lists exactly the deals it counts, territories roll up their sub-regions, visibi
 constant number of queries per breakdown."""
 
 import datetime
-import re
 from decimal import ROUND_HALF_UP, Decimal
-from html import unescape
 
 import pytest
 from django.db import connection
@@ -17,11 +15,12 @@ from crm.models import Territory
 from reports.analysis import DIMENSIONS
 from reports.pipeline import Period
 from reports.tests.data import INDUSTRIES, at, deal, generate
+from reports.tests.drill_down import assert_lists_match, figure_links
+from reports.tests.query_budget import PAGE_BUDGET, queries_warm_and_cold
 from sales.models import CurrencyRate, LostReason, Opportunity, StageKind
 from sales.tests.factories import PipelineFactory
 
 RATES = {"USD": Decimal("0.92"), "RUB": Decimal("0.0105")}
-LINK = re.compile(r'href="([^"]+)" data-count="(\d+)"')
 
 
 @pytest.fixture
@@ -123,12 +122,9 @@ def test_lost_reasons_equal_an_independent_computation(client, executive, settin
 @pytest.mark.parametrize("role", ["executive", "manager", "owner"])
 def test_every_link_lists_exactly_the_counted_deals(client, cast, setting, deals, by, role):
     response = get(client, cast[role], by=by, start=setting["quarter"].start)
-    found = {(unescape(url), int(count)) for url, count in LINK.findall(response.content.decode())}
+    found = set(figure_links(response.content.decode()))
     assert len(found) >= 10
-    for url, count in found:
-        listed = client.get(url)
-        assert not listed.context["filter"].form.errors, url
-        assert listed.context["page"].total == count, url
+    assert_lists_match(client, found)
 
 
 def test_a_manager_sees_only_the_team(client, manager, owner, teammate, outsider, setting, deals):
@@ -163,6 +159,24 @@ def test_a_constant_number_of_queries(client, executive, owner, outsider, settin
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(one) == len(many) <= 15
+
+
+# What the page costs now with the cache cold (every lookup and the session read again), for every role. By
+# territory it was 20 (by owner 21) before the funnel and the territory tree read the cached pipelines, stages
+# and territories, the filter bar counted the cached team choices, and the reports stopped repeating
+# `SET LOCAL jit = off` in a savepoint of their own (three queries; crm/tests/test_db_settings.py).
+ANALYSIS_QUERIES = {"territory": 13, "owner": 15}  # by owner: two more, the owners' names and which ones may be listed
+
+
+@pytest.mark.parametrize("role", ["owner", "manager", "executive"])
+@pytest.mark.parametrize("by", ["territory", "owner"])
+def test_the_analysis_stays_within_the_query_budget_even_with_the_cache_cold(client, cast, setting, deals, role, by):
+    client.force_login(cast[role])
+    url = reverse("reports_analysis") + f"?period=year&by={by}&start={setting['quarter'].start}"
+    response = client.get(url)
+    assert response.context["breakdown"].rows and response.context["funnel"].steps  # every part has figures
+    warm, cold = queries_warm_and_cold(client, url)
+    assert warm <= cold <= ANALYSIS_QUERIES[by] <= PAGE_BUDGET, (warm, cold)
 
 
 # --- Funnel ----------------------------------------------------------------------------------------------
@@ -217,10 +231,9 @@ def test_the_funnel_counts_how_far_new_deals_got(client, executive, manager, own
 
     mine = get(client, manager, start=quarter.start, pipeline=pipeline.pk)
     assert mine.context["funnel"].entered == 4  # the outsider's deal is another team's
-    found = {(unescape(url), int(count)) for url, count in LINK.findall(mine.content.decode()) if "created_" in url}
+    found = {(url, count) for url, count in figure_links(mine.content.decode()) if "created_" in url}
     assert len(found) >= 8
-    for url, count in found:
-        assert client.get(url).context["page"].total == count, url
+    assert_lists_match(client, found)
 
 
 # --- Product families --------------------------------------------------------------------------------
@@ -259,5 +272,4 @@ def test_won_by_product_family(client, executive, manager, owner, outsider, sett
     mine = {row.key: row for row in response.context["families"]}
     assert (mine["hardware"].deals, mine["hardware"].amount) == (1, Decimal("50.00"))  # not the other team's
     for row in mine.values():
-        for url, count in ((row.url, row.deals), (row.previous_url, row.previous_deals)):
-            assert client.get(url).context["page"].total == count, url
+        assert_lists_match(client, ((row.url, row.deals), (row.previous_url, row.previous_deals)))

@@ -4,9 +4,7 @@ figure counts, per role; the page's queries stay few."""
 
 import datetime
 import random
-import re
 from decimal import ROUND_HALF_UP, Decimal
-from html import unescape
 
 import pytest
 from django.db import connection
@@ -20,10 +18,9 @@ from crm.tests.factories import UserFactory
 from portal.models import Survey
 from reports.pipeline import Period
 from reports.tests.data import at
+from reports.tests.drill_down import assert_lists_match, figure_links
 from sales.tests.factories import ProductFactory
 from service.models import Category, Channel, Contract, Status, Ticket
-
-LINK = re.compile(r'href="([^"]+)" data-count="(\d+)"')
 
 
 @pytest.fixture
@@ -67,8 +64,8 @@ def world(db, owner, outsider, quarter):
                                   answered_at=min(answered, timezone.now()))
 
 
-def links(response):
-    return [(unescape(url), int(count)) for url, count in LINK.findall(response.content.decode())]
+def links(response) -> list[tuple[str, int]]:
+    return figure_links(response.content.decode())
 
 
 def _lead():
@@ -85,11 +82,7 @@ def test_every_new_link_lists_exactly_what_its_figure_counts(client, world, requ
              if "category=complaint" in url or "covered=" in url or "/contracts/" in url]
     assert len(found) >= 8
     assert any(count for _url, count in found)
-    for url, count in found:
-        listed = client.get(url)
-        assert listed.status_code == 200, url
-        assert not listed.context["filter"].form.errors, url
-        assert listed.context["page"].total == count, url
+    assert_lists_match(client, found)
 
 
 def _share(part, whole):

@@ -4,12 +4,15 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_import_bench REDIS_URL=redis://127.0.0.1:6379/0 \
         python manage.py migrate
     DATABASE_URL=... python manage.py bench_import --rows 100000
+    DATABASE_URL=... python manage.py bench_import --rows 100000 \
+        --destination 'marketing.static_list={"new": "Bench"}'   # every row also onto a new static list
 
 Validation, duplicate matching (e-mail, phone, external id; a share of the rows duplicate
 existing contacts) and the audit history triggers are all included; the job runs in-process.
 """
 
 import csv
+import json
 import random
 import time
 from pathlib import Path
@@ -18,7 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from crm.models import Role, Team, User
-from imports import services
+from imports import destinations, services
 from imports.models import DuplicatePolicy, ImportJob, ImportStatus
 
 LAST_NAMES = ("Иванов", "Петров", "Сидоров", "Smith", "Коваленко", "Шевченко", "O'Brien", "Кузнецова")
@@ -34,8 +37,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=100_000)
         parser.add_argument("--policy", default=DuplicatePolicy.UPDATE, choices=DuplicatePolicy.values)
+        parser.add_argument("--destination", action="append", default=[], metavar="KEY=JSON",
+                            help="an import destination (imports/destinations.py) and its options")
 
-    def handle(self, *args, rows, policy, **options):
+    def handle(self, *args, rows, policy, destination, **options):
         team, _ = Team.objects.get_or_create(name="Bench team")
         user, _ = User.objects.get_or_create(email="bench-import@example.com",
                                              defaults={"role": Role.SALES_REP, "team": team})
@@ -69,6 +74,11 @@ class Command(BaseCommand):
             status=ImportStatus.QUEUED, duplicate_policy=policy,
             mapping={"0": "last_name", "1": "first_name", "2": "middle_name", "3": "emails", "4": "phones",
                      "5": "title", "6": "tags", "7": "birthday", "8": "external_id"})
+        if destination:
+            chosen = dict(item.split("=", 1) for item in destination)
+            job.destinations = {key: destinations.REGISTRY[key].start(job, json.loads(value))
+                                for key, value in chosen.items()}
+            job.save(update_fields=["destinations"])
         services.job_run(job_id=job.pk)
         elapsed = time.perf_counter() - table_started
         job.refresh_from_db()
@@ -76,4 +86,6 @@ class Command(BaseCommand):
         self.stdout.write(f"file: {size / 1e6:.1f} MB, {rows} rows, status {job.status}")
         self.stdout.write(f"created {job.created}, updated {job.updated}, skipped {job.skipped}, "
                           f"failed {job.failed} (sum {total})")
+        if job.destination_counts:
+            self.stdout.write(f"destinations: {job.destination_counts}")
         self.stdout.write(f"{elapsed:.1f} s → {rows / elapsed:,.0f} rows/s")
