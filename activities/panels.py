@@ -6,8 +6,8 @@ from urllib.parse import quote
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from activities.models import Activity, ActivityKind
-from activities.timeline import last_contacts, timeline_page
+from activities.models import Activity, ActivityKind, ArchivedActivity
+from activities.timeline import last_contacts, source_probes, timeline_page
 from crm import panels
 from crm.visibility import can_create, can_read
 
@@ -36,12 +36,24 @@ def _link_query(request, record) -> str:
     return query
 
 
+def archive_probe(request, record):
+    """Whether the record has archived activities (activities/archive.py): most have none, and without the
+    probe every short timeline asked the archive."""
+    return ArchivedActivity.objects.alive().filter(**{LINK_FIELD[record._meta.label_lower]: record})
+
+
+def sources_probe(request, record):
+    """Whether the other modules' timeline sources (marketing's e-mail events) have anything for the record."""
+    return source_probes(request.user, LINK_FIELD[record._meta.label_lower], record)
+
+
 def timeline(request, record, page):
     field = LINK_FIELD[record._meta.label_lower]
     # The account page is at its query budget: its "last contact" figure rides on the timeline's query.
     with_last_contact = field == "account"
     found = timeline_page(user=request.user, kind=request.GET.get("kind", ""), history=page.get("history"),
-                          with_last_contact=with_last_contact, **{field: record})
+                          with_last_contact=with_last_contact, archived=panels.has_rows(page, archive_probe),
+                          sources=panels.has_rows(page, sources_probe), **{field: record})
     if with_last_contact:
         page["last_contact"] = found.last_contact
     return panels.Rendered("activities/timeline_panel.html", {
@@ -60,13 +72,20 @@ def log_buttons(request, record, page):
     return panels.Rendered("activities/_log_buttons.html", {"link": link, "kinds": BUTTONS[record._meta.label_lower]})
 
 
-@panels.register("contacts.contact", slot=panels.FIGURES, order=10)
+def last_contact_probe(request, contact):
+    return last_contacts(request.user, contact=contact) if can_read(request.user, Activity) else None
+
+
+@panels.register("contacts.contact", slot=panels.FIGURES, order=10, probe=last_contact_probe)
 def last_contact(request, contact, page):
     """When we last spoke to this person, and how: the latest call, meeting or e-mail that has
-    happened (planned ones ahead do not count), one indexed query through `visible_to`."""
+    happened (planned ones ahead do not count), one indexed query through `visible_to` (none when
+    the page's probe found no such activity)."""
     if not can_read(request.user, Activity):
         return None
-    latest = last_contacts(request.user, contact=contact).select_related("owner").first()
+    latest = None
+    if panels.has_rows(page, last_contact_probe):
+        latest = last_contacts(request.user, contact=contact).select_related("owner").first()
     return panels.Rendered("activities/panels/last_contact.html", {"activity": latest})
 
 
@@ -85,7 +104,7 @@ def account_last_contact(request, account, page):
 
 
 for target in LINK_FIELD:
-    panels.register(target, slot=panels.MAIN, order=100)(timeline)
+    panels.register(target, slot=panels.MAIN, order=100, probe=(archive_probe, sources_probe))(timeline)
     panels.register(target, slot=panels.ACTIONS, order=10)(log_buttons)
 
 

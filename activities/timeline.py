@@ -79,18 +79,38 @@ class TimelineEntry:
 # model key ("contact") -> sources: (user, record, before, limit) -> entries, newest first, each one bounded
 # query that shows nothing the user may not see. They join the "All" and the "E-mail" filters.
 TimelineSource = Callable[[Any, Any, datetime | None, int], list[TimelineEntry]]
+# (user, record) -> the rows a source would read (a queryset), or None when it has no cheap answer.
+SourceProbe = Callable[[Any, Any], Any]
 _SOURCES: dict[str, list[TimelineSource]] = {}
+_SOURCE_PROBES: dict[TimelineSource, SourceProbe] = {}
 SOURCE_KINDS = ("", ActivityKind.EMAIL)
 
 
-def timeline_source(model_key: str) -> Callable[[TimelineSource], TimelineSource]:
-    """A module above activities adds its own lines to a record's timeline without activities naming it."""
+def timeline_source(model_key: str, *, probe: SourceProbe | None = None) -> Callable[[TimelineSource], TimelineSource]:
+    """A module above activities adds its own lines to a record's timeline without activities naming it.
+    `probe` lets the record page ask, in its one probe query (crm/panels.py), whether the source has
+    anything for the record at all."""
     def register(source: TimelineSource) -> TimelineSource:
         known = _SOURCES.setdefault(model_key, [])
         if source not in known:
             known.append(source)
+        if probe is not None:
+            _SOURCE_PROBES[source] = probe
         return source
     return register
+
+
+def source_probes(user, model_key: str, subject) -> list | None:
+    """The querysets of the record's timeline sources, for a page's probe; None when a source has no probe
+    or no answer (then every source is read)."""
+    found = []
+    for source in _SOURCES.get(model_key, []):
+        probe = _SOURCE_PROBES.get(source)
+        rows = probe(user, subject) if probe is not None else None
+        if rows is None:
+            return None
+        found.extend(rows if isinstance(rows, list) else [rows])  # [] for a source with nothing to read
+    return found
 
 
 @dataclass
@@ -139,13 +159,16 @@ def _archived(user, model_key: str, subject, kind: str, after) -> list[ArchivedA
 
 
 def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=None, kind: str = "",
-                  cursor: str = "", history=None, with_last_contact: bool = False) -> TimelinePage:
+                  cursor: str = "", history=None, with_last_contact: bool = False, archived: bool = True,
+                  sources: bool = True) -> TimelinePage:
     """Activities: one indexed query on (account|contact|opportunity|lead, occurred_at desc, id desc).
     Field changes: the record's history events (pass `history` when the page has already read it).
     The caller has checked that the user may see the record; linked records are flagged so the
     page never names a hidden one.
     `with_last_contact`: the record's latest call, meeting or e-mail comes along in the same query
-    (a scalar subquery, evaluated once), for a page at its query budget (the account page)."""
+    (a scalar subquery, evaluated once), for a page at its query budget (the account page).
+    `archived=False` / `sources=False`: the page's probe found no archived activity / nothing from the other
+    modules' sources for the record, so they are not asked."""
     activities = with_visibility_flag(with_visibility_flag(Activity.objects.alive(), user, "contact"), user,
                                       "account")
     if account is not None:
@@ -178,7 +201,7 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
     if kind != CHANGES_KIND:
         rows = list(activities.select_related("owner", "contact", "account")
                     .order_by("-occurred_at", "-id")[: PAGE_SIZE + 1])
-        if len(rows) <= PAGE_SIZE or rows[-1].occurred_at < timezone.now() - NEWEST_ARCHIVED:
+        if archived and (len(rows) <= PAGE_SIZE or rows[-1].occurred_at < timezone.now() - NEWEST_ARCHIVED):
             rows += _archived(user, model_key, subject, kind, after)
     last_contact = None
     if with_last_contact:
@@ -193,7 +216,7 @@ def timeline_page(*, user, account=None, contact=None, opportunity=None, lead=No
         # (no row on the first unfiltered page: the record has no activity at all)
     if kind in ("", CHANGES_KIND):
         rows += _changes(subject, user, model_key, after[0] if after else None, history)
-    if kind in SOURCE_KINDS:
+    if kind in SOURCE_KINDS and sources:
         for source in _SOURCES.get(model_key, []):
             rows += source(user, subject, after[0] if after else None, PAGE_SIZE + 1)
     rows.sort(key=lambda item: (item.occurred_at, getattr(item, "pk", 0)), reverse=True)

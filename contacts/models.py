@@ -123,6 +123,11 @@ class Contact(OwnedModel):
                          condition=models.Q(deleted_at__isnull=True)),
             models.Index(fields=["-updated_at", "-id"], name="contact_live_updated_idx",
                          condition=models.Q(deleted_at__isnull=True)),
+            # A rep's "shared with my team" arm of the visibility scope (issue 16): without it the team index
+            # returned the team's 200,000 rows to keep the 29,000 shared ones (a manager's team is
+            # contact_team_live_name_idx, read index-only).
+            models.Index(fields=["team", "id"], name="contact_shared_team_idx",
+                         condition=models.Q(shared_with_team=True, deleted_at__isnull=True)),
             GinIndex(fields=["tags"], name="contact_tags_gin"),
             GinIndex(fields=["custom"], name="contact_custom_gin", opclasses=["jsonb_path_ops"]),
         ]

@@ -6,7 +6,7 @@ campaigns."""
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value, Window
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -30,11 +30,22 @@ from marketing.models import (
 ROWS = 5
 
 
-def _source_panel(request, record, campaign_filter: dict, action: str, panel_id: str, *, scripts: bool):
+def lead_source_probe(request, lead):
+    return Campaign.objects.visible_to(request.user).filter(lead_attributions__lead=lead) \
+        if can_read(request.user, Campaign) else None
+
+
+def deal_source_probe(request, deal):
+    return Campaign.objects.visible_to(request.user).filter(deal_attributions__opportunity=deal) \
+        if can_read(request.user, Campaign) else None
+
+
+def _source_panel(request, record, campaign_filter: dict, action: str, panel_id: str, *, scripts: bool,
+                  found: bool):
     if not can_read(request.user, Campaign):
         return None
     campaign = Campaign.objects.visible_to(request.user).filter(**campaign_filter).only(
-        "id", "name", "type", "status", "start_date", "deleted_at").first()
+        "id", "name", "type", "status", "start_date", "deleted_at").first() if found else None
     editable = can_edit(request.user, record)
     if campaign is None and not editable:
         return None
@@ -46,24 +57,33 @@ def _source_panel(request, record, campaign_filter: dict, action: str, panel_id:
         "scripts": scripts and form is not None})
 
 
-@panels.register("sales.lead", slot=panels.MAIN, order=10)
+@panels.register("sales.lead", slot=panels.MAIN, order=10, probe=lead_source_probe)
 def lead_source_campaign(request, lead, page):
     return _source_panel(request, lead, {"lead_attributions__lead": lead},
-                         reverse("marketing:lead_attribution", args=[lead.pk]), "lead-campaign", scripts=True)
+                         reverse("marketing:lead_attribution", args=[lead.pk]), "lead-campaign", scripts=True,
+                         found=panels.has_rows(page, lead_source_probe))
 
 
-@panels.register("sales.opportunity", slot=panels.MAIN, order=10)
+@panels.register("sales.opportunity", slot=panels.MAIN, order=10, probe=deal_source_probe)
 def deal_source_campaign(request, deal, page):
     return _source_panel(request, deal, {"deal_attributions__opportunity": deal},
-                         reverse("marketing:deal_attribution", args=[deal.pk]), "deal-campaign", scripts=False)
+                         reverse("marketing:deal_attribution", args=[deal.pk]), "deal-campaign", scripts=False,
+                         found=panels.has_rows(page, deal_source_probe))
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=40)
+def _contact_memberships(user, contact):
+    return CampaignMember.objects.filter(contact=contact, campaign__in=Campaign.objects.visible_to(user))
+
+
+def contact_campaigns_probe(request, contact):
+    return _contact_memberships(request.user, contact) if can_read(request.user, Campaign) else None
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=40, probe=contact_campaigns_probe)
 def contact_campaigns(request, contact, page):
-    if not can_read(request.user, Campaign):
+    if not can_read(request.user, Campaign) or not panels.has_rows(page, contact_campaigns_probe):
         return None
-    visible = Campaign.objects.visible_to(request.user)
-    rows = list(CampaignMember.objects.filter(contact=contact, campaign__in=visible).select_related("campaign")
+    rows = list(_contact_memberships(request.user, contact).select_related("campaign")
                 .annotate(panel_total=Window(Count("id"))).order_by("-added_at", "-id")[:ROWS])
     if not rows:
         return None
@@ -71,13 +91,21 @@ def contact_campaigns(request, contact, page):
         "memberships": rows, "total": rows[0].panel_total, "panel_id": "contact-campaigns"})
 
 
-@panels.register("accounts.account", slot=panels.MAIN, order=60)
+def _account_campaigns(user, account):
+    return Campaign.objects.visible_to(user).filter(members__contact__account=account,
+                                                    members__contact__deleted_at__isnull=True)
+
+
+def account_campaigns_probe(request, account):
+    return _account_campaigns(request.user, account) if can_read(request.user, Campaign) else None
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=60, probe=account_campaigns_probe)
 def account_campaigns(request, account, page):
     """The campaigns the account's people take part in, with how many of them and how far they got."""
-    if not can_read(request.user, Campaign):
+    if not can_read(request.user, Campaign) or not panels.has_rows(page, account_campaigns_probe):
         return None
-    rows = list(Campaign.objects.visible_to(request.user).filter(members__contact__account=account,
-                                                                 members__contact__deleted_at__isnull=True)
+    rows = list(_account_campaigns(request.user, account)
                 .annotate(people=Count("members"), panel_total=Window(Count("id")))
                 .order_by("-start_date", "-id")[:ROWS])
     if not rows:
@@ -86,13 +114,24 @@ def account_campaigns(request, account, page):
         "campaigns": rows, "total": rows[0].panel_total, "panel_id": "account-campaigns"})
 
 
-def _static_lists_panel(request, member_filter: dict, panel_id: str):
+def _list_memberships(user, member_filter: dict):
+    return StaticListMember.objects.filter(static_list__in=StaticList.objects.visible_to(user), **member_filter)
+
+
+def contact_lists_probe(request, contact):
+    return _list_memberships(request.user, {"contact": contact}) if can_read(request.user, StaticList) else None
+
+
+def lead_lists_probe(request, lead):
+    return _list_memberships(request.user, {"lead": lead}) if can_read(request.user, StaticList) else None
+
+
+def _static_lists_panel(request, member_filter: dict, panel_id: str, *, found: bool):
     """The static lists the user may see that hold the record (lists they may not see are not named
-    nor counted): one query."""
-    if not can_read(request.user, StaticList):
+    nor counted): one query, none when the page's probe found no membership."""
+    if not can_read(request.user, StaticList) or not found:
         return None
-    visible = StaticList.objects.visible_to(request.user)
-    rows = list(StaticListMember.objects.filter(static_list__in=visible, **member_filter)
+    rows = list(_list_memberships(request.user, member_filter)
                 .select_related("static_list").annotate(panel_total=Window(Count("id")))
                 .order_by("-added_at", "-id")[:ROWS])
     if not rows:
@@ -101,29 +140,46 @@ def _static_lists_panel(request, member_filter: dict, panel_id: str):
         "memberships": rows, "total": rows[0].panel_total, "panel_id": panel_id})
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=41)
+@panels.register("contacts.contact", slot=panels.MAIN, order=41, probe=contact_lists_probe)
 def contact_static_lists(request, contact, page):
-    return _static_lists_panel(request, {"contact": contact}, "contact-lists")
+    return _static_lists_panel(request, {"contact": contact}, "contact-lists",
+                               found=panels.has_rows(page, contact_lists_probe))
 
 
-@panels.register("sales.lead", slot=panels.MAIN, order=11)
+@panels.register("sales.lead", slot=panels.MAIN, order=11, probe=lead_lists_probe)
 def lead_static_lists(request, lead, page):
-    return _static_lists_panel(request, {"lead": lead}, "lead-lists")
+    return _static_lists_panel(request, {"lead": lead}, "lead-lists", found=panels.has_rows(page, lead_lists_probe))
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=42)
-def contact_email_preferences(request, contact, page):
-    """What the contact chose on the preference page (language, topics) and whether their address
-    bounced for good: one query, shown only when there is something to say."""
+def _bounced(email_expression):
+    return BouncedAddress.objects.filter(email=Lower(email_expression), suppressed_at__isnull=False)
+
+
+def contact_preferences_probe(request, contact):
     if not can_read(request.user, Campaign):
         return None
-    row = Contact.objects.filter(pk=contact.pk).annotate(
-        chosen_language=Subquery(ContactPreference.objects.filter(contact=OuterRef("pk")).values("language")[:1]),
-        topic_names=ArraySubquery(TopicSubscription.objects.filter(contact=OuterRef("pk"))
-                                  .order_by("topic__name").values("topic__name")),
-        bounced=Exists(BouncedAddress.objects.filter(email=Lower(OuterRef("emails__0")),
-                                                     suppressed_at__isnull=False)),
-    ).values("chosen_language", "topic_names", "bounced").first()
+    found = [ContactPreference.objects.filter(contact=contact), TopicSubscription.objects.filter(contact=contact)]
+    if contact.emails:
+        found.append(_bounced(Value(contact.emails[0])))
+    return found
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=42, probe=contact_preferences_probe)
+def contact_email_preferences(request, contact, page):
+    """What the contact chose on the preference page (language, topics) and whether their address
+    bounced for good: one query (none when the probe found nothing of it), shown only when there is
+    something to say."""
+    if not can_read(request.user, Campaign):
+        return None
+    row: dict | None = {"chosen_language": None, "topic_names": [], "bounced": False}  # what the query gives then
+    if panels.has_rows(page, contact_preferences_probe):
+        row = Contact.objects.filter(pk=contact.pk).annotate(
+            chosen_language=Subquery(ContactPreference.objects.filter(contact=OuterRef("pk"))
+                                     .values("language")[:1]),
+            topic_names=ArraySubquery(TopicSubscription.objects.filter(contact=OuterRef("pk"))
+                                      .order_by("topic__name").values("topic__name")),
+            bounced=Exists(_bounced(OuterRef("emails__0"))),
+        ).values("chosen_language", "topic_names", "bounced").first()
     editable = can_edit(request.user, contact)
     if row is None or not (row["chosen_language"] or row["topic_names"] or row["bounced"] or editable):
         return None

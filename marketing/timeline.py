@@ -17,12 +17,19 @@ EVENTS = Q(opened_at__isnull=False) | Q(clicked_at__isnull=False) | Q(unsubscrib
     bounced_at__isnull=False)
 
 
-@timeline_source("contact")
+def _events(user: User, contact: Contact):
+    return Delivery.objects.filter(EVENTS, contact=contact, mailing__in=Mailing.objects.visible_to(user))
+
+
+def mailing_events_probe(user: User, contact: Contact):
+    return _events(user, contact) if can_read(user, Campaign) else []  # nothing to read: no query either way
+
+
+@timeline_source("contact", probe=mailing_events_probe)
 def mailing_events(user: User, contact: Contact, before: datetime | None, limit: int) -> list[TimelineEntry]:
     if not can_read(user, Campaign):
         return []
-    deliveries = (Delivery.objects.filter(EVENTS, contact=contact, mailing__in=Mailing.objects.visible_to(user))
-                  .select_related("mailing").order_by("-sent_at", "-id"))
+    deliveries = (_events(user, contact).select_related("mailing").order_by("-sent_at", "-id"))
     if before is not None:
         deliveries = deliveries.filter(sent_at__lt=before)
     entries: list[TimelineEntry] = []

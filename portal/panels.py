@@ -55,11 +55,20 @@ def desk_satisfaction(request, user, page):
         **desk_figures(request.user), "feedback_url": reverse("portal_staff:feedback")})
 
 
-@panels.register("contacts.contact", slot=panels.ACTIONS, order=60)
+def _may_invite(user) -> bool:
+    return can_create(user, Ticket) and can_create(user, PortalUser)
+
+
+def portal_access_probe(request, contact):
+    return PortalUser.objects.filter(contact=contact) if _may_invite(request.user) else None
+
+
+@panels.register("contacts.contact", slot=panels.ACTIONS, order=60, probe=portal_access_probe)
 def portal_access(request, contact, page):
     """"Invite to the portal", or the contact's portal access, for those who may write tickets."""
-    if not (can_create(request.user, Ticket) and can_create(request.user, PortalUser)):
+    if not _may_invite(request.user):
         return None
-    portal_user = PortalUser.objects.filter(contact=contact).first()
+    portal_user = PortalUser.objects.filter(contact=contact).first() if panels.has_rows(page, portal_access_probe) \
+        else None
     return panels.Rendered("portal/panels/contact_access.html", {
         "contact": contact, "portal_user": portal_user, "has_email": bool(contact.primary_email)})

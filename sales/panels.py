@@ -15,7 +15,7 @@ from crm.roles import Role
 from crm.visibility import can_read
 from sales.filters import deal_ids_of_contact
 from sales.models import ContactRole, Invoice, Opportunity, OpportunityContactRole, Order, Quote, StageKind
-from sales.receivables import account_receivables
+from sales.receivables import account_receivables, outstanding_invoices
 
 ROWS = 5
 WON_WINDOW = timedelta(days=365)
@@ -30,11 +30,19 @@ def _rows_and_total(queryset, limit: int = ROWS) -> tuple[list, int]:
     return rows, (rows[0].panel_total if rows else 0)
 
 
+def account_deals_probe(request, account):
+    return Opportunity.objects.visible_to(request.user).filter(account=account) if _sees_sales(request.user) else None
+
+
 def _account_deals(request, account, page) -> tuple[list, datetime]:
     """The account's deals the user may see, open ones first (soonest to close), with the account's
-    figures as window aggregates over all of them: one query serves the figures and the deals panel."""
+    figures as window aggregates over all of them: one query serves the figures and the deals panel
+    (none when the page's probe found no deal)."""
     if "sales.account_deals" not in page:
         since = timezone.now() - WON_WINDOW
+        if not panels.has_rows(page, account_deals_probe):
+            page["sales.account_deals"] = ([], since)
+            return page["sales.account_deals"]
         is_open, won_recently = Q(stage__kind=StageKind.OPEN), Q(stage__kind=StageKind.WON, closed_at__gte=since)
         deals = (Opportunity.objects.visible_to(request.user).filter(account=account)
                  .select_related("stage", "owner")
@@ -48,7 +56,7 @@ def _account_deals(request, account, page) -> tuple[list, datetime]:
     return page["sales.account_deals"]
 
 
-@panels.register("accounts.account", slot=panels.FIGURES, order=20)
+@panels.register("accounts.account", slot=panels.FIGURES, order=20, probe=account_deals_probe)
 def account_figures(request, account, page):
     """Open pipeline and won in the last 12 months, in the default currency (amount_base)."""
     if not _sees_sales(request.user):
@@ -64,7 +72,7 @@ def account_figures(request, account, page):
     })
 
 
-@panels.register("accounts.account", slot=panels.MAIN, order=20)
+@panels.register("accounts.account", slot=panels.MAIN, order=20, probe=account_deals_probe)
 def account_open_deals(request, account, page):
     if not _sees_sales(request.user):
         return None
@@ -83,11 +91,17 @@ DOCUMENTS = ((Quote, "quote", "sales:quote_detail", "sales:quote_list"),
              (Invoice, "invoice", "sales:invoice_detail", "sales:invoice_list"))
 
 
-@panels.register("accounts.account", slot=panels.MAIN, order=30)
+def account_documents_probe(request, account):
+    if not _sees_sales(request.user):
+        return None
+    return [model.objects.visible_to(request.user).filter(account=account) for model, *_names in DOCUMENTS]
+
+
+@panels.register("accounts.account", slot=panels.MAIN, order=30, probe=account_documents_probe)
 def account_documents(request, account, page):
     """The latest quotes, orders and invoices with status and totals: one UNION query of three
-    bounded parts, each with its own total count."""
-    if not _sees_sales(request.user):
+    bounded parts, each with its own total count (none when the probe found no document)."""
+    if not _sees_sales(request.user) or not panels.has_rows(page, account_documents_probe):
         return None
     parts = [
         model.objects.visible_to(request.user).filter(account=account)
@@ -113,25 +127,37 @@ def account_documents(request, account, page):
     return panels.Rendered("sales/panels/documents.html", {"sections": sections})
 
 
-@panels.register("accounts.account", slot=panels.SIDE, order=30)
+def account_receivables_probe(request, account):
+    return outstanding_invoices(request.user).filter(account=account) if can_read(request.user, Invoice) else None
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=30, probe=account_receivables_probe)
 def account_receivables_card(request, account, page):
     if not can_read(request.user, Invoice):
         return None
-    return panels.Rendered("sales/receivables_card.html", {
-        "show": True, "account": account, "rows": account_receivables(request.user, account)})
+    rows = account_receivables(request.user, account) if panels.has_rows(page, account_receivables_probe) else []
+    return panels.Rendered("sales/receivables_card.html", {"show": True, "account": account, "rows": rows})
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=20)
+def contact_deals_probe(request, contact):
+    if not _sees_sales(request.user):
+        return None
+    return Opportunity.objects.visible_to(request.user).filter(pk__in=deal_ids_of_contact(contact.pk))
+
+
+@panels.register("contacts.contact", slot=panels.MAIN, order=20, probe=contact_deals_probe)
 def contact_deals(request, contact, page):
     """Deals where the contact is the primary contact or has a role, with the role."""
     if not _sees_sales(request.user):
         return None
-    roles = OpportunityContactRole.objects.filter(contact=contact)
-    deals, total = _rows_and_total(
-        Opportunity.objects.visible_to(request.user)
-        .filter(pk__in=deal_ids_of_contact(contact.pk))
-        .annotate(role_code=Subquery(roles.filter(opportunity=OuterRef("pk")).values("role")[:1]))
-        .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
+    deals, total = [], 0
+    if panels.has_rows(page, contact_deals_probe):
+        roles = OpportunityContactRole.objects.filter(contact=contact)
+        deals, total = _rows_and_total(
+            Opportunity.objects.visible_to(request.user)
+            .filter(pk__in=deal_ids_of_contact(contact.pk))
+            .annotate(role_code=Subquery(roles.filter(opportunity=OuterRef("pk")).values("role")[:1]))
+            .select_related("stage", "owner").order_by("-expected_close_date", "-id"))
     for deal in deals:
         deal.contact_role = ContactRole(deal.role_code).label if deal.role_code else ""
     return panels.Rendered("sales/panels/deals.html", {

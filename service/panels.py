@@ -14,8 +14,21 @@ from service.models import ACTIVE_STATUSES, OPEN_WORK_ORDER_STATUSES, Contract, 
 ROWS = 5
 
 
+def account_tickets_probe(request, account):
+    return Ticket.objects.visible_to(request.user).filter(account=account) if can_read(request.user, Ticket) else None
+
+
+def contact_tickets_probe(request, contact):
+    return Ticket.objects.visible_to(request.user).filter(contact=contact) if can_read(request.user, Ticket) else None
+
+
+PROBES = {"account": account_tickets_probe, "contact": contact_tickets_probe}
+
+
 def _tickets(request, record, page, field: str) -> list:
     key = f"service.tickets.{field}"
+    if key not in page and not panels.has_rows(page, PROBES[field]):
+        page[key] = []  # the page's probe found no ticket: no query
     if key not in page:
         active = Q(status__in=ACTIVE_STATUSES)
         rows = (Ticket.objects.visible_to(request.user).filter(**{field: record})
@@ -54,28 +67,35 @@ def _figures(request, record, page, field: str):
     })
 
 
-@panels.register("accounts.account", slot=panels.MAIN, order=40)
+@panels.register("accounts.account", slot=panels.MAIN, order=40, probe=account_tickets_probe)
 def account_tickets(request, account, page):
     return _panel(request, account, page, "account")
 
 
-@panels.register("accounts.account", slot=panels.FIGURES, order=40)
+@panels.register("accounts.account", slot=panels.FIGURES, order=40, probe=account_tickets_probe)
 def account_ticket_figures(request, account, page):
     return _figures(request, account, page, "account")
 
 
-@panels.register("contacts.contact", slot=panels.MAIN, order=40)
+@panels.register("contacts.contact", slot=panels.MAIN, order=40, probe=contact_tickets_probe)
 def contact_tickets(request, contact, page):
     return _panel(request, contact, page, "contact")
 
 
-@panels.register("accounts.account", slot=panels.SIDE, order=40)
+def account_contracts_probe(request, account):
+    return Contract.objects.visible_to(request.user).filter(account=account) if can_read(request.user, Contract) \
+        else None
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=40, probe=account_contracts_probe)
 def account_contracts(request, account, page):
     """The account's contracts and warranties, the latest ending first, with whether it is covered today."""
     if not can_read(request.user, Contract):
         return None
-    rows = list(Contract.objects.visible_to(request.user).filter(account=account).select_related("product")
-                .annotate(panel_total=Window(Count("id"))).order_by("-ends_on", "-id")[:ROWS])
+    rows = []
+    if panels.has_rows(page, account_contracts_probe):
+        rows = list(Contract.objects.visible_to(request.user).filter(account=account).select_related("product")
+                    .annotate(panel_total=Window(Count("id"))).order_by("-ends_on", "-id")[:ROWS])
     return panels.Rendered("service/panels/contracts.html", {
         "contracts": rows, "total": rows[0].panel_total if rows else 0,
         "covered": any(contract.in_force for contract in rows),
@@ -85,16 +105,27 @@ def account_contracts(request, account, page):
     })
 
 
-@panels.register("accounts.account", slot=panels.SIDE, order=45)
+def _visible_work_logs(user):
+    return WorkLog.objects.filter(ticket__in=Ticket.objects.visible_to(user).values("pk"))
+
+
+def account_field_work_probe(request, account):
+    if not can_read(request.user, WorkOrder):
+        return None
+    return [WorkOrder.objects.visible_to(request.user).filter(account=account),
+            _visible_work_logs(request.user).filter(ticket__account=account)]
+
+
+@panels.register("accounts.account", slot=panels.SIDE, order=45, probe=account_field_work_probe)
 def account_field_work(request, account, page):
     """The account's visits (open first) and the work logged for it, with what is not billed yet: one
-    query (subqueries through `visible_to`, the visits and the sums as JSON)."""
-    if not can_read(request.user, WorkOrder):
+    query (subqueries through `visible_to`, the visits and the sums as JSON), none when the probe found
+    neither a visit nor a work log."""
+    if not can_read(request.user, WorkOrder) or not panels.has_rows(page, account_field_work_probe):
         return None
     visits = WorkOrder.objects.visible_to(request.user).filter(account=OuterRef("pk"))
     counted = visits.order_by().values("account").annotate(n=Count("id"))
-    logs = WorkLog.objects.filter(ticket__account=OuterRef("pk"),
-                                  ticket__in=Ticket.objects.visible_to(request.user).values("pk"))
+    logs = _visible_work_logs(request.user).filter(ticket__account=OuterRef("pk"))
     row = (Account.objects.filter(pk=account.pk)
            .annotate(visit_rows=visit_rows(visits, ROWS),
                      visit_total=Subquery(counted.values("n")),

@@ -34,6 +34,52 @@ def test_panels_render_by_slot_in_order_and_skip_the_empty_ones(clean_panels, db
     assert [p.function for p in panels.registered("crm.team")] == [first, second, nothing_to_show]
 
 
+def test_the_probes_of_a_page_are_asked_in_one_query(clean_panels, db, rf: RequestFactory, owner, outsider,
+                                                     django_assert_num_queries):
+    """Every probe of the page in one statement; a probe two panels share asked once; a list of querysets counts
+    when any has a row; a probe that answers None leaves its panel to run as without probes."""
+    from crm.models import User
+
+    team = Team.objects.create(name="Север")
+    asked = []
+
+    def teammates(request, record):
+        asked.append("teammates")
+        return User.objects.filter(team=record)
+
+    def nobody(request, record):
+        return [User.objects.filter(pk=-1), User.objects.filter(team=record, pk=-1)]
+
+    def someone_of_many(request, record):
+        return [User.objects.filter(pk=-1), User.objects.filter(pk=owner.pk)]
+
+    def no_answer(request, record):
+        return None
+
+    seen = {}
+
+    @panels.register("crm.team", slot=panels.MAIN, order=10, probe=teammates)
+    def people(request, record, page):
+        seen["people"] = panels.has_rows(page, teammates)
+
+    @panels.register("crm.team", slot=panels.SIDE, order=20, probe=(teammates, nobody, someone_of_many, no_answer))
+    def figures(request, record, page):
+        seen.update(shared=panels.has_rows(page, teammates), nobody=panels.has_rows(page, nobody),
+                    some=panels.has_rows(page, someone_of_many), unknown=panels.has_rows(page, no_answer))
+
+    request = rf.get("/")
+    request.user = owner
+    with django_assert_num_queries(1):
+        panels.render(request, team)
+    assert asked == ["teammates"]
+    assert seen == {"people": False, "shared": False, "nobody": False, "some": True, "unknown": True}
+    outsider.team = team
+    outsider.save(update_fields=["team"])
+    with django_assert_num_queries(1):
+        panels.render(request, team)
+    assert seen["people"] is True and seen["shared"] is True
+
+
 def test_registering_a_panel_twice_keeps_one(clean_panels):
     def panel(request, record, page):
         return None
