@@ -17,13 +17,13 @@ from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage
 
 MAX_LINE = 998  # octets per line (RFC 5322)
 CRLF = "\r\n"
 
 
-def as_bytes(message: EmailMultiAlternatives) -> bytes:
+def as_bytes(message: EmailMessage) -> bytes:
     """The message as Django's SMTP backend would send it."""
     if not simple(message):
         return message.message(policy=email.policy.SMTP).as_bytes()
@@ -35,7 +35,7 @@ def as_bytes(message: EmailMultiAlternatives) -> bytes:
         **{name: value for name, value in message.extra_headers.items() if name not in {"From", "To", "Date"}},
     }
     text = _part("plain", message.body)
-    alternatives = [_part("html", content) for content, mimetype in message.alternatives if mimetype == "text/html"]
+    alternatives = [_part("html", content) for content, _mimetype in _alternatives(message)]
     if not alternatives:
         return _join(["MIME-Version: 1.0", *_lines(headers), *text]).encode()
     boundary = f"=_mailing_{uuid.uuid4().hex}"
@@ -46,12 +46,16 @@ def as_bytes(message: EmailMultiAlternatives) -> bytes:
     return _join(lines).encode()
 
 
-def simple(message: EmailMultiAlternatives) -> bool:
+def simple(message: EmailMessage) -> bool:
     """A message of the shape written here: no attachment, no alternative but HTML, ASCII addresses."""
     addresses = [message.extra_headers.get("From", message.from_email), *message.to]
     return (not message.attachments and not message.cc and not message.reply_to
-            and all(mimetype == "text/html" for _content, mimetype in message.alternatives)
+            and all(mimetype == "text/html" for _content, mimetype in _alternatives(message))
             and all(parseaddr(address)[1].isascii() for address in addresses))
+
+
+def _alternatives(message: EmailMessage) -> list:
+    return list(getattr(message, "alternatives", ()))  # an EmailMultiAlternatives' (content, mimetype) pairs
 
 
 def envelope(address: str) -> str:
