@@ -113,7 +113,7 @@ def busy_day(db, owner, teammate, manager, executive, deals):
 
 
 # What the page costs now (the cache cold: every lookup and the session read again). Before the activity lists
-# were read in one query each (activities.views.first_of_each: one UNION ALL) it was 12, 15 and 13 (14 warm for the manager).
+# were read in one query each (activities.views.first_of_each) it was 12, 15 and 13 (14 warm for the manager).
 MY_DAY_QUERIES = {"owner": 10, "manager": 12, "executive": 11}
 
 
