@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db.models import (
     Case,
     Count,
@@ -48,8 +49,9 @@ from django.utils.translation import gettext_lazy
 from activities.models import Activity, ActivityKind, TaskStatus
 from crm import visibility
 from crm.models import User
-from reports import analysis
+from reports import aggregates, analysis
 from reports.forms import PipelineDashboardForm
+from reports.models import ActivityDay
 from reports.pipeline import (
     MONEY_FIELD,
     ZERO,
@@ -177,6 +179,7 @@ class TeamDashboard:
     forecast_period: forecast_services.Period
     forecast: list[ForecastRow]
     forecast_url: str
+    as_of: datetime.datetime | None = None  # the activity figures' refresh time, None when counted live
 
 
 def people_in_view(user: User, filters: Filters) -> list[User]:
@@ -217,10 +220,11 @@ def build(user: User, filters: Filters, idle_days: int, rates: list[Rate]) -> Te
     # apart, so that the total is every deal the list shows for the same filters.
     others = RepRow(key=None, label=_("Other owners"))
     targets: list[dict[str, Any]] = []
+    as_of = None
     if ids:
         _deal_figures(user, filters, rows, others, rates)
         targets = _targets(filters.period, rows)
-        _activity_figures(user, filters.period, rows)
+        as_of = _activity_figures(user, filters.period, rows)
         _idle_figures(user, filters, idle_days, rows, others)
         _discount_figures(user, filters.period, rows, rates)
     ordered = sorted(rows.values(), key=lambda row: (-row.won_amount, -row.open_amount, row.label.lower()))
@@ -238,7 +242,8 @@ def build(user: User, filters: Filters, idle_days: int, rates: list[Rate]) -> Te
     return TeamDashboard(filters=filters, idle_days=idle_days, currency=settings.DEFAULT_CURRENCY, rates=rates,
                          rows=ordered, total=total, reasons=reasons,
                          competitors=_competitors(user, filters, ids, rates),
-                         forecast_period=forecast_period, forecast=forecast_rows, forecast_url=forecast_url)
+                         forecast_period=forecast_period, forecast=forecast_rows, forecast_url=forecast_url,
+                         as_of=as_of)
 
 
 def _deal_figures(user: User, filters: Filters, rows: dict[int, RepRow], others: RepRow,
@@ -290,10 +295,22 @@ def _targets(period: Period, rows: dict[int, RepRow]) -> list[dict[str, Any]]:
     return targets
 
 
-def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> None:
-    """Calls and meetings dated in the period, tasks done in it, and open tasks overdue now: one aggregation
-    over the activities the reader may see."""
+def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> datetime.datetime | None:
+    """Calls and meetings dated in the period, tasks done in it, and open tasks overdue now. From the kept
+    figures (reports/aggregates.py) when they are built and the period is made of their days; returns their
+    time then (the page shows it), None when counted live."""
     first, after = period.bounds()
+    state = aggregates.state(aggregates.ACTIVITIES)
+    days = aggregates.aligned_days(first, after) if state is not None else None
+    if state is not None and days is not None and _kept_activity_figures(user, days, rows):
+        return state.refreshed_at
+    _live_activity_figures(user, first, after, rows)
+    return None
+
+
+def _live_activity_figures(user: User, first: datetime.datetime, after: datetime.datetime,
+                           rows: dict[int, RepRow]) -> None:
+    """One aggregation over the activities the reader may see."""
     dated = Q(occurred_at__gte=first, occurred_at__lt=after)
     calls, meetings = dated & Q(kind=ActivityKind.CALL), dated & Q(kind=ActivityKind.MEETING)
     done = Q(kind=ActivityKind.TASK, status=TaskStatus.DONE, completed_at__gte=first, completed_at__lt=after)
@@ -306,6 +323,42 @@ def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> No
         row = rows[item["owner_id"]]
         row.calls, row.meetings, row.tasks_done, row.overdue = (item["calls"], item["meetings"], item["tasks_done"],
                                                                 item["overdue"])
+
+
+def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date], rows: dict[int, RepRow]) -> bool:
+    """The same figures as sums of ActivityDay rows (the reader's circle: the owner, team and sharing columns the
+    activity policy filters on), plus today's open tasks already due, counted live on the (owner, kind, when)
+    index. False (count live) when the reader may also see, through a customer or a meeting, activities of these
+    people outside their circle: the kept rows cannot tell which."""
+    circle = visibility.read_q(user, Activity)
+    inside, outside = (Q(), Q(pk__in=[])) if circle is None else (circle, ~circle)
+    now = timezone.now()
+    today = aggregates.day_of(now)
+    in_period = Q(day__gte=days[0], day__lte=days[1])
+    before_today = Q(day__lt=today, kind=ActivityKind.TASK)
+    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(in_period | before_today)
+    try:
+        found = list(kept.values("owner_id").annotate(
+            calls=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.CALL)),
+            meetings=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.MEETING)),
+            tasks_done=Sum("done", filter=inside & in_period & Q(kind=ActivityKind.TASK)),
+            overdue=Sum("open_tasks", filter=inside & before_today),
+            outside=Sum(F("dated") + F("done"), filter=outside)).order_by())
+    except FieldError:
+        return False  # a policy narrowing on a column the kept rows do not have
+    if any(item["outside"] for item in found):
+        return False
+    today_due = (Activity.objects.visible_to(user).filter(owner_id__in=list(rows)).open_tasks()
+                 .filter(occurred_at__gte=aggregates.start_of_day(today), occurred_at__lt=now)
+                 .values("owner_id").annotate(n=Count("id")).order_by())
+    due = {item["owner_id"]: item["n"] for item in today_due}
+    for item in found:
+        row = rows[item["owner_id"]]
+        row.calls, row.meetings, row.tasks_done = item["calls"] or 0, item["meetings"] or 0, item["tasks_done"] or 0
+        row.overdue = (item["overdue"] or 0) + due.pop(item["owner_id"], 0)
+    for owner_id, count in due.items():
+        rows[owner_id].overdue = count
+    return True
 
 
 def _idle_figures(user: User, filters: Filters, idle_days: int, rows: dict[int, RepRow], others: RepRow) -> None:
