@@ -8,8 +8,10 @@ activities or 1,000,000 tickets.
   refresh back catches it), and recomputes every (owner, day) — tickets: every day — that any state of a touched
   record ever fell on (its old day or owner too, from its earlier events).
 - **How**: set-based SQL in one transaction: the touched keys into a temporary table, their rows deleted, then
-  one `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` from the live table. Readers see the old or the new
-  figures, never a half. An advisory lock keeps two refreshes (overlapping ticks) apart.
+  one `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` from the live table. Tasks done are counted by their
+  completion day, which the activity table has no index on: a ledger of done tasks (`DoneTask`, one row per
+  task, re-read by id for the touched activities) gives a key's done tasks on its (owner, day) index.
+  Readers see the old or the new figures, never a half. An advisory lock keeps two refreshes (overlapping ticks) apart.
 - **When**: the scheduler source `report_aggregates` refreshes at every tick (every minute) and rebuilds in full
   once a day (what the history does not tell: the activity archive moves rows out with the delete trigger
   disabled). `manage.py rebuild_aggregates` rebuilds at once (after a deploy that adds them, or a change of
@@ -43,11 +45,15 @@ _ACTIVITY_DATED = (
     "SELECT a.owner_id, a.team_id, a.shared_with_team, a.kind, (a.occurred_at AT TIME ZONE %(zone)s)::date AS day, "
     "1 AS dated, (a.kind = 'task' AND a.status = 'open')::int AS open_tasks, 0 AS done FROM crm_activity a "
 )
-_ACTIVITY_DONE = (
-    "SELECT a.owner_id, a.team_id, a.shared_with_team, a.kind, (a.completed_at AT TIME ZONE %(zone)s)::date, "
-    "0, 0, 1 FROM crm_activity a "
+_ACTIVITY_DONE = (  # from the done-task ledger (reports_donetask), filled from the same rows
+    "SELECT d.owner_id, d.team_id, d.shared_with_team, 'task', d.day, 0, 0, 1 FROM reports_donetask d "
 )
 _DONE_ONLY = "a.deleted_at IS NULL AND a.kind = 'task' AND a.status = 'done' AND a.completed_at IS NOT NULL"
+_LEDGER_INSERT = (
+    "INSERT INTO reports_donetask (activity_id, owner_id, team_id, shared_with_team, day) "
+    "SELECT a.id, a.owner_id, a.team_id, a.shared_with_team, (a.completed_at AT TIME ZONE %(zone)s)::date "
+    "FROM crm_activity a "
+)
 _ACTIVITY_INSERT = (
     "INSERT INTO reports_activityday (owner_id, team_id, shared_with_team, kind, day, dated, open_tasks, done) "
     "SELECT owner_id, team_id, shared_with_team, kind, day, SUM(dated), SUM(open_tasks), SUM(done) "
@@ -123,7 +129,9 @@ def rebuild(name: str) -> None:
         watermark = _latest_event(cursor, name)
         if name == ACTIVITIES:
             cursor.execute("DELETE FROM reports_activityday")
-            rows = (_ACTIVITY_DATED + "WHERE a.deleted_at IS NULL UNION ALL " + _ACTIVITY_DONE + "WHERE " + _DONE_ONLY)
+            cursor.execute("DELETE FROM reports_donetask")
+            cursor.execute(_LEDGER_INSERT + "WHERE " + _DONE_ONLY, _params())
+            rows = _ACTIVITY_DATED + "WHERE a.deleted_at IS NULL UNION ALL " + _ACTIVITY_DONE
             cursor.execute(_ACTIVITY_INSERT.format(rows=rows), _params())
         else:
             cursor.execute("DELETE FROM reports_ticketday")
@@ -155,33 +163,44 @@ def refresh(name: str) -> int:
 
 def _refresh_activities(cursor, since: int) -> int:
     params = {**_params(), "since": since}
-    # Every (owner, day) any state of a touched activity fell on: the due day and the completion day, new and old.
-    cursor.execute("DROP TABLE IF EXISTS touched_activity_days")  # a refresh earlier in the same transaction
+    cursor.execute("DROP TABLE IF EXISTS touched_activities, touched_activity_days")  # an earlier refresh in the
+    cursor.execute(  # same transaction (tests): ON COMMIT has not dropped them yet
+        "CREATE TEMPORARY TABLE touched_activities ON COMMIT DROP AS "
+        "SELECT DISTINCT pgh_obj_id AS id FROM crm_activityevent WHERE pgh_id > %(since)s", params)
+    if not cursor.rowcount:
+        return 0
+    # Every (owner, day) any state of a touched activity fell on: the due day and the completion day, new and old
+    # (from its earlier events, and from the ledger for a task done before the history began).
     cursor.execute(
         "CREATE TEMPORARY TABLE touched_activity_days ON COMMIT DROP AS "
-        "SELECT DISTINCT e.owner_id, (v.at AT TIME ZONE %(zone)s)::date AS day FROM crm_activityevent e "
+        "SELECT e.owner_id, (v.at AT TIME ZONE %(zone)s)::date AS day FROM crm_activityevent e "
         "CROSS JOIN LATERAL (VALUES (e.occurred_at), (e.completed_at)) AS v(at) "
-        "WHERE v.at IS NOT NULL AND e.pgh_obj_id IN "
-        "(SELECT pgh_obj_id FROM crm_activityevent WHERE pgh_id > %(since)s)",
+        "WHERE v.at IS NOT NULL AND e.pgh_obj_id IN (SELECT id FROM touched_activities) "
+        "UNION SELECT d.owner_id, d.day FROM reports_donetask d "
+        "WHERE d.activity_id IN (SELECT id FROM touched_activities)",
         params)
     touched = cursor.rowcount
-    if not touched:
-        return 0
+    cursor.execute("DELETE FROM reports_donetask WHERE activity_id IN (SELECT id FROM touched_activities)")
+    cursor.execute(_LEDGER_INSERT + "JOIN touched_activities t ON a.id = t.id WHERE " + _DONE_ONLY, params)
+    recompute_activity_days(cursor)
+    return touched
+
+
+def recompute_activity_days(cursor) -> None:
+    """Recompute the (owner, day) keys listed in the temporary table touched_activity_days: the activities dated
+    in them on the (owner, kind, occurred_at) index, one range per (owner, kind, day); the tasks done in them from
+    the ledger's (owner, day) index."""
+    params = _params()
+    cursor.execute("ANALYZE touched_activity_days")  # a handful of keys: the planner must know, to use the indexes
     cursor.execute("DELETE FROM reports_activityday s USING touched_activity_days t "
                    "WHERE s.owner_id = t.owner_id AND s.day = t.day")
-    # Dated in a touched day: the (owner, kind, occurred_at) index, one range per (owner, kind, day). Done in a
-    # touched day: the owner's tasks once per owner (there is no index on completed_at).
     rows = (  # our fragments only
         _ACTIVITY_DATED + "JOIN touched_activity_days t ON a.owner_id = t.owner_id AND a.kind = ANY("  # noqa: S608  # nosec B608
         + _ACTIVITY_KINDS + ") AND a.occurred_at >= (t.day::timestamp AT TIME ZONE %(zone)s) "
         "AND a.occurred_at < ((t.day + 1)::timestamp AT TIME ZONE %(zone)s) WHERE a.deleted_at IS NULL "
-        "UNION ALL " + _ACTIVITY_DONE
-        + "JOIN (SELECT owner_id, array_agg(day) AS days FROM touched_activity_days GROUP BY owner_id) o "
-        "ON a.owner_id = o.owner_id WHERE " + _DONE_ONLY
-        + " AND (a.completed_at AT TIME ZONE %(zone)s)::date = ANY(o.days)"
+        "UNION ALL " + _ACTIVITY_DONE + "JOIN touched_activity_days t ON d.owner_id = t.owner_id AND d.day = t.day"
     )
     cursor.execute(_ACTIVITY_INSERT.format(rows=rows), params)
-    return touched
 
 
 def _refresh_tickets(cursor, since: int) -> int:
@@ -195,15 +214,21 @@ def _refresh_tickets(cursor, since: int) -> int:
         "(SELECT pgh_obj_id FROM service_ticketevent WHERE pgh_id > %(since)s)",
         params)
     touched = cursor.rowcount
-    if not touched:
-        return 0
+    if touched:
+        recompute_ticket_days(cursor)
+    return touched
+
+
+def recompute_ticket_days(cursor) -> None:
+    """Recompute the days listed in the temporary table touched_ticket_days."""
+    params = _params()
+    cursor.execute("ANALYZE touched_ticket_days")
     cursor.execute("DELETE FROM reports_ticketday s USING touched_ticket_days t WHERE s.day = t.day")
     in_day = ("JOIN touched_ticket_days d ON t.{column} >= (d.day::timestamp AT TIME ZONE %(zone)s) "
               "AND t.{column} < ((d.day + 1)::timestamp AT TIME ZONE %(zone)s) WHERE t.deleted_at IS NULL ")
     rows = (_TICKET_OPENED + in_day.format(column="created_at") + "UNION ALL "
             + _TICKET_SOLVED + in_day.format(column="resolved_at"))
     cursor.execute(_TICKET_INSERT.format(rows=rows), params)
-    return touched
 
 
 @scheduler.source("report_aggregates")  # runs before report_subscriptions: the e-mails read fresh figures

@@ -197,6 +197,24 @@ class ActivityDay(models.Model):
         return f"{self.owner_id} {self.kind} {self.day}"
 
 
+class DoneTask(models.Model):
+    """One row per done task (its owner, team, sharing and completion day in settings.TIME_ZONE): what
+    ActivityDay.done counts, kept by activity id so that a refresh finds a key's done tasks on an index (the
+    activity table has none on completed_at). Only reports/aggregates.py writes it."""
+
+    activity_id = models.BigIntegerField(primary_key=True)
+    owner_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    shared_with_team = models.BooleanField()
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner_id", "day"], name="done_task_owner_day")]
+
+    def __str__(self):
+        return f"task {self.activity_id} done {self.day}"
+
+
 class TicketDay(models.Model):
     """Tickets per day (settings.TIME_ZONE), channel, category and queue: opened that day (with the first-response
     sums, the covered ones and those still active now), and solved that day (SLA, reopened, resolution sums).
