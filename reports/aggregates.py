@@ -194,11 +194,14 @@ def recompute_activity_days(cursor) -> None:
     cursor.execute("ANALYZE touched_activity_days")  # a handful of keys: the planner must know, to use the indexes
     cursor.execute("DELETE FROM reports_activityday s USING touched_activity_days t "
                    "WHERE s.owner_id = t.owner_id AND s.day = t.day")
+    # LATERAL … OFFSET 0: one index range per key (else the planner may hash-join a scan of the whole table).
     rows = (  # our fragments only
-        _ACTIVITY_DATED + "JOIN touched_activity_days t ON a.owner_id = t.owner_id AND a.kind = ANY("  # noqa: S608  # nosec B608
-        + _ACTIVITY_KINDS + ") AND a.occurred_at >= (t.day::timestamp AT TIME ZONE %(zone)s) "
-        "AND a.occurred_at < ((t.day + 1)::timestamp AT TIME ZONE %(zone)s) WHERE a.deleted_at IS NULL "
-        "UNION ALL " + _ACTIVITY_DONE + "JOIN touched_activity_days t ON d.owner_id = t.owner_id AND d.day = t.day"
+        _ACTIVITY_DATED.replace("FROM crm_activity a", "FROM touched_activity_days t CROSS JOIN LATERAL "  # noqa: S608  # nosec B608
+                                "(SELECT * FROM crm_activity x WHERE x.owner_id = t.owner_id AND x.kind = ANY("
+                                + _ACTIVITY_KINDS + ") AND x.occurred_at >= (t.day::timestamp AT TIME ZONE %(zone)s) "
+                                "AND x.occurred_at < ((t.day + 1)::timestamp AT TIME ZONE %(zone)s) "
+                                "AND x.deleted_at IS NULL OFFSET 0) a")
+        + " UNION ALL " + _ACTIVITY_DONE + "JOIN touched_activity_days t ON d.owner_id = t.owner_id AND d.day = t.day"
     )
     cursor.execute(_ACTIVITY_INSERT.format(rows=rows), params)
 
@@ -224,10 +227,12 @@ def recompute_ticket_days(cursor) -> None:
     params = _params()
     cursor.execute("ANALYZE touched_ticket_days")
     cursor.execute("DELETE FROM reports_ticketday s USING touched_ticket_days t WHERE s.day = t.day")
-    in_day = ("JOIN touched_ticket_days d ON t.{column} >= (d.day::timestamp AT TIME ZONE %(zone)s) "
-              "AND t.{column} < ((d.day + 1)::timestamp AT TIME ZONE %(zone)s) WHERE t.deleted_at IS NULL ")
-    rows = (_TICKET_OPENED + in_day.format(column="created_at") + "UNION ALL "
-            + _TICKET_SOLVED + in_day.format(column="resolved_at"))
+    # LATERAL: one index range per day (created_at: ticket_live_created_idx, resolved_at: ticket_resolved_idx).
+    in_day = ("FROM touched_ticket_days d CROSS JOIN LATERAL (SELECT * FROM service_ticket x "
+              "WHERE x.{column} >= (d.day::timestamp AT TIME ZONE %(zone)s) "
+              "AND x.{column} < ((d.day + 1)::timestamp AT TIME ZONE %(zone)s) AND x.deleted_at IS NULL OFFSET 0) t ")
+    rows = (_TICKET_OPENED.replace("FROM service_ticket t ", in_day.format(column="created_at")) + "UNION ALL "
+            + _TICKET_SOLVED.replace("FROM service_ticket t ", in_day.format(column="resolved_at")))
     cursor.execute(_TICKET_INSERT.format(rows=rows), params)
 
 
