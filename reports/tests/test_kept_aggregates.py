@@ -244,6 +244,48 @@ def test_the_ticket_refresh_picks_up_a_ticket_solved_long_after_it_was_opened(ex
     assert TicketDay.objects.get(day=quarter.previous().start).active == 0
 
 
+# --- The report builder -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["entity=activities&g1=owner&g2=kind&chart=bar",
+                                   "entity=activities&g1=kind&sort=count&dir=desc",
+                                   "entity=activities&g1=kind&g2=owner"])
+def test_the_builders_activity_groups_from_the_kept_rows_equal_the_live_report(
+        owner, teammate, outsider, manager, executive, quarter, query):
+    from django.http import QueryDict
+
+    from reports import builder
+
+    made = make_activities([owner, teammate, outsider, manager], quarter)
+    aggregates.rebuild(aggregates.ACTIVITIES)
+    change_activities(made, owner, teammate, quarter)
+    aggregates.refresh(aggregates.ACTIVITIES)
+    definition = builder.parse(QueryDict(query), executive)
+    kept = builder.run(definition, executive)
+    assert kept.as_of is not None
+    AggregateState.objects.all().delete()  # never built: the live report
+    live = builder.run(definition, executive)
+    assert live.as_of is None
+    assert kept.rows == live.rows and kept.totals == live.totals
+    assert kept.totals[-1] == Activity.objects.filter(deleted_at__isnull=True).count()
+
+
+@pytest.mark.django_db
+def test_the_builder_counts_live_for_a_rep_and_with_a_filter(owner, executive, quarter):
+    from django.http import QueryDict
+
+    from reports import builder
+
+    make_activities([owner], quarter, count=20)
+    aggregates.rebuild(aggregates.ACTIVITIES)
+    for user, query in ((owner, "entity=activities&g1=kind"),
+                        (executive, "entity=activities&g1=kind&ff=subject&fo=contains&fv=Звонок")):
+        result = builder.run(builder.parse(QueryDict(query), user), user)
+        assert result.as_of is None
+        assert result.totals[-1] == Activity.objects.visible_to(user).filter(subject__contains="Звонок").count()
+
+
 # --- The pages ------------------------------------------------------------------------------------------------
 
 
