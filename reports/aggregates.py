@@ -27,6 +27,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from crm import scheduler
@@ -257,6 +258,12 @@ def state(name: str) -> AggregateState | None:
     """The table's state when it is built for the current TIME_ZONE, else None (the pages count live)."""
     found = AggregateState.objects.filter(name=name).first()
     return found if found is not None and found.zone == _zone() else None
+
+
+def refreshed_at(name: str) -> Subquery:
+    """The table's refresh time as a subquery (NULL when not built for the current TIME_ZONE), to read it in the
+    same query as the figures."""
+    return Subquery(AggregateState.objects.filter(name=name, zone=_zone()).values("refreshed_at")[:1])
 
 
 def day_of(moment: datetime.datetime) -> datetime.date:

@@ -30,7 +30,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -549,9 +548,8 @@ def _run_kept(definition: Definition, user: User, *, limit: int) -> Result | Non
     state = aggregates.state(aggregates.ACTIVITIES)
     if state is None:
         return None
-    # The owner as the live report names it (catalogue `owner`: the person's name, else e-mail), by a subquery.
-    owner_name = Subquery(User.objects.filter(pk=OuterRef("owner_id")).annotate(n=_person_name("")).values("n")[:1])
-    rows = ActivityDay.objects.filter(dated__gt=0).alias(f_owner=owner_name, f_kind=F("kind"))
+    # The owner as the live report names it (catalogue `owner`: the person's name, else e-mail), on a join.
+    rows = ActivityDay.objects.filter(dated__gt=0).alias(f_owner=_person_name("owner__"), f_kind=F("kind"))
     result = _run_grouped(definition, rows, {"owner": "f_owner", "kind": "f_kind"}, [], limit=limit,
                           count=Sum("dated"))
     result.as_of = state.refreshed_at

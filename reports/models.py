@@ -180,7 +180,10 @@ class ActivityDay(models.Model):
     (`done`). Owner, team and sharing are the columns the activity policy filters on, so a reader's figures are
     sums over the rows their circle holds. Only reports/aggregates.py writes it."""
 
-    owner_id = models.BigIntegerField()
+    # A key, not a reference kept in step (no constraint, no index of its own: the unique key starts with it); a
+    # foreign key so that the report builder can group by the owner's name on a join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, related_name="+")
     team_id = models.BigIntegerField(null=True)
     shared_with_team = models.BooleanField()
     kind = models.CharField(max_length=10)
@@ -190,7 +193,7 @@ class ActivityDay(models.Model):
     done = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["owner_id", "day", "kind", "team_id", "shared_with_team"],
+        constraints = [models.UniqueConstraint(fields=["owner", "day", "kind", "team_id", "shared_with_team"],
                                                name="activity_day_key", nulls_distinct=False)]
 
     def __str__(self):

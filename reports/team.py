@@ -32,6 +32,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -300,12 +301,11 @@ def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> da
     figures (reports/aggregates.py) when they are built and the period is made of their days; returns their
     time then (the page shows it), None when counted live."""
     first, after = period.bounds()
-    state = aggregates.state(aggregates.ACTIVITIES)
-    days = aggregates.aligned_days(first, after) if state is not None else None
-    if state is not None and days is not None and _kept_activity_figures(user, days, rows):
-        return state.refreshed_at
-    _live_activity_figures(user, first, after, rows)
-    return None
+    days = aggregates.aligned_days(first, after)
+    as_of = _kept_activity_figures(user, days, rows) if days is not None else None
+    if as_of is None:
+        _live_activity_figures(user, first, after, rows)
+    return as_of
 
 
 def _live_activity_figures(user: User, first: datetime.datetime, after: datetime.datetime,
@@ -325,40 +325,46 @@ def _live_activity_figures(user: User, first: datetime.datetime, after: datetime
                                                                 item["overdue"])
 
 
-def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date], rows: dict[int, RepRow]) -> bool:
-    """The same figures as sums of ActivityDay rows (the reader's circle: the owner, team and sharing columns the
-    activity policy filters on), plus today's open tasks already due, counted live on the (owner, kind, when)
-    index. False (count live) when the reader may also see, through a customer or a meeting, activities of these
-    people outside their circle: the kept rows cannot tell which."""
+def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date],
+                           rows: dict[int, RepRow]) -> datetime.datetime | None:
+    """The same figures as sums of ActivityDay rows in the reader's circle (the owner, team and sharing columns
+    the activity policy filters on), with the table's refresh time in the same query; plus today's open tasks
+    already due, counted live on the (owner, kind, when) index. None (count live) when the table is not built,
+    or when these people have activities outside the reader's circle (which the reader may still see through a
+    customer or a meeting: the kept rows cannot tell)."""
     circle = visibility.read_q(user, Activity)
     inside, outside = (Q(), Q(pk__in=[])) if circle is None else (circle, ~circle)
     now = timezone.now()
     today = aggregates.day_of(now)
     in_period = Q(day__gte=days[0], day__lte=days[1])
     before_today = Q(day__lt=today, kind=ActivityKind.TASK)
-    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(in_period | before_today)
+    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(in_period | before_today | Q(day=today))
     try:
         found = list(kept.values("owner_id").annotate(
             calls=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.CALL)),
             meetings=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.MEETING)),
             tasks_done=Sum("done", filter=inside & in_period & Q(kind=ActivityKind.TASK)),
             overdue=Sum("open_tasks", filter=inside & before_today),
-            outside=Sum(F("dated") + F("done"), filter=outside)).order_by())
+            outside=Sum(F("dated") + F("done"), filter=outside),
+            as_of=Max(aggregates.refreshed_at(aggregates.ACTIVITIES))).order_by())
     except FieldError:
-        return False  # a policy narrowing on a column the kept rows do not have
-    if any(item["outside"] for item in found):
-        return False
-    today_due = (Activity.objects.visible_to(user).filter(owner_id__in=list(rows)).open_tasks()
-                 .filter(occurred_at__gte=aggregates.start_of_day(today), occurred_at__lt=now)
-                 .values("owner_id").annotate(n=Count("id")).order_by())
-    due = {item["owner_id"]: item["n"] for item in today_due}
+        return None  # a policy narrowing on a column the kept rows do not have
+    as_of = found[0]["as_of"] if found else None
+    if as_of is None or any(item["outside"] for item in found):
+        return None
+    # Today's due tasks of these people: inside the circle, as every kept row of theirs is (checked above).
+    due_today = Activity.objects.alive().filter(owner_id__in=list(rows)).open_tasks().filter(
+        occurred_at__gte=aggregates.start_of_day(today), occurred_at__lt=now)
+    if circle is not None:
+        due_today = due_today.filter(circle)
+    due = {item["owner_id"]: item["n"] for item in due_today.values("owner_id").annotate(n=Count("id")).order_by()}
     for item in found:
         row = rows[item["owner_id"]]
         row.calls, row.meetings, row.tasks_done = item["calls"] or 0, item["meetings"] or 0, item["tasks_done"] or 0
         row.overdue = (item["overdue"] or 0) + due.pop(item["owner_id"], 0)
     for owner_id, count in due.items():
         rows[owner_id].overdue = count
-    return True
+    return as_of
 
 
 def _idle_figures(user: User, filters: Filters, idle_days: int, rows: dict[int, RepRow], others: RepRow) -> None:
