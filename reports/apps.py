@@ -9,4 +9,4 @@ class ReportsConfig(AppConfig):
     def ready(self):
         # The my-day panel, the scheduler sources, the dashboards one can have by e-mail (a dashboard of another
         # module registers itself in reports.subscribable when its module is imported: import it here too).
-        from reports import panels, ranking, scheduling, subscribable  # noqa: F401
+        from reports import aggregates, panels, ranking, scheduling, subscribable  # noqa: F401

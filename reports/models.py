@@ -169,3 +169,94 @@ class CustomerRanking(models.Model):
 
     def __str__(self):
         return f"Customer ranking, refreshed {self.refreshed_at}"
+
+
+# --- Figures the scheduler keeps (reports/aggregates.py) --------------------------------------------
+
+
+class ActivityDay(models.Model):
+    """Activities per owner, team, sharing, kind and day (a day in settings.TIME_ZONE): how many are dated that
+    day (`dated`), how many of those are open tasks (`open_tasks`), and how many tasks were completed that day
+    (`done`). Owner, team and sharing are the columns the activity policy filters on, so a reader's figures are
+    sums over the rows their circle holds. Only reports/aggregates.py writes it."""
+
+    # A key, not a reference kept in step (no constraint, no index of its own: the unique key starts with it); a
+    # foreign key so that the report builder can group by the owner's name on a join.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                              db_index=False, related_name="+")
+    team_id = models.BigIntegerField(null=True)
+    shared_with_team = models.BooleanField()
+    kind = models.CharField(max_length=10)
+    day = models.DateField()
+    dated = models.IntegerField(default=0)
+    open_tasks = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day", "kind", "team_id", "shared_with_team"],
+                                               name="activity_day_key", nulls_distinct=False)]
+
+    def __str__(self):
+        return f"{self.owner_id} {self.kind} {self.day}"
+
+
+class DoneTask(models.Model):
+    """One row per done task (its owner, team, sharing and completion day in settings.TIME_ZONE): what
+    ActivityDay.done counts, kept by activity id so that a refresh finds a key's done tasks on an index (the
+    activity table has none on completed_at). Only reports/aggregates.py writes it."""
+
+    activity_id = models.BigIntegerField(primary_key=True)
+    owner_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(null=True)
+    shared_with_team = models.BooleanField()
+    day = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner_id", "day"], name="done_task_owner_day")]
+
+    def __str__(self):
+        return f"task {self.activity_id} done {self.day}"
+
+
+class TicketDay(models.Model):
+    """Tickets per day (settings.TIME_ZONE), channel, category and queue: opened that day (with the first-response
+    sums, the covered ones and those still active now), and solved that day (SLA, reopened, resolution sums).
+    Only reports/aggregates.py writes it."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=10)
+    category = models.CharField(max_length=20)
+    queue_id = models.BigIntegerField(null=True)
+    opened = models.IntegerField(default=0)
+    covered = models.IntegerField(default=0)
+    active = models.IntegerField(default=0)
+    first_response_sum = models.BigIntegerField(default=0)
+    first_response_count = models.IntegerField(default=0)
+    solved = models.IntegerField(default=0)
+    with_sla = models.IntegerField(default=0)
+    sla_kept = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    resolution_sum = models.BigIntegerField(default=0)
+    resolution_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "channel", "category", "queue_id"],
+                                               name="ticket_day_key", nulls_distinct=False)]
+
+    def __str__(self):
+        return f"{self.day} {self.channel} {self.category} {self.queue_id}"
+
+
+class AggregateState(models.Model):
+    """Where each kept table stands: the history event id read up to (and the one before, read again: a
+    transaction that took an earlier id may commit after a refresh), when it was last refreshed and rebuilt."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+    watermark = models.BigIntegerField(default=0)
+    previous_watermark = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+    rebuilt_at = models.DateTimeField()
+    zone = models.CharField(max_length=64)  # the days' time zone: a change of TIME_ZONE needs a rebuild
+
+    def __str__(self):
+        return f"{self.name} as of {self.refreshed_at}"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, Max, Q, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,9 +29,11 @@ from accounts.models import Account
 from crm import visibility
 from crm.models import User
 from portal.models import Survey
+from reports import aggregates
+from reports.models import TicketDay
 from reports.pipeline import Period
 from sales.models import Product
-from service.models import ACTIVE_STATUSES, Category, Channel, Contract, Queue, Ticket
+from service.models import ACTIVE_STATUSES, SALES_ROLES, Category, Channel, Contract, Queue, Ticket
 
 SATISFIED = 4  # a rating of 4 or 5 of 5
 EXPIRY_DAYS = (30, 60, 90)
@@ -93,7 +95,35 @@ class ServiceRow:
 
 
 def build(user: User, period: Period, dimension: str) -> tuple[list[ServiceRow], ServiceRow]:
+    rows, total, _as_of = build_with_time(user, period, dimension)
+    return rows, total
+
+
+def build_with_time(user: User, period: Period, dimension: str
+                    ) -> tuple[list[ServiceRow], ServiceRow, datetime.datetime | None]:
+    """The rows, the total, and the time of the kept figures they were read from (None: counted live)."""
     previous = period.previous()
+    column = "queue_id" if dimension == "queue" else dimension
+    kept = _kept_figures(user, period, previous, column)
+    as_of, found = kept if kept is not None else (None, _live_figures(user, period, previous, column))
+    total_found = {name: sum(row[name] or 0 for row in found.values()) for name in FIGURES}
+    if dimension == "queue":
+        labels = [(queue.pk, queue.name) for queue in Queue.objects.filter(pk__in=[key for key in found if key])
+                  .order_by("name")]
+    else:
+        labels = [(key, str(label)) for key, label in (Channel.choices if dimension == "channel" else Category.choices)]
+    keys = labels + ([(None, _("No queue"))] if None in found else [])
+    rows = [_row(key, label, found.get(key, {}), dimension, period, previous) for key, label in keys]
+    total = _row("total", _("Total"), total_found, None, period, previous)
+    return [row for row in rows if row.opened or row.previous_opened or row.solved or row.backlog], total, as_of
+
+
+FIGURES = ("opened", "previous_opened", "solved", "backlog", "with_sla", "sla_kept", "reopened", "complaints",
+           "covered", "previous_covered", "first_response_sum", "first_response_count", "resolution_sum",
+           "resolution_count")
+
+
+def _live_figures(user: User, period: Period, previous: Period, column: str) -> dict:
     (first, end), (before, _end) = period.bounds(), previous.bounds()
     opened = Q(created_at__gte=first, created_at__lt=end)
     opened_before = Q(created_at__gte=before, created_at__lt=first)
@@ -114,19 +144,37 @@ def build(user: User, period: Period, dimension: str) -> tuple[list[ServiceRow],
         "resolution_sum": Sum("resolution_minutes", filter=solved),
         "resolution_count": Count("resolution_minutes", filter=solved),
     }
-    column = "queue_id" if dimension == "queue" else dimension
     tickets = Ticket.objects.visible_to(user).filter(opened | opened_before | solved | backlog)
-    found = {row[column]: row for row in tickets.values(column).annotate(**figures).order_by()}
-    total_found = {name: sum(row[name] or 0 for row in found.values()) for name in figures}
-    if dimension == "queue":
-        labels = [(queue.pk, queue.name) for queue in Queue.objects.filter(pk__in=[key for key in found if key])
-                  .order_by("name")]
-    else:
-        labels = [(key, str(label)) for key, label in (Channel.choices if dimension == "channel" else Category.choices)]
-    keys = labels + ([(None, _("No queue"))] if None in found else [])
-    rows = [_row(key, label, found.get(key, {}), dimension, period, previous) for key, label in keys]
-    total = _row("total", _("Total"), total_found, None, period, previous)
-    return [row for row in rows if row.opened or row.previous_opened or row.solved or row.backlog], total
+    return {row[column]: row for row in tickets.values(column).annotate(**figures).order_by()}
+
+
+def _kept_figures(user: User, period: Period, previous: Period, column: str) -> tuple[datetime.datetime, dict] | None:
+    """The same figures summed from TicketDay (reports/aggregates.py), for the readers of every ticket (sales reads
+    its customers' tickets and a narrowed agent their queues': counted live), when both periods are made of the
+    kept days."""
+    if (user.role in SALES_ROLES and not user.is_superuser) or visibility.read_q(user, Ticket) is not None:
+        return None
+    this, before = aggregates.aligned_days(*period.bounds()), aggregates.aligned_days(*previous.bounds())
+    if this is None or before is None:
+        return None
+    now_q, before_q = Q(day__gte=this[0], day__lte=this[1]), Q(day__gte=before[0], day__lte=before[1])
+    figures = {
+        "opened": Sum("opened", filter=now_q), "previous_opened": Sum("opened", filter=before_q),
+        "solved": Sum("solved", filter=now_q), "backlog": Sum("active"),
+        "with_sla": Sum("with_sla", filter=now_q), "sla_kept": Sum("sla_kept", filter=now_q),
+        "reopened": Sum("reopened", filter=now_q),
+        "complaints": Sum("opened", filter=now_q & Q(category=Category.COMPLAINT)),
+        "covered": Sum("covered", filter=now_q), "previous_covered": Sum("covered", filter=before_q),
+        **{name: Sum(name, filter=now_q) for name in ("first_response_sum", "first_response_count", "resolution_sum",
+                                                      "resolution_count")},
+    }
+    days = TicketDay.objects.filter(now_q | before_q | Q(active__gt=0))
+    summed = list(days.values(column).annotate(**{f"sum_{name}": value for name, value in figures.items()},
+                                               as_of=Max(aggregates.refreshed_at(aggregates.TICKETS))).order_by())
+    as_of = summed[0]["as_of"] if summed else None
+    if as_of is None:
+        return None  # not built (or nothing kept: the live query answers as fast)
+    return as_of, {row[column]: {name: row[f"sum_{name}"] for name in figures} for row in summed}
 
 
 def _row(key, label, found: dict, dimension: str | None, period: Period, previous: Period) -> ServiceRow:

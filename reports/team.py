@@ -25,12 +25,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db.models import (
     Case,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -48,8 +50,9 @@ from django.utils.translation import gettext_lazy
 from activities.models import Activity, ActivityKind, TaskStatus
 from crm import visibility
 from crm.models import User
-from reports import analysis
+from reports import aggregates, analysis
 from reports.forms import PipelineDashboardForm
+from reports.models import ActivityDay
 from reports.pipeline import (
     MONEY_FIELD,
     ZERO,
@@ -177,6 +180,7 @@ class TeamDashboard:
     forecast_period: forecast_services.Period
     forecast: list[ForecastRow]
     forecast_url: str
+    as_of: datetime.datetime | None = None  # the activity figures' refresh time, None when counted live
 
 
 def people_in_view(user: User, filters: Filters) -> list[User]:
@@ -217,10 +221,11 @@ def build(user: User, filters: Filters, idle_days: int, rates: list[Rate]) -> Te
     # apart, so that the total is every deal the list shows for the same filters.
     others = RepRow(key=None, label=_("Other owners"))
     targets: list[dict[str, Any]] = []
+    as_of = None
     if ids:
         _deal_figures(user, filters, rows, others, rates)
         targets = _targets(filters.period, rows)
-        _activity_figures(user, filters.period, rows)
+        as_of = _activity_figures(user, filters.period, rows)
         _idle_figures(user, filters, idle_days, rows, others)
         _discount_figures(user, filters.period, rows, rates)
     ordered = sorted(rows.values(), key=lambda row: (-row.won_amount, -row.open_amount, row.label.lower()))
@@ -238,7 +243,8 @@ def build(user: User, filters: Filters, idle_days: int, rates: list[Rate]) -> Te
     return TeamDashboard(filters=filters, idle_days=idle_days, currency=settings.DEFAULT_CURRENCY, rates=rates,
                          rows=ordered, total=total, reasons=reasons,
                          competitors=_competitors(user, filters, ids, rates),
-                         forecast_period=forecast_period, forecast=forecast_rows, forecast_url=forecast_url)
+                         forecast_period=forecast_period, forecast=forecast_rows, forecast_url=forecast_url,
+                         as_of=as_of)
 
 
 def _deal_figures(user: User, filters: Filters, rows: dict[int, RepRow], others: RepRow,
@@ -290,10 +296,21 @@ def _targets(period: Period, rows: dict[int, RepRow]) -> list[dict[str, Any]]:
     return targets
 
 
-def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> None:
-    """Calls and meetings dated in the period, tasks done in it, and open tasks overdue now: one aggregation
-    over the activities the reader may see."""
+def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> datetime.datetime | None:
+    """Calls and meetings dated in the period, tasks done in it, and open tasks overdue now. From the kept
+    figures (reports/aggregates.py) when they are built and the period is made of their days; returns their
+    time then (the page shows it), None when counted live."""
     first, after = period.bounds()
+    days = aggregates.aligned_days(first, after)
+    as_of = _kept_activity_figures(user, days, rows) if days is not None else None
+    if as_of is None:
+        _live_activity_figures(user, first, after, rows)
+    return as_of
+
+
+def _live_activity_figures(user: User, first: datetime.datetime, after: datetime.datetime,
+                           rows: dict[int, RepRow]) -> None:
+    """One aggregation over the activities the reader may see."""
     dated = Q(occurred_at__gte=first, occurred_at__lt=after)
     calls, meetings = dated & Q(kind=ActivityKind.CALL), dated & Q(kind=ActivityKind.MEETING)
     done = Q(kind=ActivityKind.TASK, status=TaskStatus.DONE, completed_at__gte=first, completed_at__lt=after)
@@ -306,6 +323,48 @@ def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> No
         row = rows[item["owner_id"]]
         row.calls, row.meetings, row.tasks_done, row.overdue = (item["calls"], item["meetings"], item["tasks_done"],
                                                                 item["overdue"])
+
+
+def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date],
+                           rows: dict[int, RepRow]) -> datetime.datetime | None:
+    """The same figures as sums of ActivityDay rows in the reader's circle (the owner, team and sharing columns
+    the activity policy filters on), with the table's refresh time in the same query; plus today's open tasks
+    already due, counted live on the (owner, kind, when) index. None (count live) when the table is not built,
+    or when these people have activities outside the reader's circle (which the reader may still see through a
+    customer or a meeting: the kept rows cannot tell)."""
+    circle = visibility.read_q(user, Activity)
+    inside, outside = (Q(), Q(pk__in=[])) if circle is None else (circle, ~circle)
+    now = timezone.now()
+    today = aggregates.day_of(now)
+    in_period = Q(day__gte=days[0], day__lte=days[1])
+    before_today = Q(day__lt=today, kind=ActivityKind.TASK)
+    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(in_period | before_today | Q(day=today))
+    try:
+        found = list(kept.values("owner_id").annotate(
+            calls=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.CALL)),
+            meetings=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.MEETING)),
+            tasks_done=Sum("done", filter=inside & in_period & Q(kind=ActivityKind.TASK)),
+            overdue=Sum("open_tasks", filter=inside & before_today),
+            outside=Sum(F("dated") + F("done"), filter=outside),
+            as_of=Max(aggregates.refreshed_at(aggregates.ACTIVITIES))).order_by())
+    except FieldError:
+        return None  # a policy narrowing on a column the kept rows do not have
+    as_of = found[0]["as_of"] if found else None
+    if as_of is None or any(item["outside"] for item in found):
+        return None
+    # Today's due tasks of these people: inside the circle, as every kept row of theirs is (checked above).
+    due_today = Activity.objects.alive().filter(owner_id__in=list(rows)).open_tasks().filter(
+        occurred_at__gte=aggregates.start_of_day(today), occurred_at__lt=now)
+    if circle is not None:
+        due_today = due_today.filter(circle)
+    due = {item["owner_id"]: item["n"] for item in due_today.values("owner_id").annotate(n=Count("id")).order_by()}
+    for item in found:
+        row = rows[item["owner_id"]]
+        row.calls, row.meetings, row.tasks_done = item["calls"] or 0, item["meetings"] or 0, item["tasks_done"] or 0
+        row.overdue = (item["overdue"] or 0) + due.pop(item["owner_id"], 0)
+    for owner_id, count in due.items():
+        rows[owner_id].overdue = count
+    return as_of
 
 
 def _idle_figures(user: User, filters: Filters, idle_days: int, rows: dict[int, RepRow], others: RepRow) -> None:

@@ -460,7 +460,7 @@ def service_dashboard(request):
     dimension = request.GET.get("by", "")
     if dimension not in service_figures.DIMENSIONS:
         dimension = "channel"
-    rows, total = service_figures.build(request.user, filters.period, dimension)
+    rows, total, as_of = service_figures.build_with_time(request.user, filters.period, dimension)
     extras = service_figures.extras(request.user, filters.period, timezone.localdate())
     chrome = _chrome("reports_service", filters, by=dimension)
     if not visibility.can_read(request.user, Opportunity):  # the desk: the builder and this page
@@ -471,6 +471,7 @@ def service_dashboard(request):
         "rows": rows,
         "total": total,
         "extras": extras,
+        "as_of": as_of,
         "subscribe_form": _subscribe_form(request, "service"),
         "complaint_tables": [(_("Complaints by product"), extras.by_product, _("Product"), "complaints-product"),
                              (_("Complaints by account"), extras.by_account, _("Account"), "complaints-account")],

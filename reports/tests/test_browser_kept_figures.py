@@ -1,0 +1,51 @@
+"""The dashboards read from the figures the scheduler keeps, in the system Chromium: the sales team and service
+dashboards say how fresh the figures are, show a figure the refresh picked up, and its number opens exactly the
+records it counts."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from activities.models import Activity
+from conftest import sign_in
+from reports import aggregates
+from service.models import Channel, Status, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
+
+
+def test_the_team_and_service_dashboards_read_the_kept_figures_and_drill_down(page, manager, owner, executive):
+    now = timezone.now()
+    aggregates.rebuild(aggregates.ACTIVITIES)
+    aggregates.rebuild(aggregates.TICKETS)
+    for number in range(3):  # after the rebuild: the refresh has to find them
+        Activity.objects.create(kind="call", subject=f"Звонок {number}", owner=owner, team=owner.team,
+                                occurred_at=now - datetime.timedelta(minutes=number + 1))
+    for number in range(2):
+        Ticket.objects.create(number=f"K-{number}", subject=f"Не печатает {number}", channel=Channel.EMAIL,
+                              status=Status.OPEN, created_at=now - datetime.timedelta(minutes=number + 1))
+    aggregates.refresh(aggregates.ACTIVITIES)
+    aggregates.refresh(aggregates.TICKETS)
+
+    sign_in(page, manager)
+    page.goto("/reports/team/")
+    expect(page.locator("[data-figures-as-of]")).to_contain_text("Figures as of")
+    calls = page.locator(f'#activity-table tr[data-row="{owner.pk}"] [data-figure="calls"]')
+    expect(calls).to_have_text("3")
+    calls.click()
+    page.wait_for_url("**/activities/?*kind=call*")
+    expect(page.locator("#activity-table tbody tr")).to_have_count(3)
+    assert page.console_errors == [] and page.failed_requests == []
+
+    page.context.clear_cookies()
+    sign_in(page, executive)
+    page.goto("/reports/service/?by=channel")
+    expect(page.locator("[data-figures-as-of]")).to_contain_text("Figures as of")
+    opened = page.locator('#service-table tbody tr[data-row="email"] td').first.locator("a")
+    expect(opened).to_have_text("2")
+    opened.click()
+    page.wait_for_url("**/service/tickets/?*channel=email*")
+    expect(page.locator("#ticket-table tbody tr")).to_have_count(2)
+    assert page.console_errors == [] and page.failed_requests == []
