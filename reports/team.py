@@ -328,11 +328,11 @@ def _live_activity_figures(user: User, first: datetime.datetime, after: datetime
 
 def _kept_activity_figures(user: User, split: aggregates.Split, rows: dict[int, RepRow]) -> datetime.datetime | None:
     """The same figures as sums of ActivityDay rows in the reader's circle (the owner, team and sharing columns
-    the activity policy filters on), with the table's refresh time in the same query; plus, counted live on the
-    (owner, kind, when) index, today's open tasks already due and the calls and meetings in the period's edges
-    (the tasks done in them: from the done-task ledger, kept with the table, on its (owner, day) index). None (count live) when the
-    table is not built, or when these people have activities outside the reader's circle in the days the period
-    touches (which the reader may still see through a customer or a meeting: the kept rows cannot tell)."""
+    the activity policy filters on) over the period's whole summary days, with the table's refresh time in the
+    same query; plus what `_live_edges` counts (the parts of a day at the period's ends, today's due tasks).
+    None (count live) when the table is not built, or when these people have activities outside the reader's
+    circle in the days the period touches (which the reader may still see through a customer or a meeting: the
+    kept rows cannot tell)."""
     circle = visibility.read_q(user, Activity)
     inside, outside = (Q(), Q(pk__in=[])) if circle is None else (circle, ~circle)
     now = timezone.now()
@@ -372,10 +372,12 @@ def _kept_activity_figures(user: User, split: aggregates.Split, rows: dict[int, 
 
 def _live_edges(circle: Q | None, split: aggregates.Split, now: datetime.datetime, today: datetime.date,
                 people: list[int]) -> dict[int, list[int]]:
-    """Per person, what adds to the kept figures (due, calls, meetings, done): today's open tasks already due, and the calls and meetings dated
-    in the period's edges (each inside one summary day: a short range of the (owner, kind, when) index) and the
-    tasks done in them (the ledger's rows of that day, by completion time). Every activity of these people in
-    the touched days is inside the reader's circle (checked by the caller), so the circle is their visibility."""
+    """Per person, what adds to the kept figures (due, calls, meetings, done): today's open tasks already due, the
+    calls and meetings dated in the period's edges (each inside one summary day: a short range of the (owner,
+    kind, when) index), in one query; and the tasks done in the edges, from the done-task ledger (kept with the
+    table: the rows of that day on its (owner, day) index, by completion time). Every activity of these people
+    in the touched days is inside the reader's circle (checked by the caller), so the circle is their
+    visibility."""
     due = Q(kind=ActivityKind.TASK, status=TaskStatus.OPEN, occurred_at__gte=aggregates.start_of_day(today),
             occurred_at__lt=now)
     dated, done = Q(pk__in=[]), Q(pk__in=[])
