@@ -23,7 +23,7 @@ from crm import scheduler
 from crm.models import Role
 from crm.tests.factories import UserFactory
 from reports import aggregates, service_figures, team
-from reports.models import ActivityDay, AggregateState, TicketDay
+from reports.models import ActivityDay, AggregateState, DoneTask, TicketDay
 from reports.pipeline import Filters, Period
 from reports.tests.data import at
 from service.models import ACTIVE_STATUSES, Category, Channel, Status, Ticket
@@ -183,6 +183,9 @@ def test_team_figures_from_the_kept_rows_equal_plain_queries_in_every_time_zone(
         aggregates.rebuild(aggregates.ACTIVITIES)
         change_activities(made, owner, teammate, period)
         aggregates.refresh(aggregates.ACTIVITIES)
+        # The ledger keeps each done task's completion time (the rebuild's rows and the refresh's).
+        assert dict(DoneTask.objects.values_list("activity_id", "completed_at")) == dict(
+            Activity.objects.alive().filter(kind="task", status="done").values_list("id", "completed_at"))
         split = aggregates.split(*period.bounds())
         assert split is not None and len(split.edges) == (0 if zone == "UTC" else 2)
         assert all(after - first < datetime.timedelta(days=1) for first, after in split.edges)
