@@ -16,11 +16,13 @@ activities or 1,000,000 tickets.
   once a day (what the history does not tell: the activity archive moves rows out with the delete trigger
   disabled). `manage.py rebuild_aggregates` rebuilds at once (after a deploy that adds them, or a change of
   TIME_ZONE: the days are days in settings.TIME_ZONE).
-- **Reading**: `ready()` says whether a table has been built for the current TIME_ZONE; `aligned_days()` turns a
-  period into summary days when the period's bounds fall on midnights of that zone (a reader in another time
-  zone gets the live query: exact, slower). The page shows `as_of()`.
+- **Reading**: `ready()` says whether a table has been built for the current TIME_ZONE; `split()` turns a reader's
+  period (in any time zone) into the whole summary days inside it plus the parts of a day at its ends, which the
+  pages count live on the indexes of `occurred_at` / `created_at` / `resolved_at` (done tasks: the ledger's
+  completion time on its (owner, day) index). The page shows `as_of()`.
 """
 
+import dataclasses
 import datetime
 import logging
 import zoneinfo
@@ -51,8 +53,9 @@ _ACTIVITY_DONE = (  # from the done-task ledger (reports_donetask), filled from 
 )
 _DONE_ONLY = "a.deleted_at IS NULL AND a.kind = 'task' AND a.status = 'done' AND a.completed_at IS NOT NULL"
 _LEDGER_INSERT = (
-    "INSERT INTO reports_donetask (activity_id, owner_id, team_id, shared_with_team, day) "
-    "SELECT a.id, a.owner_id, a.team_id, a.shared_with_team, (a.completed_at AT TIME ZONE %(zone)s)::date "
+    "INSERT INTO reports_donetask (activity_id, owner_id, team_id, shared_with_team, day, completed_at) "
+    "SELECT a.id, a.owner_id, a.team_id, a.shared_with_team, (a.completed_at AT TIME ZONE %(zone)s)::date, "
+    "a.completed_at "
     "FROM crm_activity a "
 )
 _ACTIVITY_INSERT = (
@@ -270,14 +273,36 @@ def day_of(moment: datetime.datetime) -> datetime.date:
     return moment.astimezone(zoneinfo.ZoneInfo(_zone())).date()
 
 
-def aligned_days(first: datetime.datetime, after: datetime.datetime) -> tuple[datetime.date, datetime.date] | None:
-    """The summary days [first day, last day] covering exactly [first, after), or None when a bound is not a
-    midnight of the summary's zone (the reader is in another time zone)."""
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """A period [first, after) as the whole summary days inside it ([days[0], days[1]]) and the parts at its ends
+    (`edges`: each shorter than a day, inside one summary day) to count live."""
+
+    days: tuple[datetime.date, datetime.date]
+    edges: tuple[tuple[datetime.datetime, datetime.datetime], ...]
+
+    def touched_days(self) -> tuple[datetime.date, datetime.date]:
+        """The summary days [first, last] the period touches: its whole days and the days holding its edges."""
+        first = self.edges[0][0] if self.edges else start_of_day(self.days[0])
+        after = self.edges[-1][1] if self.edges else start_of_day(self.days[1] + datetime.timedelta(days=1))
+        return day_of(first), day_of(after - datetime.timedelta(microseconds=1))
+
+
+def split(first: datetime.datetime, after: datetime.datetime) -> Split | None:
+    """The period in whole summary days (days of TIME_ZONE) plus the less-than-a-day parts at its ends, for a
+    reader in any time zone; None when the period holds no whole summary day (count it all live)."""
     zone = zoneinfo.ZoneInfo(_zone())
     start, end = first.astimezone(zone), after.astimezone(zone)
-    if start.time() != datetime.time.min or end.time() != datetime.time.min:
+    first_day = start.date() if start.time() == datetime.time.min else start.date() + datetime.timedelta(days=1)
+    last_day = end.date() - datetime.timedelta(days=1)  # the day before the one `after` falls in (or starts)
+    if first_day > last_day:
         return None
-    return start.date(), end.date() - datetime.timedelta(days=1)
+    edges = []
+    if start_of_day(first_day) > first:
+        edges.append((first, start_of_day(first_day)))
+    if start_of_day(last_day + datetime.timedelta(days=1)) < after:
+        edges.append((start_of_day(last_day + datetime.timedelta(days=1)), after))
+    return Split(days=(first_day, last_day), edges=tuple(edges))
 
 
 def start_of_day(day: datetime.date) -> datetime.datetime:

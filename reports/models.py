@@ -201,15 +201,18 @@ class ActivityDay(models.Model):
 
 
 class DoneTask(models.Model):
-    """One row per done task (its owner, team, sharing and completion day in settings.TIME_ZONE): what
+    """One row per done task (its owner, team, sharing, completion time and its day in settings.TIME_ZONE): what
     ActivityDay.done counts, kept by activity id so that a refresh finds a key's done tasks on an index (the
-    activity table has none on completed_at). Only reports/aggregates.py writes it."""
+    activity table has none on completed_at); the dashboards count the tasks done in the part of a summary day
+    at a period's end (a reader in another time zone) on the (owner, day) index and the completion time. Only
+    reports/aggregates.py writes it."""
 
     activity_id = models.BigIntegerField(primary_key=True)
     owner_id = models.BigIntegerField()
     team_id = models.BigIntegerField(null=True)
     shared_with_team = models.BooleanField()
     day = models.DateField()
+    completed_at = models.DateTimeField()
 
     class Meta:
         indexes = [models.Index(fields=["owner_id", "day"], name="done_task_owner_day")]

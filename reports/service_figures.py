@@ -123,13 +123,10 @@ FIGURES = ("opened", "previous_opened", "solved", "backlog", "with_sla", "sla_ke
            "resolution_count")
 
 
-def _live_figures(user: User, period: Period, previous: Period, column: str) -> dict:
-    (first, end), (before, _end) = period.bounds(), previous.bounds()
-    opened = Q(created_at__gte=first, created_at__lt=end)
-    opened_before = Q(created_at__gte=before, created_at__lt=first)
-    solved = Q(resolved_at__gte=first, resolved_at__lt=end)
-    backlog = Q(status__in=ACTIVE_STATUSES)
-    figures = {
+def _ticket_figures(opened: Q, opened_before: Q, solved: Q, backlog: Q) -> dict:
+    """The figures per group as aggregates over tickets (sums and counts, not averages: the total row adds the
+    groups up instead of scanning again)."""
+    return {
         "opened": Count("id", filter=opened), "previous_opened": Count("id", filter=opened_before),
         "solved": Count("id", filter=solved), "backlog": Count("id", filter=backlog),
         "with_sla": Count("id", filter=solved & Q(sla_met__isnull=False)),
@@ -138,26 +135,43 @@ def _live_figures(user: User, period: Period, previous: Period, column: str) -> 
         "complaints": Count("id", filter=opened & Q(category=Category.COMPLAINT)),
         "covered": Count("id", filter=opened & Q(contract__isnull=False)),
         "previous_covered": Count("id", filter=opened_before & Q(contract__isnull=False)),
-        # Sums and counts, not averages: the total row adds the groups up instead of scanning again.
         "first_response_sum": Sum("first_response_minutes", filter=opened),
         "first_response_count": Count("first_response_minutes", filter=opened),
         "resolution_sum": Sum("resolution_minutes", filter=solved),
         "resolution_count": Count("resolution_minutes", filter=solved),
     }
+
+
+def _live_figures(user: User, period: Period, previous: Period, column: str) -> dict:
+    (first, end), (before, _end) = period.bounds(), previous.bounds()
+    opened = Q(created_at__gte=first, created_at__lt=end)
+    opened_before = Q(created_at__gte=before, created_at__lt=first)
+    solved = Q(resolved_at__gte=first, resolved_at__lt=end)
+    backlog = Q(status__in=ACTIVE_STATUSES)
     tickets = Ticket.objects.visible_to(user).filter(opened | opened_before | solved | backlog)
+    figures = _ticket_figures(opened, opened_before, solved, backlog)
     return {row[column]: row for row in tickets.values(column).annotate(**figures).order_by()}
 
 
+def _in_edges(name: str, split: aggregates.Split) -> Q:
+    found = Q(pk__in=[])
+    for first, after in split.edges:
+        found |= Q(**{f"{name}__gte": first, f"{name}__lt": after})
+    return found
+
+
 def _kept_figures(user: User, period: Period, previous: Period, column: str) -> tuple[datetime.datetime, dict] | None:
-    """The same figures summed from TicketDay (reports/aggregates.py), for the readers of every ticket (sales reads
-    its customers' tickets and a narrowed agent their queues': counted live), when both periods are made of the
-    kept days."""
+    """The same figures summed from TicketDay (reports/aggregates.py) over the whole summary days of both periods,
+    plus the tickets opened and solved in the periods' edges (the parts of a summary day at their ends, for a
+    reader in another time zone) counted live on the created_at and resolved_at indexes; for the readers of every
+    ticket (sales reads its customers' tickets and a narrowed agent their queues': counted live)."""
     if (user.role in SALES_ROLES and not user.is_superuser) or visibility.read_q(user, Ticket) is not None:
         return None
-    this, before = aggregates.aligned_days(*period.bounds()), aggregates.aligned_days(*previous.bounds())
+    this, before = aggregates.split(*period.bounds()), aggregates.split(*previous.bounds())
     if this is None or before is None:
         return None
-    now_q, before_q = Q(day__gte=this[0], day__lte=this[1]), Q(day__gte=before[0], day__lte=before[1])
+    now_q = Q(day__gte=this.days[0], day__lte=this.days[1])
+    before_q = Q(day__gte=before.days[0], day__lte=before.days[1])
     figures = {
         "opened": Sum("opened", filter=now_q), "previous_opened": Sum("opened", filter=before_q),
         "solved": Sum("solved", filter=now_q), "backlog": Sum("active"),
@@ -174,7 +188,17 @@ def _kept_figures(user: User, period: Period, previous: Period, column: str) -> 
     as_of = summed[0]["as_of"] if summed else None
     if as_of is None:
         return None  # not built (or nothing kept: the live query answers as fast)
-    return as_of, {row[column]: {name: row[f"sum_{name}"] for name in figures} for row in summed}
+    found = {row[column]: {name: row[f"sum_{name}"] or 0 for name in figures} for row in summed}
+    if this.edges or before.edges:
+        opened, opened_before = _in_edges("created_at", this), _in_edges("created_at", before)
+        solved = _in_edges("resolved_at", this)
+        edges = Ticket.objects.visible_to(user).filter(opened | opened_before | solved).values(column).annotate(
+            **_ticket_figures(opened, opened_before, solved, Q(pk__in=[]))).order_by()
+        for row in edges:
+            kept = found.setdefault(row[column], dict.fromkeys(figures, 0))
+            for name in figures:
+                kept[name] += row[name] or 0
+    return as_of, found
 
 
 def _row(key, label, found: dict, dimension: str | None, period: Period, previous: Period) -> ServiceRow:

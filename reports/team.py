@@ -52,7 +52,7 @@ from crm import visibility
 from crm.models import User
 from reports import aggregates, analysis
 from reports.forms import PipelineDashboardForm
-from reports.models import ActivityDay
+from reports.models import ActivityDay, DoneTask
 from reports.pipeline import (
     MONEY_FIELD,
     ZERO,
@@ -298,11 +298,12 @@ def _targets(period: Period, rows: dict[int, RepRow]) -> list[dict[str, Any]]:
 
 def _activity_figures(user: User, period: Period, rows: dict[int, RepRow]) -> datetime.datetime | None:
     """Calls and meetings dated in the period, tasks done in it, and open tasks overdue now. From the kept
-    figures (reports/aggregates.py) when they are built and the period is made of their days; returns their
-    time then (the page shows it), None when counted live."""
+    figures (reports/aggregates.py) when they are built: the period's whole summary days from the table, the
+    parts of a day at its ends (a reader in another time zone than TIME_ZONE) counted live; returns their time
+    then (the page shows it), None when counted live."""
     first, after = period.bounds()
-    days = aggregates.aligned_days(first, after)
-    as_of = _kept_activity_figures(user, days, rows) if days is not None else None
+    split = aggregates.split(first, after)
+    as_of = _kept_activity_figures(user, split, rows) if split is not None else None
     if as_of is None:
         _live_activity_figures(user, first, after, rows)
     return as_of
@@ -325,20 +326,22 @@ def _live_activity_figures(user: User, first: datetime.datetime, after: datetime
                                                                 item["overdue"])
 
 
-def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date],
-                           rows: dict[int, RepRow]) -> datetime.datetime | None:
+def _kept_activity_figures(user: User, split: aggregates.Split, rows: dict[int, RepRow]) -> datetime.datetime | None:
     """The same figures as sums of ActivityDay rows in the reader's circle (the owner, team and sharing columns
-    the activity policy filters on), with the table's refresh time in the same query; plus today's open tasks
-    already due, counted live on the (owner, kind, when) index. None (count live) when the table is not built,
-    or when these people have activities outside the reader's circle (which the reader may still see through a
-    customer or a meeting: the kept rows cannot tell)."""
+    the activity policy filters on) over the period's whole summary days, with the table's refresh time in the
+    same query; plus what `_live_edges` counts (the parts of a day at the period's ends, today's due tasks).
+    None (count live) when the table is not built, or when these people have activities outside the reader's
+    circle in the days the period touches (which the reader may still see through a customer or a meeting: the
+    kept rows cannot tell)."""
     circle = visibility.read_q(user, Activity)
     inside, outside = (Q(), Q(pk__in=[])) if circle is None else (circle, ~circle)
     now = timezone.now()
     today = aggregates.day_of(now)
-    in_period = Q(day__gte=days[0], day__lte=days[1])
+    in_period = Q(day__gte=split.days[0], day__lte=split.days[1])
+    touched = split.touched_days()
     before_today = Q(day__lt=today, kind=ActivityKind.TASK)
-    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(in_period | before_today | Q(day=today))
+    kept = ActivityDay.objects.filter(owner_id__in=list(rows)).filter(
+        Q(day__gte=touched[0], day__lte=touched[1]) | before_today | Q(day=today))
     try:
         found = list(kept.values("owner_id").annotate(
             calls=Sum("dated", filter=inside & in_period & Q(kind=ActivityKind.CALL)),
@@ -352,19 +355,49 @@ def _kept_activity_figures(user: User, days: tuple[datetime.date, datetime.date]
     as_of = found[0]["as_of"] if found else None
     if as_of is None or any(item["outside"] for item in found):
         return None
-    # Today's due tasks of these people: inside the circle, as every kept row of theirs is (checked above).
-    due_today = Activity.objects.alive().filter(owner_id__in=list(rows)).open_tasks().filter(
-        occurred_at__gte=aggregates.start_of_day(today), occurred_at__lt=now)
-    if circle is not None:
-        due_today = due_today.filter(circle)
-    due = {item["owner_id"]: item["n"] for item in due_today.values("owner_id").annotate(n=Count("id")).order_by()}
+    try:
+        edges = _live_edges(circle, split, now, today, list(rows))
+    except FieldError:
+        return None  # a policy narrowing on a column the done-task ledger does not have
     for item in found:
         row = rows[item["owner_id"]]
         row.calls, row.meetings, row.tasks_done = item["calls"] or 0, item["meetings"] or 0, item["tasks_done"] or 0
-        row.overdue = (item["overdue"] or 0) + due.pop(item["owner_id"], 0)
-    for owner_id, count in due.items():
-        rows[owner_id].overdue = count
+        row.overdue = item["overdue"] or 0
+    for owner_id, (due, calls, meetings, done) in edges.items():
+        row = rows[owner_id]
+        row.overdue, row.calls, row.meetings, row.tasks_done = (row.overdue + due, row.calls + calls,
+                                                                row.meetings + meetings, row.tasks_done + done)
     return as_of
+
+
+def _live_edges(circle: Q | None, split: aggregates.Split, now: datetime.datetime, today: datetime.date,
+                people: list[int]) -> dict[int, list[int]]:
+    """Per person, what adds to the kept figures (due, calls, meetings, done): today's open tasks already due, the
+    calls and meetings dated in the period's edges (each inside one summary day: a short range of the (owner,
+    kind, when) index), in one query; and the tasks done in the edges, from the done-task ledger (kept with the
+    table: the rows of that day on its (owner, day) index, by completion time). Every activity of these people
+    in the touched days is inside the reader's circle (checked by the caller), so the circle is their
+    visibility."""
+    due = Q(kind=ActivityKind.TASK, status=TaskStatus.OPEN, occurred_at__gte=aggregates.start_of_day(today),
+            occurred_at__lt=now)
+    dated, done = Q(pk__in=[]), Q(pk__in=[])
+    for first, after in split.edges:
+        dated |= Q(occurred_at__gte=first, occurred_at__lt=after)
+        done |= Q(day=aggregates.day_of(first), completed_at__gte=first, completed_at__lt=after)
+    dated &= Q(kind__in=[ActivityKind.CALL, ActivityKind.MEETING])
+    live = Activity.objects.alive().filter(owner_id__in=people).filter(due | dated)
+    tasks = DoneTask.objects.filter(owner_id__in=people).filter(done)
+    if circle is not None:
+        live, tasks = live.filter(circle), tasks.filter(circle)
+    found: dict[int, list[int]] = {}
+    for item in live.values("owner_id").annotate(
+            due=Count("id", filter=due), calls=Count("id", filter=dated & Q(kind=ActivityKind.CALL)),
+            meetings=Count("id", filter=dated & Q(kind=ActivityKind.MEETING))).order_by():
+        found[item["owner_id"]] = [item["due"], item["calls"], item["meetings"], 0]
+    if split.edges:
+        for item in tasks.values("owner_id").annotate(n=Count("activity_id")).order_by():
+            found.setdefault(item["owner_id"], [0, 0, 0, 0])[3] = item["n"]
+    return found
 
 
 def _idle_figures(user: User, filters: Filters, idle_days: int, rows: dict[int, RepRow], others: RepRow) -> None:

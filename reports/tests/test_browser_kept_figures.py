@@ -1,6 +1,6 @@
 """The dashboards read from the figures the scheduler keeps, in the system Chromium: the sales team and service
 dashboards say how fresh the figures are, show a figure the refresh picked up, and its number opens exactly the
-records it counts."""
+records it counts; for readers in Moscow and New York too (the edges of their quarter counted live)."""
 
 import datetime
 
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from activities.models import Activity
 from conftest import sign_in
 from reports import aggregates
+from reports.pipeline import Period
 from service.models import Channel, Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
@@ -48,4 +49,49 @@ def test_the_team_and_service_dashboards_read_the_kept_figures_and_drill_down(pa
     opened.click()
     page.wait_for_url("**/service/tickets/?*channel=email*")
     expect(page.locator("#ticket-table tbody tr")).to_have_count(2)
+    assert page.console_errors == [] and page.failed_requests == []
+
+
+def test_readers_in_moscow_and_new_york_read_the_kept_figures_with_the_edges_of_their_quarter(
+        page, manager, owner, executive):
+    """A call at 00:00 Moscow on the quarter's first day lies in the part of a UTC day the page counts live (21:00
+    UTC the day before); one at 23:59 Moscow the day before is last quarter's. Likewise a ticket opened at 00:00
+    New York on the quarter's first day (04:00 UTC) and one at 23:59 the day before."""
+    with timezone.override("Europe/Moscow"):
+        first = datetime.datetime.combine(Period.containing("quarter", timezone.localdate()).start,
+                                          datetime.time.min, tzinfo=timezone.get_current_timezone())
+    for number, moment in enumerate((first, first - datetime.timedelta(minutes=1), first + datetime.timedelta(days=3))):
+        Activity.objects.create(kind="call", subject=f"Звонок {number}", owner=owner, team=owner.team,
+                                occurred_at=moment)
+    with timezone.override("America/New_York"):
+        opened = datetime.datetime.combine(Period.containing("quarter", timezone.localdate()).start,
+                                           datetime.time.min, tzinfo=timezone.get_current_timezone())
+    for number, moment in enumerate((opened, opened - datetime.timedelta(minutes=1))):
+        Ticket.objects.create(number=f"K-{number}", subject=f"Не печатает {number}", channel=Channel.PHONE,
+                              status=Status.OPEN, created_at=moment)
+    aggregates.rebuild(aggregates.ACTIVITIES)
+    aggregates.rebuild(aggregates.TICKETS)
+    manager.time_zone, executive.time_zone = "Europe/Moscow", "America/New_York"
+    manager.save(update_fields=["time_zone"])
+    executive.save(update_fields=["time_zone"])
+
+    sign_in(page, manager)
+    page.goto("/reports/team/")
+    expect(page.locator("[data-figures-as-of]")).to_contain_text("Figures as of")
+    calls = page.locator(f'#activity-table tr[data-row="{owner.pk}"] [data-figure="calls"]')
+    expect(calls).to_have_text("2")
+    calls.click()
+    page.wait_for_url("**/activities/?*kind=call*")
+    expect(page.locator("#activity-table tbody tr")).to_have_count(2)
+    assert page.console_errors == [] and page.failed_requests == []
+
+    page.context.clear_cookies()
+    sign_in(page, executive)
+    page.goto("/reports/service/?by=channel")
+    expect(page.locator("[data-figures-as-of]")).to_contain_text("Figures as of")
+    found = page.locator('#service-table tbody tr[data-row="phone"] td').first.locator("a")
+    expect(found).to_have_text("1")
+    found.click()
+    page.wait_for_url("**/service/tickets/?*channel=phone*")
+    expect(page.locator("#ticket-table tbody tr")).to_have_count(1)
     assert page.console_errors == [] and page.failed_requests == []

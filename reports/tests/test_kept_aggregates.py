@@ -1,8 +1,10 @@
 """The figures the scheduler keeps (reports/aggregates.py): after creating, completing, moving, handing over and
 deleting activities and tickets and a refresh, every figure each role sees on the sales team and service
 dashboards equals plain queries over the same data; a change in an old day is picked up by the incremental
-refresh; the page says how fresh the figures are; a reader in another time zone is counted live; the scheduler
-keeps them; a constant number of queries."""
+refresh; readers in UTC, Europe/Moscow and America/New_York get the whole summary days from the tables and the
+parts of a day at the period's ends counted live, equal to plain queries (activities and tickets at 23:59 and 00:00
+local at both ends); the page says how fresh the figures are; the scheduler keeps them; a constant number of
+queries (for a reader in Moscow: the edges counted live)."""
 
 import datetime
 import random
@@ -21,7 +23,7 @@ from crm import scheduler
 from crm.models import Role
 from crm.tests.factories import UserFactory
 from reports import aggregates, service_figures, team
-from reports.models import ActivityDay, AggregateState, TicketDay
+from reports.models import ActivityDay, AggregateState, DoneTask, TicketDay
 from reports.pipeline import Filters, Period
 from reports.tests.data import at
 from service.models import ACTIVE_STATUSES, Category, Channel, Status, Ticket
@@ -144,15 +146,56 @@ def test_an_activity_outside_the_readers_circle_is_counted_live(owner, manager, 
     assert figures[owner.pk][0] == 1
 
 
+ZONES = ["UTC", "Europe/Moscow", "America/New_York"]  # the summaries' own zone, ahead of it, behind it (DST)
+
+
+def edge_moments(period) -> list[datetime.datetime]:
+    """23:59 and 00:00 in the reader's time zone at both ends of the period and at the previous period's start."""
+    minute = datetime.timedelta(minutes=1)
+    bounds = (*period.bounds(), period.previous().bounds()[0])
+    return [moment + shift for moment in bounds for shift in (-minute, datetime.timedelta())]
+
+
+def make_edge_activities(people, period) -> None:
+    """A call, a meeting, an open task and a task done exactly at each edge moment, for each person."""
+    for person in people:
+        for moment in edge_moments(period):
+            for kind in ("call", "meeting", "task"):
+                Activity.objects.create(kind=kind, subject="На границе", owner=person, team=person.team,
+                                        occurred_at=moment)
+            Activity.objects.create(kind="task", status=TaskStatus.DONE, subject="Сделано на границе", owner=person,
+                                    team=person.team, occurred_at=moment - datetime.timedelta(days=3),
+                                    completed_at=moment)
+
+
 @pytest.mark.django_db
-def test_a_reader_in_another_time_zone_is_counted_live(owner, executive, quarter):
-    make_activities([owner], quarter, count=30)
-    aggregates.rebuild(aggregates.ACTIVITIES)
-    with timezone.override("Asia/Vladivostok"):
-        moscow_quarter = Period.containing("quarter", timezone.localdate())
-        dashboard, figures = team_figures(executive, moscow_quarter)
-        assert dashboard.as_of is None
-        assert figures[owner.pk] == plain_team_figures(executive, owner, moscow_quarter)
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("kind", ["quarter", "month"])
+def test_team_figures_from_the_kept_rows_equal_plain_queries_in_every_time_zone(
+        owner, teammate, outsider, manager, executive, zone, kind):
+    """Each role, in a reader's time zone: the whole summary days from the table, the parts of a day at the
+    period's ends counted live (activities at 23:59 and 00:00 local at both ends), equal to plain queries."""
+    with timezone.override(zone):
+        period = Period.containing(kind, timezone.localdate())
+        people = [owner, teammate, outsider, manager]
+        made = make_activities(people, period)
+        make_edge_activities(people, period)
+        aggregates.rebuild(aggregates.ACTIVITIES)
+        change_activities(made, owner, teammate, period)
+        aggregates.refresh(aggregates.ACTIVITIES)
+        # The ledger keeps each done task's completion time (the rebuild's rows and the refresh's).
+        assert dict(DoneTask.objects.values_list("activity_id", "completed_at")) == dict(
+            Activity.objects.alive().filter(kind="task", status="done").values_list("id", "completed_at"))
+        split = aggregates.split(*period.bounds())
+        assert split is not None and len(split.edges) == (0 if zone == "UTC" else 2)
+        assert all(after - first < datetime.timedelta(days=1) for first, after in split.edges)
+        for reader in (executive, manager, owner, teammate):
+            dashboard, figures = team_figures(reader, period)
+            assert dashboard.as_of is not None, reader  # read from the kept rows, not live
+            for person_id, found in figures.items():
+                person = next(p for p in people if p.pk == person_id)
+                assert found == plain_team_figures(reader, person, period), (zone, reader, person)
+        assert team_figures(executive, period)[1][owner.pk][0] > 0
 
 
 # --- Tickets --------------------------------------------------------------------------------------------------
@@ -229,6 +272,48 @@ def test_service_figures_from_the_kept_rows_equal_plain_queries_for_every_role(
         as_of, found = service_rows(reader, quarter, dimension)
         assert (as_of is not None) == kept, reader  # sales reads its customers' tickets: counted live
         assert found == plain_service_figures(reader, quarter, dimension), (reader, dimension)
+
+
+def make_edge_tickets(queues, period) -> None:
+    """A ticket opened, and one solved, exactly at each edge moment (a solution only when it is in the past)."""
+    for number, moment in enumerate(edge_moments(period)):
+        Ticket.objects.create(number=f"E-{number}", subject="На границе", queue=queues[number % len(queues)],
+                              channel=Channel.values[number % len(Channel.values)], created_at=moment,
+                              category=Category.COMPLAINT if number % 2 else Category.values[0])
+        if moment < timezone.now():
+            Ticket.objects.create(number=f"S-{number}", subject="Решена на границе", queue=queues[0],
+                                  created_at=moment - datetime.timedelta(days=2), resolved_at=moment,
+                                  status=Status.RESOLVED, sla_met=bool(number % 2), reopened_count=number % 2,
+                                  resolution_minutes=60 + number)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("dimension", ["channel", "queue"])
+def test_service_figures_from_the_kept_rows_equal_plain_queries_in_every_time_zone(
+        owner, outsider, manager, executive, zone, dimension):
+    with timezone.override(zone):
+        period = Period.containing("quarter", timezone.localdate())
+        queues = [QueueFactory(name="Первая линия"), None]
+        make_tickets([AccountFactory(owner=owner), AccountFactory(owner=outsider)], queues, period)
+        make_edge_tickets(queues, period)
+        aggregates.rebuild(aggregates.TICKETS)
+        Ticket.objects.create(number="K-9000", subject="Новая заявка", channel=Channel.values[0], queue=queues[0],
+                              created_at=period.bounds()[0])
+        aggregates.refresh(aggregates.TICKETS)
+        support_lead = UserFactory(role=Role.SUPPORT_LEAD)
+        for reader, kept in ((executive, True), (support_lead, True), (manager, False)):
+            as_of, found = service_rows(reader, period, dimension)
+            assert (as_of is not None) == kept, reader
+            assert found == plain_service_figures(reader, period, dimension), (zone, reader, dimension)
+            rows, _total, _as_of = service_figures.build_with_time(reader, period, dimension)
+            live = service_figures._live_figures(reader, period, period.previous(), dimension.replace(
+                "queue", "queue_id"))
+            for row in rows:  # the averages too
+                assert row.first_response_hours == service_figures._average_hours(live[row.key], "first_response")
+                assert row.resolution_hours == service_figures._average_hours(live[row.key], "resolution")
+                assert (row.covered, row.previous_covered, row.with_sla) == (
+                    live[row.key]["covered"], live[row.key]["previous_covered"], live[row.key]["with_sla"])
 
 
 @pytest.mark.django_db
@@ -326,6 +411,8 @@ def test_the_kept_team_figures_link_to_lists_of_exactly_those_records(client, ow
 def test_constant_number_of_queries_with_the_kept_figures(client, owner, teammate, executive, quarter):
     aggregates.rebuild(aggregates.ACTIVITIES)
     aggregates.rebuild(aggregates.TICKETS)
+    executive.time_zone = "Europe/Moscow"  # the periods' edges counted live
+    executive.save(update_fields=["time_zone"])
     client.force_login(executive)
     pages = [reverse("reports_team"), reverse("reports_service") + "?by=queue"]
     for url in pages:
@@ -341,6 +428,8 @@ def test_constant_number_of_queries_with_the_kept_figures(client, owner, teammat
         with CaptureQueriesContext(connection) as many:
             assert client.get(url).status_code == 200
         assert len(many) <= 15, "\n".join(query["sql"][:150] for query in many.captured_queries)
+        assert any("reports_activityday" in query["sql"] or "reports_ticketday" in query["sql"]
+                   for query in many.captured_queries), url  # the kept figures, not the live query
     assert len(few) <= 30
 
 
