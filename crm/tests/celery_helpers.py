@@ -154,12 +154,12 @@ def received(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
-@pytest.fixture
-def smtp_sink(tmp_path):
+@contextlib.contextmanager
+def sink_process(tmp_path: Path, delay_ms: int = 0):
     """(port, file): a real SMTP server (marketing.smtp_sink, aiosmtpd) in a process of its own, so the workers
-    under test share nothing with it; `received(file)` reads what it accepted."""
+    under test share nothing with it; `received(file)` reads what it accepted. `delay_ms`: a slow server."""
     path, port = tmp_path / "received.txt", free_port()
-    process = subprocess.Popen([sys.executable, "-m", "marketing.smtp_sink", str(port), str(path)],  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-m", "marketing.smtp_sink", str(port), str(path), str(delay_ms)],  # noqa: S603
                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
@@ -171,4 +171,10 @@ def smtp_sink(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+
+
+@pytest.fixture
+def smtp_sink(tmp_path):
+    with sink_process(tmp_path) as sink:
+        yield sink
 

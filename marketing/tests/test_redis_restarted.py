@@ -23,11 +23,11 @@ from contacts.models import Contact
 from crm.celery import app as celery_app
 from crm.queues import queue_name
 from crm.tasks import scheduler_tick
-from crm.tests.celery_helpers import (  # noqa: F401 - smtp_sink and workers are fixtures
+from crm.tests.celery_helpers import (  # noqa: F401 - workers is a fixture
     broker,
     received,
     reset_broker_connections,
-    smtp_sink,
+    sink_process,
     wait_for,
     workers,
 )
@@ -43,6 +43,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("celery-worker"), pyte
 PEOPLE = 3_000
 RESTARTS_WHILE_SENDING = 2
 DOWN_SECONDS = 3
+# The mail server takes this long per message, so the mailing is still sending at the second restart: at full speed
+# the 3,000 went out in 9 s in CI, during the first outage, and the test could not see the worker carry on.
+SINK_DELAY_MS = 10
 CONNECTIONS = 2
 FAST = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_STALE_SECONDS": "3", "MARKETING_SMTP_CONNECTIONS": str(CONNECTIONS)}
 
@@ -63,8 +66,14 @@ def restart_empty(server: PrivateRedis) -> None:
     reset_broker_connections()  # ours point at the dead one
 
 
+@pytest.fixture
+def slow_smtp_sink(tmp_path):
+    with sink_process(tmp_path, delay_ms=SINK_DELAY_MS) as sink:
+        yield sink
+
+
 def test_a_mailing_survives_redis_restarting_empty_and_sends_nobody_two_messages(
-        marketer, monkeypatch, private_redis, smtp_sink, workers):  # noqa: F811 - the fixtures imported above
+        marketer, monkeypatch, private_redis, slow_smtp_sink, workers):  # noqa: F811 - workers is imported above
     Contact.objects.bulk_create([
         Contact(first_name=("Олена", "Тарас", "Ирина", "Глеб")[n % 4], last_name=f"Подписчик{n}",
                 emails=[f"subscriber{n}@example.com"], email_opt_in=True, tags=["redis"], owner=marketer,
@@ -73,7 +82,7 @@ def test_a_mailing_survives_redis_restarting_empty_and_sends_nobody_two_messages
     segment = services.segment_create(actor=marketer, name="Redis", criteria={"tags": ["redis"]})
     mailing = services.mailing_create(actor=marketer, campaign=CampaignFactory(owner=marketer), segment=segment,
                                       subject="Новости для {first_name}", body="Здравствуйте, {first_name}!")
-    port, sink_file = smtp_sink
+    port, sink_file = slow_smtp_sink
     queue = f"test-{uuid.uuid4().hex[:10]}"
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
