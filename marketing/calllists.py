@@ -479,20 +479,10 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
                          create_lead=create_lead, create_deal=create_deal)
     contact = item.contact
     campaign = call_list.campaign
-    label = CallResult(result).label
-    activity_create(actor=agent, kind=ActivityKind.CALL, contact=contact, direction=Direction.OUTBOUND,
-                    subject=f"{campaign.name}: {label}"[:200], body=notes, occurred_at=now,
-                    outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes)
-    logged = Logged(item=item)
+    logged = Logged(item=item, callback_task_id=_record_call(agent, campaign, result, notes, now, callback_at,
+                                                             duration_minutes, contact=contact))
     _finish_item(item, agent, result, now, callback_at)
-    if result == CallResult.CALLBACK:
-        task = activity_create(actor=agent, kind=ActivityKind.TASK, contact=contact,
-                               subject=_("Call back %(name)s (%(campaign)s)") % {"name": contact,
-                                                                               "campaign": campaign.name},
-                               body=notes, occurred_at=callback_at,
-                               remind_minutes_before=CALLBACK_REMINDER_MINUTES)
-        logged.callback_task_id = task.pk
-    elif result == CallResult.DO_NOT_CALL:
+    if result == CallResult.DO_NOT_CALL:
         with pghistory.context(source="call list", call_list=call_list.pk):
             contact.do_not_call = True
             contact.save(update_fields=["do_not_call", "updated_at"])
@@ -510,6 +500,24 @@ def call_log(*, call_list: CallList, agent: User, item_id: int, result: str, not
     if result in MEMBER_AFTER:
         _raise_member(campaign.pk, contact.pk, MEMBER_AFTER[result], now)
     return logged
+
+
+def _record_call(agent: User, campaign: Campaign, result: str, notes: str, now: datetime.datetime,
+                 callback_at: datetime.datetime | None, duration_minutes: int | None, **person: Contact | Lead
+                 ) -> int | None:
+    """The call on the person's timeline (`contact=` or `lead=`), and for a call-back a task with a reminder
+    at the promised time; returns that task's id."""
+    activity_create(actor=agent, kind=ActivityKind.CALL, direction=Direction.OUTBOUND,
+                    subject=f"{campaign.name}: {CallResult(result).label}"[:200], body=notes, occurred_at=now,
+                    outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes,
+                    **person)
+    if result != CallResult.CALLBACK:
+        return None
+    name = next(iter(person.values()))
+    task = activity_create(actor=agent, kind=ActivityKind.TASK, subject=_("Call back %(name)s (%(campaign)s)")
+                           % {"name": name, "campaign": campaign.name}, body=notes, occurred_at=callback_at,
+                           remind_minutes_before=CALLBACK_REMINDER_MINUTES, **person)
+    return task.pk
 
 
 def _finish_item(item: CallListItem, agent: User, result: str, now: datetime.datetime,
@@ -538,22 +546,12 @@ def _log_lead(item: CallListItem, call_list: CallList, agent: User, result: str,
         raise ValidationError({"create_lead": _("This is a lead already: “Interested” qualifies it. Convert it "
                                                 "from its page to make a deal.")})
     lead = item.lead_called
-    campaign = call_list.campaign
-    label = CallResult(result).label
-    activity_create(actor=agent, kind=ActivityKind.CALL, lead=lead, direction=Direction.OUTBOUND,
-                    subject=f"{campaign.name}: {label}"[:200], body=notes, occurred_at=now,
-                    outcome=ACTIVITY_OUTCOME.get(result, CallOutcome.CONNECTED), duration_minutes=duration_minutes)
-    logged = Logged(item=item)
+    logged = Logged(item=item, callback_task_id=_record_call(agent, call_list.campaign, result, notes, now,
+                                                             callback_at, duration_minutes, lead=lead))
     _finish_item(item, agent, result, now, callback_at)
-    if result == CallResult.CALLBACK:
-        task = activity_create(actor=agent, kind=ActivityKind.TASK, lead=lead,
-                               subject=_("Call back %(name)s (%(campaign)s)") % {"name": lead,
-                                                                               "campaign": campaign.name},
-                               body=notes, occurred_at=callback_at, remind_minutes_before=CALLBACK_REMINDER_MINUTES)
-        logged.callback_task_id = task.pk
     if result == CallResult.INTERESTED:
         _move_lead(lead, agent, call_list, LeadStatus.QUALIFIED)
-        LeadAttribution.objects.get_or_create(lead=lead, defaults={"campaign": campaign})
+        LeadAttribution.objects.get_or_create(lead=lead, defaults={"campaign": call_list.campaign})
         logged.qualified = lead
     elif result == CallResult.DO_NOT_CALL:
         _move_lead(lead, agent, call_list, LeadStatus.DISQUALIFIED, reason=DisqualifyReason.OTHER)
